@@ -1,0 +1,1 @@
+"""voiceguard's generating side: TTS, WORLD analysis, enrollment, conversion, the clone pipeline."""

@@ -1,0 +1,289 @@
+"""Text to speech with espeak-ng, driven through ctypes from the espeakng-loader wheel.
+
+espeak-ng keeps global state (voice, rate, pitch, callback), so every call holds one
+module lock from parameter setting to the end of synthesis; threads get the same audio as
+sequential calls. Audio arrives through a synth callback in synchronous mode, together with
+word and phoneme events that give timings.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+from dataclasses import dataclass
+
+import espeakng_loader
+import numpy as np
+
+from guard.audio import check_sample_rate, resample
+from guard.errors import ParameterError, TTSError
+
+MAX_TEXT_CHARS = 5000
+DEFAULT_RATE_WPM = 175
+DEFAULT_PITCH = 50
+_AUDIO_OUTPUT_SYNCHRONOUS = 2
+_INITIALIZE_PHONEME_EVENTS = 0x0001
+_CHARS_UTF8 = 1
+_POS_CHARACTER = 1
+_PARAM_RATE, _PARAM_VOLUME, _PARAM_PITCH, _PARAM_RANGE = 1, 2, 3, 4
+_EVENT_LIST_TERMINATED, _EVENT_WORD, _EVENT_PHONEME = 0, 1, 7
+_PHONEMES_IPA = 0x02
+
+
+class _EventId(ctypes.Union):
+    _fields_ = [("number", ctypes.c_int), ("name", ctypes.c_char_p), ("string", ctypes.c_char * 8)]
+
+
+class _Event(ctypes.Structure):
+    _fields_ = [
+        ("type", ctypes.c_int),
+        ("unique_identifier", ctypes.c_uint),
+        ("text_position", ctypes.c_int),
+        ("length", ctypes.c_int),
+        ("audio_position", ctypes.c_int),
+        ("sample", ctypes.c_int),
+        ("user_data", ctypes.c_void_p),
+        ("id", _EventId),
+    ]
+
+
+class _Voice(ctypes.Structure):
+    _fields_ = [
+        ("name", ctypes.c_char_p),
+        ("languages", ctypes.c_void_p),
+        ("identifier", ctypes.c_char_p),
+        ("gender", ctypes.c_ubyte),
+        ("age", ctypes.c_ubyte),
+        ("variant", ctypes.c_ubyte),
+        ("xx1", ctypes.c_ubyte),
+        ("score", ctypes.c_int),
+        ("spare", ctypes.c_void_p),
+    ]
+
+
+_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event))
+
+
+@dataclass(frozen=True)
+class Timing:
+    """One word or phoneme of the synthesized audio."""
+
+    kind: str  # "word" or "phoneme"
+    label: str  # the word's text, or the phoneme mnemonic
+    start_s: float
+    text_position: int  # 1-based character offset in the input (words)
+
+
+@dataclass(frozen=True)
+class Voice:
+    """An espeak-ng voice."""
+
+    name: str
+    identifier: str
+    languages: tuple[str, ...]
+    gender: str
+
+
+class _Engine:
+    """The process-wide espeak-ng library; all use goes through ``lock``."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self._lib = None
+        self.native_rate = 0
+        self._chunks: list[np.ndarray] = []
+        self._events: list[tuple[int, int, int, str]] = []
+        self._callback = _CALLBACK(self._on_synth)
+
+    def _on_synth(self, wav, numsamples, events) -> int:  # noqa: ANN001 - ctypes callback
+        if numsamples > 0 and wav:
+            self._chunks.append(np.ctypeslib.as_array(wav, shape=(numsamples,)).copy())
+        i = 0
+        while events[i].type != _EVENT_LIST_TERMINATED:
+            ev = events[i]
+            if ev.type in (_EVENT_WORD, _EVENT_PHONEME):
+                label = ev.id.string.decode("utf-8", "replace") if ev.type == _EVENT_PHONEME else ""
+                self._events.append((ev.type, ev.sample, ev.text_position, label if ev.type == _EVENT_PHONEME else str(ev.length)))
+            i += 1
+        return 0
+
+    def lib(self):  # noqa: ANN201
+        if self._lib is None:
+            lib = ctypes.cdll.LoadLibrary(espeakng_loader.get_library_path())
+            lib.espeak_Initialize.restype = ctypes.c_int
+            lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+            lib.espeak_SetSynthCallback.argtypes = [_CALLBACK]
+            lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+            lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+            lib.espeak_Synth.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
+                                         ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
+            lib.espeak_ListVoices.restype = ctypes.POINTER(ctypes.POINTER(_Voice))
+            lib.espeak_ListVoices.argtypes = [ctypes.c_void_p]
+            lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
+            lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_char_p), ctypes.c_int, ctypes.c_int]
+            data_parent = os.path.dirname(espeakng_loader.get_data_path())
+            rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data_parent.encode(), _INITIALIZE_PHONEME_EVENTS)
+            if rate <= 0:
+                raise TTSError(f"espeak-ng failed to initialise with data at {data_parent}")
+            lib.espeak_SetSynthCallback(self._callback)
+            self._lib, self.native_rate = lib, rate
+        return self._lib
+
+    def synth(self, text: str, *, voice: str, rate_wpm: int, pitch: int, pitch_range: int):  # noqa: ANN201
+        lib = self.lib()
+        if lib.espeak_SetVoiceByName(voice.encode()) != 0:
+            raise TTSError(f"espeak-ng has no voice {voice!r}; `voiceguard tts --list-voices` lists them")
+        lib.espeak_SetParameter(_PARAM_RATE, rate_wpm, 0)
+        lib.espeak_SetParameter(_PARAM_PITCH, pitch, 0)
+        lib.espeak_SetParameter(_PARAM_RANGE, pitch_range, 0)
+        lib.espeak_SetParameter(_PARAM_VOLUME, 100, 0)
+        self._chunks, self._events = [], []
+        data = text.encode("utf-8") + b"\0"
+        buf = ctypes.create_string_buffer(data)
+        err = lib.espeak_Synth(buf, len(data), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
+        if err != 0:
+            raise TTSError(f"espeak-ng synthesis failed with code {err}")
+        pcm = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)
+        return pcm, list(self._events)
+
+
+_ENGINE = _Engine()
+
+
+def _check_text(text: object) -> str:
+    if not isinstance(text, str):
+        raise ParameterError(f"text must be a string, given {type(text).__name__}")
+    if not text.strip():
+        raise TTSError("text is empty; give at least one word to speak")
+    if len(text) > MAX_TEXT_CHARS:
+        raise TTSError(f"text is {len(text)} characters, over the maximum of {MAX_TEXT_CHARS}; split it")
+    return text
+
+
+def _check_int(name: str, value: object, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not lo <= int(value) <= hi:
+        raise ParameterError(f"{name} must be an integer in {lo}-{hi}, given {name}={value!r}")
+    return int(value)
+
+
+def synthesize_with_timings(
+    text: str,
+    *,
+    voice: str = "en-us",
+    rate_wpm: int = DEFAULT_RATE_WPM,
+    pitch: int = DEFAULT_PITCH,
+    pitch_range: int = 50,
+    sample_rate: int,
+) -> tuple[np.ndarray, list[Timing]]:
+    """Speak ``text``; return the audio and its word/phoneme timings.
+
+    Parameters
+    ----------
+    text : str
+        1 to :data:`MAX_TEXT_CHARS` characters.
+    voice : str
+        An espeak-ng voice name or language (``en-us``, ``en-gb+f3``, ``fr``...).
+    rate_wpm : int in 80-450
+        Speaking rate in words per minute.
+    pitch : int in 0-99
+        Base pitch (espeak's scale; 50 is the voice's default).
+    pitch_range : int in 0-99
+        Intonation range (0 = monotone).
+    sample_rate : int > 0
+        Output rate in Hz (espeak renders at 22050 Hz and is resampled).
+
+    Returns
+    -------
+    y : np.ndarray [shape=(n,), dtype=float32]
+    timings : list of Timing
+        Word and phoneme start times in seconds, in order.
+    """
+    text = _check_text(text)
+    sample_rate = check_sample_rate(sample_rate)
+    rate_wpm = _check_int("rate_wpm", rate_wpm, 80, 450)
+    pitch = _check_int("pitch", pitch, 0, 99)
+    pitch_range = _check_int("pitch_range", pitch_range, 0, 99)
+    with _ENGINE.lock:
+        pcm, events = _ENGINE.synth(text, voice=voice, rate_wpm=rate_wpm, pitch=pitch, pitch_range=pitch_range)
+        native = _ENGINE.native_rate
+    if pcm.size == 0:
+        raise TTSError(f"espeak-ng produced no audio for {text[:40]!r}")
+    y = resample(pcm.astype(np.float32) / 32768.0, orig_sr=native, target_sr=sample_rate)
+    timings = []
+    for kind, sample, pos, label in events:
+        if kind == _EVENT_WORD:
+            length = int(label)
+            word = text.encode("utf-8")[max(pos - 1, 0): max(pos - 1, 0) + length].decode("utf-8", "replace")
+            timings.append(Timing("word", word, sample / native, pos))
+        else:
+            timings.append(Timing("phoneme", label, sample / native, pos))
+    return y, timings
+
+
+def synthesize(
+    text: str,
+    *,
+    voice: str = "en-us",
+    rate_wpm: int = DEFAULT_RATE_WPM,
+    pitch: int = DEFAULT_PITCH,
+    pitch_range: int = 50,
+    sample_rate: int,
+) -> np.ndarray:
+    """Speak ``text`` with espeak-ng; see :func:`synthesize_with_timings` for parameters.
+
+    Returns
+    -------
+    np.ndarray [shape=(n,), dtype=float32] at ``sample_rate``.
+
+    Examples
+    --------
+    >>> y = synthesize("Hello there.", voice="en-us", sample_rate=16000)
+    >>> y.dtype, y.ndim
+    (dtype('float32'), 1)
+    """
+    y, _ = synthesize_with_timings(text, voice=voice, rate_wpm=rate_wpm, pitch=pitch,
+                                   pitch_range=pitch_range, sample_rate=sample_rate)
+    return y
+
+
+def phonemes(text: str, *, voice: str = "en-us", ipa: bool = True) -> str:
+    """Return the phoneme string espeak-ng would speak for ``text``, clauses joined by spaces."""
+    text = _check_text(text)
+    out: list[str] = []
+    with _ENGINE.lock:
+        lib = _ENGINE.lib()
+        if lib.espeak_SetVoiceByName(voice.encode()) != 0:
+            raise TTSError(f"espeak-ng has no voice {voice!r}; `voiceguard tts --list-voices` lists them")
+        buf = ctypes.create_string_buffer(text.encode("utf-8"))
+        ptr = ctypes.c_char_p(ctypes.addressof(buf))
+        while ptr.value:
+            chunk = lib.espeak_TextToPhonemes(ctypes.byref(ptr), _CHARS_UTF8, _PHONEMES_IPA if ipa else 0)
+            if chunk:
+                out.append(chunk.decode("utf-8", "replace").strip())
+    return " ".join(s for s in out if s)
+
+
+def list_voices() -> list[Voice]:
+    """All espeak-ng voices shipped in the wheel's data."""
+    with _ENGINE.lock:
+        lib = _ENGINE.lib()
+        arr = lib.espeak_ListVoices(None)
+        voices = []
+        i = 0
+        while arr[i]:
+            v = arr[i].contents
+            langs = []
+            raw = ctypes.cast(v.languages, ctypes.POINTER(ctypes.c_ubyte))
+            j = 0
+            while raw[j] != 0:  # (priority byte, NUL-terminated language)*, then a 0 byte
+                j += 1
+                start = j
+                while raw[j] != 0:
+                    j += 1
+                langs.append(bytes(raw[start:j]).decode("ascii", "replace"))
+                j += 1
+            gender = {1: "male", 2: "female"}.get(v.gender, "none")
+            voices.append(Voice(v.name.decode(), v.identifier.decode(), tuple(langs), gender))
+            i += 1
+    return voices

@@ -1,0 +1,1 @@
+"""voiceguard's benchmarks: datasets, the attack suite, metrics, and `voiceguard bench ...`."""

@@ -1,0 +1,441 @@
+"""Decode any audio file to mono float32 at a chosen rate, encode by extension, validate.
+
+This is the one module that touches codecs: libsndfile (``soundfile``) for the formats it
+knows, PyAV's ffmpeg for the rest (AAC/M4A, Opus in WebM, the audio track of MP4) and for
+lossy encoding at a chosen bitrate. Long files are decoded block by block, downmixed and
+resampled as a stream, so only the decoded output is ever held in full.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+import soundfile as sf
+import soxr
+
+from guard.errors import AudioError, ParameterError
+
+DEFAULT_MAX_DURATION_S = 2 * 3600.0
+BLOCK_FRAMES = 1 << 18  # ~5 s at 48 kHz per decoded block
+AUDIO_EXTENSIONS = frozenset(
+    {".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".mp4",
+     ".webm", ".aif", ".aiff", ".au", ".caf", ".w64"}
+)
+# Extensions libsndfile decodes; everything else goes through PyAV.
+_SNDFILE_EXTENSIONS = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff", ".au", ".caf", ".w64"})
+# Magic numbers of audio containers, to tell "not audio" from "audio, but truncated".
+_MAGIC = ((b"RIFF", "wav"), (b"fLaC", "flac"), (b"OggS", "ogg"), (b"ID3", "mp3"),
+          (b"\x1a\x45\xdf\xa3", "webm"), (b"FORM", "aiff"), (b".snd", "au"))
+# Raw ADTS AAC carries no edit list; encoders prime it with 1024 samples that players drop.
+_ADTS_PRIMING = 1024
+# Encoder settings for the lossy formats written through PyAV: container, codec, rates.
+_OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
+_MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
+_ENCODERS = {
+    "mp3": ("mp3", "libmp3lame", _MP3_RATES),
+    "aac": ("adts", "aac", None),
+    "m4a": ("ipod", "aac", None),
+    "mp4": ("mp4", "aac", None),
+    "opus": ("ogg", "libopus", _OPUS_RATES),
+    "webm": ("webm", "libopus", _OPUS_RATES),
+}
+CODECS = ("mp3", "aac", "opus")
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What a file holds, read from its header (and, when the header is silent, by decoding)."""
+
+    path: str
+    duration_s: float
+    sample_rate: int
+    channels: int
+    frames: int
+    codec: str
+    container: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def check_sample_rate(sample_rate: object, *, name: str = "sample_rate") -> int:
+    """Return ``sample_rate`` as an int, or raise ParameterError naming the bad value."""
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)):
+        raise ParameterError(f"{name} must be an integer number of Hz, given {name}={sample_rate!r}")
+    if not 1000 <= int(sample_rate) <= 384_000:
+        raise ParameterError(f"{name} must be within 1000-384000 Hz, given {name}={sample_rate}")
+    return int(sample_rate)
+
+
+def valid_audio(y: object, *, sample_rate: int, min_samples: int = 1) -> np.ndarray:
+    """Check a mono signal and return it as contiguous float32.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+        Mono samples, nominally in [-1, 1].
+    sample_rate : int > 0
+        Rate of ``y`` in Hz (checked for range only).
+    min_samples : int >= 1
+        Fewest samples accepted.
+
+    Raises
+    ------
+    AudioError
+        When ``y`` is not 1-D, too short, or holds NaN/Inf.
+    """
+    check_sample_rate(sample_rate)
+    if not isinstance(y, np.ndarray):
+        raise AudioError(f"audio must be a numpy array, given {type(y).__name__}")
+    if y.ndim != 1:
+        raise AudioError(f"audio must be mono with shape (n,), given y.shape={y.shape}")
+    if y.shape[0] < min_samples:
+        raise AudioError(f"audio has {y.shape[0]} samples, at least {min_samples} are needed")
+    if not np.issubdtype(y.dtype, np.floating):
+        raise AudioError(f"audio must be floating point, given dtype={y.dtype}")
+    if not np.all(np.isfinite(y)):
+        raise AudioError("audio contains NaN or infinite samples")
+    return np.ascontiguousarray(y, dtype=np.float32)
+
+
+def resample(y: np.ndarray, *, orig_sr: int, target_sr: int) -> np.ndarray:
+    """Resample a mono signal with soxr (high quality); a no-op when the rates match.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+    orig_sr, target_sr : int > 0
+        Rates in Hz.
+
+    Returns
+    -------
+    np.ndarray [shape=(round(n * target_sr / orig_sr),), dtype=float32]
+    """
+    orig_sr = check_sample_rate(orig_sr, name="orig_sr")
+    target_sr = check_sample_rate(target_sr, name="target_sr")
+    y = np.asarray(y, dtype=np.float32)
+    if orig_sr == target_sr or y.size == 0:
+        return y
+    return soxr.resample(y, orig_sr, target_sr, quality="HQ").astype(np.float32, copy=False)
+
+
+def _check_path(path: str | os.PathLike[str]) -> Path:
+    p = Path(path)
+    if not p.exists():
+        raise AudioError(f"{p}: file not found")
+    if p.is_dir():
+        raise AudioError(f"{p}: is a directory, not an audio file")
+    if p.stat().st_size == 0:
+        raise AudioError(f"{p}: file is empty (0 bytes)")
+    return p
+
+
+def _sniff(p: Path) -> str | None:
+    with open(p, "rb") as fh:
+        head = fh.read(12)
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            return kind
+    if head[4:8] == b"ftyp":
+        return "mp4"
+    if len(head) >= 2 and head[0] == 0xFF and (head[1] & 0xE0) == 0xE0:
+        return "mp3"
+    return None
+
+
+def _undecodable(p: Path, detail: str) -> AudioError:
+    kind = _sniff(p)
+    if kind is not None:
+        return AudioError(f"{p}: looks like {kind} but is truncated or corrupt ({detail})")
+    return AudioError(f"{p}: not an audio file (no decoder recognises it)")
+
+
+def _use_sndfile(p: Path) -> bool:
+    return p.suffix.lower() in _SNDFILE_EXTENSIONS
+
+
+def info(path: str | os.PathLike[str]) -> AudioInfo:
+    """Report duration, rate, channels, codec and container of an audio file.
+
+    Raises
+    ------
+    AudioError
+        Missing file, a directory, an empty, non-audio or truncated file, or no samples.
+    """
+    p = _check_path(path)
+    result = None
+    if _use_sndfile(p):
+        try:
+            with sf.SoundFile(p) as fh:
+                result = AudioInfo(str(p), fh.frames / fh.samplerate, int(fh.samplerate),
+                                   int(fh.channels), int(fh.frames), fh.subtype.lower(), fh.format.lower())
+        except (sf.LibsndfileError, RuntimeError):
+            result = None
+    if result is None:
+        result = _info_av(p)
+    if result.frames <= 0:
+        raise AudioError(f"{p}: contains no audio samples")
+    return result
+
+
+def _open_av(p: Path):  # noqa: ANN202 - returns (container, stream)
+    try:
+        container = av.open(str(p), metadata_errors="ignore")
+    except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+        raise _undecodable(p, str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+    streams = [s for s in container.streams if s.type == "audio"]
+    if not streams:
+        container.close()
+        raise AudioError(f"{p}: has no audio track")
+    return container, streams[0]
+
+
+def _info_av(p: Path) -> AudioInfo:
+    container, stream = _open_av(p)
+    try:
+        rate = int(stream.codec_context.sample_rate or stream.rate or 0)
+        channels = int(stream.codec_context.channels or 0)
+        codec = stream.codec_context.name
+        fmt = container.format.name.split(",")[0]
+        frames = 0
+        if stream.duration is not None and stream.time_base is not None:
+            frames = int(round(float(stream.duration * stream.time_base) * rate))
+        if frames <= 0 or rate <= 0:
+            # The header does not say (raw ADTS, some WebM): count by decoding.
+            frames = 0
+            for block, block_rate, block_channels in _blocks_av(p, container, stream):
+                frames += block.shape[0]
+                rate, channels = block_rate, block_channels
+    finally:
+        container.close()
+    if rate <= 0:
+        raise _undecodable(p, "no sample rate")
+    if fmt == "aac":
+        frames = max(0, frames - _ADTS_PRIMING)
+    return AudioInfo(str(p), frames / rate, rate, channels, frames, codec, fmt)
+
+
+def _blocks_sndfile(p: Path) -> Iterator[tuple[np.ndarray, int, int]]:
+    try:
+        fh = sf.SoundFile(p)
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        raise _undecodable(p, str(exc)) from None
+    with fh:
+        rate, channels = int(fh.samplerate), int(fh.channels)
+        try:
+            for block in fh.blocks(blocksize=BLOCK_FRAMES, dtype="float32", always_2d=True):
+                yield block, rate, channels
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            raise _undecodable(p, str(exc)) from None
+
+
+def _blocks_av(p: Path, container=None, stream=None) -> Iterator[tuple[np.ndarray, int, int]]:  # noqa: ANN001
+    own = container is None
+    if own:
+        container, stream = _open_av(p)
+    try:
+        to_float = av.AudioResampler(format="fltp")
+        for frame in container.decode(stream):
+            for out in to_float.resample(frame):
+                arr = out.to_ndarray()  # (channels, n) because fltp is planar
+                yield np.ascontiguousarray(arr.T, dtype=np.float32), int(out.sample_rate), arr.shape[0]
+    except av.FFmpegError as exc:
+        raise _undecodable(p, str(exc).splitlines()[0]) from None
+    finally:
+        if own:
+            container.close()
+
+
+def load(
+    path: str | os.PathLike[str],
+    *,
+    sample_rate: int,
+    max_duration_s: float = DEFAULT_MAX_DURATION_S,
+) -> np.ndarray:
+    """Decode a file to mono float32 at ``sample_rate``.
+
+    Parameters
+    ----------
+    path : path-like
+        Any format of :data:`AUDIO_EXTENSIONS` (container sniffed, extension only a hint).
+    sample_rate : int > 0
+        Output rate in Hz; never defaulted.
+    max_duration_s : float > 0
+        Longest file accepted, checked from the header before decoding and again while
+        decoding (headers can lie).
+
+    Returns
+    -------
+    y : np.ndarray [shape=(n,), dtype=float32]
+        Channels averaged; resampled with soxr.
+
+    Raises
+    ------
+    AudioError
+        Missing, directory, empty, not audio, truncated, no samples, NaN/Inf, too long.
+
+    Examples
+    --------
+    >>> y = load("clip.mp3", sample_rate=16000)  # doctest: +SKIP
+    """
+    sample_rate = check_sample_rate(sample_rate)
+    if not max_duration_s > 0:
+        raise ParameterError(f"max_duration_s must be > 0, given max_duration_s={max_duration_s}")
+    p = _check_path(path)
+    header = info(p)
+    if header.duration_s > max_duration_s:
+        raise AudioError(f"{p}: is {header.duration_s:.1f} s long, over the maximum of {max_duration_s:g} s (max_duration_s)")
+    blocks = _blocks_sndfile(p) if header.container in {f.lower() for f in sf.available_formats()} else _blocks_av(p)
+    skip = _ADTS_PRIMING if header.container == "aac" else 0
+    pieces: list[np.ndarray] = []
+    stream = None
+    seen_frames = 0
+    for block, rate, _channels in blocks:
+        seen_frames += block.shape[0]
+        if seen_frames / rate > max_duration_s:
+            raise AudioError(f"{p}: is longer than the maximum of {max_duration_s:g} s (max_duration_s)")
+        mono = block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
+        if skip:
+            dropped = min(skip, mono.shape[0])
+            mono, skip = mono[dropped:], skip - dropped
+        if not np.all(np.isfinite(mono)):
+            raise AudioError(f"{p}: contains NaN or infinite samples")
+        if rate != sample_rate:
+            if stream is None:
+                stream = soxr.ResampleStream(rate, sample_rate, 1, dtype="float32", quality="HQ")
+            mono = stream.resample_chunk(mono)
+        pieces.append(np.asarray(mono, dtype=np.float32))
+    if stream is not None:
+        pieces.append(stream.resample_chunk(np.zeros(0, np.float32), last=True))
+    y = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
+    if y.size == 0:
+        raise AudioError(f"{p}: contains no audio samples")
+    return y
+
+
+def _encode_av(y: np.ndarray, *, sample_rate: int, kind: str, bitrate_bps: int | None) -> tuple[bytes, int]:
+    fmt, codec, rates = _ENCODERS[kind]
+    rate = sample_rate
+    if rates is not None and rate not in rates:
+        rate = min((r for r in rates if r >= rate), default=rates[-1])
+        y = resample(y, orig_sr=sample_rate, target_sr=rate)
+    buf = io.BytesIO()
+    with av.open(buf, mode="w", format=fmt) as out:
+        stream = out.add_stream(codec, rate=rate, layout="mono")
+        if bitrate_bps:
+            stream.bit_rate = int(bitrate_bps)
+        pcm = np.clip(y, -1.0, 1.0).astype(np.float32)[np.newaxis, :]
+        step = 1 << 16
+        for start in range(0, pcm.shape[1], step):
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(pcm[:, start:start + step]), format="flt", layout="mono")
+            frame.sample_rate = rate
+            frame.pts = start
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return buf.getvalue(), rate
+
+
+def save(
+    path: str | os.PathLike[str],
+    y: np.ndarray,
+    *,
+    sample_rate: int,
+    bitrate_bps: int | None = None,
+) -> Path:
+    """Write mono audio in the format the extension names.
+
+    wav (16-bit PCM; ``.f32.wav`` is not special: use soundfile for float WAV), flac and ogg
+    (vorbis) through libsndfile; mp3, aac, m4a, mp4, opus and webm through PyAV, at
+    ``bitrate_bps`` when given.
+
+    Parameters
+    ----------
+    path : path-like
+    y : np.ndarray [shape=(n,)]
+        Samples in [-1, 1]; values beyond are clipped.
+    sample_rate : int > 0
+    bitrate_bps : int, optional
+        For the lossy formats written by PyAV.
+    """
+    y = valid_audio(y, sample_rate=sample_rate)
+    p = Path(path)
+    ext = p.suffix.lower().lstrip(".")
+    if not p.parent.exists():
+        raise AudioError(f"{p}: output folder {p.parent} does not exist")
+    clipped = np.clip(y, -1.0, 1.0)
+    if ext in ("wav", "wave"):
+        sf.write(p, clipped, sample_rate, subtype="PCM_16")
+    elif ext == "flac":
+        sf.write(p, clipped, sample_rate, subtype="PCM_16", format="FLAC")
+    elif ext in ("ogg", "oga"):
+        sf.write(p, clipped, sample_rate, format="OGG", subtype="VORBIS")
+    elif ext in _ENCODERS:
+        data, _ = _encode_av(clipped, sample_rate=sample_rate, kind=ext, bitrate_bps=bitrate_bps)
+        p.write_bytes(data)
+    else:
+        known = "wav, flac, ogg, " + ", ".join(_ENCODERS)
+        raise AudioError(f"{p}: cannot write '.{ext}' files; use one of {known}")
+    return p
+
+
+def transcode(y: np.ndarray, *, sample_rate: int, codec: str, bitrate_bps: int) -> np.ndarray:
+    """Encode and decode in memory through a lossy codec; output has the input's rate and length.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+    sample_rate : int > 0
+    codec : {"mp3", "aac", "opus"}
+    bitrate_bps : int > 0
+        e.g. 32000 for 32 kbit/s.
+
+    Returns
+    -------
+    np.ndarray [shape=(n,), dtype=float32]
+        Codec delay is removed by cross-correlation so samples stay aligned with ``y``.
+    """
+    if codec not in CODECS:
+        raise ParameterError(f"codec must be one of {CODECS}, given codec={codec!r}")
+    y = valid_audio(y, sample_rate=sample_rate)
+    data, rate = _encode_av(y, sample_rate=sample_rate, kind=codec, bitrate_bps=bitrate_bps)
+    decoded: list[np.ndarray] = []
+    with av.open(io.BytesIO(data)) as container:
+        stream = next(s for s in container.streams if s.type == "audio")
+        to_float = av.AudioResampler(format="fltp", layout="mono", rate=rate)
+        for frame in container.decode(stream):
+            for out in to_float.resample(frame):
+                decoded.append(out.to_ndarray()[0])
+    z = np.concatenate(decoded) if decoded else np.zeros(0, np.float32)
+    z = resample(z, orig_sr=rate, target_sr=sample_rate)
+    return _align_to(z, y)
+
+
+def _align_to(z: np.ndarray, ref: np.ndarray, max_lag: int = 4096) -> np.ndarray:
+    """Shift ``z`` by the lag (0..max_lag) that best matches ``ref``; pad/trim to its length."""
+    n = ref.shape[0]
+    probe = min(n, 1 << 15)
+    lags = min(max_lag, max(0, z.shape[0] - probe))
+    best = 0
+    if lags > 0 and probe > 0:
+        a = ref[:probe].astype(np.float64)
+        nfft = 1 << int(np.ceil(np.log2(probe + lags + probe)))
+        spec = np.fft.rfft(z[: probe + lags].astype(np.float64), nfft) * np.conj(np.fft.rfft(a, nfft))
+        corr = np.fft.irfft(spec, nfft)[: lags + 1]
+        best = int(np.argmax(corr))
+    out = z[best:best + n]
+    if out.shape[0] < n:
+        out = np.pad(out, (0, n - out.shape[0]))
+    return out.astype(np.float32, copy=False)
+
+
+def is_audio_path(path: str | os.PathLike[str]) -> bool:
+    """True when the extension is one this module reads."""
+    return Path(path).suffix.lower() in AUDIO_EXTENSIONS

@@ -1,0 +1,146 @@
+"""The ``voiceguard`` command: one click group; subcommands are imported only when used.
+
+Commands of cloner/ and eval/ are attached by name here and imported lazily, so guard/
+imports nothing from them and ``voiceguard --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+
+from guard import __version__
+from guard.cliutil import emit_json, home_option, json_option, say
+from guard.errors import GuardError
+
+# name -> "module:attribute" of a click command or group.
+LAZY_COMMANDS: dict[str, str] = {
+    "tts": "cloner.cli:tts_command",
+    "watermark": "guard.watermark.cli:watermark_group",
+    "consent": "guard.consent.cli:consent_group",
+    "audit": "guard.ledger.cli:audit_command",
+    "enroll": "cloner.cli:enroll_command",
+    "voices": "cloner.cli:voices_group",
+    "clone": "cloner.cli:clone_command",
+    "detect": "guard.detect.cli:detect_group",
+    "scan": "guard.scan_cli:scan_command",
+    "bench": "eval.cli:bench_group",
+    "demo": "eval.demo:demo_command",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are named up front and imported on first use.
+
+    It is also the command boundary: a :class:`GuardError` from any subcommand becomes one
+    ``Error: ...`` line and exit 1 (the traceback too with ``--verbose``).
+    """
+
+    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        available = [n for n in self.lazy if self.get_command(ctx, n) is not None]
+        return sorted(set(super().list_commands(ctx)) | set(available))
+
+    def _importable(self, name: str) -> bool:
+        module = self.lazy[name].split(":")[0]
+        try:
+            return importlib.util.find_spec(module) is not None
+        except ModuleNotFoundError:  # a parent package is not there (yet)
+            return False
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.commands:
+            return self.commands[name]
+        if name not in self.lazy or not self._importable(name):
+            return None
+        module_name, attr = self.lazy[name].split(":")
+        return getattr(importlib.import_module(module_name), attr, None)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GuardError as exc:
+            if (ctx.find_root().obj or {}).get("verbose"):
+                traceback.print_exc()
+            raise click.ClickException(str(exc)) from None
+        except OSError as exc:  # unwritable output, full disk...: the user's to fix
+            if (ctx.find_root().obj or {}).get("verbose"):
+                traceback.print_exc()
+            where = f": {exc.filename}" if exc.filename else ""
+            raise click.ClickException(f"{exc.strerror or exc}{where}") from None
+
+
+@click.group(cls=LazyGroup, lazy=LAZY_COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="voiceguard")
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Data home (default: $VOICEGUARD_HOME or ~/.voiceguard).")
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks for errors.")
+@click.pass_context
+def cli(ctx: click.Context, home: Path | None, verbose: bool) -> None:
+    """Consent-gated voice cloning, watermarking, deepfake detection and consent audits."""
+    ctx.obj = {"home": home, "verbose": verbose}
+
+
+@cli.command("init")
+@home_option
+@json_option
+def init_command(home_dir: Path, as_json: bool) -> None:
+    """Create the data home and its keys (idempotent; never overwrites a key)."""
+    from guard.home import init_home
+
+    home, created = init_home(home_dir)
+    if as_json:
+        emit_json({"home": str(home.root), "created": [str(p) for p in created]})
+        return
+    if created:
+        say(f"Initialised voiceguard home at {home.root}")
+        for p in created:
+            say(f"  created {p}")
+    else:
+        say(f"voiceguard home at {home.root} is already initialised; nothing changed")
+
+
+@cli.command("info")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@json_option
+def info_command(files: tuple[Path, ...], as_json: bool) -> None:
+    """Show duration, sample rate, channels, codec and container of audio FILES."""
+    from guard.audio import info
+
+    failed = 0
+    for path in files:
+        try:
+            facts = info(path)
+        except GuardError as exc:
+            failed += 1
+            click.echo(f"Error: {exc}", err=True)
+            continue
+        if as_json:
+            emit_json(facts.to_dict())
+        else:
+            click.echo(f"{facts.path}: {facts.duration_s:.3f} s, {facts.sample_rate} Hz, "
+                       f"{facts.channels} ch, {facts.codec} in {facts.container}", err=True)
+    if failed:
+        sys.exit(1)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        cli.main(prog_name="voiceguard", standalone_mode=True)
+    except KeyboardInterrupt:  # pragma: no cover - interactive only
+        click.echo("Error: interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,87 @@
+"""Pieces every voiceguard command shares: options, JSON output, messages, progress, errors.
+
+Human text goes to stderr, JSON (one object per line) to stdout. Library errors
+(:class:`guard.errors.GuardError`) become a one-line ``Error: ...`` and exit 1 at the command
+boundary, in :class:`guard.cli.LazyGroup`; nothing below the CLI imports click.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import numpy as np
+
+from guard.home import Home, open_home, resolve_home
+
+T = TypeVar("T")
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def emit_json(obj: Any) -> None:
+    """Print one JSON object on one line to stdout."""
+    click.echo(json.dumps(obj, default=_json_default, sort_keys=False))
+
+
+def say(message: str, *, quiet: bool = False) -> None:
+    """Print a line for people on stderr (silent when ``quiet``)."""
+    if not quiet:
+        click.echo(message, err=True)
+
+
+def progress(items: Iterable[T], *, silent: bool, desc: str = "", total: int | None = None) -> Iterator[T]:
+    """Iterate with a tqdm bar on stderr unless ``silent``."""
+    if silent:
+        yield from items
+        return
+    from tqdm import tqdm
+
+    yield from tqdm(items, desc=desc, total=total, file=sys.stderr, leave=False, dynamic_ncols=True)
+
+
+def json_option(func: Callable) -> Callable:
+    """``--json``: only JSON on stdout, progress silenced."""
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON (one object per line) on stdout.")(func)
+
+
+def quiet_option(func: Callable) -> Callable:
+    return click.option("-q", "--quiet", is_flag=True, help="No progress or messages on stderr.")(func)
+
+
+def seed_option(func: Callable) -> Callable:
+    return click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")(func)
+
+
+def home_option(func: Callable) -> Callable:
+    """``--home DIR`` on a command; falls back to the group's ``--home``, then the environment."""
+
+    @click.option("--home", "home_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                  help="Data home (default: $VOICEGUARD_HOME or ~/.voiceguard).")
+    @functools.wraps(func)
+    def wrapper(*args: Any, home_dir: Path | None = None, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        chosen = home_dir or (ctx.find_root().obj or {}).get("home")
+        return func(*args, home_dir=resolve_home(chosen), **kwargs)
+
+    return wrapper
+
+
+def require_home(home_dir: Path) -> Home:
+    """Open the home or fail with how to create it (a GuardError, shown as one line)."""
+    return open_home(home_dir)
