@@ -191,7 +191,10 @@ def _open_av(p: Path):  # noqa: ANN202 - returns (container, stream)
         raise _undecodable(p, str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
     streams = [s for s in container.streams if s.type == "audio"]
     if not streams:
+        video = any(s.type == "video" for s in container.streams) and container.format.name != "tty"
         container.close()
+        if not video:  # ffmpeg "opens" text as a tty stream: that is not a media file
+            raise AudioError(f"{p}: not an audio file (no decoder recognises it)")
         raise AudioError(f"{p}: has no audio track")
     return container, streams[0]
 

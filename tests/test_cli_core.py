@@ -1,0 +1,110 @@
+"""The CLI contract for init, info, tts and --version: exit codes, stdout JSON, one Error line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from conftest import tone
+
+from guard import __version__
+from guard.audio import save
+from guard.cli import cli
+
+SR = 16000
+
+
+def test_version(runner) -> None:  # noqa: ANN001
+    result = runner.invoke(cli, ["--version"])
+    assert result.exit_code == 0 and __version__ in result.output
+
+
+def test_init_then_again(runner, tmp_path: Path) -> None:  # noqa: ANN001
+    first = runner.invoke(cli, ["init", "--home", str(tmp_path / "h"), "--json"])
+    assert first.exit_code == 0
+    created = json.loads(first.stdout)["created"]
+    assert any(p.endswith("signing-ed25519.pem") for p in created)
+    second = runner.invoke(cli, ["--home", str(tmp_path / "h"), "init"])
+    assert second.exit_code == 0 and "already initialised" in second.stderr
+
+
+@pytest.mark.parametrize("ext", ["wav", "flac", "ogg", "mp3", "m4a", "aac", "opus", "webm", "mp4"])
+def test_info_json_duration(runner, tmp_path: Path, ext: str) -> None:  # noqa: ANN001
+    path = save(tmp_path / f"a.{ext}", tone(500.0, 1.5), sample_rate=SR, bitrate_bps=48000)
+    result = runner.invoke(cli, ["info", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    facts = json.loads(result.stdout)
+    assert abs(facts["duration_s"] - 1.5) < 0.05
+    assert set(facts) >= {"duration_s", "sample_rate", "channels", "codec", "container"}
+
+
+def _bad_files(tmp_path: Path) -> dict[str, Path]:
+    files = {"missing": tmp_path / "missing.wav", "directory": tmp_path / "d.wav"}
+    files["directory"].mkdir()
+    (tmp_path / "empty.wav").write_bytes(b"")
+    files["empty"] = tmp_path / "empty.wav"
+    (tmp_path / "text.txt").write_text("hello " * 50)
+    files["not-audio"] = tmp_path / "text.txt"
+    good = save(tmp_path / "good.wav", tone(300.0, 1.0), sample_rate=SR)
+    (tmp_path / "trunc.wav").write_bytes(good.read_bytes()[:30])
+    files["truncated"] = tmp_path / "trunc.wav"
+    sf.write(tmp_path / "zero.wav", np.zeros(0, np.float32), SR)
+    files["zero-samples"] = tmp_path / "zero.wav"
+    return files
+
+
+@pytest.mark.parametrize("kind", ["missing", "directory", "empty", "not-audio", "truncated", "zero-samples"])
+def test_info_bad_input_one_error_line(runner, tmp_path: Path, kind: str) -> None:  # noqa: ANN001
+    path = _bad_files(tmp_path)[kind]
+    result = runner.invoke(cli, ["info", str(path)])
+    assert result.exit_code == 1
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and str(path) in lines[0]
+    assert "Traceback" not in result.output
+
+
+def test_tts_writes_speech(runner, tmp_path: Path) -> None:  # noqa: ANN001
+    out = tmp_path / "s.wav"
+    result = runner.invoke(cli, ["tts", "Good morning to everyone here.", "-o", str(out), "--rate", "150", "--json"])
+    assert result.exit_code == 0, result.output
+    facts = json.loads(result.stdout)
+    y, sr = sf.read(out)
+    assert sr == facts["sample_rate"] and abs(y.shape[0] / sr - facts["duration_s"]) < 0.01
+    assert np.sqrt(np.mean(y**2)) > 0.01
+
+
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (["tts", "", "-o", "{tmp}/x.wav"], 1, "Error: text is empty"),
+        (["tts", "hi", "-o", "{tmp}/no/x.wav"], 1, "Error: "),
+        (["tts", "hi", "-o", "{tmp}/x.xyz"], 1, "cannot write '.xyz'"),
+        (["tts", "hi", "-o", "{tmp}/x.wav", "--voice", "zz-nope"], 1, "no voice 'zz-nope'"),
+        (["tts", "hi", "-o", "{tmp}/x.wav", "--pitch", "200"], 2, "Invalid value for '--pitch'"),
+        (["tts", "hi"], 2, "TEXT and -o OUT are required"),
+        (["nosuchcommand"], 2, "No such command"),
+    ],
+)
+def test_cli_errors(runner, tmp_path: Path, args: list[str], code: int, message: str) -> None:  # noqa: ANN001
+    result = runner.invoke(cli, [a.format(tmp=tmp_path) for a in args])
+    assert result.exit_code == code, result.output
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_tts_list_voices_json(runner) -> None:  # noqa: ANN001
+    result = runner.invoke(cli, ["tts", "--list-voices", "--json"])
+    assert result.exit_code == 0
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert any("en-us" in r["languages"] for r in rows)
+
+
+def test_bench_io_reports_every_format(runner) -> None:  # noqa: ANN001
+    result = runner.invoke(cli, ["bench", "io", "--duration", "1", "--repeats", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    assert set(figures["decode_x_realtime"]) == {"wav", "flac", "mp3", "ogg", "opus", "m4a"}
+    assert all(v > 0 for v in figures["decode_x_realtime"].values()) and figures["tts_x_realtime"] > 0
