@@ -1,0 +1,210 @@
+"""The scan report: one self-contained HTML file (figures embedded as base64 PNG).
+
+A summary table (file, verdict, reason, payload, p_synthetic) links to one section per file:
+its spectrogram with the watermark timeline (marked segments) and the detector timeline
+(per-window p_synthetic) under it on the same time axis, the provenance and consent
+details, the C2PA manifest check and the verdict. Figures are drawn with matplotlib's Agg
+backend; nothing is fetched when the file is opened.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import os
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+from guard.errors import ParameterError
+from guard.scan import ScanResult
+
+COLORS = {"watermarked": "#1f6feb", "likely-synthetic": "#d1242f", "no-evidence": "#1a7f37", "error": "#6e7781"}
+_CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:24px auto;max-width:1180px;color:#1f2328;padding:0 16px}
+h1{font-size:24px;margin:0 0 4px} h2{font-size:17px;margin:0 0 8px;word-break:break-all}
+.muted{color:#59636e;font-size:13px} .notes li{color:#9a6700;font-size:13px}
+table{border-collapse:collapse;width:100%;font-size:13px;margin:8px 0 20px}
+th,td{border-bottom:1px solid #d1d9e0;padding:5px 8px;text-align:left;vertical-align:top}
+th{background:#f6f8fa} td.num{text-align:right;font-variant-numeric:tabular-nums}
+.badge{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-size:12px;font-weight:600;white-space:nowrap}
+section.file{border:1px solid #d1d9e0;border-radius:8px;padding:14px 16px;margin:0 0 22px;page-break-inside:avoid}
+section.file img{width:100%;max-width:1100px;display:block;margin:8px 0}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(250px,1fr));gap:10px}
+.grid{align-items:start} .grid table{margin:0} .grid caption{text-align:left;font-weight:600;padding:2px 0}
+.reason{margin:6px 0;font-size:14px} .counts span{margin-right:14px}
+a{color:#0969da;text-decoration:none}
+"""
+
+
+def _esc(value: object) -> str:
+    return html.escape("-" if value is None else str(value))
+
+
+def _badge(verdict: str) -> str:
+    return f'<span class="badge" style="background:{COLORS.get(verdict, "#6e7781")}">{_esc(verdict)}</span>'
+
+
+def figure_png(result: ScanResult, *, threshold: float, dpi: int = 90) -> bytes | None:
+    """Spectrogram over the watermark and detector timelines, as PNG bytes.
+
+    Parameters
+    ----------
+    result : ScanResult
+        Needs ``result.overview`` (scan with ``keep_overview=True``); None is returned without.
+    threshold : float in [0, 1]
+        Drawn as a dashed line on the detector timeline.
+    dpi : int > 0
+
+    Returns
+    -------
+    bytes or None
+    """
+    view = result.overview
+    if view is None:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    end_s = max(view.duration_s, 1e-3)
+    fig = Figure(figsize=(11, 4.4), dpi=dpi, layout="constrained")
+    spec_ax, wm_ax, det_ax = fig.subplots(3, 1, sharex=True, gridspec_kw={"height_ratios": [3.2, 0.7, 1.3]})
+    spec_ax.imshow(view.image_db.astype("float32"), origin="lower", aspect="auto", cmap="magma",
+                   extent=(0, end_s, 0, view.max_freq_hz / 1000), vmin=-80, vmax=0, interpolation="nearest")
+    spec_ax.set_ylabel("kHz")
+    spec_ax.set_title("spectrogram", loc="left", fontsize=10)
+    _watermark_track(wm_ax, result.watermark or {}, end_s=end_s)
+    _detector_track(det_ax, result.detector or {}, end_s=end_s, threshold=threshold)
+    det_ax.set_xlabel("time (s)")
+    det_ax.set_xlim(0, end_s)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def _watermark_track(ax, watermark: dict, *, end_s: float) -> None:  # noqa: ANN001
+    ax.set_yticks([])
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("mark", rotation=0, ha="right", va="center")
+    if watermark.get("detected") is None:
+        ax.set_facecolor("#eaeef2")
+        ax.text(end_s / 2, 0.5, "watermark not checked", ha="center", va="center", fontsize=9, color="#59636e")
+        return
+    ax.axhspan(0, 1, color="#eaeef2")
+    for start_s, stop_s in watermark.get("segments") or []:
+        ax.axvspan(start_s, stop_s, color=COLORS["watermarked"], alpha=0.9)
+    label = "marked segments" if watermark.get("segments") else "no marked segment"
+    ax.set_title(f"watermark: {label}", loc="left", fontsize=10)
+
+
+def _detector_track(ax, detector: dict, *, end_s: float, threshold: float) -> None:  # noqa: ANN001
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("p_syn", rotation=0, ha="right", va="center")
+    if detector.get("p_synthetic") is None:
+        ax.set_facecolor("#eaeef2")
+        ax.set_yticks([])
+        ax.text(end_s / 2, 0.5, "detector not run", ha="center", va="center", fontsize=9, color="#59636e")
+        return
+    ax.set_yticks([0, 0.5, 1])
+    ax.axhline(threshold, color="#59636e", linestyle="--", linewidth=1)
+    for start_s, stop_s, p in detector.get("segments") or []:
+        color = COLORS["likely-synthetic"] if p >= threshold else COLORS["no-evidence"]
+        ax.fill_between([start_s, stop_s], 0, [p, p], color=color, alpha=0.35, linewidth=0)
+        ax.plot([start_s, stop_s], [p, p], color=color, linewidth=2)
+    ax.set_title(f"detector: per-window p_synthetic (file {detector['p_synthetic']:.2f}, "
+                 f"threshold {threshold:.2f} dashed)", loc="left", fontsize=10)
+
+
+def _kv_table(caption: str, rows: Sequence[tuple[str, object]]) -> str:
+    body = "".join(f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>" for k, v in rows)
+    return f"<table><caption>{_esc(caption)}</caption>{body}</table>"
+
+
+def _segments_text(segments: Sequence[Sequence[float]] | None) -> str:
+    if not segments:
+        return "none"
+    return ", ".join(f"{s[0]:.1f}-{s[1]:.1f} s" for s in segments)
+
+
+def _details(r: ScanResult) -> str:
+    wm = r.watermark or {}
+    det = r.detector or {}
+    tables = [_kv_table("Watermark", [
+        ("detected", "not checked" if wm.get("detected") is None else wm.get("detected")),
+        ("payload", wm.get("payload") or ("not readable" if wm.get("detected") else None)),
+        ("p-value", None if wm.get("p_value") is None else f"{wm['p_value']:.2e}"),
+        ("segments", _segments_text(wm.get("segments"))), ("note", wm.get("reason"))])]
+    if r.provenance:
+        pv = r.provenance
+        tables.append(_kv_table("Provenance and consent", [
+            ("record", pv.get("record_id")), ("voice", pv.get("voice_id")), ("consent", pv.get("consent_id")),
+            ("generated", pv.get("created_at")), ("consent at generation", pv.get("consent_status_at_generation")),
+            ("consent now", pv.get("consent_status_now")), ("covered by valid consent", pv.get("valid"))]))
+    else:
+        why = "payload not readable" if wm.get("detected") and not wm.get("payload") else "no record"
+        tables.append(_kv_table("Provenance and consent", [("record", why)]))
+    mf = r.manifest
+    tables.append(_kv_table("C2PA manifest", [("present", "no")] if not mf else
+                            [(k, ", ".join(map(str, v)) if isinstance(v, list) else v) for k, v in mf.items()]))
+    tables.append(_kv_table("Detector", [
+        ("score", None if det.get("score") is None else f"{det['score']:.3f}"),
+        ("p_synthetic", None if det.get("p_synthetic") is None else f"{det['p_synthetic']:.3f}"),
+        ("windows", len(det.get("segments") or [])), ("note", det.get("warning"))]))
+    return '<div class="grid">' + "".join(tables) + "</div>"
+
+
+def render_html(results: Sequence[ScanResult], *, threshold: float, notes: Sequence[str] = (),
+                title: str = "voiceguard scan report") -> str:
+    """The whole report as one HTML string (figures inline).
+
+    Parameters
+    ----------
+    results : sequence of ScanResult
+        In the order they should appear.
+    threshold : float in [0, 1]
+        The detector threshold the verdicts used.
+    notes : sequence of str
+        Parts that did not run and why, shown at the top.
+    """
+    if not 0.0 <= threshold <= 1.0:
+        raise ParameterError(f"threshold must be within [0, 1], given threshold={threshold}")
+    counts = Counter(r.verdict for r in results)
+    rows, sections = [], []
+    for i, r in enumerate(results):
+        payload = (r.watermark or {}).get("payload")
+        p_syn = (r.detector or {}).get("p_synthetic")
+        rows.append(f'<tr><td><a href="#f{i}">{_esc(r.file)}</a></td><td>{_badge(r.verdict)}</td>'
+                    f"<td>{_esc(r.reason)}</td><td>{_esc(payload)}</td>"
+                    f'<td class="num">{"-" if p_syn is None else f"{p_syn:.2f}"}</td></tr>')
+        png = figure_png(r, threshold=threshold)
+        img = "" if png is None else f'<img alt="timelines of {_esc(r.file)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+        duration = "" if r.duration_s is None else f" &middot; {r.duration_s:.2f} s"
+        body = "" if r.verdict == "error" else img + _details(r)
+        sections.append(f'<section class="file" id="f{i}"><h2>{_esc(r.file)}</h2>'
+                        f'<div>{_badge(r.verdict)}<span class="muted">{duration}</span></div>'
+                        f'<p class="reason">{_esc(r.reason)}</p>{body}</section>')
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    note_list = "".join(f"<li>{_esc(n)}</li>" for n in notes)
+    count_text = "".join(f'<span>{_badge(v)} {counts.get(v, 0)}</span>' for v in COLORS)
+    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{_esc(title)}</title>'
+            f"<style>{_CSS}</style></head><body><h1>{_esc(title)}</h1>"
+            f'<p class="muted">{len(results)} file(s), generated {stamp}; detector threshold {threshold:.2f}. '
+            "Verdict order: our watermark, then the detector; a part that did not run is never evidence.</p>"
+            f'<p class="counts">{count_text}</p>' + (f'<ul class="notes">{note_list}</ul>' if notes else "")
+            + "<table><thead><tr><th>file</th><th>verdict</th><th>reason</th><th>payload</th>"
+            f"<th>p_synthetic</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+            + "".join(sections) + "</body></html>")
+
+
+def write_report(results: Sequence[ScanResult], path: str | os.PathLike[str], *, threshold: float,
+                 notes: Sequence[str] = (), title: str = "voiceguard scan report") -> Path:
+    """Write :func:`render_html` to ``path`` (parent folders created) and return the path."""
+    out = Path(path)
+    text = render_html(results, threshold=threshold, notes=notes, title=title)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    return out

@@ -1,0 +1,408 @@
+"""Scan suspicious audio: one file -> watermark, provenance, C2PA manifest, detector -> verdict.
+
+Each file is decoded once at :data:`SCAN_RATE` and the same samples go to the watermark
+verifier and the deepfake detector. The verdict follows a fixed order of evidence:
+
+1. our watermark is present -> ``"watermarked"`` (with the provenance record when the
+   payload survived and the home's ledger knows it; "presence only" when it did not);
+2. else the detector's ``p_synthetic >= threshold`` -> ``"likely-synthetic"``;
+3. else ``"no-evidence"``; a file that cannot be decoded -> ``"error"``.
+
+A part that cannot run (no home, so no watermark key and no ledger; no detector model; a
+module of guard that is not installed) is reported as not checked, with the reason, and
+never counted as evidence either way. Many files are scanned by a process pool whose
+workers each build one :class:`Scanner` (and so load the detector once) in an initializer.
+"""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from guard.audio import is_audio_path, load
+from guard.errors import GuardError, ParameterError
+from guard.home import Home, open_home
+
+SCAN_RATE = 16000
+DEFAULT_THRESHOLD = 0.5
+VERDICTS = ("watermarked", "likely-synthetic", "no-evidence", "error")
+
+
+def optional_module(name: str) -> Any | None:
+    """Import a part of guard that may not be installed; None only when that module is absent."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and (name == exc.name or name.startswith(exc.name + ".")):
+            return None
+        raise
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _payload_hex(payload: Any) -> str | None:
+    if payload is None:
+        return None
+    if isinstance(payload, str):
+        return payload.lower().removeprefix("0x")
+    return f"{int(payload):08x}"
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return None
+
+
+def not_checked(part: str, why: str) -> dict:
+    """The section of a part that did not run: all values null, ``reason`` says why."""
+    if part == "watermark":
+        return {"detected": None, "payload": None, "p_value": None, "segments": [], "reason": why}
+    return {"score": None, "p_synthetic": None, "segments": [], "warning": why}
+
+
+@dataclass
+class Overview:
+    """A small log-power spectrogram of a scanned file, for the report.
+
+    Attributes
+    ----------
+    image_db : np.ndarray [shape=(n_bands, n_frames), dtype=float16]
+        Power in dB (max 0), bands linear from 0 Hz to ``max_freq_hz``, frames in time order.
+    duration_s : float >= 0
+    max_freq_hz : float > 0
+    """
+
+    image_db: np.ndarray
+    duration_s: float
+    max_freq_hz: float
+
+
+def overview(y: np.ndarray, *, sample_rate: int, n_bands: int = 128, max_frames: int = 600) -> Overview:
+    """Compute an :class:`Overview` (at most ``max_frames`` frames, ``n_bands`` bands).
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+    sample_rate : int > 0
+        Rate of ``y`` in Hz.
+    """
+    n_fft = 512
+    duration_s = y.shape[0] / sample_rate
+    hop = max(128, int(np.ceil(max(y.shape[0] - n_fft, 1) / max_frames)))
+    padded = np.pad(y.astype(np.float32), (0, max(0, n_fft - y.shape[0])))
+    starts = np.arange(0, padded.shape[0] - n_fft + 1, hop)
+    frames = padded[starts[:, None] + np.arange(n_fft)[None, :]] * np.hanning(n_fft).astype(np.float32)
+    power = np.abs(np.fft.rfft(frames, axis=1)).T ** 2  # (n_fft // 2 + 1, n_frames)
+    usable = power[: n_fft // 2]
+    bands = usable.reshape(n_bands, -1, usable.shape[1]).mean(axis=1) if (n_fft // 2) % n_bands == 0 else usable
+    db = 10 * np.log10(bands + 1e-12)
+    db = np.maximum(db - db.max(), -90.0)
+    return Overview(db.astype(np.float16), duration_s, sample_rate / 2)
+
+
+@dataclass
+class ScanResult:
+    """What the scan found in one file; :meth:`to_dict` gives the contract's JSON keys."""
+
+    file: str
+    verdict: str
+    reason: str
+    watermark: dict | None = None
+    provenance: dict | None = None
+    manifest: dict | None = None
+    detector: dict | None = None
+    duration_s: float | None = None
+    error: str | None = None
+    overview: Overview | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict:
+        return {"file": self.file, "verdict": self.verdict, "reason": self.reason,
+                "watermark": self.watermark, "provenance": self.provenance, "manifest": self.manifest,
+                "detector": self.detector, "duration_s": self.duration_s, "error": self.error}
+
+
+def decide(watermark: dict, provenance: dict | None, detector: dict, *, threshold: float) -> tuple[str, str]:
+    """The verdict and its one-line reason from the three pieces of evidence.
+
+    Parameters
+    ----------
+    watermark : dict
+        ``{detected, payload, p_value, reason}``; ``detected`` is None when not checked.
+    provenance : dict or None
+        The ledger record of the payload, or None when there is none (or no payload).
+    detector : dict
+        ``{p_synthetic, warning}``; ``p_synthetic`` is None when the detector did not run.
+    threshold : float in [0, 1]
+        ``p_synthetic`` at or above which an unmarked file is "likely-synthetic".
+
+    Returns
+    -------
+    verdict : str, one of :data:`VERDICTS`
+    reason : str (one line)
+    """
+    if not 0.0 <= threshold <= 1.0:
+        raise ParameterError(f"threshold must be within [0, 1], given threshold={threshold}")
+    if watermark.get("detected"):
+        p = watermark.get("p_value")
+        mark = "voiceguard watermark present" + (f" (p={p:.1e})" if p is not None else "")
+        payload = watermark.get("payload")
+        if payload is None:
+            return "watermarked", f"{mark}; presence only: payload not readable"
+        if provenance is None:
+            return "watermarked", f"{mark}, payload {payload}: no record of it in this home's ledger"
+        return "watermarked", (f"{mark}, payload {payload}: record {provenance.get('record_id')} "
+                               f"(voice {provenance.get('voice_id')}, consent {provenance.get('consent_id')}: "
+                               f"{provenance.get('consent_status_at_generation')} at generation, "
+                               f"{provenance.get('consent_status_now')} now)")
+    if watermark.get("detected") is None:
+        wm_text = f"watermark not checked ({watermark.get('reason')})"
+    else:
+        wm_text = "no voiceguard watermark"
+    p_syn = detector.get("p_synthetic")
+    if p_syn is None:
+        return "no-evidence", f"{wm_text}; detector not run ({detector.get('warning')})"
+    if p_syn >= threshold:
+        return "likely-synthetic", f"{wm_text}; detector p_synthetic={p_syn:.2f} >= threshold {threshold:.2f}"
+    return "no-evidence", f"{wm_text}; detector p_synthetic={p_syn:.2f} < threshold {threshold:.2f}"
+
+
+@dataclass(frozen=True)
+class ScanConfig:
+    """Everything a worker needs to build its :class:`Scanner` (picklable).
+
+    Attributes
+    ----------
+    home_dir : str or None
+        An initialised home (keys and ledger), or None to scan without one.
+    model_path : str or None
+        Detector weights; None for the default model of :mod:`guard.detect`.
+    threshold : float in [0, 1]
+        See :func:`decide`.
+    keep_overview : bool
+        Keep a small spectrogram per file for the HTML report.
+    """
+
+    home_dir: str | None = None
+    model_path: str | None = None
+    threshold: float = DEFAULT_THRESHOLD
+    keep_overview: bool = False
+
+
+class Scanner:
+    """Holds what is loaded once (keys, detector) and scans one file at a time."""
+
+    def __init__(self, config: ScanConfig) -> None:
+        if not 0.0 <= config.threshold <= 1.0:
+            raise ParameterError(f"threshold must be within [0, 1], given threshold={config.threshold}")
+        self.config = config
+        self.notes: list[str] = []  # why a part will not run, for people
+        self.home: Home | None = open_home(config.home_dir) if config.home_dir else None
+        self._watermark = optional_module("guard.watermark")
+        self._provenance = optional_module("guard.provenance")
+        self._consent = optional_module("guard.consent")
+        self.keys: list[bytes] = self.home.watermark_keys() if self.home else []
+        self.watermark_off = self._watermark_off_reason()
+        if self.watermark_off:
+            self.notes.append(f"watermark not checked: {self.watermark_off}")
+        if self.home and self._provenance is None:
+            self.notes.append("provenance not looked up: guard.provenance is not installed")
+        self.detector, self.detector_off = self._load_detector()
+        if self.detector_off:
+            self.notes.append(f"detector not run: {self.detector_off}")
+
+    def _watermark_off_reason(self) -> str | None:
+        if self._watermark is None:
+            return "guard.watermark is not installed"
+        if self.home is None:
+            return "no voiceguard home, so no watermark key (pass --home or run `voiceguard init`)"
+        return None
+
+    def _load_detector(self) -> tuple[Any | None, str | None]:
+        detect = optional_module("guard.detect")
+        if detect is None:
+            if self.config.model_path:
+                raise GuardError(f"--model {self.config.model_path}: guard.detect is not installed")
+            return None, "guard.detect is not installed"
+        try:
+            return detect.load_model(self.config.model_path), None
+        except GuardError as exc:
+            if self.config.model_path:  # the user named this model: a bad one is their error
+                raise
+            return None, f"no default detector model ({_one_line(exc)})"
+
+    def scan(self, path: str | os.PathLike[str]) -> ScanResult:
+        """Scan one file; a file that cannot be decoded gives an ``"error"`` row, never raises."""
+        name = str(path)
+        try:
+            y = load(path, sample_rate=SCAN_RATE)
+        except GuardError as exc:
+            return ScanResult(name, "error", _one_line(exc), error=_one_line(exc))
+        watermark, verification = self._check_watermark(y)
+        provenance = self._lookup(verification)
+        manifest = self._manifest(path)
+        detector = self._detect(y)
+        verdict, reason = decide(watermark, provenance, detector, threshold=self.config.threshold)
+        if manifest and manifest.get("valid") is not None:
+            reason += "; C2PA manifest " + ("valid" if manifest["valid"] else "INVALID")
+        view = overview(y, sample_rate=SCAN_RATE) if self.config.keep_overview else None
+        return ScanResult(name, verdict, reason, watermark, provenance, manifest, detector,
+                          round(y.shape[0] / SCAN_RATE, 3), None, view)
+
+    def _check_watermark(self, y: np.ndarray) -> tuple[dict, Any]:
+        if self.watermark_off:
+            return not_checked("watermark", self.watermark_off), None
+        try:
+            v = self._watermark.verify(y, sample_rate=SCAN_RATE, keys=self.keys)
+        except GuardError as exc:
+            return not_checked("watermark", f"verify failed: {_one_line(exc)}"), None
+        d = v.to_dict()
+        section = {"detected": bool(v.detected), "payload": _payload_hex(v.payload),
+                   "p_value": None if v.p_value is None else float(v.p_value),
+                   "segments": [[round(float(a), 3), round(float(b), 3)] for a, b in v.segments],
+                   "reason": d.get("reason", getattr(v, "reason", ""))}
+        return section, v
+
+    def _lookup(self, verification: Any) -> dict | None:
+        if verification is None or not verification.detected or verification.payload is None:
+            return None
+        if self.home is None or self._provenance is None:
+            return None
+        record = self._provenance.lookup(self.home, int(verification.payload))
+        if record is None:
+            return None
+        rec = record.to_dict()
+        created_at = _as_datetime(rec.get("created_at"))
+        at_generation = now = None
+        if self._consent is not None:
+            try:
+                consent = self._consent.get(self.home, rec["consent_id"])
+                at_generation = consent.status(at=created_at) if created_at else None
+                now = consent.status(at=None)
+            except GuardError as exc:
+                at_generation = now = f"unknown ({_one_line(exc)})"
+        return {"record_id": rec.get("record_id"), "voice_id": rec.get("voice_id"),
+                "consent_id": rec.get("consent_id"), "created_at": rec.get("created_at"),
+                "valid": at_generation == "valid",
+                "consent_status_at_generation": at_generation, "consent_status_now": now}
+
+    def _manifest(self, path: str | os.PathLike[str]) -> dict | None:
+        if self._provenance is None:
+            return None
+        try:
+            report = self._provenance.read_manifest(path)
+        except GuardError as exc:
+            return {"valid": False, "failures": [_one_line(exc)]}
+        return None if report is None else report.to_dict()
+
+    def _detect(self, y: np.ndarray) -> dict:
+        if self.detector is None:
+            return not_checked("detector", self.detector_off or "no detector")
+        try:
+            result = self.detector.score(y, sample_rate=SCAN_RATE)
+        except GuardError as exc:
+            return not_checked("detector", f"scoring failed: {_one_line(exc)}")
+        return {"score": float(result.score), "p_synthetic": float(result.p_synthetic),
+                "segments": [[round(float(a), 3), round(float(b), 3), round(float(p), 4)] for a, b, p in result.segments],
+                "warning": result.warning}
+
+
+def collect(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[Path], list[Path]]:
+    """Expand files and folders (recursively) into audio files to scan and files skipped.
+
+    A path named explicitly is always scanned (a missing or non-audio one gives an error
+    row); inside folders only files with an extension of :data:`guard.audio.AUDIO_EXTENSIONS`
+    are scanned and the others are returned as skipped. Order: as given, folders sorted.
+    """
+    files: list[Path] = []
+    skipped: list[Path] = []
+    seen: set[Path] = set()
+    for raw in paths:
+        p = Path(raw)
+        found = sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p]
+        for q in found:
+            if q in seen:
+                continue
+            seen.add(q)
+            (files if (not p.is_dir() or is_audio_path(q)) else skipped).append(q)
+    return files, skipped
+
+
+_WORKER: Scanner | None = None
+
+
+def _init_worker(config: ScanConfig) -> None:
+    global _WORKER
+    _one_thread()
+    _WORKER = Scanner(config)
+
+
+def _scan_in_worker(path: Path) -> ScanResult:
+    if _WORKER is None:
+        raise RuntimeError("scan worker used before its initializer ran")
+    return _scan_safely(_WORKER, path)
+
+
+def _scan_safely(scanner: Scanner, path: Path) -> ScanResult:
+    try:
+        return scanner.scan(path)
+    except Exception as exc:  # noqa: BLE001 - one broken file or part must not end a batch
+        msg = f"{path}: scan failed: {type(exc).__name__}: {_one_line(exc)}"
+        return ScanResult(str(path), "error", msg, error=msg)
+
+
+def _one_thread() -> None:
+    # One core per worker; torch also needs this to be safe in a forked child.
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
+
+
+def scan_files(files: Sequence[Path], *, scanner: Scanner, workers: int) -> Iterator[ScanResult]:
+    """Scan files in order, in this process (``workers == 1``) or in a pool of processes.
+
+    Parameters
+    ----------
+    files : sequence of Path
+    scanner : Scanner
+        Used as is when ``workers == 1``; its config builds each worker's own scanner.
+    workers : int >= 1
+        Processes; each loads the detector once and uses one thread.
+
+    Yields
+    ------
+    ScanResult, one per file, in the order of ``files``.
+    """
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ParameterError(f"workers must be an integer >= 1, given workers={workers!r}")
+    if workers == 1 or len(files) <= 1:
+        _one_thread()
+        for path in files:
+            yield _scan_safely(scanner, path)
+        return
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    with ProcessPoolExecutor(max_workers=min(workers, len(files)), mp_context=context,
+                             initializer=_init_worker, initargs=(scanner.config,)) as pool:
+        try:
+            yield from pool.map(_scan_in_worker, files)
+        except BrokenProcessPool as exc:
+            raise GuardError(f"scan workers stopped unexpectedly ({_one_line(exc)}); retry with --workers 1") from None

@@ -1,0 +1,95 @@
+"""`voiceguard scan PATH...`: verdicts for files and folders, as a table, JSON lines and a report."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from guard.cliutil import emit_json, home_option, json_option, progress, quiet_option, say
+from guard.errors import GuardError, HomeError
+from guard.scan import DEFAULT_THRESHOLD, ScanConfig, Scanner, ScanResult, collect, scan_files
+
+
+def _home_for_scan(home_dir: Path, *, quiet: bool) -> str | None:
+    """The home to use, or None to scan without one when the default home does not exist.
+
+    A home the user chose (``--home``, ``$VOICEGUARD_HOME``) must open; the default one may be
+    absent, and then the scan runs without keys or ledger and says so.
+    """
+    ctx = click.get_current_context()
+    chosen = ctx.params.get("home_dir") or (ctx.find_root().obj or {}).get("home") or os.environ.get("VOICEGUARD_HOME")
+    if chosen or home_dir.exists():
+        return str(home_dir)
+    say(f"no voiceguard home at {home_dir}: scanning without keys or ledger "
+        "(pass --home DIR or run `voiceguard init`)", quiet=quiet)
+    return None
+
+
+def _table(results: list[ScanResult]) -> list[str]:
+    width = min(48, max([len(r.file) for r in results] + [4]))
+    lines = [f"{'FILE':<{width}}  {'VERDICT':<16}  {'PAYLOAD':<8}  {'P_SYN':>5}  REASON"]
+    for r in results:
+        name = r.file if len(r.file) <= width else "..." + r.file[-(width - 3):]
+        payload = (r.watermark or {}).get("payload") or "-"
+        p_syn = (r.detector or {}).get("p_synthetic")
+        p_text = "-" if p_syn is None else f"{p_syn:.2f}"
+        lines.append(f"{name:<{width}}  {r.verdict:<16}  {payload:<8}  {p_text:>5}  {r.reason}")
+    return lines
+
+
+@click.command("scan")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write a self-contained HTML report here.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Processes; each loads the detector once and uses one core.")
+@click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Detector weights (default: the model shipped with voiceguard).")
+@click.option("--threshold", type=click.FloatRange(0.0, 1.0), default=DEFAULT_THRESHOLD, show_default=True,
+              help="p_synthetic at or above which an unmarked file is 'likely-synthetic'.")
+@home_option
+@json_option
+@quiet_option
+def scan_command(paths: tuple[Path, ...], report_path: Path | None, workers: int, model_path: Path | None,
+                 threshold: float, home_dir: Path, as_json: bool, quiet: bool) -> None:
+    """Check audio FILES and folders (recursive) for our watermark, provenance and deepfake cues.
+
+    Each file gets one verdict: watermarked, likely-synthetic, no-evidence or error, with a
+    one-line reason. Exit 0 when the scan ran, whatever the verdicts.
+    """
+    if model_path is not None and not model_path.is_file():
+        raise GuardError(f"--model {model_path}: file not found")
+    files, skipped = collect(paths)
+    if skipped:
+        say(f"skipped {len(skipped)} file(s) that are not audio by extension", quiet=quiet)
+    if not files:
+        raise GuardError(f"nothing to scan: no audio files in {', '.join(map(str, paths))}")
+    config = ScanConfig(home_dir=_home_for_scan(home_dir, quiet=quiet),
+                        model_path=str(model_path) if model_path else None,
+                        threshold=threshold, keep_overview=report_path is not None)
+    try:
+        scanner = Scanner(config)
+    except HomeError as exc:
+        raise HomeError(f"{exc} (or scan without a home: unset --home and $VOICEGUARD_HOME)") from None
+    for note in scanner.notes:
+        say(note, quiet=quiet)
+    results: list[ScanResult] = []
+    for result in progress(scan_files(files, scanner=scanner, workers=workers),
+                           silent=as_json or quiet, desc="scan", total=len(files)):
+        if as_json:
+            emit_json(result.to_dict())
+        results.append(result)
+    if not (as_json or quiet):
+        for line in _table(results):
+            click.echo(line, err=True)
+    counts = Counter(r.verdict for r in results)
+    say(f"scanned {len(results)} file(s): " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
+        + (f"; skipped {len(skipped)} non-audio" if skipped else ""), quiet=quiet)
+    if report_path is not None:
+        from guard.report import write_report
+
+        write_report(results, report_path, threshold=threshold, notes=scanner.notes)
+        say(f"report written to {report_path}", quiet=quiet)

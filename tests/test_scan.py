@@ -1,0 +1,172 @@
+"""guard.scan: verdict logic, file collection, broken files as error rows, the pool, the parts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import chirp, tone
+
+from guard.audio import save
+from guard.errors import HomeError, ParameterError
+from guard.scan import (
+    SCAN_RATE,
+    ScanConfig,
+    Scanner,
+    collect,
+    decide,
+    not_checked,
+    optional_module,
+    overview,
+    scan_files,
+)
+
+SR = 16000
+MARK = {"detected": True, "payload": "0badcafe", "p_value": 1e-12, "segments": [[0.0, 10.0]], "reason": ""}
+MARK_NO_PAYLOAD = {**MARK, "payload": None}
+NO_MARK = {"detected": False, "payload": None, "p_value": 0.4, "segments": [], "reason": ""}
+NOT_CHECKED = not_checked("watermark", "no voiceguard home")
+RECORD = {"record_id": "rec-1", "voice_id": "alice", "consent_id": "c-9", "created_at": "2026-01-01T00:00:00+00:00",
+          "valid": True, "consent_status_at_generation": "valid", "consent_status_now": "revoked"}
+DET_HIGH = {"score": 3.0, "p_synthetic": 0.9, "segments": [], "warning": None}
+DET_EDGE = {"score": 0.0, "p_synthetic": 0.5, "segments": [], "warning": None}
+DET_LOW = {"score": -3.0, "p_synthetic": 0.1, "segments": [], "warning": None}
+DET_OFF = not_checked("detector", "no default detector model")
+
+
+@pytest.mark.parametrize(
+    "watermark, provenance, detector, verdict, words",
+    [
+        (MARK, RECORD, DET_LOW, "watermarked", ["record rec-1", "voice alice", "consent c-9", "valid at generation", "revoked now"]),
+        (MARK, None, DET_HIGH, "watermarked", ["payload 0badcafe", "no record"]),
+        (MARK_NO_PAYLOAD, None, DET_LOW, "watermarked", ["presence only: payload not readable"]),
+        (NO_MARK, None, DET_HIGH, "likely-synthetic", ["no voiceguard watermark", "p_synthetic=0.90 >= threshold 0.50"]),
+        (NO_MARK, None, DET_EDGE, "likely-synthetic", [">= threshold"]),
+        (NO_MARK, None, DET_LOW, "no-evidence", ["p_synthetic=0.10 < threshold 0.50"]),
+        (NOT_CHECKED, None, DET_LOW, "no-evidence", ["watermark not checked (no voiceguard home)"]),
+        (NOT_CHECKED, None, DET_HIGH, "likely-synthetic", ["watermark not checked"]),
+        (NO_MARK, None, DET_OFF, "no-evidence", ["detector not run (no default detector model)"]),
+    ],
+)
+def test_decide(watermark, provenance, detector, verdict, words) -> None:  # noqa: ANN001
+    got, reason = decide(watermark, provenance, detector, threshold=0.5)
+    assert got == verdict
+    assert "\n" not in reason
+    for word in words:
+        assert word in reason
+
+
+def test_decide_threshold_is_explicit() -> None:
+    assert decide(NO_MARK, None, DET_HIGH, threshold=0.95)[0] == "no-evidence"
+    for bad in (-0.1, 1.5):
+        with pytest.raises(ParameterError, match="threshold"):
+            decide(NO_MARK, None, DET_LOW, threshold=bad)
+
+
+def test_collect_recurses_skips_and_dedupes(tmp_path: Path) -> None:
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    save(tmp_path / "a" / "one.wav", tone(300, 0.5), sample_rate=SR)
+    save(tmp_path / "a" / "b" / "two.FLAC", tone(300, 0.5), sample_rate=SR)
+    (tmp_path / "a" / "readme.txt").write_text("notes")
+    (tmp_path / "a" / "b" / "image.png").write_bytes(b"\x89PNG")
+    explicit = tmp_path / "explicit.txt"
+    explicit.write_text("named by the user, so scanned (and reported as an error)")
+    files, skipped = collect([tmp_path / "a", tmp_path / "a" / "one.wav", explicit, tmp_path / "missing.wav"])
+    assert [f.name for f in files] == ["two.FLAC", "one.wav", "explicit.txt", "missing.wav"]  # b/ sorts before one.wav
+    assert sorted(f.name for f in skipped) == ["image.png", "readme.txt"]
+
+
+def test_overview_shape_and_range(rng: np.random.Generator) -> None:
+    y = (0.1 * rng.standard_normal(SR * 3)).astype(np.float32)
+    view = overview(y, sample_rate=SR, max_frames=200)
+    assert view.image_db.shape[0] == 128 and 100 <= view.image_db.shape[1] <= 200
+    assert view.image_db.dtype == np.float16 and float(view.image_db.max()) == 0.0
+    assert abs(view.duration_s - 3.0) < 1e-6 and view.max_freq_hz == SR / 2
+    short = overview(tone(440, 0.01), sample_rate=SR)  # shorter than one FFT frame
+    assert short.image_db.shape == (128, 1)
+
+
+def _broken_files(tmp_path: Path) -> dict[str, Path]:
+    good = save(tmp_path / "good.wav", chirp(200, 3000, 1.0), sample_rate=SR)
+    (tmp_path / "empty.wav").write_bytes(b"")
+    (tmp_path / "trunc.wav").write_bytes(good.read_bytes()[:40])
+    (tmp_path / "text.mp3").write_text("this is not audio " * 20)
+    return {"empty": tmp_path / "empty.wav", "truncated": tmp_path / "trunc.wav",
+            "not-audio": tmp_path / "text.mp3", "missing": tmp_path / "gone.wav"}
+
+
+@pytest.mark.parametrize("kind, message", [("empty", "empty"), ("truncated", "truncated"),
+                                            ("not-audio", "not an audio file"), ("missing", "not found")])
+def test_broken_file_is_an_error_row(tmp_path: Path, kind: str, message: str) -> None:
+    path = _broken_files(tmp_path)[kind]
+    result = Scanner(ScanConfig()).scan(path)
+    assert result.verdict == "error" and message in result.error and str(path) in result.error
+    assert result.to_dict()["watermark"] is None and result.duration_s is None
+
+
+def test_scan_without_home_says_what_was_not_checked(tmp_path: Path) -> None:
+    path = save(tmp_path / "x.flac", chirp(200, 3000, 2.0, 44100), sample_rate=44100)
+    scanner = Scanner(ScanConfig(keep_overview=True))
+    assert any(n.startswith("watermark not checked") for n in scanner.notes)
+    result = scanner.scan(path)
+    assert result.verdict in {"no-evidence", "likely-synthetic"}
+    assert result.watermark["detected"] is None and result.provenance is None
+    assert "not checked" in result.reason
+    assert abs(result.duration_s - 2.0) < 0.01 and result.overview is not None
+    assert set(result.to_dict()) == {"file", "verdict", "reason", "watermark", "provenance", "manifest",
+                                     "detector", "duration_s", "error"}
+
+
+def test_config_is_checked(tmp_path: Path) -> None:
+    with pytest.raises(ParameterError, match="threshold"):
+        Scanner(ScanConfig(threshold=1.2))
+    with pytest.raises(HomeError, match="voiceguard init"):
+        Scanner(ScanConfig(home_dir=str(tmp_path / "nohome")))
+
+
+def test_pool_matches_in_process_and_keeps_order(tmp_path: Path, home) -> None:  # noqa: ANN001
+    paths = [save(tmp_path / f"{i}.wav", tone(200 + 100 * i, 1.0), sample_rate=SR) for i in range(4)]
+    paths.insert(2, _broken_files(tmp_path)["empty"])
+    scanner = Scanner(ScanConfig(home_dir=str(home.root)))
+    one = [r.to_dict() for r in scan_files(paths, scanner=scanner, workers=1)]
+    two = [r.to_dict() for r in scan_files(paths, scanner=scanner, workers=2)]
+    assert [r["file"] for r in two] == [str(p) for p in paths]
+    assert one == two
+    assert two[2]["verdict"] == "error"
+
+
+@pytest.mark.parametrize("workers", [0, -1, 1.5, True])
+def test_bad_worker_count(workers) -> None:  # noqa: ANN001
+    with pytest.raises(ParameterError, match="workers"):
+        list(scan_files([], scanner=Scanner(ScanConfig()), workers=workers))
+
+
+def test_optional_module_absent_vs_present() -> None:
+    assert optional_module("guard.no_such_part") is None
+    assert optional_module("guard.audio") is not None
+
+
+def _marked(tmp_path: Path, home, speech: np.ndarray, *, payload: int) -> Path:  # noqa: ANN001
+    wm = pytest.importorskip("guard.watermark", reason="guard.watermark (issue 3) has not landed yet")
+    y = np.tile(speech, 4)[: 10 * SCAN_RATE]  # 10 s: long enough to carry the payload
+    marked = wm.embed(y, sample_rate=SCAN_RATE, payload=payload, key=home.watermark_key())
+    return save(tmp_path / "marked.wav", marked, sample_rate=SCAN_RATE)
+
+
+def test_marked_file_is_watermarked_with_payload(tmp_path: Path, home, speech) -> None:  # noqa: ANN001
+    path = _marked(tmp_path, home, speech, payload=0x0BADCAFE)
+    result = Scanner(ScanConfig(home_dir=str(home.root))).scan(path)
+    assert result.verdict == "watermarked", result.reason
+    assert result.watermark["detected"] is True and result.watermark["payload"] == "0badcafe"
+    assert result.watermark["p_value"] < 1e-6 and result.watermark["segments"]
+    assert result.provenance is None and "no record" in result.reason  # never issued in this home
+
+
+def test_other_homes_key_does_not_mark(tmp_path: Path, home, speech) -> None:  # noqa: ANN001
+    from guard.home import init_home
+
+    path = _marked(tmp_path, home, speech, payload=0x12345678)
+    other, _ = init_home(tmp_path / "other")
+    result = Scanner(ScanConfig(home_dir=str(other.root))).scan(path)
+    assert result.watermark["detected"] is False and result.verdict != "watermarked"

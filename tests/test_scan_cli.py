@@ -1,0 +1,113 @@
+"""`voiceguard scan`: exit codes, one JSON line per file with the contract's keys, table, report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import chirp, tone
+
+from guard.audio import save
+from guard.cli import cli
+
+SR = 16000
+KEYS = {"file", "verdict", "reason", "watermark", "provenance", "manifest", "detector", "duration_s", "error"}
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    root = tmp_path / "inbox"
+    (root / "sub").mkdir(parents=True)
+    save(root / "a.wav", tone(300, 1.0), sample_rate=SR)
+    save(root / "sub" / "b.mp3", chirp(200, 3000, 1.5), sample_rate=SR, bitrate_bps=32000)
+    save(root / "sub" / "c.ogg", tone(500, 0.5, sample_rate=8000), sample_rate=8000)
+    (root / "empty.wav").write_bytes(b"")
+    (root / "fake.flac").write_text("no audio here " * 10)
+    (root / "notes.txt").write_text("skipped, not audio by extension")
+    return root
+
+
+@pytest.fixture
+def no_default_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("VOICEGUARD_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+
+
+def test_json_one_line_per_file(runner, folder: Path, home) -> None:  # noqa: ANN001
+    result = runner.invoke(cli, ["scan", str(folder), "--home", str(home.root), "--json"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == 5 and all(set(r) == KEYS for r in rows)
+    by_name = {Path(r["file"]).name: r for r in rows}
+    assert by_name["empty.wav"]["verdict"] == "error" and "empty" in by_name["empty.wav"]["error"]
+    assert by_name["fake.flac"]["verdict"] == "error" and "not an audio file" in by_name["fake.flac"]["reason"]
+    for name in ("a.wav", "b.mp3", "c.ogg"):
+        row = by_name[name]
+        assert row["verdict"] in {"watermarked", "likely-synthetic", "no-evidence"} and row["error"] is None
+        assert set(row["watermark"]) >= {"detected", "payload", "p_value", "segments", "reason"}
+        assert set(row["detector"]) >= {"score", "p_synthetic", "segments"}
+    assert abs(by_name["b.mp3"]["duration_s"] - 1.5) < 0.05
+    assert "skipped 1 file(s)" in result.stderr
+
+
+def test_table_on_stderr_and_nothing_on_stdout(runner, folder: Path, home) -> None:  # noqa: ANN001
+    result = runner.invoke(cli, ["--home", str(home.root), "scan", str(folder), "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    header = next(i for i, ln in enumerate(lines) if ln.startswith("FILE"))
+    names = ("a.wav", "b.mp3", "c.ogg", "empty.wav", "fake.flac")
+    rows = lines[header + 1:header + 6]
+    assert sorted(n for n in names for ln in rows if ln.split()[0].endswith(n)) == sorted(names)
+    assert "scanned 5 file(s): 2 error" in result.stderr
+
+
+def test_quiet_prints_nothing(runner, folder: Path, home) -> None:  # noqa: ANN001
+    result = runner.invoke(cli, ["scan", str(folder / "a.wav"), "--home", str(home.root), "-q"])
+    assert result.exit_code == 0 and result.output == ""
+
+
+def test_without_a_home_scans_and_says_so(runner, folder: Path, no_default_home) -> None:  # noqa: ANN001
+    result = runner.invoke(cli, ["scan", str(folder / "a.wav"), "--json"])
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.stdout)
+    assert row["watermark"]["detected"] is None and row["provenance"] is None
+    assert "no voiceguard home" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (["scan"], 2, "Missing argument"),
+        (["scan", "{folder}", "--workers", "0"], 2, "--workers"),
+        (["scan", "{folder}", "--threshold", "1.5"], 2, "--threshold"),
+        (["scan", "{folder}", "--home", "{tmp}/nohome"], 1, "voiceguard init"),
+        (["scan", "{folder}", "--model", "{tmp}/none.pt"], 1, "none.pt: file not found"),
+        (["scan", "{tmp}/emptydir"], 1, "nothing to scan"),
+    ],
+)
+def test_usage_and_errors(runner, folder: Path, tmp_path: Path, no_default_home, args, code, message) -> None:  # noqa: ANN001
+    (tmp_path / "emptydir").mkdir()
+    argv = [a.format(folder=folder, tmp=tmp_path) for a in args]
+    result = runner.invoke(cli, argv)
+    assert result.exit_code == code, result.output
+    assert message in result.stderr and "Traceback" not in result.output
+    if code == 1:
+        errors = [ln for ln in result.stderr.splitlines() if ln.startswith("Error: ")]
+        assert len(errors) == 1
+
+
+def test_missing_file_is_an_error_row_not_an_abort(runner, folder: Path, home) -> None:  # noqa: ANN001
+    result = runner.invoke(cli, ["scan", str(folder / "gone.wav"), str(folder / "a.wav"), "--home", str(home.root), "--json"])
+    assert result.exit_code == 0
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["verdict"] == "error" for r in rows] == [True, False]
+
+
+def test_report_is_written(runner, folder: Path, home, tmp_path: Path) -> None:  # noqa: ANN001
+    out = tmp_path / "out" / "report.html"
+    result = runner.invoke(cli, ["scan", str(folder), "--home", str(home.root), "--report", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    assert text.count('<section class="file"') == 5 and text.count("data:image/png;base64,") == 3
