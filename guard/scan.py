@@ -370,10 +370,15 @@ def _scan_safely(scanner: Scanner, path: Path) -> ScanResult:
         return ScanResult(str(path), "error", msg, error=msg)
 
 
-def _one_thread() -> None:
-    # One core per worker; torch also needs this to be safe in a forked child.
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(1)
+def _one_thread() -> int | None:
+    """Use one torch thread (one core per worker; also what makes torch safe in a forked
+    child); return the previous count, or None when torch is not loaded."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return None
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    return before
 
 
 def scan_files(files: Sequence[Path], *, scanner: Scanner, workers: int) -> Iterator[ScanResult]:
@@ -394,9 +399,13 @@ def scan_files(files: Sequence[Path], *, scanner: Scanner, workers: int) -> Iter
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ParameterError(f"workers must be an integer >= 1, given workers={workers!r}")
     if workers == 1 or len(files) <= 1:
-        _one_thread()
-        for path in files:
-            yield _scan_safely(scanner, path)
+        before = _one_thread()
+        try:
+            for path in files:
+                yield _scan_safely(scanner, path)
+        finally:
+            if before is not None:
+                sys.modules["torch"].set_num_threads(before)
         return
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)

@@ -91,5 +91,6 @@ def scan_command(paths: tuple[Path, ...], report_path: Path | None, workers: int
     if report_path is not None:
         from guard.report import write_report
 
-        write_report(results, report_path, threshold=threshold, notes=scanner.notes)
+        write_report(results, report_path, threshold=threshold, notes=scanner.notes,
+                     show_progress=not (as_json or quiet))
         say(f"report written to {report_path}", quiet=quiet)
