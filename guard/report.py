@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
+
 from guard.errors import ParameterError
 from guard.scan import ScanResult
 
@@ -112,10 +114,17 @@ def _detector_track(ax, detector: dict, *, end_s: float, threshold: float) -> No
         return
     ax.set_yticks([0, 0.5, 1])
     ax.axhline(threshold, color="#59636e", linestyle="--", linewidth=1)
-    for start_s, stop_s, p in detector.get("segments") or []:
-        color = COLORS["likely-synthetic"] if p >= threshold else COLORS["no-evidence"]
-        ax.fill_between([start_s, stop_s], 0, [p, p], color=color, alpha=0.35, linewidth=0)
-        ax.plot([start_s, stop_s], [p, p], color=color, linewidth=2)
+    windows = np.asarray(detector.get("segments") or [], dtype=float).reshape(-1, 3)
+    if windows.shape[0]:
+        # Windows may overlap: draw each at its centre, as steps that meet half-way.
+        centres = (windows[:, 0] + windows[:, 1]) / 2
+        xs = np.concatenate([[windows[0, 0]], centres, [windows[-1, 1]]])
+        ps = np.concatenate([[windows[0, 2]], windows[:, 2], [windows[-1, 2]]])
+        ax.fill_between(xs, 0, ps, step="mid", color="#8c959f", alpha=0.25, linewidth=0)
+        ax.step(xs, ps, where="mid", color="#57606a", linewidth=1.2)
+        high = windows[:, 2] >= threshold
+        ax.scatter(centres[high], windows[high, 2], s=14, color=COLORS["likely-synthetic"], zorder=3)
+        ax.scatter(centres[~high], windows[~high, 2], s=14, color=COLORS["no-evidence"], zorder=3)
     ax.set_title(f"detector: per-window p_synthetic (file {detector['p_synthetic']:.2f}, "
                  f"threshold {threshold:.2f} dashed)", loc="left", fontsize=10)
 
