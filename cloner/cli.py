@@ -1,4 +1,4 @@
-"""Commands of the generating side: tts (and, as they land, enroll, voices, clone)."""
+"""Commands of the generating side: tts, enroll, voices, clone."""
 
 from __future__ import annotations
 
@@ -6,7 +6,15 @@ from pathlib import Path
 
 import click
 
-from guard.cliutil import emit_json, json_option, say
+from guard.cliutil import (
+    emit_json,
+    home_option,
+    json_option,
+    quiet_option,
+    require_home,
+    say,
+    seed_option,
+)
 
 
 @click.command("tts")
@@ -40,3 +48,107 @@ def tts_command(text: str | None, out: Path | None, voice: str, rate_wpm: int, p
         emit_json({"file": str(out), "duration_s": round(duration_s, 3), "sample_rate": sample_rate, "voice": voice})
     else:
         say(f"Wrote {out} ({duration_s:.2f} s at {sample_rate} Hz, voice {voice})")
+
+
+@click.command("enroll")
+@click.argument("voice_id", required=False)
+@click.option("--recordings", "recordings_dir", type=click.Path(path_type=Path), default=None,
+              help="Folder of audio files with same-name .txt transcripts (>= 60 s of speech).")
+@click.option("--consent", "consent_id", default=None, help="Consent id from `voiceguard consent grant`.")
+@click.option("--language", default="en-us", show_default=True, help="espeak-ng voice of the TTS front end.")
+@click.option("--fast", is_flag=True, help="Short training for demos and tests (lower quality).")
+@click.option("--steps", type=click.IntRange(1, 100_000), default=None, help="Training steps (overrides --fast).")
+@click.option("--print-script", is_flag=True, help="Print the consent statement and the sentences to record, then exit.")
+@click.option("--subject", default=None, help="With --print-script: the speaker's name, for the statement.")
+@click.option("--operator", default=None, help="With --print-script: who will use the voice.")
+@click.option("--purpose", "purposes", multiple=True, help="With --print-script: a purpose (repeatable).")
+@click.option("--expires", default=None, help="With --print-script: consent expiry, YYYY-MM-DD.")
+@seed_option
+@home_option
+@json_option
+@quiet_option
+def enroll_command(voice_id: str | None, recordings_dir: Path | None, consent_id: str | None, language: str,
+                   fast: bool, steps: int | None, print_script: bool, subject: str | None, operator: str | None,
+                   purposes: tuple[str, ...], expires: str | None, seed: int, home_dir: Path,
+                   as_json: bool, quiet: bool) -> None:
+    """Enroll VOICE_ID from --recordings under --consent, or print the script to read (--print-script)."""
+    from cloner import script
+
+    if print_script:
+        lines = script.sentences(language=language)
+        statement = None
+        if subject and operator and purposes and expires:
+            statement = script.consent_statement(subject=subject, operator=operator, purposes=purposes, expires=expires)
+        if as_json:
+            emit_json({"statement": statement, "sentences": list(lines)})
+            return
+        if statement:
+            click.echo("Read this consent statement first, into its own file (statement.wav):\n")
+            click.echo(statement + "\n")
+        else:
+            say("(give --subject, --operator, --purpose and --expires to print the consent statement too)", quiet=quiet)
+        click.echo("Then record each sentence as NN.wav with its text in NN.txt:\n")
+        click.echo(script.print_script(language=language))
+        return
+    if not voice_id or recordings_dir is None or not consent_id:
+        raise click.UsageError("VOICE_ID, --recordings DIR and --consent CONSENT_ID are required (or --print-script)")
+    from cloner.convert import ConvertConfig
+    from cloner.enroll import enroll
+
+    config = ConvertConfig.fast() if fast else ConvertConfig()
+    if steps is not None:
+        config = ConvertConfig(**{**config.to_dict(), "steps": steps})
+    home = require_home(home_dir)
+    result = enroll(home, voice_id, recordings_dir=recordings_dir, consent_id=consent_id, language=language,
+                    config=config, seed=seed, progress=not (as_json or quiet),
+                    warn=lambda m: say(f"Warning: {m}", quiet=as_json or quiet))
+    if as_json:
+        emit_json(result.to_dict())
+    else:
+        say(f"Enrolled voice {result.voice_id} ({result.speech_s:.0f} s of speech in {result.n_recordings} files, "
+            f"trained in {result.train_s:.0f} s) under consent {result.consent_id}", quiet=quiet)
+
+
+@click.group("voices")
+def voices_group() -> None:
+    """Enrolled voices."""
+
+
+@voices_group.command("list")
+@home_option
+@json_option
+def voices_list_command(home_dir: Path, as_json: bool) -> None:
+    """List enrolled voices (one JSON object per voice with --json)."""
+    from cloner.voice import list_voices
+
+    voices = list_voices(require_home(home_dir))
+    for v in voices:
+        if as_json:
+            emit_json(v)
+        elif "error" in v:
+            click.echo(f"{v['voice_id']:24s} ERROR {v['error']}")
+        else:
+            click.echo(f"{v['voice_id']:24s} {v['language']:8s} {v['sample_rate']:6d} Hz "
+                       f"{v['speech_s']:7.1f} s  consent {v['consent_id']}  {v['created_at']}")
+    if not voices and not as_json:
+        say("no voices enrolled; see `voiceguard enroll --help`")
+
+
+@click.command("clone")
+@click.argument("voice_id")
+@click.argument("text")
+@click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Output audio file (format from extension).")
+@click.option("--purpose", required=True, help="What the clip is for; must be within the voice's consent.")
+@home_option
+@json_option
+def clone_command(voice_id: str, text: str, out: Path, purpose: str, home_dir: Path, as_json: bool) -> None:
+    """Speak TEXT in VOICE_ID's voice into OUT: consent-checked, watermarked, recorded."""
+    from cloner.pipeline import clone
+
+    result = clone(require_home(home_dir), voice_id, text, purpose=purpose, out_path=out)
+    if as_json:
+        emit_json({k: result.to_dict()[k] for k in ("file", "record_id", "payload", "voice_id", "consent_id", "manifest")})
+    else:
+        say(f"Wrote {result.file} ({result.duration_s:.2f} s): voice {result.voice_id}, consent {result.consent_id}, "
+            f"watermark payload {result.payload}, record {result.record_id}")

@@ -25,20 +25,22 @@ from guard.errors import CloneError, ParameterError
 class ConvertConfig:
     """Network size and training schedule.
 
-    ``steps`` is the number of optimiser steps; :meth:`fast` is the demo/test setting.
+    ``steps`` is the number of optimiser steps; :meth:`fast` is the demo/test setting. 600
+    is the default because 1500 fitted the training set closer but not held-out speech
+    (asterisk voice, 3 min: held-out MCD 11.2 dB at 600 steps, 11.3 dB at 1500).
     """
 
     hidden: int = 128
     kernel: int = 5
-    steps: int = 1500
+    steps: int = 600
     batch: int = 16
     crop_frames: int = 200
     lr: float = 2e-3
-    gv_weight: float = 1.0  # 0 = no post-filter, 1 = full global-variance match
+    gv_weight: float = 0.5  # 0 = no post-filter, 1 = full global-variance match
 
     @classmethod
     def fast(cls) -> ConvertConfig:
-        return cls(steps=250)
+        return cls(steps=150)
 
     def to_dict(self) -> dict:
         return asdict(self)

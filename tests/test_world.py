@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import SR, tone
 
 from cloner import align, world
 from guard.errors import AudioError, ParameterError
-from conftest import SR, tone
 
 
 def test_analyze_shapes_and_voicing(speech: np.ndarray) -> None:

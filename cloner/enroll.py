@@ -1,0 +1,292 @@
+"""Enrollment: a consenting speaker's recordings + transcripts -> a trained voice under the home.
+
+Order of work: consent (exists, is this voice's, valid; the statement's speaker is the
+recordings' speaker) -> every recording checked -> at least 60 s of speech -> the TTS
+tuned to the speaker's rate and pitch renders each transcript -> WORLD analysis -> DTW
+alignment, refined through a linear conversion so that two different voices align and a
+transcript of other words stands out -> network training -> the voice written to a
+temporary folder and renamed into place -> ``voice.enrolled`` in the ledger. Any error
+leaves the home as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from cloner import align, prosody, tts, world
+from cloner.convert import ConvertConfig, F0Map, Normaliser, input_frames, output_frames, train
+from cloner.recordings import Recording, read_recordings
+from cloner.voice import (
+    FORMAT_VERSION,
+    VoiceModel,
+    check_voice_id,
+    save_voice,
+    sha256_file,
+    voice_folder,
+)
+from guard.audio import save
+from guard.errors import CloneError, ConsentError
+from guard.home import Home
+
+MIN_SPEECH_S = 60.0
+WARN_SPEECH_S = 180.0
+# A recording whose refined alignment costs this many times the median is not its transcript.
+MISMATCH_RATIO = 1.4
+MIN_FILES_FOR_MISMATCH = 4
+REFINE_PASSES = 2
+TRIM_TOP_DB = 40.0
+_CONTEXT = (-2, -1, 0, 1, 2)
+
+
+@dataclass(frozen=True)
+class EnrolledVoice:
+    """What :func:`enroll` made."""
+
+    voice_id: str
+    consent_id: str
+    folder: Path
+    speech_s: float
+    n_recordings: int
+    train_s: float
+    model_sha256: str
+    model_version: int
+    warnings: tuple[str, ...]
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["folder"] = str(self.folder)
+        d["warnings"] = list(self.warnings)
+        return d
+
+
+def trim(y: np.ndarray, *, sample_rate: int) -> np.ndarray:
+    """Cut leading and trailing silence (more than 40 dB below the peak)."""
+    import librosa
+
+    out, _ = librosa.effects.trim(y, top_db=TRIM_TOP_DB, frame_length=int(0.032 * sample_rate), hop_length=int(0.008 * sample_rate))
+    return out if out.shape[0] >= int(0.1 * sample_rate) else y
+
+
+def _context(mcep: np.ndarray, norm: Normaliser) -> np.ndarray:
+    z = norm.apply(mcep).astype(np.float64)
+    idx = np.arange(z.shape[0])
+    cols = [z[np.clip(idx + k, 0, z.shape[0] - 1)] for k in _CONTEXT]
+    return np.concatenate(cols + [np.ones((z.shape[0], 1))], axis=1)
+
+
+def refine_alignments(source: Sequence[world.WorldFeatures], target: Sequence[world.WorldFeatures]) -> list[align.Alignment]:
+    """Align each source/target pair, then re-align after a ridge-regression conversion.
+
+    Plain DTW between two different voices is poor (their cepstra differ everywhere); a
+    linear map with +-2 frames of context, fitted on the current alignment, moves the
+    source toward the target so the next DTW pass matches phones, not voice quality.
+    """
+    alignments = [align.align(s.mcep, t.mcep) for s, t in zip(source, target)]
+    norm = Normaliser.fit(np.concatenate([s.mcep for s in source]))
+    contexts = [_context(s.mcep, norm) for s in source]
+    for _ in range(REFINE_PASSES):
+        x = np.concatenate(contexts)
+        y = np.concatenate([t.mcep[a.source_to_target] for t, a in zip(target, alignments)])
+        w = np.linalg.solve(x.T @ x + np.eye(x.shape[1]), x.T @ y)
+        alignments = [align.align(c @ w, t.mcep) for c, t in zip(contexts, target)]
+    return alignments
+
+
+def mismatched_transcripts(names: Sequence[str], alignments: Sequence[align.Alignment]) -> list[str]:
+    """Names whose alignment cost is over :data:`MISMATCH_RATIO` x the median (needs >= 4 files)."""
+    if len(alignments) < MIN_FILES_FOR_MISMATCH:
+        return []
+    costs = np.array([a.cost_per_frame for a in alignments])
+    median = float(np.median(costs))
+    return [f"{n} (cost {c:.2f}, median {median:.2f})" for n, c in zip(names, costs) if c > MISMATCH_RATIO * median]
+
+
+def _bar(total: int, desc: str, enabled: bool):  # noqa: ANN202 - a tqdm bar
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, file=sys.stderr, disable=not enabled, leave=False, dynamic_ncols=True)
+
+
+def train_voice(
+    recordings: Sequence[Recording],
+    *,
+    voice_id: str,
+    consent_id: str,
+    language: str,
+    config: ConvertConfig,
+    seed: int,
+    progress: bool,
+) -> VoiceModel:
+    """Train a voice from checked recordings (no consent or home involved; :func:`enroll` wraps it).
+
+    Raises
+    ------
+    CloneError
+        A transcript that does not match its audio (named), or no voiced speech.
+    """
+    started = time.perf_counter()
+    sample_rate = recordings[0].sample_rate
+    targets = [trim(r.y, sample_rate=sample_rate) for r in recordings]
+    texts = [r.text for r in recordings]
+    settings = prosody.estimate_tts_settings(targets, texts, sample_rate=sample_rate, language=language)
+    source_feats, target_feats = [], []
+    with _bar(len(recordings), "analysing", progress) as bar:
+        for text, y in zip(texts, targets):
+            rendered = tts.synthesize(text, voice=settings.language, rate_wpm=settings.rate_wpm, pitch=settings.pitch,
+                                      pitch_range=settings.pitch_range, sample_rate=sample_rate)
+            source_feats.append(world.analyze(trim(rendered, sample_rate=sample_rate), sample_rate=sample_rate))
+            target_feats.append(world.analyze(y, sample_rate=sample_rate))
+            bar.update(1)
+    alignments = refine_alignments(source_feats, target_feats)
+    bad = mismatched_transcripts([r.transcript_path.name for r in recordings], alignments)
+    if bad:
+        raise CloneError(f"transcript(s) do not match their audio (alignment cost far above the rest): {', '.join(bad)}")
+    f0_map = F0Map.fit([s.f0_hz for s in source_feats], [t.f0_hz for t in target_feats])
+    x_raw = [input_frames(s) for s in source_feats]
+    y_raw = [output_frames(t)[a.source_to_target] for t, a in zip(target_feats, alignments)]
+    in_norm, out_norm = Normaliser.fit(np.concatenate(x_raw)), Normaliser.fit(np.concatenate(y_raw))
+    target_gv = np.mean([t.mcep.var(axis=0) for t in target_feats], axis=0)
+    with _bar(config.steps, "training", progress) as bar:
+        def on_step(step: int, loss: float) -> None:
+            bar.update(1)
+            if step % 50 == 0:
+                bar.set_postfix(loss=f"{loss:.3f}")
+
+        state = train([in_norm.apply(x) for x in x_raw], [out_norm.apply(y) for y in y_raw],
+                      config=config, seed=seed, on_step=on_step)
+    train_s = time.perf_counter() - started
+    return VoiceModel(
+        voice_id=voice_id, consent_id=consent_id, sample_rate=sample_rate, tts=settings, config=config,
+        in_norm=in_norm, out_norm=out_norm, f0_map=f0_map, target_gv=target_gv,
+        pause_s=prosody.sentence_pause_s(targets, sample_rate=sample_rate), net=state.net,
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        training={
+            "speech_s": round(sum(r.speech_s for r in recordings), 2), "n_recordings": len(recordings),
+            "train_s": round(train_s, 2), "seed": seed, "steps": config.steps,
+            "final_loss": round(float(np.mean(state.history[-20:])), 4),
+            "alignment_cost_median": round(float(np.median([a.cost_per_frame for a in alignments])), 4),
+            "files": {r.audio_path.name: sha256_file(r.audio_path) for r in recordings},
+        },
+    )
+
+
+def check_consent(home: Home, voice_id: str, consent_id: str, recordings: Sequence[Path]) -> None:
+    """The consent exists, names this voice and is valid; a statement's speaker matches the recordings.
+
+    Raises
+    ------
+    ConsentError
+    """
+    from guard import consent
+
+    record = consent.get(home, consent_id)
+    if record.voice_id != voice_id:
+        raise ConsentError(f"consent {consent_id} is for voice {record.voice_id!r}, not {voice_id!r}")
+    status = record.status()
+    if status != "valid":
+        raise ConsentError(f"consent {consent_id} is {status}; enrollment needs a valid consent")
+    if record.evidence.get("kind") == "statement":
+        score, ok = consent.speaker_matches(record, list(recordings))
+        if not ok:
+            raise ConsentError(f"the recordings' speaker does not match the consent statement's "
+                               f"(similarity {score:.2f}); only the person who consented can be enrolled")
+
+
+def enroll(
+    home: Home,
+    voice_id: str,
+    *,
+    recordings_dir: Path,
+    consent_id: str,
+    language: str = "en-us",
+    config: ConvertConfig | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    warn: Callable[[str], None] | None = None,
+) -> EnrolledVoice:
+    """Enroll a consenting speaker as ``voice_id``.
+
+    Parameters
+    ----------
+    home : Home
+    voice_id : str
+        1-64 letters, digits, ``_.-``; must not be enrolled yet.
+    recordings_dir : Path
+        Audio files with same-name ``.txt`` transcripts, >= 60 s of speech in all.
+    consent_id : str
+        A valid consent for ``voice_id`` (see ``voiceguard consent grant``).
+    language : str
+        espeak-ng voice of the TTS front end.
+    config : ConvertConfig, optional
+        Default :class:`ConvertConfig`; ``ConvertConfig.fast()`` for demos and tests.
+    seed : int
+    progress : bool
+        Progress bars on stderr.
+    warn : callable(str), optional
+        Receives warnings (e.g. under 3 minutes of speech); default prints to stderr.
+
+    Raises
+    ------
+    ConsentError, CloneError, ParameterError
+        Each names what to fix; nothing is written under the home.
+    """
+    voice_id = check_voice_id(voice_id)
+    config = (config or ConvertConfig()).validate()
+    final = voice_folder(home, voice_id)
+    if final.exists():
+        raise CloneError(f"voice {voice_id!r} is already enrolled at {final}; choose another id")
+    tts.synthesize("check", voice=language, sample_rate=16000)  # an unknown language fails here, early
+    recordings = read_recordings(Path(recordings_dir))
+    check_consent(home, voice_id, consent_id, [r.audio_path for r in recordings])
+    speech_s = sum(r.speech_s for r in recordings)
+    if speech_s < MIN_SPEECH_S:
+        raise CloneError(f"{recordings_dir}: only {speech_s:.1f} s of speech in {len(recordings)} file(s); "
+                         f"enrollment needs at least {MIN_SPEECH_S:g} s (3 minutes recommended)")
+    warnings: list[str] = []
+    if speech_s < WARN_SPEECH_S:
+        warnings.append(f"only {speech_s:.0f} s of speech; 3 minutes or more gives a closer voice")
+    for message in warnings:
+        (warn or (lambda m: print(f"Warning: {m}", file=sys.stderr)))(message)
+    model = train_voice(recordings, voice_id=voice_id, consent_id=consent_id, language=language,
+                        config=config, seed=seed, progress=progress)
+    return _install(home, model, recordings, final, tuple(warnings))
+
+
+def _install(home: Home, model: VoiceModel, recordings: Sequence[Recording], final: Path,
+             warnings: tuple[str, ...]) -> EnrolledVoice:
+    """Write the voice to a hidden temporary folder, rename it into place, then log it."""
+    from guard import ledger
+
+    home.voices_dir.mkdir(parents=True, exist_ok=True)
+    tmp = home.voices_dir / f".{model.voice_id}.{secrets.token_hex(6)}.tmp"
+    try:
+        digest = save_voice(model, tmp)
+        audio_dir = tmp / "recordings"
+        audio_dir.mkdir()
+        for r in recordings:
+            save(audio_dir / f"{r.name}.flac", r.y, sample_rate=r.sample_rate)
+            (audio_dir / f"{r.name}.txt").write_text(r.text + "\n", encoding="utf-8")
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            raise CloneError(f"voice {model.voice_id!r} was enrolled by another process meanwhile; nothing changed") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        ledger.log_enrollment(home, voice_id=model.voice_id, consent_id=model.consent_id,
+                              files=model.training["files"], model_sha256=digest, model_version=FORMAT_VERSION)
+    except BaseException:
+        shutil.rmtree(final, ignore_errors=True)
+        raise
+    return EnrolledVoice(model.voice_id, model.consent_id, final, model.training["speech_s"], len(recordings),
+                         model.training["train_s"], digest, FORMAT_VERSION, warnings)

@@ -1,0 +1,177 @@
+"""clone(): consent check -> TTS -> conversion -> WORLD synthesis -> loudness -> watermark -> provenance.
+
+Every clip :func:`clone` writes carries the home's watermark with a fresh payload and a
+provenance record (C2PA manifest included) in the ledger; nothing turns either off. A clone
+outside its consent is refused before any audio is made: no file is written and the
+refusal is logged as ``clone.refused``. The audio is written to a temporary name beside
+``out_path`` and renamed only after its record exists, so a failure leaves no clip behind.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from cloner import tts, world
+from cloner.convert import convert
+from cloner.recordings import frame_levels_db
+from cloner.voice import VoiceModel, check_voice_id, load_voice
+from guard.audio import save
+from guard.errors import ConsentError, GuardError
+from guard.home import Home
+
+GENERATOR = "voiceguard-cloner"
+TARGET_LEVEL_DBFS = -20.0
+PEAK_LIMIT = 0.89  # -1 dBFS
+MAX_TEXT_CHARS = 2000
+_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
+
+
+@dataclass(frozen=True)
+class CloneResult:
+    """A written, marked and recorded clip; ``to_dict`` gives the CLI contract's keys."""
+
+    file: str
+    record_id: str
+    payload: str
+    voice_id: str
+    consent_id: str
+    manifest: str | None
+    duration_s: float
+    sample_rate: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of ``text``: split after . ! ? ; : followed by space; empty pieces dropped."""
+    return [s.strip() for s in _SENTENCE_END.split(text.strip()) if any(ch.isalnum() for ch in s)]
+
+
+def normalise_loudness(y: np.ndarray, *, sample_rate: int) -> np.ndarray:
+    """Scale so speech frames sit at :data:`TARGET_LEVEL_DBFS` RMS, then keep peaks under -1 dBFS."""
+    levels = frame_levels_db(y, sample_rate=sample_rate)
+    active = levels[levels > np.percentile(levels, 95) - 35.0]
+    level_db = 10.0 * np.log10(np.mean(10.0 ** (active / 10.0))) if active.size else -120.0
+    gain = 10.0 ** ((TARGET_LEVEL_DBFS - level_db) / 20.0) if level_db > -100 else 1.0
+    out = y * gain
+    peak = float(np.max(np.abs(out))) if out.size else 0.0
+    if peak > PEAK_LIMIT:
+        out = out * (PEAK_LIMIT / peak)
+    return out.astype(np.float32)
+
+
+def render_tts(model: VoiceModel, text: str) -> np.ndarray:
+    """The TTS front end alone, with the voice's language, rate and pitch (the baseline)."""
+    s = model.tts
+    return tts.synthesize(text, voice=s.language, rate_wpm=s.rate_wpm, pitch=s.pitch,
+                          pitch_range=s.pitch_range, sample_rate=model.sample_rate)
+
+
+def speak(model: VoiceModel, text: str) -> np.ndarray:
+    """Say ``text`` in the enrolled voice, unmarked (callers mark it; :func:`clone` always does).
+
+    Parameters
+    ----------
+    model : VoiceModel
+    text : str
+        1 to :data:`MAX_TEXT_CHARS` characters; several sentences are joined by the voice's pause.
+
+    Returns
+    -------
+    y : np.ndarray [shape=(n,), dtype=float32] at ``model.sample_rate``, loudness-normalised.
+    """
+    from cloner.enroll import trim
+
+    if not isinstance(text, str) or not text.strip():
+        raise tts.TTSError("text is empty; give at least one word to speak")
+    if len(text) > MAX_TEXT_CHARS:
+        raise tts.TTSError(f"text is {len(text)} characters, over the maximum of {MAX_TEXT_CHARS}; split it")
+    sentences = split_sentences(text) or [text]
+    pause = np.zeros(int(model.pause_s * model.sample_rate), dtype=np.float32)
+    pieces: list[np.ndarray] = []
+    for i, sentence in enumerate(sentences):
+        source = trim(render_tts(model, sentence), sample_rate=model.sample_rate)
+        feats = world.analyze(source, sample_rate=model.sample_rate)
+        converted = convert(feats, net=model.net, in_norm=model.in_norm, out_norm=model.out_norm,
+                            f0_map=model.f0_map, target_gv=model.target_gv, gv_weight=model.config.gv_weight)
+        if i:
+            pieces.append(pause)
+        pieces.append(world.synthesize(converted))
+    return normalise_loudness(np.concatenate(pieces), sample_rate=model.sample_rate)
+
+
+def _refuse(home: Home, voice_id: str, purpose: str, reason: str) -> ConsentError:
+    from guard import ledger
+
+    ledger.log_refusal(home, voice_id=voice_id, purpose=purpose, reason=reason)
+    return ConsentError(f"clone refused: {reason}")
+
+
+def clone(home: Home, voice_id: str, text: str, *, purpose: str, out_path: Path) -> CloneResult:
+    """Make a consented, watermarked, recorded clip of ``text`` in ``voice_id``'s voice.
+
+    Parameters
+    ----------
+    home : Home
+    voice_id : str
+        An enrolled voice.
+    text : str
+    purpose : str
+        Must be among the consent's purposes.
+    out_path : Path
+        Audio file to write (format from its extension); its folder must exist.
+
+    Returns
+    -------
+    CloneResult
+
+    Raises
+    ------
+    ConsentError
+        Refused (unknown voice, no consent, wrong purpose, expired, revoked): logged as
+        ``clone.refused``; no file written.
+    CloneError, TTSError, AudioError, WatermarkError, ProvenanceError
+        Nothing is left at ``out_path``.
+    """
+    from guard import consent, provenance, watermark
+
+    out_path = Path(out_path)
+    voice_id = check_voice_id(voice_id)
+    try:
+        model = load_voice(home, voice_id)
+    except GuardError as exc:
+        raise _refuse(home, voice_id, purpose, str(exc)) from None
+    try:
+        record = consent.check(home, voice_id, purpose)
+    except ConsentError as exc:
+        raise _refuse(home, voice_id, purpose, str(exc)) from None
+    if not out_path.parent.is_dir():
+        raise tts.TTSError(f"{out_path}: output folder {out_path.parent} does not exist")
+    y = speak(model, text)
+    payload = provenance.new_payload(home)
+    marked = watermark.embed(y, sample_rate=model.sample_rate, payload=payload, key=home.watermark_key())
+    tmp = out_path.with_name(f".{out_path.stem}.{secrets.token_hex(4)}.tmp{out_path.suffix}")
+    try:
+        save(tmp, marked, sample_rate=model.sample_rate)
+        prov = provenance.issue(home, payload=payload, voice_id=voice_id, consent_id=record.consent_id, text=text,
+                                audio_path=tmp, generator=GENERATOR, generator_version=_version())
+        os.replace(tmp, out_path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    manifest = getattr(prov, "manifest", None)
+    return CloneResult(str(out_path), prov.record_id, f"{payload:x}", voice_id, record.consent_id,
+                       str(manifest) if manifest is not None else None,
+                       round(marked.shape[0] / model.sample_rate, 3), model.sample_rate)
+
+
+def _version() -> str:
+    from guard import __version__
+
+    return __version__

@@ -1,0 +1,262 @@
+"""`voiceguard bench clone`: how close, how intelligible and how fast the cloning pipeline is.
+
+For each voice (the real Debian asterisk voice when installed, enrolled under a research
+licence consent; synthetic personas, enrolled under a spoken consent statement) a fresh
+home is made, the voice enrolled through :func:`cloner.enroll.enroll`, and held-out
+sentences with real recordings compared three ways: the clone, the TTS front end alone
+(same rate and pitch, no conversion: the baseline), and the real recording passed through
+WORLD unchanged (the vocoder's ceiling). Metrics: MCD (dB, DTW-aligned, energy excluded),
+F0 RMSE (cents) and log-F0 correlation, speaker similarity (resemblyzer cosine to the mean
+embedding of the enrollment recordings), WER (pocketsphinx, language model restricted to
+the test sentences), training time and synthesis real-time factor; and one full
+``clone()`` of a ~10 s text whose watermark must verify with its own payload.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import click
+import numpy as np
+
+from guard.cliutil import emit_json, json_option, say, seed_option
+from guard.errors import DatasetError
+
+ASTERISK_DIR = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
+ASTERISK_TRANSCRIPTS = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz")
+ASTERISK_LICENSE = (
+    "asterisk-core-sounds-en (Debian package), recordings by Allison Smith, licensed CC-BY-SA-3.0 "
+    "(see /usr/share/doc/asterisk-core-sounds-en/copyright). The licence permits copying and adapting "
+    "the recordings for any purpose with attribution; this consent limits their use to research and "
+    "detector training, and no clip leaves the benchmark."
+)
+VOICES = ("asterisk", "nova", "orson")
+TARGETS = {"mcd_reduction_min": 0.35, "similarity_gain_min": 0.03, "wer_gap_max": 0.10,
+           "train_s_max_3min": 600.0, "rtf_max": 0.2}
+
+
+def asterisk_items(*, root: Path = ASTERISK_DIR, transcripts: Path = ASTERISK_TRANSCRIPTS) -> list[tuple[Path, str]]:
+    """(wav, transcript) pairs of spoken prompts with at least 4 words, sorted by file name.
+
+    Raises
+    ------
+    DatasetError
+        When the package (``apt install asterisk-core-sounds-en``) is not installed.
+    """
+    if not root.is_dir() or not transcripts.is_file():
+        raise DatasetError(f"asterisk English sounds not found at {root} / {transcripts}; "
+                           "install the Debian package asterisk-core-sounds-en")
+    items = []
+    with gzip.open(transcripts, "rt", encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            if line.startswith(";") or ":" not in line:
+                continue
+            key, text = (s.strip() for s in line.split(":", 1))
+            path = root / f"{key}.wav"
+            if "[" not in text and len(text.split()) >= 4 and path.is_file():
+                items.append((path, text))
+    return sorted(items)
+
+
+def _prepare(name: str, *, folder: Path, train_s: float, n_test: int, seed: int) -> tuple[int, list[tuple[str, np.ndarray]]]:
+    """Write the enrollment recordings of voice ``name`` into ``folder``; return (rate, held-out pairs)."""
+    from cloner import personas, script
+    from cloner.recordings import speech_seconds
+    from guard.audio import load, save
+
+    folder.mkdir(parents=True)
+    if name == "asterisk":
+        rate = 8000
+        items = asterisk_items()
+        order = np.random.default_rng(seed).permutation(len(items))
+        test = [(items[i][1], load(items[i][0], sample_rate=rate)) for i in order[:n_test]]
+        pool = [items[i] for i in order[n_test:]]
+        render = lambda i: load(pool[i][0], sample_rate=rate)  # noqa: E731
+        texts = [t for _, t in pool]
+    else:
+        rate = 16000
+        persona = personas.get(name)
+        sentences = script.SENTENCES
+        test = [(t, persona.speak(t, sample_rate=rate)) for t in sentences[-n_test:]]
+        texts = list(sentences[:-n_test])
+        render = lambda i: persona.speak(texts[i], sample_rate=rate)  # noqa: E731
+    total = 0.0
+    for i, text in enumerate(texts):
+        y = render(i)
+        save(folder / f"{i:03d}.wav", y, sample_rate=rate)
+        (folder / f"{i:03d}.txt").write_text(text + "\n")
+        total += speech_seconds(y, sample_rate=rate)
+        if total >= train_s:
+            break
+    return rate, test
+
+
+def _grant(home, name: str, voice_id: str, *, work: Path, rate: int):  # noqa: ANN001, ANN202
+    from cloner import personas, script
+    from guard import consent
+    from guard.audio import save
+
+    expires = (date.today() + timedelta(days=365)).isoformat()
+    if name == "asterisk":
+        return consent.grant(home, voice_id=voice_id, subject="Allison Smith (asterisk-core-sounds-en recordings)",
+                             operator="voiceguard benchmark", purposes=("research", "detector-training"),
+                             expires=expires, license_text=ASTERISK_LICENSE)
+    purposes = ("research", "detector-training")
+    subject = f"persona {name} (synthetic speech)"
+    statement = script.consent_statement(subject=subject, operator="voiceguard benchmark", purposes=purposes, expires=expires)
+    wav = save(work / "statement.wav", personas.get(name).speak(statement, sample_rate=rate), sample_rate=rate)
+    return consent.grant(home, voice_id=voice_id, subject=subject, operator="voiceguard benchmark",
+                         purposes=purposes, expires=expires, statement_wav=wav)
+
+
+def compare(a: np.ndarray, b: np.ndarray, *, sample_rate: int) -> dict:
+    """MCD (dB), F0 RMSE (cents) and log-F0 correlation of ``a`` against reference ``b``, DTW-aligned."""
+    from cloner import align, world
+    from cloner.enroll import trim
+
+    fa = world.analyze(trim(a, sample_rate=sample_rate), sample_rate=sample_rate)
+    fb = world.analyze(trim(b, sample_rate=sample_rate), sample_rate=sample_rate)
+    path = align.align(fa.mcep, fb.mcep).path
+    mcd = world.mcd_db(fa.mcep[path[:, 0]], fb.mcep[path[:, 1]])
+    f0a, f0b = fa.f0_hz[path[:, 0]], fb.f0_hz[path[:, 1]]
+    both = (f0a > 0) & (f0b > 0)
+    rmse = float(np.sqrt(np.mean((1200 * np.log2(f0a[both] / f0b[both])) ** 2))) if both.sum() > 2 else float("nan")
+    corr = float(np.corrcoef(np.log(f0a[both]), np.log(f0b[both]))[0, 1]) if both.sum() > 2 else float("nan")
+    return {"mcd_db": mcd, "f0_rmse_cents": rmse, "f0_corr": corr}
+
+
+def measure_voice(name: str, *, work: Path, train_s: float, n_test: int, steps: int | None, seed: int,
+                  progress: bool) -> dict:
+    """Enroll voice ``name`` in a fresh home under ``work`` and measure it (see module docstring)."""
+    from cloner import pipeline, world
+    from cloner.convert import ConvertConfig
+    from cloner.enroll import enroll
+    from cloner.voice import load_voice
+    from guard import asr, speaker, watermark
+    from guard.audio import load
+    from guard.home import init_home
+
+    home, _ = init_home(work / "home")
+    rate, test = _prepare(name, folder=work / "recordings", train_s=train_s, n_test=n_test, seed=seed)
+    voice_id = f"bench-{name}"
+    record = _grant(home, name, voice_id, work=work, rate=rate)
+    config = ConvertConfig() if steps is None else ConvertConfig(steps=steps)
+    enrolled = enroll(home, voice_id, recordings_dir=work / "recordings", consent_id=record.consent_id,
+                      config=config, seed=seed, progress=progress, warn=lambda m: None)
+    model = load_voice(home, voice_id)
+    train_audio = [load(p, sample_rate=rate) for p in sorted((work / "recordings").glob("*.wav"))[:20]]
+    ref = np.mean([speaker.embed_speaker(y, sample_rate=rate) for y in train_audio], axis=0)
+    phrases = [t for t, _ in test]
+    rows: dict[str, list[dict]] = {"clone": [], "tts": [], "ceiling": [], "real": []}
+    synth_s = audio_s = 0.0
+    for text, real in test:
+        t0 = time.perf_counter()
+        cloned = pipeline.speak(model, text)
+        synth_s += time.perf_counter() - t0
+        audio_s += cloned.shape[0] / rate
+        clips = {"clone": cloned, "tts": pipeline.render_tts(model, text),
+                 "ceiling": world.resynthesize(real, sample_rate=rate), "real": real}
+        for kind, y in clips.items():
+            row = compare(y, real, sample_rate=rate) if kind != "real" else {}
+            row["similarity"] = speaker.similarity(speaker.embed_speaker(y, sample_rate=rate), ref)
+            row["wer"] = asr.wer(text, asr.transcribe(y, sample_rate=rate, phrases=phrases))
+            rows[kind].append(row)
+    summary = {kind: {k: round(float(np.nanmean([r[k] for r in rs])), 4) for k in rs[0]} for kind, rs in rows.items()}
+    long_text = " ".join(phrases[:3])
+    t0 = time.perf_counter()
+    result = pipeline.clone(home, voice_id, long_text, purpose="research", out_path=work / "clone.wav")
+    clone_s = time.perf_counter() - t0
+    check = watermark.verify(load(result.file, sample_rate=rate), sample_rate=rate, keys=home.watermark_keys())
+    mcd_red = 1 - summary["clone"]["mcd_db"] / summary["tts"]["mcd_db"]
+    return {
+        "voice": name, "kind": "real (asterisk-core-sounds-en, 8 kHz)" if name == "asterisk" else "synthetic persona",
+        "sample_rate": rate, "speech_s": enrolled.speech_s, "n_recordings": enrolled.n_recordings,
+        "n_test": len(test), "steps": config.steps, "train_s": round(enrolled.train_s, 1),
+        "tts_settings": model.tts.__dict__, "metrics": summary,
+        "mcd_reduction": round(mcd_red, 4),
+        "similarity_gain": round(summary["clone"]["similarity"] - summary["tts"]["similarity"], 4),
+        "wer_gap": round(summary["clone"]["wer"] - summary["tts"]["wer"], 4),
+        "synthesis_rtf": round(synth_s / audio_s, 4),
+        "clone_call": {"audio_s": result.duration_s, "wall_s": round(clone_s, 3),
+                       "rtf": round(clone_s / result.duration_s, 4),
+                       "watermark_detected": bool(check.detected),
+                       "payload_matches": check.payload is not None and int(str(check.payload), 16) == int(result.payload, 16)},
+    }
+
+
+def plot(results: list[dict], path: Path) -> None:
+    """Bars per voice: MCD, speaker similarity and WER of TTS-only, clone, vocoder ceiling (and real)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    kinds = ("tts", "clone", "ceiling", "real")
+    x = np.arange(len(results))
+    for ax, metric, label in zip(axes, ("mcd_db", "similarity", "wer"), ("MCD (dB, lower is better)",
+                                 "speaker similarity (higher is better)", "WER (lower is better)")):
+        shown = [k for k in kinds if metric in results[0]["metrics"][k]]
+        for j, kind in enumerate(shown):
+            ax.bar(x + (j - len(shown) / 2 + 0.5) * 0.2, [r["metrics"][kind][metric] for r in results], 0.2, label=kind)
+        ax.set_xticks(x, [r["voice"] for r in results])
+        ax.set_title(label)
+    axes[0].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+@click.command("clone")
+@click.option("--voice", "voices", multiple=True, type=click.Choice(VOICES), help="Voices to measure (default: all; asterisk skipped when not installed).")
+@click.option("--train-s", type=click.FloatRange(60.0, 3600.0), default=180.0, show_default=True, help="Seconds of enrollment speech per voice.")
+@click.option("--test", "n_test", type=click.IntRange(2, 100), default=10, show_default=True, help="Held-out sentences per voice.")
+@click.option("--steps", type=click.IntRange(1, 100_000), default=None, help="Training steps (default: the enrollment default).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Write clone.json and clone.png here.")
+@seed_option
+@json_option
+def command(voices: tuple[str, ...], train_s: float, n_test: int, steps: int | None, out_dir: Path | None,
+            seed: int, as_json: bool) -> None:
+    """Enroll each voice in a fresh home, clone held-out sentences, compare with TTS-only and real."""
+    import torch
+
+    torch.set_num_threads(1)
+    chosen = list(voices or VOICES)
+    notes = []
+    if "asterisk" in chosen and not ASTERISK_DIR.is_dir():
+        chosen.remove("asterisk")
+        notes.append(f"asterisk skipped: {ASTERISK_DIR} not installed")
+    results = []
+    for name in chosen:
+        say(f"bench clone: {name}", quiet=as_json)
+        with tempfile.TemporaryDirectory() as tmp:
+            results.append(measure_voice(name, work=Path(tmp), train_s=train_s, n_test=n_test, steps=steps,
+                                         seed=seed, progress=not as_json))
+    report = {"seed": seed, "train_s_requested": train_s, "targets": TARGETS, "notes": notes, "voices": results,
+              "machine_note": "2 CPU cores shared with other work; torch limited to 1 thread"}
+    if out_dir:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "clone.json").write_text(json.dumps(report, indent=2))
+        if results:
+            plot(results, out_dir / "clone.png")
+    if as_json:
+        emit_json(report)
+        return
+    for note in notes:
+        say(note)
+    for r in results:
+        m = r["metrics"]
+        say(f"{r['voice']:9s} ({r['kind']}, {r['speech_s']:.0f} s enrolled, trained in {r['train_s']:.0f} s)")
+        for kind in ("tts", "clone", "ceiling", "real"):
+            row = m[kind]
+            mcd = f"MCD {row['mcd_db']:6.2f} dB  F0 RMSE {row['f0_rmse_cents']:6.1f} c  " if "mcd_db" in row else " " * 37
+            say(f"  {kind:8s} {mcd}similarity {row['similarity']:.3f}  WER {100 * row['wer']:5.1f}%")
+        say(f"  MCD -{100 * r['mcd_reduction']:.0f}%  similarity {r['similarity_gain']:+.3f}  WER gap "
+            f"{100 * r['wer_gap']:+.1f} points  synthesis RTF {r['synthesis_rtf']:.3f}  clone() of "
+            f"{r['clone_call']['audio_s']:.1f} s in {r['clone_call']['wall_s']:.2f} s, watermark "
+            f"{'verified' if r['clone_call']['payload_matches'] else 'NOT verified'}")
