@@ -28,6 +28,7 @@ from cloner.convert import ConvertConfig, F0Map, Normaliser, input_frames, outpu
 from cloner.recordings import Recording, read_recordings
 from cloner.voice import (
     FORMAT_VERSION,
+    WEIGHTS_FILE,
     VoiceModel,
     check_voice_id,
     save_voice,
@@ -284,7 +285,8 @@ def _install(home: Home, model: VoiceModel, recordings: Sequence[Recording], fin
         shutil.rmtree(tmp, ignore_errors=True)
     try:
         ledger.log_enrollment(home, voice_id=model.voice_id, consent_id=model.consent_id,
-                              files=model.training["files"], model_sha256=digest, model_version=FORMAT_VERSION)
+                              files=model.training["files"], model_sha256=digest, model_version=str(FORMAT_VERSION),
+                              model_path=final / WEIGHTS_FILE)
     except BaseException:
         shutil.rmtree(final, ignore_errors=True)
         raise

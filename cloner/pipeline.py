@@ -20,9 +20,16 @@ import numpy as np
 from cloner import tts, world
 from cloner.convert import convert
 from cloner.recordings import frame_levels_db
-from cloner.voice import VoiceModel, check_voice_id, load_voice
+from cloner.voice import (
+    META_FILE,
+    VoiceModel,
+    check_voice_id,
+    list_voices,
+    load_voice,
+    voice_folder,
+)
 from guard.audio import save
-from guard.errors import ConsentError, GuardError
+from guard.errors import ConsentError
 from guard.home import Home
 
 GENERATOR = "voiceguard-cloner"
@@ -144,14 +151,14 @@ def clone(home: Home, voice_id: str, text: str, *, purpose: str, out_path: Path)
 
     out_path = Path(out_path)
     voice_id = check_voice_id(voice_id)
-    try:
-        model = load_voice(home, voice_id)
-    except GuardError as exc:
-        raise _refuse(home, voice_id, purpose, str(exc)) from None
+    if not (voice_folder(home, voice_id) / META_FILE).is_file():
+        known = ", ".join(v["voice_id"] for v in list_voices(home)) or "none"
+        raise _refuse(home, voice_id, purpose, f"unknown voice {voice_id!r} (enrolled: {known})")
     try:
         record = consent.check(home, voice_id, purpose)
     except ConsentError as exc:
         raise _refuse(home, voice_id, purpose, str(exc)) from None
+    model = load_voice(home, voice_id)
     if not out_path.parent.is_dir():
         raise tts.TTSError(f"{out_path}: output folder {out_path.parent} does not exist")
     y = speak(model, text)
