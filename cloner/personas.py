@@ -8,7 +8,9 @@ grant consent and enroll them like any consenting speaker.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -111,7 +113,27 @@ def get(name: str) -> Persona:
         raise ParameterError(f"no persona {name!r}; personas are {', '.join(PERSONAS)}") from None
 
 
-def record(persona: Persona, texts: list[str], *, sample_rate: int) -> list[np.ndarray]:
-    """Render each of ``texts`` as the persona (the synthetic "recordings" of the script)."""
-    return [persona.speak(t, sample_rate=sample_rate) for t in texts]
+def record_script(persona: Persona, folder: Path, *, sample_rate: int, sentences: Sequence[str] | None = None) -> Path:
+    """Write the persona reading ``sentences`` (default: the whole enrollment script) as ``NN.wav`` + ``NN.txt``.
 
+    Parameters
+    ----------
+    persona : Persona
+    folder : Path
+        Created when missing; the layout ``voiceguard enroll --recordings`` reads.
+    sample_rate : int in :data:`cloner.world.SAMPLE_RATES`
+    sentences : sequence of str, optional
+
+    Returns
+    -------
+    folder : Path
+    """
+    from cloner.script import SENTENCES
+    from guard.audio import save
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, text in enumerate(SENTENCES if sentences is None else sentences):
+        save(folder / f"{i:02d}.wav", persona.speak(text, sample_rate=sample_rate), sample_rate=sample_rate)
+        (folder / f"{i:02d}.txt").write_text(text + "\n", encoding="utf-8")
+    return folder

@@ -56,3 +56,13 @@ def test_unknown_persona_lists_the_known_ones() -> None:
 def test_persona_rejects_unsupported_rate() -> None:
     with pytest.raises(ParameterError, match="sample_rate"):
         personas.get("nova").speak(TEXT, sample_rate=22050)
+
+
+def test_record_script_writes_the_enrollment_layout(tmp_path) -> None:  # noqa: ANN001
+    from cloner.recordings import read_recordings
+
+    folder = personas.record_script(personas.get("juniper"), tmp_path / "rec", sample_rate=8000,
+                                    sentences=["One short line.", "And another one here."])
+    recs = read_recordings(folder)
+    assert [r.name for r in recs] == ["00", "01"] and recs[1].text == "And another one here."
+    assert recs[0].original_rate == 8000
