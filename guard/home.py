@@ -157,7 +157,7 @@ def init_home(path: str | os.PathLike[str] | None = None) -> tuple[Home, list[Pa
 
 # Parts of guard that own files in the home (the ledger, the C2PA certificate chain) each
 # expose ``on_init(home) -> list[Path]``, idempotent, which `init` runs in this order.
-INIT_MODULES: tuple[str, ...] = ()
+INIT_MODULES: tuple[str, ...] = ("guard.ledger", "guard.provenance")
 
 
 def open_home(path: str | os.PathLike[str] | None = None) -> Home:

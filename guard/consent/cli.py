@@ -1,0 +1,124 @@
+"""`voiceguard consent grant|revoke|list|show|template`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from guard.cliutil import emit_json, home_option, json_option, require_home, say
+from guard.consent.record import PURPOSES
+
+_purpose = click.option("--purpose", "purposes", multiple=True, required=True, type=click.Choice(PURPOSES),
+                        help="What the voice may be used for (repeat for several).")
+_expires = click.option("--expires", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+                        help="Last valid day, YYYY-MM-DD.")
+
+
+def _describe(c) -> str:  # noqa: ANN001 - a Consent
+    evidence = c.evidence.get("kind")
+    extra = f", statement match {c.evidence.get('match_score')}" if evidence == "statement" else ""
+    return (f"{c.consent_id}  voice {c.voice_id}  {c.status()}  purposes {', '.join(c.purposes)}  "
+            f"expires {c.expires_at.date().isoformat()} (end of the previous day, UTC)  subject {c.subject!r}  "
+            f"operator {c.operator!r}  evidence {evidence}{extra}")
+
+
+@click.group("consent")
+def consent_group() -> None:
+    """Grant, revoke and inspect consent records (each one is a ledger event)."""
+
+
+@consent_group.command("template")
+@click.option("--subject", required=True, help="The speaker's name.")
+@click.option("--operator", required=True, help="Who may use the voice.")
+@_purpose
+@_expires
+def template_command(subject: str, operator: str, purposes: tuple[str, ...], expires: datetime) -> None:
+    """Print the statement the speaker reads aloud for a spoken consent."""
+    from guard.consent.template import template
+
+    click.echo(template(subject=subject, operator=operator, purposes=purposes, expires=expires.date()))
+
+
+@consent_group.command("grant")
+@click.argument("voice_id")
+@click.option("--subject", required=True, help="The speaker's name.")
+@click.option("--operator", required=True, help="Who may use the voice.")
+@_purpose
+@_expires
+@click.option("--statement", type=click.Path(path_type=Path), default=None,
+              help="Recording of the speaker reading `voiceguard consent template`.")
+@click.option("--license", "license_text", default=None, help="Licence text of a research corpus.")
+@click.option("--language", "languages", multiple=True, default=("en",), show_default=True)
+@home_option
+@json_option
+def grant_command(voice_id: str, subject: str, operator: str, purposes: tuple[str, ...], expires: datetime,
+                  statement: Path | None, license_text: str | None, languages: tuple[str, ...], home_dir: Path,
+                  as_json: bool) -> None:
+    """Record consent for VOICE_ID, with a spoken statement or a licence as evidence."""
+    from guard.consent import grant
+
+    home = require_home(home_dir)
+    if not as_json and statement is not None:
+        say("Checking the statement (speech recognition and speaker embedding)...")
+    record = grant(home, voice_id=voice_id, subject=subject, operator=operator, purposes=purposes,
+                   expires=expires.date(), languages=languages, statement_wav=statement, license_text=license_text)
+    if as_json:
+        emit_json(record.to_dict())
+    else:
+        say(f"Granted {_describe(record)}")
+        click.echo(record.consent_id)
+
+
+@consent_group.command("revoke")
+@click.argument("consent_id")
+@click.option("--reason", required=True, help="Why consent is withdrawn (kept in the ledger).")
+@home_option
+@json_option
+def revoke_command(consent_id: str, reason: str, home_dir: Path, as_json: bool) -> None:
+    """Revoke CONSENT_ID: later clones are refused; the revocation is a ledger event."""
+    from guard.consent import get, revoke
+
+    home = require_home(home_dir)
+    revoke(home, consent_id, reason=reason)
+    record = get(home, consent_id)
+    if as_json:
+        emit_json(record.to_dict())
+    else:
+        say(f"Revoked {consent_id} (voice {record.voice_id}) at {record.revoked_at.isoformat()}")
+
+
+@consent_group.command("list")
+@home_option
+@json_option
+def list_command(home_dir: Path, as_json: bool) -> None:
+    """List every consent with its status now."""
+    from guard.consent import list_consents
+
+    records = list_consents(require_home(home_dir))
+    for record in records:
+        if as_json:
+            emit_json(record.to_dict())
+        else:
+            click.echo(_describe(record))
+    if not records and not as_json:
+        say("No consents yet; `voiceguard consent grant --help` shows how to record one.")
+
+
+@consent_group.command("show")
+@click.argument("consent_id")
+@home_option
+@json_option
+def show_command(consent_id: str, home_dir: Path, as_json: bool) -> None:
+    """Show one consent record in full."""
+    from guard.consent import get
+
+    record = get(require_home(home_dir), consent_id)
+    d = record.to_dict()
+    if as_json:
+        emit_json(d)
+        return
+    d.get("evidence", {}).pop("speaker_embedding", None)
+    for k, v in d.items():
+        click.echo(f"{k}: {v}")

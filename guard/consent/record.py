@@ -1,0 +1,137 @@
+"""The consent record: its fields, its status at a time, and the bytes its signature covers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+
+from guard.errors import ConsentError, ParameterError
+
+PURPOSES: tuple[str, ...] = ("audiobook", "accessibility", "dubbing", "assistant", "game", "research",
+                             "detector-training")
+LICENSE_PURPOSES: tuple[str, ...] = ("research", "detector-training")
+STATUSES: tuple[str, ...] = ("valid", "expired", "revoked", "not-yet-valid")
+VOICE_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+CONSENT_DOMAIN = b"voiceguard consent v1\n"
+
+
+def check_voice_id(voice_id: object) -> str:
+    """Return ``voice_id`` if it matches ``[a-z0-9][a-z0-9_-]{0,63}``, else raise ConsentError."""
+    if not isinstance(voice_id, str) or not VOICE_ID.fullmatch(voice_id):
+        raise ConsentError(f"voice id must match [a-z0-9][a-z0-9_-]{{0,63}} (lower-case letters, digits, '_', '-'), "
+                           f"given {voice_id!r}")
+    return voice_id
+
+
+def check_purposes(purposes: object) -> tuple[str, ...]:
+    """Purposes as a sorted, de-duplicated tuple from :data:`PURPOSES`, or ConsentError."""
+    if isinstance(purposes, str) or not hasattr(purposes, "__iter__"):
+        raise ConsentError(f"purposes must be a list of names from {', '.join(PURPOSES)}; given {purposes!r}")
+    items = tuple(purposes)  # type: ignore[arg-type]
+    if not items:
+        raise ConsentError(f"at least one purpose is needed, from {', '.join(PURPOSES)}")
+    unknown = [p for p in items if p not in PURPOSES]
+    if unknown:
+        raise ConsentError(f"unknown purpose(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(PURPOSES)}")
+    return tuple(p for p in PURPOSES if p in items)
+
+
+def as_date(value: object, *, name: str = "expires") -> date:
+    """A date from a ``date`` or an ISO ``YYYY-MM-DD`` string."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ParameterError(f"{name} must be a date YYYY-MM-DD, given {name}={value!r}")
+
+
+def as_utc(at: datetime | None) -> datetime:
+    """``at`` as an aware UTC time (naive times are taken as UTC); now when None."""
+    if at is None:
+        return datetime.now(timezone.utc)
+    if not isinstance(at, datetime):
+        raise ParameterError(f"at must be a datetime, given {at!r}")
+    return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
+
+
+def end_of(day: date) -> datetime:
+    """The first instant after ``day`` in UTC: a consent that expires on ``day`` is valid through it."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class Consent:
+    """A signed consent record; revocation is a separate ledger event, reflected in ``revoked_at``."""
+
+    consent_id: str
+    voice_id: str
+    subject: str
+    operator: str
+    purposes: tuple[str, ...]
+    languages: tuple[str, ...]
+    valid_from: datetime
+    expires_at: datetime
+    evidence: dict[str, Any]
+    created_at: datetime
+    signature: str = ""
+    revoked_at: datetime | None = None
+    revoke_reason: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def status(self, at: datetime | None = None) -> str:
+        """``"valid"``, ``"expired"``, ``"revoked"`` or ``"not-yet-valid"`` at ``at`` (default: now)."""
+        t = as_utc(at)
+        if self.revoked_at is not None and t >= self.revoked_at:
+            return "revoked"
+        if t < self.valid_from:
+            return "not-yet-valid"
+        if t >= self.expires_at:
+            return "expired"
+        return "valid"
+
+    def signed_fields(self) -> dict[str, Any]:
+        """What the signature covers: every field but the signature and the revocation."""
+        return {"consent_id": self.consent_id, "voice_id": self.voice_id, "subject": self.subject,
+                "operator": self.operator, "purposes": list(self.purposes), "languages": list(self.languages),
+                "valid_from": self.valid_from.isoformat(), "expires_at": self.expires_at.isoformat(),
+                "evidence": self.evidence, "created_at": self.created_at.isoformat()}
+
+    def message(self) -> bytes:
+        """The bytes the Ed25519 signature covers."""
+        from guard.ledger.canon import canonical_json
+
+        return CONSENT_DOMAIN + canonical_json(self.signed_fields()).encode()
+
+    def to_dict(self) -> dict[str, Any]:
+        d = self.signed_fields()
+        d["signature"] = self.signature
+        d["status"] = self.status()
+        d["revoked_at"] = None if self.revoked_at is None else self.revoked_at.isoformat()
+        d["revoke_reason"] = self.revoke_reason
+        return d
+
+    def with_revocation(self, at: datetime, reason: str) -> Consent:
+        return replace(self, revoked_at=at, revoke_reason=reason)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Consent:
+        """Rebuild a record from a ``consent.granted`` event body (revocation not included)."""
+        try:
+            return cls(
+                consent_id=str(d["consent_id"]), voice_id=str(d["voice_id"]), subject=str(d["subject"]),
+                operator=str(d["operator"]), purposes=tuple(d["purposes"]), languages=tuple(d["languages"]),
+                valid_from=as_utc(datetime.fromisoformat(d["valid_from"])),
+                expires_at=as_utc(datetime.fromisoformat(d["expires_at"])),
+                evidence=dict(d["evidence"]), created_at=as_utc(datetime.fromisoformat(d["created_at"])),
+                signature=str(d.get("signature", "")),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConsentError(f"malformed consent record ({type(exc).__name__}: {exc})") from None

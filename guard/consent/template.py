@@ -1,0 +1,69 @@
+"""The consent statement a speaker reads aloud: names subject, operator, purposes and expiry, in words."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from guard.consent.record import as_date, check_purposes
+from guard.errors import ConsentError
+
+_SPOKEN_PURPOSE = {
+    "audiobook": "audiobooks", "accessibility": "accessibility", "dubbing": "dubbing",
+    "assistant": "voice assistants", "game": "games", "research": "research",
+    "detector-training": "training deepfake detectors",
+}
+_ORDINALS = ("first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth "
+             "fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth").split()
+_MONTHS = ("January February March April May June July August September October November December").split()
+
+
+def _ordinal(n: int) -> str:
+    if n <= 20:
+        return _ORDINALS[n - 1]
+    if n == 30:
+        return "thirtieth"
+    return ("twenty " if n < 30 else "thirty ") + _ORDINALS[n % 10 - 1]
+
+
+def _year(y: int) -> str:
+    from guard.asr import words
+
+    return " ".join(words(str(y)))
+
+
+def spoken_date(day: date) -> str:
+    """A date as it is read aloud: ``the first of January twenty twenty seven``."""
+    return f"the {_ordinal(day.day)} of {_MONTHS[day.month - 1]} {_year(day.year)}"
+
+
+def _join(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def template(*, subject: str, operator: str, purposes: Sequence[str], expires: date | str) -> str:
+    """The statement the subject reads for a spoken consent.
+
+    Parameters
+    ----------
+    subject : str
+        The speaker's name.
+    operator : str
+        Who may use the voice.
+    purposes : sequence of str
+        From :data:`guard.consent.PURPOSES`.
+    expires : date or "YYYY-MM-DD"
+        The last day of the consent.
+
+    Examples
+    --------
+    >>> template(subject="Ada Lovelace", operator="Example Studio", purposes=["audiobook"], expires="2027-01-01")
+    'I, Ada Lovelace, agree that Example Studio may use recordings of my voice to make a synthetic copy of my voice for audiobooks, until the first of January twenty twenty seven. I can withdraw this consent at any time.'
+    """
+    for name, value in (("subject", subject), ("operator", operator)):
+        if not isinstance(value, str) or not value.strip():
+            raise ConsentError(f"{name} must be a non-empty text, given {value!r}")
+    names = [_SPOKEN_PURPOSE[p] for p in check_purposes(purposes)]
+    return (f"I, {' '.join(subject.split())}, agree that {' '.join(operator.split())} may use recordings of my voice "
+            f"to make a synthetic copy of my voice for {_join(names)}, until {spoken_date(as_date(expires))}. "
+            f"I can withdraw this consent at any time.")

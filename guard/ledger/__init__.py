@@ -1,0 +1,65 @@
+"""The tamper-evident event ledger: SQLite, an RFC 6962 Merkle log and a signed tree head per event.
+
+Public surface: :class:`Ledger` / :func:`open_ledger` to append and read events,
+:func:`log_enrollment` and :func:`log_refusal` for the cloner, :func:`on_init` for
+``voiceguard init``, and :mod:`guard.ledger.audit` to verify a home or an exported bundle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from guard.errors import ParameterError
+from guard.home import Home
+from guard.ledger.store import KINDS, Event, Ledger, TreeHead, create_ledger, open_ledger
+
+__all__ = ["KINDS", "Event", "Ledger", "TreeHead", "open_ledger", "on_init", "log_enrollment", "log_refusal",
+           "append"]
+
+
+def on_init(home: Home) -> list[Path]:
+    """Create the ledger database (mode 0600) if it is missing; idempotent."""
+    return create_ledger(home)
+
+
+def append(home: Home, kind: str, body: Mapping) -> Event:
+    """Open the ledger, append one event, close it."""
+    with Ledger(home) as ledger:
+        return ledger.append(kind, body)
+
+
+def _sha256_hex(value: object, name: str) -> str:
+    text = str(value).lower()
+    if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
+        raise ParameterError(f"{name} must be 64 hex digits (a SHA-256), given {value!r}")
+    return text
+
+
+def log_enrollment(home: Home, *, voice_id: str, consent_id: str, files: Mapping[str, str], model_sha256: str,
+                   model_version: str, model_path: Path | None = None) -> Event:
+    """Record that ``voice_id`` was enrolled under ``consent_id``.
+
+    Parameters
+    ----------
+    files : dict of str -> str
+        Recording name -> SHA-256 (hex) of the audio the model was trained on.
+    model_sha256 : str
+        SHA-256 (hex) of the saved voice model.
+    model_version : str
+        The voice format version.
+    model_path : Path, optional
+        Where the model file lives; when given, the audit checks its hash while it exists.
+    """
+    if not isinstance(files, Mapping) or not files:
+        raise ParameterError(f"files must be a non-empty dict of name -> sha256, given {type(files).__name__}")
+    checked = {str(name): _sha256_hex(digest, f"files[{name!r}]") for name, digest in files.items()}
+    body = {"voice_id": str(voice_id), "consent_id": str(consent_id), "files": checked,
+            "model_sha256": _sha256_hex(model_sha256, "model_sha256"), "model_version": str(model_version),
+            "model_path": None if model_path is None else str(Path(model_path).resolve())}
+    return append(home, "voice.enrolled", body)
+
+
+def log_refusal(home: Home, *, voice_id: str, purpose: str, reason: str) -> Event:
+    """Record that a clone of ``voice_id`` for ``purpose`` was refused, and why."""
+    return append(home, "clone.refused", {"voice_id": str(voice_id), "purpose": str(purpose), "reason": str(reason)})

@@ -1,0 +1,332 @@
+"""The event store: one SQLite file (WAL), an append-only event table and a signed tree head per append.
+
+Every append is one ``BEGIN IMMEDIATE`` transaction: it takes the write lock, reads the
+tree's compact range, adds the leaf, signs the new tree head (Ed25519) and commits the event,
+the head and the new range together. Several processes may append at once; SQLite's lock
+orders them, so no event is lost, duplicated or reordered, and a process killed mid-append
+leaves the previous, complete state. After the commit the newest head is also written to
+``ledger.head.json`` beside the database, so a truncated database is caught by the audit.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import secrets
+import sqlite3
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from guard.errors import LedgerError, ParameterError
+from guard.home import Home
+from guard.ledger import merkle
+from guard.ledger.canon import (
+    canonical_json,
+    key_id,
+    parse_time,
+    public_key_hex,
+    tree_head_message,
+    utc_now,
+)
+
+SCHEMA_VERSION = 1
+KINDS: tuple[str, ...] = ("consent.granted", "consent.revoked", "voice.enrolled", "clip.generated", "clone.refused")
+BUSY_TIMEOUT_S = 120.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, time TEXT NOT NULL,
+    canonical TEXT NOT NULL, leaf_hash TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS events_kind ON events (kind);
+CREATE TABLE IF NOT EXISTS tree_heads (
+    tree_size INTEGER PRIMARY KEY, root_hash TEXT NOT NULL, timestamp TEXT NOT NULL,
+    key_id TEXT NOT NULL, signature TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class Event:
+    """One ledger event; ``seq`` is its 0-based leaf index in the Merkle tree."""
+
+    seq: int
+    kind: str
+    time: datetime
+    body: dict[str, Any]
+    leaf_hash: str  # hex
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq, "kind": self.kind, "time": self.time.isoformat(), "body": self.body,
+                "leaf_hash": self.leaf_hash}
+
+
+@dataclass(frozen=True)
+class TreeHead:
+    """A signed statement of the tree's size and root hash."""
+
+    tree_size: int
+    root_hash: str  # hex
+    timestamp: str
+    key_id: str
+    signature: str  # hex
+
+    def message(self) -> bytes:
+        return tree_head_message(tree_size=self.tree_size, root_hash=self.root_hash, timestamp=self.timestamp,
+                                 key=self.key_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"tree_size": self.tree_size, "root_hash": self.root_hash, "timestamp": self.timestamp,
+                "key_id": self.key_id, "signature": self.signature}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> TreeHead:
+        try:
+            return cls(int(d["tree_size"]), str(d["root_hash"]), str(d["timestamp"]), str(d["key_id"]),
+                       str(d["signature"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise LedgerError(f"malformed tree head {dict(d)!r}: {exc}") from None
+
+
+def event_canonical(*, seq: int, kind: str, time: str, body: Mapping[str, Any]) -> str:
+    """The canonical text of an event: the exact bytes its leaf hash covers."""
+    return canonical_json({"body": body, "kind": kind, "seq": seq, "time": time, "v": SCHEMA_VERSION})
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    try:
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+    except sqlite3.DatabaseError as exc:
+        raise LedgerError(f"ledger {path} is not a readable SQLite database ({exc}); restore it from a backup "
+                          f"or an exported bundle") from None
+    return conn
+
+
+def create_ledger(home: Home) -> list[Path]:
+    """Create the ledger database (0600) with its schema and public key; idempotent."""
+    path = home.ledger_path
+    created = []
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.close(fd)
+        created.append(path)
+    os.chmod(path, 0o600)
+    conn = _connect(path)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        for stmt in _SCHEMA.strip().split(";"):
+            if stmt.strip():
+                conn.execute(stmt)
+        pub = public_key_hex(home.public_key())
+        conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        conn.execute("INSERT OR IGNORE INTO meta VALUES ('public_key', ?)", (pub,))
+        conn.execute("INSERT OR IGNORE INTO meta VALUES ('frontier', ?)", (json.dumps([0, []]),))
+        conn.execute("COMMIT")
+    except sqlite3.DatabaseError as exc:
+        raise LedgerError(f"cannot create the ledger {path}: {exc}") from None
+    finally:
+        conn.close()
+    for suffix in ("-wal", "-shm"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            os.chmod(side, 0o600)
+    return created
+
+
+class Ledger:
+    """The append-only event log of a home. Use as a context manager, or call :meth:`close`.
+
+    Parameters
+    ----------
+    home : Home
+        An initialised home (``voiceguard init`` creates the ledger).
+
+    Examples
+    --------
+    >>> with Ledger(home) as ledger:                                   # doctest: +SKIP
+    ...     event = ledger.append("clone.refused", {"voice_id": "amy", "purpose": "game", "reason": "x"})
+    """
+
+    def __init__(self, home: Home) -> None:
+        self.home = home
+        self.path = home.ledger_path
+        if not self.path.is_file():
+            raise LedgerError(f"no ledger at {self.path}; run `voiceguard init --home {home.root}` to create it")
+        self._conn = _connect(self.path)
+        try:
+            meta = dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.DatabaseError as exc:
+            self._conn.close()
+            raise LedgerError(f"ledger {self.path} is corrupt or not a voiceguard ledger ({exc})") from None
+        if "public_key" not in meta:
+            self._conn.close()
+            raise LedgerError(f"ledger {self.path} has no public key; run `voiceguard init --home {home.root}`")
+        self.public_key_hex = meta["public_key"]
+        self.key_id = key_id(self.public_key_hex)
+        self._signing_key: Ed25519PrivateKey | None = None
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def _signer(self) -> Ed25519PrivateKey:
+        if self._signing_key is None:
+            key = self.home.signing_key()
+            if public_key_hex(key.public_key()) != self.public_key_hex:
+                raise LedgerError(f"the signing key in {self.home.keys_dir} does not match the ledger's public key; "
+                                  f"refusing to sign (was a key replaced?)")
+            self._signing_key = key
+        return self._signing_key
+
+    def append(self, kind: str, body: Mapping[str, Any]) -> Event:
+        """Append one event in one transaction and sign the new tree head.
+
+        Parameters
+        ----------
+        kind : str
+            One of :data:`KINDS`.
+        body : dict
+            Plain JSON (str keys; no NaN, bytes or sets).
+
+        Returns
+        -------
+        Event
+        """
+        if kind not in KINDS:
+            raise ParameterError(f"unknown event kind={kind!r}; expected one of {', '.join(KINDS)}")
+        if not isinstance(body, Mapping):
+            raise ParameterError(f"event body must be a dict, given {type(body).__name__}")
+        body = json.loads(canonical_json(dict(body)))  # a detached, JSON-exact copy
+        signer = self._signer()
+        conn = self._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                size, hashes = json.loads(conn.execute("SELECT value FROM meta WHERE key='frontier'").fetchone()[0])
+                frontier = merkle.Frontier(size, [bytes.fromhex(h) for h in hashes])
+                time = utc_now()
+                text = event_canonical(seq=size, kind=kind, time=time, body=body)
+                leaf = merkle.leaf_hash(text.encode())
+                frontier.push(leaf)
+                head = self._sign_head(signer, frontier.size, frontier.root().hex(), time)
+                conn.execute("INSERT INTO events VALUES (?, ?, ?, ?, ?)", (size, kind, time, text, leaf.hex()))
+                conn.execute("INSERT INTO tree_heads VALUES (?, ?, ?, ?, ?)",
+                             (head.tree_size, head.root_hash, head.timestamp, head.key_id, head.signature))
+                conn.execute("UPDATE meta SET value=? WHERE key='frontier'",
+                             (json.dumps([frontier.size, [h.hex() for h in frontier.hashes]]),))
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(f"cannot append to the ledger {self.path}: {exc}") from None
+        self._write_checkpoint(head)
+        return Event(size, kind, parse_time(time), body, leaf.hex())
+
+    def _sign_head(self, signer: Ed25519PrivateKey, size: int, root_hex: str, timestamp: str) -> TreeHead:
+        msg = tree_head_message(tree_size=size, root_hash=root_hex, timestamp=timestamp, key=self.key_id)
+        return TreeHead(size, root_hex, timestamp, self.key_id, signer.sign(msg).hex())
+
+    def _write_checkpoint(self, head: TreeHead) -> None:
+        """Keep the largest signed head in ``ledger.head.json`` (never moves backwards)."""
+        path = checkpoint_path(self.home)
+        lock = path.with_name(path.name + ".lock")
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            current = read_checkpoint(self.home)
+            if current is not None and current.tree_size >= head.tree_size:
+                return
+            tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+            tfd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(tfd, "w") as fh:
+                fh.write(canonical_json(head.to_dict()))
+            os.replace(tmp, path)
+        finally:
+            os.close(fd)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return int(self._conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
+    def events(self, kind: str | None = None) -> Iterator[Event]:
+        """Events in order, optionally of one kind (the body as stored in its canonical text)."""
+        if kind is not None and kind not in KINDS:
+            raise ParameterError(f"unknown event kind={kind!r}; expected one of {', '.join(KINDS)}")
+        sql = "SELECT seq, kind, time, canonical, leaf_hash FROM events"
+        rows = self._conn.execute(sql + (" WHERE kind=? ORDER BY seq" if kind else " ORDER BY seq"),
+                                  (kind,) if kind else ())
+        for seq, k, t, text, leaf in rows:
+            yield Event(seq, k, parse_time(t), json.loads(text)["body"], leaf)
+
+    def leaf_hashes(self) -> list[bytes]:
+        return [bytes.fromhex(h) for (h,) in self._conn.execute("SELECT leaf_hash FROM events ORDER BY seq")]
+
+    def tree_head(self, tree_size: int | None = None) -> TreeHead | None:
+        """The signed head of ``tree_size`` (default: the latest), or None."""
+        if tree_size is None:
+            row = self._conn.execute("SELECT * FROM tree_heads ORDER BY tree_size DESC LIMIT 1").fetchone()
+        else:
+            row = self._conn.execute("SELECT * FROM tree_heads WHERE tree_size=?", (tree_size,)).fetchone()
+        return None if row is None else TreeHead(*row)
+
+    def tree_heads(self) -> Iterator[TreeHead]:
+        for row in self._conn.execute("SELECT * FROM tree_heads ORDER BY tree_size"):
+            yield TreeHead(*row)
+
+    def inclusion_proof(self, seq: int, tree_size: int | None = None) -> list[str]:
+        """Audit path (hex hashes) of event ``seq`` in the tree of ``tree_size`` (default: all)."""
+        leaves = self.leaf_hashes()
+        n = len(leaves) if tree_size is None else tree_size
+        if not 0 < n <= len(leaves):
+            raise ParameterError(f"tree_size must be within [1, {len(leaves)}], given tree_size={tree_size}")
+        return [h.hex() for h in merkle.inclusion_proof(seq, leaves[:n])]
+
+    def consistency_proof(self, old_size: int, new_size: int | None = None) -> list[str]:
+        """Proof (hex hashes) that the tree of ``old_size`` is a prefix of that of ``new_size``."""
+        leaves = self.leaf_hashes()
+        n = len(leaves) if new_size is None else new_size
+        if not 0 <= n <= len(leaves):
+            raise ParameterError(f"new_size must be within [0, {len(leaves)}], given new_size={new_size}")
+        return [h.hex() for h in merkle.consistency_proof(old_size, leaves[:n])]
+
+    def raw_rows(self) -> tuple[list[tuple], list[tuple], dict[str, str]]:
+        """Every event row, tree-head row and meta entry exactly as stored (for the audit)."""
+        events = self._conn.execute("SELECT seq, kind, time, canonical, leaf_hash FROM events ORDER BY rowid").fetchall()
+        heads = self._conn.execute("SELECT * FROM tree_heads ORDER BY rowid").fetchall()
+        meta = dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
+        return events, heads, meta
+
+
+def checkpoint_path(home: Home) -> Path:
+    return home.root / "ledger.head.json"
+
+
+def read_checkpoint(home: Home) -> TreeHead | None:
+    """The newest head written beside the database, or None when there is none yet."""
+    path = checkpoint_path(home)
+    try:
+        return TreeHead.from_dict(json.loads(path.read_text()))
+    except FileNotFoundError:
+        return None
+    except (ValueError, AttributeError) as exc:
+        raise LedgerError(f"{path} is not a tree head: {exc}") from None
+
+
+def open_ledger(home: Home) -> Ledger:
+    """Open the ledger of ``home`` (close it, or use ``with``)."""
+    return Ledger(home)

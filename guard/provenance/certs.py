@@ -1,0 +1,87 @@
+"""The home's local C2PA certificate chain: a root CA and a signing certificate (ECDSA P-256).
+
+Made once at ``voiceguard init``. The chain is local, so C2PA readers report the signer as
+untrusted (it is in no public trust list) while still checking every hash and signature;
+an auditor who trusts this home adds ``c2pa-ca.pem`` as a trust anchor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from guard.errors import ProvenanceError
+from guard.home import Home, write_private
+
+CA_CERT = "c2pa-ca.pem"
+CA_KEY = "c2pa-ca.key"
+SIGNER_CHAIN = "c2pa-signer-chain.pem"
+SIGNER_KEY = "c2pa-signer.key"
+VALID_DAYS = 3650
+
+
+def _name(common_name: str, home: Home) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "voiceguard local"),
+                      x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, str(home.root.name)[:64] or "home")])
+
+
+def _usage(*, sign: bool) -> x509.KeyUsage:
+    return x509.KeyUsage(digital_signature=sign, content_commitment=False, key_encipherment=False,
+                         data_encipherment=False, key_agreement=False, key_cert_sign=not sign, crl_sign=not sign,
+                         encipher_only=False, decipher_only=False)
+
+
+def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def create_chain(home: Home) -> list[Path]:
+    """Create the CA and signing certificate under ``keys/`` (every file 0600); idempotent."""
+    keys = home.keys_dir
+    chain_path, key_path = keys / SIGNER_CHAIN, keys / SIGNER_KEY
+    if chain_path.exists() and key_path.exists():
+        return []
+    now = dt.datetime.now(dt.timezone.utc)
+    start, end = now - dt.timedelta(days=1), now + dt.timedelta(days=VALID_DAYS)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = _name("voiceguard local C2PA root", home)
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(start).not_valid_after(end)
+          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+          .add_extension(_usage(sign=False), critical=True)
+          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+          .sign(ca_key, hashes.SHA256()))
+    ee_key = ec.generate_private_key(ec.SECP256R1())
+    ee = (x509.CertificateBuilder().subject_name(_name("voiceguard clip signer", home)).issuer_name(ca_name)
+          .public_key(ee_key.public_key()).serial_number(x509.random_serial_number())
+          .not_valid_before(start).not_valid_after(end)
+          .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+          .add_extension(_usage(sign=True), critical=True)
+          .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
+          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ee_key.public_key()), critical=False)
+          .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+          .sign(ca_key, hashes.SHA256()))
+    pem = serialization.Encoding.PEM
+    files = [(keys / CA_KEY, _pem_key(ca_key)), (keys / CA_CERT, ca.public_bytes(pem)),
+             (key_path, _pem_key(ee_key)), (chain_path, ee.public_bytes(pem) + ca.public_bytes(pem))]
+    created = []
+    for path, data in files:
+        if not path.exists():
+            write_private(path, data)
+            created.append(path)
+    return created
+
+
+def signer_files(home: Home) -> tuple[bytes, bytes]:
+    """(certificate chain PEM, private key PEM) of the home's C2PA signer."""
+    try:
+        return (home.keys_dir / SIGNER_CHAIN).read_bytes(), (home.keys_dir / SIGNER_KEY).read_bytes()
+    except FileNotFoundError:
+        raise ProvenanceError(f"no C2PA signing certificate in {home.keys_dir}; run `voiceguard init --home {home.root}`") from None

@@ -1,0 +1,117 @@
+"""Speaker embeddings (resemblyzer's GE2E encoder, weights shipped in its wheel; offline).
+
+One embedding per utterance: 256 numbers, L2-normalised, so the cosine similarity of two
+embeddings says how alike two voices sound. The consent check and the clone benchmark use it.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from typing import Any
+
+import numpy as np
+
+from guard.audio import check_sample_rate, resample, valid_audio
+from guard.errors import AudioError, ParameterError
+
+EMBED_RATE = 16000
+EMBED_DIM = 256
+MIN_SPEECH_S = 0.5  # after silences are trimmed; below this an embedding says little
+_VAD_WINDOW = EMBED_RATE * 30 // 1000
+
+_LOCK = threading.Lock()
+_ENCODER: Any = None
+
+
+def _encoder() -> Any:
+    global _ENCODER
+    with _LOCK:
+        if _ENCODER is None:
+            with warnings.catch_warnings():  # resemblyzer imports a scipy namespace deprecated since 1.8
+                warnings.simplefilter("ignore", DeprecationWarning)
+                from resemblyzer import VoiceEncoder
+            _ENCODER = VoiceEncoder("cpu", verbose=False)
+        return _ENCODER
+
+
+def _speech_only(y: np.ndarray) -> np.ndarray:
+    """Loudness raised to -30 dBFS (never lowered), long silences cut by resemblyzer's VAD."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from resemblyzer.audio import normalize_volume, trim_long_silences
+    z = normalize_volume(y.astype(np.float64), -30, increase_only=True)
+    z = np.clip(z, -1.0, 1.0)
+    if z.shape[0] < _VAD_WINDOW * 8:
+        return z.astype(np.float32)
+    return trim_long_silences(z).astype(np.float32)
+
+
+def embed_speaker(y: np.ndarray, *, sample_rate: int) -> np.ndarray:
+    """Embed the voice in ``y``.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)], float
+        Mono audio, mostly one speaker's speech.
+    sample_rate : int > 0
+        Rate of ``y`` in Hz (resampled to 16 kHz inside).
+
+    Returns
+    -------
+    np.ndarray [shape=(256,)], float32
+        L2-normalised embedding.
+
+    Raises
+    ------
+    AudioError
+        When ``y`` is not valid audio or holds less than 0.5 s of speech.
+
+    Examples
+    --------
+    >>> e = embed_speaker(y, sample_rate=16000)                       # doctest: +SKIP
+    >>> e.shape
+    (256,)
+    """
+    sample_rate = check_sample_rate(sample_rate)
+    y = valid_audio(y, sample_rate=sample_rate)
+    if y.ndim != 1:
+        raise AudioError(f"speaker embedding needs mono audio, given y.shape={y.shape}")
+    z = resample(y, orig_sr=sample_rate, target_sr=EMBED_RATE) if sample_rate != EMBED_RATE else y
+    if float(np.max(np.abs(z), initial=0.0)) < 1e-4:
+        raise AudioError("no speech to embed: the audio is silent")
+    z = _speech_only(z)
+    if z.shape[0] < MIN_SPEECH_S * EMBED_RATE:
+        raise AudioError(f"too little speech to embed a speaker: {z.shape[0] / EMBED_RATE:.2f} s after trimming "
+                         f"silence, need at least {MIN_SPEECH_S} s")
+    import torch
+
+    with torch.inference_mode():
+        e = np.asarray(_encoder().embed_utterance(z), dtype=np.float32)
+    return e / max(float(np.linalg.norm(e)), 1e-12)
+
+
+def similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """Cosine similarity of two embeddings, in [-1, 1].
+
+    Parameters
+    ----------
+    a, b : np.ndarray [shape=(d,)]
+        Embeddings of the same dimension (need not be normalised).
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.ndim != 1 or a.shape != b.shape:
+        raise ParameterError(f"embeddings must be 1-D and of one shape, given a.shape={a.shape}, b.shape={b.shape}")
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    if not (np.isfinite(na) and np.isfinite(nb)) or na == 0 or nb == 0:
+        raise ParameterError("embeddings must be finite and non-zero")
+    return float(np.dot(a, b) / (na * nb))
+
+
+def mean_embedding(embeddings: list[np.ndarray]) -> np.ndarray:
+    """The normalised mean of several utterance embeddings (one speaker's centroid)."""
+    if not embeddings:
+        raise ParameterError("need at least one embedding to average")
+    m = np.mean(np.stack(embeddings), axis=0)
+    return (m / max(float(np.linalg.norm(m)), 1e-12)).astype(np.float32)
