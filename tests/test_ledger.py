@@ -1,0 +1,150 @@
+"""The event store: appends, reads, signed tree heads, proofs, permissions and bad input."""
+
+from __future__ import annotations
+
+import math
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from guard import ledger
+from guard.errors import HomeError, LedgerError, ParameterError
+from guard.home import Home, init_home
+from guard.ledger import Ledger, merkle
+from guard.ledger.audit import export_bundle
+from guard.ledger.canon import load_public_key
+
+
+def mode(p: Path) -> int:
+    return stat.S_IMODE(p.stat().st_mode)
+
+
+def test_init_creates_ledger_0600_and_is_idempotent(tmp_path: Path) -> None:
+    home, created = init_home(tmp_path / "h")
+    assert home.ledger_path in created
+    assert mode(home.ledger_path) == 0o600
+    _, again = init_home(tmp_path / "h")
+    assert again == []
+    with Ledger(home) as led:
+        led.append("clone.refused", {"voice_id": "a", "purpose": "game", "reason": "r"})
+    for p in home.root.glob("ledger*"):
+        if p.is_file():
+            assert mode(p) == 0o600, p
+
+
+def test_append_and_read_back(home: Home) -> None:
+    with Ledger(home) as led:
+        a = led.append("clone.refused", {"voice_id": "a", "purpose": "game", "reason": "r", "n": 1.5})
+        b = led.append("consent.revoked", {"consent_id": "c", "reason": "x"})
+        assert (a.seq, b.seq) == (0, 1)
+        assert len(led) == 2
+        assert [e.kind for e in led.events()] == ["clone.refused", "consent.revoked"]
+        assert [e.seq for e in led.events("consent.revoked")] == [1]
+        assert next(led.events()).body == {"voice_id": "a", "purpose": "game", "reason": "r", "n": 1.5}
+        assert a.time <= b.time
+
+
+def test_every_append_signs_a_tree_head_and_proofs_verify(home: Home) -> None:
+    with Ledger(home) as led:
+        for i in range(11):
+            led.append("clone.refused", {"voice_id": "a", "purpose": "game", "reason": str(i)})
+        key = load_public_key(led.public_key_hex)
+        heads = list(led.tree_heads())
+        assert [h.tree_size for h in heads] == list(range(1, 12))
+        for h in heads:
+            key.verify(bytes.fromhex(h.signature), h.message())
+        leaves = led.leaf_hashes()
+        latest = led.tree_head()
+        for seq in range(11):
+            proof = [bytes.fromhex(x) for x in led.inclusion_proof(seq)]
+            assert merkle.verify_inclusion(leaves[seq], seq, 11, proof, bytes.fromhex(latest.root_hash))
+        old = led.tree_head(5)
+        proof = [bytes.fromhex(x) for x in led.consistency_proof(5)]
+        assert merkle.verify_consistency(5, bytes.fromhex(old.root_hash), 11, bytes.fromhex(latest.root_hash), proof)
+        with pytest.raises(ParameterError, match="tree_size"):
+            led.inclusion_proof(0, tree_size=12)
+
+
+@pytest.mark.parametrize(("kind", "body", "error", "match"), [
+    ("clip.deleted", {}, ParameterError, "unknown event kind"),
+    ("clone.refused", ["not", "a", "dict"], ParameterError, "must be a dict"),
+    ("clone.refused", {"x": math.nan}, LedgerError, "not plain JSON"),
+    ("clone.refused", {"x": {1, 2}}, LedgerError, "not plain JSON"),
+    ("clone.refused", {"x": b"bytes"}, LedgerError, "not plain JSON"),
+])
+def test_bad_events_are_refused_and_change_nothing(home: Home, kind, body, error, match) -> None:  # noqa: ANN001
+    with Ledger(home) as led:
+        with pytest.raises(error, match=match):
+            led.append(kind, body)
+        assert len(led) == 0 and led.tree_head() is None
+
+
+def test_events_filter_rejects_unknown_kind(home: Home) -> None:
+    with Ledger(home) as led, pytest.raises(ParameterError, match="unknown event kind"):
+        list(led.events("nope"))
+
+
+def test_missing_ledger_says_how_to_create_it(tmp_path: Path) -> None:
+    home = Home(tmp_path)
+    with pytest.raises(LedgerError, match="voiceguard init"):
+        Ledger(home)
+
+
+@pytest.mark.parametrize("content", [b"this is not a database at all" * 100, b"SQLite format 3\x00" + b"\xff" * 4000])
+def test_corrupt_database_is_a_clear_error(home: Home, content: bytes) -> None:
+    home.ledger_path.write_bytes(content)
+    with pytest.raises(LedgerError, match="ledger"):
+        with Ledger(home) as led:
+            led.append("clone.refused", {"voice_id": "a", "purpose": "game", "reason": "r"})
+
+
+def test_replaced_signing_key_is_refused(home: Home) -> None:
+    os.chmod(home.signing_key_path, 0o600)
+    home.signing_key_path.unlink()
+    pem = Ed25519PrivateKey.generate().private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                     serialization.NoEncryption())
+    home.signing_key_path.write_bytes(pem)
+    with Ledger(home) as led, pytest.raises(LedgerError, match="does not match the ledger's public key"):
+        led.append("clone.refused", {"voice_id": "a", "purpose": "game", "reason": "r"})
+
+
+def test_missing_signing_key_is_a_home_error(home: Home) -> None:
+    home.signing_key_path.unlink()
+    with Ledger(home) as led, pytest.raises(HomeError, match="voiceguard init"):
+        led.append("clone.refused", {"voice_id": "a", "purpose": "game", "reason": "r"})
+
+
+def test_log_enrollment_and_refusal(home: Home) -> None:
+    e = ledger.log_enrollment(home, voice_id="amy", consent_id="c1", files={"a.wav": "AB" * 32},
+                              model_sha256="cd" * 32, model_version="3")
+    assert e.kind == "voice.enrolled" and e.body["files"] == {"a.wav": "ab" * 32} and e.body["model_path"] is None
+    r = ledger.log_refusal(home, voice_id="amy", purpose="game", reason="expired")
+    assert (r.kind, r.seq, r.body["reason"]) == ("clone.refused", 1, "expired")
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"files": {}}, "non-empty dict"),
+    ({"files": {"a.wav": "xyz"}}, r"files\['a.wav'\] must be 64 hex"),
+    ({"model_sha256": "0" * 63}, "model_sha256 must be 64 hex"),
+])
+def test_log_enrollment_rejects_bad_hashes(home: Home, kwargs: dict, match: str) -> None:
+    args = {"voice_id": "amy", "consent_id": "c1", "files": {"a.wav": "ab" * 32}, "model_sha256": "cd" * 32,
+            "model_version": "3"} | kwargs
+    with pytest.raises(ParameterError, match=match):
+        ledger.log_enrollment(home, **args)
+
+
+def test_no_private_key_material_reaches_the_ledger_or_a_bundle(home: Home, tmp_path: Path) -> None:
+    ledger.log_refusal(home, voice_id="amy", purpose="game", reason="r")
+    raw = home.signing_key().private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                           serialization.NoEncryption())
+    export_bundle(home, tmp_path / "b")
+    places = [home.ledger_path, *home.root.glob("ledger.*"), *(tmp_path / "b").iterdir()]
+    for p in places:
+        if p.is_file():
+            data = p.read_bytes()
+            assert raw not in data and raw.hex().encode() not in data and b"PRIVATE KEY" not in data, p
