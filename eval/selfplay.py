@@ -1,0 +1,363 @@
+"""Build the self-play corpus: real speech against spoofs made here by several generator families.
+
+Bona fide speech comes from any folders of real recordings (for development the LibriSpeech
+sample, 16 kHz, wideband, and the Asterisk "Allison" prompts, 8 kHz, telephone band, mixed
+so that bandwidth is no cue). Spoofs come from generator families implemented here:
+
+- ``espeak``: espeak-ng formant TTS, many voices and variants (``cloner.tts``);
+- ``world``: WORLD copy-synthesis through the cloner's vocoder (``cloner.world``);
+- ``pvshift``: phase-vocoder pitch and formant shift by 2-4 semitones (librosa);
+- ``griffinlim``: magnitude-only STFT re-synthesis with Griffin-Lim phase (librosa);
+- ``lpc``: a classic LPC vocoder, pulse-train or noise excitation through an all-pole filter;
+- ``cloner`` (hook): any callable passed in ``extra_families``, e.g. the voice cloner.
+
+Speakers are disjoint across train, dev and test. Generator families of the test split
+are disjoint from those of train and dev, so the test split measures unseen speakers *and*
+unseen attacks; dev holds unseen speakers of the training families (the ASVspoof 2019
+convention: dev attacks = train attacks), used to pick the epoch and fit calibration. Everything is written at 16 kHz as 16-bit WAV with a
+``manifest.csv`` (``file,label,speaker,attack,split``) that ``voiceguard detect train`` reads.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+import numpy as np
+import scipy.signal
+
+from guard.audio import is_audio_path, load, save
+from guard.errors import AudioError, DatasetError, GuardError
+
+SAMPLE_RATE = 16000
+DEFAULT_LIBRISPEECH = Path(__file__).resolve().parents[2] / "shared" / "data" / "librispeech-sample"
+DEFAULT_ASTERISK = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
+ASTERISK_TRANSCRIPTS = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz")
+ESPEAK_VOICES = ("en-us", "en", "en-gb-x-rp", "en-029", "en-gb-scotland")
+ESPEAK_VARIANTS = ("", "+m1", "+m2", "+m3", "+m4", "+m5", "+m6", "+m7", "+f1", "+f2", "+f3", "+f4", "+f5",
+                   "+klatt", "+klatt2", "+Andy", "+Alicia", "+Gene", "+iven", "+belinda", "+steph", "+michel")
+FALLBACK_TEXTS = (
+    "Please hold while we connect your call to the next available agent.",
+    "The meeting has been moved to Thursday afternoon at three o'clock.",
+    "I never said that she stole the money from the bank account.",
+    "Your verification code is four seven one nine two.",
+    "We will be closed on Monday for the public holiday.",
+    "Could you send me the report before the end of the day?",
+)
+
+SpoofFn = Callable[[np.ndarray, int, np.random.Generator], np.ndarray]
+
+
+def world_copy(y: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
+    """WORLD analysis and synthesis with the cloner's vocoder (coded envelope and aperiodicity)."""
+    del rng
+    from cloner.world import resynthesize
+
+    return resynthesize(y, sample_rate=sample_rate)
+
+
+def pitch_shift(y: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
+    """Phase-vocoder pitch (and formant) shift by +-2..4 semitones."""
+    import librosa
+
+    steps = float(rng.choice([-4, -3, -2, 2, 3, 4]))
+    return librosa.effects.pitch_shift(y, sr=sample_rate, n_steps=steps).astype(np.float32)
+
+
+def griffin_lim(y: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
+    """Keep the STFT magnitude, rebuild the phase with 32 Griffin-Lim iterations."""
+    import librosa
+
+    n_fft = int(rng.choice([512, 1024]))
+    mag = np.abs(librosa.stft(y, n_fft=n_fft, hop_length=n_fft // 4))
+    seed = int(rng.integers(2**31))
+    out = librosa.griffinlim(mag, n_iter=32, hop_length=n_fft // 4, n_fft=n_fft, random_state=seed, length=y.shape[0])
+    return out.astype(np.float32)
+
+
+def _levinson(r: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray]:
+    """Levinson-Durbin on autocorrelations [shape=(frames, order + 1)] -> (a with a[:, 0] = 1, error)."""
+    a = np.zeros((r.shape[0], order + 1))
+    a[:, 0] = 1.0
+    err = r[:, 0].copy()
+    for k in range(1, order + 1):
+        refl = -np.sum(a[:, :k] * r[:, k:0:-1], axis=1) / np.maximum(err, 1e-12)
+        prev = a.copy()
+        a[:, 1:k] = prev[:, 1:k] + refl[:, None] * prev[:, k - 1:0:-1]
+        a[:, k] = refl
+        err = err * (1.0 - refl**2)
+    return a, np.maximum(err, 0.0)
+
+
+def lpc_vocoder(y: np.ndarray, sample_rate: int, rng: np.random.Generator, *, order: int = 18) -> np.ndarray:
+    """LPC analysis (30 ms Hann frames every 10 ms) and synthesis from pulses (voiced) or noise."""
+    import pyworld
+
+    hop, win = sample_rate // 100, int(0.03 * sample_rate)
+    x = y.astype(np.float64)
+    f0, t = pyworld.dio(x, sample_rate, frame_period=10.0)
+    f0 = pyworld.stonemask(x, f0, t, sample_rate)
+    n = f0.shape[0]
+    padded = np.pad(x, (win // 2, win))
+    window = np.hanning(win)
+    frames = padded[np.arange(n)[:, None] * hop + np.arange(win)[None]] * window
+    r = np.fft.irfft(np.abs(np.fft.rfft(frames, n=2 * win)) ** 2)[:, : order + 1]
+    r[:, 0] = r[:, 0] * (1 + 1e-6) + 1e-10  # white-noise correction keeps the filter stable
+    a, err = _levinson(r, order)
+    gain = np.sqrt(err / np.sum(window**2))
+    f0_samples = np.repeat(f0, hop)
+    pulses = (np.diff(np.floor(np.cumsum(f0_samples / sample_rate)), prepend=0) > 0) & (f0_samples > 0)
+    excitation = np.where(f0_samples > 0, pulses * np.sqrt(sample_rate / np.maximum(f0_samples, 1.0)), rng.standard_normal(n * hop))
+    out, zi = np.zeros(n * hop), np.zeros(order)
+    for i in range(n):
+        out[i * hop:(i + 1) * hop], zi = scipy.signal.lfilter([gain[i]], a[i], excitation[i * hop:(i + 1) * hop], zi=zi)
+    return out[: y.shape[0]].astype(np.float32)
+
+
+COPY_FAMILIES: dict[str, SpoofFn] = {"world": world_copy, "pvshift": pitch_shift, "griffinlim": griffin_lim, "lpc": lpc_vocoder}
+FAMILIES = ("espeak", *COPY_FAMILIES)
+
+
+@dataclass(frozen=True)
+class Source:
+    """One real recording: where it is and who speaks."""
+
+    path: Path
+    speaker: str
+
+
+@dataclass
+class SelfplayConfig:
+    """What goes into the corpus and how it is split.
+
+    ``train_families`` make the spoofs of train and dev (dev on its own speakers);
+    ``test_families`` those of test, never seen in training. Each bona fide clip of train or
+    dev is copied by ``copies_per_clip`` of the training copy-synthesis families (drawn at
+    random), each test clip by every test family. ``speaker_fractions`` split the
+    multi-speaker source (train, dev, test); single-speaker sources (Allison) go to train.
+    """
+
+    librispeech: Path | None = DEFAULT_LIBRISPEECH
+    asterisk: Path | None = DEFAULT_ASTERISK
+    max_clip_s: float = 5.0
+    min_clip_s: float = 1.0
+    crops_per_file: int = 2
+    max_single_speaker: int = 200
+    espeak_clips: dict[str, int] = field(default_factory=lambda: {"train": 250, "dev": 60})
+    copies_per_clip: int = 2
+    speaker_fractions: tuple[float, float, float] = (0.6, 0.14, 0.26)
+    train_families: tuple[str, ...] = ("espeak", "world", "pvshift")
+    test_families: tuple[str, ...] = ("griffinlim", "lpc")
+
+
+def librispeech_sources(root: Path) -> list[Source]:
+    """Every audio file under ``root``; the speaker is the name's first dash-separated field."""
+    files = sorted(p for p in root.rglob("*") if p.is_file() and is_audio_path(p))
+    return [Source(p, "ls-" + p.stem.split("-")[0]) for p in files]
+
+
+def asterisk_sources(root: Path) -> list[Source]:
+    """Every prompt under ``root`` (one speaker, Allison)."""
+    files = sorted(p for p in root.rglob("*") if p.is_file() and is_audio_path(p))
+    return [Source(p, "allison") for p in files]
+
+
+def asterisk_texts(path: Path = ASTERISK_TRANSCRIPTS) -> list[str]:
+    """Prompt sentences of four words or more from the Asterisk transcript file, else a fallback list."""
+    if not path.is_file():
+        return list(FALLBACK_TEXTS)
+    texts = []
+    with gzip.open(path, "rt", encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            if line.startswith(";") or ":" not in line:
+                continue
+            text = line.split(":", 1)[1].strip()
+            text = re.sub(r"[\[\]<>]", "", text)
+            if len(text.split()) >= 4:
+                texts.append(text)
+    return texts or list(FALLBACK_TEXTS)
+
+
+def split_speakers(speakers: list[str], *, fractions: tuple[float, float, float], rng: np.random.Generator) -> dict[str, str]:
+    """Assign each speaker to train/dev/test by a seeded shuffle in the given fractions."""
+    order = sorted(set(speakers))
+    rng.shuffle(order)
+    n = len(order)
+    n_train = int(round(fractions[0] * n))
+    n_dev = int(round(fractions[1] * n))
+    return {s: ("train" if i < n_train else "dev" if i < n_train + n_dev else "test") for i, s in enumerate(order)}
+
+
+def crops(y: np.ndarray, *, sample_rate: int, max_s: float, count: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Up to ``count`` non-overlapping random pieces of at most ``max_s`` seconds."""
+    size = int(max_s * sample_rate)
+    if y.shape[0] <= size:
+        return [y]
+    n = min(count, y.shape[0] // size)
+    slots = rng.permutation(y.shape[0] // size)[:n]
+    out = []
+    for slot in sorted(slots):
+        lo = slot * size
+        jitter = int(rng.integers(0, max(1, min(size // 4, y.shape[0] - lo - size + 1))))
+        out.append(y[lo + jitter: lo + jitter + size])
+    return out
+
+
+def _progress(items, *, quiet: bool, desc: str):  # noqa: ANN001, ANN202
+    if quiet:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc=desc, file=sys.stderr, leave=False, dynamic_ncols=True)
+
+
+def build(
+    out_dir: Path,
+    *,
+    seed: int,
+    config: SelfplayConfig | None = None,
+    extra_families: dict[str, tuple[SpoofFn, str]] | None = None,
+    quiet: bool = False,
+) -> Path:
+    """Write the corpus under ``out_dir`` and return its ``manifest.csv``.
+
+    Parameters
+    ----------
+    out_dir : Path
+        Created if missing; files go to ``out_dir/<split>/<label>/``.
+    seed : int
+        Everything (speaker split, crops, voices, shifts) follows from it.
+    config : SelfplayConfig, optional
+    extra_families : dict, optional
+        ``name -> (fn(y, sample_rate, rng) -> y_spoof, role)``: more copy-synthesis
+        families, e.g. ``{"cloner": (convert_fn, "test")}``; role ``"test"`` makes it an
+        unseen test family, anything else a training family.
+    quiet : bool
+        No progress bar or messages on stderr.
+
+    Raises
+    ------
+    DatasetError
+        When no bona fide source folder exists or holds readable audio.
+    """
+    config = config or SelfplayConfig()
+    rng = np.random.default_rng(seed)
+    out_dir = Path(out_dir)
+    sources: list[Source] = []
+    if config.librispeech is not None and Path(config.librispeech).is_dir():
+        sources += librispeech_sources(Path(config.librispeech))
+    single: list[Source] = []
+    if config.asterisk is not None and Path(config.asterisk).is_dir():
+        single = asterisk_sources(Path(config.asterisk))
+        rng.shuffle(single)
+        single = single[: config.max_single_speaker]
+    if not sources and not single:
+        raise DatasetError(f"no real speech found in {config.librispeech} or {config.asterisk}; pass folders of real recordings")
+    assignment = split_speakers([s.speaker for s in sources], fractions=config.speaker_fractions, rng=rng)
+    assignment.update({s.speaker: "train" for s in single})
+    rows: list[dict[str, str]] = []
+    bona: dict[str, list[tuple[str, np.ndarray]]] = {"train": [], "dev": [], "test": []}
+    for src in _progress(sources + single, quiet=quiet, desc="bona fide"):
+        try:
+            y = load(src.path, sample_rate=SAMPLE_RATE)
+        except AudioError as exc:
+            click.echo(f"skipped unreadable {src.path}: {exc}", err=True)
+            continue
+        split = assignment[src.speaker]
+        for k, piece in enumerate(crops(y, sample_rate=SAMPLE_RATE, max_s=config.max_clip_s, count=config.crops_per_file, rng=rng)):
+            if piece.shape[0] < config.min_clip_s * SAMPLE_RATE:
+                continue
+            name = f"{src.path.stem}-{k}"
+            rows.append(_write(out_dir, split, "bonafide", name, piece, speaker=src.speaker, attack="-"))
+            bona[split].append((name, piece))
+    families = {**COPY_FAMILIES, **{k: v[0] for k, v in (extra_families or {}).items()}}
+    test_fams = list(config.test_families) + [k for k, v in (extra_families or {}).items() if v[1] == "test"]
+    train_fams = list(config.train_families) + [k for k, v in (extra_families or {}).items() if v[1] != "test"]
+    _check_disjoint(train_fams, test_fams, known=set(families) | {"espeak"})
+    speaker_of = {r["file"]: r["speaker"] for r in rows}
+    for split in ("train", "dev", "test"):
+        fams = test_fams if split == "test" else train_fams
+        if "espeak" in fams:
+            rows += _espeak_rows(out_dir, split, count=config.espeak_clips.get(split, 0), rng=rng, quiet=quiet)
+        copy_fams = [f for f in fams if f != "espeak"]
+        if not copy_fams:
+            continue
+        for name, piece in _progress(bona[split], quiet=quiet, desc=f"{split} spoofs"):
+            chosen = copy_fams if split == "test" else list(rng.permutation(copy_fams)[: config.copies_per_clip])
+            for fam in chosen:
+                try:
+                    fake = families[fam](piece, SAMPLE_RATE, rng)
+                except GuardError as exc:
+                    click.echo(f"skipped {fam} of {name}: {exc}", err=True)
+                    continue
+                speaker = speaker_of[f"{split}/bonafide/{name}.wav"]
+                rows.append(_write(out_dir, split, "spoof", f"{name}-{fam}", fake, speaker=speaker, attack=fam))
+    manifest = out_dir / "manifest.csv"
+    with open(manifest, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["file", "label", "speaker", "attack", "split"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return manifest
+
+
+def _check_disjoint(train: list[str], test: list[str], *, known: set[str]) -> None:
+    unknown = sorted(set(train + test) - known)
+    if unknown:
+        raise DatasetError(f"unknown generator families {unknown}; known: {sorted(known)}")
+    shared = sorted(set(train) & set(test))
+    if shared:
+        raise DatasetError(f"generator families {shared} are in both training and test; test families must be unseen")
+
+
+def _espeak_rows(out_dir: Path, split: str, *, count: int, rng: np.random.Generator, quiet: bool) -> list[dict[str, str]]:
+    from cloner.tts import synthesize
+
+    texts = asterisk_texts()
+    rows = []
+    # Voice variants are split too, so dev speakers (voices) are unseen in training.
+    variants = [v for i, v in enumerate(ESPEAK_VARIANTS) if (i % 4 == 3) == (split != "train")]
+    for i in _progress(range(count), quiet=quiet, desc=f"{split}/espeak"):
+        voice = str(rng.choice(ESPEAK_VOICES)) + str(rng.choice(variants))
+        text = str(rng.choice(texts))
+        y = synthesize(text, voice=voice, rate_wpm=int(rng.integers(130, 220)), pitch=int(rng.integers(25, 75)),
+                       pitch_range=int(rng.integers(20, 80)), sample_rate=SAMPLE_RATE)
+        rows.append(_write(out_dir, split, "spoof", f"espeak-{i:04d}", y, speaker=f"espeak-{voice}", attack="espeak"))
+    return rows
+
+
+def _write(out_dir: Path, split: str, label: str, name: str, y: np.ndarray, *, speaker: str, attack: str) -> dict[str, str]:
+    folder = out_dir / split / label
+    folder.mkdir(parents=True, exist_ok=True)
+    peak = float(np.max(np.abs(y))) if y.size else 0.0
+    if peak > 0.99:
+        y = y / peak * 0.99
+    save(folder / f"{name}.wav", y.astype(np.float32), sample_rate=SAMPLE_RATE)
+    return {"file": f"{split}/{label}/{name}.wav", "label": label, "speaker": speaker, "attack": attack, "split": split}
+
+
+@click.command("selfplay")
+@click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Corpus folder to write.")
+@click.option("--librispeech", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_LIBRISPEECH, show_default=True,
+              help="Folder of multi-speaker real speech (speaker = file name up to the first dash).")
+@click.option("--asterisk", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_ASTERISK, show_default=True,
+              help="Folder of single-speaker telephone-band real speech.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+def command(out_dir: Path, librispeech: Path, asterisk: Path, seed: int, quiet: bool) -> None:
+    """Build the self-play corpus in OUT (python -m eval.selfplay -o OUT)."""
+    try:
+        manifest = build(out_dir, seed=seed, config=SelfplayConfig(librispeech=librispeech, asterisk=asterisk), quiet=quiet)
+    except GuardError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not quiet:
+        click.echo(f"wrote {manifest}", err=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    command()

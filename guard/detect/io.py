@@ -1,0 +1,89 @@
+"""Versioned detector model files: configs, calibration and weights in one torch file.
+
+A file holds only tensors, numbers, strings, lists and dicts, so it loads with
+``torch.load(..., weights_only=True)``; a file of another format or version is refused.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from guard.detect.calibration import Calibration
+from guard.detect.features import FeatureConfig
+from guard.detect.model import DetectorNet, ModelConfig
+from guard.errors import DetectError, ParameterError
+
+FORMAT = "voiceguard-detector"
+VERSION = 1
+
+
+@dataclass
+class ModelFile:
+    """Everything a detector needs at scoring time, plus how it was made (``meta``)."""
+
+    features: FeatureConfig
+    model: ModelConfig
+    calibration: Calibration
+    state_dict: dict[str, torch.Tensor]
+    meta: dict = field(default_factory=dict)
+
+    def build(self) -> DetectorNet:
+        """The network with these weights, in eval mode."""
+        net = DetectorNet(self.features, self.model)
+        net.load_state_dict(self.state_dict)
+        return net.eval()
+
+
+def save_model(path: str | os.PathLike[str], model_file: ModelFile) -> Path:
+    """Write ``model_file`` atomically (temporary file, then rename)."""
+    p = Path(path)
+    if not p.parent.exists():
+        raise DetectError(f"{p}: output folder {p.parent} does not exist")
+    payload = {
+        "format": FORMAT,
+        "version": VERSION,
+        "features": model_file.features.to_dict(),
+        "model": model_file.model.to_dict(),
+        "calibration": model_file.calibration.to_dict(),
+        "state_dict": {k: v.detach().cpu().clone() for k, v in model_file.state_dict.items()},
+        "meta": model_file.meta,
+    }
+    tmp = p.with_name(f".{p.name}.tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, p)
+    return p
+
+
+def load_model_file(path: str | os.PathLike[str]) -> ModelFile:
+    """Read a model file, refusing another format or version and anything but plain data.
+
+    Raises
+    ------
+    DetectError
+        Missing, unreadable, not a detector file, wrong version, or weights that do not fit.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise DetectError(f"{p}: detector model file not found")
+    try:
+        payload = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - torch raises many kinds for a bad file
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DetectError(f"{p}: not a readable detector model ({first[:200]})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise DetectError(f"{p}: not a voiceguard detector model file")
+    if payload.get("version") != VERSION:
+        raise DetectError(f"{p}: detector model version {payload.get('version')!r}, this voiceguard reads version {VERSION}; retrain it")
+    try:
+        model_cfg = dict(payload["model"])
+        model_cfg["channels"] = tuple(model_cfg["channels"])
+        mf = ModelFile(FeatureConfig(**payload["features"]), ModelConfig(**model_cfg),
+                       Calibration(**payload["calibration"]), dict(payload["state_dict"]), dict(payload.get("meta") or {}))
+        mf.build()
+    except (KeyError, TypeError, RuntimeError, ParameterError) as exc:
+        raise DetectError(f"{p}: detector model file is damaged ({str(exc).splitlines()[0][:200]})") from None
+    return mf

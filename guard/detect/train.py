@@ -1,0 +1,258 @@
+"""Train the detector: augmented views of both classes -> features once -> CNN epochs -> calibrate.
+
+Every training clip is augmented ``views`` times with :func:`guard.detect.augment.augment`
+(the same chain for bona fide and spoof) and turned into features once; each epoch then
+draws random crops of 1-3 s from those views. The loss weights the classes to balance
+them. After each epoch the development split is scored the way :class:`Detector` scores
+files; the best epoch by development EER is kept, the logistic calibration is fitted on its
+development scores, and a checkpoint is written so a run can be resumed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from guard.audio import load
+from guard.detect.augment import augment
+from guard.detect.calibration import fit_calibration
+from guard.detect.data import LabeledFile
+from guard.detect.features import FeatureConfig, FrontEnd
+from guard.detect.io import ModelFile, save_model
+from guard.detect.model import DetectorNet, ModelConfig, n_parameters
+from guard.detect.scoring import Detector
+from guard.errors import DetectError, GuardError
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings (stored in the model's ``meta``)."""
+
+    epochs: int = 12
+    batch_size: int = 32
+    learning_rate: float = 2e-3
+    weight_decay: float = 1e-4
+    views: int = 3
+    min_crop_s: float = 1.0
+    max_crop_s: float = 3.0
+    max_clip_s: float = 6.0
+    dev_fraction: float = 0.15
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 2 or self.views < 1:
+            raise DetectError(f"need epochs >= 1, batch_size >= 2 and views >= 1, given {self}")
+        if not 0 < self.min_crop_s <= self.max_crop_s:
+            raise DetectError(f"need 0 < min_crop_s <= max_crop_s, given {self.min_crop_s} and {self.max_crop_s}")
+
+
+@dataclass
+class State:
+    """All training state: what a checkpoint holds."""
+
+    net: DetectorNet
+    optimizer: torch.optim.Optimizer
+    epoch: int = 0
+    best_dev_eer: float = float("inf")
+    best_state: dict[str, torch.Tensor] | None = None
+    history: list[dict] = field(default_factory=list)
+
+    def checkpoint(self, path: Path) -> None:
+        payload = {"net": self.net.state_dict(), "optimizer": self.optimizer.state_dict(), "epoch": self.epoch,
+                   "best_dev_eer": self.best_dev_eer, "best_state": self.best_state, "history": self.history}
+        tmp = path.with_name(f".{path.name}.tmp")
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+
+    def restore(self, path: Path) -> None:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+        self.net.load_state_dict(payload["net"])
+        self.optimizer.load_state_dict(payload["optimizer"])
+        self.epoch, self.best_dev_eer = int(payload["epoch"]), float(payload["best_dev_eer"])
+        self.best_state, self.history = payload["best_state"], list(payload["history"])
+
+
+def _bar(items: Iterable, *, quiet: bool, desc: str, total: int | None = None) -> Iterable:
+    if quiet:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc=desc, total=total, file=sys.stderr, leave=False, dynamic_ncols=True)
+
+
+def load_clips(items: list[LabeledFile], *, sample_rate: int, max_clip_s: float, log: Log, quiet: bool) -> list[tuple[LabeledFile, np.ndarray]]:
+    """Decode each file; an unreadable one is reported by name and skipped."""
+    out = []
+    for item in _bar(items, quiet=quiet, desc="loading"):
+        try:
+            y = load(item.path, sample_rate=sample_rate)
+        except GuardError as exc:
+            log(f"skipped unreadable file: {exc}" if str(item.path) in str(exc) else f"skipped {item.path}: {exc}")
+            continue
+        out.append((item, y[: int(max_clip_s * sample_rate)]))
+    return out
+
+
+def make_views(clips: list[tuple[LabeledFile, np.ndarray]], *, front: FrontEnd, views: int, rng: np.random.Generator, quiet: bool) -> tuple[list[torch.Tensor], np.ndarray]:
+    """Features of ``views`` augmented copies of every clip: (list of [f, t] float16, labels)."""
+    feats, labels = [], []
+    sr = front.config.sample_rate
+    for item, y in _bar(clips, quiet=quiet, desc="augmenting"):
+        for _ in range(views):
+            z, _ = augment(y, sample_rate=sr, rng=rng)
+            with torch.no_grad():
+                feats.append(front(torch.from_numpy(z)[None])[0, 0].to(torch.float16))
+            labels.append(1.0 if item.is_spoof else 0.0)
+    return feats, np.asarray(labels, dtype=np.float32)
+
+
+def _batch(feats: list[torch.Tensor], idx: np.ndarray, *, frames: int, rng: np.random.Generator) -> torch.Tensor:
+    frames = min(frames, min(feats[i].shape[1] for i in idx))
+    out = []
+    for i in idx:
+        f = feats[i]
+        start = int(rng.integers(0, f.shape[1] - frames + 1))
+        out.append(f[:, start:start + frames])
+    return torch.stack(out).unsqueeze(1).to(torch.float32)
+
+
+def train_epoch(state: State, feats: list[torch.Tensor], labels: np.ndarray, *, config: TrainConfig, hop_length: int,
+                sample_rate: int, rng: np.random.Generator, quiet: bool) -> float:
+    """One pass over all views in random batches; returns the mean loss."""
+    state.net.train()
+    n_spoof = float(labels.sum())
+    pos_weight = torch.tensor((labels.size - n_spoof) / max(n_spoof, 1.0))
+    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+    order = rng.permutation(labels.size)
+    losses = []
+    frame_rate = sample_rate / hop_length
+    for b in _bar(range(0, order.size - 1, config.batch_size), quiet=quiet, desc=f"epoch {state.epoch + 1}"):
+        idx = order[b:b + config.batch_size]
+        if idx.size < 2:
+            continue
+        frames = int(rng.uniform(config.min_crop_s, config.max_crop_s) * frame_rate)
+        x = _batch(feats, idx, frames=frames, rng=rng)
+        loss = loss_fn(state.net(x), torch.from_numpy(labels[idx]))
+        state.optimizer.zero_grad()
+        loss.backward()
+        state.optimizer.step()
+        losses.append(loss.item())
+    return float(np.mean(losses)) if losses else float("nan")
+
+
+def score_clips(net: DetectorNet, clips: list[tuple[LabeledFile, np.ndarray]], *, sample_rate: int) -> np.ndarray:
+    """File scores of ``clips`` as :class:`Detector` computes them (before calibration)."""
+    net.eval()
+    detector = Detector.__new__(Detector)
+    detector.net, detector.sample_rate = net, sample_rate
+    return np.asarray([float(np.mean(detector.logits(y)[0])) for _, y in clips])
+
+
+def split_items(items: list[LabeledFile], *, dev_fraction: float, rng: np.random.Generator) -> tuple[list[LabeledFile], list[LabeledFile]]:
+    """Train and dev items: by the ``split`` column when present, else a seeded random split."""
+    if any(it.split for it in items):
+        train = [it for it in items if it.split == "train"]
+        dev = [it for it in items if it.split == "dev"]
+    else:
+        mask = rng.random(len(items)) < dev_fraction
+        train = [it for it, m in zip(items, mask) if not m]
+        dev = [it for it, m in zip(items, mask) if m]
+    for name, part in (("train", train), ("dev", dev)):
+        labels = {it.label for it in part}
+        if labels != {"bonafide", "spoof"}:
+            raise DetectError(f"the {name} split needs bona fide and spoof files, found {sorted(labels) or 'none'}")
+    return train, dev
+
+
+def train(
+    items: list[LabeledFile],
+    out_path: str | os.PathLike[str],
+    *,
+    seed: int,
+    config: TrainConfig | None = None,
+    features: FeatureConfig | None = None,
+    model: ModelConfig | None = None,
+    resume: bool = False,
+    log: Log | None = None,
+    quiet: bool = False,
+    meta: dict | None = None,
+) -> ModelFile:
+    """Train, calibrate and save a detector model file.
+
+    Parameters
+    ----------
+    items : list of LabeledFile
+        Files with a ``split`` of train/dev (others, e.g. test, are ignored), or none set
+        (then ``config.dev_fraction`` of them, drawn with ``seed``, form the dev split).
+    out_path : path-like
+        Model file to write; its checkpoint goes beside it as ``<name>.ckpt``.
+    seed : int
+        Seeds numpy and torch before anything random happens.
+    resume : bool
+        Continue from the checkpoint beside ``out_path`` when it exists.
+
+    Returns
+    -------
+    ModelFile
+        What was written; ``meta`` holds the data counts, dev EER per epoch and timings.
+    """
+    t0 = time.monotonic()
+    config, features, model = config or TrainConfig(), features or FeatureConfig(), model or ModelConfig()
+    log = log or (lambda msg: None)
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    out_path = Path(out_path)
+    if not out_path.parent.is_dir():
+        raise DetectError(f"{out_path}: output folder {out_path.parent} does not exist")
+    train_items, dev_items = split_items(items, dev_fraction=config.dev_fraction, rng=rng)
+    sr = features.sample_rate
+    train_clips = load_clips(train_items, sample_rate=sr, max_clip_s=config.max_clip_s, log=log, quiet=quiet)
+    dev_clips = load_clips(dev_items, sample_rate=sr, max_clip_s=config.max_clip_s, log=log, quiet=quiet)
+    dev_labels = np.asarray([1 if it.is_spoof else 0 for it, _ in dev_clips])
+    if len({it.label for it, _ in train_clips}) < 2 or len(set(dev_labels.tolist())) < 2:
+        raise DetectError("after skipping unreadable files a split lacks one class; see the messages above")
+    net = DetectorNet(features, model)
+    feats, labels = make_views(train_clips, front=net.front, views=config.views, rng=rng, quiet=quiet)
+    log(f"training on {len(train_clips)} clips x {config.views} views ({int(labels.sum())} spoof views), "
+        f"dev {len(dev_clips)} clips; {n_parameters(net)} parameters")
+    state = State(net, torch.optim.AdamW(net.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay))
+    ckpt = out_path.with_name(out_path.name + ".ckpt")
+    if resume and ckpt.is_file():
+        state.restore(ckpt)
+        log(f"resumed from {ckpt} after epoch {state.epoch}")
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(state.optimizer, T_max=config.epochs, last_epoch=state.epoch - 1) if state.epoch else \
+        torch.optim.lr_scheduler.CosineAnnealingLR(state.optimizer, T_max=config.epochs)
+    from guard.detect.metrics import equal_error_rate
+
+    while state.epoch < config.epochs:
+        loss = train_epoch(state, feats, labels, config=config, hop_length=features.hop_length, sample_rate=sr, rng=rng, quiet=quiet)
+        sched.step()
+        dev_scores = score_clips(state.net, dev_clips, sample_rate=sr)
+        dev_eer = equal_error_rate(dev_scores[dev_labels == 0], dev_scores[dev_labels == 1])
+        state.epoch += 1
+        state.history.append({"epoch": state.epoch, "train/loss": round(loss, 5), "dev/eer": round(dev_eer, 5)})
+        if dev_eer <= state.best_dev_eer:
+            state.best_dev_eer = dev_eer
+            state.best_state = {k: v.detach().clone() for k, v in state.net.state_dict().items()}
+        state.checkpoint(ckpt)
+        log(f"epoch {state.epoch}/{config.epochs}: loss {loss:.4f}, dev EER {100 * dev_eer:.2f}%")
+    state.net.load_state_dict(state.best_state)
+    dev_scores = score_clips(state.net, dev_clips, sample_rate=sr)
+    calibration = fit_calibration(dev_scores, dev_labels)
+    info = {"seed": seed, "train": asdict(config), "n_train_clips": len(train_clips), "n_dev_clips": len(dev_clips),
+            "train_attacks": sorted({it.attack for it, _ in train_clips if it.is_spoof}),
+            "dev_attacks": sorted({it.attack for it, _ in dev_clips if it.is_spoof}),
+            "best_dev_eer": state.best_dev_eer, "history": state.history, "n_parameters": n_parameters(state.net),
+            "train_time_s": round(time.monotonic() - t0, 1), **(meta or {})}
+    model_file = ModelFile(features, model, calibration, state.net.state_dict(), info)
+    save_model(out_path, model_file)
+    ckpt.unlink(missing_ok=True)
+    return model_file
