@@ -48,7 +48,8 @@ def make_corpus(folder: Path, *, n_files: int, seed: int, watermark_key: bytes |
         Files with an audio extension (each gives one scan row).
     seed : int
     watermark_key : bytes or None
-        When given and guard.watermark is installed, every third clip is marked with it.
+        When given and guard.watermark is installed, about one clip in three is marked with it
+        (named ``marked*``), before its rate change and encoding.
     silent : bool
         No progress bar.
 
@@ -62,24 +63,27 @@ def make_corpus(folder: Path, *, n_files: int, seed: int, watermark_key: bytes |
     from guard.scan import optional_module
 
     rng = np.random.default_rng(seed)
-    wm = optional_module("guard.watermark") if watermark_key is not None else None
+    wm = optional_module("guard.watermark", needs=("embed",)) if watermark_key is not None else None
     speech = [synthesize(s, voice=VOICES[i % len(VOICES)], sample_rate=16000) for i, s in enumerate(SENTENCES)]
     n_broken = max(3, n_files // 20)
     audio_s, marked = 0.0, 0
     for i in progress(range(n_files - n_broken), silent=silent, desc="corpus", total=n_files - n_broken):
+        mark = wm is not None and rng.random() < 1 / 3
         pick = rng.choice(len(speech), size=3, replace=False)
-        y = np.concatenate([speech[k] for k in pick])[: int(rng.uniform(4.0, 10.0) * 16000)]
+        duration_s = rng.uniform(6.0 if mark else 4.0, 10.0)  # a payload needs more than 5 s
+        y = np.concatenate([speech[k] for k in pick])[: int(duration_s * 16000)]
         y = (y * rng.uniform(0.5, 1.0) / max(1e-6, float(np.max(np.abs(y))))).astype(np.float32)
-        if wm is not None and i % 3 == 0:
+        if mark:
             y = wm.embed(y, sample_rate=16000, payload=int(rng.integers(0, 2**32)), key=watermark_key)
             marked += 1
         fmt, bitrate = FORMATS[i % len(FORMATS)]
-        rate = RATES[(i // len(FORMATS)) % len(RATES)]
+        rate = RATES[int(rng.integers(len(RATES)))]
         if fmt == "opus" and rate in (22050, 44100):
             rate = 48000
         out = resample(y, orig_sr=16000, target_sr=rate)
         (folder / fmt).mkdir(parents=True, exist_ok=True)
-        save(folder / fmt / f"clip{i:04d}.{fmt}", out, sample_rate=rate, bitrate_bps=bitrate)
+        name = f"{'marked' if mark else 'clip'}{i:04d}.{fmt}"
+        save(folder / fmt / name, out, sample_rate=rate, bitrate_bps=bitrate)
         audio_s += y.shape[0] / 16000
     broken = folder / "broken"
     broken.mkdir(parents=True, exist_ok=True)
@@ -159,12 +163,15 @@ def measure(*, n_files: int, workers: int, repeats: int, seed: int, silent: bool
                 rows_ok &= len(results) == corpus["files"]
                 rows_ok &= sum(r.verdict == "error" for r in results) == corpus["broken"]
                 verdicts = {v: sum(r.verdict == v for r in results) for v in ("watermarked", "likely-synthetic", "no-evidence", "error")}
+                marked_found = sum(r.verdict == "watermarked" and Path(r.file).name.startswith("marked") for r in results)
+                false_marks = sum(r.verdict == "watermarked" and not Path(r.file).name.startswith("marked") for r in results)
     med1, medn = statistics.median(times[1]), statistics.median(times[workers])
     return {"corpus": corpus, "workers": workers, "repeats": repeats, "wall_s": {str(k): v for k, v in times.items()},
             "median_wall_s": {"1": round(med1, 3), str(workers): round(medn, 3)},
             "x_realtime_per_worker": {"1": round(corpus["audio_s"] / med1, 1),
                                       str(workers): round(corpus["audio_s"] / medn / workers, 1)},
             "speedup": round(med1 / medn, 2), "one_row_per_file": rows_ok, "verdicts": verdicts,
+            "marked_found": marked_found, "unmarked_called_watermarked": false_marks,
             "not_run": notes, "cpu_count": os.cpu_count(), "loadavg_before": [round(x, 2) for x in load_before]}
 
 
@@ -197,3 +204,5 @@ def command(n_files: int, workers: int, repeats: int, out_dir: Path | None, seed
             f"(runs {results['wall_s'][w]}), {results['x_realtime_per_worker'][w]:.1f} x real time per worker", quiet=quiet)
     say(f"speedup {workers} vs 1 worker: {results['speedup']:.2f}x; one row per file: {results['one_row_per_file']}; "
         f"verdicts {results['verdicts']}", quiet=quiet)
+    say(f"marked files called watermarked: {results['marked_found']} of {c['marked']} (after codecs and rate changes); "
+        f"unmarked called watermarked: {results['unmarked_called_watermarked']}", quiet=quiet)

@@ -39,14 +39,19 @@ DEFAULT_THRESHOLD = 0.5
 VERDICTS = ("watermarked", "likely-synthetic", "no-evidence", "error")
 
 
-def optional_module(name: str) -> Any | None:
-    """Import a part of guard that may not be installed; None only when that module is absent."""
+def optional_module(name: str, *, needs: Sequence[str] = ()) -> Any | None:
+    """Import a part of guard that may not be installed.
+
+    Returns None when the module is absent or lacks any attribute of ``needs`` (a part
+    still being built); an import error inside a present module is raised.
+    """
     try:
-        return importlib.import_module(name)
+        module = importlib.import_module(name)
     except ModuleNotFoundError as exc:
         if exc.name is not None and (name == exc.name or name.startswith(exc.name + ".")):
             return None
         raise
+    return module if all(hasattr(module, attr) for attr in needs) else None
 
 
 def _one_line(exc: BaseException) -> str:
@@ -170,6 +175,8 @@ def decide(watermark: dict, provenance: dict | None, detector: dict, *, threshol
             return "watermarked", f"{mark}; presence only: payload not readable"
         if provenance is None:
             return "watermarked", f"{mark}, payload {payload}: no record of it in this home's ledger"
+        if provenance.get("error"):
+            return "watermarked", f"{mark}, payload {payload}: {provenance['error']}"
         return "watermarked", (f"{mark}, payload {payload}: record {provenance.get('record_id')} "
                                f"(voice {provenance.get('voice_id')}, consent {provenance.get('consent_id')}: "
                                f"{provenance.get('consent_status_at_generation')} at generation, "
@@ -217,9 +224,9 @@ class Scanner:
         self.config = config
         self.notes: list[str] = []  # why a part will not run, for people
         self.home: Home | None = open_home(config.home_dir) if config.home_dir else None
-        self._watermark = optional_module("guard.watermark")
-        self._provenance = optional_module("guard.provenance")
-        self._consent = optional_module("guard.consent")
+        self._watermark = optional_module("guard.watermark", needs=("verify",))
+        self._provenance = optional_module("guard.provenance", needs=("lookup", "read_manifest"))
+        self._consent = optional_module("guard.consent", needs=("get",))
         self.keys: list[bytes] = self.home.watermark_keys() if self.home else []
         self.watermark_off = self._watermark_off_reason()
         if self.watermark_off:
@@ -238,7 +245,7 @@ class Scanner:
         return None
 
     def _load_detector(self) -> tuple[Any | None, str | None]:
-        detect = optional_module("guard.detect")
+        detect = optional_module("guard.detect", needs=("load_model",))
         if detect is None:
             if self.config.model_path:
                 raise GuardError(f"--model {self.config.model_path}: guard.detect is not installed")
@@ -287,7 +294,12 @@ class Scanner:
             return None
         if self.home is None or self._provenance is None:
             return None
-        record = self._provenance.lookup(self.home, int(verification.payload))
+        try:
+            record = self._provenance.lookup(self.home, int(verification.payload))
+        except GuardError as exc:  # e.g. a damaged ledger: say so on this row, keep scanning
+            return {"record_id": None, "voice_id": None, "consent_id": None, "created_at": None, "valid": False,
+                    "consent_status_at_generation": None, "consent_status_now": None,
+                    "error": f"ledger lookup failed: {_one_line(exc)}"}
         if record is None:
             return None
         rec = record.to_dict()

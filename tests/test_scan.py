@@ -41,6 +41,7 @@ DET_OFF = not_checked("detector", "no default detector model")
         (MARK, RECORD, DET_LOW, "watermarked", ["record rec-1", "voice alice", "consent c-9", "valid at generation", "revoked now"]),
         (MARK, None, DET_HIGH, "watermarked", ["payload 0badcafe", "no record"]),
         (MARK_NO_PAYLOAD, None, DET_LOW, "watermarked", ["presence only: payload not readable"]),
+        (MARK, {"record_id": None, "error": "ledger lookup failed: locked"}, DET_LOW, "watermarked", ["ledger lookup failed: locked"]),
         (NO_MARK, None, DET_HIGH, "likely-synthetic", ["no voiceguard watermark", "p_synthetic=0.90 >= threshold 0.50"]),
         (NO_MARK, None, DET_EDGE, "likely-synthetic", [">= threshold"]),
         (NO_MARK, None, DET_LOW, "no-evidence", ["p_synthetic=0.10 < threshold 0.50"]),
@@ -144,11 +145,14 @@ def test_bad_worker_count(workers) -> None:  # noqa: ANN001
 
 def test_optional_module_absent_vs_present() -> None:
     assert optional_module("guard.no_such_part") is None
-    assert optional_module("guard.audio") is not None
+    assert optional_module("guard.audio", needs=("load", "save")) is not None
+    assert optional_module("guard.audio", needs=("no_such_function",)) is None
 
 
 def _marked(tmp_path: Path, home, speech: np.ndarray, *, payload: int) -> Path:  # noqa: ANN001
-    wm = pytest.importorskip("guard.watermark", reason="guard.watermark (issue 3) has not landed yet")
+    wm = optional_module("guard.watermark", needs=("embed", "verify"))
+    if wm is None:
+        pytest.skip("guard.watermark (issue 3) has not landed yet")
     y = np.tile(speech, 4)[: 10 * SCAN_RATE]  # 10 s: long enough to carry the payload
     marked = wm.embed(y, sample_rate=SCAN_RATE, payload=payload, key=home.watermark_key())
     return save(tmp_path / "marked.wav", marked, sample_rate=SCAN_RATE)
@@ -170,3 +174,48 @@ def test_other_homes_key_does_not_mark(tmp_path: Path, home, speech) -> None:  #
     other, _ = init_home(tmp_path / "other")
     result = Scanner(ScanConfig(home_dir=str(other.root))).scan(path)
     assert result.watermark["detected"] is False and result.verdict != "watermarked"
+
+
+def _issued(tmp_path: Path, home, speech) -> tuple[Path, object, object]:  # noqa: ANN001
+    provenance = optional_module("guard.provenance", needs=("issue", "lookup"))
+    consent = optional_module("guard.consent", needs=("grant", "revoke"))
+    if provenance is None or consent is None:
+        pytest.skip("guard.provenance / guard.consent (issue 4) have not landed yet")
+    path = _marked(tmp_path, home, speech, payload=0x00C0FFEE)
+    grant = consent.grant(home, voice_id="corpus-voice", subject="A Reader", operator="Lab", purposes=["research"],
+                          expires="2099-12-31", license_text="CC BY 4.0 research corpus")
+    record = provenance.issue(home, payload=0x00C0FFEE, voice_id="corpus-voice", consent_id=grant.consent_id,
+                              text="a sentence", audio_path=path, generator="test", generator_version="0")
+    return path, grant, record
+
+
+def test_record_consent_and_manifest_are_reported(tmp_path: Path, home, speech) -> None:  # noqa: ANN001
+    path, grant, record = _issued(tmp_path, home, speech)
+    scanner = Scanner(ScanConfig(home_dir=str(home.root)))
+    result = scanner.scan(path)
+    assert result.verdict == "watermarked" and result.watermark["payload"] == "00c0ffee"
+    prov = result.provenance
+    assert prov["record_id"] == record.record_id and prov["consent_id"] == grant.consent_id
+    assert prov["voice_id"] == "corpus-voice" and prov["valid"] is True
+    assert prov["consent_status_at_generation"] == prov["consent_status_now"] == "valid"
+    assert f"record {record.record_id}" in result.reason
+    assert result.manifest is not None and result.manifest["record_id"] == record.record_id
+    import guard.consent
+
+    guard.consent.revoke(home, grant.consent_id, reason="the speaker withdrew")
+    after = scanner.scan(path).provenance
+    assert after["consent_status_at_generation"] == "valid" and after["consent_status_now"] == "revoked"
+
+
+def test_three_second_crop_is_presence_or_payload(tmp_path: Path, home, speech) -> None:  # noqa: ANN001
+    from guard.audio import load
+
+    path, _, record = _issued(tmp_path, home, speech)
+    y = load(path, sample_rate=SCAN_RATE)
+    crop = save(tmp_path / "crop.wav", y[int(4.2 * SCAN_RATE): int(7.2 * SCAN_RATE)], sample_rate=SCAN_RATE)
+    result = Scanner(ScanConfig(home_dir=str(home.root))).scan(crop)
+    assert result.verdict == "watermarked", result.reason
+    if result.watermark["payload"] is None:
+        assert "presence only: payload not readable" in result.reason and result.provenance is None
+    else:
+        assert result.provenance["record_id"] == record.record_id
