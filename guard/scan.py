@@ -12,6 +12,14 @@ A part that cannot run (no home, so no watermark key and no ledger; no detector 
 module of guard that is not installed) is reported as not checked, with the reason, and
 never counted as evidence either way. Many files are scanned by a process pool whose
 workers each build one :class:`Scanner` (and so load the detector once) in an initializer.
+
+Examples
+--------
+>>> scan_file("voicemail.m4a", home_dir="~/.voiceguard").verdict  # doctest: +SKIP
+'watermarked'
+>>> scanner = Scanner(ScanConfig(home_dir=None, threshold=0.7))  # doctest: +SKIP
+>>> files, skipped = collect(["inbox/"])  # doctest: +SKIP
+>>> rows = [r.to_dict() for r in scan_files(files, scanner=scanner, workers=2)]  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -336,6 +344,25 @@ class Scanner:
         return {"score": float(result.score), "p_synthetic": float(result.p_synthetic),
                 "segments": [[round(float(a), 3), round(float(b), 3), round(float(p), 4)] for a, b, p in result.segments],
                 "warning": result.warning}
+
+
+def scan_file(path: str | os.PathLike[str], *, home_dir: str | os.PathLike[str] | None,
+              model_path: str | os.PathLike[str] | None = None, threshold: float = DEFAULT_THRESHOLD) -> ScanResult:
+    """Scan one file (builds a :class:`Scanner`; reuse one for many files).
+
+    Parameters
+    ----------
+    path : path-like
+    home_dir : path-like or None
+        An initialised home, or None to scan without keys and ledger.
+    model_path : path-like or None
+        Detector weights; None for the default model.
+    threshold : float in [0, 1]
+        See :func:`decide`.
+    """
+    config = ScanConfig(home_dir=None if home_dir is None else str(home_dir),
+                        model_path=None if model_path is None else str(model_path), threshold=threshold)
+    return Scanner(config).scan(path)
 
 
 def collect(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[Path], list[Path]]:

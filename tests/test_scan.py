@@ -19,6 +19,7 @@ from guard.scan import (
     not_checked,
     optional_module,
     overview,
+    scan_file,
     scan_files,
 )
 
@@ -115,6 +116,7 @@ def test_scan_without_home_says_what_was_not_checked(tmp_path: Path) -> None:
     assert result.watermark["detected"] is None and result.provenance is None
     assert "not checked" in result.reason
     assert abs(result.duration_s - 2.0) < 0.01 and result.overview is not None
+    assert scan_file(path, home_dir=None).to_dict() == result.to_dict()
     assert set(result.to_dict()) == {"file", "verdict", "reason", "watermark", "provenance", "manifest",
                                      "detector", "duration_s", "error"}
 
