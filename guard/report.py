@@ -31,7 +31,9 @@ h1{font-size:24px;margin:0 0 4px} h2{font-size:17px;margin:0 0 8px;word-break:br
 .muted{color:#59636e;font-size:13px} .notes li{color:#9a6700;font-size:13px}
 table{border-collapse:collapse;width:100%;font-size:13px;margin:8px 0 20px}
 th,td{border-bottom:1px solid #d1d9e0;padding:5px 8px;text-align:left;vertical-align:top}
-th{background:#f6f8fa} td.num{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#f6f8fa;white-space:nowrap} td.num{text-align:right;font-variant-numeric:tabular-nums}
+table.summary,.grid table{table-layout:fixed} table.summary td,.grid td{overflow-wrap:anywhere}
+.grid th{width:42%;white-space:normal}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-size:12px;font-weight:600;white-space:nowrap}
 section.file{border:1px solid #d1d9e0;border-radius:8px;padding:14px 16px;margin:0 0 22px;page-break-inside:avoid}
 section.file img{width:100%;max-width:1100px;display:block;margin:8px 0}
@@ -129,6 +131,26 @@ def _detector_track(ax, detector: dict, *, end_s: float, threshold: float) -> No
                  f"threshold {threshold:.2f} dashed)", loc="left", fontsize=10)
 
 
+def _when(value: object) -> object:
+    """An ISO timestamp as ``YYYY-MM-DD HH:MM:SS UTC``; anything else unchanged."""
+    if not isinstance(value, str):
+        return value
+    try:
+        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    return t.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC") if t.tzinfo else value
+
+
+def _short_names(files: Sequence[str]) -> list[str]:
+    """File names relative to the folder they share (full paths stay in the sections)."""
+    try:
+        root = os.path.commonpath([os.path.dirname(os.path.abspath(f)) for f in files]) if files else ""
+    except ValueError:  # different drives
+        return list(files)
+    return [os.path.relpath(os.path.abspath(f), root) if root else f for f in files]
+
+
 def _kv_table(caption: str, rows: Sequence[tuple[str, object]]) -> str:
     body = "".join(f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>" for k, v in rows)
     return f"<table><caption>{_esc(caption)}</caption>{body}</table>"
@@ -152,7 +174,7 @@ def _details(r: ScanResult) -> str:
         pv = r.provenance
         tables.append(_kv_table("Provenance and consent", [
             ("record", pv.get("record_id")), ("voice", pv.get("voice_id")), ("consent", pv.get("consent_id")),
-            ("generated", pv.get("created_at")), ("consent at generation", pv.get("consent_status_at_generation")),
+            ("generated", _when(pv.get("created_at"))), ("consent at generation", pv.get("consent_status_at_generation")),
             ("consent now", pv.get("consent_status_now")), ("covered by valid consent", pv.get("valid"))]))
     else:
         why = "payload not readable" if wm.get("detected") and not wm.get("payload") else "no record"
@@ -191,10 +213,11 @@ def render_html(results: Sequence[ScanResult], *, threshold: float, notes: Seque
         from tqdm import tqdm
 
         items = tqdm(items, total=len(results), desc="report", file=sys.stderr, leave=False, dynamic_ncols=True)
+    short = _short_names([r.file for r in results])
     for i, r in items:
         payload = (r.watermark or {}).get("payload")
         p_syn = (r.detector or {}).get("p_synthetic")
-        rows.append(f'<tr><td><a href="#f{i}">{_esc(r.file)}</a></td><td>{_badge(r.verdict)}</td>'
+        rows.append(f'<tr><td><a href="#f{i}" title="{_esc(r.file)}">{_esc(short[i])}</a></td><td>{_badge(r.verdict)}</td>'
                     f"<td>{_esc(r.reason)}</td><td>{_esc(payload)}</td>"
                     f'<td class="num">{"-" if p_syn is None else f"{p_syn:.2f}"}</td></tr>')
         png = figure_png(r, threshold=threshold)
@@ -212,7 +235,9 @@ def render_html(results: Sequence[ScanResult], *, threshold: float, notes: Seque
             f'<p class="muted">{len(results)} file(s), generated {stamp}; detector threshold {threshold:.2f}. '
             "Verdict order: our watermark, then the detector; a part that did not run is never evidence.</p>"
             f'<p class="counts">{count_text}</p>' + (f'<ul class="notes">{note_list}</ul>' if notes else "")
-            + "<table><thead><tr><th>file</th><th>verdict</th><th>reason</th><th>payload</th>"
+            + '<table class="summary"><colgroup><col style="width:22%"><col style="width:130px"><col>'
+            '<col style="width:90px"><col style="width:100px"></colgroup>'
+            "<thead><tr><th>file</th><th>verdict</th><th>reason</th><th>payload</th>"
             f"<th>p_synthetic</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
             + "".join(sections) + "</body></html>")
 
