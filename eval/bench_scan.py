@@ -120,14 +120,29 @@ def plot(results: dict, path: Path) -> Path:
     return path
 
 
-def _timed_scan(folder: Path, *, home_dir: str, workers: int) -> tuple[float, list]:
+def _timed_scan(folder: Path, *, home_dir: str, workers: int) -> tuple[float, float, list]:
+    """Scan ``folder`` end to end; return (wall seconds, CPU seconds of this process and its workers, results)."""
+    import resource
+
     from guard.scan import ScanConfig, Scanner, collect, scan_files
 
-    t0 = time.perf_counter()
+    def cpu_s() -> float:
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return time.process_time() + children.ru_utime + children.ru_stime
+
+    t0, c0 = time.perf_counter(), cpu_s()
     files, _ = collect([folder])
     scanner = Scanner(ScanConfig(home_dir=home_dir))
     results = list(scan_files(files, scanner=scanner, workers=workers))
-    return time.perf_counter() - t0, results
+    return time.perf_counter() - t0, cpu_s() - c0, results  # pool workers are reaped at its shutdown
+
+
+def _tally(results: list) -> dict:
+    verdicts = {v: sum(r.verdict == v for r in results) for v in ("watermarked", "likely-synthetic", "no-evidence", "error")}
+    marked = [Path(r.file).name.startswith("marked") for r in results]
+    return {"verdicts": verdicts,
+            "marked_found": sum(m and r.verdict == "watermarked" for m, r in zip(marked, results)),
+            "unmarked_called_watermarked": sum(not m and r.verdict == "watermarked" for m, r in zip(marked, results))}
 
 
 def measure(*, n_files: int, workers: int, repeats: int, seed: int, silent: bool = True) -> dict:
@@ -136,10 +151,12 @@ def measure(*, n_files: int, workers: int, repeats: int, seed: int, silent: bool
     Returns
     -------
     dict
-        Corpus counts, per-run wall times, medians, ``x_realtime_per_worker`` for both
-        settings, ``speedup`` (median 1-worker time / median N-worker time), whether every
-        run gave one row per file (and an error row for each broken file), the verdict counts, the parts that did not run, the CPU
-        count and the load average before timing.
+        Corpus counts; per-run wall and CPU seconds and their medians;
+        ``x_realtime_per_worker`` (audio seconds / median wall seconds / workers) and
+        ``x_realtime_per_cpu_s`` (audio seconds / median CPU seconds: what one uncontended
+        core does) for both settings; ``speedup`` (median 1-worker wall time / median
+        N-worker wall time); whether every run gave one row per file and an error row per
+        broken file; verdict counts; the parts that did not run; CPU count and load average.
     """
     import torch
 
@@ -147,32 +164,35 @@ def measure(*, n_files: int, workers: int, repeats: int, seed: int, silent: bool
     from guard.scan import ScanConfig, Scanner
 
     torch.set_num_threads(1)
+    settings = (1, workers)
+    wall: dict[int, list[float]] = {w: [] for w in settings}
+    cpu: dict[int, list[float]] = {w: [] for w in settings}
+    rows_ok = True
     with tempfile.TemporaryDirectory() as tmp:
         home, _ = init_home(Path(tmp) / "home")
         folder = Path(tmp) / "inbox"
         corpus = make_corpus(folder, n_files=n_files, seed=seed, watermark_key=home.watermark_key(), silent=silent)
         notes = Scanner(ScanConfig(home_dir=str(home.root))).notes
         load_before = os.getloadavg()
-        times: dict[int, list[float]] = {1: [], workers: []}
-        rows_ok = True
-        verdicts: dict[str, int] = {}
         for _ in progress(range(repeats), silent=silent, desc="timing", total=repeats):
-            for w in (1, workers):
-                elapsed, results = _timed_scan(folder, home_dir=str(home.root), workers=w)
-                times[w].append(round(elapsed, 3))
-                rows_ok &= len(results) == corpus["files"]
-                rows_ok &= sum(r.verdict == "error" for r in results) == corpus["broken"]
-                verdicts = {v: sum(r.verdict == v for r in results) for v in ("watermarked", "likely-synthetic", "no-evidence", "error")}
-                marked_found = sum(r.verdict == "watermarked" and Path(r.file).name.startswith("marked") for r in results)
-                false_marks = sum(r.verdict == "watermarked" and not Path(r.file).name.startswith("marked") for r in results)
-    med1, medn = statistics.median(times[1]), statistics.median(times[workers])
-    return {"corpus": corpus, "workers": workers, "repeats": repeats, "wall_s": {str(k): v for k, v in times.items()},
-            "median_wall_s": {"1": round(med1, 3), str(workers): round(medn, 3)},
-            "x_realtime_per_worker": {"1": round(corpus["audio_s"] / med1, 1),
-                                      str(workers): round(corpus["audio_s"] / medn / workers, 1)},
-            "speedup": round(med1 / medn, 2), "one_row_per_file": rows_ok, "verdicts": verdicts,
-            "marked_found": marked_found, "unmarked_called_watermarked": false_marks,
-            "not_run": notes, "cpu_count": os.cpu_count(), "loadavg_before": [round(x, 2) for x in load_before]}
+            for w in settings:  # alternate, so a change in the machine's load hits both settings
+                wall_s, cpu_s, results = _timed_scan(folder, home_dir=str(home.root), workers=w)
+                wall[w].append(round(wall_s, 3))
+                cpu[w].append(round(cpu_s, 3))
+                tally = _tally(results)
+                rows_ok &= len(results) == corpus["files"] and tally["verdicts"]["error"] == corpus["broken"]
+        load_after = os.getloadavg()
+    med_wall = {w: statistics.median(wall[w]) for w in settings}
+    med_cpu = {w: statistics.median(cpu[w]) for w in settings}
+    audio_s = corpus["audio_s"]
+    return {"corpus": corpus, "workers": workers, "repeats": repeats,
+            "wall_s": {str(w): wall[w] for w in settings}, "cpu_s": {str(w): cpu[w] for w in settings},
+            "median_wall_s": {str(w): round(med_wall[w], 3) for w in settings},
+            "x_realtime_per_worker": {str(w): round(audio_s / med_wall[w] / w, 1) for w in settings},
+            "x_realtime_per_cpu_s": {str(w): round(audio_s / med_cpu[w], 1) for w in settings},
+            "speedup": round(med_wall[1] / med_wall[workers], 2), "one_row_per_file": rows_ok, **tally,
+            "not_run": notes, "cpu_count": os.cpu_count(),
+            "loadavg_before": [round(x, 2) for x in load_before], "loadavg_after": [round(x, 2) for x in load_after]}
 
 
 @click.command("scan")
@@ -196,12 +216,14 @@ def command(n_files: int, workers: int, repeats: int, out_dir: Path | None, seed
         return
     c = results["corpus"]
     say(f"corpus: {c['files']} files ({c['broken']} broken, {c['marked']} marked), {c['audio_s']:.0f} s of audio, "
-        f"{c['skipped']} non-audio skipped; {results['cpu_count']} CPUs, load before {results['loadavg_before']}", quiet=quiet)
+        f"{c['skipped']} non-audio skipped; {results['cpu_count']} CPUs, load average {results['loadavg_before']} "
+        f"before, {results['loadavg_after']} after", quiet=quiet)
     for note in results["not_run"]:
         say(f"  note: {note}", quiet=quiet)
     for w in ("1", str(workers)):
-        say(f"workers={w}: median {results['median_wall_s'][w]:.2f} s over {repeats} "
-            f"(runs {results['wall_s'][w]}), {results['x_realtime_per_worker'][w]:.1f} x real time per worker", quiet=quiet)
+        say(f"workers={w}: median {results['median_wall_s'][w]:.2f} s over {repeats} (runs {results['wall_s'][w]}): "
+            f"{results['x_realtime_per_worker'][w]:.1f} x real time per worker, "
+            f"{results['x_realtime_per_cpu_s'][w]:.1f} x real time per CPU second", quiet=quiet)
     say(f"speedup {workers} vs 1 worker: {results['speedup']:.2f}x; one row per file: {results['one_row_per_file']}; "
         f"verdicts {results['verdicts']}", quiet=quiet)
     say(f"marked files called watermarked: {results['marked_found']} of {c['marked']} (after codecs and rate changes); "

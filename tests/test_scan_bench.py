@@ -26,6 +26,6 @@ def test_bench_cli_json_and_plot(runner, tmp_path: Path) -> None:  # noqa: ANN00
     data = json.loads(result.stdout)
     assert data["one_row_per_file"] is True and sum(data["verdicts"].values()) == 20
     assert data["verdicts"]["error"] == data["corpus"]["broken"]
-    assert set(data["x_realtime_per_worker"]) == {"1", "2"} and data["speedup"] > 0
+    assert set(data["x_realtime_per_worker"]) == set(data["x_realtime_per_cpu_s"]) == {"1", "2"} and data["speedup"] > 0
     assert json.loads((tmp_path / "scan.json").read_text()) == data
     assert (tmp_path / "scan.png").read_bytes().startswith(b"\x89PNG")
