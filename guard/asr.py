@@ -30,6 +30,7 @@ from guard.errors import AudioError, ParameterError
 
 ASR_RATE = 16000
 MIN_DURATION_S = 0.3
+STATEMENT_WEIGHT = 10  # copies of the statement in the language model, against one of each background word
 _LOCK = threading.Lock()
 
 _ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen " \
@@ -178,7 +179,7 @@ def _lcs(a: Sequence[str], b: Sequence[str]) -> int:
     return prev[-1]
 
 
-def match_score(y: np.ndarray, *, sample_rate: int, phrase: str) -> float:
+def match_score(y: np.ndarray, *, sample_rate: int, phrase: str, keywords: str | None = None) -> float:
     """How much of ``phrase`` the recording ``y`` says, in [0, 1] (1: every word, in order).
 
     Parameters
@@ -189,18 +190,26 @@ def match_score(y: np.ndarray, *, sample_rate: int, phrase: str) -> float:
         Rate of ``y`` in Hz (resampled to 16 kHz inside).
     phrase : str
         The text the speaker should have said (at least one word).
+    keywords : str, optional
+        The words of ``phrase`` that matter most, in their order (names, purposes, a date):
+        when given the score is the smaller of the two recalls, so a statement that keeps the
+        boilerplate but changes the names scores low.
 
     Returns
     -------
     float in [0, 1]
-        Statement words recovered in order / statement words.
+        Statement words recovered in order / statement words (or the keyword recall, if lower).
     """
     target = words(phrase)
     if not target:
         raise ParameterError(f"phrase has no words to match, given phrase={phrase!r}")
-    sentences = [target] * 3 + [[w] for w in BACKGROUND]
+    key = words(keywords) if keywords is not None else []
+    if keywords is not None and not key:
+        raise ParameterError(f"keywords has no words, given keywords={keywords!r}")
+    sentences = [target] * STATEMENT_WEIGHT + [[w] for w in BACKGROUND]
     hyp = _decode(y, sample_rate=sample_rate, sentences=sentences)
-    return _lcs(target, hyp) / len(target)
+    score = _lcs(target, hyp) / len(target)
+    return min(score, _lcs(key, hyp) / len(key)) if key else score
 
 
 def transcribe(y: np.ndarray, *, sample_rate: int, phrases: Sequence[str]) -> str:

@@ -28,8 +28,9 @@ def _encoder() -> Any:
     global _ENCODER
     with _LOCK:
         if _ENCODER is None:
-            with warnings.catch_warnings():  # resemblyzer imports a scipy namespace deprecated since 1.8
+            with warnings.catch_warnings():  # resemblyzer and webrtcvad import deprecated namespaces
                 warnings.simplefilter("ignore", DeprecationWarning)
+                warnings.simplefilter("ignore", UserWarning)
                 from resemblyzer import VoiceEncoder
             _ENCODER = VoiceEncoder("cpu", verbose=False)
         return _ENCODER
@@ -39,6 +40,7 @@ def _speech_only(y: np.ndarray) -> np.ndarray:
     """Loudness raised to -30 dBFS (never lowered), long silences cut by resemblyzer's VAD."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", UserWarning)
         from resemblyzer.audio import normalize_volume, trim_long_silences
     z = normalize_volume(y.astype(np.float64), -30, increase_only=True)
     z = np.clip(z, -1.0, 1.0)
@@ -75,8 +77,6 @@ def embed_speaker(y: np.ndarray, *, sample_rate: int) -> np.ndarray:
     """
     sample_rate = check_sample_rate(sample_rate)
     y = valid_audio(y, sample_rate=sample_rate)
-    if y.ndim != 1:
-        raise AudioError(f"speaker embedding needs mono audio, given y.shape={y.shape}")
     z = resample(y, orig_sr=sample_rate, target_sr=EMBED_RATE) if sample_rate != EMBED_RATE else y
     if float(np.max(np.abs(z), initial=0.0)) < 1e-4:
         raise AudioError("no speech to embed: the audio is silent")

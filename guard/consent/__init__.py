@@ -30,15 +30,20 @@ from guard.consent.record import (
     check_voice_id,
     end_of,
 )
-from guard.consent.template import template
+from guard.consent.template import key_words, template
 from guard.errors import ConsentError, ParameterError
 from guard.home import Home
 
 __all__ = ["PURPOSES", "LICENSE_PURPOSES", "STATUSES", "Consent", "template", "grant", "revoke", "get",
            "list_consents", "check", "speaker_matches", "STATEMENT_THRESHOLD", "SPEAKER_THRESHOLD"]
 
-# A statement must say at least this fraction of the template's words, in order (guard.asr.match_score).
-STATEMENT_THRESHOLD = 0.40
+# A statement must say at least this fraction of the template's words, and of its names, purposes
+# and date, in order (guard.asr.match_score). Measured on espeak-ng speech of three templates in four
+# voices: a template read by en-us, en or en-us+f3 scores 0.31-0.86 (en-gb-x-rp 0.14-0.43, so a
+# British reading can be refused); unrelated speech 0.00-0.19; another person's template 0.00-0.43,
+# so this check reliably refuses a statement that says something else, but only mostly refuses one
+# that changes just the names, purposes or date.
+STATEMENT_THRESHOLD = 0.30
 # Cosine similarity of resemblyzer embeddings at or above which two recordings are taken as one
 # speaker; calibrated by eval/bench_ledger.py --speaker-eer (see its output for the EER).
 SPEAKER_THRESHOLD = 0.75
@@ -63,13 +68,13 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _statement_evidence(home: Home, consent_id: str, wav: Path, text: str) -> dict:
+def _statement_evidence(home: Home, consent_id: str, wav: Path, text: str, keywords: str) -> dict:
     from guard import asr, speaker
     from guard.audio import load
 
     wav = Path(wav)
     y = load(wav, sample_rate=EMBED_RATE)
-    score = asr.match_score(y, sample_rate=EMBED_RATE, phrase=text)
+    score = asr.match_score(y, sample_rate=EMBED_RATE, phrase=text, keywords=keywords)
     if score < STATEMENT_THRESHOLD:
         raise ConsentError(f"{wav}: the statement does not say the consent template (match score {score:.2f} < "
                            f"{STATEMENT_THRESHOLD:.2f}); record it again reading `voiceguard consent template` word for word")
@@ -139,8 +144,9 @@ def grant(home: Home, *, voice_id: str, subject: str, operator: str, purposes: S
             raise ConsentError("license text is empty")
         evidence = {"kind": "license", "text": text, "sha256": hashlib.sha256(text.encode()).hexdigest()}
     else:
-        words = template(subject=subject, operator=operator, purposes=purposes, expires=day)
-        evidence = _statement_evidence(home, consent_id, Path(statement_wav), words)  # type: ignore[arg-type]
+        text = template(subject=subject, operator=operator, purposes=purposes, expires=day)
+        keys = key_words(subject=subject, operator=operator, purposes=purposes, expires=day)
+        evidence = _statement_evidence(home, consent_id, Path(statement_wav), text, keys)  # type: ignore[arg-type]
     record = Consent(consent_id, voice_id, subject, operator, purposes, langs, now, end_of(day), evidence, now)
     record = replace(record, signature=home.signing_key().sign(record.message()).hex())
     from guard import ledger

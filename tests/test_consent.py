@@ -1,0 +1,191 @@
+"""Consent records: grant rules, scope checks, expiry, revocation, signatures, the template and the CLI."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from guard import consent
+from guard.cli import cli
+from guard.consent.template import key_words, spoken_date
+from guard.errors import ConsentError, ParameterError
+from guard.home import Home
+
+SOON = date.today() + timedelta(days=30)
+
+
+def licence(home: Home, voice_id: str = "corpus-1", purposes=("research",), expires=SOON) -> consent.Consent:  # noqa: ANN001
+    return consent.grant(home, voice_id=voice_id, subject="LibriSpeech reader", operator="Lab", purposes=purposes,
+                         expires=expires, license_text="CC BY 4.0")
+
+
+def test_template_names_everything_in_words() -> None:
+    text = consent.template(subject="Ada Lovelace", operator="Example Studio", purposes=["research", "audiobook"],
+                            expires="2027-03-14")
+    assert text.startswith("I, Ada Lovelace, agree that Example Studio may use recordings of my voice")
+    assert "for audiobooks and research, until the fourteenth of March twenty twenty seven." in text
+    assert not any(c.isdigit() for c in text)
+    assert spoken_date(date(2031, 12, 23)) == "the twenty third of December twenty thirty one"
+    assert key_words(subject="A", operator="B", purposes=["game"], expires="2030-01-01") == \
+        "A B games the first of January twenty thirty"
+
+
+@pytest.mark.parametrize(("kwargs", "error", "match"), [
+    ({"subject": " "}, ConsentError, "subject"),
+    ({"purposes": ["cooking"]}, ConsentError, "unknown purpose"),
+    ({"purposes": []}, ConsentError, "at least one purpose"),
+    ({"purposes": "research"}, ConsentError, "list of names"),
+    ({"expires": "next year"}, ParameterError, "YYYY-MM-DD"),
+])
+def test_template_rejects_bad_input(kwargs: dict, error: type, match: str) -> None:
+    args = {"subject": "A", "operator": "B", "purposes": ["research"], "expires": "2030-01-01"} | kwargs
+    with pytest.raises(error, match=match):
+        consent.template(**args)
+
+
+def test_licence_grant_is_signed_logged_and_valid(home: Home) -> None:
+    c = licence(home)
+    assert c.consent_id.startswith("consent-") and c.voice_id == "corpus-1"
+    assert c.status() == "valid" and c.evidence["kind"] == "license"
+    assert c.expires_at == datetime.combine(SOON + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc)
+    home.public_key().verify(bytes.fromhex(c.signature), c.message())
+    assert consent.get(home, c.consent_id) == c
+    assert [x.consent_id for x in consent.list_consents(home)] == [c.consent_id]
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"voice_id": "Amy"}, "voice id must match"),
+    ({"voice_id": "-amy"}, "voice id must match"),
+    ({"voice_id": "a" * 65}, "voice id must match"),
+    ({"voice_id": "amy smith"}, "voice id must match"),
+    ({"voice_id": ""}, "voice id must match"),
+    ({"purposes": ["audiobook"]}, "a licence allows only research, detector-training"),
+    ({"purposes": ["research", "nope"]}, "unknown purpose"),
+    ({"expires": date.today() - timedelta(days=1)}, "already be expired"),
+    ({"license_text": None}, "exactly one kind of evidence"),
+    ({"statement_wav": Path("x.wav")}, "exactly one kind of evidence"),
+    ({"license_text": "   "}, "license text is empty"),
+    ({"subject": "x" * 500}, "at most 200"),
+    ({"languages": []}, "at least one language"),
+])
+def test_bad_grants_are_refused_and_log_nothing(home: Home, kwargs: dict, match: str) -> None:
+    args = {"voice_id": "amy", "subject": "Amy", "operator": "Lab", "purposes": ["research"], "expires": SOON,
+            "license_text": "CC BY 4.0"} | kwargs
+    with pytest.raises(ConsentError, match=match):
+        consent.grant(home, **args)
+    assert consent.list_consents(home) == []
+
+
+def test_check_allows_only_what_the_consent_covers(home: Home) -> None:
+    c = licence(home, purposes=("research", "detector-training"))
+    assert consent.check(home, "corpus-1", "research").consent_id == c.consent_id
+    assert consent.check(home, "corpus-1", "detector-training").consent_id == c.consent_id
+    with pytest.raises(ConsentError, match="purpose 'audiobook' is outside the consent"):
+        consent.check(home, "corpus-1", "audiobook")
+    with pytest.raises(ConsentError, match="unknown purpose"):
+        consent.check(home, "corpus-1", "cooking")
+    with pytest.raises(ConsentError, match="no consent for voice 'other'"):
+        consent.check(home, "other", "research")
+    with pytest.raises(ConsentError, match="voice id"):
+        consent.check(home, "Bad Id", "research")
+    later = datetime.combine(SOON + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc)
+    with pytest.raises(ConsentError, match="is expired"):
+        consent.check(home, "corpus-1", "research", at=later)
+    with pytest.raises(ConsentError, match="is not-yet-valid"):
+        consent.check(home, "corpus-1", "research", at=c.created_at - timedelta(seconds=1))
+    assert consent.check(home, "corpus-1", "research", at=later - timedelta(microseconds=1))
+
+
+def test_status_at_times(home: Home) -> None:
+    c = licence(home)
+    assert c.status(c.created_at - timedelta(days=1)) == "not-yet-valid"
+    assert c.status(c.created_at) == "valid"
+    assert c.status(c.expires_at) == "expired"
+    assert c.status(c.created_at.replace(tzinfo=None) + timedelta(hours=1)) == "valid"  # naive = UTC
+    with pytest.raises(ParameterError, match="datetime"):
+        c.status("2030-01-01")  # type: ignore[arg-type]
+
+
+def test_revocation_is_an_event_and_blocks_later_use(home: Home) -> None:
+    c = licence(home)
+    consent.revoke(home, c.consent_id, reason="the reader asked us to stop")
+    revoked = consent.get(home, c.consent_id)
+    assert revoked.status() == "revoked" and revoked.revoke_reason == "the reader asked us to stop"
+    assert revoked.status(revoked.revoked_at - timedelta(microseconds=1)) == "valid"
+    with pytest.raises(ConsentError, match="is revoked"):
+        consent.check(home, "corpus-1", "research")
+    with pytest.raises(ConsentError, match="already revoked"):
+        consent.revoke(home, c.consent_id, reason="again")
+    with pytest.raises(ConsentError, match="no consent 'consent-nope'"):
+        consent.revoke(home, "consent-nope", reason="x")
+    with pytest.raises(ConsentError, match="reason"):
+        consent.revoke(home, c.consent_id, reason=" ")
+    fresh = licence(home)
+    assert consent.check(home, "corpus-1", "research").consent_id == fresh.consent_id
+
+
+def test_tampered_consent_record_fails_its_signature(home: Home) -> None:
+    c = licence(home)
+    with sqlite3.connect(home.ledger_path) as conn:
+        conn.execute("UPDATE events SET canonical = replace(canonical, '\"research\"', '\"audiobook\"')")
+    with pytest.raises(ConsentError, match=f"consent {c.consent_id}: signature does not verify"):
+        consent.get(home, c.consent_id)
+
+
+def test_speaker_match_needs_a_statement(home: Home) -> None:
+    with pytest.raises(ConsentError, match="no spoken statement"):
+        consent.speaker_matches(licence(home), [Path("a.wav")])
+
+
+def run(runner, home: Home, *args: str):  # noqa: ANN001, ANN201
+    return runner.invoke(cli, ["--home", str(home.root), "consent", *args])
+
+
+def test_cli_template_grant_list_show_revoke(runner, home: Home) -> None:  # noqa: ANN001
+    res = run(runner, home, "template", "--subject", "Ada", "--operator", "Lab", "--purpose", "game",
+              "--expires", "2030-01-01")
+    assert res.exit_code == 0 and res.stdout.startswith("I, Ada, agree that Lab")
+    res = run(runner, home, "grant", "corpus-1", "--subject", "Reader", "--operator", "Lab", "--purpose", "research",
+              "--purpose", "detector-training", "--expires", SOON.isoformat(), "--license", "CC BY 4.0", "--json")
+    assert res.exit_code == 0, res.output
+    granted = json.loads(res.stdout)
+    assert granted["purposes"] == ["research", "detector-training"] and granted["status"] == "valid"
+    cid = granted["consent_id"]
+    res = run(runner, home, "list", "--json")
+    assert [json.loads(line)["consent_id"] for line in res.stdout.splitlines()] == [cid]
+    res = run(runner, home, "show", cid)
+    assert res.exit_code == 0 and f"consent_id: {cid}" in res.stdout
+    res = run(runner, home, "revoke", cid, "--reason", "done")
+    assert res.exit_code == 0 and "Revoked" in res.stderr
+    assert json.loads(run(runner, home, "show", cid, "--json").stdout)["status"] == "revoked"
+
+
+@pytest.mark.parametrize(("args", "code", "message"), [
+    (["grant", "corpus-1", "--subject", "R", "--operator", "L", "--purpose", "audiobook", "--expires", "2099-01-01",
+      "--license", "CC"], 1, "Error: a licence allows only"),
+    (["grant", "corpus-1", "--subject", "R", "--operator", "L", "--purpose", "research", "--expires", "2001-01-01",
+      "--license", "CC"], 1, "Error: consent would already be expired"),
+    (["grant", "corpus-1", "--subject", "R", "--operator", "L", "--purpose", "research", "--expires", "2099-01-01"],
+     1, "Error: give exactly one kind of evidence"),
+    (["grant", "corpus-1", "--subject", "R", "--operator", "L", "--purpose", "research", "--expires", "2099-01-01",
+      "--statement", "/nonexistent.wav"], 1, "Error:"),
+    (["grant", "corpus-1", "--subject", "R", "--operator", "L", "--purpose", "cooking", "--expires", "2099-01-01",
+      "--license", "CC"], 2, "cooking"),
+    (["grant", "corpus-1", "--subject", "R", "--operator", "L", "--purpose", "research", "--expires", "soon",
+      "--license", "CC"], 2, "soon"),
+    (["show", "consent-nope"], 1, "Error: no consent 'consent-nope'"),
+    (["revoke", "consent-nope", "--reason", "x"], 1, "Error: no consent 'consent-nope'"),
+])
+def test_cli_errors_are_one_line(runner, home: Home, args: list[str], code: int, message: str) -> None:  # noqa: ANN001
+    res = run(runner, home, *args)
+    assert res.exit_code == code, res.output
+    assert message in res.output and "Traceback" not in res.output
+
+
+def test_cli_list_without_home_says_how_to_create_it(runner, tmp_path: Path) -> None:  # noqa: ANN001
+    res = runner.invoke(cli, ["--home", str(tmp_path / "none"), "consent", "list"])
+    assert res.exit_code == 1 and "voiceguard init" in res.output
