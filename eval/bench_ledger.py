@@ -79,10 +79,19 @@ def _halves(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return y[:mid], y[mid:]
 
 
-def _embed_all(clips: list[np.ndarray], *, desc: str, silent: bool) -> np.ndarray:
+def _embed_all(clips: list[np.ndarray], *, desc: str, silent: bool) -> tuple[np.ndarray, list[int]]:
+    """Embeddings of the clips that hold enough speech, and the indices of those clips."""
+    from guard.errors import AudioError
     from guard.speaker import embed_speaker
 
-    return np.stack([embed_speaker(y, sample_rate=RATE) for y in progress(clips, silent=silent, desc=desc)])
+    kept, index = [], []
+    for i, y in enumerate(progress(clips, silent=silent, desc=desc)):
+        try:
+            kept.append(embed_speaker(y, sample_rate=RATE))
+            index.append(i)
+        except AudioError:  # too little speech once silence is trimmed: not a trial
+            continue
+    return np.stack(kept), index
 
 
 def _trials(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -116,9 +125,10 @@ def measure_speaker_eer(*, max_speakers: int, max_prompts: int, seed: int, silen
     if libri:
         chosen = [libri[i] for i in sorted(rng.choice(len(libri), size=min(max_speakers, len(libri)), replace=False))]
         halves = [_halves(load(p, sample_rate=RATE, max_duration_s=60)[: 20 * RATE]) for p in chosen]
-        a = _embed_all([h[0] for h in halves], desc="librispeech A", silent=silent)
-        b = _embed_all([h[1] for h in halves], desc="librispeech B", silent=silent)
-        same, diff = _trials(a, b)
+        a, ia = _embed_all([h[0] for h in halves], desc="librispeech A", silent=silent)
+        b, ib = _embed_all([h[1] for h in halves], desc="librispeech B", silent=silent)
+        both = sorted(set(ia) & set(ib))
+        same, diff = _trials(a[[ia.index(i) for i in both]], b[[ib.index(i) for i in both]])
         rows.append(_row("librispeech-sample", same, diff, "real, 16 kHz, halves of one file"))
         same_all.append(same)
         diff_all.append(diff)
@@ -126,10 +136,10 @@ def measure_speaker_eer(*, max_speakers: int, max_prompts: int, seed: int, silen
         if prompts:
             ys = [load(p, sample_rate=RATE) for p in prompts]
             ys = [y for y in ys if y.shape[0] > 1.5 * RATE][:max_prompts]
-            allison = _embed_all(ys, desc="asterisk Allison", silent=silent)
+            allison, _ = _embed_all(ys, desc="asterisk Allison", silent=silent)
             band = [resample(resample(h[1], orig_sr=RATE, target_sr=8000), orig_sr=8000, target_sr=RATE)
                     for h in halves[: len(ys)]]
-            others = _embed_all(band, desc="librispeech at 8 kHz", silent=silent)
+            others, _ = _embed_all(band, desc="librispeech at 8 kHz", silent=silent)
             same = np.array([allison[i] @ allison[j] for i, j in combinations(range(len(allison)), 2)])
             diff = (allison @ others.T).ravel()
             rows.append(_row("asterisk-allison vs librispeech@8k", same, diff, "real, 8 kHz telephone band"))
@@ -145,7 +155,7 @@ def measure_speaker_eer(*, max_speakers: int, max_prompts: int, seed: int, silen
             say(f"skipping espeak voice {v}: {exc}", quiet=silent)
             continue
         voices.append(v)
-        embs.append(_embed_all(clips, desc=f"espeak {v}", silent=True))
+        embs.append(_embed_all(clips, desc=f"espeak {v}", silent=True)[0])
     same = np.array([e[i] @ e[j] for e in embs for i, j in combinations(range(len(ESPEAK_TEXTS)), 2)])
     diff = np.array([embs[a][i] @ embs[b][j] for a, b in combinations(range(len(embs)), 2)
                      for i in range(len(ESPEAK_TEXTS)) for j in range(len(ESPEAK_TEXTS)) if i != j])
