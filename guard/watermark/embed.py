@@ -1,0 +1,155 @@
+"""Embed the keyed mark: dither-modulated projections of band log-powers, informed by the host."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.fft
+
+from guard.audio import check_sample_rate, resample, valid_audio
+from guard.errors import ParameterError, WatermarkError
+from guard.watermark import coding, features
+from guard.watermark.layout import (
+    CELLS_PER_SLOT,
+    N_BANDS,
+    N_FFT,
+    N_SUB,
+    PERIOD_S,
+    RATE,
+    SLOT,
+    STEP,
+    band_matrix,
+    check_key,
+    pattern,
+)
+
+MIN_PAYLOAD_S = round(PERIOD_S, 2)  # one period holds every coded bit once
+_ITERATIONS = 3
+_MAX_LOG_GAIN = 0.5
+_SYNTH_HOP = N_FFT // 2
+_BANDS_T = band_matrix().T
+
+
+def check_payload(payload: object) -> int:
+    """Return ``payload`` as an int in [0, 2**32), or raise ParameterError."""
+    if isinstance(payload, bool) or not isinstance(payload, (int, np.integer)) or not 0 <= int(payload) < 1 << 32:
+        raise ParameterError(f"payload must be a 32-bit unsigned integer, given payload={payload!r}")
+    return int(payload)
+
+
+def embed(y: np.ndarray, *, sample_rate: int, payload: int, key: bytes, strength: float = 1.0) -> np.ndarray:
+    """Mark ``y`` with a 32-bit payload under ``key``.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+        Mono audio at ``sample_rate``; at least :data:`MIN_PAYLOAD_S` seconds.
+    sample_rate : int > 0
+        Rate of ``y`` in Hz; analysis runs at 16 kHz and only the resampled difference is
+        added back, so the output keeps the input's rate, length and content above 8 kHz.
+    payload : int in [0, 2**32)
+    key : bytes
+        Watermark key (a home's current key).
+    strength : float in (0, 1]
+        Fraction of the way each group's projection is moved onto its lattice point;
+        1.0 (default) is the most robust, lower values trade robustness for quality.
+
+    Returns
+    -------
+    np.ndarray [shape=(n,), dtype=float32]
+
+    Raises
+    ------
+    WatermarkError
+        When ``y`` is shorter than :data:`MIN_PAYLOAD_S` or has nothing to mark (silent).
+    ParameterError, AudioError
+        For a bad payload, key, strength, rate or array.
+
+    Examples
+    --------
+    >>> marked = embed(y, sample_rate=16000, payload=0xC0FFEE, key=home.watermark_key())  # doctest: +SKIP
+    """
+    sample_rate = check_sample_rate(sample_rate)
+    y = valid_audio(y, sample_rate=sample_rate)
+    payload = check_payload(payload)
+    key = check_key(key)
+    if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not 0.0 < float(strength) <= 1.0:
+        raise ParameterError(f"strength must be within (0, 1], given strength={strength!r}")
+    duration_s = y.shape[0] / sample_rate
+    if duration_s < MIN_PAYLOAD_S:
+        raise WatermarkError(f"audio is {duration_s:.2f} s; the watermark needs at least {MIN_PAYLOAD_S} s to carry its payload")
+    y16 = resample(y, orig_sr=sample_rate, target_sr=RATE)
+    diff16 = _mark16(y16, payload=payload, key=key, strength=float(strength))
+    diff = resample(diff16, orig_sr=RATE, target_sr=sample_rate)
+    out = y.copy()
+    n = min(out.shape[0], diff.shape[0])
+    out[:n] += diff[:n]
+    return out
+
+
+def _mark16(y16: np.ndarray, *, payload: int, key: bytes, strength: float) -> np.ndarray:
+    """The difference [shape=(n,)] that marks a 16 kHz signal."""
+    pat = pattern(key)
+    base = features.cell_log_power(features.analyse(y16), 0)
+    active = (features.weights(base, margin_db=features.EMBED_DB) > 0).astype(np.float64)
+    if not active.any():
+        raise WatermarkError("nothing to mark: the audio is silent (no speech-band energy above -75 dBFS)")
+    n_slots = base.shape[0]
+    chips = features.periodic(pat.chips, n_slots, 0)  # (s, b, c)
+    proj = features.projections(base, pat.chips, 0)
+    coded = np.append(coding.encode(payload), 0)  # index -1 (sync groups) reads the 0
+    bits = coded[features.periodic(pat.bit_index, n_slots, 0)]
+    lattice = features.periodic(pat.dither, n_slots, 0) + bits * (STEP / 2)
+    move = strength * _wrap(lattice - proj)
+    target = proj + move
+    spec = _stft(y16)
+    log_gain = np.zeros((n_slots, CELLS_PER_SLOT, N_BANDS))
+    diff = np.zeros_like(y16)
+    for _ in range(_ITERATIONS):
+        if _ > 0:
+            now = features.projections(features.cell_log_power(features.analyse(y16 + diff), 0), pat.chips, 0)
+            move = target - now
+        # log-power change move * chip per cell -> log-amplitude change half of it
+        log_gain += 0.5 * (move * active)[:, None, :] * chips.transpose(0, 2, 1)
+        np.clip(log_gain, -_MAX_LOG_GAIN, _MAX_LOG_GAIN, out=log_gain)
+        diff = _apply(spec, features.to_subbands(log_gain), y16.shape[0])
+    return diff
+
+
+def _wrap(x: np.ndarray) -> np.ndarray:
+    """Map to [-STEP/2, STEP/2)."""
+    return (x + STEP / 2) % STEP - STEP / 2
+
+
+def _stft(y16: np.ndarray) -> np.ndarray:
+    return scipy.fft.rfft(features.frames(y16, hop=_SYNTH_HOP, first_centre=0), axis=1)
+
+
+def _apply(spec: np.ndarray, log_gain: np.ndarray, n: int) -> np.ndarray:
+    """Overlap-add of the STFT scaled by (gain - 1): the difference signal.
+
+    ``log_gain`` [shape=(n_slots, N_SUB)] is the log-amplitude change of each cell.
+    """
+    cells = log_gain
+    n_frames = spec.shape[0]
+    cell_of = np.arange(n_frames) * _SYNTH_HOP / SLOT  # frame centre in cells
+    per_frame = np.zeros((n_frames, N_SUB))
+    inside = np.floor(cell_of).astype(int)
+    # frames centred mid-cell take the cell's gain; frames on a boundary average both
+    mid = (cell_of % 1) != 0
+    lo = np.clip(np.where(mid, inside, inside - 1), 0, None)
+    hi = inside
+    valid_lo = (lo < cells.shape[0]) & (np.where(mid, inside, inside - 1) >= 0)
+    valid_hi = hi < cells.shape[0]
+    per_frame[valid_lo] += 0.5 * cells[lo[valid_lo]]
+    per_frame[valid_hi] += 0.5 * cells[hi[valid_hi]]
+    gain = (np.exp(per_frame @ _BANDS_T) - 1.0).astype(np.float32)
+    frames_out = scipy.fft.irfft(spec * gain, n=N_FFT, axis=1) * features.window()
+    # hop is half a frame: frame j adds its halves to blocks j and j + 1 (buffer coordinates)
+    half = N_FFT // 2
+    blocks = np.zeros((n_frames + 1, half), dtype=np.float32)
+    blocks[:-1] += frames_out[:, :half]
+    blocks[1:] += frames_out[:, half:]
+    out = blocks.ravel()
+    if out.shape[0] < half + n:
+        out = np.pad(out, (0, half + n - out.shape[0]))
+    return out[N_FFT // 2:N_FFT // 2 + n].astype(np.float32)

@@ -1,0 +1,137 @@
+"""Analysis shared by embedder and verifier: band powers, group projections, activity weights.
+
+The verifier computes one STFT at hop :data:`HOP` (64 samples at 16 kHz) and, for each of
+the :data:`OFFSETS` candidate grid offsets, sums the 16 frames of each slot from a
+cumulative sum. The grid must be found to within about 32 samples: a projection of speech
+moves by about STEP / 3 when the grid is 64 samples off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.fft
+from scipy.ndimage import maximum_filter1d
+
+from guard.watermark.layout import CELLS_PER_SLOT, HOP, N_BANDS, N_FFT, N_SUB, SLOT, band_matrix
+
+_FRAMES_PER_SLOT = SLOT // HOP
+_WINDOW = np.sqrt(np.hanning(N_FFT + 1)[:-1]).astype(np.float32)
+_BANDS = band_matrix()
+_BINS_PER_BAND = _BANDS.sum(axis=0)
+# Mean power per bin of white noise at -75 dBFS rms through the window: below is silence.
+_FLOOR = (10 ** (-75 / 20)) ** 2 * float(np.sum(_WINDOW**2))
+ACTIVE_DB = 35.0  # groups count down to this far below the loudest cell of their band nearby
+EMBED_DB = 45.0  # the embedder marks a little further down, so both sides agree
+_ACROSS_BANDS = 10 * np.log(10) / 10  # 10 dB in natural-log power
+_NEAR_SLOTS = int(round(16000 / SLOT))  # +- 1 s
+
+
+def window() -> np.ndarray:
+    """The sqrt-Hann analysis/synthesis window [shape=(N_FFT,)] (perfect reconstruction at hop N_FFT/2)."""
+    return _WINDOW
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Cumulative sub-band power of a 16 kHz signal, frame centres at ``HOP / 2 + j * HOP``.
+
+    cum : np.ndarray [shape=(n_frames + 1, N_BANDS), dtype=float64]
+    """
+
+    cum: np.ndarray
+    n_samples: int
+
+
+def frames(y: np.ndarray, *, hop: int, first_centre: int) -> np.ndarray:
+    """Windowed frames [shape=(n_frames, N_FFT)] whose centres are ``first_centre + j * hop``."""
+    pad_left = N_FFT // 2 - first_centre
+    n_frames = max(0, (y.shape[0] - first_centre + hop - 1) // hop)
+    total = (n_frames - 1) * hop + N_FFT if n_frames else N_FFT
+    buf = np.zeros(max(total, pad_left + y.shape[0]), dtype=np.float32)
+    buf[pad_left:pad_left + y.shape[0]] = y
+    idx = np.lib.stride_tricks.sliding_window_view(buf, N_FFT)[::hop][:n_frames]
+    return idx * _WINDOW
+
+
+def analyse(y: np.ndarray) -> Analysis:
+    """Sub-band powers of every hop-64 frame of ``y`` (16 kHz), as a cumulative sum over frames."""
+    spec = scipy.fft.rfft(frames(y, hop=HOP, first_centre=HOP // 2), axis=1)
+    power = (spec.real**2 + spec.imag**2) @ _BANDS
+    cum = np.zeros((power.shape[0] + 1, N_SUB))
+    np.cumsum(power, axis=0, out=cum[1:])
+    return Analysis(cum, y.shape[0])
+
+
+def n_slots(n_samples: int, offset: int) -> int:
+    """Whole slots of a grid starting at sample ``offset * HOP``."""
+    return max(0, (n_samples - offset * HOP) // SLOT)
+
+
+def cell_log_power(a: Analysis, offset: int) -> np.ndarray:
+    """Log of mean power per bin of each cell (one slot of one sub-band).
+
+    Returns
+    -------
+    np.ndarray [shape=(n_slots, CELLS_PER_SLOT, N_BANDS)]
+        Axis 1 runs over the 4 adjacent sub-bands of a group.
+    """
+    s = n_slots(a.n_samples, offset)
+    starts = offset + _FRAMES_PER_SLOT * np.arange(s)
+    stops = np.minimum(starts + _FRAMES_PER_SLOT, a.cum.shape[0] - 1)
+    power = (a.cum[stops] - a.cum[starts]) / (_FRAMES_PER_SLOT * _BINS_PER_BAND)
+    return to_groups(np.log(np.maximum(power, 1e-12)))
+
+
+def to_groups(x: np.ndarray) -> np.ndarray:
+    """(n_slots, N_SUB) -> (n_slots, CELLS_PER_SLOT, N_BANDS)."""
+    return x.reshape(x.shape[0], N_BANDS, CELLS_PER_SLOT).transpose(0, 2, 1)
+
+
+def to_subbands(x: np.ndarray) -> np.ndarray:
+    """(n_slots, CELLS_PER_SLOT, N_BANDS) -> (n_slots, N_SUB)."""
+    return x.transpose(0, 2, 1).reshape(x.shape[0], N_SUB)
+
+
+def projections(logp: np.ndarray, chips: np.ndarray, phase: int) -> np.ndarray:
+    """Projection of each group's 4 log-powers on its chips.
+
+    Parameters
+    ----------
+    logp : np.ndarray [shape=(n_slots, CELLS_PER_SLOT, N_BANDS)]
+    chips : np.ndarray [shape=(PERIOD_SLOTS, N_BANDS, CELLS_PER_SLOT)]
+    phase : int
+        Period position of slot 0.
+
+    Returns
+    -------
+    np.ndarray [shape=(n_slots, N_BANDS)]
+    """
+    c = periodic(chips, logp.shape[0], phase)
+    return np.einsum("scb,sbc->sb", logp, c)
+
+
+def periodic(table: np.ndarray, n: int, phase: int) -> np.ndarray:
+    """Rows ``(phase + s) % len(table)`` for s in range(n)."""
+    return table[(phase + np.arange(n)) % table.shape[0]]
+
+
+def weights(logp: np.ndarray, *, margin_db: float = ACTIVE_DB) -> np.ndarray:
+    """Reliability of each group in [0, 1] [shape=(n_slots, N_BANDS)].
+
+    Codecs and noise keep the loud cells and blur the quiet ones, so a group weighs 1 when
+    its quietest cell is within ``margin_db - 20`` dB of the loudest cell of its sub-band
+    within about one second (and within ``margin_db - 10`` dB of the loudest of all
+    sub-bands, so that a band a filter removed counts little), falling linearly to 0 at
+    ``margin_db`` dB below; a group with a cell under the silence floor (-75 dBFS) weighs 0.
+    """
+    s = logp.shape[0]
+    if s == 0:
+        return np.zeros((0, N_BANDS))
+    flat = to_subbands(logp)
+    near_max = maximum_filter1d(flat, size=2 * _NEAR_SLOTS + 1, axis=0, mode="nearest")
+    overall = near_max.max(axis=1, keepdims=True)
+    rel_db = to_groups(np.minimum(flat - near_max, flat - overall + _ACROSS_BANDS) * (10 / np.log(10))).min(axis=1)
+    audible = to_groups((flat > np.log(_FLOOR)).astype(np.float64)).min(axis=1) > 0
+    return np.clip((rel_db + margin_db) / 20.0, 0.0, 1.0) * audible

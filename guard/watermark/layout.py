@@ -1,0 +1,104 @@
+"""The watermark's fixed geometry and the keyed patterns drawn from a key.
+
+Everything here is shared by the embedder and the verifier; changing a constant changes
+the mark (bump :data:`VERSION`).
+
+Geometry (at the internal rate of 16 kHz): a *slot* is 1024 samples (64 ms); the
+300-3600 Hz range is split into 24 mel-spaced sub-bands; a *group* is 4 adjacent
+sub-bands of one slot, and a *cell* one sub-band of one slot. Each group carries one
+dither-modulated value on the projection of its 4 log-powers onto balanced keyed chips
+(two +1/2, two -1/2), so gains and smooth filters cancel and the codecs' time smearing is
+common to the 4 cells. 40 % of the groups (keyed) sit on a keyed dither lattice and give
+presence and alignment; the others carry coded payload bits as binary dither modulation.
+The layout repeats every :data:`PERIOD_SLOTS` slots (3.07 s); a period holds every coded
+bit at least once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from guard.errors import ParameterError
+
+VERSION = 1
+RATE = 16_000
+CELL = 1024
+CELLS_PER_SLOT = 4  # sub-bands per group
+SLOT = CELL
+HOP = 64  # analysis hop of the verifier: 16 candidate grid offsets per slot
+OFFSETS = SLOT // HOP
+N_FFT = 512
+N_BANDS = 6  # groups per slot
+N_SUB = N_BANDS * CELLS_PER_SLOT
+LOW_HZ, HIGH_HZ = 300.0, 3600.0  # what speech codecs and telephone channels keep
+_MEL = np.linspace(*(2595 * np.log10(1 + np.array([LOW_HZ, HIGH_HZ]) / 700)), N_SUB + 1)
+SUB_EDGES_HZ = tuple(float(f) for f in 700 * (10 ** (_MEL / 2595) - 1))  # mel-spaced, 2 to 8 bins wide
+PERIOD_SLOTS = 48
+PERIOD_S = PERIOD_SLOTS * SLOT / RATE
+STEP = 0.55  # lattice step of the projection, natural-log power units
+SYNC_FRACTION = 0.4
+PAYLOAD_BITS = 32
+CRC_BITS = 16
+CONSTRAINT = 7
+CODED_BITS = 2 * (PAYLOAD_BITS + CRC_BITS + CONSTRAINT - 1)
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """Keyed pattern of one key.
+
+    Attributes
+    ----------
+    dither : np.ndarray [shape=(PERIOD_SLOTS, N_BANDS)]
+        Lattice offset of each group, in [0, STEP).
+    chips : np.ndarray [shape=(PERIOD_SLOTS, N_BANDS, CELLS_PER_SLOT)]
+        Unit-norm balanced chips (two +0.5, two -0.5) of each group.
+    bit_index : np.ndarray [shape=(PERIOD_SLOTS, N_BANDS), dtype=int]
+        Which coded bit each data group carries (-1 for sync groups).
+    is_sync : np.ndarray [shape=(PERIOD_SLOTS, N_BANDS), dtype=bool]
+        Sync groups sit on the lattice itself (presence); the others carry a coded bit.
+    """
+
+    dither: np.ndarray
+    chips: np.ndarray
+    bit_index: np.ndarray
+    is_sync: np.ndarray
+
+
+def check_key(key: object, *, name: str = "key") -> bytes:
+    """Return ``key`` as bytes, or raise ParameterError."""
+    if not isinstance(key, (bytes, bytearray)) or len(key) == 0:
+        raise ParameterError(f"{name} must be non-empty bytes, given {type(key).__name__}")
+    return bytes(key)
+
+
+@lru_cache(maxsize=64)
+def pattern(key: bytes) -> Pattern:
+    """Draw the keyed pattern of ``key`` (deterministic, cached)."""
+    digest = hashlib.sha256(b"voiceguard-watermark-v%d|" % VERSION + check_key(key)).digest()
+    rng = np.random.Generator(np.random.PCG64(int.from_bytes(digest[:16], "little")))
+    shape = (PERIOD_SLOTS, N_BANDS)
+    dither = rng.uniform(0.0, STEP, size=shape)
+    base = np.repeat([1.0, -1.0], CELLS_PER_SLOT // 2) / np.sqrt(CELLS_PER_SLOT)
+    chips = np.stack([rng.permutation(base) for _ in range(PERIOD_SLOTS * N_BANDS)]).reshape(*shape, CELLS_PER_SLOT)
+    n_groups = PERIOD_SLOTS * N_BANDS
+    is_sync = (rng.permutation(n_groups) < round(SYNC_FRACTION * n_groups)).reshape(shape)
+    n_data = int((~is_sync).sum())
+    bit_index = np.full(shape, -1)
+    bit_index[~is_sync] = rng.permutation(np.arange(n_data) % CODED_BITS)
+    for arr in (dither, chips, bit_index, is_sync):
+        arr.setflags(write=False)
+    return Pattern(dither, chips, bit_index, is_sync)
+
+
+def band_matrix(n_fft: int = N_FFT) -> np.ndarray:
+    """0/1 matrix [shape=(n_fft // 2 + 1, N_SUB)] mapping rfft bins to sub-bands."""
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / RATE)
+    m = np.zeros((freqs.shape[0], N_SUB), dtype=np.float32)
+    for b in range(N_SUB):
+        m[(freqs >= SUB_EDGES_HZ[b]) & (freqs < SUB_EDGES_HZ[b + 1]), b] = 1.0
+    return m

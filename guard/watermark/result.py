@@ -1,0 +1,50 @@
+"""The answer of :func:`guard.watermark.verify`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Verification:
+    """Whether our mark is present, and what it carries.
+
+    Attributes
+    ----------
+    detected : bool
+        Our mark is present (``p_value`` at most the detection threshold).
+    payload : int or None
+        The 32-bit payload, only when its CRC checks; None otherwise.
+    p_value : float
+        Bound on the chance that unmarked audio scores this high, corrected for every
+        offset, period phase and key tried, for the best 3 s window (or the whole clip).
+    segments : list of (start_s, end_s)
+        Marked parts of the clip in seconds (about 0.13 s steps, 0.5 s windows).
+    reason : str
+        One line for people: why it was or was not detected.
+    key_index : int or None
+        Which of the keys given matched.
+    raw_payload : int or None
+        The decoder's best 32 bits even when the check failed (for bit-accuracy figures;
+        never trust it as a payload); None when not detected.
+    """
+
+    detected: bool
+    payload: int | None
+    p_value: float
+    segments: list[tuple[float, float]] = field(default_factory=list)
+    reason: str = ""
+    key_index: int | None = None
+    raw_payload: int | None = field(default=None, repr=False)
+
+    def to_dict(self, file: str | None = None) -> dict:
+        """The DESIGN.md JSON keys: file, detected, payload (8 hex digits or None), p_value, segments, reason."""
+        return {
+            "file": file,
+            "detected": self.detected,
+            "payload": None if self.payload is None else f"{self.payload:08x}",
+            "p_value": self.p_value,
+            "segments": [[round(s, 3), round(e, 3)] for s, e in self.segments],
+            "reason": self.reason,
+            "key_index": self.key_index,
+        }

@@ -1,0 +1,224 @@
+"""Find the keyed mark in any window of at least 3 s: presence with a p-value, then the payload."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from guard.audio import check_sample_rate, resample, valid_audio
+from guard.errors import ParameterError
+from guard.watermark import coding, features, stats
+from guard.watermark.layout import (
+    CODED_BITS,
+    HOP,
+    OFFSETS,
+    PERIOD_SLOTS,
+    RATE,
+    SLOT,
+    STEP,
+    check_key,
+    pattern,
+)
+
+MIN_PRESENCE_S = 3.0
+P_THRESHOLD = 1e-6  # per 3 s window, after correcting for offsets, phases and keys
+MIN_TRY_S = 1.0
+_WINDOW_SLOTS = min(PERIOD_SLOTS, int(round(3.0 * RATE / SLOT)))  # about 3 s, within one period
+_WINDOW_STEP = max(1, int(round(1.0 * RATE / SLOT)))  # about 1 s
+_LOCAL_SLOTS = max(2, int(round(0.5 * RATE / SLOT)))  # about 0.5 s
+_LOCAL_MEAN = 0.3
+@dataclass(frozen=True)
+class _Hypothesis:
+    key_index: int
+    offset: int
+    phase: int
+    z: float
+
+
+class _Scorer:
+    """Per-slot presence scores of every offset and phase for one key."""
+
+    def __init__(self, logps: list[np.ndarray], ws: list[np.ndarray], key: bytes) -> None:
+        pat = pattern(key)
+        self.pat = pat
+        # projection of every slot on every period position's chips: (n_slots, PERIOD_SLOTS, N_BANDS)
+        self.proj_all = [np.einsum("scb,qbc->sqb", lp, pat.chips, optimize=True) for lp in logps]
+        self.ws = ws
+
+    def sync_weights(self, offset: int, phase: int) -> np.ndarray:
+        """Weights of the sync groups only, for this phase [shape=(n_slots, N_BANDS)]."""
+        w = self.ws[offset]
+        return w * features.periodic(self.pat.is_sync, w.shape[0], phase)
+
+    def projections(self, offset: int, phase: int) -> np.ndarray:
+        pa = self.proj_all[offset]
+        n = pa.shape[0]
+        return pa[np.arange(n), (phase + np.arange(n)) % PERIOD_SLOTS]
+
+    def angles(self, offset: int, phase: int, *, turns: float) -> np.ndarray:
+        """Angle of each group against its dither [shape=(n_slots, N_BANDS)], ``turns`` per STEP."""
+        proj = self.projections(offset, phase)
+        d = features.periodic(self.pat.dither, proj.shape[0], phase)
+        return 2 * np.pi * turns * (proj - d) / STEP
+
+    def folded_amplitudes(self, offset: int, phase: int, start: int, stop: int) -> np.ndarray:
+        """Amplitudes of the sync phasors of slots [start, stop), summed over period repeats.
+
+        Groups that share a period position share a dither, so under "no mark" only their
+        sum has a uniform phase; for windows within one period these are just the weights.
+        """
+        w = self.sync_weights(offset, phase)[start:stop]
+        if stop - start <= PERIOD_SLOTS:
+            return w.ravel()
+        z = w * np.exp(1j * self.angles(offset, phase, turns=1.0)[start:stop])
+        q = (phase + start + np.arange(stop - start)) % PERIOD_SLOTS
+        folded = np.zeros((PERIOD_SLOTS, z.shape[1]), dtype=complex)
+        np.add.at(folded, q, z)
+        return np.abs(folded).ravel()
+
+    def slot_scores(self, offset: int) -> np.ndarray:
+        """Weighted cos(angle) of the sync groups per slot, every phase.
+
+        Returns
+        -------
+        scores, amplitudes : np.ndarray [shape=(PERIOD_SLOTS, n_slots)] each
+        """
+        pa = self.proj_all[offset]  # (s, q, b)
+        n = pa.shape[0]
+        cos_all = np.cos((2 * np.pi / STEP) * (pa - self.pat.dither[None]))
+        sync_w = self.ws[offset][:, None, :] * self.pat.is_sync[None]  # (s, q, b)
+        score_sq = (cos_all * sync_w).sum(axis=2)  # (s, q)
+        amp_sq = sync_w.sum(axis=2)
+        q = (np.arange(PERIOD_SLOTS)[:, None] + np.arange(n)[None, :]) % PERIOD_SLOTS  # (p, s)
+        rows = np.broadcast_to(np.arange(n), q.shape)
+        return score_sq[rows, q], amp_sq[rows, q]
+
+
+def _check_keys(keys: object) -> list[bytes]:
+    if isinstance(keys, (bytes, bytearray)) or not isinstance(keys, Sequence) or len(keys) == 0:
+        raise ParameterError("keys must be a non-empty sequence of bytes keys (e.g. home.watermark_keys())")
+    return [check_key(k, name=f"keys[{i}]") for i, k in enumerate(keys)]
+
+
+def _windows(n_slots: int) -> list[tuple[int, int]]:
+    if n_slots <= _WINDOW_SLOTS:
+        return [(0, n_slots)]
+    starts = list(range(0, n_slots - _WINDOW_SLOTS + 1, _WINDOW_STEP))
+    if starts[-1] != n_slots - _WINDOW_SLOTS:
+        starts.append(n_slots - _WINDOW_SLOTS)
+    return [(s, s + _WINDOW_SLOTS) for s in starts]
+
+
+def verify(y: np.ndarray, *, sample_rate: int, keys: Sequence[bytes]):  # noqa: ANN201 - Verification
+    """Look for the mark of any of ``keys`` in ``y``.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+        Mono audio at ``sample_rate``; the mark is found in any window of at least
+        :data:`MIN_PRESENCE_S` seconds, the payload in about 10 s after common attacks.
+    sample_rate : int > 0
+    keys : sequence of bytes
+        Every key to try (a home's ``watermark_keys()``); the correction for trying them
+        all is included in ``p_value``.
+
+    Returns
+    -------
+    Verification
+        Short or silent clips give ``detected=False`` with the reason; never raises for them.
+
+    Raises
+    ------
+    AudioError, ParameterError
+        For an array that is not mono finite float audio, a bad rate or bad keys.
+    """
+    from guard.watermark.result import Verification
+
+    sample_rate = check_sample_rate(sample_rate)
+    keys = _check_keys(keys)
+    y = valid_audio(y, sample_rate=sample_rate, min_samples=0) if np.size(y) == 0 else valid_audio(y, sample_rate=sample_rate)
+    duration_s = y.shape[0] / sample_rate
+    if duration_s < MIN_TRY_S:
+        return Verification(False, None, 1.0, [], f"clip is {duration_s:.2f} s; at least {MIN_PRESENCE_S} s is needed to find the mark")
+    y16 = resample(y, orig_sr=sample_rate, target_sr=RATE)
+    analysis = features.analyse(y16)
+    logps = [features.cell_log_power(analysis, o) for o in range(OFFSETS)]
+    ws = [features.weights(lp) for lp in logps]
+    if not any(w.any() for w in ws):
+        return Verification(False, None, 1.0, [], "nothing to check: the audio is silent")
+    n_tests = OFFSETS * PERIOD_SLOTS * len(keys)
+    best_p, best_h = 1.0, None
+    scorers = []
+    for ki, key in enumerate(keys):
+        scorer = _Scorer(logps, ws, key)
+        scorers.append(scorer)
+        for o in range(OFFSETS):
+            w = ws[o]
+            if not w.any():
+                continue
+            per_slot, amps = scorer.slot_scores(o)
+            for s0, s1 in _windows(w.shape[0]) + ([(0, w.shape[0])] if w.shape[0] > _WINDOW_SLOTS else []):
+                t = per_slot[:, s0:s1].sum(axis=1)
+                var = 0.5 * amps[:, s0:s1].sum(axis=1)
+                z_all = t / np.sqrt(np.maximum(var, 1e-9))
+                p = int(np.argmax(z_all))
+                z = float(z_all[p])
+                if var[p] <= 0 or z < 3.0 or (best_h is not None and z <= best_h.z and best_p < P_THRESHOLD):
+                    continue
+                amplitudes = scorer.folded_amplitudes(o, p, s0, s1)
+                pv = min(1.0, n_tests * stats.tail_bound(float(t[p]), amplitudes))
+                if pv < best_p or best_h is None or (pv == best_p and z > best_h.z):
+                    best_p, best_h = pv, _Hypothesis(ki, o, p, float(z))
+    short = "" if duration_s >= MIN_PRESENCE_S else f" (clip is {duration_s:.2f} s, under the {MIN_PRESENCE_S} s the design needs)"
+    if best_h is None or best_p > P_THRESHOLD:
+        return Verification(False, None, best_p, [], f"no watermark found (p={best_p:.2g} > {P_THRESHOLD:g}){short}")
+    scorer = scorers[best_h.key_index]
+    segments, marked = _localize(scorer, best_h, duration_s=y16.shape[0] / RATE)
+    raw, ok = _decode(scorer, best_h, marked)
+    if not ok and not marked.all():
+        raw, ok = _decode(scorer, best_h, np.ones_like(marked))
+    what = "payload read" if ok else "payload unreadable (check failed)"
+    return Verification(True, raw if ok else None, best_p, segments, f"watermark found (p={best_p:.2g}); {what}",
+                        best_h.key_index, raw)
+
+
+def _localize(scorer: _Scorer, h: _Hypothesis, *, duration_s: float) -> tuple[list[tuple[float, float]], np.ndarray]:
+    """Marked segments in seconds and the marked-slot mask [shape=(n_slots,)]."""
+    w = scorer.sync_weights(h.offset, h.phase)
+    c = (w * np.cos(scorer.angles(h.offset, h.phase, turns=1.0))).sum(axis=1)
+    n = w.sum(axis=1)
+    kernel = np.ones(_LOCAL_SLOTS)
+    c_sum = np.convolve(c, kernel, mode="same")
+    n_sum = np.convolve(n, kernel, mode="same")
+    known = n_sum >= 4
+    marked = known & (c_sum >= _LOCAL_MEAN * np.maximum(n_sum, 1))
+    # unknown (silent) slots between marked ones are marked too
+    idx = np.flatnonzero(marked)
+    for a, b in zip(idx[:-1], idx[1:]):
+        if b - a > 1 and not known[a + 1:b].any():
+            marked[a + 1:b] = True
+    segments = []
+    start = None
+    for s in range(marked.shape[0] + 1):
+        on = s < marked.shape[0] and marked[s]
+        if on and start is None:
+            start = s
+        elif not on and start is not None:
+            if s - start >= 2:
+                t0 = (h.offset * HOP + start * SLOT) / RATE
+                t1 = min(duration_s, (h.offset * HOP + s * SLOT) / RATE)
+                segments.append((round(t0, 3), round(t1, 3)))
+            start = None
+    return segments, marked
+
+
+def _decode(scorer: _Scorer, h: _Hypothesis, use: np.ndarray) -> tuple[int, bool]:
+    """The payload bits read from the slots in ``use`` and whether their CRC checks."""
+    w = (scorer.ws[h.offset] - scorer.sync_weights(h.offset, h.phase)) * use[:, None]
+    soft = w * np.cos(scorer.angles(h.offset, h.phase, turns=1.0))
+    idx = features.periodic(scorer.pat.bit_index, soft.shape[0], h.phase)
+    data = idx >= 0
+    llr = np.bincount(idx[data], weights=soft[data], minlength=CODED_BITS)
+    return coding.decode_bits(llr)

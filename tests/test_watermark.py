@@ -1,0 +1,206 @@
+"""The keyed watermark: round trips at common rates, keys, crops, localization, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import tone
+
+from guard.audio import resample
+from guard.errors import AudioError, ParameterError, WatermarkError
+from guard.watermark import MIN_PAYLOAD_S, MIN_PRESENCE_S, Verification, embed, verify
+
+SR = 16000
+KEY = bytes(range(32))
+OTHER_KEY = bytes(range(1, 33))
+PAYLOAD = 0x5EED_C0DE
+
+
+@pytest.fixture(scope="module")
+def speech10() -> np.ndarray:
+    """About 10 s of espeak-ng speech (two voices) at 16 kHz, made in code."""
+    from cloner.tts import synthesize
+
+    a = synthesize("Every clip we make carries a mark and a signed record, so anyone can check "
+                   "where a voice came from and who agreed to it.", voice="en-us", sample_rate=SR)
+    b = synthesize("Seven small boats sailed past the harbour wall while the gulls circled overhead "
+                   "and the rain moved in from the sea.", voice="en", pitch=35, sample_rate=SR)
+    y = np.concatenate([a, b, a])[: 10 * SR]
+    assert y.shape[0] == 10 * SR
+    return y
+
+
+@pytest.fixture(scope="module")
+def marked10(speech10: np.ndarray) -> np.ndarray:
+    return embed(speech10, sample_rate=SR, payload=PAYLOAD, key=KEY)
+
+
+def _snr_db(ref: np.ndarray, test: np.ndarray) -> float:
+    return float(10 * np.log10(np.sum(ref.astype(np.float64) ** 2) / np.sum((test - ref).astype(np.float64) ** 2)))
+
+
+@pytest.mark.parametrize("rate", [8000, 16000, 44100, 48000])
+def test_round_trip_at_rate(speech10: np.ndarray, rate: int) -> None:
+    y = resample(speech10, orig_sr=SR, target_sr=rate)
+    marked = embed(y, sample_rate=rate, payload=PAYLOAD, key=KEY)
+    assert marked.shape == y.shape and marked.dtype == np.float32
+    assert _snr_db(y, marked) > 22.0
+    result = verify(marked, sample_rate=rate, keys=[KEY])
+    assert result.detected and result.payload == PAYLOAD and result.key_index == 0
+    assert result.p_value < 1e-6
+
+
+def test_high_band_untouched_at_48k(speech10: np.ndarray) -> None:
+    y = resample(speech10, orig_sr=SR, target_sr=48000)
+    rng = np.random.default_rng(0)
+    y = y + 0.01 * rng.standard_normal(y.shape[0]).astype(np.float32)  # content above 8 kHz
+    diff = embed(y, sample_rate=48000, payload=1, key=KEY) - y
+    spec = np.abs(np.fft.rfft(diff))
+    f = np.fft.rfftfreq(diff.shape[0], 1 / 48000)
+    assert spec[f > 9000].max() < 1e-3 * spec[(f > 300) & (f < 4000)].max()
+
+
+def test_unmarked_and_wrong_key_not_detected(speech10: np.ndarray, marked10: np.ndarray) -> None:
+    for y, keys in [(speech10, [KEY]), (marked10, [OTHER_KEY]), (marked10, [OTHER_KEY, b"x" * 32])]:
+        result = verify(y, sample_rate=SR, keys=keys)
+        assert not result.detected and result.payload is None and result.segments == []
+        assert result.p_value > 1e-6
+
+
+def test_rotated_keys_all_tried(marked10: np.ndarray) -> None:
+    result = verify(marked10, sample_rate=SR, keys=[OTHER_KEY, KEY])
+    assert result.detected and result.key_index == 1 and result.payload == PAYLOAD
+
+
+@pytest.mark.parametrize("start_s", [0.0, 1.37, 4.01, 6.9])
+def test_presence_in_any_3s_window(marked10: np.ndarray, start_s: float) -> None:
+    i = int(start_s * SR)
+    result = verify(marked10[i:i + 3 * SR], sample_rate=SR, keys=[KEY])
+    assert result.detected
+
+
+@pytest.mark.parametrize("start", [0, 12345, 31000])
+def test_payload_wherever_the_window_starts(marked10: np.ndarray, start: int) -> None:
+    result = verify(marked10[start:start + 7 * SR], sample_rate=SR, keys=[KEY])
+    assert result.payload == PAYLOAD
+
+
+def test_localization_iou(speech10: np.ndarray, marked10: np.ndarray) -> None:
+    from cloner.tts import synthesize
+
+    host = synthesize("Nobody marked this part of the recording; it is plain speech from a different "
+                      "text, read slowly and clearly for the test.", voice="en-us", rate_wpm=150, sample_rate=SR)
+    host = np.tile(host, 3)[: 10 * SR].copy()
+    start_s, piece = 4.3, marked10[3 * SR:5 * SR]
+    i = int(start_s * SR)
+    host[i:i + piece.shape[0]] = piece
+    result = verify(host, sample_rate=SR, keys=[KEY])
+    assert result.detected
+    truth = (start_s, start_s + 2.0)
+    best = max(_iou(seg, truth) for seg in result.segments)
+    assert best >= 0.8, result.segments
+
+
+def _iou(a: tuple[float, float], b: tuple[float, float]) -> float:
+    inter = max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
+    return inter / (max(a[1], b[1]) - min(a[0], b[0]))
+
+
+@pytest.mark.parametrize("attack", ["white_noise_30db", "gain_x0.1", "resample_8k", "lowpass_3500hz", "splice"])
+def test_payload_survives_attack(marked10: np.ndarray, attack: str) -> None:
+    from eval.attacks import apply_attack
+
+    result = verify(apply_attack(attack, marked10, sample_rate=SR, seed=3), sample_rate=SR, keys=[KEY])
+    assert result.detected and result.payload == PAYLOAD
+
+
+def test_mp3_32k_detected(marked10: np.ndarray) -> None:
+    from eval.attacks import apply_attack
+
+    assert verify(apply_attack("mp3_32k", marked10, sample_rate=SR, seed=0), sample_rate=SR, keys=[KEY]).detected
+
+
+@pytest.mark.parametrize("name", ["noise", "tone", "chirp_like", "clicks"])
+def test_no_false_detection_on_other_signals(name: str) -> None:
+    rng = np.random.default_rng(7)
+    n = 6 * SR
+    if name == "noise":
+        y = 0.1 * rng.standard_normal(n).astype(np.float32)
+    elif name == "tone":
+        y = tone(440.0, 6.0) + tone(1320.0, 6.0, amplitude=0.1)
+    elif name == "chirp_like":
+        t = np.arange(n) / SR
+        y = (0.3 * np.sin(2 * np.pi * (200 * t + 300 * t**2))).astype(np.float32)
+    else:
+        y = np.zeros(n, np.float32)
+        y[rng.integers(0, n, 60)] = 0.9
+    result = verify(y, sample_rate=SR, keys=[KEY, OTHER_KEY])
+    assert not result.detected and result.payload is None
+
+
+def test_embed_too_short_names_minimum(speech10: np.ndarray) -> None:
+    with pytest.raises(WatermarkError, match=f"at least {MIN_PAYLOAD_S} s"):
+        embed(speech10[: int(2.0 * SR)], sample_rate=SR, payload=1, key=KEY)
+
+
+def test_embed_silent_says_nothing_to_mark() -> None:
+    with pytest.raises(WatermarkError, match="nothing to mark"):
+        embed(np.zeros(5 * SR, np.float32), sample_rate=SR, payload=1, key=KEY)
+
+
+@pytest.mark.parametrize(("kwargs", "error"), [
+    ({"payload": -1}, ParameterError),
+    ({"payload": 1 << 32}, ParameterError),
+    ({"payload": True}, ParameterError),
+    ({"payload": 1.5}, ParameterError),
+    ({"key": b""}, ParameterError),
+    ({"key": "text"}, ParameterError),
+    ({"strength": 0.0}, ParameterError),
+    ({"strength": 1.5}, ParameterError),
+    ({"sample_rate": 0}, ParameterError),
+    ({"sample_rate": 16000.0}, ParameterError),
+    ({"payload": 0}, None),
+    ({"payload": (1 << 32) - 1, "strength": 0.5}, None),
+])
+def test_embed_arguments(speech10: np.ndarray, kwargs: dict, error: type | None) -> None:
+    args = {"sample_rate": SR, "payload": 7, "key": KEY, **kwargs}
+    if error is None:
+        assert embed(speech10[: 4 * SR], **args).shape == (4 * SR,)
+    else:
+        with pytest.raises(error):
+            embed(speech10[: 4 * SR], **args)
+
+
+@pytest.mark.parametrize("bad", [np.full(4 * SR, np.nan, np.float32), np.zeros((2, 4 * SR), np.float32), [0.0] * 100])
+def test_bad_arrays_raise_audio_error(bad: object) -> None:
+    with pytest.raises(AudioError):
+        embed(bad, sample_rate=SR, payload=1, key=KEY)
+    with pytest.raises(AudioError):
+        verify(bad, sample_rate=SR, keys=[KEY])
+
+
+def test_verify_short_and_silent_clips_answer_with_reason(speech10: np.ndarray) -> None:
+    for y, words in [(speech10[: SR // 2], f"at least {MIN_PRESENCE_S} s"), (np.zeros(0, np.float32), "at least"),
+                     (np.zeros(5 * SR, np.float32), "silent")]:
+        result = verify(y, sample_rate=SR, keys=[KEY])
+        assert isinstance(result, Verification) and not result.detected and words in result.reason
+
+
+@pytest.mark.parametrize("keys", [[], b"abc", [b""], ["text"], None])
+def test_verify_bad_keys(speech10: np.ndarray, keys: object) -> None:
+    with pytest.raises(ParameterError):
+        verify(speech10[: 4 * SR], sample_rate=SR, keys=keys)
+
+
+def test_to_dict_contract(marked10: np.ndarray) -> None:
+    d = verify(marked10, sample_rate=SR, keys=[KEY]).to_dict(file="a.wav")
+    assert {"file", "detected", "payload", "p_value", "segments", "reason"} <= set(d)
+    assert d["file"] == "a.wav" and d["payload"] == f"{PAYLOAD:08x}" and len(d["payload"]) == 8
+    assert all(len(seg) == 2 and seg[0] < seg[1] for seg in d["segments"])
+    assert Verification(False, None, 1.0).to_dict()["payload"] is None
+
+
+def test_embed_is_deterministic(speech10: np.ndarray) -> None:
+    a = embed(speech10[: 4 * SR], sample_rate=SR, payload=9, key=KEY)
+    b = embed(speech10[: 4 * SR], sample_rate=SR, payload=9, key=KEY)
+    assert np.array_equal(a, b)

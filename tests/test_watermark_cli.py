@@ -1,0 +1,85 @@
+"""`voiceguard watermark embed|verify`: files, keys from the home, JSON contract, one Error line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from guard.audio import load, save
+from guard.cli import cli
+
+SR = 22050
+
+
+@pytest.fixture(scope="module")
+def speech_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from cloner.tts import synthesize
+
+    y = synthesize("Every clip we make carries a mark and a signed record, so anyone can check where "
+                   "a voice came from and who agreed to it.", voice="en-us", sample_rate=SR)
+    return save(tmp_path_factory.mktemp("wm") / "speech.wav", y, sample_rate=SR)
+
+
+def test_embed_then_verify_json(runner, home, speech_file: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    out = tmp_path / "marked.flac"
+    r = runner.invoke(cli, ["--home", str(home.root), "watermark", "embed", str(speech_file), "-o", str(out),
+                            "--payload", "0xC0FFEE", "--json"])
+    assert r.exit_code == 0, r.output
+    info = json.loads(r.stdout)
+    assert info["payload"] == "00c0ffee" and info["snr_db"] > 22
+    assert load(out, sample_rate=SR).shape == load(speech_file, sample_rate=SR).shape
+    r = runner.invoke(cli, ["watermark", "verify", str(out), str(speech_file), "--json", "--home", str(home.root)])
+    assert r.exit_code == 0, r.output
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [d["detected"] for d in lines] == [True, False]
+    assert lines[0]["payload"] == "00c0ffee" and lines[0]["file"] == str(out) and lines[0]["p_value"] < 1e-6
+    assert lines[1]["payload"] is None and lines[1]["segments"] == []
+    assert {"file", "detected", "payload", "p_value", "segments"} <= set(lines[1])
+
+
+def test_human_output_and_rotated_key(runner, home, speech_file: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    out = tmp_path / "m.wav"
+    assert runner.invoke(cli, ["--home", str(home.root), "watermark", "embed", str(speech_file), "-o", str(out),
+                               "--payload", "1234abcd"]).exit_code == 0
+    home.rotate_watermark_key()
+    r = runner.invoke(cli, ["--home", str(home.root), "watermark", "verify", str(out)])
+    assert r.exit_code == 0 and "watermark found" in r.stdout and "1234abcd" in r.stdout
+
+
+def test_other_home_does_not_detect(runner, home, speech_file: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    from guard.home import init_home
+
+    other, _ = init_home(tmp_path / "other")
+    out = tmp_path / "m.wav"
+    runner.invoke(cli, ["--home", str(home.root), "watermark", "embed", str(speech_file), "-o", str(out)])
+    r = runner.invoke(cli, ["--home", str(other.root), "watermark", "verify", str(out), "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["detected"] is False
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["embed", "{speech}", "-o", "{tmp}/o.wav", "--payload", "xyz"], "--payload must be hexadecimal"),
+    (["embed", "{speech}", "-o", "{tmp}/o.wav", "--payload", "123456789"], "32 bits"),
+    (["embed", "{speech}", "-o", "{tmp}/o.wav", "--strength", "3"], "strength"),
+    (["embed", "{tmp}/missing.wav", "-o", "{tmp}/o.wav"], "missing.wav"),
+    (["embed", "{short}", "-o", "{tmp}/o.wav"], "at least"),
+    (["embed", "{silent}", "-o", "{tmp}/o.wav"], "nothing to mark"),
+    (["verify", "{tmp}/missing.wav"], "missing.wav"),
+])
+def test_errors_are_one_line(runner, home, speech_file: Path, tmp_path: Path, args: list[str], message: str) -> None:  # noqa: ANN001
+    short = save(tmp_path / "short.wav", np.zeros(SR, np.float32) + 0.1, sample_rate=SR)
+    silent = save(tmp_path / "silent.wav", np.zeros(5 * SR, np.float32), sample_rate=SR)
+    subs = {"speech": str(speech_file), "tmp": str(tmp_path), "short": str(short), "silent": str(silent)}
+    argv = ["--home", str(home.root), "watermark"] + [a.format(**subs) for a in args]
+    r = runner.invoke(cli, argv)
+    assert r.exit_code == 1, r.output
+    errors = [line for line in r.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and message in errors[0] and "Traceback" not in r.output
+    assert not (tmp_path / "o.wav").exists()
+
+
+def test_needs_a_home(runner, speech_file: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    r = runner.invoke(cli, ["--home", str(tmp_path / "nohome"), "watermark", "verify", str(speech_file)])
+    assert r.exit_code == 1 and "voiceguard init" in r.stderr

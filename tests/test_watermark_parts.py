@@ -1,0 +1,91 @@
+"""Pieces of the watermark: the code and its check, the p-value bound, keyed patterns, quality metrics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from eval.quality import bit_accuracy, pesq_wb, snr_db, stoi
+from guard.errors import ParameterError
+from guard.watermark import coding, stats
+from guard.watermark.layout import CODED_BITS, N_BANDS, PERIOD_SLOTS, pattern
+
+
+@pytest.mark.parametrize("payload", [0, 1, 0xDEADBEEF, (1 << 32) - 1])
+def test_code_round_trip_with_noise(rng: np.random.Generator, payload: int) -> None:
+    bits = coding.encode(payload)
+    assert bits.shape == (CODED_BITS,)
+    soft = (1.0 - 2.0 * bits) + 0.8 * rng.standard_normal(CODED_BITS)
+    assert coding.decode(soft) == payload
+
+
+def test_code_corrects_erasures_and_flips(rng: np.random.Generator) -> None:
+    soft = 1.0 - 2.0 * coding.encode(0x12345678).astype(float)
+    soft[rng.choice(CODED_BITS, 20, replace=False)] = 0.0
+    soft[[3, 40, 77]] *= -1
+    assert coding.decode(soft) == 0x12345678
+
+
+def test_check_rejects_noise(rng: np.random.Generator) -> None:
+    accepted = sum(coding.decode(rng.standard_normal(CODED_BITS)) is not None for _ in range(300))
+    assert accepted <= 1  # CRC-16: about 300 / 65536 expected
+
+
+@pytest.mark.parametrize("payload", [0, 0x31323334, 0xDEADBEEF])
+def test_crc_is_ccitt_false(payload: int) -> None:
+    import binascii
+
+    assert coding.crc16(payload) == binascii.crc_hqx(payload.to_bytes(4, "big"), 0xFFFF)
+
+
+@pytest.mark.parametrize("n", [20, 200])
+def test_tail_bound_is_an_upper_bound(rng: np.random.Generator, n: int) -> None:
+    a = rng.uniform(0.2, 1.0, n)
+    sims = (a * np.cos(rng.uniform(0, 2 * np.pi, (40000, n)))).sum(axis=1)
+    for t in np.quantile(sims, [0.9, 0.99, 0.999]):
+        assert stats.tail_bound(float(t), a) >= np.mean(sims >= t)
+    assert stats.tail_bound(0.0, a) == 1.0 and stats.tail_bound(float(a.sum()) + 1, a) == 0.0
+    assert stats.tail_bound(1.0, np.zeros(3)) == 1.0
+
+
+def test_tail_bound_small_at_strong_evidence() -> None:
+    assert stats.tail_bound(80.0, np.ones(200)) < 1e-12
+
+
+def test_patterns_are_keyed_and_stable() -> None:
+    a, b, a2 = pattern(b"a" * 32), pattern(b"b" * 32), pattern(b"a" * 32)
+    assert a is a2 and not np.array_equal(a.dither, b.dither)
+    assert a.dither.shape == (PERIOD_SLOTS, N_BANDS)
+    assert np.allclose(a.chips.sum(axis=2), 0.0) and np.allclose((a.chips**2).sum(axis=2), 1.0)
+    data = a.bit_index[~a.is_sync]
+    assert set(np.unique(data)) == set(range(CODED_BITS)) and np.all(a.bit_index[a.is_sync] == -1)
+
+
+def test_quality_metrics(rng: np.random.Generator) -> None:
+    from cloner.tts import synthesize
+
+    y = synthesize("Quality metrics need a little speech to score.", sample_rate=16000)
+    noisy = (y + 0.001 * rng.standard_normal(y.shape[0])).astype(np.float32)
+    assert snr_db(y, noisy, sample_rate=16000) == pytest.approx(
+        10 * np.log10(np.sum(y.astype(np.float64) ** 2) / np.sum((noisy - y).astype(np.float64) ** 2)))
+    assert snr_db(y, y, sample_rate=16000) == float("inf")
+    assert pesq_wb(y, y, sample_rate=16000) > 4.5 > pesq_wb(y, (y + 0.05 * rng.standard_normal(y.shape[0])).astype(np.float32), sample_rate=16000)
+    assert stoi(y, y, sample_rate=16000) > 0.99
+    y48 = np.repeat(y, 3)
+    assert pesq_wb(y48, y48, sample_rate=48000) > 4.5
+
+
+@pytest.mark.parametrize(("expected", "decoded", "value"), [(5, 5, 1.0), (0, 1, 31 / 32), (0, None, 0.5), (0, (1 << 32) - 1, 0.0)])
+def test_bit_accuracy(expected: int, decoded: int | None, value: float) -> None:
+    assert bit_accuracy(expected, decoded) == value
+
+
+@pytest.mark.parametrize(("call", "args"), [
+    (bit_accuracy, (-1, 0)), (bit_accuracy, (0, 1 << 32)), (bit_accuracy, (True, 0)),
+    (snr_db, (np.ones(10, np.float32), np.ones(11, np.float32))),
+    (snr_db, (np.zeros(10, np.float32), np.ones(10, np.float32))),
+    (pesq_wb, (np.zeros(16000, np.float32), np.zeros(16000, np.float32))),
+])
+def test_metric_bad_input(call, args: tuple) -> None:  # noqa: ANN001
+    with pytest.raises(ParameterError):
+        call(*args) if call is bit_accuracy else call(*args, sample_rate=16000)
