@@ -1,0 +1,260 @@
+"""`voiceguard bench watermark`: payload, presence, false alarms, quality and speed of the mark.
+
+For every attack of :mod:`eval.attacks`: exact-payload rate and bit accuracy on whole clips
+(10 s by default), presence TPR in a random 3 s window and payload rate in a random 5 s
+window; on unmarked audio (3 s windows of the clean clips, noise, tones, chirps and
+music-like notes) and with a wrong key: false detections. Quality of the marked clips (SNR,
+PESQ-wb, STOI) and embed/verify speed in x real time on one thread (medians).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+import numpy as np
+
+from guard.cliutil import emit_json, json_option, progress, quiet_option, say, seed_option
+from guard.errors import DatasetError
+
+RATE = 16000
+SENTENCES = {
+    "en-us": ["Every clip we make carries a mark and a signed record.",
+              "The committee will meet again on Thursday to review the budget.",
+              "Please leave your message after the tone and we will call you back.",
+              "A cold front is moving in from the west, bringing rain tonight."],
+    "en": ["Seven small boats sailed past the harbour wall at dawn.",
+           "She counted the coins twice before paying for the bread.",
+           "The museum opens at ten and closes early on Sundays."],
+    "de": ["Der Zug nach Berlin fährt heute zwanzig Minuten später ab.",
+           "Wir treffen uns morgen früh vor dem alten Rathaus."],
+    "fr": ["Le marché du samedi attire beaucoup de monde en été.",
+           "Nous avons perdu nos clés près de la gare centrale."],
+    "es": ["La biblioteca estará cerrada durante las vacaciones de invierno.",
+           "Mi hermano prepara una sopa de verduras cada domingo."],
+}
+
+
+def espeak_clips(n_clips: int, *, duration_s: float, seed: int) -> Iterator[tuple[str, np.ndarray]]:
+    """``n_clips`` clips of espeak-ng speech, each ``duration_s`` long, in varied voices and languages."""
+    from cloner.tts import synthesize
+
+    rng = np.random.default_rng(seed)
+    voices = sorted(SENTENCES)
+    n = int(round(duration_s * RATE))
+    for i in range(n_clips):
+        voice = voices[i % len(voices)]
+        rate_wpm, pitch = int(rng.integers(140, 200)), int(rng.integers(25, 75))
+        parts, total = [], 0
+        while total < n:
+            text = SENTENCES[voice][int(rng.integers(len(SENTENCES[voice])))]
+            part = synthesize(text, voice=voice, rate_wpm=rate_wpm, pitch=pitch, sample_rate=RATE)
+            parts.append(part)
+            total += part.shape[0]
+        yield f"espeak-{i:03d}-{voice}", np.concatenate(parts)[:n]
+
+
+def folder_clips(folder: Path, n_clips: int, *, duration_s: float, seed: int) -> Iterator[tuple[str, np.ndarray]]:
+    """Up to ``n_clips`` files of ``folder`` (seeded choice), each looped or cut to ``duration_s``."""
+    from guard.audio import is_audio_path, load
+
+    files = sorted(p for p in Path(folder).rglob("*") if p.is_file() and is_audio_path(p))
+    if not files:
+        raise DatasetError(f"{folder}: no audio files found (wav, flac, mp3, ogg, opus, m4a, webm)")
+    order = np.random.default_rng(seed).permutation(len(files))[:n_clips]
+    n = int(round(duration_s * RATE))
+    for idx in order:
+        y = load(files[idx], sample_rate=RATE)
+        if y.shape[0] == 0:
+            continue
+        yield files[idx].name, np.tile(y, int(np.ceil(n / y.shape[0])))[:n]
+
+
+def other_signals(n: int, *, seed: int) -> Iterator[np.ndarray]:
+    """Unmarked 3 s non-speech windows: white/pink noise, tones, chirps, music-like notes."""
+    rng = np.random.default_rng(seed)
+    m = 3 * RATE
+    t = np.arange(m) / RATE
+    for i in range(n):
+        kind = i % 4
+        if kind == 0:
+            y = rng.standard_normal(m) * (0.3 if i % 8 == 0 else 0.03)
+            if i % 8 == 4:
+                y = np.cumsum(y) * 0.01
+        elif kind == 1:
+            y = sum(0.2 / (k + 1) * np.sin(2 * np.pi * rng.uniform(100, 3000) * t) for k in range(3))
+        elif kind == 2:
+            f0, f1 = rng.uniform(100, 4000, 2)
+            y = 0.3 * np.sin(2 * np.pi * (f0 * t + (f1 - f0) * t**2 / 6))
+        else:  # notes of harmonic tones with decaying envelopes
+            y = np.zeros(m)
+            for start in range(0, m, m // 8):
+                f = 110 * 2 ** (int(rng.integers(0, 36)) / 12)
+                seg = np.arange(m - start) / RATE
+                env = np.exp(-3 * seg)
+                y[start:] += env * sum(0.1 / h * np.sin(2 * np.pi * h * f * seg) for h in range(1, 6))
+        y = y - np.mean(y)
+        yield (y / max(1.0, np.max(np.abs(y)) / 0.9)).astype(np.float32)
+
+
+def _crop(y: np.ndarray, seconds: float, rng: np.random.Generator) -> np.ndarray:
+    n = int(seconds * RATE)
+    if y.shape[0] <= n:
+        return y
+    start = int(rng.integers(0, y.shape[0] - n + 1))
+    return y[start:start + n]
+
+
+def evaluate(clips: list[tuple[str, np.ndarray]], *, attacks: list[str], fpr_windows: int, seed: int,
+             silent: bool) -> dict:
+    """Run the whole benchmark on ``clips`` (16 kHz); see the module docstring for what is measured."""
+    from threadpoolctl import threadpool_limits
+
+    from eval.attacks import HARD_ATTACKS, MODERATE_ATTACKS, apply_attack
+    from eval.quality import bit_accuracy, pesq_wb, snr_db, stoi
+    from guard.watermark import embed, verify
+
+    rng = np.random.default_rng(seed)
+    key, wrong_key = rng.bytes(32), rng.bytes(32)
+    per_attack = {a: {"payload": [], "bits": [], "detect": [], "presence_3s": [], "payload_5s": []} for a in attacks}
+    quality = {"snr_db": [], "pesq_wb": [], "stoi": []}
+    speed = {"embed": [], "verify": []}
+    false = {"windows": 0, "presence": 0, "payload": 0, "wrong_key_clips": 0, "wrong_key_detections": 0}
+    speech_windows = int(np.ceil(0.8 * fpr_windows / max(1, len(clips))))
+    with threadpool_limits(limits=1):
+        for i, (_, y) in enumerate(progress(clips, silent=silent, desc="watermark bench")):
+            payload = int(rng.integers(0, 1 << 32))
+            t0 = time.perf_counter()
+            marked = embed(y, sample_rate=RATE, payload=payload, key=key)
+            t1 = time.perf_counter()
+            verify(marked, sample_rate=RATE, keys=[key])
+            t2 = time.perf_counter()
+            duration_s = y.shape[0] / RATE
+            speed["embed"].append(duration_s / (t1 - t0))
+            speed["verify"].append(duration_s / (t2 - t1))
+            quality["snr_db"].append(snr_db(y, marked, sample_rate=RATE))
+            quality["pesq_wb"].append(pesq_wb(y, marked, sample_rate=RATE))
+            quality["stoi"].append(stoi(y, marked, sample_rate=RATE))
+            for name in attacks:
+                z = apply_attack(name, marked, sample_rate=RATE, seed=seed + i)
+                v = verify(z, sample_rate=RATE, keys=[key])
+                r = per_attack[name]
+                r["payload"].append(v.payload == payload)
+                r["bits"].append(bit_accuracy(payload, v.raw_payload))
+                r["detect"].append(v.detected)
+                r["presence_3s"].append(verify(_crop(z, 3.0, rng), sample_rate=RATE, keys=[key]).detected)
+                r["payload_5s"].append(verify(_crop(z, 5.0, rng), sample_rate=RATE, keys=[key]).payload == payload)
+            for _ in range(speech_windows):
+                v = verify(_crop(y, 3.0, rng), sample_rate=RATE, keys=[key])
+                false["windows"] += 1
+                false["presence"] += v.detected
+                false["payload"] += v.payload is not None
+            v = verify(marked, sample_rate=RATE, keys=[wrong_key])
+            false["wrong_key_clips"] += 1
+            false["wrong_key_detections"] += v.detected or v.payload is not None
+        for w in other_signals(max(0, fpr_windows - false["windows"]), seed=seed + 1):
+            v = verify(w, sample_rate=RATE, keys=[key])
+            false["windows"] += 1
+            false["presence"] += v.detected
+            false["payload"] += v.payload is not None
+
+    def stat(xs: list[float]) -> dict:
+        return {"mean": round(float(np.mean(xs)), 4), "min": round(float(np.min(xs)), 4),
+                "p05": round(float(np.percentile(xs, 5)), 4)} if xs else {}
+
+    def group(name: str) -> str:
+        return "moderate" if name in MODERATE_ATTACKS else "hard" if name in HARD_ATTACKS else "other"
+
+    return {
+        "n_clips": len(clips),
+        "clip_s": round(float(np.mean([y.shape[0] for _, y in clips])) / RATE, 2) if clips else 0.0,
+        "seed": seed,
+        "quality": {k: stat(v) for k, v in quality.items()},
+        "speed_x_realtime": {k: round(statistics.median(v), 1) for k, v in speed.items() if v},
+        "attacks": {a: {"set": group(a),
+                        "payload_rate": round(float(np.mean(r["payload"])), 4),
+                        "bit_accuracy": round(float(np.mean(r["bits"])), 4),
+                        "detect_tpr": round(float(np.mean(r["detect"])), 4),
+                        "presence_tpr_3s": round(float(np.mean(r["presence_3s"])), 4),
+                        "payload_rate_5s": round(float(np.mean(r["payload_5s"])), 4)} for a, r in per_attack.items() if r["payload"]},
+        "false_alarms": false,
+    }
+
+
+def _table(results: dict, title: str) -> None:
+    say(f"{title}: {results['n_clips']} clips of {results['clip_s']} s")
+    q = results["quality"]
+    say("quality: " + ", ".join(f"{k} mean {v['mean']} (min {v['min']})" for k, v in q.items()))
+    s = results["speed_x_realtime"]
+    say(f"speed (one thread, median): embed {s.get('embed')} x, verify {s.get('verify')} x real time")
+    say(f"{'attack':20s} {'set':8s} {'payload':>8s} {'bits':>6s} {'detect':>7s} {'pres 3s':>8s} {'pay 5s':>7s}")
+    for name, r in results["attacks"].items():
+        say(f"{name:20s} {r['set']:8s} {r['payload_rate']:8.3f} {r['bit_accuracy']:6.3f} {r['detect_tpr']:7.3f} "
+            f"{r['presence_tpr_3s']:8.3f} {r['payload_rate_5s']:7.3f}")
+    f = results["false_alarms"]
+    say(f"false alarms: presence {f['presence']} / payload {f['payload']} in {f['windows']} unmarked 3 s windows; "
+        f"wrong key {f['wrong_key_detections']} / {f['wrong_key_clips']} marked clips")
+
+
+def _plot(results: dict, path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(results["attacks"])
+    y = np.arange(len(names))
+    fig, ax = plt.subplots(figsize=(8, 0.28 * len(names) + 1.5))
+    ax.barh(y - 0.2, [results["attacks"][n]["payload_rate"] for n in names], 0.4, label="exact payload, whole clip")
+    ax.barh(y + 0.2, [results["attacks"][n]["presence_tpr_3s"] for n in names], 0.4, label="presence, 3 s window")
+    ax.set_yticks(y, names)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.axvline(0.99, color="k", lw=0.5, ls="--")
+    ax.set_title(title)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+@click.command("watermark")
+@click.option("--clips", "clips_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder of real speech (looped/cut to --duration); default: espeak-ng speech made on the fly.")
+@click.option("--n-clips", type=click.IntRange(1, 100_000), default=100, show_default=True)
+@click.option("--duration", "duration_s", type=click.FloatRange(3.5, 600.0), default=10.0, show_default=True, help="Clip length in seconds.")
+@click.option("--attacks", "attack_set", type=click.Choice(["moderate", "hard", "all"]), default="all", show_default=True,
+              help="moderate and hard are the issue's lists; all adds crops, bandpass, pink 20 dB and requantization.")
+@click.option("--fpr-windows", type=click.IntRange(0, 1_000_000), default=2000, show_default=True, help="Unmarked 3 s windows to check.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Write watermark.json and watermark.png here.")
+@seed_option
+@json_option
+@quiet_option
+def command(clips_dir: Path | None, n_clips: int, duration_s: float, attack_set: str, fpr_windows: int,
+            out_dir: Path | None, seed: int, as_json: bool, quiet: bool) -> None:
+    """Payload rate, presence TPR, false alarms, quality and speed of the watermark under every attack."""
+    from eval.attacks import ATTACKS, HARD_ATTACKS, MODERATE_ATTACKS
+
+    attacks = {"moderate": list(MODERATE_ATTACKS), "hard": list(HARD_ATTACKS), "all": list(ATTACKS)}[attack_set]
+    if clips_dir is not None:
+        if not clips_dir.is_dir():
+            raise DatasetError(f"{clips_dir}: no such folder; pass a folder of speech files to --clips")
+        clips = list(folder_clips(clips_dir, n_clips, duration_s=duration_s, seed=seed))
+        title = f"real speech ({clips_dir.name})"
+    else:
+        clips = list(espeak_clips(n_clips, duration_s=duration_s, seed=seed))
+        title = "espeak-ng speech (synthetic)"
+    results = evaluate(clips, attacks=attacks, fpr_windows=fpr_windows, seed=seed, silent=as_json or quiet)
+    results["corpus"] = title
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "watermark.json").write_text(json.dumps(results, indent=2))
+        _plot(results, out_dir / "watermark.png", title)
+    if as_json:
+        emit_json(results)
+    elif not quiet:
+        _table(results, title)
