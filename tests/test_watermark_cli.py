@@ -83,3 +83,19 @@ def test_errors_are_one_line(runner, home, speech_file: Path, tmp_path: Path, ar
 def test_needs_a_home(runner, speech_file: Path, tmp_path: Path) -> None:  # noqa: ANN001
     r = runner.invoke(cli, ["--home", str(tmp_path / "nohome"), "watermark", "verify", str(speech_file)])
     assert r.exit_code == 1 and "voiceguard init" in r.stderr
+
+
+def test_bench_watermark_small_run(runner, tmp_path: Path) -> None:  # noqa: ANN001
+    r = runner.invoke(cli, ["bench", "watermark", "--n-clips", "1", "--duration", "4", "--attacks", "moderate",
+                            "--fpr-windows", "3", "--json", "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    results = json.loads(r.stdout)
+    assert results["n_clips"] == 1 and results["false_alarms"]["windows"] == 3
+    assert results["attacks"]["none"]["payload_rate"] == 1.0 and len(results["attacks"]) == 14
+    assert results["quality"]["snr_db"]["mean"] > 20 and results["speed_x_realtime"]["embed"] > 0
+    assert (tmp_path / "watermark.json").is_file() and (tmp_path / "watermark.png").is_file()
+
+
+def test_bench_watermark_missing_clips_folder(runner, tmp_path: Path) -> None:  # noqa: ANN001
+    r = runner.invoke(cli, ["bench", "watermark", "--clips", str(tmp_path / "none"), "--n-clips", "1"])
+    assert r.exit_code == 1 and "Error:" in r.stderr and "none" in r.stderr
