@@ -204,3 +204,12 @@ def test_embed_is_deterministic(speech10: np.ndarray) -> None:
     a = embed(speech10[: 4 * SR], sample_rate=SR, payload=9, key=KEY)
     b = embed(speech10[: 4 * SR], sample_rate=SR, payload=9, key=KEY)
     assert np.array_equal(a, b)
+
+
+def test_long_clip_verified_in_chunks(speech10: np.ndarray, marked10: np.ndarray) -> None:
+    host = np.tile(speech10[::-1], 7).copy()  # 70 s of unmarked (reversed) speech
+    host[41 * SR:51 * SR] = marked10
+    result = verify(host, sample_rate=SR, keys=[KEY])
+    assert result.detected and result.payload == PAYLOAD and "chunks" in result.reason
+    assert max(_iou(seg, (41.0, 51.0)) for seg in result.segments) >= 0.8
+    assert not verify(np.tile(speech10[::-1], 7), sample_rate=SR, keys=[KEY]).detected

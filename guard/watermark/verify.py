@@ -27,6 +27,8 @@ from guard.watermark.result import Verification
 MIN_PRESENCE_S = 3.0
 P_THRESHOLD = 1e-6  # per 3 s window, after correcting for offsets, phases and keys
 MIN_TRY_S = 1.0
+_CHUNK_S = 30  # longer clips are verified in chunks, with this overlap:
+_OVERLAP_S = 4
 _WINDOW_SLOTS = min(PERIOD_SLOTS, int(round(3.0 * RATE / SLOT)))  # about 3 s, within one period
 _WINDOW_STEP = max(1, int(round(1.0 * RATE / SLOT)))  # about 1 s
 _LOCAL_SLOTS = max(2, int(round(0.5 * RATE / SLOT)))  # about 0.5 s
@@ -161,6 +163,40 @@ def verify(y: np.ndarray, *, sample_rate: int, keys: Sequence[bytes]) -> Verific
     if duration_s < MIN_TRY_S:
         return Verification(False, None, 1.0, [], f"clip is {duration_s:.2f} s; at least {MIN_PRESENCE_S} s is needed to find the mark")
     y16 = resample(y, orig_sr=sample_rate, target_sr=RATE)
+    if y16.shape[0] <= _CHUNK_S * RATE * 4 / 3:
+        return _verify16(y16, keys, duration_s=duration_s)
+    return _verify_long(y16, keys)
+
+
+def _verify_long(y16: np.ndarray, keys: list[bytes]) -> Verification:
+    """Verify a long 16 kHz clip in overlapping chunks of about :data:`_CHUNK_S` seconds (bounded memory)."""
+    n, overlap = y16.shape[0], _OVERLAP_S * RATE
+    k = int(np.ceil((n - overlap) / (_CHUNK_S * RATE - overlap)))
+    length = int(np.ceil((n + (k - 1) * overlap) / k))
+    starts = [min(i * (length - overlap), n - length) for i in range(k)]
+    results = [(s0, _verify16(y16[s0:s0 + length], keys, duration_s=length / RATE)) for s0 in starts]
+    found = [(s0, r) for s0, r in results if r.detected]
+    if not found:
+        best = min(results, key=lambda x: x[1].p_value)[1]
+        if all("silent" in r.reason for _, r in results):
+            return Verification(False, None, 1.0, [], "nothing to check: the audio is silent")
+        return Verification(False, None, best.p_value, [], best.reason)
+    spans = sorted((a + s0 / RATE, b + s0 / RATE) for s0, r in found for a, b in r.segments)
+    merged: list[tuple[float, float]] = []
+    for a, b in spans:
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((round(a, 3), round(b, 3)))
+    best = min((r for _, r in found), key=lambda r: (r.payload is None, r.p_value))
+    p_value = min(r.p_value for _, r in found)
+    what = "payload read" if best.payload is not None else "payload unreadable (check failed)"
+    return Verification(True, best.payload, p_value, merged,
+                        f"watermark found in {len(found)} of {k} chunks (p={p_value:.2g}); {what}", best.key_index, best.raw_payload)
+
+
+def _verify16(y16: np.ndarray, keys: list[bytes], *, duration_s: float) -> Verification:
+    """:func:`verify` on a 16 kHz clip of moderate length."""
     analysis = features.analyse(y16)
     logps = [features.cell_log_power(analysis, o) for o in range(OFFSETS)]
     ws = [features.weights(lp) for lp in logps]
@@ -232,7 +268,7 @@ def _localize(scorer: _Scorer, h: _Hypothesis, *, duration_s: float) -> tuple[li
         if on and start is None:
             start = s
         elif not on and start is not None:
-            if s - start >= 2:
+            if s - start >= _LOCAL_SLOTS:  # shorter blips are noise
                 t0 = (h.offset * HOP + start * SLOT) / RATE
                 t1 = min(duration_s, (h.offset * HOP + s * SLOT) / RATE)
                 segments.append((round(t0, 3), round(t1, 3)))
