@@ -20,7 +20,7 @@ def _describe(c) -> str:  # noqa: ANN001 - a Consent
     evidence = c.evidence.get("kind")
     extra = f", statement match {c.evidence.get('match_score')}" if evidence == "statement" else ""
     return (f"{c.consent_id}  voice {c.voice_id}  {c.status()}  purposes {', '.join(c.purposes)}  "
-            f"expires {c.expires_at.date().isoformat()} (end of the previous day, UTC)  subject {c.subject!r}  "
+            f"valid through {c.last_day.isoformat()}  subject {c.subject!r}  "
             f"operator {c.operator!r}  evidence {evidence}{extra}")
 
 

@@ -86,6 +86,11 @@ class Consent:
     revoke_reason: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def last_day(self) -> date:
+        """The last day (UTC) on which the consent is valid: the ``expires`` date of the grant."""
+        return (self.expires_at - timedelta(microseconds=1)).date()
+
     def status(self, at: datetime | None = None) -> str:
         """``"valid"``, ``"expired"``, ``"revoked"`` or ``"not-yet-valid"`` at ``at`` (default: now)."""
         t = as_utc(at)
@@ -113,6 +118,7 @@ class Consent:
     def to_dict(self) -> dict[str, Any]:
         d = self.signed_fields()
         d["signature"] = self.signature
+        d["expires"] = self.last_day.isoformat()
         d["status"] = self.status()
         d["revoked_at"] = None if self.revoked_at is None else self.revoked_at.isoformat()
         d["revoke_reason"] = self.revoke_reason
