@@ -163,6 +163,10 @@ def swap_public_key(home: Home) -> None:
     resign_all(conn, other)
 
 
+def garble_checkpoint(home: Home) -> None:
+    (home.root / "ledger.head.json").write_text("{garbage")
+
+
 def swap_public_key_only(home: Home) -> None:
     db(home).execute("UPDATE meta SET value=? WHERE key='public_key'",
                      (public_key_hex(Ed25519PrivateKey.generate().public_key()),))
@@ -196,6 +200,7 @@ TAMPERS = [
     ("truncate the log and its heads", truncate_log, "truncated"),
     ("swap the public key and re-sign", swap_public_key, "public-key-mismatch"),
     ("swap the public key only", swap_public_key_only, "public-key-mismatch"),
+    ("garble the checkpoint", garble_checkpoint, "bad-checkpoint"),
 ]
 
 

@@ -5,7 +5,7 @@ Integrity failures (kind): ``public-key-mismatch``, ``malformed-event``, ``seque
 ``tree-head-mismatch`` (a signed root differs from the recomputed one), ``bad-signature``,
 ``missing-tree-head``, ``unsigned-events`` (events after the last signed head),
 ``truncated`` (a signed head or the checkpoint covers events that are gone),
-``frontier-mismatch``. Meaning failures: ``bad-consent-signature``, ``duplicate-consent``,
+``frontier-mismatch``, ``bad-checkpoint``. Meaning failures: ``bad-consent-signature``, ``duplicate-consent``,
 ``unknown-consent``, ``consent-scope`` (wrong voice or purpose), ``consent-not-valid``
 (expired or not yet valid at the event's time), ``after-revocation``, ``duplicate-payload``,
 ``file-hash-mismatch``.
@@ -257,16 +257,23 @@ def audit_data(data: LogData) -> AuditReport:
     return report
 
 
-def _read_home(home: Home) -> LogData:
+def _read_home(home: Home) -> tuple[LogData, str | None]:
+    """The stored log, and why the checkpoint could not be read (None when it could)."""
     with Ledger(home) as led:
         events, heads, meta = led.raw_rows()
-    return LogData(events, heads, meta["public_key"], meta.get("frontier"), read_checkpoint(home))
+    try:
+        checkpoint, problem = read_checkpoint(home), None
+    except LedgerError as exc:
+        checkpoint, problem = None, str(exc)
+    return LogData(events, heads, meta["public_key"], meta.get("frontier"), checkpoint), problem
 
 
 def audit_home(home: Home) -> AuditReport:
     """Audit a home's ledger: its public key must be that of the home's signing key."""
-    data = _read_home(home)
+    data, problem = _read_home(home)
     report = audit_data(data)
+    if problem:
+        report.fail("bad-checkpoint", "checkpoint", problem)
     try:
         expected = public_key_hex(home.public_key())
     except GuardError as exc:
@@ -284,7 +291,7 @@ BUNDLE_FILES = ("events.jsonl", "tree_heads.jsonl", "public_key.txt")
 
 def export_bundle(home: Home, out: Path) -> list[Path]:
     """Write ``events.jsonl``, ``tree_heads.jsonl``, ``public_key.txt`` and ``checkpoint.json`` to ``out``."""
-    data = _read_home(home)
+    data, _ = _read_home(home)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / name for name in BUNDLE_FILES]

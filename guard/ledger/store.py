@@ -13,7 +13,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import secrets
 import sqlite3
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from guard.ledger.canon import (
 SCHEMA_VERSION = 1
 KINDS: tuple[str, ...] = ("consent.granted", "consent.revoked", "voice.enrolled", "clip.generated", "clone.refused")
 BUSY_TIMEOUT_S = 120.0
+CHECKPOINT_BYTES = 1024  # a signed head is ~330 bytes
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -241,20 +241,25 @@ class Ledger:
         return TreeHead(size, root_hex, timestamp, self.key_id, signer.sign(msg).hex())
 
     def _write_checkpoint(self, head: TreeHead) -> None:
-        """Keep the largest signed head in ``ledger.head.json`` (never moves backwards)."""
-        path = checkpoint_path(self.home)
-        lock = path.with_name(path.name + ".lock")
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        """Keep the largest signed head in ``ledger.head.json`` (never moves backwards).
+
+        The file is one fixed-size record rewritten in place by a single ``pwrite`` under an
+        exclusive ``flock``: a killed writer leaves the old or the new head, never half of one
+        (a rename per append would cost more than the rest of the append).
+        """
+        data = canonical_json(head.to_dict()).encode()
+        record = data + b" " * (CHECKPOINT_BYTES - len(data) - 1) + b"\n"
+        fd = os.open(checkpoint_path(self.home), os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            current = read_checkpoint(self.home)
-            if current is not None and current.tree_size >= head.tree_size:
-                return
-            tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-            tfd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(tfd, "w") as fh:
-                fh.write(canonical_json(head.to_dict()))
-            os.replace(tmp, path)
+            current = os.pread(fd, CHECKPOINT_BYTES, 0)
+            if current.strip():
+                try:
+                    if int(json.loads(current)["tree_size"]) >= head.tree_size:
+                        return
+                except (ValueError, KeyError, TypeError):
+                    pass  # unreadable: replace it with a good head
+            os.pwrite(fd, record, 0)
         finally:
             os.close(fd)
 
@@ -320,9 +325,13 @@ def read_checkpoint(home: Home) -> TreeHead | None:
     """The newest head written beside the database, or None when there is none yet."""
     path = checkpoint_path(home)
     try:
-        return TreeHead.from_dict(json.loads(path.read_text()))
+        text = path.read_text().strip()
     except FileNotFoundError:
         return None
+    if not text:
+        return None
+    try:
+        return TreeHead.from_dict(json.loads(text))
     except (ValueError, AttributeError) as exc:
         raise LedgerError(f"{path} is not a tree head: {exc}") from None
 
