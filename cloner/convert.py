@@ -36,11 +36,12 @@ class ConvertConfig:
     batch: int = 16
     crop_frames: int = 200
     lr: float = 2e-3
-    gv_weight: float = 0.5  # 0 = no post-filter, 1 = full global-variance match
+    gv_weight: float = 0.5  # 0 = no GV post-filter, 1 = full global-variance match
+    postfilter_steps: int = 400  # 0 = no spectral post-filter (cloner.postfilter)
 
     @classmethod
     def fast(cls) -> ConvertConfig:
-        return cls(steps=150)
+        return cls(steps=150, postfilter_steps=100)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -51,6 +52,8 @@ class ConvertConfig:
                 raise ParameterError(f"{name} must be >= 1, given {name}={getattr(self, name)}")
         if self.kernel % 2 == 0:
             raise ParameterError(f"kernel must be odd, given kernel={self.kernel}")
+        if int(self.postfilter_steps) < 0:
+            raise ParameterError(f"postfilter_steps must be >= 0, given postfilter_steps={self.postfilter_steps}")
         if not 0.0 <= self.gv_weight <= 1.0:
             raise ParameterError(f"gv_weight must be within 0-1, given gv_weight={self.gv_weight}")
         return self

@@ -1,10 +1,10 @@
 """Enrollment: a consenting speaker's recordings + transcripts -> a trained voice under the home.
 
-Order of work: consent (exists, is this voice's, valid; the statement's speaker is the
-recordings' speaker) -> every recording checked -> at least 60 s of speech -> the TTS
+Order of work: consent (exists, is this voice's, valid) -> every recording checked -> at
+least 60 s of speech -> the statement's speaker is the recordings' speaker -> the TTS
 tuned to the speaker's rate and pitch renders each transcript -> WORLD analysis -> DTW
 alignment, refined through a linear conversion so that two different voices align and a
-transcript of other words stands out -> network training -> the voice written to a
+transcript of other words stands out -> network training -> spectral post-filter training -> the voice written to a
 temporary folder and renamed into place -> ``voice.enrolled`` in the ledger. Any error
 leaves the home as it was.
 """
@@ -20,11 +20,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cloner import align, prosody, tts, world
 from cloner.convert import ConvertConfig, F0Map, Normaliser, input_frames, output_frames, train
+from cloner.postfilter import train_postfilter
 from cloner.recordings import Recording, read_recordings
 from cloner.voice import (
     FORMAT_VERSION,
@@ -38,6 +40,9 @@ from cloner.voice import (
 from guard.audio import save
 from guard.errors import CloneError, ConsentError
 from guard.home import Home
+
+if TYPE_CHECKING:
+    from guard.consent import Consent
 
 MIN_SPEECH_S = 60.0
 WARN_SPEECH_S = 180.0
@@ -165,11 +170,17 @@ def train_voice(
 
         state = train([in_norm.apply(x) for x in x_raw], [out_norm.apply(y) for y in y_raw],
                       config=config, seed=seed, on_step=on_step)
+    postfilter = None
+    if config.postfilter_steps:
+        vocoded = [world.synthesize(t)[: y.shape[0]] for t, y in zip(target_feats, targets)]
+        with _bar(config.postfilter_steps, "post-filter", progress) as bar:
+            postfilter = train_postfilter(vocoded, targets, sample_rate=sample_rate, steps=config.postfilter_steps,
+                                          seed=seed, on_step=lambda step, loss: bar.update(1))
     train_s = time.perf_counter() - started
     return VoiceModel(
         voice_id=voice_id, consent_id=consent_id, sample_rate=sample_rate, tts=settings, config=config,
         in_norm=in_norm, out_norm=out_norm, f0_map=f0_map, target_gv=target_gv,
-        pause_s=prosody.sentence_pause_s(targets, sample_rate=sample_rate), net=state.net,
+        pause_s=prosody.sentence_pause_s(targets, sample_rate=sample_rate), net=state.net, postfilter=postfilter,
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         training={
             "speech_s": round(sum(r.speech_s for r in recordings), 2), "n_recordings": len(recordings),
@@ -181,8 +192,8 @@ def train_voice(
     )
 
 
-def check_consent(home: Home, voice_id: str, consent_id: str, recordings: Sequence[Path]) -> None:
-    """The consent exists, names this voice and is valid; a statement's speaker matches the recordings.
+def check_consent(home: Home, voice_id: str, consent_id: str) -> Consent:
+    """The consent exists, names this voice and is valid now.
 
     Raises
     ------
@@ -196,11 +207,24 @@ def check_consent(home: Home, voice_id: str, consent_id: str, recordings: Sequen
     status = record.status()
     if status != "valid":
         raise ConsentError(f"consent {consent_id} is {status}; enrollment needs a valid consent")
-    if record.evidence.get("kind") == "statement":
-        score, ok = consent.speaker_matches(record, list(recordings))
-        if not ok:
-            raise ConsentError(f"the recordings' speaker does not match the consent statement's "
-                               f"(similarity {score:.2f}); only the person who consented can be enrolled")
+    return record
+
+
+def check_speaker(record: Consent, recordings: Sequence[Path]) -> None:
+    """When the evidence is a spoken statement, its speaker must be the recordings' speaker.
+
+    Raises
+    ------
+    ConsentError
+    """
+    from guard import consent
+
+    if record.evidence.get("kind") != "statement":
+        return
+    score, ok = consent.speaker_matches(record, list(recordings))
+    if not ok:
+        raise ConsentError(f"the recordings' speaker does not match the consent statement's "
+                           f"(similarity {score:.2f}); only the person who consented can be enrolled")
 
 
 def enroll(
@@ -247,12 +271,13 @@ def enroll(
     if final.exists():
         raise CloneError(f"voice {voice_id!r} is already enrolled at {final}; choose another id")
     tts.synthesize("check", voice=language, sample_rate=16000)  # an unknown language fails here, early
+    record = check_consent(home, voice_id, consent_id)
     recordings = read_recordings(Path(recordings_dir))
-    check_consent(home, voice_id, consent_id, [r.audio_path for r in recordings])
     speech_s = sum(r.speech_s for r in recordings)
     if speech_s < MIN_SPEECH_S:
         raise CloneError(f"{recordings_dir}: only {speech_s:.1f} s of speech in {len(recordings)} file(s); "
                          f"enrollment needs at least {MIN_SPEECH_S:g} s (3 minutes recommended)")
+    check_speaker(record, [r.audio_path for r in recordings])
     warnings: list[str] = []
     if speech_s < WARN_SPEECH_S:
         warnings.append(f"only {speech_s:.0f} s of speech; 3 minutes or more gives a closer voice")

@@ -95,12 +95,15 @@ def warp_mcep(mcep: np.ndarray, *, sample_rate: int, warp: float) -> np.ndarray:
     return pyworld.code_spectral_envelope(np.exp(warped), sample_rate, mcep.shape[1])
 
 
+# Chosen so that the speech recogniser that checks consent statements still understands
+# them (pocketsphinx match score >= 0.56 on the statement, threshold 0.45), while pitch,
+# rate, accent and formants differ from the plain TTS voice that cloning starts from.
 PERSONAS: dict[str, Persona] = {
     p.name: p
     for p in (
-        Persona("nova", "en-us+f3", pitch=60, pitch_range=70, rate_wpm=160, warp=1.10, f0_scale=1.05),
-        Persona("orson", "en-gb-x-rp+m3", pitch=30, pitch_range=40, rate_wpm=145, warp=0.90, f0_scale=0.85),
-        Persona("juniper", "en-029+f2", pitch=55, pitch_range=55, rate_wpm=190, warp=1.05, f0_scale=1.0),
+        Persona("nova", "en-us+f2", pitch=60, pitch_range=60, rate_wpm=165, warp=1.05, f0_scale=1.0),
+        Persona("orson", "en-gb-x-rp+m1", pitch=35, pitch_range=45, rate_wpm=150, warp=0.94, f0_scale=0.9),
+        Persona("juniper", "en-gb-x-rp+f2", pitch=50, pitch_range=60, rate_wpm=180, warp=1.05, f0_scale=1.0),
     )
 }
 

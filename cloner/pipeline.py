@@ -1,4 +1,4 @@
-"""clone(): consent check -> TTS -> conversion -> WORLD synthesis -> loudness -> watermark -> provenance.
+"""clone(): consent check -> TTS -> conversion -> WORLD synthesis + post-filter -> loudness -> watermark -> provenance.
 
 Every clip :func:`clone` writes carries the home's watermark with a fresh payload and a
 provenance record (C2PA manifest included) in the ledger; nothing turns either off. A clone
@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -29,13 +30,14 @@ from cloner.voice import (
     voice_folder,
 )
 from guard.audio import save
-from guard.errors import ConsentError
+from guard.errors import CloneError, ConsentError
 from guard.home import Home
 
 GENERATOR = "voiceguard-cloner"
 TARGET_LEVEL_DBFS = -20.0
 PEAK_LIMIT = 0.89  # -1 dBFS
 MAX_TEXT_CHARS = 2000
+MARK_ATTEMPTS = 3
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
 
 
@@ -110,7 +112,8 @@ def speak(model: VoiceModel, text: str) -> np.ndarray:
                             f0_map=model.f0_map, target_gv=model.target_gv, gv_weight=model.config.gv_weight)
         if i:
             pieces.append(pause)
-        pieces.append(world.synthesize(converted))
+        y = world.synthesize(converted)
+        pieces.append(model.postfilter(y) if model.postfilter is not None else y)
     return normalise_loudness(np.concatenate(pieces), sample_rate=model.sample_rate)
 
 
@@ -147,7 +150,7 @@ def clone(home: Home, voice_id: str, text: str, *, purpose: str, out_path: Path)
     CloneError, TTSError, AudioError, WatermarkError, ProvenanceError
         Nothing is left at ``out_path``.
     """
-    from guard import consent, provenance, watermark
+    from guard import consent, provenance
 
     out_path = Path(out_path)
     voice_id = check_voice_id(voice_id)
@@ -160,22 +163,61 @@ def clone(home: Home, voice_id: str, text: str, *, purpose: str, out_path: Path)
         raise _refuse(home, voice_id, purpose, str(exc)) from None
     model = load_voice(home, voice_id)
     if not out_path.parent.is_dir():
-        raise tts.TTSError(f"{out_path}: output folder {out_path.parent} does not exist")
+        raise CloneError(f"{out_path}: output folder {out_path.parent} does not exist")
     y = speak(model, text)
-    payload = provenance.new_payload(home)
-    marked = watermark.embed(y, sample_rate=model.sample_rate, payload=payload, key=home.watermark_key())
-    tmp = out_path.with_name(f".{out_path.stem}.{secrets.token_hex(4)}.tmp{out_path.suffix}")
+    # A short clip may fail to carry one payload and carry another; each try is verified.
+    for attempt in range(MARK_ATTEMPTS):
+        payload = provenance.new_payload(home)
+        try:
+            marked = mark(y, sample_rate=model.sample_rate, payload=payload, key=home.watermark_key())
+            break
+        except CloneError:
+            if attempt == MARK_ATTEMPTS - 1:
+                raise
+    # Build the clip under its final name in a hidden folder beside it: the C2PA manifest
+    # names the file, and a failure anywhere leaves nothing at out_path.
+    staging = out_path.parent / f".voiceguard-{secrets.token_hex(6)}"
+    staging.mkdir()
     try:
-        save(tmp, marked, sample_rate=model.sample_rate)
+        staged = save(staging / out_path.name, marked, sample_rate=model.sample_rate)
         prov = provenance.issue(home, payload=payload, voice_id=voice_id, consent_id=record.consent_id, text=text,
-                                audio_path=tmp, generator=GENERATOR, generator_version=_version())
-        os.replace(tmp, out_path)
+                                audio_path=staged, generator=GENERATOR, generator_version=_version(),
+                                purpose=purpose, final_path=out_path)
+        manifest = prov.manifest
+        sidecar = staged.with_name(staged.name + ".c2pa")
+        if sidecar.exists():
+            final_sidecar = out_path.with_name(out_path.name + ".c2pa")
+            os.replace(sidecar, final_sidecar)
+            manifest = str(final_sidecar.resolve())
+        os.replace(staged, out_path)
     finally:
-        tmp.unlink(missing_ok=True)
-    manifest = getattr(prov, "manifest", None)
-    return CloneResult(str(out_path), prov.record_id, f"{payload:x}", voice_id, record.consent_id,
-                       str(manifest) if manifest is not None else None,
-                       round(marked.shape[0] / model.sample_rate, 3), model.sample_rate)
+        shutil.rmtree(staging, ignore_errors=True)
+    return CloneResult(str(out_path), prov.record_id, f"{payload:08x}", voice_id, record.consent_id,
+                       manifest, round(marked.shape[0] / model.sample_rate, 3), model.sample_rate)
+
+
+def mark(y: np.ndarray, *, sample_rate: int, payload: int, key: bytes) -> np.ndarray:
+    """Embed the watermark and read it back; refuse a clip whose payload would not be readable.
+
+    Clips under the watermark's payload length get trailing silence first; speech that is
+    still too short to carry the payload is refused rather than shipped half-marked.
+
+    Raises
+    ------
+    CloneError
+        The marked clip does not verify with ``payload`` (text too short).
+    """
+    from guard import watermark
+
+    target = int((watermark.MIN_PAYLOAD_S + 0.25) * sample_rate)
+    if y.shape[0] < target:
+        y = np.concatenate([y, np.zeros(target - y.shape[0], dtype=np.float32)])
+    marked = watermark.embed(y, sample_rate=sample_rate, payload=payload, key=key)
+    check = watermark.verify(marked, sample_rate=sample_rate, keys=[key])
+    if not check.detected or check.payload != payload:
+        raise CloneError(f"the text is too short to carry a readable watermark ({check.reason}); every clip must, "
+                         f"so give a longer text (about {watermark.MIN_PAYLOAD_S:.0f} s of speech)")
+    return marked
 
 
 def _version() -> str:

@@ -22,7 +22,7 @@ _MIN_GAP_S = 0.15
 
 def voiced_log_f0(y: np.ndarray, *, sample_rate: int) -> np.ndarray:
     """Log F0 of the voiced frames of ``y`` [shape=(k,)] (DIO + StoneMask)."""
-    f0 = world.analyze(y, sample_rate=sample_rate).f0_hz
+    f0 = world.f0_contour(y, sample_rate=sample_rate)
     return np.log(f0[f0 > 0])
 
 

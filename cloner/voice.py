@@ -2,8 +2,8 @@
 
 ``voice.json`` holds everything but the weights (format version, consent, TTS settings,
 normalisers, F0 map, global variance, training summary, the SHA-256 of the weights);
-``model.pt`` holds the network's ``state_dict``, loaded with ``weights_only=True`` and
-checked against that hash. A folder of another format version is refused, not guessed at.
+``model.pt`` holds the state dicts of the conversion network and of the spectral
+post-filter, loaded with ``weights_only=True`` and checked against that hash. A folder of another format version is refused, not guessed at.
 """
 
 from __future__ import annotations
@@ -18,19 +18,21 @@ import numpy as np
 import torch
 
 from cloner.convert import ConversionNet, ConvertConfig, F0Map, Normaliser
+from cloner.postfilter import PostFilter, PostFilterNet
 from guard.errors import CloneError, ParameterError
 from guard.home import Home
 
 FORMAT_VERSION = 1
 META_FILE = "voice.json"
 WEIGHTS_FILE = "model.pt"
-_VOICE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# The same rule as guard.consent's voice ids, so every enrolled voice can hold a consent.
+_VOICE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
 def check_voice_id(voice_id: object) -> str:
-    """Return ``voice_id`` if it is 1-64 letters, digits, ``_.-`` (not starting with one of those)."""
+    """Return ``voice_id`` if it is 1-64 lowercase letters, digits, ``_`` or ``-``, starting with a letter or digit."""
     if not isinstance(voice_id, str) or not _VOICE_ID.match(voice_id):
-        raise ParameterError(f"voice id must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit; given {voice_id!r}")
+        raise ParameterError(f"voice id must be 1-64 lowercase letters, digits, '_' or '-', starting with a letter or digit; given {voice_id!r}")
     return voice_id
 
 
@@ -59,6 +61,7 @@ class VoiceModel:
     target_gv: np.ndarray
     pause_s: float
     net: ConversionNet
+    postfilter: PostFilter | None
     created_at: str
     training: dict
     format_version: int = FORMAT_VERSION
@@ -84,6 +87,7 @@ class VoiceModel:
             "f0_map": self.f0_map.to_dict(),
             "target_gv": self.target_gv.tolist(),
             "pause_s": self.pause_s,
+            "postfilter_norm": None if self.postfilter is None else self.postfilter.norm.to_dict(),
             "created_at": self.created_at,
             "training": self.training,
             "weights_sha256": weights_sha256,
@@ -102,7 +106,10 @@ def save_voice(model: VoiceModel, folder: Path) -> str:
     """Write ``model`` into ``folder`` (created); return the weights' SHA-256."""
     folder.mkdir(parents=True, exist_ok=True)
     weights = folder / WEIGHTS_FILE
-    torch.save(model.net.state_dict(), weights)
+    state = {"convert": model.net.state_dict()}
+    if model.postfilter is not None:
+        state["postfilter"] = model.postfilter.net.state_dict()
+    torch.save(state, weights)
     digest = sha256_file(weights)
     (folder / META_FILE).write_text(json.dumps(model.meta(digest), indent=2))
     return digest
@@ -148,13 +155,20 @@ def load_voice(home: Home, voice_id: str) -> VoiceModel:
         config = ConvertConfig(**meta["config"]).validate()
         in_norm, out_norm = Normaliser.from_dict(meta["in_norm"]), Normaliser.from_dict(meta["out_norm"])
         net = ConversionNet(in_norm.mean.shape[0], out_norm.mean.shape[0], hidden=config.hidden, kernel=config.kernel)
-        net.load_state_dict(torch.load(weights, weights_only=True, map_location="cpu"))
+        state = torch.load(weights, weights_only=True, map_location="cpu")
+        net.load_state_dict(state["convert"])
         net.eval()
+        postfilter = None
+        if meta.get("postfilter_norm") is not None:
+            pf_norm = Normaliser.from_dict(meta["postfilter_norm"])
+            pf_net = PostFilterNet(pf_norm.mean.shape[0])
+            pf_net.load_state_dict(state["postfilter"])
+            postfilter = PostFilter(pf_net.eval(), pf_norm, int(meta["sample_rate"]))
         return VoiceModel(
             voice_id=meta["voice_id"], consent_id=meta["consent_id"], sample_rate=int(meta["sample_rate"]),
             tts=TTSSettings(**meta["tts"]), config=config, in_norm=in_norm, out_norm=out_norm,
             f0_map=F0Map(**meta["f0_map"]), target_gv=np.asarray(meta["target_gv"], dtype=np.float64),
-            pause_s=float(meta["pause_s"]), net=net, created_at=meta["created_at"], training=meta["training"],
+            pause_s=float(meta["pause_s"]), net=net, postfilter=postfilter, created_at=meta["created_at"], training=meta["training"],
         )
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise CloneError(f"{folder}: corrupt voice model ({type(exc).__name__}: {exc}); re-enroll the voice") from None

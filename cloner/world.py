@@ -104,6 +104,15 @@ def decode_aperiodicity(bap: np.ndarray, *, sample_rate: int) -> np.ndarray:
     return np.ascontiguousarray(10.0 ** (ap_db / 20.0))
 
 
+def f0_contour(y: np.ndarray, *, sample_rate: int) -> np.ndarray:
+    """F0 alone (DIO + StoneMask) [shape=(t,)], in Hz, 0 on unvoiced frames; cheaper than :func:`analyze`."""
+    sample_rate = check_world_rate(sample_rate)
+    y = valid_audio(y, sample_rate=sample_rate, min_samples=int(sample_rate * FRAME_PERIOD_MS / 1000))
+    x = y.astype(np.float64)
+    f0, t = pyworld.dio(x, sample_rate, f0_floor=F0_FLOOR_HZ, f0_ceil=F0_CEIL_HZ, frame_period=FRAME_PERIOD_MS)
+    return pyworld.stonemask(x, f0, t, sample_rate)
+
+
 def analyze(y: np.ndarray, *, sample_rate: int) -> WorldFeatures:
     """WORLD analysis: DIO + StoneMask F0, CheapTrick envelope, D4C aperiodicity, then coded.
 

@@ -185,7 +185,7 @@ def measure_voice(name: str, *, work: Path, train_s: float, n_test: int, steps: 
         "clone_call": {"audio_s": result.duration_s, "wall_s": round(clone_s, 3),
                        "rtf": round(clone_s / result.duration_s, 4),
                        "watermark_detected": bool(check.detected),
-                       "payload_matches": check.payload is not None and int(str(check.payload), 16) == int(result.payload, 16)},
+                       "payload_matches": check.payload == int(result.payload, 16)},
     }
 
 

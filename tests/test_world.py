@@ -24,6 +24,7 @@ def test_tone_f0_is_found() -> None:
     feats = world.analyze(tone(150.0, 1.0), sample_rate=SR)
     f0 = feats.f0_hz[feats.voiced]
     assert abs(np.median(f0) - 150.0) < 3.0
+    assert np.array_equal(world.f0_contour(tone(150.0, 1.0), sample_rate=SR), feats.f0_hz)
 
 
 @pytest.mark.parametrize("rate", [8000, 16000])

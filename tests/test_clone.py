@@ -1,0 +1,154 @@
+"""End to end: a persona consents, is enrolled, and cloned; clips verify; refusals leave nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from clone_support import SR, grant_statement, record_script
+
+from cloner import pipeline, script
+from cloner.convert import ConvertConfig
+from cloner.enroll import enroll
+from cloner.voice import list_voices, load_voice
+from guard.errors import CloneError, ConsentError
+
+TEXT = "Good morning. This voice was cloned with consent, and every clip carries a mark."
+
+
+@pytest.fixture(scope="module")
+def enrolled(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    """A home with persona nova enrolled from ~70 s of speech at a fast training setting."""
+    import torch
+
+    from guard.home import init_home
+
+    torch.set_num_threads(1)
+    work = tmp_path_factory.mktemp("enrolled")
+    home, _ = init_home(work / "home")
+    folder = record_script(work / "rec", "nova", script.SENTENCES[:24])
+    record = grant_statement(home, "nova", "nova", work)
+    result = enroll(home, "nova", recordings_dir=folder, consent_id=record.consent_id,
+                    config=ConvertConfig(steps=30, postfilter_steps=10), seed=0, progress=False, warn=lambda m: None)
+    return home, record, result, folder
+
+
+def test_enrollment_is_saved_and_listed(enrolled) -> None:  # noqa: ANN001
+    home, record, result, _ = enrolled
+    assert result.folder == home.voices_dir / "nova" and (result.folder / "voice.json").is_file()
+    assert result.speech_s >= 60 and result.n_recordings == 24
+    assert len(result.warnings) == 1 and "3 minutes" in result.warnings[0]
+    assert [v["voice_id"] for v in list_voices(home)] == ["nova"]
+    assert sorted(p.name for p in home.voices_dir.iterdir()) == ["nova"]  # no temporary folder left
+    from guard.ledger import open_ledger
+
+    with open_ledger(home) as ledger:
+        events = [e for e in ledger.events("voice.enrolled")]
+    assert len(events) == 1 and events[0].body["voice_id"] == "nova"
+    assert events[0].body["model_sha256"] == result.model_sha256 and len(events[0].body["files"]) == 24
+    model = load_voice(home, "nova")
+    assert model.consent_id == record.consent_id and model.sample_rate == SR
+    assert 80 <= model.tts.rate_wpm <= 450 and 0.25 <= model.pause_s <= 0.8
+
+
+def test_enrolling_twice_is_refused(enrolled) -> None:  # noqa: ANN001
+    home, record, _, folder = enrolled
+    with pytest.raises(CloneError, match="already enrolled"):
+        enroll(home, "nova", recordings_dir=folder, consent_id=record.consent_id, progress=False)
+
+
+def test_clone_is_marked_and_recorded(enrolled, tmp_path: Path) -> None:  # noqa: ANN001
+    from guard import watermark
+    from guard.audio import load
+
+    home, record, _, _ = enrolled
+    out = tmp_path / "clip.wav"
+    result = pipeline.clone(home, "nova", TEXT, purpose="audiobook", out_path=out)
+    assert out.is_file() and result.file == str(out)
+    assert result.voice_id == "nova" and result.consent_id == record.consent_id and result.record_id
+    y = load(out, sample_rate=SR)
+    check = watermark.verify(y, sample_rate=SR, keys=home.watermark_keys())
+    assert check.detected and check.payload == int(result.payload, 16)
+    assert len(result.payload) == 8 and result.manifest
+    assert [p.name for p in tmp_path.iterdir()] == ["clip.wav"]  # no temporary file left
+
+
+def test_two_clones_get_different_payloads(enrolled, tmp_path: Path) -> None:  # noqa: ANN001
+    home = enrolled[0]
+    a = pipeline.clone(home, "nova", TEXT, purpose="audiobook", out_path=tmp_path / "a.flac")
+    b = pipeline.clone(home, "nova", TEXT, purpose="research", out_path=tmp_path / "b.wav")
+    assert a.payload != b.payload and a.record_id != b.record_id
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.flac", "b.wav"]
+
+
+def test_too_short_text_is_refused_without_a_file(enrolled, tmp_path: Path) -> None:  # noqa: ANN001
+    with pytest.raises(CloneError, match="too short to carry a readable watermark"):
+        pipeline.clone(enrolled[0], "nova", "Hi.", purpose="audiobook", out_path=tmp_path / "short.wav")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sentences_are_joined_with_a_pause(enrolled) -> None:  # noqa: ANN001
+    from cloner.recordings import frame_levels_db
+
+    model = load_voice(enrolled[0], "nova")
+    one = pipeline.speak(model, "Good morning to you.")
+    two = pipeline.speak(model, "Good morning to you. Good morning to you.")
+    assert two.shape[0] > 2 * one.shape[0]
+    levels = frame_levels_db(two, sample_rate=SR)
+    quiet = levels < levels.max() - 50
+    runs = np.diff(np.flatnonzero(np.diff(np.r_[0, quiet.astype(int), 0])))[::2]
+    assert runs.max() * 0.02 >= 0.9 * model.pause_s
+    assert np.max(np.abs(two)) <= pipeline.PEAK_LIMIT + 1e-6
+
+
+@pytest.mark.parametrize(
+    ("voice_id", "purpose", "match"),
+    [("nova", "game", "clone refused"), ("nobody", "audiobook", "clone refused: unknown voice 'nobody'")],
+)
+def test_refused_clone_writes_nothing(enrolled, tmp_path: Path, voice_id: str, purpose: str, match: str) -> None:  # noqa: ANN001
+    home = enrolled[0]
+    out = tmp_path / "refused.wav"
+    from guard.ledger import open_ledger
+
+    with open_ledger(home) as ledger:
+        before = len(list(ledger.events("clone.refused")))
+    with pytest.raises(ConsentError, match=match):
+        pipeline.clone(home, voice_id, TEXT, purpose=purpose, out_path=out)
+    assert list(tmp_path.iterdir()) == []
+    with open_ledger(home) as ledger:
+        refused = list(ledger.events("clone.refused"))
+    assert len(refused) == before + 1
+    assert refused[-1].body["voice_id"] == voice_id and refused[-1].body["purpose"] == purpose
+
+
+def test_split_sentences() -> None:
+    assert pipeline.split_sentences("One. Two!  Three? four; five") == ["One.", "Two!", "Three?", "four;", "five"]
+    assert pipeline.split_sentences(" ... ") == []
+
+
+def test_cli_clone_json_contract(enrolled, runner, tmp_path: Path) -> None:  # noqa: ANN001
+    from guard.cli import cli
+
+    home = enrolled[0]
+    out = tmp_path / "cli.wav"
+    result = runner.invoke(cli, ["clone", "nova", "Hello from the command line. This clip is long enough to carry its mark.", "-o", str(out),
+                                 "--purpose", "research", "--json", "--home", str(home.root)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert list(data) == ["file", "record_id", "payload", "voice_id", "consent_id", "manifest"]
+    assert data["file"] == str(out) and out.is_file()
+    int(data["payload"], 16)
+    listed = runner.invoke(cli, ["voices", "list", "--json", "--home", str(home.root)])
+    assert listed.exit_code == 0 and json.loads(listed.stdout.splitlines()[0])["voice_id"] == "nova"
+
+
+def test_cli_refusal_is_one_line(enrolled, runner, tmp_path: Path) -> None:  # noqa: ANN001
+    from guard.cli import cli
+
+    out = tmp_path / "no.wav"
+    result = runner.invoke(cli, ["clone", "nova", "Hello.", "-o", str(out), "--purpose", "game",
+                                 "--home", str(enrolled[0].root)])
+    assert result.exit_code == 1 and result.output.startswith("Error: clone refused")
+    assert not out.exists()

@@ -1,0 +1,135 @@
+"""Enrollment refuses every bad input with one clear error and leaves the home untouched."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from clone_support import SR, grant_statement, record_script
+
+from cloner import enroll, script
+from cloner.convert import ConvertConfig
+from cloner.recordings import read_recordings
+from guard.errors import CloneError, ConsentError, ParameterError, TTSError
+
+FAST = ConvertConfig(steps=2, batch=2, hidden=8)
+
+
+@pytest.fixture(scope="module")
+def short_recordings(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Six sentences by persona nova: about 20 s, under the 60 s minimum."""
+    return record_script(tmp_path_factory.mktemp("short"), "nova", script.SENTENCES[:6])
+
+
+@pytest.fixture(scope="module")
+def granted(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    """A home where persona nova consented (statement) as voice "nova"; nothing enrolled."""
+    from guard.home import init_home
+
+    work = tmp_path_factory.mktemp("granted")
+    home, _ = init_home(work / "home")
+    return home, grant_statement(home, "nova", "nova", work), work
+
+
+def _untouched(home) -> None:  # noqa: ANN001
+    assert list(home.voices_dir.iterdir()) == []
+
+
+def test_unknown_consent(home, short_recordings: Path) -> None:  # noqa: ANN001
+    with pytest.raises(ConsentError):
+        enroll.enroll(home, "nova", recordings_dir=short_recordings, consent_id="no-such-consent", config=FAST, progress=False)
+    _untouched(home)
+
+
+def test_consent_for_another_voice(granted, short_recordings: Path) -> None:  # noqa: ANN001
+    home, record, _ = granted
+    with pytest.raises(ConsentError, match=f"{record.consent_id} is for voice 'nova', not 'someone-else'"):
+        enroll.enroll(home, "someone-else", recordings_dir=short_recordings, consent_id=record.consent_id,
+                      config=FAST, progress=False)
+    _untouched(home)
+
+
+def test_revoked_consent(granted, short_recordings: Path) -> None:  # noqa: ANN001
+    from guard import consent
+
+    home, _, work = granted
+    record = grant_statement(home, "nova", "nova", work)
+    consent.revoke(home, record.consent_id, reason="changed my mind")
+    with pytest.raises(ConsentError, match="revoked"):
+        enroll.enroll(home, "nova", recordings_dir=short_recordings, consent_id=record.consent_id, config=FAST, progress=False)
+    _untouched(home)
+
+
+def test_too_little_speech(granted, short_recordings: Path) -> None:  # noqa: ANN001
+    home, record, _ = granted
+    with pytest.raises(CloneError, match=r"only \d+\.\d s of speech in 6 file\(s\); enrollment needs at least 60 s"):
+        enroll.enroll(home, "nova", recordings_dir=short_recordings, consent_id=record.consent_id, config=FAST, progress=False)
+    _untouched(home)
+
+
+def test_bad_recording_is_named(granted, short_recordings: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    home, record, _ = granted
+    folder = tmp_path / "rec"
+    shutil.copytree(short_recordings, folder)
+    (folder / "03.txt").unlink()
+    (folder / "04.wav").write_bytes(b"RIFF\x00\x00")
+    with pytest.raises(CloneError, match="2 bad recording") as info:
+        enroll.enroll(home, "nova", recordings_dir=folder, consent_id=record.consent_id, config=FAST, progress=False)
+    assert "03.wav: transcript 03.txt is missing" in str(info.value) and "04.wav: unreadable audio" in str(info.value)
+    _untouched(home)
+
+
+def test_mismatched_transcript_is_named(short_recordings: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "rec"
+    shutil.copytree(short_recordings, folder)
+    (folder / "02.txt").write_text(script.SENTENCES[40] + "\n")  # words the speaker never said
+    recs = read_recordings(folder)
+    with pytest.raises(CloneError, match=r"do not match their audio.*02\.txt") as info:
+        enroll.train_voice(recs, voice_id="nova", consent_id="c", language="en-us", config=FAST, seed=0, progress=False)
+    assert "01.txt" not in str(info.value) and "03.txt" not in str(info.value)
+
+
+def test_matching_transcripts_align_cheaply(short_recordings: Path) -> None:
+    from cloner import tts, world
+
+    recs = read_recordings(short_recordings)
+    src = [world.analyze(enroll.trim(tts.synthesize(r.text, sample_rate=SR), sample_rate=SR), sample_rate=SR) for r in recs]
+    tgt = [world.analyze(enroll.trim(r.y, sample_rate=SR), sample_rate=SR) for r in recs]
+    alignments = enroll.refine_alignments(src, tgt)
+    assert enroll.mismatched_transcripts([r.name for r in recs], alignments) == []
+    assert all(np.all(np.diff(a.source_to_target) >= 0) for a in alignments)
+
+
+def test_bad_arguments(granted, short_recordings: Path) -> None:  # noqa: ANN001
+    home, record, _ = granted
+    with pytest.raises(ParameterError, match="voice id"):
+        enroll.enroll(home, "../escape", recordings_dir=short_recordings, consent_id=record.consent_id, progress=False)
+    with pytest.raises(TTSError, match="no voice"):
+        enroll.enroll(home, "nova", recordings_dir=short_recordings, consent_id=record.consent_id,
+                      language="xx-nowhere", progress=False)
+    with pytest.raises(CloneError, match="does not exist"):
+        enroll.enroll(home, "nova", recordings_dir=short_recordings / "missing", consent_id=record.consent_id,
+                      progress=False)
+    _untouched(home)
+
+
+def test_cli_errors_are_one_line(runner, home, short_recordings: Path) -> None:  # noqa: ANN001
+    from guard.cli import cli
+
+    usage = runner.invoke(cli, ["enroll", "nova", "--home", str(home.root)])
+    assert usage.exit_code == 2
+    result = runner.invoke(cli, ["enroll", "nova", "--recordings", str(short_recordings), "--consent", "nope",
+                                 "--home", str(home.root), "-q"])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ") and "Traceback" not in result.output
+    _untouched(home)
+
+
+def test_speaker_must_match_the_statement(granted, short_recordings: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    _, record, _ = granted
+    enroll.check_speaker(record, sorted(short_recordings.glob("*.wav")))  # nova read the statement: passes
+    other = record_script(tmp_path / "orson", "orson", script.SENTENCES[:4])
+    with pytest.raises(ConsentError, match="does not match the consent statement"):
+        enroll.check_speaker(record, sorted(other.glob("*.wav")))
