@@ -11,6 +11,9 @@ comparison (utterance against utterance, cosine similarity), on
 - asterisk Allison prompts (real, 8 kHz, one speaker) against librispeech halves band-limited
   to 8 kHz (different speakers),
 - espeak-ng voices (synthetic): same voice on different sentences vs different voices.
+
+``--statement-check``: :func:`guard.asr.match_score` of consent statements spoken by espeak-ng
+voices (synthetic) against their own template, another person's template, and unrelated speech.
 """
 
 from __future__ import annotations
@@ -36,6 +39,12 @@ ESPEAK_TEXTS = (
     "Numbers like forty two and seventeen are easy to say but hard to hear.",
 )
 RATE = 16000
+STATEMENT_VOICES = ("en-us", "en", "en-us+f3", "en-gb-x-rp")
+STATEMENT_PEOPLE = (("Ada Lovelace", "Example Studio", ("audiobook", "research"), 400),
+                    ("Nova", "Example Audiobooks Ltd", ("audiobook", "accessibility"), 365),
+                    ("John Smith", "Acme Games", ("game", "dubbing"), 1000))
+UNRELATED = ("The quick brown fox jumps over the lazy dog near the river bank. It was a sunny afternoon "
+             "and the birds were singing in the trees.")
 
 
 def measure_ledger(*, n_events: int, seed: int, silent: bool) -> dict:
@@ -165,17 +174,49 @@ def measure_speaker_eer(*, max_speakers: int, max_prompts: int, seed: int, silen
     return {"rows": rows, "pooled_real": pooled}
 
 
+def measure_statement_check(*, silent: bool) -> dict:
+    """Match scores of consent statements (espeak-ng, synthetic) against their own and others' templates."""
+    from datetime import date, timedelta
+
+    from cloner.tts import synthesize
+    from guard import asr
+    from guard.consent import STATEMENT_THRESHOLD
+    from guard.consent.template import key_words, template
+
+    people = [dict(subject=s, operator=o, purposes=p, expires=date.today() + timedelta(days=d))
+              for s, o, p, d in STATEMENT_PEOPLE]
+    texts = [template(**p) for p in people]
+    keys = [key_words(**p) for p in people]
+    rows = []
+    for voice in progress(STATEMENT_VOICES, silent=silent, desc="statement check"):
+        audio = [synthesize(t, voice=voice, sample_rate=RATE) for t in texts]
+        unrelated = synthesize(UNRELATED, voice=voice, sample_rate=RATE)
+
+        def score(y: np.ndarray, i: int) -> float:
+            return round(asr.match_score(y, sample_rate=RATE, phrase=texts[i], keywords=keys[i]), 3)
+
+        n = len(texts)
+        rows.append({"voice": voice, "own": [score(audio[i], i) for i in range(n)],
+                     "other_template": [score(audio[j], i) for i in range(n) for j in range(n) if i != j],
+                     "unrelated": [score(unrelated, i) for i in range(n)]})
+    kinds = ("own", "other_template", "unrelated")
+    summary = {k: [min(v for r in rows for v in r[k]), max(v for r in rows for v in r[k])] for k in kinds}
+    accepted = {k: round(float(np.mean([v >= STATEMENT_THRESHOLD for r in rows for v in r[k]])), 3) for k in kinds}
+    return {"threshold": STATEMENT_THRESHOLD, "rows": rows, "range": summary, "accepted_fraction": accepted}
+
+
 @click.command("ledger")
 @click.option("--events", "n_events", type=click.IntRange(1, 10_000_000), default=100_000, show_default=True,
               help="Events to append and then audit.")
 @click.option("--speaker-eer", is_flag=True, help="Also measure the speaker-match EER (real speech and espeak).")
+@click.option("--statement-check", is_flag=True, help="Also measure the consent statement match scores (espeak).")
 @click.option("--max-speakers", type=click.IntRange(2, 1000), default=251, show_default=True)
 @click.option("--max-prompts", type=click.IntRange(2, 1000), default=120, show_default=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Write ledger.json here.")
 @seed_option
 @json_option
 @quiet_option
-def command(n_events: int, speaker_eer: bool, max_speakers: int, max_prompts: int, out: Path | None, seed: int,
+def command(n_events: int, speaker_eer: bool, statement_check: bool, max_speakers: int, max_prompts: int, out: Path | None, seed: int,
             as_json: bool, quiet: bool) -> None:
     """Ledger append rate and audit time (and, with --speaker-eer, the speaker-match EER)."""
     silent = as_json or quiet
@@ -183,6 +224,8 @@ def command(n_events: int, speaker_eer: bool, max_speakers: int, max_prompts: in
     if speaker_eer:
         result["speaker_eer"] = measure_speaker_eer(max_speakers=max_speakers, max_prompts=max_prompts, seed=seed,
                                                     silent=silent)
+    if statement_check:
+        result["statement_check"] = measure_statement_check(silent=silent)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         (out / "ledger.json").write_text(json.dumps(result, indent=2))
@@ -192,6 +235,11 @@ def command(n_events: int, speaker_eer: bool, max_speakers: int, max_prompts: in
     r = result["ledger"]
     click.echo(f"ledger: {r['events']} appends in {r['append_s']} s = {r['appends_per_s']} events/s (target >= 500); "
                f"audit {r['audit_s']} s (target <= 30 s for 100,000), ok={r['audit_ok']}, {r['database_mb']} MB")
+    if statement_check:
+        sc = result["statement_check"]
+        for kind, (lo, hi) in sc["range"].items():
+            click.echo(f"statement match ({kind:14s}) {lo:.2f}-{hi:.2f}; accepted at {sc['threshold']}: "
+                       f"{sc['accepted_fraction'][kind]:.0%}")
     for row in result.get("speaker_eer", {}).get("rows", []) + [result.get("speaker_eer", {}).get("pooled_real")]:
         if row:
             click.echo(f"speaker EER {row['corpus']:38s} {row['eer']:.2%} at cos {row['eer_threshold']:.3f} "

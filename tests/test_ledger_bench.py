@@ -1,0 +1,35 @@
+"""`voiceguard bench ledger`: the EER helper and a tiny run of the command."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from eval.bench_ledger import eer
+from guard.cli import cli
+
+
+def test_eer_of_separated_scores_is_zero() -> None:
+    rate, threshold = eer(np.array([0.9, 0.8, 0.95]), np.array([0.1, 0.2, 0.3, 0.4]))
+    assert rate == 0.0 and 0.4 <= threshold <= 0.8
+
+
+def test_eer_of_identical_distributions_is_about_one_half(rng: np.random.Generator) -> None:
+    rate, _ = eer(rng.normal(size=4000), rng.normal(size=4000))
+    assert rate == pytest.approx(0.5, abs=0.03)
+
+
+def test_eer_with_one_overlap() -> None:
+    rate, threshold = eer(np.array([0.9, 0.8, 0.7, 0.2]), np.array([0.1, 0.3, 0.5, 0.6]))
+    assert rate == pytest.approx(0.25) and 0.2 <= threshold <= 0.7
+
+
+def test_bench_ledger_small_run(runner, tmp_path) -> None:  # noqa: ANN001
+    res = runner.invoke(cli, ["bench", "ledger", "--events", "40", "--json", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["ledger"]["events"] == 40 and out["ledger"]["audit_ok"] is True
+    assert out["ledger"]["appends_per_s"] > 0 and out["seed"] == 0
+    assert json.loads((tmp_path / "ledger.json").read_text()) == out
