@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
@@ -84,7 +84,6 @@ class Consent:
     signature: str = ""
     revoked_at: datetime | None = None
     revoke_reason: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def last_day(self) -> date:

@@ -17,7 +17,7 @@ from typing import Any
 from guard.errors import ProvenanceError
 from guard.home import Home
 from guard.provenance.certs import create_chain, signer_files
-from guard.provenance.manifest import EMBEDDED, ManifestReport, read_manifest, sign_clip
+from guard.provenance.manifest import ManifestReport, read_manifest, sign_clip
 
 __all__ = ["ProvenanceRecord", "ManifestReport", "new_payload", "issue", "lookup", "read_manifest", "on_init",
            "PAYLOAD_BITS"]
@@ -161,5 +161,3 @@ def lookup(home: Home, payload: int) -> ProvenanceRecord | None:
     payload = _check_payload(payload)
     return next((r for r in _records(home) if r.payload == payload), None)
 
-
-EMBEDDED_MANIFEST = EMBEDDED

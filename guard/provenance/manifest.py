@@ -14,7 +14,7 @@ import json
 import mimetypes
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +95,6 @@ class ManifestReport:
     generator: str | None = None
     source_type: str | None = None
     where: str = EMBEDDED
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"valid": self.valid, "failures": self.failures, "payload": self.payload,
