@@ -342,7 +342,7 @@ class Scanner:
         except GuardError as exc:
             return not_checked("detector", f"scoring failed: {_one_line(exc)}")
         return {"score": float(result.score), "p_synthetic": float(result.p_synthetic),
-                "segments": [[round(float(a), 3), round(float(b), 3), round(float(p), 4)] for a, b, p in result.segments],
+                "segments": [[round(float(a), 3), round(float(b), 3), round(float(p), 6)] for a, b, p in result.segments],
                 "warning": result.warning}
 
 
