@@ -354,3 +354,14 @@ def test_cli_audit_without_home_says_how_to_create_it(runner, tmp_path: Path) ->
     res = runner.invoke(cli, ["--home", str(tmp_path / "none"), "audit"])
     assert res.exit_code == 1
     assert res.output.startswith("Error:") and "voiceguard init" in res.output and "Traceback" not in res.output
+
+
+def test_parallel_signature_check_finds_the_same_failures(busy: Home, monkeypatch) -> None:  # noqa: ANN001
+    from guard.ledger import audit
+
+    replace_head_root(busy)
+    serial = audit_home(busy).failures
+    monkeypatch.setattr(audit, "PARALLEL_MIN_SIGNATURES", 2)
+    monkeypatch.setattr(audit.os, "cpu_count", lambda: 3)
+    assert audit_home(busy).failures == serial
+    assert any(f.kind == "bad-signature" and f.id == "head 3" for f in serial)
