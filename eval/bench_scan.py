@@ -120,7 +120,7 @@ def plot(results: dict, path: Path) -> Path:
     return path
 
 
-def _timed_scan(folder: Path, *, home_dir: str, workers: int) -> tuple[float, float, list]:
+def _timed_scan(folder: Path, *, home_dir: str, model_path: str | None, workers: int) -> tuple[float, float, list]:
     """Scan ``folder`` end to end; return (wall seconds, CPU seconds of this process and its workers, results)."""
     import resource
 
@@ -132,7 +132,7 @@ def _timed_scan(folder: Path, *, home_dir: str, workers: int) -> tuple[float, fl
 
     t0, c0 = time.perf_counter(), cpu_s()
     files, _ = collect([folder])
-    scanner = Scanner(ScanConfig(home_dir=home_dir))
+    scanner = Scanner(ScanConfig(home_dir=home_dir, model_path=model_path))
     results = list(scan_files(files, scanner=scanner, workers=workers))
     return time.perf_counter() - t0, cpu_s() - c0, results  # pool workers are reaped at its shutdown
 
@@ -145,8 +145,11 @@ def _tally(results: list) -> dict:
             "unmarked_called_watermarked": sum(not m and r.verdict == "watermarked" for m, r in zip(marked, results))}
 
 
-def measure(*, n_files: int, workers: int, repeats: int, seed: int, silent: bool = True) -> dict:
+def measure(*, n_files: int, workers: int, repeats: int, seed: int, model_path: str | None = None,
+            silent: bool = True) -> dict:
     """Build the corpus in a temporary home and time scans with 1 and ``workers`` workers.
+
+    ``model_path`` is the detector to use (None: the default model, when shipped).
 
     Returns
     -------
@@ -172,11 +175,11 @@ def measure(*, n_files: int, workers: int, repeats: int, seed: int, silent: bool
         home, _ = init_home(Path(tmp) / "home")
         folder = Path(tmp) / "inbox"
         corpus = make_corpus(folder, n_files=n_files, seed=seed, watermark_key=home.watermark_key(), silent=silent)
-        notes = Scanner(ScanConfig(home_dir=str(home.root))).notes
+        notes = Scanner(ScanConfig(home_dir=str(home.root), model_path=model_path)).notes
         load_before = os.getloadavg()
         for _ in progress(range(repeats), silent=silent, desc="timing", total=repeats):
             for w in settings:  # alternate, so a change in the machine's load hits both settings
-                wall_s, cpu_s, results = _timed_scan(folder, home_dir=str(home.root), workers=w)
+                wall_s, cpu_s, results = _timed_scan(folder, home_dir=str(home.root), model_path=model_path, workers=w)
                 wall[w].append(round(wall_s, 3))
                 cpu[w].append(round(cpu_s, 3))
                 tally = _tally(results)
@@ -185,7 +188,7 @@ def measure(*, n_files: int, workers: int, repeats: int, seed: int, silent: bool
     med_wall = {w: statistics.median(wall[w]) for w in settings}
     med_cpu = {w: statistics.median(cpu[w]) for w in settings}
     audio_s = corpus["audio_s"]
-    return {"corpus": corpus, "workers": workers, "repeats": repeats,
+    return {"corpus": corpus, "workers": workers, "repeats": repeats, "model": model_path or "default",
             "wall_s": {str(w): wall[w] for w in settings}, "cpu_s": {str(w): cpu[w] for w in settings},
             "median_wall_s": {str(w): round(med_wall[w], 3) for w in settings},
             "x_realtime_per_worker": {str(w): round(audio_s / med_wall[w] / w, 1) for w in settings},
@@ -201,12 +204,16 @@ def measure(*, n_files: int, workers: int, repeats: int, seed: int, silent: bool
 @click.option("--workers", type=click.IntRange(2, 64), default=2, show_default=True, help="Pool size compared with 1 worker.")
 @click.option("--repeats", type=click.IntRange(1, 20), default=3, show_default=True, help="Timed scans per setting; medians reported.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Write scan.json and scan.png here.")
+@click.option("--model", "model_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="Detector model (default: the shipped one); speed depends on its architecture only.")
 @seed_option
 @json_option
 @quiet_option
-def command(n_files: int, workers: int, repeats: int, out_dir: Path | None, seed: int, as_json: bool, quiet: bool) -> None:
+def command(n_files: int, workers: int, repeats: int, out_dir: Path | None, model_path: Path | None, seed: int,
+            as_json: bool, quiet: bool) -> None:
     """Scan throughput (x real time per worker, end to end) with 1 and N workers, and the speedup."""
-    results = measure(n_files=n_files, workers=workers, repeats=repeats, seed=seed, silent=as_json or quiet)
+    results = measure(n_files=n_files, workers=workers, repeats=repeats, seed=seed,
+                      model_path=str(model_path) if model_path else None, silent=as_json or quiet)
     if out_dir:
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "scan.json").write_text(json.dumps(results, indent=2))
