@@ -38,6 +38,7 @@ TARGET_LEVEL_DBFS = -20.0
 PEAK_LIMIT = 0.89  # -1 dBFS
 MAX_TEXT_CHARS = 2000
 MARK_ATTEMPTS = 3
+WRITABLE_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".opus", ".webm")
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
 
 
@@ -164,6 +165,8 @@ def clone(home: Home, voice_id: str, text: str, *, purpose: str, out_path: Path)
     model = load_voice(home, voice_id)
     if not out_path.parent.is_dir():
         raise CloneError(f"{out_path}: output folder {out_path.parent} does not exist")
+    if out_path.suffix.lower() not in WRITABLE_EXTENSIONS:
+        raise CloneError(f"{out_path}: cannot write '{out_path.suffix}' files; use one of {', '.join(WRITABLE_EXTENSIONS)}")
     y = speak(model, text)
     # A short clip may fail to carry one payload and carry another; each try is verified.
     for attempt in range(MARK_ATTEMPTS):

@@ -4,8 +4,9 @@ For each voice (the real Debian asterisk voice when installed, enrolled under a 
 licence consent; synthetic personas, enrolled under a spoken consent statement) a fresh
 home is made, the voice enrolled through :func:`cloner.enroll.enroll`, and held-out
 sentences with real recordings compared three ways: the clone, the TTS front end alone
-(same rate and pitch, no conversion: the baseline), and the real recording passed through
-WORLD unchanged (the vocoder's ceiling). Metrics: MCD (dB, DTW-aligned, energy excluded),
+(same rate and pitch, no conversion: the baseline; ``tts_plain`` is espeak-ng at its
+defaults), and the real recording passed through WORLD unchanged (the vocoder's ceiling;
+``ceiling_postfilter`` adds the voice's spectral post-filter, as clones get). Metrics: MCD (dB, DTW-aligned, energy excluded),
 F0 RMSE (cents) and log-F0 correlation, speaker similarity (resemblyzer cosine to the mean
 embedding of the enrollment recordings), WER (pocketsphinx, language model restricted to
 the test sentences), training time and synthesis real-time factor; and one full
@@ -14,6 +15,7 @@ the test sentences), training time and synthesis real-time factor; and one full
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import tempfile
@@ -66,13 +68,14 @@ def asterisk_items(*, root: Path = ASTERISK_DIR, transcripts: Path = ASTERISK_TR
 def _prepare(name: str, *, folder: Path, train_s: float, n_test: int, seed: int) -> tuple[int, list[tuple[str, np.ndarray]]]:
     """Write the enrollment recordings of voice ``name`` into ``folder``; return (rate, held-out pairs)."""
     from cloner import personas, script
-    from cloner.recordings import speech_seconds
+    from cloner.recordings import quality_problem, speech_seconds
     from guard.audio import load, save
 
     folder.mkdir(parents=True)
     if name == "asterisk":
         rate = 8000
-        items = asterisk_items()
+        # A few prompts are (near-)silent files; enrollment rightly rejects them, so skip them here.
+        items = [(p, t) for p, t in asterisk_items() if quality_problem(load(p, sample_rate=rate), sample_rate=rate) is None]
         order = np.random.default_rng(seed).permutation(len(items))
         test = [(items[i][1], load(items[i][0], sample_rate=rate)) for i in order[:n_test]]
         pool = [items[i] for i in order[n_test:]]
@@ -130,10 +133,10 @@ def compare(a: np.ndarray, b: np.ndarray, *, sample_rate: int) -> dict:
     return {"mcd_db": mcd, "f0_rmse_cents": rmse, "f0_corr": corr}
 
 
-def measure_voice(name: str, *, work: Path, train_s: float, n_test: int, steps: int | None, seed: int,
-                  progress: bool) -> dict:
+def measure_voice(name: str, *, work: Path, train_s: float, n_test: int, steps: int | None,
+                  postfilter_steps: int | None, seed: int, progress: bool) -> dict:
     """Enroll voice ``name`` in a fresh home under ``work`` and measure it (see module docstring)."""
-    from cloner import pipeline, world
+    from cloner import pipeline, tts, world
     from cloner.convert import ConvertConfig
     from cloner.enroll import enroll
     from cloner.voice import load_voice
@@ -145,27 +148,35 @@ def measure_voice(name: str, *, work: Path, train_s: float, n_test: int, steps: 
     rate, test = _prepare(name, folder=work / "recordings", train_s=train_s, n_test=n_test, seed=seed)
     voice_id = f"bench-{name}"
     record = _grant(home, name, voice_id, work=work, rate=rate)
-    config = ConvertConfig() if steps is None else ConvertConfig(steps=steps)
+    config = ConvertConfig()
+    if steps is not None:
+        config = dataclasses.replace(config, steps=steps)
+    if postfilter_steps is not None:
+        config = dataclasses.replace(config, postfilter_steps=postfilter_steps)
     enrolled = enroll(home, voice_id, recordings_dir=work / "recordings", consent_id=record.consent_id,
                       config=config, seed=seed, progress=progress, warn=lambda m: None)
     model = load_voice(home, voice_id)
     train_audio = [load(p, sample_rate=rate) for p in sorted((work / "recordings").glob("*.wav"))[:20]]
     ref = np.mean([speaker.embed_speaker(y, sample_rate=rate) for y in train_audio], axis=0)
     phrases = [t for t, _ in test]
-    rows: dict[str, list[dict]] = {"clone": [], "tts": [], "ceiling": [], "real": []}
+    rows: dict[str, list[dict]] = {}
     synth_s = audio_s = 0.0
     for text, real in test:
         t0 = time.perf_counter()
         cloned = pipeline.speak(model, text)
         synth_s += time.perf_counter() - t0
         audio_s += cloned.shape[0] / rate
+        vocoded = world.resynthesize(real, sample_rate=rate)
         clips = {"clone": cloned, "tts": pipeline.render_tts(model, text),
-                 "ceiling": world.resynthesize(real, sample_rate=rate), "real": real}
+                 "tts_plain": tts.synthesize(text, voice=model.tts.language, sample_rate=rate),
+                 "ceiling": vocoded, "real": real}
+        if model.postfilter is not None:
+            clips["ceiling_postfilter"] = model.postfilter(vocoded)
         for kind, y in clips.items():
             row = compare(y, real, sample_rate=rate) if kind != "real" else {}
             row["similarity"] = speaker.similarity(speaker.embed_speaker(y, sample_rate=rate), ref)
             row["wer"] = asr.wer(text, asr.transcribe(y, sample_rate=rate, phrases=phrases))
-            rows[kind].append(row)
+            rows.setdefault(kind, []).append(row)
     summary = {kind: {k: round(float(np.nanmean([r[k] for r in rs])), 4) for k in rs[0]} for kind, rs in rows.items()}
     long_text = " ".join(phrases[:3])
     t0 = time.perf_counter()
@@ -176,7 +187,7 @@ def measure_voice(name: str, *, work: Path, train_s: float, n_test: int, steps: 
     return {
         "voice": name, "kind": "real (asterisk-core-sounds-en, 8 kHz)" if name == "asterisk" else "synthetic persona",
         "sample_rate": rate, "speech_s": enrolled.speech_s, "n_recordings": enrolled.n_recordings,
-        "n_test": len(test), "steps": config.steps, "train_s": round(enrolled.train_s, 1),
+        "n_test": len(test), "steps": config.steps, "postfilter_steps": config.postfilter_steps, "train_s": round(enrolled.train_s, 1),
         "tts_settings": model.tts.__dict__, "metrics": summary,
         "mcd_reduction": round(mcd_red, 4),
         "similarity_gain": round(summary["clone"]["similarity"] - summary["tts"]["similarity"], 4),
@@ -216,12 +227,13 @@ def plot(results: list[dict], path: Path) -> None:
 @click.option("--voice", "voices", multiple=True, type=click.Choice(VOICES), help="Voices to measure (default: all; asterisk skipped when not installed).")
 @click.option("--train-s", type=click.FloatRange(60.0, 3600.0), default=180.0, show_default=True, help="Seconds of enrollment speech per voice.")
 @click.option("--test", "n_test", type=click.IntRange(2, 100), default=10, show_default=True, help="Held-out sentences per voice.")
-@click.option("--steps", type=click.IntRange(1, 100_000), default=None, help="Training steps (default: the enrollment default).")
+@click.option("--steps", type=click.IntRange(1, 100_000), default=None, help="Conversion training steps (default: the enrollment default).")
+@click.option("--postfilter-steps", type=click.IntRange(0, 100_000), default=None, help="Post-filter training steps (default: the enrollment default; 0 = none).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Write clone.json and clone.png here.")
 @seed_option
 @json_option
-def command(voices: tuple[str, ...], train_s: float, n_test: int, steps: int | None, out_dir: Path | None,
-            seed: int, as_json: bool) -> None:
+def command(voices: tuple[str, ...], train_s: float, n_test: int, steps: int | None, postfilter_steps: int | None,
+            out_dir: Path | None, seed: int, as_json: bool) -> None:
     """Enroll each voice in a fresh home, clone held-out sentences, compare with TTS-only and real."""
     import torch
 
@@ -236,7 +248,7 @@ def command(voices: tuple[str, ...], train_s: float, n_test: int, steps: int | N
         say(f"bench clone: {name}", quiet=as_json)
         with tempfile.TemporaryDirectory() as tmp:
             results.append(measure_voice(name, work=Path(tmp), train_s=train_s, n_test=n_test, steps=steps,
-                                         seed=seed, progress=not as_json))
+                                         postfilter_steps=postfilter_steps, seed=seed, progress=not as_json))
     report = {"seed": seed, "train_s_requested": train_s, "targets": TARGETS, "notes": notes, "voices": results,
               "machine_note": "2 CPU cores shared with other work; torch limited to 1 thread"}
     if out_dir:
@@ -252,10 +264,12 @@ def command(voices: tuple[str, ...], train_s: float, n_test: int, steps: int | N
     for r in results:
         m = r["metrics"]
         say(f"{r['voice']:9s} ({r['kind']}, {r['speech_s']:.0f} s enrolled, trained in {r['train_s']:.0f} s)")
-        for kind in ("tts", "clone", "ceiling", "real"):
+        for kind in ("tts_plain", "tts", "clone", "ceiling", "ceiling_postfilter", "real"):
+            if kind not in m:
+                continue
             row = m[kind]
             mcd = f"MCD {row['mcd_db']:6.2f} dB  F0 RMSE {row['f0_rmse_cents']:6.1f} c  " if "mcd_db" in row else " " * 37
-            say(f"  {kind:8s} {mcd}similarity {row['similarity']:.3f}  WER {100 * row['wer']:5.1f}%")
+            say(f"  {kind:18s} {mcd}similarity {row['similarity']:.3f}  WER {100 * row['wer']:5.1f}%")
         say(f"  MCD -{100 * r['mcd_reduction']:.0f}%  similarity {r['similarity_gain']:+.3f}  WER gap "
             f"{100 * r['wer_gap']:+.1f} points  synthesis RTF {r['synthesis_rtf']:.3f}  clone() of "
             f"{r['clone_call']['audio_s']:.1f} s in {r['clone_call']['wall_s']:.2f} s, watermark "

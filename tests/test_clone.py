@@ -123,6 +123,13 @@ def test_refused_clone_writes_nothing(enrolled, tmp_path: Path, voice_id: str, p
     assert refused[-1].body["voice_id"] == voice_id and refused[-1].body["purpose"] == purpose
 
 
+@pytest.mark.parametrize(("name", "match"), [("clip.xyz", "cannot write '.xyz'"), ("missing/clip.wav", "does not exist")])
+def test_bad_output_path_writes_nothing(enrolled, tmp_path: Path, name: str, match: str) -> None:  # noqa: ANN001
+    with pytest.raises(CloneError, match=match):
+        pipeline.clone(enrolled[0], "nova", TEXT, purpose="audiobook", out_path=tmp_path / name)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_split_sentences() -> None:
     assert pipeline.split_sentences("One. Two!  Three? four; five") == ["One.", "Two!", "Three?", "four;", "five"]
     assert pipeline.split_sentences(" ... ") == []
