@@ -48,3 +48,19 @@ def test_cli_print_script(runner) -> None:  # noqa: ANN001
     result = runner.invoke(cli, ["enroll", "--print-script"])
     assert result.exit_code == 0
     assert script.SENTENCES[5] in result.output
+
+
+def test_cli_print_script_with_statement(runner) -> None:  # noqa: ANN001
+    import json
+
+    from guard.cli import cli
+
+    args = ["enroll", "--print-script", "--subject", "Ada Lovelace", "--operator", "Acme Audio",
+            "--purpose", "audiobook", "--expires", "2099-01-31"]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0
+    assert result.output.index("I, Ada Lovelace, agree") < result.output.index("01. ")
+    data = json.loads(runner.invoke(cli, [*args, "--json"]).stdout)
+    assert data["statement"].startswith("I, Ada Lovelace") and len(data["sentences"]) == len(script.SENTENCES)
+    bad = runner.invoke(cli, [*args[:-4], "--purpose", "flying", "--expires", "2099-01-31"])
+    assert bad.exit_code == 1 and "unknown purpose" in bad.output
