@@ -7,6 +7,7 @@ so that bandwidth is no cue). Spoofs come from generator families implemented he
 - ``espeak``: espeak-ng formant TTS, many voices and variants (``cloner.tts``);
 - ``world``: WORLD copy-synthesis through the cloner's vocoder (``cloner.world``);
 - ``pvshift``: phase-vocoder pitch and formant shift by 2-4 semitones (librosa);
+- ``timestretch``: phase-vocoder tempo change by 0.8-0.9 or 1.1-1.25 (librosa), pitch kept;
 - ``griffinlim``: magnitude-only STFT re-synthesis with Griffin-Lim phase (librosa);
 - ``lpc``: a classic LPC vocoder, pulse-train or noise excitation through an all-pole filter;
 - ``cloner`` (hook): any callable passed in ``extra_families``, e.g. the voice cloner.
@@ -70,6 +71,15 @@ def pitch_shift(y: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np
     return librosa.effects.pitch_shift(y, sr=sample_rate, n_steps=steps).astype(np.float32)
 
 
+def time_stretch(y: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
+    """Phase-vocoder tempo change (pitch and formants kept): 0.8-0.9x or 1.1-1.25x."""
+    import librosa
+
+    del sample_rate
+    rate = float(rng.uniform(0.8, 0.9) if rng.random() < 0.5 else rng.uniform(1.1, 1.25))
+    return librosa.effects.time_stretch(y, rate=rate).astype(np.float32)
+
+
 def griffin_lim(y: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
     """Keep the STFT magnitude, rebuild the phase with 32 Griffin-Lim iterations."""
     import librosa
@@ -120,7 +130,8 @@ def lpc_vocoder(y: np.ndarray, sample_rate: int, rng: np.random.Generator, *, or
     return out[: y.shape[0]].astype(np.float32)
 
 
-COPY_FAMILIES: dict[str, SpoofFn] = {"world": world_copy, "pvshift": pitch_shift, "griffinlim": griffin_lim, "lpc": lpc_vocoder}
+COPY_FAMILIES: dict[str, SpoofFn] = {"world": world_copy, "pvshift": pitch_shift, "timestretch": time_stretch,
+                                     "griffinlim": griffin_lim, "lpc": lpc_vocoder}
 FAMILIES = ("espeak", *COPY_FAMILIES)
 
 
@@ -152,7 +163,10 @@ class SelfplayConfig:
     espeak_clips: dict[str, int] = field(default_factory=lambda: {"train": 250, "dev": 60})
     copies_per_clip: int = 2
     speaker_fractions: tuple[float, float, float] = (0.6, 0.14, 0.26)
-    train_families: tuple[str, ...] = ("espeak", "world", "pvshift")
+    # By mechanism: formant synthesis (espeak), source-filter vocoder (world), phase-vocoder
+    # modification (pvshift, timestretch). Test: an unseen source-filter vocoder (lpc) and
+    # unseen phase retrieval (griffinlim).
+    train_families: tuple[str, ...] = ("espeak", "world", "pvshift", "timestretch")
     test_families: tuple[str, ...] = ("griffinlim", "lpc")
 
 

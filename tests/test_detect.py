@@ -36,10 +36,10 @@ def detector(model_path: Path) -> Detector:
     return load_model(model_path)
 
 
-@pytest.mark.parametrize(("kind", "rows"), [("logmel", 64), ("lfcc", 60)])
-def test_feature_shapes(kind: str, rows: int, rng: np.random.Generator) -> None:
+@pytest.mark.parametrize(("kind", "n_filters", "rows"), [("logmel", 64, 64), ("linspec", 128, 128), ("lfcc", 30, 60)])
+def test_feature_shapes(kind: str, n_filters: int, rows: int, rng: np.random.Generator) -> None:
     y = rng.standard_normal(SR).astype(np.float32) * 0.1
-    f = features(y, config=FeatureConfig(kind=kind))
+    f = features(y, config=FeatureConfig(kind=kind, n_filters=n_filters))
     assert f.shape == (rows, SR // 160 + 1)
     assert np.all(np.isfinite(f))
 
@@ -56,6 +56,16 @@ def test_feature_config_rejects(kwargs: dict, match: str) -> None:
 def test_features_reject_bad_audio() -> None:
     with pytest.raises(AudioError, match="at least 257"):
         features(np.zeros(100, np.float32), config=FeatureConfig())
+
+
+def test_linspec_resolves_harmonics() -> None:
+    t = np.arange(SR) / SR
+    y = sum(np.sin(2 * np.pi * 200 * k * t) for k in range(1, 10)).astype(np.float32) * 0.05
+    f = features(y, config=FeatureConfig(kind="linspec", n_filters=128)).mean(axis=1)
+    band_hz = 8000 / 129
+    peaks = [int(round(200 * k / band_hz)) - 1 for k in range(1, 10)]
+    troughs = [int(round(300 * k / band_hz)) - 1 for k in (1, 3, 5)]  # between harmonics 1-2, 4-5, 7-8
+    assert min(f[peaks]) > max(f[troughs]) + 1.0
 
 
 def test_linear_filterbank_covers_the_band() -> None:

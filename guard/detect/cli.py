@@ -27,14 +27,15 @@ def detect_group() -> None:
 @click.option("--views", type=click.IntRange(1, 50), default=3, show_default=True, help="Augmented copies of each training clip.")
 @click.option("--batch-size", type=click.IntRange(2, 4096), default=32, show_default=True)
 @click.option("--lr", "learning_rate", type=click.FloatRange(min=0, min_open=True), default=2e-3, show_default=True)
-@click.option("--features", "feature_kind", type=click.Choice(["logmel", "lfcc"]), default="logmel", show_default=True)
-@click.option("--channels", default="16,24,32,48", show_default=True, help="Channels of the residual stages.")
+@click.option("--features", "feature_kind", type=click.Choice(["logmel", "linspec", "lfcc"]), default="linspec", show_default=True)
+@click.option("--filters", "n_filters", type=click.IntRange(8, 512), default=128, show_default=True, help="Filterbank bands.")
+@click.option("--channels", default="16,32,48,64", show_default=True, help="Channels of the residual stages.")
 @click.option("--threads", type=click.IntRange(1, 64), default=1, show_default=True, help="Torch CPU threads.")
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint beside the output file.")
 @json_option
 @quiet_option
 def train_command(data_spec: Path, out_path: Path, seed: int, epochs: int, views: int, batch_size: int,
-                  learning_rate: float, feature_kind: str, channels: str, threads: int, resume: bool,
+                  learning_rate: float, feature_kind: str, n_filters: int, channels: str, threads: int, resume: bool,
                   as_json: bool, quiet: bool) -> None:
     """Train a detector on labelled audio and write MODEL (-o), calibrated on the dev split."""
     import torch
@@ -54,7 +55,7 @@ def train_command(data_spec: Path, out_path: Path, seed: int, epochs: int, views
     items = read_spec(data_spec)
     mf = train(items, out_path, seed=seed, resume=resume, quiet=silent,
                config=TrainConfig(epochs=epochs, views=views, batch_size=batch_size, learning_rate=learning_rate),
-               features=FeatureConfig(kind=feature_kind), model=ModelConfig(channels=chans),
+               features=FeatureConfig(kind=feature_kind, n_filters=n_filters), model=ModelConfig(channels=chans),
                log=lambda m: say(m, quiet=silent), meta={"data": str(data_spec)})
     summary = {"model": str(out_path), "best_dev_eer": mf.meta["best_dev_eer"], "train_time_s": mf.meta["train_time_s"],
                "n_parameters": mf.meta["n_parameters"], "calibration": mf.calibration.to_dict()}

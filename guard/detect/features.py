@@ -1,4 +1,4 @@
-"""Detector front-ends: log-mel and LFCC features computed with torch.stft and librosa filterbanks.
+"""Detector front-ends: log-mel, log linear-band and LFCC features from torch.stft and librosa filterbanks.
 
 Both run inside the model (no trainable parameters), so the same code computes features at
 training and at scoring time. Per-window mean subtraction over time happens in the model,
@@ -15,7 +15,7 @@ import torch
 
 from guard.errors import ParameterError
 
-KINDS = ("logmel", "lfcc")
+KINDS = ("logmel", "linspec", "lfcc")
 _LOG_FLOOR = 1e-8
 
 
@@ -25,14 +25,16 @@ class FeatureConfig:
 
     Attributes
     ----------
-    kind : {"logmel", "lfcc"}
-        Log mel band energies, or linear-frequency cepstral coefficients with deltas.
+    kind : {"logmel", "linspec", "lfcc"}
+        Log mel band energies; log energies of linear triangular bands (fine enough to
+        resolve harmonics, where phase-reconstruction artefacts show); or linear-frequency
+        cepstral coefficients with deltas.
     sample_rate : int
         Rate in Hz the model works at; audio is resampled to it before scoring.
     n_fft, win_length, hop_length : int
         STFT sizes in samples (defaults: 32 ms FFT, 25 ms window, 10 ms hop at 16 kHz).
     n_filters : int
-        Mel bands (logmel) or linear triangular filters (lfcc).
+        Mel bands (logmel) or linear triangular filters (linspec, lfcc).
     n_ceps : int
         Cepstral coefficients kept (lfcc); the feature has ``3 * n_ceps`` rows with deltas.
     """
@@ -54,7 +56,7 @@ class FeatureConfig:
     @property
     def n_features(self) -> int:
         """Rows of the feature matrix."""
-        return self.n_filters if self.kind == "logmel" else 3 * self.n_ceps
+        return 3 * self.n_ceps if self.kind == "lfcc" else self.n_filters
 
     def to_dict(self) -> dict:
         return asdict(self)

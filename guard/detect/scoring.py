@@ -12,7 +12,7 @@ from guard.detect.io import ModelFile
 from guard.errors import DetectError
 
 WINDOW_S = 3.0
-HOP_S = 1.5
+HOP_S = 2.0
 MIN_DURATION_S = 0.25  # below this there are too few frames to score
 RELIABLE_DURATION_S = 1.0  # the shortest crop seen in training
 BATCH_WINDOWS = 32
