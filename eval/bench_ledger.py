@@ -31,6 +31,7 @@ from guard.cliutil import emit_json, json_option, progress, quiet_option, say, s
 
 LIBRISPEECH = Path(__file__).resolve().parents[2] / "shared" / "data" / "librispeech-sample"
 ASTERISK = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
+ASTERISK_TEXT = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz")
 ESPEAK_VOICES = ("en-us", "en", "en-gb-x-rp", "en-us+f3", "en-us+m3", "en+f2", "en-gb-scotland", "en-029")
 ESPEAK_TEXTS = (
     "Please read the following sentence slowly and clearly into the microphone.",
@@ -192,7 +193,7 @@ def measure_speaker_eer(*, max_speakers: int, max_prompts: int, seed: int, silen
     return {"rows": rows, "pooled_real": pooled}
 
 
-def measure_statement_check(*, silent: bool) -> dict:
+def measure_statement_check(*, max_prompts: int, silent: bool) -> dict:
     """Match scores of consent statements (espeak-ng, synthetic) against their own and others' templates."""
     from datetime import date, timedelta
 
@@ -220,7 +221,38 @@ def measure_statement_check(*, silent: bool) -> dict:
     kinds = ("own", "other_template", "unrelated")
     summary = {k: [min(v for r in rows for v in r[k]), max(v for r in rows for v in r[k])] for k in kinds}
     accepted = {k: round(float(np.mean([v >= STATEMENT_THRESHOLD for r in rows for v in r[k]])), 3) for k in kinds}
-    return {"threshold": STATEMENT_THRESHOLD, "rows": rows, "range": summary, "accepted_fraction": accepted}
+    result = {"threshold": STATEMENT_THRESHOLD, "rows": rows, "range": summary, "accepted_fraction": accepted}
+    real = _asterisk_prompts(min_words=8, limit=max_prompts)
+    if real:
+        own, other = [], []
+        for i, (y, text) in enumerate(progress(real, silent=silent, desc="asterisk prompts")):
+            own.append(asr.match_score(y, sample_rate=RATE, phrase=text))
+            other.append(asr.match_score(y, sample_rate=RATE, phrase=real[(i + 1) % len(real)][1]))
+        result["real_prompts"] = {
+            "corpus": "asterisk Allison prompts (real, 8 kHz), scored against their own and the next prompt's text",
+            "n": len(real), "own_mean": round(float(np.mean(own)), 3), "other_mean": round(float(np.mean(other)), 3),
+            "own_accepted": round(float(np.mean(np.array(own) >= STATEMENT_THRESHOLD)), 3),
+            "other_accepted": round(float(np.mean(np.array(other) >= STATEMENT_THRESHOLD)), 3)}
+    return result
+
+
+def _asterisk_prompts(*, min_words: int, limit: int) -> list[tuple[np.ndarray, str]]:
+    """Real prompts with their transcripts (Debian asterisk-core-sounds-en), the longer ones first found."""
+    import gzip
+
+    from guard.audio import load
+
+    if not ASTERISK_TEXT.is_file():
+        return []
+    out = []
+    for line in gzip.open(ASTERISK_TEXT, "rt", encoding="utf-8", errors="replace"):
+        name, sep, text = line.partition(":")
+        wav = ASTERISK / f"{name.strip()}.wav"
+        if sep and not line.startswith(";") and len(text.split()) >= min_words and wav.is_file():
+            out.append((load(wav, sample_rate=RATE), text.strip()))
+            if len(out) == limit:
+                break
+    return out
 
 
 @click.command("ledger")
@@ -243,7 +275,7 @@ def command(n_events: int, speaker_eer: bool, statement_check: bool, max_speaker
         result["speaker_eer"] = measure_speaker_eer(max_speakers=max_speakers, max_prompts=max_prompts, seed=seed,
                                                     silent=silent)
     if statement_check:
-        result["statement_check"] = measure_statement_check(silent=silent)
+        result["statement_check"] = measure_statement_check(max_prompts=max_prompts, silent=silent)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         (out / "ledger.json").write_text(json.dumps(result, indent=2))
@@ -259,6 +291,11 @@ def command(n_events: int, speaker_eer: bool, statement_check: bool, max_speaker
         for kind, (lo, hi) in sc["range"].items():
             click.echo(f"statement match ({kind:14s}) {lo:.2f}-{hi:.2f}; accepted at {sc['threshold']}: "
                        f"{sc['accepted_fraction'][kind]:.0%}")
+        if "real_prompts" in sc:
+            rp = sc["real_prompts"]
+            click.echo(f"statement match on {rp['n']} real prompts: own text mean {rp['own_mean']:.2f} (accepted "
+                       f"{rp['own_accepted']:.0%}), another prompt's text mean {rp['other_mean']:.2f} (accepted "
+                       f"{rp['other_accepted']:.0%})")
     for row in result.get("speaker_eer", {}).get("rows", []) + [result.get("speaker_eer", {}).get("pooled_real")]:
         if row:
             click.echo(f"speaker EER {row['corpus']:38s} {row['eer']:.2%} at cos {row['eer_threshold']:.3f} "
