@@ -217,7 +217,7 @@ def _plot(results: dict, path: Path, title: str) -> None:
     ax.set_xlim(0, 1)
     ax.axvline(0.99, color="k", lw=0.5, ls="--")
     ax.set_title(title)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=2, fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
