@@ -207,17 +207,19 @@ def plot(results: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
-    kinds = ("tts", "clone", "ceiling", "real")
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.5))
+    kinds = ("tts_plain", "tts", "clone", "ceiling", "ceiling_postfilter", "real")
     x = np.arange(len(results))
+    width = 0.8 / len(kinds)
     for ax, metric, label in zip(axes, ("mcd_db", "similarity", "wer"), ("MCD (dB, lower is better)",
                                  "speaker similarity (higher is better)", "WER (lower is better)")):
-        shown = [k for k in kinds if metric in results[0]["metrics"][k]]
-        for j, kind in enumerate(shown):
-            ax.bar(x + (j - len(shown) / 2 + 0.5) * 0.2, [r["metrics"][kind][metric] for r in results], 0.2, label=kind)
+        for j, kind in enumerate(kinds):
+            values = [r["metrics"].get(kind, {}).get(metric, np.nan) for r in results]
+            if not np.all(np.isnan(values)):
+                ax.bar(x + (j - len(kinds) / 2 + 0.5) * width, values, width, label=kind, color=f"C{j}")
         ax.set_xticks(x, [r["voice"] for r in results])
         ax.set_title(label)
-    axes[0].legend()
+    axes[1].legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
