@@ -107,7 +107,7 @@ def _watermark_track(ax, watermark: dict, *, end_s: float) -> None:  # noqa: ANN
 
 
 def _detector_track(ax, detector: dict, *, end_s: float, threshold: float) -> None:  # noqa: ANN001
-    ax.set_ylim(0, 1)
+    ax.set_ylim(-0.06, 1.08)  # room for points at exactly 0 or 1
     ax.set_ylabel("p_syn", rotation=0, ha="right", va="center")
     if detector.get("p_synthetic") is None:
         ax.set_facecolor("#eaeef2")
@@ -118,12 +118,13 @@ def _detector_track(ax, detector: dict, *, end_s: float, threshold: float) -> No
     ax.axhline(threshold, color="#59636e", linestyle="--", linewidth=1)
     windows = np.asarray(detector.get("segments") or [], dtype=float).reshape(-1, 3)
     if windows.shape[0]:
-        # Windows may overlap: draw each at its centre, as steps that meet half-way.
+        # Windows may overlap: each owns the span from half-way to its neighbours' centres.
         centres = (windows[:, 0] + windows[:, 1]) / 2
-        xs = np.concatenate([[windows[0, 0]], centres, [windows[-1, 1]]])
-        ps = np.concatenate([[windows[0, 2]], windows[:, 2], [windows[-1, 2]]])
-        ax.fill_between(xs, 0, ps, step="mid", color="#8c959f", alpha=0.25, linewidth=0)
-        ax.step(xs, ps, where="mid", color="#57606a", linewidth=1.2)
+        edges = np.concatenate([[windows[0, 0]], (centres[1:] + centres[:-1]) / 2, [windows[-1, 1]]])
+        for (left, right), p in zip(zip(edges[:-1], edges[1:]), windows[:, 2]):
+            color = COLORS["likely-synthetic"] if p >= threshold else COLORS["no-evidence"]
+            ax.fill_between([left, right], 0, p, color=color, alpha=0.25, linewidth=0)
+        ax.stairs(windows[:, 2], edges, color="#57606a", linewidth=1.2, baseline=None)
         high = windows[:, 2] >= threshold
         ax.scatter(centres[high], windows[high, 2], s=14, color=COLORS["likely-synthetic"], zorder=3)
         ax.scatter(centres[~high], windows[~high, 2], s=14, color=COLORS["no-evidence"], zorder=3)
