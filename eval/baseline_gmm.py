@@ -75,10 +75,17 @@ def train_gmm(
     for is_spoof, parts in frames.items():
         if not parts:
             raise ParameterError(f"no {'spoof' if is_spoof else 'bona fide'} training clips for the GMM baseline")
-        x = np.concatenate(parts)
+        x = np.concatenate(parts).astype(np.float64)
+        # Digital silence gives identical frames, which collapse a component: drop repeats.
+        x = np.unique(np.round(x, 4), axis=0)
         if x.shape[0] > max_frames:
             x = x[rng.choice(x.shape[0], max_frames, replace=False)]
-        gmm = GaussianMixture(n_components=n_components, covariance_type="diag", max_iter=100, reg_covar=1e-4,
+        if x.shape[0] < 2 * n_components:
+            raise ParameterError(f"{x.shape[0]} distinct frames are too few for {n_components} GMM components")
+        gmm = GaussianMixture(n_components=n_components, covariance_type="diag", max_iter=100, reg_covar=1e-3,
                               random_state=int(rng.integers(2**31)))
-        models[is_spoof] = gmm.fit(x)
+        try:
+            models[is_spoof] = gmm.fit(x)
+        except ValueError as exc:
+            raise ParameterError(f"the LFCC-GMM baseline failed to fit: {str(exc).splitlines()[0]}") from None
     return GmmBaseline(models[False], models[True])

@@ -115,7 +115,7 @@ def plot_det(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: str | Path,
     import matplotlib.pyplot as plt
     from scipy.stats import norm
 
-    ticks = np.array([0.001, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4])
+    ticks = np.array([0.001, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 0.9])
     fig, ax = plt.subplots(figsize=(5.5, 5.0))
     for name, (bona, spoof) in curves.items():
         curve = det_curve(bona, spoof)
@@ -125,7 +125,7 @@ def plot_det(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: str | Path,
         ax.plot(x, y, label=f"{name} (EER {100 * eer:.1f}%)")
     ax.set_xticks(norm.ppf(ticks), [f"{100 * t:g}" for t in ticks])
     ax.set_yticks(norm.ppf(ticks), [f"{100 * t:g}" for t in ticks])
-    lim = norm.ppf([0.0005, 0.5])
+    lim = norm.ppf([0.0005, 0.95])
     ax.set_xlim(*lim)
     ax.set_ylim(*lim)
     ax.plot(lim, lim, color="0.8", lw=0.8, ls="--")
@@ -133,7 +133,7 @@ def plot_det(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: str | Path,
     ax.set_ylabel("synthetic passed as bona fide (%)")
     ax.set_title(title)
     ax.grid(True, color="0.9")
-    ax.legend(fontsize=7, loc="upper right")
+    ax.legend(fontsize=7, loc="lower left")
     fig.tight_layout()
     out = Path(path)
     fig.savefig(out, dpi=120)
