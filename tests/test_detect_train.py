@@ -169,3 +169,29 @@ def test_selfplay_builds_disjoint_splits(tmp_path: Path) -> None:
         build(tmp_path / "bad", seed=0, config=SelfplayConfig(librispeech=src, asterisk=None, train_families=("lpc",), test_families=("lpc",)), quiet=True)
     with pytest.raises(DatasetError, match="no real speech found"):
         build(tmp_path / "none", seed=0, config=SelfplayConfig(librispeech=tmp_path / "absent", asterisk=None), quiet=True)
+
+
+def test_interrupted_training_resumes_from_its_checkpoint(tiny_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import guard.detect.train as train_module
+
+    real_epoch = train_module.train_epoch
+    calls = {"n": 0}
+
+    def dies_in_epoch_two(state, *args, **kwargs):  # noqa: ANN001, ANN202
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real_epoch(state, *args, **kwargs)
+
+    out = tmp_path / "r.pt"
+    items = read_spec(tiny_corpus / "manifest.csv")
+    config = TrainConfig(epochs=2, views=1, batch_size=8)
+    monkeypatch.setattr(train_module, "train_epoch", dies_in_epoch_two)
+    with pytest.raises(KeyboardInterrupt):
+        train(items, out, seed=3, quiet=True, config=config)
+    assert (tmp_path / "r.pt.ckpt").is_file() and not out.exists()
+    monkeypatch.setattr(train_module, "train_epoch", real_epoch)
+    messages: list[str] = []
+    mf = train(items, out, seed=3, quiet=True, config=config, resume=True, log=messages.append)
+    assert any("resumed" in m and "after epoch 1" in m for m in messages)
+    assert [h["epoch"] for h in mf.meta["history"]] == [1, 2] and out.is_file()
