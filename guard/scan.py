@@ -28,7 +28,7 @@ import importlib
 import multiprocessing
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -409,15 +409,28 @@ def _scan_safely(scanner: Scanner, path: Path) -> ScanResult:
         return ScanResult(str(path), "error", msg, error=msg)
 
 
-def _one_thread() -> int | None:
-    """Use one torch thread (one core per worker; also what makes torch safe in a forked
-    child); return the previous count, or None when torch is not loaded."""
+def _one_thread() -> Callable[[], None]:
+    """Limit torch and the BLAS/OpenMP pools to one thread, so a worker uses one core (and
+    torch is safe in a forked child); return a function that restores the previous limits."""
     torch = sys.modules.get("torch")
-    if torch is None:
-        return None
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    return before
+    torch_before = None
+    if torch is not None:
+        torch_before = torch.get_num_threads()
+        torch.set_num_threads(1)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - installed with scikit-learn
+        blas = None
+    else:
+        blas = threadpool_limits(limits=1)
+
+    def restore() -> None:
+        if torch_before is not None:
+            torch.set_num_threads(torch_before)
+        if blas is not None:
+            blas.restore_original_limits()
+
+    return restore
 
 
 def scan_files(files: Sequence[Path], *, scanner: Scanner, workers: int) -> Iterator[ScanResult]:
@@ -429,7 +442,8 @@ def scan_files(files: Sequence[Path], *, scanner: Scanner, workers: int) -> Iter
     scanner : Scanner
         Used as is when ``workers == 1``; its config builds each worker's own scanner.
     workers : int >= 1
-        Processes; each loads the detector once and uses one thread.
+        Processes; each loads the detector once and uses one thread (torch and BLAS),
+        so ``workers`` is the number of cores used.
 
     Yields
     ------
@@ -438,13 +452,12 @@ def scan_files(files: Sequence[Path], *, scanner: Scanner, workers: int) -> Iter
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ParameterError(f"workers must be an integer >= 1, given workers={workers!r}")
     if workers == 1 or len(files) <= 1:
-        before = _one_thread()
+        restore = _one_thread()
         try:
             for path in files:
                 yield _scan_safely(scanner, path)
         finally:
-            if before is not None:
-                sys.modules["torch"].set_num_threads(before)
+            restore()
         return
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)

@@ -221,3 +221,14 @@ def test_three_second_crop_is_presence_or_payload(tmp_path: Path, home, speech) 
         assert "presence only: payload not readable" in result.reason and result.provenance is None
     else:
         assert result.provenance["record_id"] == record.record_id
+
+
+def test_in_process_scan_restores_thread_limits(tmp_path: Path) -> None:
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import torch
+
+    before = ([p["num_threads"] for p in threadpoolctl.threadpool_info()], torch.get_num_threads())
+    path = save(tmp_path / "a.wav", tone(300, 1.0), sample_rate=SR)
+    rows = list(scan_files([path], scanner=Scanner(ScanConfig()), workers=1))
+    assert len(rows) == 1 and rows[0].verdict != "error"
+    assert ([p["num_threads"] for p in threadpoolctl.threadpool_info()], torch.get_num_threads()) == before
