@@ -55,7 +55,7 @@ def _table(results: list[ScanResult]) -> list[str]:
 @quiet_option
 def scan_command(paths: tuple[Path, ...], report_path: Path | None, workers: int, model_path: Path | None,
                  threshold: float, home_dir: Path, as_json: bool, quiet: bool) -> None:
-    """Check audio FILES and folders (recursive) for our watermark, provenance and deepfake cues.
+    """Check audio files and folders (PATHS, recursive) for our watermark, provenance and deepfake cues.
 
     Each file gets one verdict: watermarked, likely-synthetic, no-evidence or error, with a
     one-line reason. Exit 0 when the scan ran, whatever the verdicts.
