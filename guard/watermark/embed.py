@@ -24,6 +24,10 @@ from guard.watermark.layout import (
 
 MIN_PAYLOAD_S = round(PERIOD_S, 2)  # one period holds every coded bit once
 _ITERATIONS = 3
+# Distortion compensation (Chen & Wornell): move 85 % of the way onto a coarser lattice.
+# Against codec noise this reads better than moving all the way onto a finer one at the
+# same distortion (measured with `voiceguard bench watermark`).
+_ALPHA = 0.85
 _MAX_LOG_GAIN = 0.5
 _SYNTH_HOP = N_FFT // 2
 _BANDS_T = band_matrix().T
@@ -50,8 +54,9 @@ def embed(y: np.ndarray, *, sample_rate: int, payload: int, key: bytes, strength
     key : bytes
         Watermark key (a home's current key).
     strength : float in (0, 1]
-        Fraction of the way each group's projection is moved onto its lattice point;
-        1.0 (default) is the most robust, lower values trade robustness for quality.
+        Scales how far each group's projection is moved towards its lattice point (1.0,
+        the default, moves it 85 % of the way: distortion compensation); 1.0 is the most
+        robust, lower values trade robustness for quality.
 
     Returns
     -------
@@ -99,7 +104,7 @@ def _mark16(y16: np.ndarray, *, payload: int, key: bytes, strength: float) -> np
     coded = np.append(coding.encode(payload), 0)  # index -1 (sync groups) reads the 0
     bits = coded[features.periodic(pat.bit_index, n_slots, 0)]
     lattice = features.periodic(pat.dither, n_slots, 0) + bits * (STEP / 2)
-    move = strength * _wrap(lattice - proj)
+    move = strength * _ALPHA * _wrap(lattice - proj)
     target = proj + move
     spec = _stft(y16)
     log_gain = np.zeros((n_slots, CELLS_PER_SLOT, N_BANDS))

@@ -6,9 +6,10 @@ the mark (bump :data:`VERSION`).
 Geometry (at the internal rate of 16 kHz): a *slot* is 1024 samples (64 ms); the
 300-3600 Hz range is split into 24 mel-spaced sub-bands; a *group* is 4 adjacent
 sub-bands of one slot, and a *cell* one sub-band of one slot. Each group carries one
-dither-modulated value on the projection of its 4 log-powers onto balanced keyed chips
-(two +1/2, two -1/2), so gains and smooth filters cancel and the codecs' time smearing is
-common to the 4 cells. 40 % of the groups (keyed) sit on a keyed dither lattice and give
+dither-modulated value on the projection of its 4 log-powers onto the chip
++-(1, -1, -1, 1) / 2 (keyed sign), orthogonal to a constant and to a linear slope, so
+gains, filter edges and spectral tilts cancel and the codecs' time smearing is common to
+the 4 cells. 40 % of the groups (keyed) sit on a keyed dither lattice and give
 presence and alignment; the others carry coded payload bits as binary dither modulation.
 The layout repeats every :data:`PERIOD_SLOTS` slots (3.07 s); a period holds every coded
 bit at least once.
@@ -24,7 +25,7 @@ import numpy as np
 
 from guard.errors import ParameterError
 
-VERSION = 1
+VERSION = 2
 RATE = 16_000
 CELL = 1024
 CELLS_PER_SLOT = 4  # sub-bands per group
@@ -39,12 +40,17 @@ _MEL = np.linspace(*(2595 * np.log10(1 + np.array([LOW_HZ, HIGH_HZ]) / 700)), N_
 SUB_EDGES_HZ = tuple(float(f) for f in 700 * (10 ** (_MEL / 2595) - 1))  # mel-spaced, 2 to 8 bins wide
 PERIOD_SLOTS = 48
 PERIOD_S = PERIOD_SLOTS * SLOT / RATE
-STEP = 0.55  # lattice step of the projection, natural-log power units
+STEP = 0.75  # lattice step of the projection, natural-log power units
 SYNC_FRACTION = 0.4
 PAYLOAD_BITS = 32
 CRC_BITS = 16
 CONSTRAINT = 7
 CODED_BITS = 2 * (PAYLOAD_BITS + CRC_BITS + CONSTRAINT - 1)
+
+
+# +-(1, -1, -1, 1) / 2: orthogonal to a constant and to a linear slope of log-power across
+# the group, so gains, filter edges and spectral tilts move no projection
+_TILT_FREE_CHIP = np.array([1.0, -1.0, -1.0, 1.0]) / 2
 
 
 @dataclass(frozen=True)
@@ -56,7 +62,7 @@ class Pattern:
     dither : np.ndarray [shape=(PERIOD_SLOTS, N_BANDS)]
         Lattice offset of each group, in [0, STEP).
     chips : np.ndarray [shape=(PERIOD_SLOTS, N_BANDS, CELLS_PER_SLOT)]
-        Unit-norm balanced chips (two +0.5, two -0.5) of each group.
+        Unit-norm tilt-free chips (+-(0.5, -0.5, -0.5, 0.5), keyed sign) of each group.
     bit_index : np.ndarray [shape=(PERIOD_SLOTS, N_BANDS), dtype=int]
         Which coded bit each data group carries (-1 for sync groups).
     is_sync : np.ndarray [shape=(PERIOD_SLOTS, N_BANDS), dtype=bool]
@@ -83,8 +89,8 @@ def pattern(key: bytes) -> Pattern:
     rng = np.random.Generator(np.random.PCG64(int.from_bytes(digest[:16], "little")))
     shape = (PERIOD_SLOTS, N_BANDS)
     dither = rng.uniform(0.0, STEP, size=shape)
-    base = np.repeat([1.0, -1.0], CELLS_PER_SLOT // 2) / np.sqrt(CELLS_PER_SLOT)
-    chips = np.stack([rng.permutation(base) for _ in range(PERIOD_SLOTS * N_BANDS)]).reshape(*shape, CELLS_PER_SLOT)
+    sign = rng.choice([-1.0, 1.0], size=shape)
+    chips = sign[..., None] * _TILT_FREE_CHIP
     n_groups = PERIOD_SLOTS * N_BANDS
     is_sync = (rng.permutation(n_groups) < round(SYNC_FRACTION * n_groups)).reshape(shape)
     n_data = int((~is_sync).sum())

@@ -32,7 +32,10 @@ _OVERLAP_S = 4
 _WINDOW_SLOTS = min(PERIOD_SLOTS, int(round(3.0 * RATE / SLOT)))  # about 3 s, within one period
 _WINDOW_STEP = max(1, int(round(1.0 * RATE / SLOT)))  # about 1 s
 _LOCAL_SLOTS = max(2, int(round(0.5 * RATE / SLOT)))  # about 0.5 s
-_LOCAL_MEAN = 0.3  # mean cos of the sync groups over 0.5 s that counts as marked
+_LOCAL_MEAN = 0.35  # mean cos of the sync groups over 0.5 s that counts as marked
+_LEVEL_STEP_DB = 5.0  # level classes of the payload reading's reliability estimate
+_LEVEL_BINS = 8
+_PRIOR_GROUPS = 4.0  # pseudo-count pulling a (band, level) class towards its level's mean
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class _Scorer:
         # projection of every slot on every period position's chips: (n_slots, PERIOD_SLOTS, N_BANDS)
         self.proj_all = [np.einsum("scb,qbc->sqb", lp, pat.chips, optimize=True) for lp in logps]
         self.ws = ws
+        self.levels = [_levels(lp) for lp in logps]
         self.sync_cells = np.nonzero(pat.is_sync)  # (period position, band) of every sync group
 
     def sync_weights(self, offset: int, phase: int) -> np.ndarray:
@@ -106,6 +110,12 @@ class _Scorer:
         q = (np.arange(PERIOD_SLOTS)[:, None] + np.arange(n)[None, :]) % PERIOD_SLOTS  # (p, s)
         rows = np.broadcast_to(np.arange(n), q.shape)
         return score_sq[rows, q], amp_sq[rows, q]
+
+
+def _levels(logp: np.ndarray) -> np.ndarray:
+    """Level of each group (its quietest cell) in dB below the loudest group of the clip [shape=(n_slots, N_BANDS)]."""
+    g = logp.min(axis=1) * (10 / np.log(10))
+    return g - g.max() if g.size else g
 
 
 def _check_keys(keys: object) -> list[bytes]:
@@ -276,31 +286,56 @@ def _localize(scorer: _Scorer, h: _Hypothesis, *, duration_s: float) -> tuple[li
     return segments, marked
 
 
-def _reliability(w: np.ndarray, sync: np.ndarray, cos: np.ndarray) -> np.ndarray:
-    """How well each group survived, estimated from the sync groups [shape=(n_slots, N_BANDS)].
+def _reliability(level: np.ndarray, sync: np.ndarray, cos: np.ndarray) -> np.ndarray:
+    """Soft-decision weight of each group, estimated from the sync groups [shape=(n_slots, N_BANDS)].
 
-    The mean cos of the sync groups with about the same weight and of the same band tells
-    how far an attack moved groups like them; data groups are trusted in proportion (for
-    reading the payload only: the presence p-value never uses this).
+    Codecs keep the loud cells and blur the quiet ones, and filters remove whole bands, so
+    the mean cos of the sync groups of the same band and about the same level (5 dB steps,
+    shrunk towards the mean of that level over all bands when few) estimates how far an
+    attack moved the groups like them. Each group is then trusted by the von Mises
+    concentration that has that mean cos, the log-likelihood-ratio scale of a phase read
+    through wrapped noise. For reading the payload only: the presence p-value never uses this.
+
+    Parameters
+    ----------
+    level : np.ndarray [shape=(n_slots, N_BANDS)]
+        Level of each group in dB below the loudest group of the clip (<= 0).
+    sync : np.ndarray [shape=(n_slots, N_BANDS)]
+        Weight of each sync group (0 for data groups and unused slots).
+    cos : np.ndarray [shape=(n_slots, N_BANDS)]
+        cos of each group's angle against its dither.
     """
-    level_bin = np.minimum((w * 4).astype(int), 3)
-    by_level = np.zeros(4)
-    for k in range(4):
-        sel = sync * (level_bin == k)
-        by_level[k] = (sel * cos).sum() / sel.sum() if sel.sum() > 2 else 0.0
-    by_band = (sync * cos).sum(axis=0) / np.maximum(sync.sum(axis=0), 1e-9)
-    overall = (sync * cos).sum() / max(sync.sum(), 1e-9)
-    rel = np.clip(by_level[level_bin], 0.05, 1.0) * np.clip(by_band[None, :], 0.05, 1.0) / max(overall, 0.05)
-    return rel
+    n_levels = _LEVEL_BINS
+    level_bin = np.clip((-level / _LEVEL_STEP_DB).astype(int), 0, n_levels - 1)
+    rows = level_bin.ravel()
+    cols = np.broadcast_to(np.arange(level.shape[1]), level.shape).ravel()
+    cell = rows * level.shape[1] + cols
+    wsum = np.bincount(cell, weights=sync.ravel(), minlength=n_levels * level.shape[1]).reshape(n_levels, -1)
+    csum = np.bincount(cell, weights=(sync * cos).ravel(), minlength=n_levels * level.shape[1]).reshape(n_levels, -1)
+    by_level = csum.sum(axis=1) / np.maximum(wsum.sum(axis=1), 1e-9)
+    prior = _PRIOR_GROUPS
+    mean = (csum + prior * by_level[:, None]) / (wsum + prior)
+    m = np.clip(mean, 0.0, 0.95)
+    kappa = m * (2 - m**2) / (1 - m**2)  # Banerjee et al.'s approximation of A1^-1(m)
+    return kappa[level_bin, np.arange(level.shape[1])[None, :]]
 
 
 def _decode(scorer: _Scorer, h: _Hypothesis, use: np.ndarray, *, weigh: bool) -> tuple[int, bool]:
     """The payload bits read from the slots in ``use`` and whether their CRC checks."""
     w_all = scorer.ws[h.offset]
     sync = scorer.sync_weights(h.offset, h.phase) * use[:, None]
-    cos = np.cos(scorer.angles(h.offset, h.phase, turns=1.0))
-    reliability = _reliability(w_all, sync, cos) if weigh else 1.0
-    soft = (w_all - sync) * use[:, None] * reliability * cos
+    angles = scorer.angles(h.offset, h.phase, turns=1.0)
+    if weigh:
+        # a filter edge or a codec shifts a band's projections by about a constant: undo
+        # each band's mean rotation, as the sync groups show it
+        angles = angles - np.angle((sync * np.exp(1j * angles)).sum(axis=0))[None, :]
+    cos = np.cos(angles)
+    if weigh:
+        active = (w_all > 0).astype(np.float64)
+        reliability = _reliability(scorer.levels[h.offset], sync > 0, cos)
+    else:
+        active, reliability = w_all, 1.0
+    soft = (active - (sync > 0)) * use[:, None] * reliability * cos
     idx = features.periodic(scorer.pat.bit_index, soft.shape[0], h.phase)
     data = idx >= 0
     llr = np.bincount(idx[data], weights=soft[data], minlength=CODED_BITS)
