@@ -15,7 +15,9 @@ from cloner.enroll import enroll
 from cloner.voice import list_voices, load_voice
 from guard.errors import CloneError, ConsentError
 
-TEXT = "Good morning. This voice was cloned with consent, and every clip carries a mark."
+# About 8 s of speech: a clip this long carries its payload reliably even from the tiny test model.
+TEXT = ("Good morning. This voice was cloned with consent, and every clip carries a mark. "
+        "Anyone can check where it came from and who agreed to it.")
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +142,7 @@ def test_cli_clone_json_contract(enrolled, runner, tmp_path: Path) -> None:  # n
 
     home = enrolled[0]
     out = tmp_path / "cli.wav"
-    result = runner.invoke(cli, ["clone", "nova", "Hello from the command line. This clip is long enough to carry its mark.", "-o", str(out),
+    result = runner.invoke(cli, ["clone", "nova", TEXT, "-o", str(out),
                                  "--purpose", "research", "--json", "--home", str(home.root)])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
