@@ -91,12 +91,13 @@ def test_localization_iou(speech10: np.ndarray, marked10: np.ndarray) -> None:
     host = synthesize("Nobody marked this part of the recording; it is plain speech from a different "
                       "text, read slowly and clearly for the test.", voice="en-us", rate_wpm=150, sample_rate=SR)
     host = np.tile(host, 3)[: 10 * SR].copy()
-    start_s, piece = 4.3, marked10[3 * SR:5 * SR]
+    # a piece of MIN_PRESENCE_S (the length the design promises to find)
+    start_s, piece = 4.3, marked10[3 * SR:3 * SR + int(MIN_PRESENCE_S * SR)]
     i = int(start_s * SR)
     host[i:i + piece.shape[0]] = piece
     result = verify(host, sample_rate=SR, keys=[KEY])
     assert result.detected
-    truth = (start_s, start_s + 2.0)
+    truth = (start_s, start_s + MIN_PRESENCE_S)
     best = max(_iou(seg, truth) for seg in result.segments)
     assert best >= 0.8, result.segments
 

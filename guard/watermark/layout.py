@@ -4,7 +4,7 @@ Everything here is shared by the embedder and the verifier; changing a constant 
 the mark (bump :data:`VERSION`).
 
 Geometry (at the internal rate of 16 kHz): a *slot* is 1024 samples (64 ms); the
-300-3600 Hz range is split into 24 mel-spaced sub-bands; a *group* is 4 adjacent
+400-3300 Hz range is split into 24 mel-spaced sub-bands; a *group* is 4 adjacent
 sub-bands of one slot, and a *cell* one sub-band of one slot. Each group carries one
 dither-modulated value on the projection of its 4 log-powers onto the chip
 +-(1, -1, -1, 1) / 2 (keyed sign), orthogonal to a constant and to a linear slope, so
@@ -25,7 +25,7 @@ import numpy as np
 
 from guard.errors import ParameterError
 
-VERSION = 2
+VERSION = 3
 RATE = 16_000
 CELL = 1024
 CELLS_PER_SLOT = 4  # sub-bands per group
@@ -35,12 +35,12 @@ OFFSETS = SLOT // HOP
 N_FFT = 512
 N_BANDS = 6  # groups per slot
 N_SUB = N_BANDS * CELLS_PER_SLOT
-LOW_HZ, HIGH_HZ = 300.0, 3600.0  # what speech codecs and telephone channels keep
+LOW_HZ, HIGH_HZ = 400.0, 3300.0  # inside what telephone channels keep (300-3400 Hz), clear of their filter edges
 _MEL = np.linspace(*(2595 * np.log10(1 + np.array([LOW_HZ, HIGH_HZ]) / 700)), N_SUB + 1)
-SUB_EDGES_HZ = tuple(float(f) for f in 700 * (10 ** (_MEL / 2595) - 1))  # mel-spaced, 2 to 8 bins wide
+SUB_EDGES_HZ = tuple(float(f) for f in 700 * (10 ** (_MEL / 2595) - 1))  # mel-spaced, 2 to 7 bins wide
 PERIOD_SLOTS = 48
 PERIOD_S = PERIOD_SLOTS * SLOT / RATE
-STEP = 0.75  # lattice step of the projection, natural-log power units
+STEP = 0.8  # lattice step of the projection, natural-log power units
 SYNC_FRACTION = 0.4
 PAYLOAD_BITS = 32
 CRC_BITS = 16
