@@ -8,7 +8,7 @@ from conftest import tone
 
 from guard.audio import resample
 from guard.errors import AudioError, ParameterError, WatermarkError
-from guard.watermark import MIN_PAYLOAD_S, MIN_PRESENCE_S, Verification, embed, verify
+from guard.watermark import MIN_PAYLOAD_S, MIN_PRESENCE_S, P_THRESHOLD, Verification, embed, verify
 
 SR = 16000
 KEY = bytes(range(32))
@@ -107,7 +107,7 @@ def _iou(a: tuple[float, float], b: tuple[float, float]) -> float:
     return inter / (max(a[1], b[1]) - min(a[0], b[0]))
 
 
-@pytest.mark.parametrize("attack", ["white_noise_30db", "gain_x0.1", "resample_8k", "lowpass_3500hz", "splice"])
+@pytest.mark.parametrize("attack", ["white_noise_30db", "gain_x0.1", "resample_8k", "lowpass_3500hz", "splice", "telephone", "mp3_32k"])
 def test_payload_survives_attack(marked10: np.ndarray, attack: str) -> None:
     from eval.attacks import apply_attack
 
@@ -120,6 +120,19 @@ def test_mp3_32k_detected(marked10: np.ndarray) -> None:
 
     assert verify(apply_attack("mp3_32k", marked10, sample_rate=SR, seed=0), sample_rate=SR, keys=[KEY]).detected
 
+
+
+def test_payload_check_completes_weak_presence(marked10: np.ndarray) -> None:
+    # white noise at 15 dB: the sync groups alone give p above P_THRESHOLD, the CRC-checked
+    # payload brings it under (p x 4 readings x 2**-16)
+    noise = np.random.default_rng(0).standard_normal(marked10.shape[0]).astype(np.float32)
+    noisy = marked10 + noise * np.sqrt(np.mean(marked10**2)) * 10 ** (-15 / 20)
+    result = verify(noisy, sample_rate=SR, keys=[KEY])
+    assert result.detected and result.payload == PAYLOAD
+    assert "payload check" in result.reason and result.p_value <= P_THRESHOLD
+    assert result.segments
+    wrong = verify(noisy, sample_rate=SR, keys=[OTHER_KEY])
+    assert not wrong.detected and wrong.payload is None
 
 @pytest.mark.parametrize("name", ["noise", "tone", "chirp_like", "clicks"])
 def test_no_false_detection_on_other_signals(name: str) -> None:

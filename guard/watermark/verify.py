@@ -12,6 +12,7 @@ from guard.errors import ParameterError
 from guard.watermark import coding, features, stats
 from guard.watermark.layout import (
     CODED_BITS,
+    CRC_BITS,
     HOP,
     N_BANDS,
     OFFSETS,
@@ -33,6 +34,9 @@ _WINDOW_SLOTS = min(PERIOD_SLOTS, int(round(3.0 * RATE / SLOT)))  # about 3 s, w
 _WINDOW_STEP = max(1, int(round(1.0 * RATE / SLOT)))  # about 1 s
 _LOCAL_SLOTS = max(2, int(round(0.5 * RATE / SLOT)))  # about 0.5 s
 _LOCAL_MEAN = 0.35  # mean cos of the sync groups over 0.5 s that counts as marked
+# a clip whose sync groups alone give p up to this is read; a payload whose CRC checks
+# then lowers p by the chance of that check (4 readings x 2**-16), see _verify16
+_CHECK_GATE = P_THRESHOLD * 2.0**CRC_BITS / 4
 _LEVEL_STEP_DB = 5.0  # level classes of the payload reading's reliability estimate
 _LEVEL_BINS = 8
 _PRIOR_GROUPS = 4.0  # pseudo-count pulling a (band, level) class towards its level's mean
@@ -236,7 +240,7 @@ def _verify16(y16: np.ndarray, keys: list[bytes], *, duration_s: float) -> Verif
                 if pv < best_p or best_h is None or (pv == best_p and z > best_h.z):
                     best_p, best_h = pv, _Hypothesis(ki, o, p, float(z))
     short = "" if duration_s >= MIN_PRESENCE_S else f" (clip is {duration_s:.2f} s, under the {MIN_PRESENCE_S} s the design needs)"
-    if best_h is None or best_p > P_THRESHOLD:
+    if best_h is None or best_p > _CHECK_GATE:
         return Verification(False, None, best_p, [], f"no watermark found (p={best_p:.2g} > {P_THRESHOLD:g}){short}")
     scorer = scorers[best_h.key_index]
     segments, marked = _localize(scorer, best_h, duration_s=y16.shape[0] / RATE)
@@ -251,6 +255,16 @@ def _verify16(y16: np.ndarray, keys: list[bytes], *, duration_s: float) -> Verif
         bits, good = _decode(scorer, best_h, use, weigh=weigh)
         if good:
             raw, ok = bits, True
+    if best_p > P_THRESHOLD:
+        # Under "no mark", the data groups' angles are uniform and independent of the sync
+        # groups' ones, so the CRC checks by chance with probability at most
+        # len(readings) * 2**-16 whatever the sync groups said: the product is a p-value.
+        p_value = best_p * len(readings) * 2.0**-CRC_BITS
+        if not ok or p_value > P_THRESHOLD:
+            return Verification(False, None, best_p, [], f"no watermark found (p={best_p:.2g} > {P_THRESHOLD:g}){short}")
+        duration = y16.shape[0] / RATE
+        return Verification(True, raw, p_value, segments or [(0.0, round(duration, 3))],
+                            f"watermark found (p={p_value:.2g}, with the payload check); payload read", best_h.key_index, raw)
     what = "payload read" if ok else "payload unreadable (check failed)"
     return Verification(True, raw if ok else None, best_p, segments, f"watermark found (p={best_p:.2g}); {what}",
                         best_h.key_index, raw)
