@@ -157,7 +157,10 @@ def _undecodable(p: Path, detail: str) -> AudioError:
 
 
 def _use_sndfile(p: Path) -> bool:
-    return p.suffix.lower() in _SNDFILE_EXTENSIONS
+    ext = p.suffix.lower()
+    if ext == ".mp3" and _sniff(p) != "mp3":
+        return False  # libsndfile's mpg123 prints "Illegal Audio-MPEG-Header" to stderr on non-MP3 data
+    return ext in _SNDFILE_EXTENSIONS
 
 
 def info(path: str | os.PathLike[str]) -> AudioInfo:

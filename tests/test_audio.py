@@ -190,3 +190,11 @@ def test_mp4_without_audio_track_is_refused(tmp_path: Path) -> None:
             out.mux(packet)
     with pytest.raises(AudioError, match="no audio track"):
         audio.info(path)
+
+
+def test_text_named_mp3_is_refused_quietly(tmp_path: Path, capfd: pytest.CaptureFixture) -> None:
+    path = tmp_path / "fake.mp3"
+    path.write_text("not audio at all\n" * 40)
+    with pytest.raises(AudioError, match="not an audio file"):
+        audio.load(path, sample_rate=SR)
+    assert "MPEG" not in capfd.readouterr().err
