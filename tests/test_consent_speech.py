@@ -162,10 +162,19 @@ def test_similarity_rejects_bad_embeddings(a: np.ndarray, b: np.ndarray, match: 
 
 def test_transcribe_is_restricted_to_the_phrases() -> None:
     phrases = ["the library opens at nine in the morning", "a gentle breeze carried the smell of rain"]
-    hyp = asr.transcribe(say(phrases[1]), sample_rate=SR, phrases=phrases)
     vocab = set(asr.words(" ".join(phrases)))
-    assert hyp and set(hyp.split()) <= vocab
-    assert asr.wer(phrases[1], hyp) < asr.wer(phrases[0], hyp)
+    # espeak-ng's output varies slightly from call to call, and pocketsphinx hears espeak
+    # poorly: judge the restriction on three renderings, not on one.
+    hyps = []
+    for pitch in (35, 50, 65):
+        from cloner.tts import synthesize
+
+        hyp = asr.transcribe(synthesize(phrases[1], pitch=pitch, sample_rate=SR), sample_rate=SR, phrases=phrases)
+        assert hyp and set(hyp.split()) <= vocab
+        hyps.append(hyp)
+    said = np.mean([asr.wer(phrases[1], h) for h in hyps])
+    other = np.mean([asr.wer(phrases[0], h) for h in hyps])
+    assert said < other, hyps
 
 
 @pytest.mark.parametrize(("ref", "hyp", "expected"), [
