@@ -32,6 +32,7 @@ _SNDFILE_EXTENSIONS = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".mp3
 # Magic numbers of audio containers, to tell "not audio" from "audio, but truncated".
 _MAGIC = ((b"RIFF", "wav"), (b"fLaC", "flac"), (b"OggS", "ogg"), (b"ID3", "mp3"),
           (b"\x1a\x45\xdf\xa3", "webm"), (b"FORM", "aiff"), (b".snd", "au"))
+_OGG_WRITE_FRAMES = 1 << 14
 # Raw ADTS AAC carries no edit list; encoders prime it with 1024 samples that players drop.
 _ADTS_PRIMING = 1024
 # Encoder settings for the lossy formats written through PyAV: container, codec, rates.
@@ -382,7 +383,11 @@ def save(
     elif ext == "flac":
         sf.write(p, clipped, sample_rate, subtype="PCM_16", format="FLAC")
     elif ext in ("ogg", "oga"):
-        sf.write(p, clipped, sample_rate, format="OGG", subtype="VORBIS")
+        # libsndfile's Vorbis encoder crashes (SIGSEGV) on a single write of about a
+        # minute of audio; writing in blocks is safe at any length.
+        with sf.SoundFile(p, "w", sample_rate, 1, format="OGG", subtype="VORBIS") as fh:
+            for start in range(0, clipped.shape[0], _OGG_WRITE_FRAMES):
+                fh.write(clipped[start:start + _OGG_WRITE_FRAMES])
     elif ext in _ENCODERS:
         data, _ = _encode_av(clipped, sample_rate=sample_rate, kind=ext, bitrate_bps=bitrate_bps)
         p.write_bytes(data)

@@ -198,3 +198,10 @@ def test_text_named_mp3_is_refused_quietly(tmp_path: Path, capfd: pytest.Capture
     with pytest.raises(AudioError, match="not an audio file"):
         audio.load(path, sample_rate=SR)
     assert "MPEG" not in capfd.readouterr().err
+
+
+def test_long_ogg_is_written_and_read(tmp_path: Path, rng: np.random.Generator) -> None:
+    # one write of ~a minute crashed libsndfile's Vorbis encoder; blocks must not
+    y = (0.1 * rng.standard_normal(44100 * 70)).astype(np.float32)
+    path = audio.save(tmp_path / "long.ogg", y, sample_rate=44100)
+    assert abs(audio.info(path).duration_s - 70.0) < 0.05
