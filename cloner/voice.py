@@ -8,7 +8,6 @@ post-filter, loaded with ``weights_only=True`` and checked against that hash. A 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass
@@ -19,6 +18,7 @@ import torch
 
 from cloner.convert import ConversionNet, ConvertConfig, F0Map, Normaliser
 from cloner.postfilter import PostFilter, PostFilterNet
+from guard.digest import sha256_file
 from guard.errors import CloneError, ParameterError
 from guard.home import Home
 
@@ -92,14 +92,6 @@ class VoiceModel:
             "training": self.training,
             "weights_sha256": weights_sha256,
         }
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def save_voice(model: VoiceModel, folder: Path) -> str:

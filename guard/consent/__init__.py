@@ -31,6 +31,7 @@ from guard.consent.record import (
     end_of,
 )
 from guard.consent.template import key_words, template
+from guard.digest import sha256_file
 from guard.errors import ConsentError, ParameterError
 from guard.home import Home
 
@@ -65,14 +66,6 @@ def _one_line(value: object, name: str) -> str:
     return text
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _statement_evidence(home: Home, consent_id: str, wav: Path, text: str, keywords: str) -> dict:
     from guard import asr, speaker
     from guard.audio import load
@@ -89,7 +82,7 @@ def _statement_evidence(home: Home, consent_id: str, wav: Path, text: str, keywo
     kept = folder / f"{consent_id}{wav.suffix.lower() or '.wav'}"
     shutil.copyfile(wav, kept)
     os.chmod(kept, 0o600)
-    return {"kind": "statement", "file": str(kept.resolve()), "sha256": _sha256_file(kept),
+    return {"kind": "statement", "file": str(kept.resolve()), "sha256": sha256_file(kept),
             "duration_s": round(y.shape[0] / EMBED_RATE, 3), "template": text,
             "match_score": round(float(score), 4), "match_threshold": STATEMENT_THRESHOLD,
             "speaker_embedding": [round(float(v), 6) for v in embedding]}

@@ -16,7 +16,6 @@ The same checks run on a home (:func:`audit_home`) or on an exported bundle
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections import Counter
@@ -27,6 +26,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 
+from guard.digest import sha256_file
 from guard.errors import GuardError, LedgerError
 from guard.home import Home
 from guard.ledger import merkle
@@ -190,14 +190,6 @@ def bad_signatures(public_hex: str, items: list[tuple[int, bytes, str]]) -> list
         return sorted(i for bad in pool.map(_verify_chunk, [public_hex] * len(chunks), chunks) for i in bad)
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _check_file(report: AuditReport, ident: str, path: object, digest: object, files: bool) -> None:
     if not files or not path:
         return
@@ -206,7 +198,7 @@ def _check_file(report: AuditReport, ident: str, path: object, digest: object, f
         report.checked["files_missing"] += 1
         return
     report.checked["files"] += 1
-    if _sha256_file(p) != digest:
+    if sha256_file(p) != digest:
         report.fail("file-hash-mismatch", ident, f"{p} no longer matches the SHA-256 stored in the ledger")
 
 

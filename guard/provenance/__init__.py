@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from guard.digest import sha256_file
 from guard.errors import ProvenanceError
 from guard.home import Home
 from guard.provenance.certs import create_chain, signer_files
@@ -91,14 +92,6 @@ def new_payload(home: Home) -> int:
             return candidate
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def issue(home: Home, *, payload: int, voice_id: str, consent_id: str, text: str, audio_path: Path,
           generator: str, generator_version: str, purpose: str | None = None,
           final_path: Path | None = None) -> ProvenanceRecord:
@@ -147,7 +140,7 @@ def issue(home: Home, *, payload: int, voice_id: str, consent_id: str, text: str
                          generator=generator, generator_version=generator_version, voice_id=voice_id,
                          consent_id=consent_id)
     record = ProvenanceRecord(record_id, payload, voice_id, consent_id,
-                              hashlib.sha256(text.encode("utf-8")).hexdigest(), _sha256_file(audio_path), generator,
+                              hashlib.sha256(text.encode("utf-8")).hexdigest(), sha256_file(audio_path), generator,
                               generator_version, datetime.now(timezone.utc), manifest,
                               str(Path(final_path or audio_path).resolve()), purpose)
     from guard import ledger
