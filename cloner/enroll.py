@@ -35,10 +35,10 @@ from cloner.voice import (
     VoiceModel,
     check_voice_id,
     save_voice,
-    sha256_file,
     voice_folder,
 )
 from guard.audio import save
+from guard.digest import sha256_file
 from guard.errors import CloneError, ConsentError
 from guard.home import Home
 
