@@ -8,7 +8,7 @@ from conftest import tone
 
 from guard.audio import resample
 from guard.errors import AudioError, ParameterError, WatermarkError
-from guard.watermark import MIN_PAYLOAD_S, MIN_PRESENCE_S, P_THRESHOLD, Verification, embed, verify
+from guard.watermark import MIN_PAYLOAD_S, MIN_PRESENCE_S, Verification, embed, verify
 
 SR = 16000
 KEY = bytes(range(32))
@@ -128,23 +128,24 @@ def test_mp3_32k_detected(marked10: np.ndarray) -> None:
 
 
 
-def test_payload_check_completes_weak_presence(marked10: np.ndarray) -> None:
-    # white noise at 9-18 dB SNR: at some level the sync groups alone give p above
-    # P_THRESHOLD and the CRC-checked payload brings it under (p x 4 readings x 2**-16).
-    # Which level does it depends on the exact speech, so several are tried.
-    noise = np.random.default_rng(0).standard_normal(marked10.shape[0]).astype(np.float32)
-    completed = 0
-    for snr_db in (18, 15, 12, 9):
-        noisy = marked10 + noise * np.sqrt(np.mean(marked10**2)) * 10 ** (-snr_db / 20)
-        result = verify(noisy, sample_rate=SR, keys=[KEY])
-        if result.detected:
-            assert result.payload in (None, PAYLOAD) and result.p_value <= P_THRESHOLD and result.segments
-        if "payload check" in result.reason:
-            assert result.detected and result.payload == PAYLOAD
-            completed += 1
-        wrong = verify(noisy, sample_rate=SR, keys=[OTHER_KEY])
-        assert not wrong.detected and wrong.payload is None
-    assert completed >= 1
+def test_payload_check_completes_weak_presence(marked10: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    # When the sync groups alone give p above the threshold, a CRC-checked payload brings it
+    # to p x 4 readings x 2**-16. Which noise level lands there depends on the exact speech
+    # (espeak varies between calls), so the threshold is moved instead: just below the sync
+    # p-value of this clip, which makes the path deterministic.
+    import importlib
+
+    verify_module = importlib.import_module("guard.watermark.verify")  # the module, not the function
+
+    p_sync = verify(marked10, sample_rate=SR, keys=[KEY]).p_value
+    monkeypatch.setattr(verify_module, "P_THRESHOLD", p_sync / 100)
+    result = verify(marked10, sample_rate=SR, keys=[KEY])
+    assert result.detected and result.payload == PAYLOAD
+    assert "payload check" in result.reason
+    assert result.p_value == pytest.approx(p_sync * 4 * 2.0**-16) and result.p_value <= p_sync / 100
+    assert result.segments
+    wrong = verify(marked10, sample_rate=SR, keys=[OTHER_KEY])
+    assert not wrong.detected and wrong.payload is None
 
 
 @pytest.mark.parametrize("name", ["noise", "tone", "chirp_like", "clicks"])
