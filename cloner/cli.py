@@ -11,10 +11,10 @@ from guard.cliutil import (
     home_option,
     json_option,
     quiet_option,
-    require_home,
     say,
     seed_option,
 )
+from guard.home import open_home
 
 
 @click.command("tts")
@@ -98,7 +98,7 @@ def enroll_command(voice_id: str | None, recordings_dir: Path | None, consent_id
     config = ConvertConfig.fast() if fast else ConvertConfig()
     if steps is not None:
         config = ConvertConfig(**{**config.to_dict(), "steps": steps})
-    home = require_home(home_dir)
+    home = open_home(home_dir)
     result = enroll(home, voice_id, recordings_dir=recordings_dir, consent_id=consent_id, language=language,
                     config=config, seed=seed, progress=not (as_json or quiet),
                     warn=lambda m: say(f"Warning: {m}", quiet=as_json or quiet))
@@ -121,7 +121,7 @@ def voices_list_command(home_dir: Path, as_json: bool) -> None:
     """List enrolled voices (one JSON object per voice with --json)."""
     from cloner.voice import list_voices
 
-    voices = list_voices(require_home(home_dir))
+    voices = list_voices(open_home(home_dir))
     for v in voices:
         if as_json:
             emit_json(v)
@@ -146,7 +146,7 @@ def clone_command(voice_id: str, text: str, out: Path, purpose: str, home_dir: P
     """Speak TEXT in VOICE_ID's voice into OUT: consent-checked, watermarked, recorded."""
     from cloner.pipeline import clone
 
-    result = clone(require_home(home_dir), voice_id, text, purpose=purpose, out_path=out)
+    result = clone(open_home(home_dir), voice_id, text, purpose=purpose, out_path=out)
     if as_json:
         emit_json({k: result.to_dict()[k] for k in ("file", "record_id", "payload", "voice_id", "consent_id", "manifest")})
     else:

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import click
 import numpy as np
 
-from guard.home import Home, open_home, resolve_home
+from guard.home import resolve_home
 
 T = TypeVar("T")
 
@@ -80,8 +80,3 @@ def home_option(func: Callable) -> Callable:
         return func(*args, home_dir=resolve_home(chosen), **kwargs)
 
     return wrapper
-
-
-def require_home(home_dir: Path) -> Home:
-    """Open the home or fail with how to create it (a GuardError, shown as one line)."""
-    return open_home(home_dir)

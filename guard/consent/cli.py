@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
-from guard.cliutil import emit_json, home_option, json_option, require_home, say
+from guard.cliutil import emit_json, home_option, json_option, say
 from guard.consent.record import PURPOSES
+from guard.home import open_home
 
 _purpose = click.option("--purpose", "purposes", multiple=True, required=True, type=click.Choice(PURPOSES),
                         help="What the voice may be used for (repeat for several).")
@@ -59,7 +60,7 @@ def grant_command(voice_id: str, subject: str, operator: str, purposes: tuple[st
     """Record consent for VOICE_ID, with a spoken statement or a licence as evidence."""
     from guard.consent import grant
 
-    home = require_home(home_dir)
+    home = open_home(home_dir)
     if not as_json and statement is not None:
         say("Checking the statement (speech recognition and speaker embedding)...")
     record = grant(home, voice_id=voice_id, subject=subject, operator=operator, purposes=purposes,
@@ -80,7 +81,7 @@ def revoke_command(consent_id: str, reason: str, home_dir: Path, as_json: bool) 
     """Revoke CONSENT_ID: later clones are refused; the revocation is a ledger event."""
     from guard.consent import get, revoke
 
-    home = require_home(home_dir)
+    home = open_home(home_dir)
     revoke(home, consent_id, reason=reason)
     record = get(home, consent_id)
     if as_json:
@@ -96,7 +97,7 @@ def list_command(home_dir: Path, as_json: bool) -> None:
     """List every consent with its status now."""
     from guard.consent import list_consents
 
-    records = list_consents(require_home(home_dir))
+    records = list_consents(open_home(home_dir))
     for record in records:
         if as_json:
             emit_json(record.to_dict())
@@ -114,7 +115,7 @@ def show_command(consent_id: str, home_dir: Path, as_json: bool) -> None:
     """Show one consent record in full."""
     from guard.consent import get
 
-    record = get(require_home(home_dir), consent_id)
+    record = get(open_home(home_dir), consent_id)
     d = record.to_dict()
     if as_json:
         emit_json(d)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from guard.cliutil import emit_json, home_option, json_option, require_home, say
+from guard.cliutil import emit_json, home_option, json_option, say
+from guard.home import open_home
 
 
 @click.command("audit")
@@ -25,7 +26,7 @@ def audit_command(export_dir: Path | None, bundle_dir: Path | None, home_dir: Pa
         report = audit_bundle(bundle_dir)
         where = str(bundle_dir)
     else:
-        home = require_home(home_dir)
+        home = open_home(home_dir)
         report = audit_home(home)
         where = str(home.ledger_path)
         if export_dir is not None:

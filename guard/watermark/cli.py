@@ -9,8 +9,9 @@ from pathlib import Path
 import click
 import numpy as np
 
-from guard.cliutil import emit_json, home_option, json_option, require_home, say
+from guard.cliutil import emit_json, home_option, json_option, say
 from guard.errors import GuardError, ParameterError
+from guard.home import open_home
 
 
 def _parse_payload(text: str | None) -> int:
@@ -44,7 +45,7 @@ def embed_command(in_path: Path, out_path: Path, payload: str | None, strength: 
     from guard.watermark import embed
 
     value = _parse_payload(payload)
-    home = require_home(home_dir)
+    home = open_home(home_dir)
     rate = info(in_path).sample_rate
     y = load(in_path, sample_rate=rate)
     try:
@@ -69,7 +70,7 @@ def verify_command(files: tuple[Path, ...], home_dir: Path, as_json: bool) -> No
     from guard.audio import load
     from guard.watermark import verify
 
-    keys = require_home(home_dir).watermark_keys()
+    keys = open_home(home_dir).watermark_keys()
     failed = 0
     for path in files:
         try:
