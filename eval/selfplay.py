@@ -10,7 +10,9 @@ so that bandwidth is no cue). Spoofs come from generator families implemented he
 - ``timestretch``: phase-vocoder tempo change by 0.8-0.9 or 1.1-1.25 (librosa), pitch kept;
 - ``griffinlim``: magnitude-only STFT re-synthesis with Griffin-Lim phase (librosa);
 - ``lpc``: a classic LPC vocoder, pulse-train or noise excitation through an all-pole filter;
-- ``cloner`` (hook): any callable passed in ``extra_families``, e.g. the voice cloner.
+- ``cloner``: voiceguard's own cloning pipeline speaking held-out prompts in the Asterisk
+  voice, enrolled under a detector-training licence consent (:mod:`eval.selfplay_cloner`);
+  passed through ``extra_families`` (any callable can be), a test family by default.
 
 Speakers are disjoint across train, dev and test. Generator families of the test split
 are disjoint from those of train and dev, so the test split measures unseen speakers *and*
@@ -25,6 +27,7 @@ import csv
 import gzip
 import re
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,8 +133,84 @@ def lpc_vocoder(y: np.ndarray, sample_rate: int, rng: np.random.Generator, *, or
     return out[: y.shape[0]].astype(np.float32)
 
 
+def _f0_track(y: np.ndarray, sample_rate: int) -> np.ndarray:
+    """F0 in Hz every 10 ms (0 = unvoiced), DIO + StoneMask."""
+    import pyworld
+
+    x = y.astype(np.float64)
+    f0, t = pyworld.dio(x, sample_rate, frame_period=10.0)
+    return pyworld.stonemask(x, f0, t, sample_rate)
+
+
+def phase_rebuild(y: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
+    """Keep the STFT magnitude, rebuild the phase in one pass: peak-locked phase-vocoder propagation.
+
+    Each frame's spectral peaks (quadratic interpolation on log magnitude) advance their
+    phase by their instantaneous frequency; every other bin takes its nearest peak's phase
+    (identity phase locking, +pi per bin for the Hann main lobe). No iterations and no
+    consistency projection: a different phase-retrieval mechanism from Griffin-Lim.
+    """
+    import librosa
+
+    del sample_rate
+    n_fft = int(rng.choice([512, 1024]))
+    hop = n_fft // 4
+    mag = np.abs(librosa.stft(y, n_fft=n_fft, hop_length=hop))
+    bins = np.arange(mag.shape[0])
+    phase = np.empty_like(mag)
+    prev = rng.uniform(-np.pi, np.pi, mag.shape[0])
+    for t in range(mag.shape[1]):
+        m = mag[:, t]
+        lm = np.log(m + 1e-9)
+        peak = np.flatnonzero((m[1:-1] > m[:-2]) & (m[1:-1] >= m[2:]) & (m[1:-1] > 1e-3 * (m.max() + 1e-12))) + 1
+        if peak.size == 0:
+            cur = prev + 2 * np.pi * bins * hop / n_fft
+        else:
+            den = lm[peak - 1] - 2 * lm[peak] + lm[peak + 1]
+            delta = np.where(np.abs(den) > 1e-9, 0.5 * (lm[peak - 1] - lm[peak + 1]) / np.where(den == 0, 1, den), 0.0)
+            peak_phase = prev[peak] + 2 * np.pi * (peak + np.clip(delta, -0.5, 0.5)) * hop / n_fft
+            edges = (peak[1:] + peak[:-1]) / 2.0
+            owner = np.searchsorted(edges, bins)
+            cur = peak_phase[owner] + np.pi * (bins - peak[owner])
+        phase[:, t] = cur
+        prev = cur
+    out = librosa.istft(mag * np.exp(1j * phase), hop_length=hop, n_fft=n_fft, length=y.shape[0])
+    return out.astype(np.float32)
+
+
+def cepstral_vocoder(y: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
+    """Cepstrally smoothed STFT envelope imposed on a pulse-train/noise excitation (STFT synthesis).
+
+    The envelope keeps 20-40 cepstral coefficients; voiced frames (DIO F0) are excited by
+    a pulse train mixed with 10-40 % noise, unvoiced frames by noise. A source-filter
+    vocoder built differently from ``world`` (no spectral/aperiodicity coding) and ``lpc``
+    (no all-pole filter).
+    """
+    import librosa
+
+    n_fft, hop = 512, sample_rate // 100
+    lifter = int(rng.integers(20, 41))
+    noise_mix = float(rng.uniform(0.1, 0.4))
+    f0 = _f0_track(y, sample_rate)
+    f0_samples = np.repeat(f0, hop)[: y.shape[0]]
+    f0_samples = np.pad(f0_samples, (0, y.shape[0] - f0_samples.shape[0]))
+    pulses = ((np.diff(np.floor(np.cumsum(f0_samples / sample_rate)), prepend=0) > 0) & (f0_samples > 0))
+    pulses = pulses * np.sqrt(sample_rate / np.maximum(f0_samples, 1.0))
+    noise = rng.standard_normal(y.shape[0])
+    excitation = np.where(f0_samples > 0, (1 - noise_mix) * pulses + noise_mix * noise, noise)
+    spec = librosa.stft(y, n_fft=n_fft, hop_length=hop)
+    ceps = np.fft.irfft(np.log(np.abs(spec) + 1e-7), axis=0)
+    ceps[lifter:-lifter] = 0.0
+    env = np.exp(np.fft.rfft(ceps, axis=0).real)
+    exc = librosa.stft(excitation, n_fft=n_fft, hop_length=hop)
+    exc_level = np.sqrt(np.mean(np.abs(exc) ** 2, axis=0, keepdims=True)) + 1e-9
+    out = librosa.istft(env * exc / exc_level, hop_length=hop, n_fft=n_fft, length=y.shape[0])
+    return out.astype(np.float32)
+
+
 COPY_FAMILIES: dict[str, SpoofFn] = {"world": world_copy, "pvshift": pitch_shift, "timestretch": time_stretch,
-                                     "griffinlim": griffin_lim, "lpc": lpc_vocoder}
+                                     "griffinlim": griffin_lim, "lpc": lpc_vocoder, "phaserebuild": phase_rebuild,
+                                     "cepvoc": cepstral_vocoder}
 FAMILIES = ("espeak", *COPY_FAMILIES)
 
 
@@ -148,9 +227,11 @@ class SelfplayConfig:
     """What goes into the corpus and how it is split.
 
     ``train_families`` make the spoofs of train and dev (dev on its own speakers);
-    ``test_families`` those of test, never seen in training. Each bona fide clip of train or
-    dev is copied by ``copies_per_clip`` of the training copy-synthesis families (drawn at
-    random), each test clip by every test family. ``speaker_fractions`` split the
+    ``dev_only_families`` only those of dev (unseen in training, for honest model choice);
+    ``test_families`` those of test, never seen in training or dev. Each bona fide clip of
+    train or dev is copied by ``copies_per_clip`` of the training copy-synthesis families
+    (drawn at random), each dev clip also by every dev-only family, each test clip by every
+    test family. ``speaker_fractions`` split the
     multi-speaker source (train, dev, test); single-speaker sources (Allison) go to train.
     """
 
@@ -164,9 +245,12 @@ class SelfplayConfig:
     copies_per_clip: int = 2
     speaker_fractions: tuple[float, float, float] = (0.6, 0.14, 0.26)
     # By mechanism: formant synthesis (espeak), source-filter vocoder (world), phase-vocoder
-    # modification (pvshift, timestretch). Test: an unseen source-filter vocoder (lpc) and
-    # unseen phase retrieval (griffinlim).
-    train_families: tuple[str, ...] = ("espeak", "world", "pvshift", "timestretch")
+    # modification (pvshift, timestretch), one-pass phase rebuilt from magnitude
+    # (phaserebuild). Dev adds a family never trained on (cepvoc), so that choices made on
+    # dev measure unseen attacks too. Test: an unseen source-filter vocoder (lpc), iterative
+    # phase retrieval (griffinlim) and the cloner when given.
+    train_families: tuple[str, ...] = ("espeak", "world", "pvshift", "timestretch", "phaserebuild")
+    dev_only_families: tuple[str, ...] = ("cepvoc",)
     test_families: tuple[str, ...] = ("griffinlim", "lpc")
 
 
@@ -293,7 +377,11 @@ def build(
     families = {**COPY_FAMILIES, **{k: v[0] for k, v in (extra_families or {}).items()}}
     test_fams = list(config.test_families) + [k for k, v in (extra_families or {}).items() if v[1] == "test"]
     train_fams = list(config.train_families) + [k for k, v in (extra_families or {}).items() if v[1] != "test"]
+    dev_only = list(config.dev_only_families)
     _check_disjoint(train_fams, test_fams, known=set(families) | {"espeak"})
+    _check_disjoint(train_fams + dev_only, test_fams, known=set(families) | {"espeak"})
+    if set(dev_only) & set(train_fams):
+        raise DatasetError(f"dev-only families {sorted(set(dev_only) & set(train_fams))} are also training families")
     speaker_of = {r["file"]: r["speaker"] for r in rows}
     for split in ("train", "dev", "test"):
         fams = test_fams if split == "test" else train_fams
@@ -304,13 +392,16 @@ def build(
             continue
         for name, piece in _progress(bona[split], quiet=quiet, desc=f"{split} spoofs"):
             chosen = copy_fams if split == "test" else list(rng.permutation(copy_fams)[: config.copies_per_clip])
+            if split == "dev":
+                chosen += [f for f in dev_only if f not in chosen]
             for fam in chosen:
                 try:
                     fake = families[fam](piece, SAMPLE_RATE, rng)
                 except GuardError as exc:
                     click.echo(f"skipped {fam} of {name}: {exc}", err=True)
                     continue
-                speaker = speaker_of[f"{split}/bonafide/{name}.wav"]
+                # A family that speaks in its own voice (the cloner) names it; copies keep the source's.
+                speaker = getattr(families[fam], "speaker", None) or speaker_of[f"{split}/bonafide/{name}.wav"]
                 rows.append(_write(out_dir, split, "spoof", f"{name}-{fam}", fake, speaker=speaker, attack=fam))
     manifest = out_dir / "manifest.csv"
     with open(manifest, "w", newline="") as fh:
@@ -355,18 +446,43 @@ def _write(out_dir: Path, split: str, label: str, name: str, y: np.ndarray, *, s
     return {"file": f"{split}/{label}/{name}.wav", "label": label, "speaker": speaker, "attack": attack, "split": split}
 
 
+def cloner_families(work: Path, *, seed: int, quiet: bool) -> dict[str, tuple[SpoofFn, str]]:
+    """``{"cloner": (fn, "test")}`` with the Asterisk voice enrolled under ``work``; ``{}`` when it is absent.
+
+    The cloner is a test family: it is the attack this project most needs to catch, and
+    keeping it out of training measures whether the detector finds it unseen. It shares
+    parts with training families (espeak-ng front end, WORLD vocoder), which the model card
+    says when it reports the number.
+    """
+    from eval.selfplay_cloner import asterisk_cloner
+
+    try:
+        family = asterisk_cloner(work, seed=seed, progress=not quiet)
+    except DatasetError as exc:
+        if not quiet:
+            click.echo(f"no cloner family: {exc}", err=True)
+        return {}
+    return {"cloner": (family, "test")}
+
+
 @click.command("selfplay")
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Corpus folder to write.")
 @click.option("--librispeech", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_LIBRISPEECH, show_default=True,
               help="Folder of multi-speaker real speech (speaker = file name up to the first dash).")
 @click.option("--asterisk", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_ASTERISK, show_default=True,
               help="Folder of single-speaker telephone-band real speech.")
+@click.option("--cloner/--no-cloner", default=True, show_default=True,
+              help="Add the cloner family (needs asterisk-core-sounds-en; skipped with a note when absent).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
-def command(out_dir: Path, librispeech: Path, asterisk: Path, seed: int, quiet: bool) -> None:
+def command(out_dir: Path, librispeech: Path, asterisk: Path, cloner: bool, seed: int, quiet: bool) -> None:
     """Build the self-play corpus in OUT (python -m eval.selfplay -o OUT)."""
     try:
-        manifest = build(out_dir, seed=seed, config=SelfplayConfig(librispeech=librispeech, asterisk=asterisk), quiet=quiet)
+        # The cloner's throw-away home (keys, consent, voice) never lands in the corpus.
+        with tempfile.TemporaryDirectory(prefix="vg-selfplay-cloner-") as work:
+            extra = cloner_families(Path(work), seed=seed, quiet=quiet) if cloner else {}
+            manifest = build(out_dir, seed=seed, config=SelfplayConfig(librispeech=librispeech, asterisk=asterisk),
+                             extra_families=extra, quiet=quiet)
     except GuardError as exc:
         raise click.ClickException(str(exc)) from None
     if not quiet:

@@ -154,7 +154,7 @@ def test_selfplay_builds_disjoint_splits(tmp_path: Path) -> None:
     for spk in range(8):  # stand-in "recordings" (made here, not real speech): the builder's mechanics only
         save(src / f"{100 + spk}-1-0000.flac", _bona(rng), sample_rate=SR)
     config = SelfplayConfig(librispeech=src, asterisk=None, espeak_clips={"train": 2, "dev": 1}, speaker_fractions=(0.5, 0.25, 0.25),
-                            train_families=("espeak", "world"), test_families=("griffinlim", "lpc"))
+                            train_families=("espeak", "world"), dev_only_families=(), test_families=("griffinlim", "lpc"))
     manifest = build(tmp_path / "corpus", seed=0, config=config, quiet=True)
     rows = load_dataset("csv", manifest)
     by_split: dict[str, set] = {}

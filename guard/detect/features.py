@@ -1,4 +1,4 @@
-"""Detector front-ends: log-mel, log linear-band and LFCC features from torch.stft and librosa filterbanks.
+"""Detector front-ends: log-mel, log linear-band, LFCC and phase-aware features from torch.stft and librosa filterbanks.
 
 Both run inside the model (no trainable parameters), so the same code computes features at
 training and at scoring time. Per-window mean subtraction over time happens in the model,
@@ -15,7 +15,7 @@ import torch
 
 from guard.errors import ParameterError
 
-KINDS = ("logmel", "linspec", "lfcc")
+KINDS = ("logmel", "linspec", "lfcc", "linphase")
 _LOG_FLOOR = 1e-8
 
 
@@ -25,10 +25,11 @@ class FeatureConfig:
 
     Attributes
     ----------
-    kind : {"logmel", "linspec", "lfcc"}
+    kind : {"logmel", "linspec", "lfcc", "linphase"}
         Log mel band energies; log energies of linear triangular bands (fine enough to
-        resolve harmonics, where phase-reconstruction artefacts show); or linear-frequency
-        cepstral coefficients with deltas.
+        resolve harmonics, where phase-reconstruction artefacts show); linear-frequency
+        cepstral coefficients with deltas; or ``linphase``: the ``linspec`` map plus two
+        phase channels on the same bands (see :class:`FrontEnd`).
     sample_rate : int
         Rate in Hz the model works at; audio is resampled to it before scoring.
     n_fft, win_length, hop_length : int
@@ -58,6 +59,11 @@ class FeatureConfig:
         """Rows of the feature matrix."""
         return 3 * self.n_ceps if self.kind == "lfcc" else self.n_filters
 
+    @property
+    def n_channels(self) -> int:
+        """Feature maps per input (3 for ``linphase``, else 1)."""
+        return 3 if self.kind == "linphase" else 1
+
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -86,8 +92,25 @@ def _deltas(x: torch.Tensor) -> torch.Tensor:
     return (2 * (padded[..., 4:] - padded[..., :-4]) + (padded[..., 3:-1] - padded[..., 1:-3])) / 10.0
 
 
+def _phase_curvature(spec: torch.Tensor, *, dim: int) -> torch.Tensor:
+    """|wrapped second difference of the STFT phase| along ``dim`` (-1 time, -2 frequency), in [0, pi].
+
+    ``angle(X[i+1] X[i-1] conj(X[i])**2)`` needs no unwrapping and is 0 for a steady
+    sinusoid along time and for a single impulse along frequency; phase rebuilt from
+    magnitude alone breaks both. The edges repeat their neighbour, so the shape is kept.
+    """
+    n = spec.shape[dim]
+    mid = spec.narrow(dim, 1, n - 2)
+    curv = torch.angle(spec.narrow(dim, 2, n - 2) * spec.narrow(dim, 0, n - 2) * torch.conj(mid) ** 2).abs()
+    return torch.cat([curv.narrow(dim, 0, 1), curv, curv.narrow(dim, n - 3, 1)], dim=dim)
+
+
 class FrontEnd(torch.nn.Module):
-    """Waveform batch [shape=(b, n)] -> features [shape=(b, 1, n_features, frames)]."""
+    """Waveform batch [shape=(b, n)] -> features [shape=(b, n_channels, n_features, frames)].
+
+    ``linphase`` channels: 0 the log band energies; 1 and 2 the power-weighted band means of
+    the phase curvature along time and along frequency (:func:`_phase_curvature`), in radians.
+    """
 
     def __init__(self, config: FeatureConfig) -> None:
         super().__init__()
@@ -117,7 +140,12 @@ class FrontEnd(torch.nn.Module):
             ceps = torch.matmul(self.dct, bands)
             d1 = _deltas(ceps)
             bands = torch.cat([ceps, d1, _deltas(d1)], dim=1)
-        return bands.unsqueeze(1)
+        if c.kind != "linphase":
+            return bands.unsqueeze(1)
+        weight = torch.matmul(self.fb, power) + _LOG_FLOOR
+        along_t = torch.matmul(self.fb, power * _phase_curvature(spec, dim=-1)) / weight
+        along_f = torch.matmul(self.fb, power * _phase_curvature(spec, dim=-2)) / weight
+        return torch.stack([bands, along_t, along_f], dim=1)
 
 
 def features(y: np.ndarray, *, config: FeatureConfig) -> np.ndarray:
@@ -132,6 +160,8 @@ def features(y: np.ndarray, *, config: FeatureConfig) -> np.ndarray:
     Returns
     -------
     np.ndarray [shape=(config.n_features, n // hop_length + 1), dtype=float32]
+        With ``config.n_channels > 1`` a leading channel axis:
+        [shape=(n_channels, n_features, n // hop_length + 1)].
 
     Examples
     --------
@@ -143,4 +173,4 @@ def features(y: np.ndarray, *, config: FeatureConfig) -> np.ndarray:
     y = valid_audio(y, sample_rate=config.sample_rate, min_samples=config.n_fft // 2 + 1)
     with torch.no_grad():
         out = FrontEnd(config)(torch.from_numpy(y)[None])
-    return out[0, 0].numpy()
+    return (out[0, 0] if config.n_channels == 1 else out[0]).numpy()

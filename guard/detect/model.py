@@ -61,14 +61,17 @@ class ResBlock(nn.Module):
 
 
 class DetectorNet(nn.Module):
-    """Features [shape=(b, 1, f, t)] -> logits [shape=(b,)]; ``forward_audio`` takes waveforms."""
+    """Features [shape=(b, c, f, t)] -> logits [shape=(b,)]; ``forward_audio`` takes waveforms.
+
+    ``c`` is ``features.n_channels``; only channel 0 (log energies) is mean-normalised over time.
+    """
 
     def __init__(self, features: FeatureConfig, config: ModelConfig) -> None:
         super().__init__()
         self.feature_config, self.config = features, config
         self.front = FrontEnd(features)
-        self.norm = nn.BatchNorm2d(1)
-        stages, c_in = [], 1
+        self.norm = nn.BatchNorm2d(features.n_channels)
+        stages, c_in = [], features.n_channels
         for c in config.channels:
             stages.append(ResBlock(c_in, c, stride=2))
             c_in = c
@@ -82,8 +85,11 @@ class DetectorNet(nn.Module):
         )
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
-        # Mean over time per band: removes gain and a fixed channel response.
-        x = self.norm(feats - feats.mean(dim=-1, keepdim=True))
+        # Mean over time per band of the energy map: removes gain and a fixed channel
+        # response. Phase channels (if any) are gain-free already and keep their level.
+        energy = feats[:, :1]
+        x = torch.cat([energy - energy.mean(dim=-1, keepdim=True), feats[:, 1:]], dim=1)
+        x = self.norm(x)
         x = self.stages(x)
         x = x.flatten(1, 2)  # (b, c * f, t)
         pooled = torch.cat([x.mean(dim=-1), x.std(dim=-1, unbiased=False)], dim=1)

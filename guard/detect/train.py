@@ -102,26 +102,26 @@ def load_clips(items: list[LabeledFile], *, sample_rate: int, max_clip_s: float,
 
 
 def make_views(clips: list[tuple[LabeledFile, np.ndarray]], *, front: FrontEnd, views: int, rng: np.random.Generator, quiet: bool) -> tuple[list[torch.Tensor], np.ndarray]:
-    """Features of ``views`` augmented copies of every clip: (list of [f, t] float16, labels)."""
+    """Features of ``views`` augmented copies of every clip: (list of [c, f, t] float16, labels)."""
     feats, labels = [], []
     sr = front.config.sample_rate
     for item, y in _bar(clips, quiet=quiet, desc="augmenting"):
         for _ in range(views):
             z, _ = augment(y, sample_rate=sr, rng=rng)
             with torch.no_grad():
-                feats.append(front(torch.from_numpy(z)[None])[0, 0].to(torch.float16))
+                feats.append(front(torch.from_numpy(z)[None])[0].to(torch.float16))
             labels.append(1.0 if item.is_spoof else 0.0)
     return feats, np.asarray(labels, dtype=np.float32)
 
 
 def _batch(feats: list[torch.Tensor], idx: np.ndarray, *, frames: int, rng: np.random.Generator) -> torch.Tensor:
-    frames = min(frames, min(feats[i].shape[1] for i in idx))
+    frames = min(frames, min(feats[i].shape[-1] for i in idx))
     out = []
     for i in idx:
         f = feats[i]
-        start = int(rng.integers(0, f.shape[1] - frames + 1))
-        out.append(f[:, start:start + frames])
-    return torch.stack(out).unsqueeze(1).to(torch.float32)
+        start = int(rng.integers(0, f.shape[-1] - frames + 1))
+        out.append(f[..., start:start + frames])
+    return torch.stack(out).to(torch.float32)
 
 
 def train_epoch(state: State, feats: list[torch.Tensor], labels: np.ndarray, *, config: TrainConfig, hop_length: int,

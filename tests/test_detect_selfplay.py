@@ -1,0 +1,172 @@
+"""Self-play generator families, dev-only families, the cloner family's consent gate, and the phase-aware front-end."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from guard.audio import save
+from guard.detect.features import FeatureConfig, features
+from guard.detect.model import DetectorNet, ModelConfig
+from guard.errors import ConsentError, DatasetError
+
+SR = 16000
+
+
+def _voiced(rng: np.random.Generator, *, seconds: float = 1.5) -> np.ndarray:
+    """A gliding harmonic tone with a little noise: voiced-speech-like enough for F0 tracking."""
+    t = np.arange(int(seconds * SR)) / SR
+    f0 = 120 + 20 * np.sin(2 * np.pi * 0.7 * t) + rng.uniform(-5, 5)
+    phase = 2 * np.pi * np.cumsum(f0) / SR
+    y = sum(np.sin(k * phase) / k for k in range(1, 25)) + 0.01 * rng.standard_normal(t.size)
+    return (0.1 * y).astype(np.float32)
+
+
+def _log_spectrum(y: np.ndarray) -> np.ndarray:
+    import librosa
+
+    return np.log(np.mean(np.abs(librosa.stft(y, n_fft=512, hop_length=128)) ** 2, axis=1) + 1e-8)
+
+
+@pytest.mark.parametrize("family", ["phaserebuild", "cepvoc"])
+def test_new_families_keep_the_spectrum_but_change_the_signal(family: str) -> None:
+    from eval.selfplay import COPY_FAMILIES
+
+    rng = np.random.default_rng(0)
+    y = _voiced(rng)
+    out = COPY_FAMILIES[family](y, SR, np.random.default_rng(1))
+    assert out.shape == y.shape and out.dtype == np.float32 and np.all(np.isfinite(out))
+    # A copy, not the input: the waveforms differ ...
+    assert np.corrcoef(out, y)[0, 1] < 0.9
+    # ... while the long-term spectral shape is kept (log-spectrum correlation over 0-8 kHz).
+    assert np.corrcoef(_log_spectrum(out), _log_spectrum(y))[0, 1] > 0.8
+
+
+def _sources(root: Path, n: int) -> Path:
+    rng = np.random.default_rng(0)
+    root.mkdir()
+    for spk in range(n):  # stand-in recordings made here: the builder's mechanics only
+        save(root / f"{100 + spk}-1-0000.flac", _voiced(rng), sample_rate=SR)
+    return root
+
+
+class _NamedVoice:
+    """A stand-in family that speaks in its own voice (as the cloner does)."""
+
+    speaker = "cloner-test"
+
+    def __call__(self, y: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
+        return (0.5 * y[::-1]).copy()
+
+
+def test_dev_only_and_named_voice_families(tmp_path: Path) -> None:
+    from eval.datasets import load_dataset
+    from eval.selfplay import SelfplayConfig, build
+
+    src = _sources(tmp_path / "real", 8)
+    config = SelfplayConfig(librispeech=src, asterisk=None, espeak_clips={}, speaker_fractions=(0.5, 0.25, 0.25),
+                            train_families=("world", "pvshift"), dev_only_families=("cepvoc",), test_families=("lpc",))
+    manifest = build(tmp_path / "corpus", seed=0, config=config, extra_families={"cloner": (_NamedVoice(), "test")}, quiet=True)
+    rows = load_dataset("csv", manifest)
+    attacks = {split: {it.attack for it in rows if it.split == split and it.label == "spoof"} for split in ("train", "dev", "test")}
+    assert attacks["train"] <= {"world", "pvshift"} and "cepvoc" not in attacks["train"]
+    assert "cepvoc" in attacks["dev"] and attacks["test"] == {"lpc", "cloner"}
+    n_dev_bona = sum(1 for it in rows if it.split == "dev" and it.label == "bonafide")
+    assert sum(1 for it in rows if it.attack == "cepvoc") == n_dev_bona  # every dev clip gets the dev-only family
+    assert {it.speaker for it in rows if it.attack == "cloner"} == {"cloner-test"}
+    assert all(it.speaker.startswith("ls-") for it in rows if it.attack == "lpc")
+
+
+@pytest.mark.parametrize("train, dev_only, test, match", [
+    (("world",), ("world",), ("lpc",), "also training families"),
+    (("world",), ("lpc",), ("lpc",), "in both training and test"),
+])
+def test_dev_only_families_must_be_unseen(tmp_path: Path, train: tuple, dev_only: tuple, test: tuple, match: str) -> None:
+    from eval.selfplay import SelfplayConfig, build
+
+    src = _sources(tmp_path / "real", 2)
+    config = SelfplayConfig(librispeech=src, asterisk=None, train_families=train, dev_only_families=dev_only, test_families=test)
+    with pytest.raises(DatasetError, match=match):
+        build(tmp_path / "corpus", seed=0, config=config, quiet=True)
+
+
+def test_cloner_family_speaks_only_under_a_valid_consent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import cloner.pipeline
+    from eval.selfplay_cloner import LICENSE_TEXT, PURPOSE, ClonerFamily
+    from guard import consent
+    from guard.home import init_home
+
+    home, _ = init_home(tmp_path / "home")
+    record = consent.grant(home, voice_id="v1", subject="a speaker", operator="tests", purposes=(PURPOSE,),
+                           expires=(date.today() + timedelta(days=2)).isoformat(), license_text=LICENSE_TEXT)
+    spoken: list[str] = []
+
+    def fake_speak(model: object, text: str) -> np.ndarray:
+        spoken.append(text)
+        return np.full(8000 * 7, 0.1, dtype=np.float32)  # 7 s at the model's 8 kHz
+
+    class Model:
+        voice_id, sample_rate = "v1", 8000
+
+    monkeypatch.setattr(cloner.pipeline, "speak", fake_speak)
+    family = ClonerFamily(model=Model(), texts=["one held out prompt here"], speaker="cloner-v1", home=home)
+    out = family(np.zeros(SR, np.float32), SR, np.random.default_rng(0))
+    assert out.shape == (5 * SR,) and spoken == ["one held out prompt here"]  # resampled to 16 kHz, cut at 5 s
+    consent.revoke(home, record.consent_id, reason="withdrawn")
+    with pytest.raises(ConsentError, match="revoked"):
+        family(np.zeros(SR, np.float32), SR, np.random.default_rng(0))
+    assert len(spoken) == 1
+
+
+def test_cloner_family_needs_the_cloners_minimum_and_is_skipped_without_asterisk(tmp_path: Path,
+                                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import eval.selfplay_cloner
+    from eval.selfplay import cloner_families
+    from eval.selfplay_cloner import asterisk_cloner
+
+    with pytest.raises(DatasetError, match="speech_s must be >= 60"):
+        asterisk_cloner(tmp_path, seed=0, speech_s=30.0)
+
+    def absent(*args: object, **kwargs: object) -> None:
+        raise DatasetError("asterisk English sounds not found")
+
+    monkeypatch.setattr(eval.selfplay_cloner, "asterisk_cloner", absent)
+    assert cloner_families(tmp_path, seed=0, quiet=True) == {}
+
+
+def test_linphase_channels_separate_a_steady_tone_from_noise() -> None:
+    rng = np.random.default_rng(0)
+    t = np.arange(SR) / SR
+    tone = (0.3 * np.sin(2 * np.pi * 1000.0 * t)).astype(np.float32)
+    noise = (0.05 * rng.standard_normal(SR)).astype(np.float32)
+    config = FeatureConfig(kind="linphase", n_filters=64)
+    ft, fn = features(tone, config=config), features(noise, config=config)
+    assert ft.shape == (3, 64, SR // 160 + 1) and config.n_channels == 3
+    band = 8  # the 64 linear bands are 125 Hz apart: band 8 is centred on 1 kHz
+    inner = slice(5, -5)
+    # A steady sinusoid's phase advances linearly: curvature along time ~ 0 rad; noise's
+    # phase is random from frame to frame (uniform curvature: median pi/2).
+    assert np.median(ft[1, band, inner]) < 0.05 and 1.2 < np.median(fn[1, :, inner]) < 1.9
+    # Along frequency the window couples neighbouring bins, so noise sits lower, but still
+    # well above the tone's main lobe (whose bins alternate by exactly pi).
+    assert np.median(fn[2, :, inner]) > 3 * np.median(ft[2, band, inner])
+    assert np.all((ft[1:] >= 0) & (ft[1:] <= np.pi + 1e-5))
+
+
+def test_linphase_model_takes_three_channels_and_keeps_phase_levels() -> None:
+    torch.manual_seed(0)
+    net = DetectorNet(FeatureConfig(kind="linphase", n_filters=32), ModelConfig(channels=(4, 8))).eval()
+    y = torch.from_numpy(_voiced(np.random.default_rng(0)))[None].repeat(2, 1)
+    assert net.forward_audio(y).shape == (2,)
+    feats = net.front(y)
+    shifted = feats.clone()
+    shifted[:, 0] += 3.0  # a gain change moves only the energy channel, by a constant
+    with torch.no_grad():
+        assert torch.allclose(net(feats), net(shifted), atol=1e-4)
+        moved = feats.clone()
+        moved[:, 1] += 0.5  # a phase-level change is information, not a nuisance
+        assert not torch.allclose(net(feats), net(moved), atol=1e-4)
