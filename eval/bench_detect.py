@@ -1,7 +1,9 @@
 """`voiceguard bench detect`: EER of the detector (and the LFCC-GMM baseline) on a corpus, clean and attacked.
 
 For each condition (clean, then each attack applied to every test file) it reports EER,
-its threshold and TPR at 1% FPR, with a breakdown by attack family; the CNN's scoring
+its threshold and TPR at 1% FPR, with a breakdown by attack family; on the self-play corpus
+also min t-DCF (ASVspoof 2019 cost model) against resemblyzer speaker-verification trials
+(:mod:`eval.asv_trials`, scored once on the clean audio); the CNN's scoring
 speed in x real time on one thread; a DET plot and a JSON file with ``--out``. The
 baseline GMMs train on the corpus's own train split (with the CNN's augmentation), so
 both systems see the same data.
@@ -85,16 +87,25 @@ def _metrics(bona: np.ndarray, spoof: np.ndarray) -> dict:
             "n_bonafide": int(bona.size), "n_spoof": int(spoof.size)}
 
 
-def _condition(clips: list, scores: np.ndarray) -> dict:
+def _condition(clips: list, scores: np.ndarray, asv: object = None) -> dict:
+    from eval.metrics import min_tdcf
+    from guard.errors import ParameterError
+
     is_spoof = np.asarray([it.label == "spoof" for it, _ in clips])
     attacks = np.asarray([it.attack for it, _ in clips])
     row = _metrics(scores[~is_spoof], scores[is_spoof])
+    if asv is not None:
+        try:
+            row["min_tdcf"] = round(min_tdcf(scores[~is_spoof], scores[is_spoof], asv_target_scores=asv.target,
+                                             asv_nontarget_scores=asv.nontarget, asv_spoof_scores=asv.spoof), 5)
+        except ParameterError:
+            row["min_tdcf"] = None
     row["by_attack"] = {a: _metrics(scores[~is_spoof], scores[is_spoof & (attacks == a)]) for a in sorted(set(attacks[is_spoof]))}
     return row
 
 
 def run(dataset: str, root: Path, *, split: str | None, model: Path | None, attacks: list[str], baseline: bool,
-        gmm_components: int, limit: int | None, seed: int, quiet: bool) -> tuple[dict, dict]:
+        gmm_components: int, limit: int | None, seed: int, quiet: bool, asv: bool = True) -> tuple[dict, dict]:
     """Score the corpus under each attack; returns (results, DET score pairs for plotting)."""
     import torch
 
@@ -109,6 +120,12 @@ def run(dataset: str, root: Path, *, split: str | None, model: Path | None, atta
     clips = load_items(load_dataset(dataset, root, split), limit=limit, rng=rng, quiet=quiet)
     if len({it.label for it, _ in clips}) < 2:
         raise GuardError(f"{root}: after skipping unreadable files the test set lacks one class")
+    asv_scores = None
+    if asv and dataset == "selfplay" and split in (None, "test"):
+        from eval.asv_trials import selfplay_asv_scores
+
+        say("scoring speaker-verification trials for min t-DCF (resemblyzer)", quiet=quiet)
+        asv_scores = selfplay_asv_scores(clips, sample_rate=SAMPLE_RATE)
     gmm = None
     if baseline and dataset in TRAIN_SPLITS:
         train_clips = load_items(load_dataset(dataset, root, TRAIN_SPLITS[dataset]), limit=limit, rng=rng, quiet=quiet)
@@ -118,7 +135,8 @@ def run(dataset: str, root: Path, *, split: str | None, model: Path | None, atta
     results: dict = {"dataset": dataset, "root": str(root), "split": split, "model": str(model or "default"),
                      "model_meta": {k: v for k, v in detector.meta.items() if k not in ("history",)},
                      "n_files": len(clips), "seed": seed, "attack_source": {k: v[1] for k, v in conditions.items()},
-                     "cnn": {}, "gmm": {} if gmm else None, "gmm_components": gmm_components if gmm else None}
+                     "cnn": {}, "gmm": {} if gmm else None, "gmm_components": gmm_components if gmm else None,
+                     "asv": asv_scores.summary() if asv_scores is not None else None}
     curves: dict = {}
     audio_s = sum(y.shape[0] for _, y in clips) / SAMPLE_RATE
     for name, (fn, _src) in conditions.items():
@@ -127,20 +145,24 @@ def run(dataset: str, root: Path, *, split: str | None, model: Path | None, atta
         t0 = time.perf_counter()
         cnn = np.asarray([detector.score(z, sample_rate=SAMPLE_RATE).score for z in attacked])
         elapsed = time.perf_counter() - t0
-        results["cnn"][name] = _condition(clips, cnn)
+        results["cnn"][name] = _condition(clips, cnn, asv_scores)
         if name == "none":
             results["cnn_x_realtime_1_thread"] = round(audio_s / elapsed, 1)
         is_spoof = np.asarray([it.label == "spoof" for it, _ in clips])
         curves[f"CNN {name}"] = (cnn[~is_spoof], cnn[is_spoof])
         if gmm is not None:
             g = np.asarray([gmm.score(z, sample_rate=SAMPLE_RATE) for z in attacked])
-            results["gmm"][name] = _condition(clips, g)
+            results["gmm"][name] = _condition(clips, g, asv_scores)
             curves[f"GMM {name}"] = (g[~is_spoof], g[is_spoof])
-        line = f"{name:>10}: CNN EER {100 * results['cnn'][name]['eer']:6.2f}%"
+        line = f"{name:>10}: CNN EER {100 * results['cnn'][name]['eer']:6.2f}%" + _tdcf_text(results["cnn"][name])
         if gmm is not None:
-            line += f"   LFCC-GMM EER {100 * results['gmm'][name]['eer']:6.2f}%"
+            line += f"   LFCC-GMM EER {100 * results['gmm'][name]['eer']:6.2f}%" + _tdcf_text(results["gmm"][name])
         say(line, quiet=quiet)
     return results, curves
+
+
+def _tdcf_text(row: dict) -> str:
+    return f" (min t-DCF {row['min_tdcf']:.4f})" if row.get("min_tdcf") is not None else ""
 
 
 @click.command("detect")
@@ -151,19 +173,20 @@ def run(dataset: str, root: Path, *, split: str | None, model: Path | None, atta
 @click.option("--attacks", default=",".join(DEFAULT_ATTACKS), show_default=True, help="Comma-separated conditions; none = clean.")
 @click.option("--baseline/--no-baseline", default=True, show_default=True, help="Also train and score the LFCC-GMM baseline.")
 @click.option("--gmm-components", type=click.IntRange(1, 1024), default=64, show_default=True)
+@click.option("--asv/--no-asv", default=True, show_default=True, help="selfplay: min t-DCF against resemblyzer ASV trials.")
 @click.option("--limit", type=click.IntRange(1, None), default=None, help="At most N files per class (seeded draw).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Write results.json and det.png here.")
 @seed_option
 @json_option
 @quiet_option
 def command(dataset: str, root: Path, split: str | None, model: Path | None, attacks: str, baseline: bool, gmm_components: int,
-            limit: int | None, out_dir: Path | None, seed: int, as_json: bool, quiet: bool) -> None:
+            asv: bool, limit: int | None, out_dir: Path | None, seed: int, as_json: bool, quiet: bool) -> None:
     """Detection EER (clean and attacked) of the CNN and the LFCC-GMM baseline; DET plot and JSON."""
     from eval.metrics import plot_det
 
     names = [a.strip() for a in attacks.split(",") if a.strip()]
     results, curves = run(dataset, root, split=split, model=model, attacks=names, baseline=baseline,
-                          gmm_components=gmm_components, limit=limit, seed=seed, quiet=quiet or as_json)
+                          gmm_components=gmm_components, limit=limit, seed=seed, quiet=quiet or as_json, asv=asv)
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "results.json").write_text(json.dumps(results, indent=2))

@@ -170,3 +170,46 @@ def test_linphase_model_takes_three_channels_and_keeps_phase_levels() -> None:
         moved = feats.clone()
         moved[:, 1] += 0.5  # a phase-level change is information, not a nuisance
         assert not torch.allclose(net(feats), net(moved), atol=1e-4)
+
+
+def test_asv_trials_pair_crops_of_the_same_speaker(monkeypatch: pytest.MonkeyPatch) -> None:
+    import guard.speaker
+    from eval.asv_trials import selfplay_asv_scores
+    from guard.detect.data import LabeledFile
+    from guard.errors import AudioError
+
+    def fake_embed(y: np.ndarray, *, sample_rate: int) -> np.ndarray:
+        if y[0] < 0:
+            raise AudioError("too little speech to embed a speaker")
+        e = np.zeros(8, np.float32)
+        e[int(y[0])] = 1.0  # the clip's first sample names its voice
+        e[7] = float(y[1])  # a little per-clip variation
+        return e / np.linalg.norm(e)
+
+    monkeypatch.setattr(guard.speaker, "embed_speaker", fake_embed)
+
+    def clip(name: str, label: str, speaker: str, attack: str, voice: float, wiggle: float = 0.1) -> tuple:
+        item = LabeledFile(Path(f"test/{label}/{name}.wav"), label, split="test", speaker=speaker, attack=attack)
+        return item, np.asarray([voice, wiggle, 0.0], np.float32)
+
+    clips = [clip("a-0", "bonafide", "ls-a", "-", 0), clip("a-1", "bonafide", "ls-a", "-", 0, 0.2),
+             clip("b-0", "bonafide", "ls-b", "-", 1), clip("b-1", "bonafide", "ls-b", "-", 1, 0.3),
+             clip("c-0", "bonafide", "ls-c", "-", 2),  # one crop only: no target trial, not enrolled
+             clip("d-0", "bonafide", "ls-d", "-", 3), clip("d-1", "bonafide", "ls-d", "-", -1),  # d-1 cannot be embedded
+             clip("a-1-lpc", "spoof", "ls-a", "lpc", 0, 0.15), clip("a-0-lpc", "spoof", "ls-a", "lpc", 0),
+             clip("b-1-griffinlim", "spoof", "ls-b", "griffinlim", 4),
+             clip("a-1-cloner", "spoof", "cloner-allison", "cloner", 5)]
+    asv = selfplay_asv_scores(clips, sample_rate=SR)
+    assert asv is not None and asv.n_speakers == 2
+    assert asv.target.size == 2 and asv.nontarget.size == 2 and asv.target.min() > asv.nontarget.max()
+    # Only copies of non-enrollment crops of enrolled speakers are spoof trials (not a-0-lpc, not the cloner).
+    assert asv.spoof.size == 2 and asv.spoof.max() > 0.8 and asv.spoof.min() < 0.2
+    assert asv.summary()["eer"] == 0.0
+    assert selfplay_asv_scores(clips[:2], sample_rate=SR) is None
+    from eval.bench_detect import _condition
+
+    labels = np.asarray([it.label == "spoof" for it, _ in clips])
+    perfect = _condition(clips, labels.astype(float), asv)
+    useless = _condition(clips, np.zeros(len(clips)), asv)
+    assert perfect["min_tdcf"] == 0.0 and useless["min_tdcf"] == pytest.approx(1.0)
+    assert "min_tdcf" not in _condition(clips, labels.astype(float))

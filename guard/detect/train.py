@@ -156,6 +156,17 @@ def score_clips(net: DetectorNet, clips: list[tuple[LabeledFile, np.ndarray]], *
     return np.asarray([float(np.mean(detector.logits(y)[0])) for _, y in clips])
 
 
+def _eer_by_attack(clips: list[tuple[LabeledFile, np.ndarray]], scores: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """``{"dev/eer/<attack>": EER of that attack's spoofs against all bona fide}`` (attacks named in the data)."""
+    from guard.detect.metrics import equal_error_rate
+
+    attacks = np.asarray([it.attack or "" for it, _ in clips])
+    names = sorted({a for a, lab in zip(attacks, labels) if lab == 1 and a not in ("", "-")})
+    if len(names) < 2:
+        return {}
+    return {f"dev/eer/{a}": round(equal_error_rate(scores[labels == 0], scores[(labels == 1) & (attacks == a)]), 5) for a in names}
+
+
 def split_items(items: list[LabeledFile], *, dev_fraction: float, rng: np.random.Generator) -> tuple[list[LabeledFile], list[LabeledFile]]:
     """Train and dev items: by the ``split`` column when present, else a seeded random split."""
     if any(it.split for it in items):
@@ -238,12 +249,14 @@ def train(
         dev_scores = score_clips(state.net, dev_clips, sample_rate=sr)
         dev_eer = equal_error_rate(dev_scores[dev_labels == 0], dev_scores[dev_labels == 1])
         state.epoch += 1
-        state.history.append({"epoch": state.epoch, "train/loss": round(loss, 5), "dev/eer": round(dev_eer, 5)})
+        state.history.append({"epoch": state.epoch, "train/loss": round(loss, 5), "dev/eer": round(dev_eer, 5),
+                              **_eer_by_attack(dev_clips, dev_scores, dev_labels)})
         if dev_eer <= state.best_dev_eer:
             state.best_dev_eer = dev_eer
             state.best_state = {k: v.detach().clone() for k, v in state.net.state_dict().items()}
         state.checkpoint(ckpt)
-        log(f"epoch {state.epoch}/{config.epochs}: loss {loss:.4f}, dev EER {100 * dev_eer:.2f}%")
+        per_attack = ", ".join(f"{k.rsplit('/', 1)[1]} {100 * v:.1f}%" for k, v in state.history[-1].items() if k.startswith("dev/eer/"))
+        log(f"epoch {state.epoch}/{config.epochs}: loss {loss:.4f}, dev EER {100 * dev_eer:.2f}%" + (f" ({per_attack})" if per_attack else ""))
     state.net.load_state_dict(state.best_state)
     dev_scores = score_clips(state.net, dev_clips, sample_rate=sr)
     calibration = fit_calibration(dev_scores, dev_labels)
