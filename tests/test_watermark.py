@@ -113,7 +113,8 @@ def _iou(a: tuple[float, float], b: tuple[float, float]) -> float:
     return inter / (max(a[1], b[1]) - min(a[0], b[0]))
 
 
-@pytest.mark.parametrize("attack", ["white_noise_30db", "gain_x0.1", "resample_8k", "lowpass_3500hz", "splice", "telephone", "mp3_32k"])
+@pytest.mark.parametrize("attack", ["white_noise_30db", "gain_x0.1", "resample_8k", "lowpass_3500hz", "splice", "telephone", "mp3_32k",
+                                    "echo_0.5s"])
 def test_payload_survives_attack(marked10: np.ndarray, attack: str) -> None:
     from eval.attacks import apply_attack
 
@@ -241,3 +242,22 @@ def test_long_clip_verified_in_chunks(speech10: np.ndarray, marked10: np.ndarray
     assert result.detected and result.payload == PAYLOAD and "chunks" in result.reason
     assert max(_iou(seg, (41.0, 51.0)) for seg in result.segments) >= 0.8
     assert not verify(np.tile(speech10[::-1], 7), sample_rate=SR, keys=[KEY]).detected
+
+
+def test_echo_is_undone_before_reading(marked10: np.ndarray) -> None:
+    from eval.attacks import apply_attack
+
+    v = verify(apply_attack("echo_0.5s", marked10, sample_rate=SR, seed=0), sample_rate=SR, keys=[KEY])
+    assert v.payload == PAYLOAD and "echo of 0.50 s" in v.reason
+
+
+def test_clipped_slots_weigh_less(marked10: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Turned up 3x into a clip level: read from the unclipped slots, and far better than with every slot weighed alike."""
+    import guard.watermark.clipping as clipping
+
+    clipped = np.clip(marked10 * (2.7 / np.abs(marked10).max()), -0.9, 0.9)
+    v = verify(clipped, sample_rate=SR, keys=[KEY])
+    assert v.detected and v.payload == PAYLOAD
+    monkeypatch.setattr(clipping, "clipped_samples", lambda y: None)
+    blind = verify(clipped, sample_rate=SR, keys=[KEY])
+    assert blind.p_value > 1e6 * v.p_value

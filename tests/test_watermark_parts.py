@@ -7,7 +7,8 @@ import pytest
 
 from eval.quality import bit_accuracy, pesq_wb, snr_db, stoi
 from guard.errors import ParameterError
-from guard.watermark import coding, stats
+from guard.watermark import clipping, coding, stats
+from guard.watermark.echo import Echo, find_echo, remove_echo
 from guard.watermark.layout import CODED_BITS, N_BANDS, PERIOD_SLOTS, pattern
 
 
@@ -89,3 +90,48 @@ def test_bit_accuracy(expected: int, decoded: int | None, value: float) -> None:
 def test_metric_bad_input(call, args: tuple) -> None:  # noqa: ANN001
     with pytest.raises(ParameterError):
         call(*args) if call is bit_accuracy else call(*args, sample_rate=16000)
+
+
+def _babble(rng: np.random.Generator, seconds: float = 8.0) -> np.ndarray:
+    """Speech-like noise: pink-ish noise under a 4 Hz syllable envelope, 16 kHz."""
+    n = int(seconds * 16000)
+    noise = np.cumsum(rng.standard_normal(n)) * 0.02
+    noise -= np.convolve(noise, np.ones(400) / 400, mode="same")
+    envelope = np.maximum(0.0, np.sin(2 * np.pi * 4 * np.arange(n) / 16000 + rng.uniform(0, 6))) ** 2
+    return (noise * envelope).astype(np.float32)
+
+
+def test_echo_found_and_undone(rng: np.random.Generator) -> None:
+    x = _babble(rng)
+    assert find_echo(x) is None
+    d = int(0.37 * 16000)
+    y = x.copy()
+    y[d:] += 0.6 * x[:-d]
+    echo = find_echo(y)
+    assert echo is not None and echo.delay == d and abs(echo.gain - 0.6) < 0.15
+    np.testing.assert_allclose(remove_echo(y, Echo(d, 0.6)), x, atol=1e-5)
+    residual = remove_echo(y, echo) - x
+    assert np.sqrt(np.mean(residual**2)) < 0.25 * np.sqrt(np.mean((y - x) ** 2))
+
+
+def test_echo_needs_room_in_the_clip(rng: np.random.Generator) -> None:
+    x = _babble(rng, seconds=0.05)
+    assert find_echo(x) is None
+
+
+def test_clipping_found_only_at_a_flat_top(rng: np.random.Generator) -> None:
+    x = 0.3 * np.sin(2 * np.pi * 220 * np.arange(16000) / 16000) + 0.01 * rng.standard_normal(16000)
+    assert clipping.clipped_samples(x) is None
+    assert clipping.clipped_samples(np.zeros(100)) is None
+    mask = clipping.clipped_samples(np.clip(3 * x, -0.5, 0.5))
+    assert mask is not None and 0.3 < mask.mean() < 0.8
+
+
+def test_clipping_slot_weights_and_rate() -> None:
+    mask = np.zeros(4096, dtype=bool)
+    mask[1024 + 5] = True  # 0.1 %
+    mask[2048:2048 + 20] = True  # 2 %
+    mask[3072:3072 + 100] = True  # 10 %
+    np.testing.assert_array_equal(clipping.slot_weights(mask, start=0, slot=1024, n_slots=4), [1.0, 0.7, 0.4, 0.0])
+    up = clipping.to_rate(mask, sample_rate=16000, target_rate=48000, n_target=3 * 4096)
+    assert up.shape == (3 * 4096,) and up.sum() == 3 * mask.sum()

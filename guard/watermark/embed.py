@@ -23,7 +23,12 @@ from guard.watermark.layout import (
 )
 
 MIN_PAYLOAD_S = round(PERIOD_S, 2)  # one period holds every coded bit once
-_ITERATIONS = 3
+# Two measure-and-correct passes, each applying 1.4 times the correction still needed
+# (the overlap-added STFT delivers only part of a cell's gain): the same SNR, PESQ and
+# robustness as three plain passes (60 espeak clips; AAC 32k and Opus 24k payload rates
+# within sampling noise of each other), at 1.45x the speed.
+_ITERATIONS = 2
+_RELAX = 1.4
 # Distortion compensation (Chen & Wornell): move 85 % of the way onto a coarser lattice.
 # Against codec noise this reads better than moving all the way onto a finer one at the
 # same distortion (measured with `voiceguard bench watermark`).
@@ -114,7 +119,7 @@ def _mark16(y16: np.ndarray, *, payload: int, key: bytes, strength: float) -> np
             now = features.projections(features.cell_log_power(features.analyse(y16 + diff), 0), pat.chips, 0)
             move = target - now
         # log-power change move * chip per cell -> log-amplitude change half of it
-        log_gain += 0.5 * (move * active)[:, None, :] * chips.transpose(0, 2, 1)
+        log_gain += _RELAX * 0.5 * (move * active)[:, None, :] * chips.transpose(0, 2, 1)
         np.clip(log_gain, -_MAX_LOG_GAIN, _MAX_LOG_GAIN, out=log_gain)
         diff = _apply(spec, features.to_subbands(log_gain), y16.shape[0])
     return diff

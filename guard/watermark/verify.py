@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from guard.audio import check_sample_rate, resample, valid_audio
 from guard.errors import ParameterError
-from guard.watermark import coding, features, stats
+from guard.watermark import clipping, coding, features, stats
+from guard.watermark.echo import find_echo, remove_echo
 from guard.watermark.layout import (
     CODED_BITS,
     CRC_BITS,
@@ -153,7 +154,10 @@ def verify(y: np.ndarray, *, sample_rate: int, keys: Sequence[bytes]) -> Verific
     Notes
     -----
     Presence is tested in every 3 s window (steps of 1 s) and in the whole clip, at every
-    grid offset (16 per slot), period phase (48) and key. Under "no mark of these keys"
+    grid offset (16 per slot), period phase (48) and key. When the clip carries one strong
+    discrete echo (:func:`guard.watermark.echo.find_echo`), the clip with the echo undone
+    is read too and the better reading kept; the p-value then pays for both tries. Slots
+    with clipped samples weigh less (:mod:`guard.watermark.clipping`). Under "no mark of these keys"
     the sync groups' angles against their keyed dithers are uniform whatever the audio, so
     a Chernoff bound (:func:`guard.watermark.stats.tail_bound`) on the weighted sum of
     their cosines is an analytic p-value; it is multiplied by offsets x phases x keys and
@@ -177,18 +181,41 @@ def verify(y: np.ndarray, *, sample_rate: int, keys: Sequence[bytes]) -> Verific
     if duration_s < MIN_TRY_S:
         return Verification(False, None, 1.0, [], f"clip is {duration_s:.2f} s; at least {MIN_PRESENCE_S} s is needed to find the mark")
     y16 = resample(y, orig_sr=sample_rate, target_sr=RATE)
+    clipped = clipping.clipped_samples(y)
+    if clipped is not None:
+        clipped = clipping.to_rate(clipped, sample_rate=sample_rate, target_rate=RATE, n_target=y16.shape[0])
+    echo = find_echo(y16) if duration_s >= MIN_PRESENCE_S else None
+    if echo is None:
+        return _verify_any(y16, clipped, keys, duration_s=duration_s, tries=1)
+    # read both the clip and the clip with the echo undone; the p-value pays for both tries
+    plain = _verify_any(y16, clipped, keys, duration_s=duration_s, tries=2)
+    undone = _verify_any(remove_echo(y16, echo), clipped, keys, duration_s=duration_s, tries=2)
+    if _rank(undone) >= _rank(plain):
+        return plain
+    note = f" (after undoing an echo of {echo.delay / RATE:.2f} s at {echo.gain:+.2f})"
+    return replace(undone, reason=undone.reason + note)
+
+
+def _rank(v: Verification) -> tuple[bool, bool, float]:
+    """Sort key, smaller is better: payload read, then detected, then p-value."""
+    return (v.payload is None, not v.detected, v.p_value)
+
+
+def _verify_any(y16: np.ndarray, clipped: np.ndarray | None, keys: list[bytes], *, duration_s: float,
+                tries: int) -> Verification:
     if y16.shape[0] <= _CHUNK_S * RATE * 4 / 3:
-        return _verify16(y16, keys, duration_s=duration_s)
-    return _verify_long(y16, keys)
+        return _verify16(y16, clipped, keys, duration_s=duration_s, tries=tries)
+    return _verify_long(y16, clipped, keys, tries=tries)
 
 
-def _verify_long(y16: np.ndarray, keys: list[bytes]) -> Verification:
+def _verify_long(y16: np.ndarray, clipped: np.ndarray | None, keys: list[bytes], *, tries: int) -> Verification:
     """Verify a long 16 kHz clip in overlapping chunks of about :data:`_CHUNK_S` seconds (bounded memory)."""
     n, overlap = y16.shape[0], _OVERLAP_S * RATE
     k = int(np.ceil((n - overlap) / (_CHUNK_S * RATE - overlap)))
     length = int(np.ceil((n + (k - 1) * overlap) / k))
     starts = [min(i * (length - overlap), n - length) for i in range(k)]
-    results = [(s0, _verify16(y16[s0:s0 + length], keys, duration_s=length / RATE)) for s0 in starts]
+    results = [(s0, _verify16(y16[s0:s0 + length], None if clipped is None else clipped[s0:s0 + length], keys,
+                               duration_s=length / RATE, tries=tries)) for s0 in starts]
     found = [(s0, r) for s0, r in results if r.detected]
     if not found:
         best = min(results, key=lambda x: x[1].p_value)[1]
@@ -209,14 +236,22 @@ def _verify_long(y16: np.ndarray, keys: list[bytes]) -> Verification:
                         f"watermark found in {len(found)} of {k} chunks (p={p_value:.2g}); {what}", best.key_index, best.raw_payload)
 
 
-def _verify16(y16: np.ndarray, keys: list[bytes], *, duration_s: float) -> Verification:
-    """:func:`verify` on a 16 kHz clip of moderate length."""
+def _verify16(y16: np.ndarray, clipped: np.ndarray | None, keys: list[bytes], *, duration_s: float,
+              tries: int) -> Verification:
+    """:func:`verify` on a 16 kHz clip of moderate length.
+
+    ``clipped`` marks its clipped samples (or is None); ``tries`` versions of the clip are
+    read in all, and the p-value pays for them.
+    """
     analysis = features.analyse(y16)
     logps = [features.cell_log_power(analysis, o) for o in range(OFFSETS)]
     ws = [features.weights(lp) for lp in logps]
+    if clipped is not None:
+        ws = [w * clipping.slot_weights(clipped, start=o * HOP, slot=SLOT, n_slots=w.shape[0])[:, None]
+              for o, w in enumerate(ws)]
     if not any(w.any() for w in ws):
         return Verification(False, None, 1.0, [], "nothing to check: the audio is silent")
-    n_tests = OFFSETS * PERIOD_SLOTS * len(keys)
+    n_tests = OFFSETS * PERIOD_SLOTS * len(keys) * tries
     best_p, best_h = 1.0, None
     scorers = []
     for ki, key in enumerate(keys):
