@@ -5,6 +5,8 @@ For every attack of :mod:`eval.attacks`: exact-payload rate and bit accuracy on 
 window; on unmarked audio (3 s windows of the clean clips, noise, tones, chirps and
 music-like notes) and with a wrong key: false detections. Quality of the marked clips (SNR,
 PESQ-wb, STOI) and embed/verify speed in x real time on one thread (medians of CPU time).
+Localization: a 2 s and a 3 s piece of each marked clip pasted into the next (unmarked)
+clip; the IoU of the segments found with the true span.
 """
 
 from __future__ import annotations
@@ -124,6 +126,7 @@ def evaluate(clips: list[tuple[str, np.ndarray]], *, attacks: list[str], fpr_win
     quality = {"snr_db": [], "pesq_wb": [], "stoi": []}
     speed = {"embed": [], "verify": []}
     false = {"windows": 0, "presence": 0, "payload": 0, "wrong_key_clips": 0, "wrong_key_detections": 0}
+    localization: dict[float, list[float]] = {2.0: [], 3.0: []}
     speech_windows = int(np.ceil(0.8 * fpr_windows / max(1, len(clips))))
     with threadpool_limits(limits=1):
         for i, (_, y) in enumerate(progress(clips, silent=silent, desc="watermark bench")):
@@ -154,6 +157,11 @@ def evaluate(clips: list[tuple[str, np.ndarray]], *, attacks: list[str], fpr_win
                 false["windows"] += 1
                 false["presence"] += v.detected
                 false["payload"] += v.payload is not None
+            host = clips[(i + 1) % len(clips)][1]
+            for piece_s in (2.0, 3.0):
+                iou = _piece_iou(marked, host, piece_s, rng, key)
+                if iou is not None:
+                    localization[piece_s].append(iou)
             v = verify(marked, sample_rate=RATE, keys=[wrong_key])
             false["wrong_key_clips"] += 1
             false["wrong_key_detections"] += v.detected or v.payload is not None
@@ -183,7 +191,35 @@ def evaluate(clips: list[tuple[str, np.ndarray]], *, attacks: list[str], fpr_win
                         "presence_tpr_3s": round(float(np.mean(r["presence_3s"])), 4),
                         "payload_rate_5s": round(float(np.mean(r["payload_5s"])), 4)} for a, r in per_attack.items() if r["payload"]},
         "false_alarms": false,
+        "localization": {f"{int(k)}s": {"found_rate": round(float(np.mean(np.array(v) > 0)), 4),
+                                         "iou_median": round(float(np.median(v)), 4),
+                                         "iou_ge_0.8_rate": round(float(np.mean(np.array(v) >= 0.8)), 4)}
+                         for k, v in localization.items() if v},
     }
+
+
+def _piece_iou(marked: np.ndarray, host: np.ndarray, piece_s: float, rng: np.random.Generator, key: bytes) -> float | None:
+    """IoU of the segments found with a ``piece_s`` piece of ``marked`` pasted into unmarked ``host``.
+
+    0 when the mark is not found; None when the clips are too short for the piece and 1 s
+    of unmarked audio on each side.
+    """
+    from guard.watermark import verify
+
+    n = int(piece_s * RATE)
+    if marked.shape[0] < n or host.shape[0] < n + 2 * RATE:
+        return None
+    src = int(rng.integers(0, marked.shape[0] - n + 1))
+    at = int(rng.integers(RATE, host.shape[0] - n - RATE + 1))
+    y = host.copy()
+    y[at:at + n] = marked[src:src + n]
+    v = verify(y, sample_rate=RATE, keys=[key])
+    if not v.detected:
+        return 0.0
+    t0, t1 = at / RATE, (at + n) / RATE
+    inter = sum(max(0.0, min(b, t1) - max(a, t0)) for a, b in v.segments)
+    union = (t1 - t0) + sum(b - a for a, b in v.segments) - inter
+    return inter / union if union > 0 else 0.0
 
 
 def _table(results: dict, title: str) -> None:
@@ -196,6 +232,9 @@ def _table(results: dict, title: str) -> None:
     for name, r in results["attacks"].items():
         say(f"{name:20s} {r['set']:8s} {r['payload_rate']:8.3f} {r['bit_accuracy']:6.3f} {r['detect_tpr']:7.3f} "
             f"{r['presence_tpr_3s']:8.3f} {r['payload_rate_5s']:7.3f}")
+    for name, r in results.get("localization", {}).items():
+        say(f"localization, {name} marked piece inside unmarked speech: found {r['found_rate']:.3f}, "
+            f"IoU median {r['iou_median']:.2f}, IoU >= 0.8 in {r['iou_ge_0.8_rate']:.3f}")
     f = results["false_alarms"]
     say(f"false alarms: presence {f['presence']} / payload {f['payload']} in {f['windows']} unmarked 3 s windows; "
         f"wrong key {f['wrong_key_detections']} / {f['wrong_key_clips']} marked clips")

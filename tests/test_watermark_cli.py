@@ -93,6 +93,8 @@ def test_bench_watermark_small_run(runner, tmp_path: Path) -> None:  # noqa: ANN
     assert results["n_clips"] == 1 and results["false_alarms"]["windows"] == 3
     assert results["attacks"]["none"]["payload_rate"] == 1.0 and len(results["attacks"]) == 14
     assert results["quality"]["snr_db"]["mean"] > 20 and results["speed_x_realtime"]["embed"] > 0
+    assert set(results["localization"]) == {"2s"}  # a 4 s clip has no room for a 3 s piece and 1 s either side
+    assert 0.0 <= results["localization"]["2s"]["iou_median"] <= 1.0
     assert (tmp_path / "watermark.json").is_file() and (tmp_path / "watermark.png").is_file()
 
 
