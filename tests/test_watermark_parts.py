@@ -135,3 +135,27 @@ def test_clipping_slot_weights_and_rate() -> None:
     np.testing.assert_array_equal(clipping.slot_weights(mask, start=0, slot=1024, n_slots=4), [1.0, 0.7, 0.4, 0.0])
     up = clipping.to_rate(mask, sample_rate=16000, target_rate=48000, n_target=3 * 4096)
     assert up.shape == (3 * 4096,) and up.sum() == 3 * mask.sum()
+
+
+def test_segmentation_keeps_long_evidence_and_drops_blips() -> None:
+    from guard.watermark.verify import _runs, _two_state_path
+
+    llr = np.full(60, -1.0)
+    llr[20:35] = 2.0  # a marked stretch
+    llr[45] = 4.0  # one lucky slot: less than two switches' cost
+    assert _runs(_two_state_path(llr, 6.0)) == [(20, 35)]
+    llr[26:29] = 0.0  # silence inside the marked stretch stays marked
+    assert _runs(_two_state_path(llr, 6.0)) == [(20, 35)]
+    assert not _two_state_path(np.full(10, -1.0), 6.0).any()
+
+
+def test_segment_edges_move_to_the_middle_of_a_pause() -> None:
+    from guard.watermark.verify import _centred_in_silence
+
+    silent = np.zeros(40, dtype=bool)
+    silent[10:20] = True  # a pause before the segment; its edge was put at the pause's start
+    assert _centred_in_silence([(10, 30)], silent) == [(15, 30)]
+    assert _centred_in_silence([(20, 30)], silent) == [(15, 30)]
+    assert _centred_in_silence([(22, 30)], silent) == [(22, 30)]  # not touching the pause
+    silent[:] = True
+    assert _centred_in_silence([(10, 12)], silent) == []  # nothing but silence

@@ -41,7 +41,9 @@ _SHORT_SLOTS = int(round(2.0 * RATE / SLOT))
 _SHORT_STEP = int(round(0.5 * RATE / SLOT))
 _TESTS_PER_STEP = 3
 _LOCAL_SLOTS = max(2, int(round(0.5 * RATE / SLOT)))  # about 0.5 s
-_LOCAL_MEAN = 0.35  # mean cos of the sync groups over 0.5 s that counts as marked
+_LOCAL_MEAN = 0.35  # mean cos of the sync groups over 0.5 s: the first guess of the marked part
+_SWITCH_NATS = 6.0  # cost of a marked/unmarked boundary in the segmentation
+_SEGMENT_ROUNDS = 3
 # a clip whose sync groups alone give p up to this is read; a payload whose CRC checks
 # then lowers p by the chance of that check (4 readings x 2**-16), see _verify16
 _CHECK_GATE = P_THRESHOLD * 2.0**CRC_BITS / 4
@@ -305,6 +307,8 @@ def _verify16(y16: np.ndarray, clipped: np.ndarray | None, keys: list[bytes], *,
         bits, good = _decode(scorer, best_h, use, weigh=weigh)
         if good:
             raw, ok = bits, True
+    if ok:  # the data groups are known now: they sharpen the segment edges
+        segments, _ = _localize(scorer, best_h, duration_s=y16.shape[0] / RATE, coded=coding.encode(raw))
     if best_p > P_THRESHOLD:
         # Under "no mark", the data groups' angles are uniform and independent of the sync
         # groups' ones, so the CRC checks by chance with probability at most
@@ -320,34 +324,130 @@ def _verify16(y16: np.ndarray, clipped: np.ndarray | None, keys: list[bytes], *,
                         best_h.key_index, raw)
 
 
-def _localize(scorer: _Scorer, h: _Hypothesis, *, duration_s: float) -> tuple[list[tuple[float, float]], np.ndarray]:
-    """Marked segments in seconds and the marked-slot mask [shape=(n_slots,)]."""
-    w = scorer.sync_weights(h.offset, h.phase)
-    c = (w * np.cos(scorer.angles(h.offset, h.phase, turns=1.0))).sum(axis=1)
-    n = w.sum(axis=1)
+def _localize(scorer: _Scorer, h: _Hypothesis, *, duration_s: float,
+              coded: np.ndarray | None = None) -> tuple[list[tuple[float, float]], np.ndarray]:
+    """Marked segments in seconds and the marked-slot mask [shape=(n_slots,)].
+
+    A two-state (marked / unmarked) Viterbi segmentation of the slots. Each slot's evidence
+    is the log-likelihood ratio of its groups' cos against their dither, marked (mean cos
+    of groups of the same band and level inside the marked part) against unmarked (mean 0,
+    variance 1/2); a switch of state costs ``_SWITCH_NATS``, so short blips of evidence do
+    not make segments. Silent slots carry no evidence and take their neighbours' state.
+    The mean cos is re-estimated from the marked part a few times, starting from a 0.5 s
+    running mean of the sync groups.
+
+    Parameters
+    ----------
+    coded : np.ndarray [shape=(CODED_BITS,)], optional
+        Coded bits of a payload whose CRC checked: the data groups then count as evidence
+        too (decision-directed), besides the sync groups.
+    """
+    sync_w = scorer.sync_weights(h.offset, h.phase)
+    cos = np.cos(scorer.angles(h.offset, h.phase, turns=1.0))
+    if coded is None:
+        cells = sync_w > 0
+    else:
+        idx = features.periodic(scorer.pat.bit_index, cos.shape[0], h.phase)
+        cos = np.where(idx >= 0, cos * (1 - 2 * coded[np.maximum(idx, 0)]), cos)
+        cells = scorer.ws[h.offset] > 0
+    c = (sync_w * cos).sum(axis=1)
+    n = sync_w.sum(axis=1)
     kernel = np.ones(_LOCAL_SLOTS)
     c_sum = np.convolve(c, kernel, mode="same")
     n_sum = np.convolve(n, kernel, mode="same")
-    known = n_sum >= 4
-    marked = known & (c_sum >= _LOCAL_MEAN * np.maximum(n_sum, 1))
-    # unknown (silent) slots between marked ones are marked too
-    idx = np.flatnonzero(marked)
-    for a, b in zip(idx[:-1], idx[1:]):
-        if b - a > 1 and not known[a + 1:b].any():
-            marked[a + 1:b] = True
+    marked = (n_sum >= 4) & (c_sum >= _LOCAL_MEAN * np.maximum(n_sum, 1))
+    if not marked.any():
+        marked = cells.any(axis=1)
+    level = scorer.levels[h.offset]
+    for _ in range(_SEGMENT_ROUNDS):
+        mean = np.clip(_class_mean(level, cells * marked[:, None], cos), 0.05, 0.95)
+        llr = (cells * (2 * mean * cos - mean**2)).sum(axis=1)
+        again = _two_state_path(llr, _SWITCH_NATS)
+        if not again.any() or np.array_equal(again, marked):
+            break
+        marked = again
     segments = []
-    start = None
-    for s in range(marked.shape[0] + 1):
-        on = s < marked.shape[0] and marked[s]
-        if on and start is None:
-            start = s
-        elif not on and start is not None:
-            if s - start >= _LOCAL_SLOTS:  # shorter blips are noise
-                t0 = (h.offset * HOP + start * SLOT) / RATE
-                t1 = min(duration_s, (h.offset * HOP + s * SLOT) / RATE)
-                segments.append((round(t0, 3), round(t1, 3)))
-            start = None
+    for a, b in _centred_in_silence(_runs(marked), ~cells.any(axis=1)):
+        t0 = (h.offset * HOP + a * SLOT) / RATE
+        t1 = min(duration_s, (h.offset * HOP + b * SLOT) / RATE)
+        segments.append((round(t0, 3), round(t1, 3)))
     return segments, marked
+
+
+def _two_state_path(llr: np.ndarray, switch: float) -> np.ndarray:
+    """Most likely on/off path [shape=(n,), bool] given each step's log-likelihood ratio of "on".
+
+    Starts and ends "off"; every change of state costs ``switch`` nats.
+    """
+    n = llr.shape[0]
+    off, on = 0.0, -switch
+    from_on = np.zeros((n, 2), dtype=bool)  # whether the best way into (off, on) at step s came from "on"
+    for s in range(n):
+        off_from_on = on - switch > off
+        on_from_on = on >= off - switch
+        from_on[s] = off_from_on, on_from_on
+        off, on = max(off, on - switch), max(on, off - switch) + llr[s]
+    state = on - switch > off
+    path = np.zeros(n, dtype=bool)
+    for s in range(n - 1, -1, -1):
+        path[s] = state
+        state = from_on[s, int(state)]
+    return path
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, stop) of every run of True in ``mask``."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.astype(np.int8), [0]))))
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2])]
+
+
+def _centred_in_silence(runs: list[tuple[int, int]], silent: np.ndarray) -> list[tuple[int, int]]:
+    """Runs whose edges inside a silent stretch are moved to its middle.
+
+    Silent slots carry no evidence either way, so where a marked run meets unmarked
+    audio across a pause, the boundary could be anywhere in the pause: its middle is off
+    by at most half of it.
+    """
+    out = []
+    for a, b in runs:
+        a2, b2 = _middle_of_silence(a, silent), _middle_of_silence(b, silent)
+        if b2 > a2:
+            out.append((a2, b2))
+    return out
+
+
+def _middle_of_silence(edge: int, silent: np.ndarray) -> int:
+    """Middle of the silent stretch that ``edge`` (a slot boundary) lies in or touches, else ``edge``."""
+    lo, hi = edge, edge
+    while lo > 0 and silent[lo - 1]:
+        lo -= 1
+    while hi < silent.shape[0] and silent[hi]:
+        hi += 1
+    return (lo + hi) // 2 if hi > lo else edge
+
+
+def _class_mean(level: np.ndarray, weight: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """Weighted mean of ``value`` over groups of the same band and level class [shape=(n_slots, N_BANDS)].
+
+    Level classes are _LEVEL_STEP_DB wide; a class with few groups is shrunk towards the
+    mean of its level over all bands (pseudo-count _PRIOR_GROUPS).
+
+    Parameters
+    ----------
+    level : np.ndarray [shape=(n_slots, N_BANDS)]
+        Level of each group in dB below the loudest group of the clip (<= 0).
+    weight, value : np.ndarray [shape=(n_slots, N_BANDS)]
+        Weight of each group in the mean (0 leaves it out) and the value averaged.
+    """
+    n_levels = _LEVEL_BINS
+    level_bin = np.clip((-level / _LEVEL_STEP_DB).astype(int), 0, n_levels - 1)
+    cell = (level_bin * level.shape[1] + np.arange(level.shape[1])[None, :]).ravel()
+    size = n_levels * level.shape[1]
+    wsum = np.bincount(cell, weights=weight.ravel(), minlength=size).reshape(n_levels, -1)
+    vsum = np.bincount(cell, weights=(weight * value).ravel(), minlength=size).reshape(n_levels, -1)
+    by_level = vsum.sum(axis=1) / np.maximum(wsum.sum(axis=1), 1e-9)
+    mean = (vsum + _PRIOR_GROUPS * by_level[:, None]) / (wsum + _PRIOR_GROUPS)
+    return mean[level_bin, np.arange(level.shape[1])[None, :]]
 
 
 def _reliability(level: np.ndarray, sync: np.ndarray, cos: np.ndarray) -> np.ndarray:
@@ -369,19 +469,8 @@ def _reliability(level: np.ndarray, sync: np.ndarray, cos: np.ndarray) -> np.nda
     cos : np.ndarray [shape=(n_slots, N_BANDS)]
         cos of each group's angle against its dither.
     """
-    n_levels = _LEVEL_BINS
-    level_bin = np.clip((-level / _LEVEL_STEP_DB).astype(int), 0, n_levels - 1)
-    rows = level_bin.ravel()
-    cols = np.broadcast_to(np.arange(level.shape[1]), level.shape).ravel()
-    cell = rows * level.shape[1] + cols
-    wsum = np.bincount(cell, weights=sync.ravel(), minlength=n_levels * level.shape[1]).reshape(n_levels, -1)
-    csum = np.bincount(cell, weights=(sync * cos).ravel(), minlength=n_levels * level.shape[1]).reshape(n_levels, -1)
-    by_level = csum.sum(axis=1) / np.maximum(wsum.sum(axis=1), 1e-9)
-    prior = _PRIOR_GROUPS
-    mean = (csum + prior * by_level[:, None]) / (wsum + prior)
-    m = np.clip(mean, 0.0, 0.95)
-    kappa = m * (2 - m**2) / (1 - m**2)  # Banerjee et al.'s approximation of A1^-1(m)
-    return kappa[level_bin, np.arange(level.shape[1])[None, :]]
+    m = np.clip(_class_mean(level, sync, cos), 0.0, 0.95)
+    return m * (2 - m**2) / (1 - m**2)  # Banerjee et al.'s approximation of A1^-1(m)
 
 
 def _decode(scorer: _Scorer, h: _Hypothesis, use: np.ndarray, *, weigh: bool) -> tuple[int, bool]:
