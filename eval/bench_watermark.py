@@ -7,6 +7,9 @@ music-like notes) and with a wrong key: false detections. Quality of the marked 
 PESQ-wb, STOI) and embed/verify speed in x real time on one thread (medians of CPU time).
 Localization: a 2 s and a 3 s piece of each marked clip pasted into the next (unmarked)
 clip; the IoU of the segments found with the true span.
+
+Clips: espeak-ng speech made on the fly (default), a folder of real speech (``--clips``), or
+voiceguard's own clones of synthetic personas (``--cloned``, :mod:`eval.cloned_clips`).
 """
 
 from __future__ import annotations
@@ -265,6 +268,8 @@ def _plot(results: dict, path: Path, title: str) -> None:
 @click.command("watermark")
 @click.option("--clips", "clips_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder of real speech (looped/cut to --duration); default: espeak-ng speech made on the fly.")
+@click.option("--cloned", is_flag=True, help="Clips from voiceguard's cloner (synthetic personas enrolled in a throw-away home) "
+              "instead of espeak-ng speech.")
 @click.option("--n-clips", type=click.IntRange(1, 100_000), default=100, show_default=True)
 @click.option("--duration", "duration_s", type=click.FloatRange(3.5, 600.0), default=10.0, show_default=True, help="Clip length in seconds.")
 @click.option("--attacks", "attack_set", type=click.Choice(["moderate", "hard", "all"]), default="all", show_default=True,
@@ -274,13 +279,20 @@ def _plot(results: dict, path: Path, title: str) -> None:
 @seed_option
 @json_option
 @quiet_option
-def command(clips_dir: Path | None, n_clips: int, duration_s: float, attack_set: str, fpr_windows: int,
+def command(clips_dir: Path | None, cloned: bool, n_clips: int, duration_s: float, attack_set: str, fpr_windows: int,
             out_dir: Path | None, seed: int, as_json: bool, quiet: bool) -> None:
     """Payload rate, presence TPR, false alarms, quality and speed of the watermark under every attack."""
     from eval.attacks import ATTACKS, HARD_ATTACKS, MODERATE_ATTACKS
 
     attacks = {"moderate": list(MODERATE_ATTACKS), "hard": list(HARD_ATTACKS), "all": list(ATTACKS)}[attack_set]
-    if clips_dir is not None:
+    if clips_dir is not None and cloned:
+        raise click.UsageError("--clips and --cloned choose the clips two ways; pass one")
+    if cloned:
+        from eval.cloned_clips import cloned_clips
+
+        clips = list(cloned_clips(n_clips, duration_s=duration_s, seed=seed, progress=not (as_json or quiet)))
+        title = "voiceguard clones of synthetic personas"
+    elif clips_dir is not None:
         if not clips_dir.is_dir():
             raise DatasetError(f"{clips_dir}: no such folder; pass a folder of speech files to --clips")
         clips = list(folder_clips(clips_dir, n_clips, duration_s=duration_s, seed=seed))

@@ -101,3 +101,8 @@ def test_bench_watermark_small_run(runner, tmp_path: Path) -> None:  # noqa: ANN
 def test_bench_watermark_missing_clips_folder(runner, tmp_path: Path) -> None:  # noqa: ANN001
     r = runner.invoke(cli, ["bench", "watermark", "--clips", str(tmp_path / "none"), "--n-clips", "1"])
     assert r.exit_code == 1 and "Error:" in r.stderr and "none" in r.stderr
+
+
+def test_bench_watermark_clips_and_cloned_exclude_each_other(runner, tmp_path: Path) -> None:  # noqa: ANN001
+    r = runner.invoke(cli, ["bench", "watermark", "--clips", str(tmp_path), "--cloned", "--n-clips", "1"])
+    assert r.exit_code == 2 and "--clips and --cloned" in r.stderr
