@@ -10,15 +10,19 @@ so that bandwidth is no cue). Spoofs come from generator families implemented he
 - ``timestretch``: phase-vocoder tempo change by 0.8-0.9 or 1.1-1.25 (librosa), pitch kept;
 - ``griffinlim``: magnitude-only STFT re-synthesis with Griffin-Lim phase (librosa);
 - ``lpc``: a classic LPC vocoder, pulse-train or noise excitation through an all-pole filter;
+- ``phaserebuild``: magnitude-only STFT re-synthesis with one peak-locked phase pass;
+- ``cepvoc``: a cepstrally smoothed envelope on a pulse/noise excitation (STFT synthesis);
 - ``cloner``: voiceguard's own cloning pipeline speaking held-out prompts in the Asterisk
   voice, enrolled under a detector-training licence consent (:mod:`eval.selfplay_cloner`);
   passed through ``extra_families`` (any callable can be), a test family by default.
 
 Speakers are disjoint across train, dev and test. Generator families of the test split
 are disjoint from those of train and dev, so the test split measures unseen speakers *and*
-unseen attacks; dev holds unseen speakers of the training families (the ASVspoof 2019
-convention: dev attacks = train attacks), used to pick the epoch and fit calibration. Everything is written at 16 kHz as 16-bit WAV with a
-``manifest.csv`` (``file,label,speaker,attack,split``) that ``voiceguard detect train`` reads.
+unseen attacks; dev holds unseen speakers of the training families plus dev-only families
+never trained on (``cepvoc`` by default), so that the epoch, the calibration and the choice
+between models are made on an unseen attack too, without looking at test. Everything is
+written at 16 kHz as 16-bit WAV with a ``manifest.csv`` (``file,label,speaker,attack,split``)
+that ``voiceguard detect train`` reads.
 """
 
 from __future__ import annotations
