@@ -8,7 +8,7 @@ import pytest
 from eval.quality import bit_accuracy, pesq_wb, snr_db, stoi
 from guard.errors import ParameterError
 from guard.watermark import clipping, coding, stats
-from guard.watermark.echo import Echo, find_echo, remove_echo
+from guard.watermark.echo import GAIN_FACTORS, Echo, candidates, find_echo, remove_echo
 from guard.watermark.layout import CODED_BITS, N_BANDS, PERIOD_SLOTS, pattern
 
 
@@ -112,6 +112,23 @@ def test_echo_found_and_undone(rng: np.random.Generator) -> None:
     np.testing.assert_allclose(remove_echo(y, Echo(d, 0.6)), x, atol=1e-5)
     residual = remove_echo(y, echo) - x
     assert np.sqrt(np.mean(residual**2)) < 0.25 * np.sqrt(np.mean((y - x) ** 2))
+
+
+def test_echo_gain_estimate_on_a_short_crop(rng: np.random.Generator) -> None:
+    # a 3 s crop of an echoed clip: the crop's first 0.5 s carries the echo of audio before it
+    x = _babble(rng, seconds=4.0)
+    d = 8000
+    y = x.copy()
+    y[d:] += 0.5 * x[:-d]
+    echo = find_echo(y[16000:])
+    assert echo is not None and echo.delay == d
+    gains = [c.gain for c in candidates(echo)]
+    assert len(gains) == len(GAIN_FACTORS) and gains[0] == echo.gain and gains == sorted(gains)
+    assert min(abs(g - 0.5) for g in gains) < 0.03
+
+
+def test_echo_candidates_keep_the_filter_stable() -> None:
+    assert all(abs(c.gain) < 1 for c in candidates(Echo(800, -0.9)))
 
 
 def test_echo_needs_room_in_the_clip(rng: np.random.Generator) -> None:

@@ -23,7 +23,12 @@ MAX_DELAY_S = 1.0
 _PEAK_OVER_NOISE = 9.0  # peak height over the robust spread of the cepstrum around it
 _MIN_GAIN = 0.15
 _MAX_GAIN = 0.95  # the inverse filter is stable for |a| < 1
-_REFINE = np.array([1.0, 1.15, 1.3, 1.5, 1.75])
+_SECANT_STEPS = 3
+# The mark is read through several inverse filters around the estimated gain, as the
+# estimate runs a few percent low on short clips and a residual echo 26 dB down already
+# hides much of the mark (3 s crops of a 0.5 s echo at 0.5: p ~1e-5 at gain 0.45, ~1e-10 at
+# 0.50; found in 0.73 of 48 crops with these five gains, 0.52 with the estimate alone)
+GAIN_FACTORS = (1.0, 1.05, 1.1, 1.15, 1.2)
 
 
 @dataclass(frozen=True)
@@ -64,10 +69,33 @@ def find_echo(y16: np.ndarray) -> Echo | None:
     if abs(first) < _MIN_GAIN:
         return None
     delay = lo + peak
-    # refine the gain: the one whose inverse filter leaves the smallest peak at the delay
-    gains = np.clip(first * _REFINE, -_MAX_GAIN, _MAX_GAIN)
-    left = [abs(float(_cepstrum(remove_echo(y16, Echo(delay, float(g))))[delay])) for g in gains]
-    return Echo(delay, float(gains[int(np.argmin(left))]))
+    return Echo(delay, _refined_gain(y16, delay, first))
+
+
+def candidates(echo: Echo) -> list[Echo]:
+    """The echoes to undo when reading the mark: ``echo`` and slightly stronger ones (GAIN_FACTORS)."""
+    return [Echo(echo.delay, float(np.clip(echo.gain * f, -_MAX_GAIN, _MAX_GAIN))) for f in GAIN_FACTORS]
+
+
+def _refined_gain(y16: np.ndarray, delay: int, first: float) -> float:
+    """The gain whose inverse filter leaves no cepstral peak at ``delay``.
+
+    The peak left after undoing gain ``g`` is about proportional to ``a - g``, so a few
+    secant steps on it (from ``first`` and 1.3 x ``first``) find ``a``; ``first``, read from
+    the clip's own peak, is shrunk by codecs and by the clip's ends (on a 3 s clip with a
+    0.5 s echo of gain 0.5 it reads 0.40-0.50).
+    """
+    def left(g: float) -> float:
+        return float(_cepstrum(remove_echo(y16, Echo(delay, g)))[delay])
+
+    g0, g1 = first, float(np.clip(first * 1.3, -_MAX_GAIN, _MAX_GAIN))
+    r0, r1 = left(g0), left(g1)
+    for _ in range(_SECANT_STEPS):
+        if r1 == r0:
+            break
+        g0, g1 = g1, float(np.clip(g1 - r1 * (g1 - g0) / (r1 - r0), -_MAX_GAIN, _MAX_GAIN))
+        r0, r1 = r1, left(g1)
+    return g1 if abs(r1) <= abs(r0) else g0
 
 
 def _cepstrum(y16: np.ndarray) -> np.ndarray:
