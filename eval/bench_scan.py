@@ -59,11 +59,11 @@ def make_corpus(folder: Path, *, n_files: int, seed: int, watermark_key: bytes |
         ``files``, ``broken``, ``marked``, ``skipped`` counts and ``audio_s`` (decodable audio).
     """
     from cloner.tts import synthesize
+    from guard import watermark
     from guard.audio import resample, save
-    from guard.scan import optional_module
 
     rng = np.random.default_rng(seed)
-    wm = optional_module("guard.watermark", needs=("embed",)) if watermark_key is not None else None
+    wm = watermark if watermark_key is not None else None
     speech = [synthesize(s, voice=VOICES[i % len(VOICES)], sample_rate=16000) for i, s in enumerate(SENTENCES)]
     n_broken = max(3, n_files // 20)
     audio_s, marked = 0.0, 0

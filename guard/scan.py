@@ -8,10 +8,10 @@ verifier and the deepfake detector. The verdict follows a fixed order of evidenc
 2. else the detector's ``p_synthetic >= threshold`` -> ``"likely-synthetic"``;
 3. else ``"no-evidence"``; a file that cannot be decoded -> ``"error"``.
 
-A part that cannot run (no home, so no watermark key and no ledger; no detector model; a
-module of guard that is not installed) is reported as not checked, with the reason, and
-never counted as evidence either way. Many files are scanned by a process pool whose
-workers each build one :class:`Scanner` (and so load the detector once) in an initializer.
+A part that cannot run (no home, so no watermark key and no ledger; no detector model) is
+reported as not checked, with the reason, and never counted as evidence either way. Many
+files are scanned by a process pool whose workers each build one :class:`Scanner` (and so
+load the detector once) in an initializer.
 
 Examples
 --------
@@ -24,7 +24,6 @@ Examples
 
 from __future__ import annotations
 
-import importlib
 import multiprocessing
 import os
 import sys
@@ -45,21 +44,6 @@ from guard.home import Home, open_home
 SCAN_RATE = 16000
 DEFAULT_THRESHOLD = 0.5
 VERDICTS = ("watermarked", "likely-synthetic", "no-evidence", "error")
-
-
-def optional_module(name: str, *, needs: Sequence[str] = ()) -> Any | None:
-    """Import a part of guard that may not be installed.
-
-    Returns None when the module is absent or lacks any attribute of ``needs`` (a part
-    still being built); an import error inside a present module is raised.
-    """
-    try:
-        module = importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and (name == exc.name or name.startswith(exc.name + ".")):
-            return None
-        raise
-    return module if all(hasattr(module, attr) for attr in needs) else None
 
 
 def _one_line(exc: BaseException) -> str:
@@ -232,34 +216,20 @@ class Scanner:
         self.config = config
         self.notes: list[str] = []  # why a part will not run, for people
         self.home: Home | None = open_home(config.home_dir) if config.home_dir else None
-        self._watermark = optional_module("guard.watermark", needs=("verify",))
-        self._provenance = optional_module("guard.provenance", needs=("lookup", "read_manifest"))
-        self._consent = optional_module("guard.consent", needs=("get",))
         self.keys: list[bytes] = self.home.watermark_keys() if self.home else []
-        self.watermark_off = self._watermark_off_reason()
+        self.watermark_off = (None if self.home else
+                              "no voiceguard home, so no watermark key (pass --home or run `voiceguard init`)")
         if self.watermark_off:
             self.notes.append(f"watermark not checked: {self.watermark_off}")
-        if self.home and self._provenance is None:
-            self.notes.append("provenance not looked up: guard.provenance is not installed")
         self.detector, self.detector_off = self._load_detector()
         if self.detector_off:
             self.notes.append(f"detector not run: {self.detector_off}")
 
-    def _watermark_off_reason(self) -> str | None:
-        if self._watermark is None:
-            return "guard.watermark is not installed"
-        if self.home is None:
-            return "no voiceguard home, so no watermark key (pass --home or run `voiceguard init`)"
-        return None
-
     def _load_detector(self) -> tuple[Any | None, str | None]:
-        detect = optional_module("guard.detect", needs=("load_model",))
-        if detect is None:
-            if self.config.model_path:
-                raise GuardError(f"--model {self.config.model_path}: guard.detect is not installed")
-            return None, "guard.detect is not installed"
+        from guard.detect import load_model
+
         try:
-            return detect.load_model(self.config.model_path), None
+            return load_model(self.config.model_path), None
         except GuardError as exc:
             if self.config.model_path:  # the user named this model: a bad one is their error
                 raise
@@ -284,10 +254,12 @@ class Scanner:
                           round(y.shape[0] / SCAN_RATE, 3), None, view)
 
     def _check_watermark(self, y: np.ndarray) -> tuple[dict, Any]:
+        from guard.watermark import verify
+
         if self.watermark_off:
             return not_checked("watermark", self.watermark_off), None
         try:
-            v = self._watermark.verify(y, sample_rate=SCAN_RATE, keys=self.keys)
+            v = verify(y, sample_rate=SCAN_RATE, keys=self.keys)
         except GuardError as exc:
             return not_checked("watermark", f"verify failed: {_one_line(exc)}"), None
         d = v.to_dict()
@@ -300,10 +272,13 @@ class Scanner:
     def _lookup(self, verification: Any) -> dict | None:
         if verification is None or not verification.detected or verification.payload is None:
             return None
-        if self.home is None or self._provenance is None:
+        from guard.consent import get as get_consent
+        from guard.provenance import lookup
+
+        if self.home is None:
             return None
         try:
-            record = self._provenance.lookup(self.home, int(verification.payload))
+            record = lookup(self.home, int(verification.payload))
         except GuardError as exc:  # e.g. a damaged ledger: say so on this row, keep scanning
             return {"record_id": None, "voice_id": None, "consent_id": None, "created_at": None, "valid": False,
                     "consent_status_at_generation": None, "consent_status_now": None,
@@ -312,24 +287,22 @@ class Scanner:
             return None
         rec = record.to_dict()
         created_at = _as_datetime(rec.get("created_at"))
-        at_generation = now = None
-        if self._consent is not None:
-            try:
-                consent = self._consent.get(self.home, rec["consent_id"])
-                at_generation = consent.status(at=created_at) if created_at else None
-                now = consent.status(at=None)
-            except GuardError as exc:
-                at_generation = now = f"unknown ({_one_line(exc)})"
+        try:
+            consent = get_consent(self.home, rec["consent_id"])
+            at_generation = consent.status(at=created_at) if created_at else None
+            now = consent.status(at=None)
+        except GuardError as exc:
+            at_generation = now = f"unknown ({_one_line(exc)})"
         return {"record_id": rec.get("record_id"), "voice_id": rec.get("voice_id"),
                 "consent_id": rec.get("consent_id"), "created_at": rec.get("created_at"),
                 "valid": at_generation == "valid",
                 "consent_status_at_generation": at_generation, "consent_status_now": now}
 
     def _manifest(self, path: str | os.PathLike[str]) -> dict | None:
-        if self._provenance is None:
-            return None
+        from guard.provenance import read_manifest
+
         try:
-            report = self._provenance.read_manifest(path)
+            report = read_manifest(path)
         except GuardError as exc:
             return {"valid": False, "failures": [_one_line(exc)]}
         return None if report is None else report.to_dict()

@@ -17,7 +17,6 @@ from guard.scan import (
     collect,
     decide,
     not_checked,
-    optional_module,
     overview,
     scan_file,
     scan_files,
@@ -145,18 +144,11 @@ def test_bad_worker_count(workers) -> None:  # noqa: ANN001
         list(scan_files([], scanner=Scanner(ScanConfig()), workers=workers))
 
 
-def test_optional_module_absent_vs_present() -> None:
-    assert optional_module("guard.no_such_part") is None
-    assert optional_module("guard.audio", needs=("load", "save")) is not None
-    assert optional_module("guard.audio", needs=("no_such_function",)) is None
-
-
 def _marked(tmp_path: Path, home, speech: np.ndarray, *, payload: int) -> Path:  # noqa: ANN001
-    wm = optional_module("guard.watermark", needs=("embed", "verify"))
-    if wm is None:
-        pytest.skip("guard.watermark (issue 3) has not landed yet")
+    from guard.watermark import embed
+
     y = np.tile(speech, 4)[: 10 * SCAN_RATE]  # 10 s: long enough to carry the payload
-    marked = wm.embed(y, sample_rate=SCAN_RATE, payload=payload, key=home.watermark_key())
+    marked = embed(y, sample_rate=SCAN_RATE, payload=payload, key=home.watermark_key())
     return save(tmp_path / "marked.wav", marked, sample_rate=SCAN_RATE)
 
 
@@ -179,10 +171,8 @@ def test_other_homes_key_does_not_mark(tmp_path: Path, home, speech) -> None:  #
 
 
 def _issued(tmp_path: Path, home, speech) -> tuple[Path, object, object]:  # noqa: ANN001
-    provenance = optional_module("guard.provenance", needs=("issue", "lookup"))
-    consent = optional_module("guard.consent", needs=("grant", "revoke"))
-    if provenance is None or consent is None:
-        pytest.skip("guard.provenance / guard.consent (issue 4) have not landed yet")
+    from guard import consent, provenance
+
     path = _marked(tmp_path, home, speech, payload=0x00C0FFEE)
     grant = consent.grant(home, voice_id="corpus-voice", subject="A Reader", operator="Lab", purposes=["research"],
                           expires="2099-12-31", license_text="CC BY 4.0 research corpus")

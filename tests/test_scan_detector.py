@@ -16,10 +16,7 @@ from conftest import chirp
 
 from guard.audio import save
 from guard.cli import cli
-from guard.scan import SCAN_RATE, ScanConfig, Scanner, optional_module
-
-detect = optional_module("guard.detect", needs=("load_model",))
-pytestmark = pytest.mark.skipif(detect is None, reason="guard.detect (issue 6) has not landed yet")
+from guard.scan import SCAN_RATE, ScanConfig, Scanner
 
 
 def _model(path: Path, *, offset: float) -> Path:
@@ -66,11 +63,10 @@ def test_threshold_option_moves_the_line(runner, tmp_path: Path, home, clips) ->
 
 
 def test_watermark_comes_before_the_detector(tmp_path: Path, home, speech) -> None:  # noqa: ANN001
-    wm = optional_module("guard.watermark", needs=("embed",))
-    if wm is None:
-        pytest.skip("guard.watermark (issue 3) has not landed yet")
+    from guard.watermark import embed
+
     y = np.tile(speech, 4)[: 10 * SCAN_RATE]
-    path = save(tmp_path / "m.wav", wm.embed(y, sample_rate=SCAN_RATE, payload=7, key=home.watermark_key()), sample_rate=SCAN_RATE)
+    path = save(tmp_path / "m.wav", embed(y, sample_rate=SCAN_RATE, payload=7, key=home.watermark_key()), sample_rate=SCAN_RATE)
     scanner = Scanner(ScanConfig(home_dir=str(home.root), model_path=str(_model(tmp_path / "m.pt", offset=8.0))))
     result = scanner.scan(path)
     assert result.verdict == "watermarked" and result.detector["p_synthetic"] > 0.99
