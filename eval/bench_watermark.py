@@ -290,16 +290,17 @@ def command(clips_dir: Path | None, cloned: bool, n_clips: int, duration_s: floa
     if cloned:
         from eval.cloned_clips import cloned_clips
 
-        clips = list(cloned_clips(n_clips, duration_s=duration_s, seed=seed, progress=not (as_json or quiet)))
+        made = cloned_clips(n_clips, duration_s=duration_s, seed=seed, progress=not (as_json or quiet))
         title = "voiceguard clones of synthetic personas"
     elif clips_dir is not None:
         if not clips_dir.is_dir():
             raise DatasetError(f"{clips_dir}: no such folder; pass a folder of speech files to --clips")
-        clips = list(folder_clips(clips_dir, n_clips, duration_s=duration_s, seed=seed))
+        made = folder_clips(clips_dir, n_clips, duration_s=duration_s, seed=seed)
         title = f"real speech ({clips_dir.name})"
     else:
-        clips = list(espeak_clips(n_clips, duration_s=duration_s, seed=seed))
+        made = espeak_clips(n_clips, duration_s=duration_s, seed=seed)
         title = "espeak-ng speech (synthetic)"
+    clips = list(progress(made, silent=as_json or quiet, desc="clips", total=n_clips))
     results = evaluate(clips, attacks=attacks, fpr_windows=fpr_windows, seed=seed, silent=as_json or quiet)
     results["corpus"] = title
     if out_dir is not None:
