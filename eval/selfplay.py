@@ -16,7 +16,8 @@ so that bandwidth is no cue). Spoofs come from generator families implemented he
   voice, enrolled under a detector-training licence consent (:mod:`eval.selfplay_cloner`);
   passed through ``extra_families`` (any callable can be), a test family by default.
 
-Speakers are disjoint across train, dev and test. Generator families of the test split
+Speakers are disjoint across train, dev and test (the ``cloner`` family speaks in the
+Allison voice, whose real prompts are training bona fide). Generator families of the test split
 are disjoint from those of train and dev, so the test split measures unseen speakers *and*
 unseen attacks; dev holds unseen speakers of the training families plus dev-only families
 never trained on (``cepvoc`` by default), so that the epoch, the calibration and the choice
