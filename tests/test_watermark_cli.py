@@ -106,3 +106,17 @@ def test_bench_watermark_missing_clips_folder(runner, tmp_path: Path) -> None:  
 def test_bench_watermark_clips_and_cloned_exclude_each_other(runner, tmp_path: Path) -> None:  # noqa: ANN001
     r = runner.invoke(cli, ["bench", "watermark", "--clips", str(tmp_path), "--cloned", "--n-clips", "1"])
     assert r.exit_code == 2 and "--clips and --cloned" in r.stderr
+
+
+def test_bench_windows_are_cut_from_the_marked_part() -> None:
+    from eval.bench_watermark import RATE, _marked_part
+
+    z = np.arange(14 * RATE, dtype=np.float32)  # a 10 s clip spliced between 2 s of padding each side
+    inside = _marked_part("splice", z)
+    assert inside.shape[0] == 10 * RATE and inside[0] == 2 * RATE
+    assert _marked_part("mp3_32k", z) is z
+
+
+def test_bench_watermark_unknown_attack_name(runner) -> None:  # noqa: ANN001
+    r = runner.invoke(cli, ["bench", "watermark", "--attacks", "splice,no_such_attack", "--n-clips", "1"])
+    assert r.exit_code == 2 and "no_such_attack" in r.stderr and "Traceback" not in r.stderr
