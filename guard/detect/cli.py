@@ -30,12 +30,14 @@ def detect_group() -> None:
 @click.option("--features", "feature_kind", type=click.Choice(["logmel", "linspec", "lfcc", "linphase"]), default="linspec", show_default=True)
 @click.option("--filters", "n_filters", type=click.IntRange(8, 512), default=128, show_default=True, help="Filterbank bands.")
 @click.option("--channels", default="16,32,48,64", show_default=True, help="Channels of the residual stages.")
+@click.option("--loss", type=click.Choice(["bce", "ocsoftmax"]), default="bce", show_default=True,
+              help="bce: binary cross-entropy on a logit; ocsoftmax: one-class softmax (margins 0.9/0.2, alpha 20).")
 @click.option("--threads", type=click.IntRange(1, 64), default=1, show_default=True, help="Torch CPU threads.")
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint beside the output file.")
 @json_option
 @quiet_option
 def train_command(data_spec: Path, out_path: Path, seed: int, epochs: int, views: int, batch_size: int,
-                  learning_rate: float, feature_kind: str, n_filters: int, channels: str, threads: int, resume: bool,
+                  learning_rate: float, feature_kind: str, n_filters: int, channels: str, loss: str, threads: int, resume: bool,
                   as_json: bool, quiet: bool) -> None:
     """Train a detector on labelled audio and write MODEL (-o), calibrated on the dev split."""
     import torch
@@ -55,7 +57,7 @@ def train_command(data_spec: Path, out_path: Path, seed: int, epochs: int, views
     items = read_spec(data_spec)
     mf = train(items, out_path, seed=seed, resume=resume, quiet=silent,
                config=TrainConfig(epochs=epochs, views=views, batch_size=batch_size, learning_rate=learning_rate),
-               features=FeatureConfig(kind=feature_kind, n_filters=n_filters), model=ModelConfig(channels=chans),
+               features=FeatureConfig(kind=feature_kind, n_filters=n_filters), model=ModelConfig(channels=chans, loss=loss),
                log=lambda m: say(m, quiet=silent), meta={"data": str(data_spec)})
     summary = {"model": str(out_path), "best_dev_eer": mf.meta["best_dev_eer"], "train_time_s": mf.meta["train_time_s"],
                "n_parameters": mf.meta["n_parameters"], "calibration": mf.calibration.to_dict()}

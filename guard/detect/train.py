@@ -2,7 +2,8 @@
 
 Every training clip is augmented ``views`` times with :func:`guard.detect.augment.augment`
 (the same chain for bona fide and spoof) and turned into features once; each epoch then
-draws random crops of 1-3 s from those views. The loss weights the classes to balance
+draws random crops of 1-3 s from those views. The loss (binary cross-entropy, or the
+one-class softmax with ``ModelConfig(loss="ocsoftmax")``) weights the classes to balance
 them. After each epoch the development split is scored the way :class:`Detector` scores
 files; the best epoch by development EER is kept, the logistic calibration is fitted on its
 development scores, and a checkpoint is written so a run can be resumed.
@@ -26,7 +27,7 @@ from guard.detect.calibration import fit_calibration
 from guard.detect.data import LabeledFile
 from guard.detect.features import FeatureConfig, FrontEnd
 from guard.detect.io import ModelFile, save_model
-from guard.detect.model import DetectorNet, ModelConfig, n_parameters
+from guard.detect.model import DetectorNet, ModelConfig, n_parameters, oc_softmax_loss
 from guard.detect.scoring import Detector
 from guard.errors import DetectError, GuardError
 
@@ -124,13 +125,29 @@ def _batch(feats: list[torch.Tensor], idx: np.ndarray, *, frames: int, rng: np.r
     return torch.stack(out).to(torch.float32)
 
 
+def make_loss(net: DetectorNet, *, spoof_weight: float) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """``loss(features, labels)`` for the net's head, spoof terms weighted by ``spoof_weight``.
+
+    ``"bce"``: binary cross-entropy on the logit. ``"ocsoftmax"``: the one-class softmax on
+    the head's embedding and direction (:func:`guard.detect.model.oc_softmax_loss`).
+    """
+    cfg = net.config
+    if cfg.loss == "ocsoftmax":
+        def oc_loss(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+            return oc_softmax_loss(net.head.embed(net.pooled(x)), net.head.direction, y, margin_bonafide=cfg.margin_bonafide,
+                                   margin_spoof=cfg.margin_spoof, alpha=cfg.alpha, spoof_weight=spoof_weight)
+        return oc_loss
+    bce = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(spoof_weight))
+    return lambda x, y: bce(net(x), y)
+
+
 def train_epoch(state: State, feats: list[torch.Tensor], labels: np.ndarray, *, config: TrainConfig, hop_length: int,
                 sample_rate: int, rng: np.random.Generator, quiet: bool) -> float:
     """One pass over all views in random batches; returns the mean loss."""
     state.net.train()
     n_spoof = float(labels.sum())
-    pos_weight = torch.tensor((labels.size - n_spoof) / max(n_spoof, 1.0))
-    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+    spoof_weight = (labels.size - n_spoof) / max(n_spoof, 1.0)
+    loss_fn = make_loss(state.net, spoof_weight=spoof_weight)
     order = rng.permutation(labels.size)
     losses = []
     frame_rate = sample_rate / hop_length
@@ -140,7 +157,7 @@ def train_epoch(state: State, feats: list[torch.Tensor], labels: np.ndarray, *, 
             continue
         frames = int(rng.uniform(config.min_crop_s, config.max_crop_s) * frame_rate)
         x = _batch(feats, idx, frames=frames, rng=rng)
-        loss = loss_fn(state.net(x), torch.from_numpy(labels[idx]))
+        loss = loss_fn(x, torch.from_numpy(labels[idx]))
         state.optimizer.zero_grad()
         loss.backward()
         state.optimizer.step()
