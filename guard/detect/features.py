@@ -1,4 +1,4 @@
-"""Detector front-ends: log-mel, log linear-band, LFCC and phase-aware features from torch.stft and librosa filterbanks.
+"""Detector front-ends: log-mel, log linear-band (one or two resolutions), LFCC and phase-aware features from torch.stft.
 
 Both run inside the model (no trainable parameters), so the same code computes features at
 training and at scoring time. Per-window mean subtraction over time happens in the model,
@@ -15,7 +15,7 @@ import torch
 
 from guard.errors import ParameterError
 
-KINDS = ("logmel", "linspec", "lfcc", "linphase")
+KINDS = ("logmel", "linspec", "lfcc", "linphase", "linspec2")
 _LOG_FLOOR = 1e-8
 
 
@@ -25,11 +25,13 @@ class FeatureConfig:
 
     Attributes
     ----------
-    kind : {"logmel", "linspec", "lfcc", "linphase"}
+    kind : {"logmel", "linspec", "lfcc", "linphase", "linspec2"}
         Log mel band energies; log energies of linear triangular bands (fine enough to
         resolve harmonics, where phase-reconstruction artefacts show); linear-frequency
-        cepstral coefficients with deltas; or ``linphase``: the ``linspec`` map plus two
-        phase channels on the same bands (see :class:`FrontEnd`).
+        cepstral coefficients with deltas; ``linphase``: the ``linspec`` map plus two
+        phase channels on the same bands; or ``linspec2``: the ``linspec`` map plus the
+        same bands from a longer STFT (``long_n_fft``, ``long_win_length``) on the same hop,
+        so both channels have the same frames (see :class:`FrontEnd`).
     sample_rate : int
         Rate in Hz the model works at; audio is resampled to it before scoring.
     n_fft, win_length, hop_length : int
@@ -38,6 +40,9 @@ class FeatureConfig:
         Mel bands (logmel) or linear triangular filters (linspec, lfcc).
     n_ceps : int
         Cepstral coefficients kept (lfcc); the feature has ``3 * n_ceps`` rows with deltas.
+    long_n_fft, long_win_length : int
+        The second STFT of ``linspec2`` (default 64 ms at 16 kHz); unused by other kinds.
+        Files written before these fields existed read the defaults.
     """
 
     kind: str = "logmel"
@@ -47,12 +52,17 @@ class FeatureConfig:
     hop_length: int = 160
     n_filters: int = 64
     n_ceps: int = 20
+    long_n_fft: int = 1024
+    long_win_length: int = 1024
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise ParameterError(f"feature kind must be one of {KINDS}, given kind={self.kind!r}")
+            raise ParameterError(f"feature kind must be one of {', '.join(KINDS)}, given kind={self.kind!r}")
         if not 0 < self.win_length <= self.n_fft or self.hop_length <= 0:
             raise ParameterError(f"need 0 < win_length <= n_fft and hop_length > 0, given {self}")
+        if not 0 < self.long_win_length <= self.long_n_fft:
+            raise ParameterError(f"need 0 < long_win_length <= long_n_fft, given long_win_length={self.long_win_length}, "
+                                 f"long_n_fft={self.long_n_fft}")
 
     @property
     def n_features(self) -> int:
@@ -61,8 +71,18 @@ class FeatureConfig:
 
     @property
     def n_channels(self) -> int:
-        """Feature maps per input (3 for ``linphase``, else 1)."""
-        return 3 if self.kind == "linphase" else 1
+        """Feature maps per input (3 for ``linphase``, 2 for ``linspec2``, else 1)."""
+        return {"linphase": 3, "linspec2": 2}.get(self.kind, 1)
+
+    @property
+    def n_energy_channels(self) -> int:
+        """Leading channels that are log energies (mean-normalised over time in the model)."""
+        return 2 if self.kind == "linspec2" else 1
+
+    @property
+    def min_samples(self) -> int:
+        """Shortest input the centred STFT(s) accept."""
+        return (max(self.n_fft, self.long_n_fft) if self.kind == "linspec2" else self.n_fft) // 2 + 1
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -110,6 +130,10 @@ class FrontEnd(torch.nn.Module):
 
     ``linphase`` channels: 0 the log band energies; 1 and 2 the power-weighted band means of
     the phase curvature along time and along frequency (:func:`_phase_curvature`), in radians.
+    ``linspec2`` channels: 0 the log band energies; 1 the log energies of the same bands (in
+    Hz) from the ``long_win_length`` window, centred on the same frame times. The hypothesis behind it (not
+    borne out on the self-play dev split, see MODEL_CARD.md): phase errors of magnitude-only
+    resynthesis smear energy in a longer window more than in a 25 ms one.
     """
 
     def __init__(self, config: FeatureConfig) -> None:
@@ -123,6 +147,10 @@ class FrontEnd(torch.nn.Module):
         else:
             fb = linear_filterbank(sample_rate=config.sample_rate, n_fft=config.n_fft, n_filters=config.n_filters)
         self.register_buffer("fb", torch.from_numpy(np.asarray(fb, dtype=np.float32)), persistent=False)
+        if config.kind == "linspec2":
+            self.register_buffer("window_long", torch.hann_window(config.long_win_length), persistent=False)
+            fb_long = linear_filterbank(sample_rate=config.sample_rate, n_fft=config.long_n_fft, n_filters=config.n_filters)
+            self.register_buffer("fb_long", torch.from_numpy(fb_long), persistent=False)
         dct = scipy.fft.dct(np.eye(config.n_filters), type=2, norm="ortho", axis=0)[: config.n_ceps]
         self.register_buffer("dct", torch.from_numpy(dct.astype(np.float32)), persistent=False)
 
@@ -140,6 +168,11 @@ class FrontEnd(torch.nn.Module):
             ceps = torch.matmul(self.dct, bands)
             d1 = _deltas(ceps)
             bands = torch.cat([ceps, d1, _deltas(d1)], dim=1)
+        if c.kind == "linspec2":
+            long = torch.stft(y, n_fft=c.long_n_fft, hop_length=c.hop_length, win_length=c.long_win_length,
+                              window=self.window_long, center=True, return_complex=True)
+            long_bands = torch.log(torch.matmul(self.fb_long, long.real**2 + long.imag**2) + _LOG_FLOOR)
+            return torch.stack([bands, long_bands], dim=1)
         if c.kind != "linphase":
             return bands.unsqueeze(1)
         weight = torch.matmul(self.fb, power) + _LOG_FLOOR
@@ -154,7 +187,7 @@ def features(y: np.ndarray, *, config: FeatureConfig) -> np.ndarray:
     Parameters
     ----------
     y : np.ndarray [shape=(n,)]
-        Mono audio at ``config.sample_rate`` Hz, at least ``config.n_fft // 2 + 1`` samples.
+        Mono audio at ``config.sample_rate`` Hz, at least ``config.min_samples`` samples.
     config : FeatureConfig
 
     Returns
@@ -170,7 +203,7 @@ def features(y: np.ndarray, *, config: FeatureConfig) -> np.ndarray:
     """
     from guard.audio import valid_audio
 
-    y = valid_audio(y, sample_rate=config.sample_rate, min_samples=config.n_fft // 2 + 1)
+    y = valid_audio(y, sample_rate=config.sample_rate, min_samples=config.min_samples)
     with torch.no_grad():
         out = FrontEnd(config)(torch.from_numpy(y)[None])
     return (out[0, 0] if config.n_channels == 1 else out[0]).numpy()

@@ -146,7 +146,8 @@ class ResBlock(nn.Module):
 class DetectorNet(nn.Module):
     """Features [shape=(b, c, f, t)] -> scores [shape=(b,)]; ``forward_audio`` takes waveforms.
 
-    ``c`` is ``features.n_channels``; only channel 0 (log energies) is mean-normalised over time.
+    ``c`` is ``features.n_channels``; only the log-energy channels (the first
+    ``features.n_energy_channels``) are mean-normalised over time.
     """
 
     def __init__(self, features: FeatureConfig, config: ModelConfig) -> None:
@@ -172,10 +173,11 @@ class DetectorNet(nn.Module):
 
     def pooled(self, feats: torch.Tensor) -> torch.Tensor:
         """Features [shape=(b, c, f, t)] -> mean and std over time [shape=(b, 2 * c' * f')]."""
-        # Mean over time per band of the energy map: removes gain and a fixed channel
+        # Mean over time per band of the energy maps: removes gain and a fixed channel
         # response. Phase channels (if any) are gain-free already and keep their level.
-        energy = feats[:, :1]
-        x = torch.cat([energy - energy.mean(dim=-1, keepdim=True), feats[:, 1:]], dim=1)
+        k = self.feature_config.n_energy_channels
+        energy = feats[:, :k]
+        x = torch.cat([energy - energy.mean(dim=-1, keepdim=True), feats[:, k:]], dim=1)
         x = self.norm(x)
         x = self.stages(x)
         x = x.flatten(1, 2)  # (b, c * f, t)
