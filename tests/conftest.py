@@ -1,4 +1,4 @@
-"""Shared fixtures: a seeded rng, signals made in code, a fresh home, a CLI runner."""
+"""Shared fixtures: a seeded rng, signals made in code, a tiny detector corpus, a fresh home, a CLI runner."""
 
 from __future__ import annotations
 
@@ -34,6 +34,33 @@ def chirp(f0_hz: float, f1_hz: float, duration_s: float, sample_rate: int = SR) 
 def dominant_freq_hz(y: np.ndarray, sample_rate: int) -> float:
     spec = np.abs(np.fft.rfft(y * np.hanning(y.shape[0])))
     return float(np.argmax(spec) * sample_rate / y.shape[0])
+
+
+def write_buzz_corpus(root: Path, *, clip_s: float, counts: tuple[int, int, int], seed: int) -> Path:
+    """A tiny detector corpus under ``root``: noise under a slow envelope (bona fide) against harmonic buzzes (spoof).
+
+    ``counts`` clips per class for train, dev and test, each ``clip_s`` seconds at SR, with
+    ``root/manifest.csv`` (file,label,split,speaker,attack). Returns ``root``.
+    """
+    from guard.audio import save
+
+    rng = np.random.default_rng(seed)
+    n = int(clip_s * SR)
+    t = np.arange(n) / SR
+    lines = ["file,label,split,speaker,attack"]
+    for split, count in zip(("train", "dev", "test"), counts):
+        for i in range(count):
+            env = np.repeat(rng.uniform(0.2, 1.0, n // 800 + 1), 800)[:n]
+            bona = 0.1 * env * rng.standard_normal(n)
+            f0 = rng.uniform(100, 200)
+            spoof = 0.05 * sum(np.sin(2 * np.pi * k * f0 * t) / k for k in range(1, 20))
+            for label, y in (("bonafide", bona), ("spoof", spoof)):
+                rel = f"{split}/{label}/{i}.wav"
+                (root / split / label).mkdir(parents=True, exist_ok=True)
+                save(root / rel, y.astype(np.float32), sample_rate=SR)
+                lines.append(f"{rel},{label},{split},s{i},{'-' if label == 'bonafide' else 'buzz'}")
+    (root / "manifest.csv").write_text("\n".join(lines) + "\n")
+    return root
 
 
 @pytest.fixture

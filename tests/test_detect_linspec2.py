@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import write_buzz_corpus
 
-from guard.audio import load, save
+from guard.audio import load
 from guard.cli import cli
 from guard.detect import load_model
 from guard.detect.calibration import Calibration
@@ -124,22 +125,7 @@ def test_files_without_the_long_window_fields_load_and_score_unchanged(tmp_path:
 def hum_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Enveloped noise (bona fide) against harmonic buzzes (spoof), train/dev/test, 1.2 s each."""
     root = tmp_path_factory.mktemp("hum")
-    rng = np.random.default_rng(11)
-    n = int(1.2 * SR)
-    t = np.arange(n) / SR
-    lines = ["file,label,split,speaker,attack"]
-    for split, count in (("train", 6), ("dev", 3), ("test", 3)):
-        for i in range(count):
-            bona = 0.1 * np.repeat(rng.uniform(0.2, 1.0, n // 800 + 1), 800)[:n] * rng.standard_normal(n)
-            f0 = rng.uniform(100, 200)
-            spoof = 0.05 * sum(np.sin(2 * np.pi * k * f0 * t) / k for k in range(1, 20))
-            for label, y in (("bonafide", bona), ("spoof", spoof)):
-                rel = f"{split}/{label}/{i}.wav"
-                (root / split / label).mkdir(parents=True, exist_ok=True)
-                save(root / rel, y.astype(np.float32), sample_rate=SR)
-                lines.append(f"{rel},{label},{split},s{i},{'-' if label == 'bonafide' else 'buzz'}")
-    (root / "manifest.csv").write_text("\n".join(lines) + "\n")
-    return root
+    return write_buzz_corpus(root, clip_s=1.2, counts=(6, 3, 3), seed=11)
 
 
 def test_cli_tiny_linspec2_training_gives_a_model_that_scores(hum_corpus: Path, runner, tmp_path: Path) -> None:  # noqa: ANN001

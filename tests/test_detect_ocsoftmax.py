@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import write_buzz_corpus
 
-from guard.audio import save
 from guard.cli import cli
 from guard.detect import load_model
 from guard.detect.calibration import Calibration
@@ -161,23 +161,7 @@ def test_make_loss_follows_the_head() -> None:
 def buzz_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Noise under a slow envelope (bona fide) against harmonic buzzes (spoof), train/dev/test."""
     root = tmp_path_factory.mktemp("buzz")
-    rng = np.random.default_rng(7)
-    n = int(1.5 * SR)
-    t = np.arange(n) / SR
-    lines = ["file,label,split,speaker,attack"]
-    for split, count in (("train", 8), ("dev", 4), ("test", 4)):
-        for i in range(count):
-            env = np.repeat(rng.uniform(0.2, 1.0, n // 800 + 1), 800)[:n]
-            bona = 0.1 * env * rng.standard_normal(n)
-            f0 = rng.uniform(100, 200)
-            spoof = 0.05 * sum(np.sin(2 * np.pi * k * f0 * t) / k for k in range(1, 20))
-            for label, y in (("bonafide", bona), ("spoof", spoof)):
-                rel = f"{split}/{label}/{i}.wav"
-                (root / split / label).mkdir(parents=True, exist_ok=True)
-                save(root / rel, y.astype(np.float32), sample_rate=SR)
-                lines.append(f"{rel},{label},{split},s{i},{'-' if label == 'bonafide' else 'buzz'}")
-    (root / "manifest.csv").write_text("\n".join(lines) + "\n")
-    return root
+    return write_buzz_corpus(root, clip_s=1.5, counts=(8, 4, 4), seed=7)
 
 
 def test_tiny_training_with_ocsoftmax_gives_a_model_that_scores(buzz_corpus: Path, tmp_path: Path) -> None:
