@@ -4,13 +4,22 @@ espeak-ng keeps global state (voice, rate, pitch, callback), so every call holds
 module lock from parameter setting to the end of synthesis; threads get the same audio as
 sequential calls. Audio arrives through a synth callback in synchronous mode, together with
 word and phoneme events that give timings.
+
+espeak-ng also carries state from one utterance to the next that no API call resets (its
+pitch flutter and generator phases: the same text comes out a few samples longer or
+shorter depending on what was spoken before). So that a text always gives the same audio,
+whatever the process said earlier, each call runs in a child forked from the process after
+initialisation, which itself never speaks; where ``os.fork`` is missing (Windows) calls run
+in-process and the audio depends on call history as espeak-ng's own does.
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
+import pickle
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import espeakng_loader
@@ -151,6 +160,47 @@ class _Engine:
 _ENGINE = _Engine()
 
 
+def _in_fresh_child(work: Callable[[], object]) -> object:
+    """Run ``work`` in a child forked from this process and return its result.
+
+    The child starts from the engine state this process holds (initialised, never spoken),
+    so espeak-ng's carried-over state never leaks into the next call. Exceptions raised by
+    ``work`` are re-raised here. Without ``os.fork``, ``work`` runs in-process.
+    """
+    if not hasattr(os, "fork"):
+        return work()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: do the work, send the pickled outcome, leave without cleanup
+        status = 0
+        try:
+            os.close(read_end)
+            try:
+                outcome = (True, work())
+            except Exception as exc:  # noqa: BLE001 - sent to the parent, which re-raises it
+                outcome = (False, exc)
+            data = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(write_end, view):]
+        except BaseException:  # noqa: BLE001 - the parent reports a child that sent nothing
+            status = 1
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    parts = []
+    with os.fdopen(read_end, "rb") as pipe:
+        while chunk := pipe.read(1 << 20):
+            parts.append(chunk)
+    os.waitpid(pid, 0)
+    if not parts:
+        raise TTSError("espeak-ng's worker process ended without a result")
+    ok, value = pickle.loads(b"".join(parts))
+    if not ok:
+        raise value
+    return value
+
+
 def _check_text(text: object) -> str:
     if not isinstance(text, str):
         raise ParameterError(f"text must be a string, given {type(text).__name__}")
@@ -205,7 +255,9 @@ def synthesize_with_timings(
     pitch = _check_int("pitch", pitch, 0, 99)
     pitch_range = _check_int("pitch_range", pitch_range, 0, 99)
     with _ENGINE.lock:
-        pcm, events = _ENGINE.synth(text, voice=voice, rate_wpm=rate_wpm, pitch=pitch, pitch_range=pitch_range)
+        _ENGINE.lib()  # initialise here, once, so that children inherit a ready engine
+        pcm, events = _in_fresh_child(lambda: _ENGINE.synth(text, voice=voice, rate_wpm=rate_wpm, pitch=pitch,
+                                                            pitch_range=pitch_range))
         native = _ENGINE.native_rate
     if pcm.size == 0:
         raise TTSError(f"espeak-ng produced no audio for {text[:40]!r}")
@@ -250,17 +302,21 @@ def synthesize(
 def phonemes(text: str, *, voice: str = "en-us", ipa: bool = True) -> str:
     """Return the phoneme string espeak-ng would speak for ``text``, clauses joined by spaces."""
     text = _check_text(text)
-    out: list[str] = []
     with _ENGINE.lock:
         lib = _ENGINE.lib()
-        if lib.espeak_SetVoiceByName(voice.encode()) != 0:
-            raise TTSError(f"espeak-ng has no voice {voice!r}; `voiceguard tts --list-voices` lists them")
-        buf = ctypes.create_string_buffer(text.encode("utf-8"))
-        ptr = ctypes.c_char_p(ctypes.addressof(buf))
-        while ptr.value:
-            chunk = lib.espeak_TextToPhonemes(ctypes.byref(ptr), _CHARS_UTF8, _PHONEMES_IPA if ipa else 0)
-            if chunk:
-                out.append(chunk.decode("utf-8", "replace").strip())
+        return str(_in_fresh_child(lambda: _phonemes_here(lib, text, voice=voice, ipa=ipa)))
+
+
+def _phonemes_here(lib, text: str, *, voice: str, ipa: bool) -> str:  # noqa: ANN001 - the ctypes library
+    if lib.espeak_SetVoiceByName(voice.encode()) != 0:
+        raise TTSError(f"espeak-ng has no voice {voice!r}; `voiceguard tts --list-voices` lists them")
+    out: list[str] = []
+    buf = ctypes.create_string_buffer(text.encode("utf-8"))
+    ptr = ctypes.c_char_p(ctypes.addressof(buf))
+    while ptr.value:
+        chunk = lib.espeak_TextToPhonemes(ctypes.byref(ptr), _CHARS_UTF8, _PHONEMES_IPA if ipa else 0)
+        if chunk:
+            out.append(chunk.decode("utf-8", "replace").strip())
     return " ".join(s for s in out if s)
 
 

