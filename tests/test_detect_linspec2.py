@@ -59,7 +59,7 @@ def test_linspec2_resolves_closer_partials() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"kind": "linspec3"}, "feature kind must be one of logmel, linspec, lfcc, linphase, linspec2, given kind='linspec3'"),
+        ({"kind": "linspec3"}, "feature kind must be one of logmel, linspec, lfcc, linphase, linspec2, linpulse, given kind='linspec3'"),
         ({"kind": "linspec2", "long_win_length": 2048}, "long_win_length <= long_n_fft"),
         ({"kind": "linspec2", "long_win_length": 0}, "0 < long_win_length"),
     ],
@@ -108,12 +108,13 @@ def test_model_file_round_trips_linspec2(linspec2_model_path: Path, tmp_path: Pa
     assert a.score == b.score and np.isfinite(a.score) and 0.0 <= a.p_synthetic <= 1.0 and len(a.segments) == 2
 
 
-def test_files_without_the_long_window_fields_load_and_score_unchanged(tmp_path: Path, rng: np.random.Generator) -> None:
+def test_files_without_the_newer_window_fields_load_and_score_unchanged(tmp_path: Path, rng: np.random.Generator) -> None:
     torch.manual_seed(0)
     fc, mc = FeatureConfig(kind="linspec", n_filters=128), ModelConfig(channels=(8, 16))
     path = save_model(tmp_path / "new.pt", ModelFile(fc, mc, Calibration(), DetectorNet(fc, mc).state_dict(), {}))
     payload = torch.load(path, weights_only=True)
-    del payload["features"]["long_n_fft"], payload["features"]["long_win_length"]
+    for name in ("long_n_fft", "long_win_length", "pulse_n_fft", "pulse_hop"):
+        del payload["features"][name]
     torch.save(payload, tmp_path / "old.pt")
     old = load_model_file(tmp_path / "old.pt")
     assert old.features == fc and old.build().norm.num_features == 1

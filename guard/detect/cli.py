@@ -27,9 +27,10 @@ def detect_group() -> None:
 @click.option("--views", type=click.IntRange(1, 50), default=3, show_default=True, help="Augmented copies of each training clip.")
 @click.option("--batch-size", type=click.IntRange(2, 4096), default=32, show_default=True)
 @click.option("--lr", "learning_rate", type=click.FloatRange(min=0, min_open=True), default=2e-3, show_default=True)
-@click.option("--features", "feature_kind", type=click.Choice(["logmel", "linspec", "lfcc", "linphase", "linspec2"]),
+@click.option("--features", "feature_kind", type=click.Choice(["logmel", "linspec", "lfcc", "linphase", "linspec2", "linpulse"]),
               default="linspec", show_default=True,
-              help="linspec2: linspec plus the same bands from a 64 ms window, as a second channel.")
+              help="linspec2: linspec plus the same bands from a 64 ms window, as a second channel; "
+                   "linpulse: linspec plus each band's pulse depth within the frame (4 ms windows).")
 @click.option("--filters", "n_filters", type=click.IntRange(8, 512), default=128, show_default=True, help="Filterbank bands.")
 @click.option("--channels", default="16,32,48,64", show_default=True, help="Channels of the residual stages.")
 @click.option("--loss", type=click.Choice(["bce", "ocsoftmax"]), default="bce", show_default=True,

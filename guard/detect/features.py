@@ -1,4 +1,4 @@
-"""Detector front-ends: log-mel, log linear-band (one or two resolutions), LFCC and phase-aware features from torch.stft.
+"""Detector front-ends: log-mel, log linear-band (one or two resolutions), LFCC, phase- and pulse-aware features from torch.stft.
 
 Both run inside the model (no trainable parameters), so the same code computes features at
 training and at scoring time. Per-window mean subtraction over time happens in the model,
@@ -15,7 +15,7 @@ import torch
 
 from guard.errors import ParameterError
 
-KINDS = ("logmel", "linspec", "lfcc", "linphase", "linspec2")
+KINDS = ("logmel", "linspec", "lfcc", "linphase", "linspec2", "linpulse")
 _LOG_FLOOR = 1e-8
 
 
@@ -25,13 +25,14 @@ class FeatureConfig:
 
     Attributes
     ----------
-    kind : {"logmel", "linspec", "lfcc", "linphase", "linspec2"}
+    kind : {"logmel", "linspec", "lfcc", "linphase", "linspec2", "linpulse"}
         Log mel band energies; log energies of linear triangular bands (fine enough to
         resolve harmonics, where phase-reconstruction artefacts show); linear-frequency
         cepstral coefficients with deltas; ``linphase``: the ``linspec`` map plus two
         phase channels on the same bands; or ``linspec2``: the ``linspec`` map plus the
         same bands from a longer STFT (``long_n_fft``, ``long_win_length``) on the same hop,
-        so both channels have the same frames (see :class:`FrontEnd`).
+        so both channels have the same frames; or ``linpulse``: the ``linspec`` map plus
+        how much each band's energy pulses within each frame (see :class:`FrontEnd`).
     sample_rate : int
         Rate in Hz the model works at; audio is resampled to it before scoring.
     n_fft, win_length, hop_length : int
@@ -43,6 +44,9 @@ class FeatureConfig:
     long_n_fft, long_win_length : int
         The second STFT of ``linspec2`` (default 64 ms at 16 kHz); unused by other kinds.
         Files written before these fields existed read the defaults.
+    pulse_n_fft, pulse_hop : int
+        The short STFT of ``linpulse`` (default 4 ms window every 1 ms at 16 kHz);
+        ``hop_length`` must be a multiple of ``pulse_hop``. Unused by other kinds.
     """
 
     kind: str = "logmel"
@@ -54,6 +58,8 @@ class FeatureConfig:
     n_ceps: int = 20
     long_n_fft: int = 1024
     long_win_length: int = 1024
+    pulse_n_fft: int = 64
+    pulse_hop: int = 16
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -63,6 +69,9 @@ class FeatureConfig:
         if not 0 < self.long_win_length <= self.long_n_fft:
             raise ParameterError(f"need 0 < long_win_length <= long_n_fft, given long_win_length={self.long_win_length}, "
                                  f"long_n_fft={self.long_n_fft}")
+        if self.pulse_n_fft < 2 or self.pulse_hop <= 0 or self.hop_length % self.pulse_hop:
+            raise ParameterError(f"need pulse_n_fft >= 2 and hop_length a multiple of pulse_hop > 0, given "
+                                 f"pulse_n_fft={self.pulse_n_fft}, pulse_hop={self.pulse_hop}, hop_length={self.hop_length}")
 
     @property
     def n_features(self) -> int:
@@ -72,7 +81,7 @@ class FeatureConfig:
     @property
     def n_channels(self) -> int:
         """Feature maps per input (3 for ``linphase``, 2 for ``linspec2``, else 1)."""
-        return {"linphase": 3, "linspec2": 2}.get(self.kind, 1)
+        return {"linphase": 3, "linspec2": 2, "linpulse": 2}.get(self.kind, 1)
 
     @property
     def n_energy_channels(self) -> int:
@@ -125,6 +134,39 @@ def _phase_curvature(spec: torch.Tensor, *, dim: int) -> torch.Tensor:
     return torch.cat([curv.narrow(dim, 0, 1), curv, curv.narrow(dim, n - 3, 1)], dim=dim)
 
 
+def pulse_depth(power: torch.Tensor, *, per_frame: int, n_frames: int) -> torch.Tensor:
+    """Coefficient of variation (std / mean) of a short-window power over each frame.
+
+    Voiced speech puts its harmonics in phase once per glottal cycle, so the energy of a
+    band, seen through a window shorter than the pitch period, pulses at F0 (deep
+    modulation); phase rebuilt from magnitudes (phase vocoders, Griffin-Lim) spreads the
+    harmonics' phases and flattens the pulses, while a pulse-train excitation deepens
+    them. A magnitude spectrogram with a 25 ms window sees neither. Stationary noise gives
+    about 1 (an exponential power), a steady tone 0.
+
+    Parameters
+    ----------
+    power : torch.Tensor [shape=(b, bins, m)]
+        Power of a centred short STFT whose hop is ``per_frame`` times shorter than the
+        frames' hop.
+    per_frame : int
+        Short frames per frame; frame t gathers short frames ``t * per_frame - per_frame // 2``
+        to ``t * per_frame + (per_frame - 1) // 2`` (those nearest its centre; edges repeat).
+    n_frames : int
+        Frames to produce.
+
+    Returns
+    -------
+    torch.Tensor [shape=(b, bins, n_frames)]
+    """
+    left = per_frame // 2
+    right = max(0, n_frames * per_frame - left - power.shape[-1])
+    padded = torch.nn.functional.pad(power, (left, right), mode="replicate")
+    blocks = padded[..., : n_frames * per_frame].reshape(*power.shape[:-1], n_frames, per_frame)
+    mean = blocks.mean(dim=-1)
+    return blocks.std(dim=-1, correction=0) / (mean + _LOG_FLOOR)
+
+
 class FrontEnd(torch.nn.Module):
     """Waveform batch [shape=(b, n)] -> features [shape=(b, n_channels, n_features, frames)].
 
@@ -134,6 +176,8 @@ class FrontEnd(torch.nn.Module):
     Hz) from the ``long_win_length`` window, centred on the same frame times. The hypothesis behind it (not
     borne out on the self-play dev split, see MODEL_CARD.md): phase errors of magnitude-only
     resynthesis smear energy in a longer window more than in a 25 ms one.
+    ``linpulse`` channels: 0 the log band energies; 1 the pulse depth of each band in each
+    frame (:func:`pulse_depth`), read at the band's centre frequency.
     """
 
     def __init__(self, config: FeatureConfig) -> None:
@@ -151,6 +195,11 @@ class FrontEnd(torch.nn.Module):
             self.register_buffer("window_long", torch.hann_window(config.long_win_length), persistent=False)
             fb_long = linear_filterbank(sample_rate=config.sample_rate, n_fft=config.long_n_fft, n_filters=config.n_filters)
             self.register_buffer("fb_long", torch.from_numpy(fb_long), persistent=False)
+        if config.kind == "linpulse":
+            self.register_buffer("window_pulse", torch.hann_window(config.pulse_n_fft), persistent=False)
+            centres = (np.arange(config.n_filters) + 1) * (config.sample_rate / 2) / (config.n_filters + 1)
+            nearest = np.rint(centres / (config.sample_rate / config.pulse_n_fft)).astype(np.int64)
+            self.register_buffer("pulse_bin", torch.from_numpy(nearest), persistent=False)
         dct = scipy.fft.dct(np.eye(config.n_filters), type=2, norm="ortho", axis=0)[: config.n_ceps]
         self.register_buffer("dct", torch.from_numpy(dct.astype(np.float32)), persistent=False)
 
@@ -173,6 +222,12 @@ class FrontEnd(torch.nn.Module):
                               window=self.window_long, center=True, return_complex=True)
             long_bands = torch.log(torch.matmul(self.fb_long, long.real**2 + long.imag**2) + _LOG_FLOOR)
             return torch.stack([bands, long_bands], dim=1)
+        if c.kind == "linpulse":
+            short = torch.stft(y, n_fft=c.pulse_n_fft, hop_length=c.pulse_hop, window=self.window_pulse,
+                               center=True, return_complex=True)
+            depth = pulse_depth(short.real**2 + short.imag**2, per_frame=c.hop_length // c.pulse_hop,
+                                n_frames=bands.shape[-1])
+            return torch.stack([bands, depth[:, self.pulse_bin]], dim=1)
         if c.kind != "linphase":
             return bands.unsqueeze(1)
         weight = torch.matmul(self.fb, power) + _LOG_FLOOR
