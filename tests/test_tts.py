@@ -99,3 +99,16 @@ def test_bad_input(kwargs: dict, error: type, message: str) -> None:
     kwargs.setdefault("sample_rate", SR)
     with pytest.raises(error, match=message):
         tts.synthesize(**kwargs)
+
+
+def test_a_worker_that_dies_without_a_result_is_one_clear_error() -> None:
+    import os
+
+    with pytest.raises(TTSError, match="ended without a result"):
+        tts._in_fresh_child(lambda: os._exit(3))
+
+
+def test_a_worker_result_and_its_exceptions_come_back() -> None:
+    assert tts._in_fresh_child(lambda: np.arange(3)).tolist() == [0, 1, 2]
+    with pytest.raises(ParameterError, match="from the child"):
+        tts._in_fresh_child(lambda: (_ for _ in ()).throw(ParameterError("from the child")))
