@@ -12,6 +12,7 @@ so that bandwidth is no cue). Spoofs come from generator families implemented he
 - ``lpc``: a classic LPC vocoder, pulse-train or noise excitation through an all-pole filter;
 - ``phaserebuild``: magnitude-only STFT re-synthesis with one peak-locked phase pass;
 - ``cepvoc``: a cepstrally smoothed envelope on a pulse/noise excitation (STFT synthesis);
+- ``harmonic``: a harmonic-plus-noise (sinusoidal) vocoder: F0 harmonics, shaped noise above;
 - ``cloner``: voiceguard's own cloning pipeline speaking held-out prompts in the Asterisk
   voice, enrolled under a detector-training licence consent (:mod:`eval.selfplay_cloner`);
   passed through ``extra_families`` (any callable can be), a test family by default.
@@ -203,19 +204,73 @@ def cepstral_vocoder(y: np.ndarray, sample_rate: int, rng: np.random.Generator) 
     pulses = pulses * np.sqrt(sample_rate / np.maximum(f0_samples, 1.0))
     noise = rng.standard_normal(y.shape[0])
     excitation = np.where(f0_samples > 0, (1 - noise_mix) * pulses + noise_mix * noise, noise)
-    spec = librosa.stft(y, n_fft=n_fft, hop_length=hop)
-    ceps = np.fft.irfft(np.log(np.abs(spec) + 1e-7), axis=0)
-    ceps[lifter:-lifter] = 0.0
-    env = np.exp(np.fft.rfft(ceps, axis=0).real)
+    env = _cepstral_envelope(np.abs(librosa.stft(y, n_fft=n_fft, hop_length=hop)), lifter=lifter)
     exc = librosa.stft(excitation, n_fft=n_fft, hop_length=hop)
     exc_level = np.sqrt(np.mean(np.abs(exc) ** 2, axis=0, keepdims=True)) + 1e-9
     out = librosa.istft(env * exc / exc_level, hop_length=hop, n_fft=n_fft, length=y.shape[0])
     return out.astype(np.float32)
 
 
+def _cepstral_envelope(mag: np.ndarray, *, lifter: int) -> np.ndarray:
+    """Spectral envelope [shape=mag.shape] of STFT magnitudes [shape=(bins, frames)], keeping ``lifter`` cepstral coefficients."""
+    ceps = np.fft.irfft(np.log(mag + 1e-7), axis=0)
+    ceps[lifter:-lifter] = 0.0
+    return np.exp(np.fft.rfft(ceps, axis=0).real)
+
+
+def harmonic_noise(y: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
+    """Harmonic-plus-noise (sinusoidal) vocoder: F0 harmonics below a cut-off, shaped noise above and in unvoiced frames.
+
+    Voiced frames (DIO F0) are rebuilt as a sum of harmonics of the F0 track up to a
+    maximum voiced frequency of 3.5-6 kHz, each with the amplitude the 64 ms STFT shows at
+    its frequency and a phase that integrates the F0 from a random start (fixed per
+    harmonic, so the waveform shape repeats but is not the original's); above the cut-off
+    and in unvoiced frames, noise shaped by a cepstral envelope (30 coefficients). A third
+    parametric mechanism besides the pulse-excited ``world``/``lpc``/``cepvoc`` and the
+    phase-retrieval families; used as a dev-only family from corpus v5 on.
+    """
+    import librosa
+
+    n, n_fft, hop = y.shape[0], 1024, sample_rate // 100
+    mag = np.abs(librosa.stft(y, n_fft=n_fft, hop_length=hop))  # frame t centred at t * hop
+    f0 = _f0_track(y, sample_rate)[: mag.shape[1]]
+    f0 = np.pad(f0, (0, mag.shape[1] - f0.shape[0]))
+    voiced = f0 > 0
+    times = np.arange(mag.shape[1]) * hop
+    if voiced.any():
+        filled = np.interp(times, times[voiced], f0[voiced])  # unvoiced gaps bridged so the phase runs on smoothly
+    else:
+        filled = np.full(times.shape[0], 100.0)
+    f0_s = np.interp(np.arange(n), times, filled)
+    voiced_s = np.interp(np.arange(n), times, voiced.astype(np.float64)) > 0.5
+    cutoff = float(rng.uniform(3500.0, 6000.0))
+    phase = 2 * np.pi * np.cumsum(f0_s) / sample_rate
+    bin_hz = sample_rate / n_fft
+    harm = np.zeros(n)
+    for k in range(1, int(cutoff // max(float(filled.min()), 50.0)) + 1):
+        freq = k * filled  # per frame
+        inside = voiced & (freq < cutoff)
+        if not inside.any():
+            break
+        pos = freq / bin_hz
+        lo = np.clip(pos.astype(int), 0, mag.shape[0] - 2)
+        frac = np.clip(pos - lo, 0.0, 1.0)
+        cols = np.arange(mag.shape[1])
+        amp = ((1 - frac) * mag[lo, cols] + frac * mag[lo + 1, cols]) * 4.0 / n_fft * inside  # Hann: |X| = A * n_fft / 4
+        harm += np.interp(np.arange(n), times, amp) * np.cos(k * phase + rng.uniform(0, 2 * np.pi))
+    env = _cepstral_envelope(mag, lifter=30)
+    freqs = np.arange(mag.shape[0]) * bin_hz
+    noise_mask = np.where(voiced[None, :], (freqs >= cutoff)[:, None], True)
+    white = librosa.stft(rng.standard_normal(n), n_fft=n_fft, hop_length=hop)
+    noise = librosa.istft(white / np.sqrt(0.375 * n_fft) * env * noise_mask, hop_length=hop, n_fft=n_fft, length=n)
+    out = harm * voiced_s + noise
+    rms_in, rms_out = float(np.sqrt(np.mean(y**2))), float(np.sqrt(np.mean(out**2)))
+    return (out * (rms_in / rms_out if rms_out > 0 else 0.0)).astype(np.float32)
+
+
 COPY_FAMILIES: dict[str, SpoofFn] = {"world": world_copy, "pvshift": pitch_shift, "timestretch": time_stretch,
                                      "griffinlim": griffin_lim, "lpc": lpc_vocoder, "phaserebuild": phase_rebuild,
-                                     "cepvoc": cepstral_vocoder}
+                                     "cepvoc": cepstral_vocoder, "harmonic": harmonic_noise}
 FAMILIES = ("espeak", *COPY_FAMILIES)
 
 
@@ -246,6 +301,10 @@ class SelfplayConfig:
     min_clip_s: float = 1.0
     crops_per_file: int = 2
     max_single_speaker: int = 200
+    # More single-speaker folders of real speech (e.g. the other Asterisk languages), each
+    # one speaker named by its folder, all in train, at most ``max_extra_single`` clips each.
+    extra_single: tuple[Path, ...] = ()
+    max_extra_single: int = 60
     espeak_clips: dict[str, int] = field(default_factory=lambda: {"train": 250, "dev": 60})
     copies_per_clip: int = 2
     speaker_fractions: tuple[float, float, float] = (0.6, 0.14, 0.26)
@@ -360,6 +419,14 @@ def build(
         single = asterisk_sources(Path(config.asterisk))
         rng.shuffle(single)
         single = single[: config.max_single_speaker]
+    for folder in config.extra_single:
+        if not Path(folder).is_dir():
+            raise DatasetError(f"single-speaker folder {folder} does not exist")
+        found = sorted(p for p in Path(folder).rglob("*") if p.is_file() and is_audio_path(p))
+        if not found:
+            raise DatasetError(f"single-speaker folder {folder} holds no audio files")
+        rng.shuffle(found)
+        single += [Source(p, Path(folder).name.lower()) for p in found[: config.max_extra_single]]
     if not sources and not single:
         raise DatasetError(f"no real speech found in {config.librispeech} or {config.asterisk}; pass folders of real recordings")
     assignment = split_speakers([s.speaker for s in sources], fractions=config.speaker_fractions, rng=rng)
@@ -476,18 +543,25 @@ def cloner_families(work: Path, *, seed: int, quiet: bool) -> dict[str, tuple[Sp
               help="Folder of multi-speaker real speech (speaker = file name up to the first dash).")
 @click.option("--asterisk", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_ASTERISK, show_default=True,
               help="Folder of single-speaker telephone-band real speech.")
+@click.option("--single-speaker", "extra_single", multiple=True, type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="Another folder of one speaker's real speech (training bona fide; the folder names the speaker). Repeatable.")
+@click.option("--dev-only-families", default="cepvoc", show_default=True,
+              help=f"Comma-separated families made only for dev (unseen in training), from: {', '.join(COPY_FAMILIES)}.")
 @click.option("--cloner/--no-cloner", default=True, show_default=True,
               help="Add the cloner family (needs asterisk-core-sounds-en; skipped with a note when absent).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
-def command(out_dir: Path, librispeech: Path, asterisk: Path, cloner: bool, seed: int, quiet: bool) -> None:
+def command(out_dir: Path, librispeech: Path, asterisk: Path, extra_single: tuple[Path, ...], dev_only_families: str,
+            cloner: bool, seed: int, quiet: bool) -> None:
     """Build the self-play corpus in OUT (python -m eval.selfplay -o OUT)."""
+    dev_only = tuple(f.strip() for f in dev_only_families.split(",") if f.strip())
+    config = SelfplayConfig(librispeech=librispeech, asterisk=asterisk, extra_single=tuple(extra_single),
+                            dev_only_families=dev_only)
     try:
         # The cloner's throw-away home (keys, consent, voice) never lands in the corpus.
         with tempfile.TemporaryDirectory(prefix="vg-selfplay-cloner-") as work:
             extra = cloner_families(Path(work), seed=seed, quiet=quiet) if cloner else {}
-            manifest = build(out_dir, seed=seed, config=SelfplayConfig(librispeech=librispeech, asterisk=asterisk),
-                             extra_families=extra, quiet=quiet)
+            manifest = build(out_dir, seed=seed, config=config, extra_families=extra, quiet=quiet)
     except GuardError as exc:
         raise click.ClickException(str(exc)) from None
     if not quiet:

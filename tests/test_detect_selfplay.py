@@ -32,7 +32,7 @@ def _log_spectrum(y: np.ndarray) -> np.ndarray:
     return np.log(np.mean(np.abs(librosa.stft(y, n_fft=512, hop_length=128)) ** 2, axis=1) + 1e-8)
 
 
-@pytest.mark.parametrize("family", ["phaserebuild", "cepvoc"])
+@pytest.mark.parametrize("family", ["phaserebuild", "cepvoc", "harmonic"])
 def test_new_families_keep_the_spectrum_but_change_the_signal(family: str) -> None:
     from eval.selfplay import COPY_FAMILIES
 
@@ -79,6 +79,66 @@ def test_dev_only_and_named_voice_families(tmp_path: Path) -> None:
     assert sum(1 for it in rows if it.attack == "cepvoc") == n_dev_bona  # every dev clip gets the dev-only family
     assert {it.speaker for it in rows if it.attack == "cloner"} == {"cloner-test"}
     assert all(it.speaker.startswith("ls-") for it in rows if it.attack == "lpc")
+
+
+def test_harmonic_family_rebuilds_voiced_parts_from_harmonics_of_the_f0() -> None:
+    from eval.selfplay import harmonic_noise
+
+    y = _voiced(np.random.default_rng(2))
+    out = harmonic_noise(y, SR, np.random.default_rng(3))
+    assert np.sqrt(np.mean(out**2)) == pytest.approx(np.sqrt(np.mean(y**2)), rel=1e-4)  # loudness kept
+    # the F0 glides around 120 Hz: the output's long-term spectrum peaks near harmonics of it
+    spec = np.abs(np.fft.rfft(out * np.hanning(out.size)))
+    freqs = np.fft.rfftfreq(out.size, 1 / SR)
+    low = (freqs > 60) & (freqs < 200)
+    assert 95 < freqs[low][np.argmax(spec[low])] < 145
+    # silence in, silence out (no division by zero)
+    assert not np.any(harmonic_noise(np.zeros(SR, np.float32), SR, np.random.default_rng(0)))
+
+
+def test_extra_single_speaker_folders_go_to_train_under_their_folder_name(tmp_path: Path) -> None:
+    from eval.datasets import load_dataset
+    from eval.selfplay import SelfplayConfig, build
+
+    src = _sources(tmp_path / "real", 4)
+    june = tmp_path / "fr_CA_f_June"
+    june.mkdir()
+    rng = np.random.default_rng(5)
+    for i in range(5):
+        save(june / f"prompt-{i}.wav", _voiced(rng), sample_rate=SR)
+    config = SelfplayConfig(librispeech=src, asterisk=None, espeak_clips={}, speaker_fractions=(0.5, 0.25, 0.25),
+                            extra_single=(june,), max_extra_single=3, crops_per_file=1,
+                            train_families=("pvshift",), dev_only_families=("harmonic",), test_families=("lpc",))
+    rows = load_dataset("csv", build(tmp_path / "corpus", seed=0, config=config, quiet=True))
+    june_rows = [it for it in rows if it.speaker == "fr_ca_f_june" and it.label == "bonafide"]
+    assert len(june_rows) == 3 and {it.split for it in june_rows} == {"train"}
+    assert {it.attack for it in rows if it.split == "dev" and it.label == "spoof"} >= {"harmonic"}
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda root: root / "missing", "does not exist"),
+    (lambda root: root, "holds no audio files"),
+])
+def test_extra_single_speaker_folder_must_hold_audio(tmp_path: Path, make, match: str) -> None:  # noqa: ANN001
+    from eval.selfplay import SelfplayConfig, build
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    config = SelfplayConfig(librispeech=_sources(tmp_path / "real", 2), asterisk=None, extra_single=(make(empty),))
+    with pytest.raises(DatasetError, match=match):
+        build(tmp_path / "corpus", seed=0, config=config, quiet=True)
+
+
+def test_cli_rejects_an_unknown_dev_only_family(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from eval.selfplay import command
+
+    src = _sources(tmp_path / "real", 2)
+    res = CliRunner().invoke(command, ["-o", str(tmp_path / "c"), "--librispeech", str(src), "--asterisk", str(tmp_path / "none"),
+                                       "--no-cloner", "--dev-only-families", "cepvoc,nosuch", "-q"])
+    assert res.exit_code == 1 and "unknown generator families ['nosuch']" in res.output
+    assert "Traceback" not in res.output
 
 
 @pytest.mark.parametrize("train, dev_only, test, match", [
