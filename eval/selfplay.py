@@ -419,13 +419,16 @@ def build(
         single = asterisk_sources(Path(config.asterisk))
         rng.shuffle(single)
         single = single[: config.max_single_speaker]
+    # Extra folders draw from their own stream, so that adding them leaves the speaker split
+    # and every crop of the other sources as they were without them.
+    extra_rng = np.random.default_rng([seed, 1])
     for folder in config.extra_single:
         if not Path(folder).is_dir():
             raise DatasetError(f"single-speaker folder {folder} does not exist")
         found = sorted(p for p in Path(folder).rglob("*") if p.is_file() and is_audio_path(p))
         if not found:
             raise DatasetError(f"single-speaker folder {folder} holds no audio files")
-        rng.shuffle(found)
+        extra_rng.shuffle(found)
         single += [Source(p, Path(folder).name.lower()) for p in found[: config.max_extra_single]]
     if not sources and not single:
         raise DatasetError(f"no real speech found in {config.librispeech} or {config.asterisk}; pass folders of real recordings")

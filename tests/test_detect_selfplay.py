@@ -113,6 +113,16 @@ def test_extra_single_speaker_folders_go_to_train_under_their_folder_name(tmp_pa
     june_rows = [it for it in rows if it.speaker == "fr_ca_f_june" and it.label == "bonafide"]
     assert len(june_rows) == 3 and {it.split for it in june_rows} == {"train"}
     assert {it.attack for it in rows if it.split == "dev" and it.label == "spoof"} >= {"harmonic"}
+    # the extra folder changes neither the speaker split nor the other sources' crops
+    from dataclasses import replace
+
+    from guard.audio import load
+
+    without = load_dataset("csv", build(tmp_path / "plain", seed=0, config=replace(config, extra_single=()), quiet=True))
+    def bona_fide(items: list) -> dict:
+        return {Path(it.path).name: (it.split, load(it.path, sample_rate=SR).tobytes())
+                for it in items if it.label == "bonafide" and it.speaker.startswith("ls-")}
+    assert bona_fide(rows) == bona_fide(without)
 
 
 @pytest.mark.parametrize("make, match", [
