@@ -276,10 +276,11 @@ FAMILIES = ("espeak", *COPY_FAMILIES)
 
 @dataclass(frozen=True)
 class Source:
-    """One real recording: where it is and who speaks."""
+    """One real recording: where it is, who speaks, and a prefix for the names of its clips."""
 
     path: Path
     speaker: str
+    prefix: str = ""
 
 
 @dataclass
@@ -429,7 +430,9 @@ def build(
         if not found:
             raise DatasetError(f"single-speaker folder {folder} holds no audio files")
         extra_rng.shuffle(found)
-        single += [Source(p, Path(folder).name.lower()) for p in found[: config.max_extra_single]]
+        speaker = Path(folder).name.lower()
+        # prompt sets of different voices share file names: the speaker keeps their clips apart
+        single += [Source(p, speaker, prefix=f"{speaker}-") for p in found[: config.max_extra_single]]
     if not sources and not single:
         raise DatasetError(f"no real speech found in {config.librispeech} or {config.asterisk}; pass folders of real recordings")
     assignment = split_speakers([s.speaker for s in sources], fractions=config.speaker_fractions, rng=rng)
@@ -446,7 +449,10 @@ def build(
         for k, piece in enumerate(crops(y, sample_rate=SAMPLE_RATE, max_s=config.max_clip_s, count=config.crops_per_file, rng=rng)):
             if piece.shape[0] < config.min_clip_s * SAMPLE_RATE:
                 continue
-            name = f"{src.path.stem}-{k}"
+            name = f"{src.prefix}{src.path.stem}-{k}"
+            if any(name == other for other, _ in bona[split]):
+                raise DatasetError(f"two recordings would both be written as {split}/bonafide/{name}.wav "
+                                   f"(the second is {src.path}); give the files distinct names")
             rows.append(_write(out_dir, split, "bonafide", name, piece, speaker=src.speaker, attack="-"))
             bona[split].append((name, piece))
     families = {**COPY_FAMILIES, **{k: v[0] for k, v in (extra_families or {}).items()}}

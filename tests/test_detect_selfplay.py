@@ -101,17 +101,20 @@ def test_extra_single_speaker_folders_go_to_train_under_their_folder_name(tmp_pa
     from eval.selfplay import SelfplayConfig, build
 
     src = _sources(tmp_path / "real", 4)
-    june = tmp_path / "fr_CA_f_June"
-    june.mkdir()
     rng = np.random.default_rng(5)
-    for i in range(5):
-        save(june / f"prompt-{i}.wav", _voiced(rng), sample_rate=SR)
+    june, carlo = tmp_path / "fr_CA_f_June", tmp_path / "it_IT_m_Carlo"
+    for folder in (june, carlo):  # prompt sets share file names across voices
+        folder.mkdir()
+        for i in range(5):
+            save(folder / f"prompt-{i}.wav", _voiced(rng), sample_rate=SR)
     config = SelfplayConfig(librispeech=src, asterisk=None, espeak_clips={}, speaker_fractions=(0.5, 0.25, 0.25),
-                            extra_single=(june,), max_extra_single=3, crops_per_file=1,
+                            extra_single=(june, carlo), max_extra_single=3, crops_per_file=1,
                             train_families=("pvshift",), dev_only_families=("harmonic",), test_families=("lpc",))
     rows = load_dataset("csv", build(tmp_path / "corpus", seed=0, config=config, quiet=True))
     june_rows = [it for it in rows if it.speaker == "fr_ca_f_june" and it.label == "bonafide"]
     assert len(june_rows) == 3 and {it.split for it in june_rows} == {"train"}
+    extra = [it for it in rows if it.speaker in ("fr_ca_f_june", "it_it_m_carlo")]
+    assert len({it.path for it in extra}) == len(extra) == 6 * 2  # 6 clips and a pvshift copy of each, none overwritten
     assert {it.attack for it in rows if it.split == "dev" and it.label == "spoof"} >= {"harmonic"}
     # the extra folder changes neither the speaker split nor the other sources' crops
     from dataclasses import replace
@@ -283,3 +286,14 @@ def test_asv_trials_pair_crops_of_the_same_speaker(monkeypatch: pytest.MonkeyPat
     useless = _condition(clips, np.zeros(len(clips)), asv)
     assert perfect["min_tdcf"] == 0.0 and useless["min_tdcf"] == pytest.approx(1.0)
     assert "min_tdcf" not in _condition(clips, labels.astype(float))
+
+
+def test_two_recordings_with_one_clip_name_are_refused(tmp_path: Path) -> None:
+    from eval.selfplay import SelfplayConfig, build
+
+    src = _sources(tmp_path / "real", 2)
+    (src / "copy").mkdir()
+    save(src / "copy" / "100-1-0000.flac", _voiced(np.random.default_rng(9)), sample_rate=SR)  # same name, other folder
+    config = SelfplayConfig(librispeech=src, asterisk=None, espeak_clips={}, crops_per_file=1)
+    with pytest.raises(DatasetError, match=r"would both be written as \w+/bonafide/100-1-0000-0.wav"):
+        build(tmp_path / "corpus", seed=0, config=config, quiet=True)
