@@ -32,6 +32,38 @@ def test_check_rejects_noise(rng: np.random.Generator) -> None:
     assert accepted <= 1  # CRC-16: about 300 / 65536 expected
 
 
+def test_list_of_one_is_plain_viterbi(rng: np.random.Generator) -> None:
+    for _ in range(100):
+        soft = 0.6 * (1.0 - 2.0 * coding.encode(int(rng.integers(1 << 32)))) + rng.standard_normal(CODED_BITS)
+        payload, ok = coding.decode_bits(soft)
+        assert coding.decode_list(soft, 1) == (payload, ok, 1)
+
+
+def test_list_decoding_reads_more_payloads_and_never_a_wrong_one(rng: np.random.Generator) -> None:
+    # At a noise level where plain Viterbi reads about a third of the payloads, keeping the
+    # LIST_SIZE best paths reads over half; every payload it calls checked is the right one here.
+    plain = listed = 0
+    for _ in range(300):
+        payload = int(rng.integers(1 << 32))
+        soft = 0.9 * (1.0 - 2.0 * coding.encode(payload)) + rng.standard_normal(CODED_BITS)
+        got, ok = coding.decode_bits(soft)
+        plain += ok and got == payload
+        got4, ok4, tried = coding.decode_list(soft, coding.LIST_SIZE)
+        assert 1 <= tried <= coding.LIST_SIZE and (not ok4 or got4 == payload)
+        listed += ok4
+    assert listed >= 1.3 * plain and plain >= 50
+
+
+def test_list_decoding_rejects_noise(rng: np.random.Generator) -> None:
+    accepted = sum(coding.decode_list(rng.standard_normal(CODED_BITS), coding.LIST_SIZE)[1] for _ in range(300))
+    assert accepted <= 3  # LIST_SIZE paths x CRC-16: about 300 * 8 / 65536 = 0.04 expected
+
+
+def test_list_size_must_be_positive() -> None:
+    with pytest.raises(ParameterError, match="size must be >= 1"):
+        coding.decode_list(np.zeros(CODED_BITS), 0)
+
+
 @pytest.mark.parametrize("payload", [0, 0x31323334, 0xDEADBEEF])
 def test_crc_is_ccitt_false(payload: int) -> None:
     import binascii

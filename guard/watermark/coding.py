@@ -1,14 +1,19 @@
-"""Error correction for the payload: CRC-16 check, rate-1/2 K=7 convolutional code, soft Viterbi."""
+"""Error correction for the payload: CRC-16 check, rate-1/2 K=7 convolutional code, soft (list) Viterbi."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from guard.errors import ParameterError
 from guard.watermark.layout import CONSTRAINT, CRC_BITS, PAYLOAD_BITS
 
 _POLYS = (0o171, 0o133)  # the NASA K=7 pair, free distance 10
 _CRC_POLY = 0x1021
 _N_STATES = 1 << (CONSTRAINT - 1)
+# The verifier keeps this many best paths and takes the first whose CRC checks (list
+# Viterbi decoding). Each path tried is one more chance, 2**-16, that a wrong payload
+# passes the check; the verifier charges it in its p-value and its false-payload bound.
+LIST_SIZE = 8
 
 
 def crc16(payload: int) -> int:
@@ -39,6 +44,19 @@ for _s in range(_N_STATES):
         _OUT[_s, _b] = [_parity(_reg & p) for p in _POLYS]
 
 
+# The two (state, input bit) pairs that lead into each state, and their coded outputs.
+_PRED_STATE = np.zeros((_N_STATES, 2), dtype=np.int64)
+_PRED_BIT = np.zeros((_N_STATES, 2), dtype=np.int64)
+_PRED_OUT = np.zeros((_N_STATES, 2, 2), dtype=np.int8)
+_filled = np.zeros(_N_STATES, dtype=np.int64)
+for _s in range(_N_STATES):
+    for _b in range(2):
+        _d = _NEXT[_s, _b]
+        _PRED_STATE[_d, _filled[_d]], _PRED_BIT[_d, _filled[_d]] = _s, _b
+        _PRED_OUT[_d, _filled[_d]] = _OUT[_s, _b]
+        _filled[_d] += 1
+
+
 def encode(payload: int) -> np.ndarray:
     """Payload + CRC + zero tail -> coded bits.
 
@@ -64,6 +82,58 @@ def decode(llr: np.ndarray) -> int | None:
     """
     payload, ok = decode_bits(llr)
     return payload if ok else None
+
+
+def decode_list(llr: np.ndarray, size: int = LIST_SIZE) -> tuple[int, bool, int]:
+    """List Viterbi decoding: the first of the ``size`` most likely paths whose CRC checks.
+
+    Parameters
+    ----------
+    llr : np.ndarray [shape=(CODED_BITS,)]
+        Soft values, positive for bit 0 (any scale); 0 means erased.
+    size : int >= 1
+        Paths kept per state (1 is plain Viterbi).
+
+    Returns
+    -------
+    payload : int
+        The checked payload, or the most likely path's payload when none checks.
+    ok : bool
+        Whether a path's CRC checked.
+    tried : int
+        Paths whose CRC was tested (at most ``size``).
+    """
+    if size < 1:
+        raise ParameterError(f"size must be >= 1, given {size}")
+    soft = np.asarray(llr, dtype=np.float64).reshape(-1, 2)
+    branch_sign = 1.0 - 2.0 * _PRED_OUT.astype(np.float64)  # (state, 2 predecessors, 2 coded bits)
+    metric = np.full((_N_STATES, size), -np.inf)
+    metric[0, 0] = 0.0
+    back = []  # per step: (state, rank) -> index into the 2 * size candidates of that state
+    for step in range(soft.shape[0]):
+        gain = (branch_sign * soft[step]).sum(axis=2)  # (state, 2)
+        cand = (metric[_PRED_STATE] + gain[:, :, None]).reshape(_N_STATES, 2 * size)
+        order = np.argsort(-cand, axis=1, kind="stable")[:, :size]
+        metric = np.take_along_axis(cand, order, axis=1)
+        back.append(order)
+    tried = 0
+    first: int | None = None
+    for rank in range(size):
+        if not np.isfinite(metric[0, rank]):
+            break
+        bits, state, r = [], 0, rank
+        for order in reversed(back):
+            j, r_prev = divmod(int(order[state, r]), size)
+            bits.append(int(_PRED_BIT[state, j]))
+            state, r = int(_PRED_STATE[state, j]), r_prev
+        bits.reverse()
+        payload = int("".join(map(str, bits[:PAYLOAD_BITS])), 2)
+        crc = int("".join(map(str, bits[PAYLOAD_BITS:PAYLOAD_BITS + CRC_BITS])), 2)
+        tried += 1
+        first = payload if first is None else first
+        if crc == crc16(payload):
+            return payload, True, tried
+    return (first if first is not None else 0), False, tried
 
 
 def decode_bits(llr: np.ndarray) -> tuple[int, bool]:

@@ -46,8 +46,10 @@ _LOCAL_MEAN = 0.35  # mean cos of the sync groups over 0.5 s: the first guess of
 _SWITCH_NATS = 6.0  # cost of a marked/unmarked boundary in the segmentation
 _SEGMENT_ROUNDS = 3
 # a clip whose sync groups alone give p up to this is read; a payload whose CRC checks
-# then lowers p by the chance of that check (4 readings x 2**-16), see _verify16
-_CHECK_GATE = P_THRESHOLD * 2.0**CRC_BITS / 4
+# then lowers p by the chance of that check (4 readings x LIST_SIZE paths x 2**-16), see _verify16
+_READINGS = ((True, True), (False, True), (True, False), (False, False))  # (marked part only, reliability weights)
+_CRC_CHANCE = len(_READINGS) * coding.LIST_SIZE * 2.0**-CRC_BITS
+_CHECK_GATE = P_THRESHOLD / _CRC_CHANCE
 _LEVEL_STEP_DB = 5.0  # level classes of the payload reading's reliability estimate
 _LEVEL_BINS = 8
 _PRIOR_GROUPS = 4.0  # pseudo-count pulling a (band, level) class towards its level's mean
@@ -303,10 +305,12 @@ def _verify16(y16: np.ndarray, clipped: np.ndarray | None, keys: list[bytes], *,
         return Verification(False, None, best_p, [], f"no watermark found (p={best_p:.2g} > {P_THRESHOLD:g}){short}")
     scorer = scorers[best_h.key_index]
     segments, marked = _localize(scorer, best_h, duration_s=y16.shape[0] / RATE)
-    # a few readings (marked part or whole clip, with or without the reliability weights);
-    # the first whose CRC checks wins, each adds about 1.5e-5 to the chance of a wrong payload
+    # a few readings (marked part or whole clip, with or without the reliability weights),
+    # each list-decoded (coding.LIST_SIZE best paths); the first path whose CRC checks wins.
+    # Every path tried adds 2**-16 to the chance of a wrong payload: at most _CRC_CHANCE
+    # (4 x 8 x 2**-16 = 4.9e-4) on a marked clip whose payload cannot be read.
     everything = np.ones_like(marked)
-    readings = [(marked, True), (everything, True), (marked, False), (everything, False)]
+    readings = [(marked if part else everything, weigh) for part, weigh in _READINGS]
     raw, ok = _decode(scorer, best_h, marked, weigh=True)
     for use, weigh in readings[1:]:
         if ok:
@@ -318,9 +322,9 @@ def _verify16(y16: np.ndarray, clipped: np.ndarray | None, keys: list[bytes], *,
         segments, _ = _localize(scorer, best_h, duration_s=y16.shape[0] / RATE, coded=coding.encode(raw))
     if best_p > P_THRESHOLD:
         # Under "no mark", the data groups' angles are uniform and independent of the sync
-        # groups' ones, so the CRC checks by chance with probability at most
-        # len(readings) * 2**-16 whatever the sync groups said: the product is a p-value.
-        p_value = best_p * len(readings) * 2.0**-CRC_BITS
+        # groups' ones, so a CRC checks by chance with probability at most
+        # readings x paths x 2**-16 whatever the sync groups said: the product is a p-value.
+        p_value = best_p * _CRC_CHANCE
         if not ok or p_value > P_THRESHOLD:
             return Verification(False, None, best_p, [], f"no watermark found (p={best_p:.2g} > {P_THRESHOLD:g}){short}")
         duration = y16.shape[0] / RATE
@@ -499,4 +503,5 @@ def _decode(scorer: _Scorer, h: _Hypothesis, use: np.ndarray, *, weigh: bool) ->
     idx = features.periodic(scorer.pat.bit_index, soft.shape[0], h.phase)
     data = idx >= 0
     llr = np.bincount(idx[data], weights=soft[data], minlength=CODED_BITS)
-    return coding.decode_bits(llr)
+    payload, ok, _ = coding.decode_list(llr)
+    return payload, ok
