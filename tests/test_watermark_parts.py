@@ -32,13 +32,6 @@ def test_check_rejects_noise(rng: np.random.Generator) -> None:
     assert accepted <= 1  # CRC-16: about 300 / 65536 expected
 
 
-def test_list_of_one_is_plain_viterbi(rng: np.random.Generator) -> None:
-    for _ in range(100):
-        soft = 0.6 * (1.0 - 2.0 * coding.encode(int(rng.integers(1 << 32)))) + rng.standard_normal(CODED_BITS)
-        payload, ok = coding.decode_bits(soft)
-        assert coding.decode_list(soft, 1) == (payload, ok, 1)
-
-
 def test_list_decoding_reads_more_payloads_and_never_a_wrong_one(rng: np.random.Generator) -> None:
     # At a noise level where plain Viterbi reads about a third of the payloads, keeping the
     # LIST_SIZE best paths reads over half; every payload it calls checked is the right one here.

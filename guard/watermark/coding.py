@@ -137,33 +137,6 @@ def decode_list(llr: np.ndarray, size: int = LIST_SIZE) -> tuple[int, bool, int]
 
 
 def decode_bits(llr: np.ndarray) -> tuple[int, bool]:
-    """Soft Viterbi decoding: the most likely 32 payload bits and whether their CRC checks."""
-    soft = np.asarray(llr, dtype=np.float64).reshape(-1, 2)
-    sign = 1.0 - 2.0 * _OUT.astype(np.float64)  # +1 for bit 0
-    metric = np.full(_N_STATES, -np.inf)
-    metric[0] = 0.0
-    history = []
-    prev_state = np.repeat(np.arange(_N_STATES), 2)
-    prev_bit = np.tile([0, 1], _N_STATES)
-    dest = _NEXT.reshape(-1)
-    for step in range(soft.shape[0]):
-        branch_gain = (sign * soft[step]).sum(axis=2).reshape(-1)
-        cand = metric[prev_state] + branch_gain
-        new = np.full(_N_STATES, -np.inf)
-        choice = np.zeros(_N_STATES, dtype=np.int64)
-        order = np.argsort(cand, kind="stable")  # later (larger) writes win
-        new[dest[order]] = cand[order]
-        choice[dest[order]] = order
-        metric = new
-        history.append(choice)
-    state = 0  # zero tail
-    bits = []
-    for choice in reversed(history):
-        idx = choice[state]
-        bits.append(int(prev_bit[idx]))
-        state = int(prev_state[idx])
-    bits.reverse()
-    info = bits[: PAYLOAD_BITS + CRC_BITS]
-    payload = int("".join(map(str, info[:PAYLOAD_BITS])), 2)
-    crc = int("".join(map(str, info[PAYLOAD_BITS:])), 2)
-    return payload, crc == crc16(payload)
+    """Soft Viterbi decoding (a list of one): the most likely 32 payload bits and whether their CRC checks."""
+    payload, ok, _ = decode_list(llr, 1)
+    return payload, ok
