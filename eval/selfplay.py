@@ -227,7 +227,7 @@ def harmonic_noise(y: np.ndarray, sample_rate: int, rng: np.random.Generator) ->
     harmonic, so the waveform shape repeats but is not the original's); above the cut-off
     and in unvoiced frames, noise shaped by a cepstral envelope (30 coefficients). A third
     parametric mechanism besides the pulse-excited ``world``/``lpc``/``cepvoc`` and the
-    phase-retrieval families; used as a dev-only family from corpus v5 on.
+    phase-retrieval families; the second dev-only family of corpus v5 (see the model card).
     """
     import librosa
 
