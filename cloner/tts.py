@@ -9,8 +9,9 @@ espeak-ng also carries state from one utterance to the next that no API call res
 pitch flutter and generator phases: the same text comes out a few samples longer or
 shorter depending on what was spoken before). So that a text always gives the same audio,
 whatever the process said earlier, each call runs in a child forked from the process after
-initialisation, which itself never speaks; where ``os.fork`` is missing (Windows) calls run
-in-process and the audio depends on call history as espeak-ng's own does.
+initialisation, which itself never speaks. That is done on Linux only: elsewhere (Windows has
+no fork; on macOS a fork without exec is unsafe once system frameworks run threads) calls
+run in-process and the audio depends on call history as espeak-ng's own does.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import ctypes
 import os
 import pickle
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -158,6 +160,7 @@ class _Engine:
 
 
 _ENGINE = _Engine()
+_FORK_PER_CALL = sys.platform.startswith("linux") and hasattr(os, "fork")
 
 
 def _in_fresh_child(work: Callable[[], object]) -> object:
@@ -165,9 +168,9 @@ def _in_fresh_child(work: Callable[[], object]) -> object:
 
     The child starts from the engine state this process holds (initialised, never spoken),
     so espeak-ng's carried-over state never leaks into the next call. Exceptions raised by
-    ``work`` are re-raised here. Without ``os.fork``, ``work`` runs in-process.
+    ``work`` are re-raised here. Off Linux, ``work`` runs in-process.
     """
-    if not hasattr(os, "fork"):
+    if not _FORK_PER_CALL:
         return work()
     read_end, write_end = os.pipe()
     pid = os.fork()

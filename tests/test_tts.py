@@ -112,3 +112,22 @@ def test_a_worker_result_and_its_exceptions_come_back() -> None:
     assert tts._in_fresh_child(lambda: np.arange(3)).tolist() == [0, 1, 2]
     with pytest.raises(ParameterError, match="from the child"):
         tts._in_fresh_child(lambda: (_ for _ in ()).throw(ParameterError("from the child")))
+
+
+def test_off_linux_calls_run_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    monkeypatch.setattr(tts, "_FORK_PER_CALL", False)
+    # (no synthesis here: speaking in this process would change what every later fork starts from)
+    assert tts._in_fresh_child(os.getpid) == os.getpid()
+    with pytest.raises(ParameterError, match="in-process too"):
+        tts._in_fresh_child(lambda: (_ for _ in ()).throw(ParameterError("in-process too")))
+
+
+def test_on_linux_each_call_runs_in_another_process() -> None:
+    import os
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the fork per call is used on Linux only")
+    assert tts._in_fresh_child(os.getpid) != os.getpid()
