@@ -1,4 +1,4 @@
-"""Shared fixtures: a seeded rng, signals made in code, a tiny detector corpus, a fresh home, a CLI runner."""
+"""Shared fixtures: a seeded rng, signals made in code, a tiny detector corpus, untrained detector models, a fresh home, a CLI runner."""
 
 from __future__ import annotations
 
@@ -61,6 +61,44 @@ def write_buzz_corpus(root: Path, *, clip_s: float, counts: tuple[int, int, int]
                 lines.append(f"{rel},{label},{split},s{i},{'-' if label == 'bonafide' else 'buzz'}")
     (root / "manifest.csv").write_text("\n".join(lines) + "\n")
     return root
+
+
+def untrained_model_file(path: Path, features=None, model=None, *, calibration=None, meta=None) -> Path:  # noqa: ANN001
+    """Save an untrained detector (torch seed 0) at ``path``: enough to test file and scoring mechanics.
+
+    ``features`` / ``model`` / ``calibration`` default to ``FeatureConfig()``,
+    ``ModelConfig()`` and ``Calibration()``; ``meta`` to ``{}``.
+    """
+    import torch
+
+    from guard.detect.calibration import Calibration
+    from guard.detect.features import FeatureConfig
+    from guard.detect.io import ModelFile, save_model
+    from guard.detect.model import DetectorNet, ModelConfig
+
+    torch.manual_seed(0)
+    fc, mc = features or FeatureConfig(), model or ModelConfig()
+    net = DetectorNet(fc, mc).eval()
+    return save_model(path, ModelFile(fc, mc, calibration or Calibration(), net.state_dict(), meta or {}))
+
+
+def outputs_at_two_gains(features, rng: np.random.Generator):  # noqa: ANN001, ANN201
+    """An untrained (seed 0, channels 8, 8) net for ``features`` and its logits for noise and the same noise x10.
+
+    Returns
+    -------
+    net : DetectorNet
+    a, b : torch.Tensor [shape=(2,)]
+    """
+    import torch
+
+    from guard.detect.model import DetectorNet, ModelConfig
+
+    torch.manual_seed(0)
+    net = DetectorNet(features, ModelConfig(channels=(8, 8))).eval()
+    y = torch.from_numpy((0.05 * rng.standard_normal((2, 2 * SR))).astype(np.float32))
+    with torch.no_grad():
+        return net, net.forward_audio(y), net.forward_audio(10.0 * y)
 
 
 @pytest.fixture

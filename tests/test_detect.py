@@ -7,12 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import untrained_model_file
 
 from guard.detect import DEFAULT_MODEL_PATH, Detector, DetectorResult, load_model
 from guard.detect.augment import CHAIN, augment, telephone
 from guard.detect.calibration import Calibration, fit_calibration
 from guard.detect.features import FeatureConfig, features, linear_filterbank
-from guard.detect.io import FORMAT, VERSION, ModelFile, load_model_file, save_model
+from guard.detect.io import FORMAT, VERSION, load_model_file, save_model
 from guard.detect.model import DetectorNet, ModelConfig, n_parameters
 from guard.detect.scoring import MIN_DURATION_S, RELIABLE_DURATION_S, WINDOW_S, window_starts
 from guard.errors import AudioError, DetectError, ParameterError
@@ -23,12 +24,7 @@ SR = 16000
 @pytest.fixture(scope="module")
 def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An untrained (seeded) model file: enough to test loading and scoring mechanics."""
-    torch.manual_seed(0)
-    fc, mc = FeatureConfig(), ModelConfig()
-    net = DetectorNet(fc, mc).eval()
-    path = tmp_path_factory.mktemp("model") / "m.pt"
-    save_model(path, ModelFile(fc, mc, Calibration(2.0, -1.0), net.state_dict(), {"seed": 0}))
-    return path
+    return untrained_model_file(tmp_path_factory.mktemp("model") / "m.pt", calibration=Calibration(2.0, -1.0), meta={"seed": 0})
 
 
 @pytest.fixture(scope="module")

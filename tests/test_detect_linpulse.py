@@ -8,14 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import write_buzz_corpus
+from conftest import outputs_at_two_gains, untrained_model_file, write_buzz_corpus
 
 from guard.cli import cli
 from guard.detect import load_model
 from guard.detect.calibration import Calibration
 from guard.detect.features import FeatureConfig, features
-from guard.detect.io import ModelFile, load_model_file, save_model
-from guard.detect.model import DetectorNet, ModelConfig
+from guard.detect.io import load_model_file
+from guard.detect.model import ModelConfig
 from guard.errors import ParameterError
 
 SR = 16000
@@ -85,19 +85,14 @@ def test_linpulse_config_rejects(kwargs: dict, match: str) -> None:
 
 
 def test_model_normalises_only_the_energy_channel(rng: np.random.Generator) -> None:
-    torch.manual_seed(0)
-    net = DetectorNet(LINPULSE, ModelConfig(channels=(8, 8))).eval()
+    net, a, b = outputs_at_two_gains(LINPULSE, rng)
     assert net.norm.num_features == 2 and net.stages[0].body[0].in_channels == 2
-    y = torch.from_numpy((0.05 * rng.standard_normal((2, 2 * SR))).astype(np.float32))
-    with torch.no_grad():
-        a, b = net.forward_audio(y), net.forward_audio(10.0 * y)
     torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)  # depth is a ratio: gain is no cue either
 
 
 def test_model_file_round_trips_linpulse(tmp_path: Path, rng: np.random.Generator) -> None:
-    torch.manual_seed(0)
-    fc, mc = FeatureConfig(kind="linpulse", n_filters=64, pulse_n_fft=80, pulse_hop=32), ModelConfig(channels=(8, 16))
-    path = save_model(tmp_path / "lp.pt", ModelFile(fc, mc, Calibration(0.5, 0.0), DetectorNet(fc, mc).eval().state_dict(), {}))
+    fc = FeatureConfig(kind="linpulse", n_filters=64, pulse_n_fft=80, pulse_hop=32)
+    path = untrained_model_file(tmp_path / "lp.pt", fc, ModelConfig(channels=(8, 16)), calibration=Calibration(0.5, 0.0))
     assert torch.load(path, weights_only=True)["features"]["pulse_hop"] == 32
     assert load_model_file(path).features == fc
     y = (0.1 * rng.standard_normal(4 * SR)).astype(np.float32)

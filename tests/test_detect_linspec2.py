@@ -8,15 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import write_buzz_corpus
+from conftest import outputs_at_two_gains, untrained_model_file, write_buzz_corpus
 
 from guard.audio import load
 from guard.cli import cli
 from guard.detect import load_model
 from guard.detect.calibration import Calibration
 from guard.detect.features import FeatureConfig, features
-from guard.detect.io import ModelFile, load_model_file, save_model
-from guard.detect.model import DetectorNet, ModelConfig
+from guard.detect.io import load_model_file, save_model
+from guard.detect.model import ModelConfig
 from guard.errors import AudioError, ParameterError
 
 SR = 16000
@@ -76,24 +76,17 @@ def test_linspec2_needs_half_the_long_window() -> None:
 
 
 def test_model_normalises_both_energy_channels(rng: np.random.Generator) -> None:
-    torch.manual_seed(0)
-    net = DetectorNet(LINSPEC2, ModelConfig(channels=(8, 8))).eval()
+    net, a, b = outputs_at_two_gains(LINSPEC2, rng)
     assert net.norm.num_features == 2 and net.stages[0].body[0].in_channels == 2
-    y = torch.from_numpy((0.05 * rng.standard_normal((2, 2 * SR))).astype(np.float32))
-    with torch.no_grad():
-        a, b = net.forward_audio(y), net.forward_audio(10.0 * y)
     torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)  # gain is no cue in either channel
 
 
 @pytest.fixture(scope="module")
 def linspec2_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An untrained (seeded) linspec2 model file with a non-default long window."""
-    torch.manual_seed(0)
-    fc, mc = FeatureConfig(kind="linspec2", n_filters=64, long_win_length=800), ModelConfig(channels=(8, 16))
-    net = DetectorNet(fc, mc).eval()
-    path = tmp_path_factory.mktemp("ls2") / "ls2.pt"
-    save_model(path, ModelFile(fc, mc, Calibration(0.5, 0.0), net.state_dict(), {"seed": 0}))
-    return path
+    fc = FeatureConfig(kind="linspec2", n_filters=64, long_win_length=800)
+    return untrained_model_file(tmp_path_factory.mktemp("ls2") / "ls2.pt", fc, ModelConfig(channels=(8, 16)),
+                                calibration=Calibration(0.5, 0.0), meta={"seed": 0})
 
 
 def test_model_file_round_trips_linspec2(linspec2_model_path: Path, tmp_path: Path, rng: np.random.Generator) -> None:
@@ -109,9 +102,8 @@ def test_model_file_round_trips_linspec2(linspec2_model_path: Path, tmp_path: Pa
 
 
 def test_files_without_the_newer_window_fields_load_and_score_unchanged(tmp_path: Path, rng: np.random.Generator) -> None:
-    torch.manual_seed(0)
-    fc, mc = FeatureConfig(kind="linspec", n_filters=128), ModelConfig(channels=(8, 16))
-    path = save_model(tmp_path / "new.pt", ModelFile(fc, mc, Calibration(), DetectorNet(fc, mc).state_dict(), {}))
+    fc = FeatureConfig(kind="linspec", n_filters=128)
+    path = untrained_model_file(tmp_path / "new.pt", fc, ModelConfig(channels=(8, 16)))
     payload = torch.load(path, weights_only=True)
     for name in ("long_n_fft", "long_win_length", "pulse_n_fft", "pulse_hop"):
         del payload["features"][name]

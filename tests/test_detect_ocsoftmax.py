@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import write_buzz_corpus
+from conftest import untrained_model_file, write_buzz_corpus
 
 from guard.cli import cli
 from guard.detect import load_model
 from guard.detect.calibration import Calibration
 from guard.detect.data import read_spec
 from guard.detect.features import FeatureConfig
-from guard.detect.io import ModelFile, load_model_file, save_model
+from guard.detect.io import load_model_file, save_model
 from guard.detect.model import DetectorNet, ModelConfig, OneClassHead, oc_softmax_loss
 from guard.detect.train import TrainConfig, make_loss, train
 from guard.errors import ParameterError
@@ -111,12 +111,8 @@ def test_head_score_is_higher_for_embeddings_turned_away() -> None:
 @pytest.fixture(scope="module")
 def oc_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An untrained (seeded) one-class model file."""
-    torch.manual_seed(0)
-    fc, mc = FeatureConfig(), ModelConfig(loss="ocsoftmax", margin_bonafide=0.8)
-    net = DetectorNet(fc, mc).eval()
-    path = tmp_path_factory.mktemp("oc") / "oc.pt"
-    save_model(path, ModelFile(fc, mc, Calibration(0.5, 0.0), net.state_dict(), {"seed": 0}))
-    return path
+    return untrained_model_file(tmp_path_factory.mktemp("oc") / "oc.pt", model=ModelConfig(loss="ocsoftmax", margin_bonafide=0.8),
+                                calibration=Calibration(0.5, 0.0), meta={"seed": 0})
 
 
 def test_model_file_round_trips_the_loss(oc_model_path: Path, tmp_path: Path, rng: np.random.Generator) -> None:
@@ -134,9 +130,7 @@ def test_model_file_round_trips_the_loss(oc_model_path: Path, tmp_path: Path, rn
 
 
 def test_files_without_the_loss_field_load_as_bce(tmp_path: Path) -> None:
-    torch.manual_seed(0)
-    fc, mc = FeatureConfig(), ModelConfig()
-    path = save_model(tmp_path / "bce.pt", ModelFile(fc, mc, Calibration(), DetectorNet(fc, mc).state_dict(), {}))
+    path = untrained_model_file(tmp_path / "bce.pt")
     payload = torch.load(path, weights_only=True)
     for key in ("loss", "margin_bonafide", "margin_spoof", "alpha"):
         del payload["model"][key]
