@@ -310,14 +310,12 @@ def _verify16(y16: np.ndarray, clipped: np.ndarray | None, keys: list[bytes], *,
     # Every path tried adds 2**-16 to the chance of a wrong payload: at most _CRC_CHANCE
     # (4 x 8 x 2**-16 = 4.9e-4) on a marked clip whose payload cannot be read.
     everything = np.ones_like(marked)
-    readings = [(marked if part else everything, weigh) for part, weigh in _READINGS]
-    raw, ok = _decode(scorer, best_h, marked, weigh=True)
-    for use, weigh in readings[1:]:
+    raw, ok = None, False
+    for part, weigh in _READINGS:
+        bits, ok = _decode(scorer, best_h, marked if part else everything, weigh=weigh)
+        raw = bits if ok or raw is None else raw  # without a check, the first reading's bits
         if ok:
             break
-        bits, good = _decode(scorer, best_h, use, weigh=weigh)
-        if good:
-            raw, ok = bits, True
     if ok:  # the data groups are known now: they sharpen the segment edges
         segments, _ = _localize(scorer, best_h, duration_s=y16.shape[0] / RATE, coded=coding.encode(raw))
     if best_p > P_THRESHOLD:
