@@ -59,7 +59,7 @@ def test_linspec2_resolves_closer_partials() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"kind": "linspec3"}, "feature kind must be one of logmel, linspec, lfcc, linphase, linspec2, linpulse, given kind='linspec3'"),
+        ({"kind": "linspec3"}, "feature kind must be one of logmel, linspec, lfcc, linphase, linspec2, linpulse, linpulse2, given kind='linspec3'"),
         ({"kind": "linspec2", "long_win_length": 2048}, "long_win_length <= long_n_fft"),
         ({"kind": "linspec2", "long_win_length": 0}, "0 < long_win_length"),
     ],
@@ -105,7 +105,7 @@ def test_files_without_the_newer_window_fields_load_and_score_unchanged(tmp_path
     fc = FeatureConfig(kind="linspec", n_filters=128)
     path = untrained_model_file(tmp_path / "new.pt", fc, ModelConfig(channels=(8, 16)))
     payload = torch.load(path, weights_only=True)
-    for name in ("long_n_fft", "long_win_length", "pulse_n_fft", "pulse_hop"):
+    for name in ("long_n_fft", "long_win_length", "pulse_n_fft", "pulse_hop", "fine_pulse_n_fft", "fine_pulse_hop"):
         del payload["features"][name]
     torch.save(payload, tmp_path / "old.pt")
     old = load_model_file(tmp_path / "old.pt")

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from guard.cliutil import emit_json, json_option, quiet_option, say, seed_option
+from guard.detect.features import KINDS
 from guard.errors import GuardError
 
 SCORE_RATE = 16000
@@ -27,10 +28,11 @@ def detect_group() -> None:
 @click.option("--views", type=click.IntRange(1, 50), default=3, show_default=True, help="Augmented copies of each training clip.")
 @click.option("--batch-size", type=click.IntRange(2, 4096), default=32, show_default=True)
 @click.option("--lr", "learning_rate", type=click.FloatRange(min=0, min_open=True), default=2e-3, show_default=True)
-@click.option("--features", "feature_kind", type=click.Choice(["logmel", "linspec", "lfcc", "linphase", "linspec2", "linpulse"]),
+@click.option("--features", "feature_kind", type=click.Choice(KINDS),
               default="linspec", show_default=True,
               help="linspec2: linspec plus the same bands from a 64 ms window, as a second channel; "
-                   "linpulse: linspec plus each band's pulse depth within the frame (4 ms windows).")
+                   "linpulse: linspec plus each band's pulse depth within the frame (4 ms windows); "
+                   "linpulse2: linpulse plus a second pulse map from 1 ms windows.")
 @click.option("--filters", "n_filters", type=click.IntRange(8, 512), default=128, show_default=True, help="Filterbank bands.")
 @click.option("--channels", default="16,32,48,64", show_default=True, help="Channels of the residual stages.")
 @click.option("--loss", type=click.Choice(["bce", "ocsoftmax"]), default="bce", show_default=True,

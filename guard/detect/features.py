@@ -15,7 +15,7 @@ import torch
 
 from guard.errors import ParameterError
 
-KINDS = ("logmel", "linspec", "lfcc", "linphase", "linspec2", "linpulse")
+KINDS = ("logmel", "linspec", "lfcc", "linphase", "linspec2", "linpulse", "linpulse2")
 _LOG_FLOOR = 1e-8
 
 
@@ -25,14 +25,17 @@ class FeatureConfig:
 
     Attributes
     ----------
-    kind : {"logmel", "linspec", "lfcc", "linphase", "linspec2", "linpulse"}
+    kind : {"logmel", "linspec", "lfcc", "linphase", "linspec2", "linpulse", "linpulse2"}
         Log mel band energies; log energies of linear triangular bands (fine enough to
         resolve harmonics, where phase-reconstruction artefacts show); linear-frequency
         cepstral coefficients with deltas; ``linphase``: the ``linspec`` map plus two
         phase channels on the same bands; or ``linspec2``: the ``linspec`` map plus the
         same bands from a longer STFT (``long_n_fft``, ``long_win_length``) on the same hop,
         so both channels have the same frames; or ``linpulse``: the ``linspec`` map plus
-        how much each band's energy pulses within each frame (see :class:`FrontEnd`).
+        how much each band's energy pulses within each frame (see :class:`FrontEnd`); or
+        ``linpulse2``: ``linpulse`` plus a second pulse map from a shorter window
+        (``fine_pulse_n_fft``, ``fine_pulse_hop``), which sees the pulses of low voices
+        sharply and spans more harmonics per band.
     sample_rate : int
         Rate in Hz the model works at; audio is resampled to it before scoring.
     n_fft, win_length, hop_length : int
@@ -47,6 +50,9 @@ class FeatureConfig:
     pulse_n_fft, pulse_hop : int
         The short STFT of ``linpulse`` (default 4 ms window every 1 ms at 16 kHz);
         ``hop_length`` must be a multiple of ``pulse_hop``. Unused by other kinds.
+    fine_pulse_n_fft, fine_pulse_hop : int
+        The second, shorter STFT of ``linpulse2`` (default 1 ms window every 0.25 ms at
+        16 kHz); ``hop_length`` must be a multiple of ``fine_pulse_hop``. Unused by other kinds.
     """
 
     kind: str = "logmel"
@@ -60,6 +66,8 @@ class FeatureConfig:
     long_win_length: int = 1024
     pulse_n_fft: int = 64
     pulse_hop: int = 16
+    fine_pulse_n_fft: int = 16
+    fine_pulse_hop: int = 4
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -69,9 +77,11 @@ class FeatureConfig:
         if not 0 < self.long_win_length <= self.long_n_fft:
             raise ParameterError(f"need 0 < long_win_length <= long_n_fft, given long_win_length={self.long_win_length}, "
                                  f"long_n_fft={self.long_n_fft}")
-        if self.pulse_n_fft < 2 or self.pulse_hop <= 0 or self.hop_length % self.pulse_hop:
-            raise ParameterError(f"need pulse_n_fft >= 2 and hop_length a multiple of pulse_hop > 0, given "
-                                 f"pulse_n_fft={self.pulse_n_fft}, pulse_hop={self.pulse_hop}, hop_length={self.hop_length}")
+        for prefix in ("pulse", "fine_pulse"):
+            n_fft, hop = getattr(self, f"{prefix}_n_fft"), getattr(self, f"{prefix}_hop")
+            if n_fft < 2 or hop <= 0 or self.hop_length % hop:
+                raise ParameterError(f"need {prefix}_n_fft >= 2 and hop_length a multiple of {prefix}_hop > 0, given "
+                                     f"{prefix}_n_fft={n_fft}, {prefix}_hop={hop}, hop_length={self.hop_length}")
 
     @property
     def n_features(self) -> int:
@@ -81,7 +91,7 @@ class FeatureConfig:
     @property
     def n_channels(self) -> int:
         """Feature maps per input (3 for ``linphase``, 2 for ``linspec2``, else 1)."""
-        return {"linphase": 3, "linspec2": 2, "linpulse": 2}.get(self.kind, 1)
+        return {"linphase": 3, "linspec2": 2, "linpulse": 2, "linpulse2": 3}.get(self.kind, 1)
 
     @property
     def n_energy_channels(self) -> int:
@@ -177,7 +187,8 @@ class FrontEnd(torch.nn.Module):
     borne out on the self-play dev split, see MODEL_CARD.md): phase errors of magnitude-only
     resynthesis smear energy in a longer window more than in a 25 ms one.
     ``linpulse`` channels: 0 the log band energies; 1 the pulse depth of each band in each
-    frame (:func:`pulse_depth`), read at the band's centre frequency.
+    frame (:func:`pulse_depth`), read at the band's centre frequency. ``linpulse2`` adds
+    channel 2: the same from the ``fine_pulse_n_fft`` window.
     """
 
     def __init__(self, config: FeatureConfig) -> None:
@@ -195,11 +206,16 @@ class FrontEnd(torch.nn.Module):
             self.register_buffer("window_long", torch.hann_window(config.long_win_length), persistent=False)
             fb_long = linear_filterbank(sample_rate=config.sample_rate, n_fft=config.long_n_fft, n_filters=config.n_filters)
             self.register_buffer("fb_long", torch.from_numpy(fb_long), persistent=False)
-        if config.kind == "linpulse":
-            self.register_buffer("window_pulse", torch.hann_window(config.pulse_n_fft), persistent=False)
+        if config.kind in ("linpulse", "linpulse2"):
             centres = (np.arange(config.n_filters) + 1) * (config.sample_rate / 2) / (config.n_filters + 1)
-            nearest = np.rint(centres / (config.sample_rate / config.pulse_n_fft)).astype(np.int64)
-            self.register_buffer("pulse_bin", torch.from_numpy(nearest), persistent=False)
+            windows = [(config.pulse_n_fft, config.pulse_hop)]
+            if config.kind == "linpulse2":
+                windows.append((config.fine_pulse_n_fft, config.fine_pulse_hop))
+            self.pulse_windows = windows
+            for i, (n_fft, _) in enumerate(windows):
+                nearest = np.rint(centres / (config.sample_rate / n_fft)).astype(np.int64)
+                self.register_buffer(f"window_pulse{i}", torch.hann_window(n_fft), persistent=False)
+                self.register_buffer(f"pulse_bin{i}", torch.from_numpy(nearest), persistent=False)
         dct = scipy.fft.dct(np.eye(config.n_filters), type=2, norm="ortho", axis=0)[: config.n_ceps]
         self.register_buffer("dct", torch.from_numpy(dct.astype(np.float32)), persistent=False)
 
@@ -222,12 +238,14 @@ class FrontEnd(torch.nn.Module):
                               window=self.window_long, center=True, return_complex=True)
             long_bands = torch.log(torch.matmul(self.fb_long, long.real**2 + long.imag**2) + _LOG_FLOOR)
             return torch.stack([bands, long_bands], dim=1)
-        if c.kind == "linpulse":
-            short = torch.stft(y, n_fft=c.pulse_n_fft, hop_length=c.pulse_hop, window=self.window_pulse,
-                               center=True, return_complex=True)
-            depth = pulse_depth(short.real**2 + short.imag**2, per_frame=c.hop_length // c.pulse_hop,
-                                n_frames=bands.shape[-1])
-            return torch.stack([bands, depth[:, self.pulse_bin]], dim=1)
+        if c.kind in ("linpulse", "linpulse2"):
+            maps = [bands]
+            for i, (n_fft, hop) in enumerate(self.pulse_windows):
+                short = torch.stft(y, n_fft=n_fft, hop_length=hop, window=getattr(self, f"window_pulse{i}"),
+                                   center=True, return_complex=True)
+                depth = pulse_depth(short.real**2 + short.imag**2, per_frame=c.hop_length // hop, n_frames=bands.shape[-1])
+                maps.append(depth[:, getattr(self, f"pulse_bin{i}")])
+            return torch.stack(maps, dim=1)
         if c.kind != "linphase":
             return bands.unsqueeze(1)
         weight = torch.matmul(self.fb, power) + _LOG_FLOOR
