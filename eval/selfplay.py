@@ -268,9 +268,17 @@ def harmonic_noise(y: np.ndarray, sample_rate: int, rng: np.random.Generator) ->
     return (out * (rms_in / rms_out if rms_out > 0 else 0.0)).astype(np.float32)
 
 
+def psola_shift(y: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
+    """TD-PSOLA pitch shift by +-2..4 semitones on DIO pitch marks (duration and formants kept); see :mod:`eval.psola`."""
+    from eval.psola import td_psola
+
+    steps = float(rng.choice([-4, -3, -2, 2, 3, 4]))
+    return td_psola(y, sample_rate=sample_rate, factor=2.0 ** (steps / 12), f0=_f0_track(y, sample_rate))
+
+
 COPY_FAMILIES: dict[str, SpoofFn] = {"world": world_copy, "pvshift": pitch_shift, "timestretch": time_stretch,
                                      "griffinlim": griffin_lim, "lpc": lpc_vocoder, "phaserebuild": phase_rebuild,
-                                     "cepvoc": cepstral_vocoder, "harmonic": harmonic_noise}
+                                     "cepvoc": cepstral_vocoder, "harmonic": harmonic_noise, "psola": psola_shift}
 FAMILIES = ("espeak", *COPY_FAMILIES)
 
 
@@ -546,6 +554,10 @@ def cloner_families(work: Path, *, seed: int, quiet: bool) -> dict[str, tuple[Sp
     return {"cloner": (family, "test")}
 
 
+def _names(listed: str) -> tuple[str, ...]:
+    return tuple(f.strip() for f in listed.split(",") if f.strip())
+
+
 @click.command("selfplay")
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Corpus folder to write.")
 @click.option("--librispeech", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_LIBRISPEECH, show_default=True,
@@ -556,16 +568,17 @@ def cloner_families(work: Path, *, seed: int, quiet: bool) -> dict[str, tuple[Sp
               help="Another folder of one speaker's real speech (training bona fide; the folder names the speaker). Repeatable.")
 @click.option("--dev-only-families", default="cepvoc", show_default=True,
               help=f"Comma-separated families made only for dev (unseen in training), from: {', '.join(COPY_FAMILIES)}.")
+@click.option("--test-families", default="griffinlim,lpc", show_default=True,
+              help=f"Comma-separated families made only for test (never seen in training or dev), from: {', '.join(COPY_FAMILIES)}.")
 @click.option("--cloner/--no-cloner", default=True, show_default=True,
               help="Add the cloner family (needs asterisk-core-sounds-en; skipped with a note when absent).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 def command(out_dir: Path, librispeech: Path, asterisk: Path, extra_single: tuple[Path, ...], dev_only_families: str,
-            cloner: bool, seed: int, quiet: bool) -> None:
+            test_families: str, cloner: bool, seed: int, quiet: bool) -> None:
     """Build the self-play corpus in OUT (python -m eval.selfplay -o OUT)."""
-    dev_only = tuple(f.strip() for f in dev_only_families.split(",") if f.strip())
     config = SelfplayConfig(librispeech=librispeech, asterisk=asterisk, extra_single=tuple(extra_single),
-                            dev_only_families=dev_only)
+                            dev_only_families=_names(dev_only_families), test_families=_names(test_families))
     try:
         # The cloner's throw-away home (keys, consent, voice) never lands in the corpus.
         with tempfile.TemporaryDirectory(prefix="vg-selfplay-cloner-") as work:
