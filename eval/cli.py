@@ -13,6 +13,7 @@ BENCHES = {
     "clone": "eval.bench_clone:command",
     "scan": "eval.bench_scan:command",
     "ledger": "eval.bench_ledger:command",
+    "false-alarms": "eval.bench_false_alarms:command",
 }
 
 
