@@ -13,6 +13,8 @@ so that bandwidth is no cue). Spoofs come from generator families implemented he
 - ``phaserebuild``: magnitude-only STFT re-synthesis with one peak-locked phase pass;
 - ``cepvoc``: a cepstrally smoothed envelope on a pulse/noise excitation (STFT synthesis);
 - ``harmonic``: a harmonic-plus-noise (sinusoidal) vocoder: F0 harmonics, shaped noise above;
+- ``psola``: TD-PSOLA pitch shift: the speech's own pitch-period grains laid at a new spacing
+  (:mod:`eval.psola`), the only family that never leaves the waveform;
 - ``cloner``: voiceguard's own cloning pipeline speaking held-out prompts in the Asterisk
   voice, enrolled under a detector-training licence consent (:mod:`eval.selfplay_cloner`);
   passed through ``extra_families`` (any callable can be), a test family by default.
@@ -21,8 +23,9 @@ Speakers are disjoint across train, dev and test (the ``cloner`` family speaks i
 Allison voice, whose real prompts are training bona fide). Generator families of the test split
 are disjoint from those of train and dev, so the test split measures unseen speakers *and*
 unseen attacks; dev holds unseen speakers of the training families plus dev-only families
-never trained on (``cepvoc`` by default), so that the epoch, the calibration and the choice
-between models are made on an unseen attack too, without looking at test. Everything is
+never trained on (by default ``cepvoc``, ``harmonic`` and ``griffinlim``: corpus v6), so that
+the choice between models is made on unseen attacks too, without looking at test (whose
+default families are ``lpc``, ``psola`` and the cloner). Everything is
 written at 16 kHz as 16-bit WAV with a ``manifest.csv`` (``file,label,speaker,attack,split``)
 that ``voiceguard detect train`` reads.
 """
@@ -319,12 +322,14 @@ class SelfplayConfig:
     speaker_fractions: tuple[float, float, float] = (0.6, 0.14, 0.26)
     # By mechanism: formant synthesis (espeak), source-filter vocoder (world), phase-vocoder
     # modification (pvshift, timestretch), one-pass phase rebuilt from magnitude
-    # (phaserebuild). Dev adds a family never trained on (cepvoc), so that choices made on
-    # dev measure unseen attacks too. Test: an unseen source-filter vocoder (lpc), iterative
-    # phase retrieval (griffinlim) and the cloner when given.
+    # (phaserebuild). Dev adds families never trained on (an excitation-plus-envelope
+    # vocoder, a sinusoidal one and iterative phase retrieval), so that choices made on dev
+    # measure unseen attacks too. Test: an unseen source-filter vocoder (lpc), waveform
+    # grain re-spacing (psola) and the cloner when given. (Corpus v4, the shipped model's
+    # training corpus, had dev-only cepvoc and test griffinlim, lpc.)
     train_families: tuple[str, ...] = ("espeak", "world", "pvshift", "timestretch", "phaserebuild")
-    dev_only_families: tuple[str, ...] = ("cepvoc",)
-    test_families: tuple[str, ...] = ("griffinlim", "lpc")
+    dev_only_families: tuple[str, ...] = ("cepvoc", "harmonic", "griffinlim")
+    test_families: tuple[str, ...] = ("lpc", "psola")
 
 
 def librispeech_sources(root: Path) -> list[Source]:
@@ -566,9 +571,9 @@ def _names(listed: str) -> tuple[str, ...]:
               help="Folder of single-speaker telephone-band real speech.")
 @click.option("--single-speaker", "extra_single", multiple=True, type=click.Path(file_okay=False, exists=True, path_type=Path),
               help="Another folder of one speaker's real speech (training bona fide; the folder names the speaker). Repeatable.")
-@click.option("--dev-only-families", default="cepvoc", show_default=True,
+@click.option("--dev-only-families", default="cepvoc,harmonic,griffinlim", show_default=True,
               help=f"Comma-separated families made only for dev (unseen in training), from: {', '.join(COPY_FAMILIES)}.")
-@click.option("--test-families", default="griffinlim,lpc", show_default=True,
+@click.option("--test-families", default="lpc,psola", show_default=True,
               help=f"Comma-separated families made only for test (never seen in training or dev), from: {', '.join(COPY_FAMILIES)}.")
 @click.option("--cloner/--no-cloner", default=True, show_default=True,
               help="Add the cloner family (needs asterisk-core-sounds-en; skipped with a note when absent).")
