@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.signal
 
+from guard.errors import ParameterError
+
 _HOP_S = 0.01  # F0 frames, and the grain spacing in unvoiced parts
 
 
@@ -77,7 +79,14 @@ def td_psola(y: np.ndarray, *, sample_rate: int, factor: float, f0: np.ndarray) 
     -------
     np.ndarray [shape=(n,), dtype=float32]
         The shifted speech at the input's RMS level.
+
+    Raises
+    ------
+    ParameterError
+        ``factor`` is not a positive finite number, or ``sample_rate`` is not positive.
     """
+    if not (np.isfinite(factor) and factor > 0) or sample_rate <= 0:
+        raise ParameterError(f"need factor > 0 and sample_rate > 0, given factor={factor}, sample_rate={sample_rate}")
     n = y.shape[0]
     marks, voiced = pitch_marks(y, f0, sample_rate=sample_rate)
     if marks.shape[0] < 2:

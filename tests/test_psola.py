@@ -100,3 +100,12 @@ def test_cli_test_families_chooses_the_test_split_and_rejects_unknown_ones(tmp_p
     assert {it.attack for it in rows if it.split == "test" and it.label == "spoof"} == {"psola"}
     assert "psola" not in {it.attack for it in rows if it.split != "test"}
     assert "griffinlim" in {it.attack for it in rows if it.split == "dev"}
+
+
+@pytest.mark.parametrize(("factor", "rate"), [(0.0, SR), (-1.2, SR), (float("nan"), SR), (1.2, 0)])
+def test_bad_factor_or_rate_is_refused(factor: float, rate: int) -> None:
+    from eval.psola import td_psola
+    from guard.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="need factor > 0 and sample_rate > 0"):
+        td_psola(np.zeros(SR, np.float32), sample_rate=rate, factor=factor, f0=np.zeros(101))
