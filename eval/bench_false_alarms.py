@@ -39,20 +39,35 @@ class Voice:
 def find_voices(roots: list[Path], *, min_files: int) -> list[Voice]:
     """Every folder under ``roots`` with at least ``min_files`` audio files directly in it.
 
+    Parameters
+    ----------
+    roots : list of Path
+        Folders to search (recursively); overlapping roots give each folder once.
+    min_files : int >= 1
+        Audio files a folder needs to count as a voice.
+
+    Returns
+    -------
+    list of Voice
+        Sorted by folder; each named by its path from its root's parent (``klettres/fr/alpha``).
+
     Raises
     ------
     DatasetError
-        A root does not exist, or no folder qualifies.
+        A root is not a folder, or no folder qualifies.
     """
+    seen: set[Path] = set()
     voices = []
     for root in roots:
         if not root.is_dir():
             raise DatasetError(f"{root}: no such folder of real speech")
+        root = root.resolve()
         folders = sorted({p.parent for p in root.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES})
         for folder in folders:
             files = tuple(sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES))
-            if len(files) >= min_files:
-                voices.append(Voice(f"{root.name}/{folder.relative_to(root)}" if folder != root else root.name, files))
+            if len(files) >= min_files and folder not in seen:
+                seen.add(folder)
+                voices.append(Voice(str(folder.relative_to(root.parent)), files))
     if not voices:
         raise DatasetError(f"no folder with {min_files} or more audio files under {', '.join(map(str, roots))}")
     return voices
@@ -60,10 +75,23 @@ def find_voices(roots: list[Path], *, min_files: int) -> list[Voice]:
 
 def voice_clips(voice: Voice, *, clip_s: float, max_clips: int, seed: int,
                 on_unreadable: Callable[[Path, str], None] | None = None) -> list[np.ndarray]:
-    """Clips [each shape=(n,), n >= clip_s * RATE] of one voice: its files in a seeded order, joined with pauses.
+    """Clips of one voice: its files in a seeded order, each followed by 0.2 s of silence, joined.
 
-    ``on_unreadable(path, message)`` is called for every file that cannot be read; the file is skipped.
-    A last clip shorter than ``clip_s`` is dropped.
+    Parameters
+    ----------
+    voice : Voice
+    clip_s : float > 0
+        A clip is closed as soon as it reaches this many seconds (its last pause included).
+    max_clips : int >= 1
+    seed : int
+        Seeds the order of the files.
+    on_unreadable : callable (path, message) or None
+        Called for every file that cannot be read; the file is skipped.
+
+    Returns
+    -------
+    list of np.ndarray [shape=(n,), n >= clip_s * RATE, dtype=float32]
+        At most ``max_clips``, at :data:`RATE`; a last clip shorter than ``clip_s`` is dropped.
     """
     from guard.audio import load
 
@@ -89,12 +117,35 @@ def voice_clips(voice: Voice, *, clip_s: float, max_clips: int, seed: int,
 
 def run(roots: list[Path], *, model: Path | None, min_files: int, clip_s: float, max_clips: int, threshold: float,
         seed: int, quiet: bool) -> dict:
-    """Score every voice's clips; per-voice and pooled false-alarm rates (see the module docstring)."""
-    import torch
+    """Score every voice's clips with the detector (the calling thread's torch settings).
 
+    Parameters
+    ----------
+    roots, min_files
+        See :func:`find_voices`.
+    model : Path or None
+        Detector model file; None for the shipped one.
+    clip_s, max_clips, seed
+        See :func:`voice_clips`.
+    threshold : float in [0, 1]
+        A clip is flagged at ``p_synthetic >= threshold``.
+    quiet : bool
+        No progress or messages on stderr.
+
+    Returns
+    -------
+    dict
+        ``voices`` (per voice: ``voice``, ``clips``, ``flagged``, ``rate``, ``median_p``; rate and
+        median None for a voice too short for one clip), pooled ``clips``, ``flagged``,
+        ``pooled_rate``, ``unreadable`` (file and error of each skipped file) and the settings.
+
+    Raises
+    ------
+    DatasetError
+        No voice qualifies, or no clip at all could be made (every file unreadable or too short).
+    """
     from guard.detect import load_model
 
-    torch.set_num_threads(1)
     detector = load_model(model)
     voices = find_voices(roots, min_files=min_files)
     unreadable: list[dict[str, str]] = []
@@ -111,14 +162,17 @@ def run(roots: list[Path], *, model: Path | None, min_files: int, clip_s: float,
                      "rate": round(float(np.mean(p >= threshold)), 4) if p.size else None,
                      "median_p": round(float(np.median(p)), 4) if p.size else None})
     clips_total = sum(r["clips"] for r in rows)
+    if clips_total == 0:
+        raise DatasetError(f"no clip of {clip_s:g} s could be made from {len(voices)} voice folders "
+                           f"({len(unreadable)} unreadable files)")
     flagged = sum(r["flagged"] for r in rows)
     return {"model": str(model) if model else "shipped", "threshold": threshold, "clip_s": clip_s, "seed": seed,
             "voices": rows, "clips": clips_total, "flagged": flagged,
-            "pooled_rate": round(flagged / clips_total, 4) if clips_total else None, "unreadable": unreadable}
+            "pooled_rate": round(flagged / clips_total, 4), "unreadable": unreadable}
 
 
 def plot(results: dict, path: Path) -> Path:
-    """Bar chart of the false-alarm rate of every voice, with the pooled rate as a line."""
+    """Bar chart of the false-alarm rate of every voice (those with clips), the pooled rate as a line; returns ``path`` (PNG)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -127,9 +181,8 @@ def plot(results: dict, path: Path) -> Path:
     rows = [r for r in results["voices"] if r["clips"]]
     fig, ax = plt.subplots(figsize=(max(6.0, 0.25 * len(rows) + 2), 4))
     ax.bar(range(len(rows)), [100 * r["rate"] for r in rows], color="tab:red")
-    if results["pooled_rate"] is not None:
-        ax.axhline(100 * results["pooled_rate"], color="black", linestyle="--", label=f"pooled {100 * results['pooled_rate']:.1f}%")
-        ax.legend()
+    ax.axhline(100 * results["pooled_rate"], color="black", linestyle="--", label=f"pooled {100 * results['pooled_rate']:.1f}%")
+    ax.legend()
     ax.set_xticks(range(len(rows)), [r["voice"] for r in rows], rotation=90, fontsize=7)
     ax.set_ylabel(f"clips with p_synthetic >= {results['threshold']} (%)")
     ax.set_ylim(0, 100)
@@ -156,6 +209,9 @@ def plot(results: dict, path: Path) -> Path:
 def command(roots: tuple[Path, ...], model: Path | None, min_files: int, clip_s: float, max_clips: int, threshold: float,
             out_dir: Path | None, seed: int, as_json: bool, quiet: bool) -> None:
     """False-alarm rate of the detector on real speech, per voice and pooled; bar chart and JSON."""
+    import torch
+
+    torch.set_num_threads(1)
     silent = quiet or as_json
     if not roots:
         roots = tuple(r for r in DEFAULT_ROOTS if r.is_dir())
@@ -174,6 +230,5 @@ def command(roots: tuple[Path, ...], model: Path | None, min_files: int, clip_s:
     for r in results["voices"]:
         rate = "-" if r["rate"] is None else f"{100 * r['rate']:5.1f}%"
         click.echo(f"{r['voice']:40s} {r['clips']:4d} clips  flagged {rate}")
-    pooled = "-" if results["pooled_rate"] is None else f"{100 * results['pooled_rate']:.1f}%"
-    click.echo(f"pooled: {results['flagged']} of {results['clips']} clips flagged ({pooled}); "
+    click.echo(f"pooled: {results['flagged']} of {results['clips']} clips flagged ({100 * results['pooled_rate']:.1f}%); "
                f"unreadable files skipped: {len(results['unreadable'])}")

@@ -13,9 +13,21 @@ from __future__ import annotations
 import numpy as np
 import scipy.signal
 
+from guard.audio import check_sample_rate, valid_audio
 from guard.errors import ParameterError
 
 _HOP_S = 0.01  # F0 frames, and the grain spacing in unvoiced parts
+MIN_FACTOR, MAX_FACTOR = 0.25, 4.0  # two octaves each way: beyond that the grains no longer overlap sensibly
+
+
+def _checked(y: np.ndarray, f0: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """``y`` as mono float32, ``f0`` as a 1-D float array of finite Hz >= 0, and the rate; else ParameterError/AudioError."""
+    sample_rate = check_sample_rate(sample_rate)
+    y = valid_audio(y, sample_rate=sample_rate)
+    f0 = np.asarray(f0, dtype=np.float64)
+    if f0.ndim != 1 or not np.all(np.isfinite(f0)) or np.any(f0 < 0):
+        raise ParameterError(f"f0 must be a 1-D array of finite frequencies >= 0 Hz, given shape {f0.shape}")
+    return y, f0, sample_rate
 
 
 def pitch_marks(y: np.ndarray, f0: np.ndarray, *, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
@@ -36,12 +48,19 @@ def pitch_marks(y: np.ndarray, f0: np.ndarray, *, sample_rate: int) -> tuple[np.
         Strictly increasing sample positions.
     voiced : np.ndarray [shape=(m,), dtype=bool]
         Whether each mark sits in a voiced frame.
+
+    Raises
+    ------
+    AudioError, ParameterError
+        ``y`` is not mono finite float audio, ``f0`` not 1-D finite and >= 0, or the rate is out of range.
     """
+    y, f0, sample_rate = _checked(y, f0, sample_rate)
     hop = int(round(_HOP_S * sample_rate))
     n = y.shape[0]
     marks, voiced = [], []
     t = 0
     while t < n:
+        # the F0 frame at or before t (up to 10 ms old; corpus v6 was made this way)
         f = float(f0[min(t // hop, f0.shape[0] - 1)]) if f0.size else 0.0
         if f > 0:
             period = sample_rate / f
@@ -70,7 +89,7 @@ def td_psola(y: np.ndarray, *, sample_rate: int, factor: float, f0: np.ndarray) 
         Mono audio.
     sample_rate : int
         Rate of ``y`` in Hz.
-    factor : float > 0
+    factor : float in [MIN_FACTOR, MAX_FACTOR]
         New F0 over old (2 ** (semitones / 12)).
     f0 : np.ndarray [shape=(frames,)]
         F0 of ``y`` in Hz every 10 ms (0 = unvoiced).
@@ -82,11 +101,12 @@ def td_psola(y: np.ndarray, *, sample_rate: int, factor: float, f0: np.ndarray) 
 
     Raises
     ------
-    ParameterError
-        ``factor`` is not a positive finite number, or ``sample_rate`` is not positive.
+    AudioError, ParameterError
+        ``factor`` outside [MIN_FACTOR, MAX_FACTOR], or bad ``y``, ``f0`` or rate (see :func:`pitch_marks`).
     """
-    if not (np.isfinite(factor) and factor > 0) or sample_rate <= 0:
-        raise ParameterError(f"need factor > 0 and sample_rate > 0, given factor={factor}, sample_rate={sample_rate}")
+    if not MIN_FACTOR <= factor <= MAX_FACTOR:  # NaN fails too
+        raise ParameterError(f"factor must be within {MIN_FACTOR}-{MAX_FACTOR} (two octaves), given factor={factor}")
+    y, f0, sample_rate = _checked(y, f0, sample_rate)
     n = y.shape[0]
     marks, voiced = pitch_marks(y, f0, sample_rate=sample_rate)
     if marks.shape[0] < 2:

@@ -423,6 +423,8 @@ def build(
         When no bona fide source folder exists or holds readable audio.
     """
     config = config or SelfplayConfig()
+    roles = {k: v[1] for k, v in (extra_families or {}).items()}
+    family_splits(config, roles)  # refuse bad family lists before writing anything
     rng = np.random.default_rng(seed)
     out_dir = Path(out_dir)
     sources: list[Source] = []
@@ -469,13 +471,7 @@ def build(
             rows.append(_write(out_dir, split, "bonafide", name, piece, speaker=src.speaker, attack="-"))
             bona[split].append((name, piece))
     families = {**COPY_FAMILIES, **{k: v[0] for k, v in (extra_families or {}).items()}}
-    test_fams = list(config.test_families) + [k for k, v in (extra_families or {}).items() if v[1] == "test"]
-    train_fams = list(config.train_families) + [k for k, v in (extra_families or {}).items() if v[1] != "test"]
-    dev_only = list(config.dev_only_families)
-    _check_disjoint(train_fams, test_fams, known=set(families) | {"espeak"})
-    _check_disjoint(train_fams + dev_only, test_fams, known=set(families) | {"espeak"})
-    if set(dev_only) & set(train_fams):
-        raise DatasetError(f"dev-only families {sorted(set(dev_only) & set(train_fams))} are also training families")
+    train_fams, dev_only, test_fams = family_splits(config, roles)
     speaker_of = {r["file"]: r["speaker"] for r in rows}
     for split in ("train", "dev", "test"):
         fams = test_fams if split == "test" else train_fams
@@ -505,13 +501,31 @@ def build(
     return manifest
 
 
-def _check_disjoint(train: list[str], test: list[str], *, known: set[str]) -> None:
-    unknown = sorted(set(train + test) - known)
+def family_splits(config: SelfplayConfig, extra_roles: dict[str, str] | None = None) -> tuple[list[str], list[str], list[str]]:
+    """The training, dev-only and test families of ``config`` plus extra families (name -> "test" or another role).
+
+    Raises
+    ------
+    DatasetError
+        An unknown family name; a family in two roles (test families must be unseen in
+        training and dev, dev-only ones in training); no test family at all.
+    """
+    extra = extra_roles or {}
+    test = list(config.test_families) + [k for k, role in extra.items() if role == "test"]
+    train = list(config.train_families) + [k for k, role in extra.items() if role != "test"]
+    dev_only = list(config.dev_only_families)
+    known = {"espeak", *COPY_FAMILIES, *extra}
+    unknown = sorted(set(train + dev_only + test) - known)
     if unknown:
         raise DatasetError(f"unknown generator families {unknown}; known: {sorted(known)}")
-    shared = sorted(set(train) & set(test))
+    shared = sorted(set(train + dev_only) & set(test))
     if shared:
         raise DatasetError(f"generator families {shared} are in both training and test; test families must be unseen")
+    if set(dev_only) & set(train):
+        raise DatasetError(f"dev-only families {sorted(set(dev_only) & set(train))} are also training families")
+    if not test:
+        raise DatasetError("no test family: name at least one with --test-families (or keep the cloner)")
+    return train, dev_only, test
 
 
 def _espeak_rows(out_dir: Path, split: str, *, count: int, rng: np.random.Generator, quiet: bool) -> list[dict[str, str]]:
@@ -585,6 +599,8 @@ def command(out_dir: Path, librispeech: Path, asterisk: Path, extra_single: tupl
     config = SelfplayConfig(librispeech=librispeech, asterisk=asterisk, extra_single=tuple(extra_single),
                             dev_only_families=_names(dev_only_families), test_families=_names(test_families))
     try:
+        # the names are checked before the cloner is enrolled or anything is written
+        family_splits(config, {"cloner": "test"} if cloner else None)
         # The cloner's throw-away home (keys, consent, voice) never lands in the corpus.
         with tempfile.TemporaryDirectory(prefix="vg-selfplay-cloner-") as work:
             extra = cloner_families(Path(work), seed=seed, quiet=quiet) if cloner else {}

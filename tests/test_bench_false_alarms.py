@@ -98,6 +98,39 @@ def test_cli_prints_table_writes_json_and_plot_and_names_the_unreadable_file(run
     assert res.exit_code == 0 and json.loads(res.stdout)["clips"] == 4
 
 
-def test_cli_bad_root_is_one_line(runner, tmp_path: Path) -> None:  # noqa: ANN001
-    res = runner.invoke(cli, ["bench", "false-alarms", "--root", str(tmp_path / "nowhere")])
-    assert res.exit_code != 0 and "no such folder of real speech" in res.output and "Traceback" not in res.output
+def test_overlapping_roots_give_each_folder_once(voices: Path) -> None:
+    from eval.bench_false_alarms import find_voices
+
+    found = find_voices([voices, voices / "lang-b", voices / ".." / "real"], min_files=25)
+    assert sorted(len(v.files) for v in found) == [27, 30]
+
+
+def test_a_voice_of_unreadable_files_alone_is_refused(tmp_path: Path) -> None:
+    from eval.bench_false_alarms import run
+
+    root = tmp_path / "broken"
+    root.mkdir()
+    for i in range(3):
+        (root / f"b{i}.wav").write_bytes(b"RIFF but not really")
+    with pytest.raises(DatasetError, match=r"no clip of 3 s could be made from 1 voice folders \(3 unreadable files\)"):
+        run([root], model=_model(tmp_path, 0.0), min_files=1, clip_s=3.0, max_clips=5, threshold=0.5, seed=0, quiet=True)
+
+
+@pytest.mark.parametrize(("args", "match"), [
+    (["--root", "{tmp}/nowhere"], "no such folder of real speech"),
+    (["--root", "{voices}", "--model", "{tmp}/none.pt"], "none.pt"),
+    (["--root", "{voices}", "--min-files", "100"], "no folder with 100 or more audio files"),
+])
+def test_cli_bad_input_is_one_line(runner, voices: Path, tmp_path: Path, args: list, match: str) -> None:  # noqa: ANN001
+    args = [a.format(tmp=tmp_path, voices=voices) for a in args]
+    res = runner.invoke(cli, ["bench", "false-alarms", *args])
+    assert res.exit_code == 1 and match in res.output and "Traceback" not in res.output
+
+
+def test_cli_without_real_speech_installed_says_what_to_install(runner, monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001
+                                                                 tmp_path: Path) -> None:
+    import eval.bench_false_alarms as bench
+
+    monkeypatch.setattr(bench, "DEFAULT_ROOTS", (tmp_path / "no-klettres", tmp_path / "no-ktuberling"))
+    res = runner.invoke(cli, ["bench", "false-alarms"])
+    assert res.exit_code == 1 and "install klettres-data and ktuberling-data, or give --root DIR" in res.output

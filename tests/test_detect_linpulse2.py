@@ -60,9 +60,9 @@ def test_random_phases_flatten_the_fine_pulse_map_more_than_the_energy_map(f0: f
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"kind": "linpulse2", "fine_pulse_hop": 0}, "fine_pulse_hop > 0"),
-        ({"kind": "linpulse2", "fine_pulse_hop": 48}, "hop_length a multiple of fine_pulse_hop"),
-        ({"kind": "linpulse2", "fine_pulse_n_fft": 1}, "fine_pulse_n_fft >= 2"),
+        ({"kind": "linpulse2", "fine_pulse_hop": 0}, "fine_pulse_hop > 0, given fine_pulse_n_fft=16, fine_pulse_hop=0"),
+        ({"kind": "linpulse2", "fine_pulse_hop": 48}, "given fine_pulse_n_fft=16, fine_pulse_hop=48, hop_length=160"),
+        ({"kind": "linpulse2", "fine_pulse_n_fft": 1}, "given fine_pulse_n_fft=1, fine_pulse_hop=4"),
     ],
 )
 def test_linpulse2_config_rejects(kwargs: dict, match: str) -> None:

@@ -93,6 +93,12 @@ def test_cli_test_families_chooses_the_test_split_and_rejects_unknown_ones(tmp_p
     common = ["--librispeech", str(src), "--asterisk", str(tmp_path / "none"), "--no-cloner", "-q"]
     res = CliRunner().invoke(command, ["-o", str(tmp_path / "bad"), *common, "--test-families", "psola,nosuch"])
     assert res.exit_code == 1 and "unknown generator families ['nosuch']" in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "bad").exists()  # refused before anything is written
+    res = CliRunner().invoke(command, ["-o", str(tmp_path / "none"), *common, "--test-families", ","])
+    assert res.exit_code == 1 and "no test family" in res.output and not (tmp_path / "none").exists()
+    res = CliRunner().invoke(command, ["-o", str(tmp_path / "twice"), *common, "--test-families", "psola",
+                                       "--dev-only-families", "psola"])
+    assert res.exit_code == 1 and "in both training and test" in res.output and not (tmp_path / "twice").exists()
     res = CliRunner().invoke(command, ["-o", str(tmp_path / "c"), *common, "--test-families", "psola",
                                        "--dev-only-families", "griffinlim"])
     assert res.exit_code == 0, res.output
@@ -102,10 +108,24 @@ def test_cli_test_families_chooses_the_test_split_and_rejects_unknown_ones(tmp_p
     assert "griffinlim" in {it.attack for it in rows if it.split == "dev"}
 
 
-@pytest.mark.parametrize(("factor", "rate"), [(0.0, SR), (-1.2, SR), (float("nan"), SR), (1.2, 0)])
-def test_bad_factor_or_rate_is_refused(factor: float, rate: int) -> None:
+@pytest.mark.parametrize(("kwargs", "error", "match"), [
+    ({"factor": 0.0}, "ParameterError", "factor must be within 0.25-4.0"),
+    ({"factor": -1.2}, "ParameterError", "factor must be within"),
+    ({"factor": float("nan")}, "ParameterError", "factor must be within"),
+    ({"factor": float("inf")}, "ParameterError", "factor must be within"),
+    ({"factor": 1e20}, "ParameterError", "factor must be within"),
+    ({"sample_rate": 0}, "ParameterError", "sample_rate must be within"),
+    ({"y": np.zeros((2, SR), np.float32)}, "AudioError", "mono"),
+    ({"y": np.zeros(0, np.float32)}, "AudioError", "at least 1"),
+    ({"y": np.full(SR, np.nan, np.float32)}, "AudioError", "NaN"),
+    ({"f0": np.zeros((2, 50))}, "ParameterError", "f0 must be a 1-D array"),
+    ({"f0": np.full(101, -5.0)}, "ParameterError", "f0 must be a 1-D array"),
+])
+def test_bad_input_is_refused_with_one_clear_error(kwargs: dict, error: str, match: str) -> None:
     from eval.psola import td_psola
-    from guard.errors import ParameterError
+    from guard import errors
 
-    with pytest.raises(ParameterError, match="need factor > 0 and sample_rate > 0"):
-        td_psola(np.zeros(SR, np.float32), sample_rate=rate, factor=factor, f0=np.zeros(101))
+    args = {"y": np.zeros(SR, np.float32), "sample_rate": SR, "factor": 1.2, "f0": np.zeros(101)} | kwargs
+    y = args.pop("y")
+    with pytest.raises(getattr(errors, error), match=match):
+        td_psola(y, **args)

@@ -49,10 +49,12 @@ class FeatureConfig:
         Files written before these fields existed read the defaults.
     pulse_n_fft, pulse_hop : int
         The short STFT of ``linpulse`` (default 4 ms window every 1 ms at 16 kHz);
-        ``hop_length`` must be a multiple of ``pulse_hop``. Unused by other kinds.
+        ``hop_length`` must be a multiple of ``pulse_hop`` (checked for every kind, used by
+        ``linpulse`` and ``linpulse2`` only).
     fine_pulse_n_fft, fine_pulse_hop : int
         The second, shorter STFT of ``linpulse2`` (default 1 ms window every 0.25 ms at
-        16 kHz); ``hop_length`` must be a multiple of ``fine_pulse_hop``. Unused by other kinds.
+        16 kHz); ``hop_length`` must be a multiple of ``fine_pulse_hop`` (checked for every
+        kind, used by ``linpulse2`` only).
     """
 
     kind: str = "logmel"
@@ -90,7 +92,7 @@ class FeatureConfig:
 
     @property
     def n_channels(self) -> int:
-        """Feature maps per input (3 for ``linphase``, 2 for ``linspec2``, else 1)."""
+        """Feature maps per input (3 for ``linphase`` and ``linpulse2``, 2 for ``linspec2`` and ``linpulse``, else 1)."""
         return {"linphase": 3, "linspec2": 2, "linpulse": 2, "linpulse2": 3}.get(self.kind, 1)
 
     @property
