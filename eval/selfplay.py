@@ -13,6 +13,7 @@ so that bandwidth is no cue). Spoofs come from generator families implemented he
 - ``phaserebuild``: magnitude-only STFT re-synthesis with one peak-locked phase pass;
 - ``cepvoc``: a cepstrally smoothed envelope on a pulse/noise excitation (STFT synthesis);
 - ``harmonic``: a harmonic-plus-noise (sinusoidal) vocoder: F0 harmonics, shaped noise above;
+- ``wsola``: WSOLA tempo change: waveform grains re-spaced where they line up (:mod:`eval.wsola`);
 - ``psola``: TD-PSOLA pitch shift: the speech's own pitch-period grains laid at a new spacing
   (:mod:`eval.psola`), the only family that never leaves the waveform;
 - ``cloner``: voiceguard's own cloning pipeline speaking held-out prompts in the Asterisk
@@ -279,9 +280,18 @@ def psola_shift(y: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np
     return td_psola(y, sample_rate=sample_rate, factor=2.0 ** (steps / 12), f0=_f0_track(y, sample_rate))
 
 
+def wsola_stretch(y: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
+    """WSOLA tempo change (pitch kept) by 0.8-0.9x or 1.1-1.25x; see :mod:`eval.wsola`."""
+    from eval.wsola import wsola
+
+    rate = float(rng.uniform(0.8, 0.9) if rng.random() < 0.5 else rng.uniform(1.1, 1.25))
+    return wsola(y, sample_rate=sample_rate, rate=rate)
+
+
 COPY_FAMILIES: dict[str, SpoofFn] = {"world": world_copy, "pvshift": pitch_shift, "timestretch": time_stretch,
                                      "griffinlim": griffin_lim, "lpc": lpc_vocoder, "phaserebuild": phase_rebuild,
-                                     "cepvoc": cepstral_vocoder, "harmonic": harmonic_noise, "psola": psola_shift}
+                                     "cepvoc": cepstral_vocoder, "harmonic": harmonic_noise, "psola": psola_shift,
+                                     "wsola": wsola_stretch}
 FAMILIES = ("espeak", *COPY_FAMILIES)
 
 
@@ -508,7 +518,7 @@ def family_splits(config: SelfplayConfig, extra_roles: dict[str, str] | None = N
     ------
     DatasetError
         An unknown family name; a family in two roles (test families must be unseen in
-        training and dev, dev-only ones in training); no test family at all.
+        training and dev, dev-only ones in training); no test or no training family at all.
     """
     extra = extra_roles or {}
     test = list(config.test_families) + [k for k, role in extra.items() if role == "test"]
@@ -525,6 +535,8 @@ def family_splits(config: SelfplayConfig, extra_roles: dict[str, str] | None = N
         raise DatasetError(f"dev-only families {sorted(set(dev_only) & set(train))} are also training families")
     if not test:
         raise DatasetError("no test family: name at least one with --test-families (or keep the cloner)")
+    if not train:
+        raise DatasetError("no training family: name at least one with --train-families")
     return train, dev_only, test
 
 
@@ -585,6 +597,8 @@ def _names(listed: str) -> tuple[str, ...]:
               help="Folder of single-speaker telephone-band real speech.")
 @click.option("--single-speaker", "extra_single", multiple=True, type=click.Path(file_okay=False, exists=True, path_type=Path),
               help="Another folder of one speaker's real speech (training bona fide; the folder names the speaker). Repeatable.")
+@click.option("--train-families", default=",".join(SelfplayConfig.train_families), show_default=True,
+              help=f"Comma-separated families of train and dev, from: espeak, {', '.join(COPY_FAMILIES)}.")
 @click.option("--dev-only-families", default="cepvoc,harmonic,griffinlim", show_default=True,
               help=f"Comma-separated families made only for dev (unseen in training), from: {', '.join(COPY_FAMILIES)}.")
 @click.option("--test-families", default="lpc,psola", show_default=True,
@@ -593,11 +607,12 @@ def _names(listed: str) -> tuple[str, ...]:
               help="Add the cloner family (needs asterisk-core-sounds-en; skipped with a note when absent).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
-def command(out_dir: Path, librispeech: Path, asterisk: Path, extra_single: tuple[Path, ...], dev_only_families: str,
-            test_families: str, cloner: bool, seed: int, quiet: bool) -> None:
+def command(out_dir: Path, librispeech: Path, asterisk: Path, extra_single: tuple[Path, ...], train_families: str,
+            dev_only_families: str, test_families: str, cloner: bool, seed: int, quiet: bool) -> None:
     """Build the self-play corpus in OUT (python -m eval.selfplay -o OUT)."""
     config = SelfplayConfig(librispeech=librispeech, asterisk=asterisk, extra_single=tuple(extra_single),
-                            dev_only_families=_names(dev_only_families), test_families=_names(test_families))
+                            train_families=_names(train_families), dev_only_families=_names(dev_only_families),
+                            test_families=_names(test_families))
     try:
         # the names are checked before the cloner is enrolled or anything is written
         family_splits(config, {"cloner": "test"} if cloner else None)
