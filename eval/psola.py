@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.signal
 
+from eval.levels import at_rms_of
 from guard.audio import check_sample_rate, valid_audio
 from guard.errors import ParameterError
 
@@ -125,5 +126,4 @@ def td_psola(y: np.ndarray, *, sample_rate: int, factor: float, f0: np.ndarray) 
         out[start:start + 2 * period] += grain
         ts += period / factor if voiced[k] else period
     out = out[padded_len:padded_len + n]
-    rms_in, rms_out = float(np.sqrt(np.mean(y.astype(np.float64) ** 2))), float(np.sqrt(np.mean(out**2)))
-    return (out * (rms_in / rms_out if rms_out > 0 else 0.0)).astype(np.float32)
+    return at_rms_of(out, y.astype(np.float64))

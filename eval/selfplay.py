@@ -46,6 +46,7 @@ import click
 import numpy as np
 import scipy.signal
 
+from eval.levels import at_rms_of
 from guard.audio import is_audio_path, load, save
 from guard.errors import AudioError, DatasetError, GuardError
 
@@ -268,8 +269,7 @@ def harmonic_noise(y: np.ndarray, sample_rate: int, rng: np.random.Generator) ->
     white = librosa.stft(rng.standard_normal(n), n_fft=n_fft, hop_length=hop)
     noise = librosa.istft(white / np.sqrt(0.375 * n_fft) * env * noise_mask, hop_length=hop, n_fft=n_fft, length=n)
     out = harm * voiced_s + noise
-    rms_in, rms_out = float(np.sqrt(np.mean(y**2))), float(np.sqrt(np.mean(out**2)))
-    return (out * (rms_in / rms_out if rms_out > 0 else 0.0)).astype(np.float32)
+    return at_rms_of(out, y)
 
 
 def psola_shift(y: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndarray:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.signal
 
+from eval.levels import at_rms_of
 from guard.audio import check_sample_rate, valid_audio
 from guard.errors import ParameterError
 
@@ -68,5 +69,4 @@ def wsola(y: np.ndarray, *, sample_rate: int, rate: float, frame_s: float = 0.03
         out[k * hop: k * hop + frame] += window * padded[search + start: search + start + frame]
         prev = start
     out = out[:n_out]
-    rms_in, rms_out = float(np.sqrt(np.mean(y**2))), float(np.sqrt(np.mean(out**2))) if n_out else 0.0
-    return (out * (rms_in / rms_out if rms_out > 0 else 0.0)).astype(np.float32)
+    return at_rms_of(out, y)
