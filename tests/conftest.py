@@ -31,6 +31,33 @@ def chirp(f0_hz: float, f1_hz: float, duration_s: float, sample_rate: int = SR) 
     return (0.3 * np.sin(phase)).astype(np.float32)
 
 
+def voiced_glide(seconds: float = 1.5, *, seed: int = 0) -> np.ndarray:
+    """A gliding 110-150 Hz harmonic tone (1/k amplitudes) with a little seeded noise: voiced-speech-like for DIO; float32 at SR."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * SR)) / SR
+    phase = 2 * np.pi * np.cumsum(130 + 20 * np.sin(2 * np.pi * 0.7 * t)) / SR
+    y = sum(np.sin(k * phase) / k for k in range(1, 25)) + 0.01 * rng.standard_normal(t.size)
+    return (0.1 * y).astype(np.float32)
+
+
+def median_f0(y: np.ndarray) -> float:
+    """Median DIO F0 of the voiced frames of ``y`` (at SR), in Hz."""
+    from eval.selfplay import _f0_track
+
+    f0 = _f0_track(y, SR)
+    return float(np.median(f0[f0 > 0]))
+
+
+def write_glide_speakers(root: Path, n: int) -> Path:
+    """``n`` stand-in speakers for the self-play builder under ``root`` (LibriSpeech-style names, one glide each)."""
+    from guard.audio import save
+
+    root.mkdir()
+    for spk in range(n):
+        save(root / f"{100 + spk}-1-0000.flac", voiced_glide(seed=spk), sample_rate=SR)
+    return root
+
+
 def dominant_freq_hz(y: np.ndarray, sample_rate: int) -> float:
     spec = np.abs(np.fft.rfft(y * np.hanning(y.shape[0])))
     return float(np.argmax(spec) * sample_rate / y.shape[0])

@@ -6,27 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from guard.audio import save
+from conftest import median_f0, voiced_glide, write_glide_speakers
 
 SR = 16000
-
-
-def _glide(seconds: float = 1.5, *, seed: int = 0) -> np.ndarray:
-    """A gliding 110-150 Hz harmonic tone (1/k amplitudes) with a little noise: voiced-speech-like for DIO."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * SR)) / SR
-    f0 = 130 + 20 * np.sin(2 * np.pi * 0.7 * t)
-    phase = 2 * np.pi * np.cumsum(f0) / SR
-    y = sum(np.sin(k * phase) / k for k in range(1, 25)) + 0.01 * rng.standard_normal(t.size)
-    return (0.1 * y).astype(np.float32)
-
-
-def _median_f0(y: np.ndarray) -> float:
-    from eval.selfplay import _f0_track
-
-    f0 = _f0_track(y, SR)
-    return float(np.median(f0[f0 > 0]))
 
 
 @pytest.mark.parametrize("semitones", [-4.0, -2.0, 3.0])
@@ -34,11 +16,11 @@ def test_psola_moves_the_pitch_by_the_factor_and_keeps_length_and_level(semitone
     from eval.psola import td_psola
     from eval.selfplay import _f0_track
 
-    y = _glide()
+    y = voiced_glide()
     factor = 2.0 ** (semitones / 12)
     out = td_psola(y, sample_rate=SR, factor=factor, f0=_f0_track(y, SR))
     assert out.shape == y.shape and out.dtype == np.float32 and np.all(np.isfinite(out))
-    assert _median_f0(out) / _median_f0(y) == pytest.approx(factor, rel=0.03)
+    assert median_f0(out) / median_f0(y) == pytest.approx(factor, rel=0.03)
     assert np.sqrt(np.mean(out**2)) == pytest.approx(np.sqrt(np.mean(y**2)), rel=1e-4)
 
 
@@ -73,10 +55,10 @@ def test_silence_and_too_few_marks_are_returned_unchanged() -> None:
 def test_psola_family_keeps_the_envelope_and_changes_the_waveform() -> None:
     from eval.selfplay import COPY_FAMILIES
 
-    y = _glide(seed=2)
+    y = voiced_glide(seed=2)
     out = COPY_FAMILIES["psola"](y, SR, np.random.default_rng(3))
     assert np.corrcoef(out, y)[0, 1] < 0.5
-    ratio = _median_f0(out) / _median_f0(y)
+    ratio = median_f0(out) / median_f0(y)
     assert min(abs(ratio - 2.0 ** (s / 12)) for s in (-4, -3, -2, 2, 3, 4)) < 0.03
 
 
@@ -86,10 +68,7 @@ def test_cli_test_families_chooses_the_test_split_and_rejects_unknown_ones(tmp_p
     from eval.datasets import load_dataset
     from eval.selfplay import command
 
-    src = tmp_path / "real"
-    src.mkdir()
-    for spk in range(6):
-        save(src / f"{100 + spk}-1-0000.flac", _glide(seed=spk), sample_rate=SR)
+    src = write_glide_speakers(tmp_path / "real", 6)
     common = ["--librispeech", str(src), "--asterisk", str(tmp_path / "none"), "--no-cloner", "-q"]
     res = CliRunner().invoke(command, ["-o", str(tmp_path / "bad"), *common, "--test-families", "psola,nosuch"])
     assert res.exit_code == 1 and "unknown generator families ['nosuch']" in res.output and "Traceback" not in res.output

@@ -6,37 +6,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import median_f0, voiced_glide, write_glide_speakers
 
 from guard import errors
-from guard.audio import save
 
 SR = 16000
-
-
-def _glide(seconds: float = 1.5, *, seed: int = 0) -> np.ndarray:
-    """A gliding 110-150 Hz harmonic tone (1/k amplitudes) with a little noise: voiced-speech-like for DIO."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * SR)) / SR
-    phase = 2 * np.pi * np.cumsum(130 + 20 * np.sin(2 * np.pi * 0.7 * t)) / SR
-    y = sum(np.sin(k * phase) / k for k in range(1, 25)) + 0.01 * rng.standard_normal(t.size)
-    return (0.1 * y).astype(np.float32)
-
-
-def _median_f0(y: np.ndarray) -> float:
-    from eval.selfplay import _f0_track
-
-    f0 = _f0_track(y, SR)
-    return float(np.median(f0[f0 > 0]))
 
 
 @pytest.mark.parametrize("rate", [0.8, 1.25, 2.0])
 def test_tempo_changes_length_but_not_pitch_or_level(rate: float) -> None:
     from eval.wsola import wsola
 
-    y = _glide(seed=1)
+    y = voiced_glide(seed=1)
     out = wsola(y, sample_rate=SR, rate=rate)
     assert out.shape == (round(y.shape[0] / rate),) and np.all(np.isfinite(out))
-    assert _median_f0(out) == pytest.approx(_median_f0(y), rel=0.03)
+    assert median_f0(out) == pytest.approx(median_f0(y), rel=0.03)
     assert np.sqrt(np.mean(out**2)) == pytest.approx(np.sqrt(np.mean(y**2)), rel=1e-4)
 
 
@@ -71,7 +55,7 @@ def test_silence_stays_silent() -> None:
 def test_bad_input_is_refused_with_one_clear_error(kwargs: dict, error: str, match: str) -> None:
     from eval.wsola import wsola
 
-    args = {"y": _glide(0.5), "sample_rate": SR, "rate": 1.2} | kwargs
+    args = {"y": voiced_glide(0.5), "sample_rate": SR, "rate": 1.2} | kwargs
     y = args.pop("y")
     with pytest.raises(getattr(errors, error), match=match):
         wsola(y, **args)
@@ -83,10 +67,7 @@ def test_cli_train_families_puts_wsola_in_train_and_dev_only(tmp_path: Path) -> 
     from eval.datasets import load_dataset
     from eval.selfplay import command
 
-    src = tmp_path / "real"
-    src.mkdir()
-    for spk in range(6):
-        save(src / f"{100 + spk}-1-0000.flac", _glide(seed=spk), sample_rate=SR)
+    src = write_glide_speakers(tmp_path / "real", 6)
     common = ["--librispeech", str(src), "--asterisk", str(tmp_path / "none"), "--no-cloner", "-q", "--test-families", "lpc"]
     res = CliRunner().invoke(command, ["-o", str(tmp_path / "c"), *common, "--train-families", "wsola,world",
                                        "--dev-only-families", "cepvoc"])
