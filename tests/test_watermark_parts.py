@@ -9,7 +9,8 @@ from eval.quality import bit_accuracy, pesq_wb, snr_db, stoi
 from guard.errors import ParameterError
 from guard.watermark import clipping, coding, stats
 from guard.watermark.echo import GAIN_FACTORS, Echo, candidates, find_echo, remove_echo
-from guard.watermark.layout import CODED_BITS, N_BANDS, PERIOD_SLOTS, pattern
+from guard.watermark.embed import _shaped_chips
+from guard.watermark.layout import CELLS_PER_SLOT, CODED_BITS, N_BANDS, PERIOD_SLOTS, STEP, pattern
 
 
 @pytest.mark.parametrize("payload", [0, 1, 0xDEADBEEF, (1 << 32) - 1])
@@ -85,6 +86,24 @@ def test_patterns_are_keyed_and_stable() -> None:
     assert np.allclose(a.chips.sum(axis=2), 0.0) and np.allclose((a.chips**2).sum(axis=2), 1.0)
     data = a.bit_index[~a.is_sync]
     assert set(np.unique(data)) == set(range(CODED_BITS)) and np.all(a.bit_index[a.is_sync] == -1)
+
+
+def test_lattice_steps_grow_with_frequency_and_every_bit_fits_a_period() -> None:
+    assert STEP.shape == (N_BANDS,) and np.all(np.diff(STEP) > 0) and not STEP.flags.writeable
+    a = pattern(b"c" * 32)
+    assert np.all((a.dither >= 0) & (a.dither < STEP[None, :]))
+    assert int((~a.is_sync).sum()) >= CODED_BITS  # a period carries every coded bit at least once
+
+
+def test_shaped_chips_meet_the_target_and_favour_quiet_cells() -> None:
+    chips = pattern(b"a" * 32).chips[:3]  # (s, b, c)
+    logp = np.zeros((3, CELLS_PER_SLOT, N_BANDS))
+    logp[:, 0, :] = np.log(100.0)  # first cell of every group 20 dB louder than the others
+    shaped = _shaped_chips(chips, logp)
+    assert np.allclose((shaped * chips).sum(axis=2), 1.0)  # projection change per unit asked: exactly 1
+    assert np.all(np.abs(shaped[..., 0]) < np.abs(shaped[..., 1]))
+    level = _shaped_chips(chips, np.zeros_like(logp))
+    assert np.allclose(level, chips)  # equal cells: the plain chips
 
 
 def test_quality_metrics(rng: np.random.Generator) -> None:

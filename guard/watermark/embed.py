@@ -34,6 +34,13 @@ _RELAX = 1.4
 # same distortion (measured with `voiceguard bench watermark`).
 _ALPHA = 0.85
 _MAX_LOG_GAIN = 0.5
+# Within a group, the projection change is spread over the 4 cells in proportion to
+# chip * power ** -_SHAPE_BETA: quieter cells take more of it. The signal energy the mark
+# adds is set by the loud cells, so this raised the SNR by 5.4 dB (20 LibriSpeech clips,
+# 27.5 -> 32.9 dB) and 3.5 dB (20 espeak-ng clips) at the same lattice step, with PESQ-wb
+# unchanged (4.614 -> 4.617) and the same robustness; layout version 4 spends that room on
+# coarser steps. 1.0 (the least energy) was no better than 0.5 at equal SNR.
+_SHAPE_BETA = 0.5
 _SYNTH_HOP = N_FFT // 2
 _BANDS_T = band_matrix().T
 
@@ -104,7 +111,7 @@ def _mark16(y16: np.ndarray, *, payload: int, key: bytes, strength: float) -> np
     if not active.any():
         raise WatermarkError("nothing to mark: the audio is silent (no speech-band energy above -75 dBFS)")
     n_slots = base.shape[0]
-    chips = features.periodic(pat.chips, n_slots, 0)  # (s, b, c)
+    shaped = _shaped_chips(features.periodic(pat.chips, n_slots, 0), base)  # (s, b, c)
     proj = features.projections(base, pat.chips, 0)
     coded = np.append(coding.encode(payload), 0)  # index -1 (sync groups) reads the 0
     bits = coded[features.periodic(pat.bit_index, n_slots, 0)]
@@ -119,14 +126,32 @@ def _mark16(y16: np.ndarray, *, payload: int, key: bytes, strength: float) -> np
             now = features.projections(features.cell_log_power(features.analyse(y16 + diff), 0), pat.chips, 0)
             move = target - now
         # log-power change move * chip per cell -> log-amplitude change half of it
-        log_gain += _RELAX * 0.5 * (move * active)[:, None, :] * chips.transpose(0, 2, 1)
+        log_gain += _RELAX * 0.5 * (move * active)[:, None, :] * shaped.transpose(0, 2, 1)
         np.clip(log_gain, -_MAX_LOG_GAIN, _MAX_LOG_GAIN, out=log_gain)
         diff = _apply(spec, features.to_subbands(log_gain), y16.shape[0])
     return diff
 
 
+def _shaped_chips(chips: np.ndarray, logp: np.ndarray) -> np.ndarray:
+    """Per-cell log-power change per unit of projection change [shape=(n_slots, N_BANDS, CELLS_PER_SLOT)].
+
+    ``chips * w / sum(chips**2 * w)`` with ``w = power ** -_SHAPE_BETA`` relative to the
+    group's loudest cell: its projection on the chips is exactly 1, so the lattice target
+    is met as before, but quieter cells carry more of the change.
+
+    Parameters
+    ----------
+    chips : np.ndarray [shape=(n_slots, N_BANDS, CELLS_PER_SLOT)]
+    logp : np.ndarray [shape=(n_slots, CELLS_PER_SLOT, N_BANDS)]
+        Log of mean power per bin of each cell.
+    """
+    lp = logp.transpose(0, 2, 1)
+    w = np.exp(-_SHAPE_BETA * (lp - lp.max(axis=2, keepdims=True)))
+    return chips * w / np.sum(chips**2 * w, axis=2, keepdims=True)
+
+
 def _wrap(x: np.ndarray) -> np.ndarray:
-    """Map to [-STEP/2, STEP/2)."""
+    """Map to [-STEP/2, STEP/2) of each group's band (the last axis runs over bands)."""
     return (x + STEP / 2) % STEP - STEP / 2
 
 

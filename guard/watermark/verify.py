@@ -86,7 +86,7 @@ class _Scorer:
         return pa[np.arange(n), (phase + np.arange(n)) % PERIOD_SLOTS]
 
     def angles(self, offset: int, phase: int, *, turns: float) -> np.ndarray:
-        """Angle of each group against its dither [shape=(n_slots, N_BANDS)], ``turns`` per STEP."""
+        """Angle of each group against its dither [shape=(n_slots, N_BANDS)], ``turns`` per STEP of its band."""
         proj = self.projections(offset, phase)
         d = features.periodic(self.pat.dither, proj.shape[0], phase)
         return 2 * np.pi * turns * (proj - d) / STEP
@@ -116,7 +116,7 @@ class _Scorer:
         pa = self.proj_all[offset]  # (s, q, b)
         n = pa.shape[0]
         sq, sb = self.sync_cells  # only the sync groups count
-        cos = np.cos((2 * np.pi / STEP) * (pa[:, sq, sb] - self.pat.dither[sq, sb]))  # (s, n_sync)
+        cos = np.cos((2 * np.pi / STEP[sb]) * (pa[:, sq, sb] - self.pat.dither[sq, sb]))  # (s, n_sync)
         w = self.ws[offset][:, sb]
         score_sq = np.zeros((n, PERIOD_SLOTS))
         amp_sq = np.zeros((n, PERIOD_SLOTS))
