@@ -23,12 +23,12 @@ from guard.watermark.layout import (
 )
 
 MIN_PAYLOAD_S = round(PERIOD_S, 2)  # one period holds every coded bit once
-# Two measure-and-correct passes, each applying 1.4 times the correction still needed
-# (the overlap-added STFT delivers only part of a cell's gain): the same SNR, PESQ and
-# robustness as three plain passes (60 espeak clips; AAC 32k and Opus 24k payload rates
-# within sampling noise of each other), at 1.45x the speed.
+# Two measure-and-correct passes, each applying 1.8 times the correction still needed
+# (the overlap-added STFT, and the gains smoothed across sub-band edges, deliver only part
+# of a cell's gain): as robust as three passes at 1.4 (30 espeak clips, 3 s presence after
+# MP3/AAC/Opus within sampling noise), and embedding stays above 500x real time.
 _ITERATIONS = 2
-_RELAX = 1.4
+_RELAX = 1.8
 # Distortion compensation (Chen & Wornell): move 85 % of the way onto a coarser lattice.
 # Against codec noise this reads better than moving all the way onto a finer one at the
 # same distortion (measured with `voiceguard bench watermark`).
@@ -42,7 +42,13 @@ _MAX_LOG_GAIN = 0.5
 # coarser steps. 1.0 (the least energy) was no better than 0.5 at equal SNR.
 _SHAPE_BETA = 0.5
 _SYNTH_HOP = N_FFT // 2
-_BANDS_T = band_matrix().T
+# The synthesis gain of each rfft bin: its sub-band's, with each step between adjacent
+# sub-bands spread over 3 bins (1/4, 1/2, 1/4). A hard gain step from one bin to the next
+# rings through the whole frame; espeak-ng speech, with its clean harmonics and deep valleys,
+# made that audible: mean PESQ-wb 4.41 -> 4.56 on 30 clips at the same steps, with some
+# of the mark spilled into neighbouring sub-bands (the correction passes make up most of it).
+_EDGE_KERNEL = np.array([0.25, 0.5, 0.25])
+_BANDS_T = np.stack([np.convolve(row, _EDGE_KERNEL, mode="same") for row in band_matrix().T]).astype(np.float32)
 
 
 def check_payload(payload: object) -> int:

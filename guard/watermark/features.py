@@ -4,7 +4,7 @@ The verifier computes one STFT at hop :data:`HOP` (64 samples at 16 kHz) and, fo
 the :data:`OFFSETS` candidate grid offsets, sums the 16 frames of each slot from a
 cumulative sum. The grid must be found to within about 32 samples: a projection of speech
 moves by about 0.11 natural-log units rms (measured on speech) when the grid is 64 samples
-off, a small fraction of the lattice steps (0.65-1.95).
+off, a small fraction of the lattice steps (0.8-2.35).
 """
 
 from __future__ import annotations
