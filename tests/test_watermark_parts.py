@@ -84,8 +84,17 @@ def test_patterns_are_keyed_and_stable() -> None:
     assert a is a2 and not np.array_equal(a.dither, b.dither)
     assert a.dither.shape == (PERIOD_SLOTS, N_BANDS)
     assert np.allclose(a.chips.sum(axis=2), 0.0) and np.allclose((a.chips**2).sum(axis=2), 1.0)
-    data = a.bit_index[~a.is_sync]
-    assert set(np.unique(data)) == set(range(CODED_BITS)) and np.all(a.bit_index[a.is_sync] == -1)
+    for cycle in (a.bit_index[:PERIOD_SLOTS], a.bit_index[PERIOD_SLOTS:]):  # each period carries every coded bit
+        assert set(np.unique(cycle[~a.is_sync])) == set(range(CODED_BITS)) and np.all(cycle[a.is_sync] == -1)
+
+
+def test_every_bit_is_read_in_both_band_halves() -> None:
+    a = pattern(b"d" * 32)
+    assert a.bit_index.shape == (2 * PERIOD_SLOTS, N_BANDS)
+    bands = np.broadcast_to(np.arange(N_BANDS), a.bit_index.shape)
+    for bit in range(CODED_BITS):
+        low = bands[a.bit_index == bit] < N_BANDS // 2
+        assert low.any() and (~low).any()  # a filter that removes one half leaves a copy
 
 
 def test_lattice_steps_grow_with_frequency_and_every_bit_fits_a_period() -> None:

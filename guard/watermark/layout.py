@@ -60,6 +60,13 @@ CONSTRAINT = 7
 CODED_BITS = 2 * (PAYLOAD_BITS + CRC_BITS + CONSTRAINT - 1)
 
 
+# The data groups' bits follow a two-period cycle (see Pattern.bit_index): a filter that
+# removes a band range, or clipping that ruins the loud low bands, erases a bit's copy in
+# one period but not in the other. The verifier, which finds the phase within one period
+# from the sync groups, reads the payload at both phases of the cycle.
+DATA_PERIODS = 2
+_SHIFT = (PERIOD_SLOTS // 2, N_BANDS // 2)
+
 # +-(1, -1, -1, 1) / 2: orthogonal to a constant and to a linear slope of log-power across
 # the group, so gains, filter edges and spectral tilts move no projection
 _TILT_FREE_CHIP = np.array([1.0, -1.0, -1.0, 1.0]) / 2
@@ -75,10 +82,14 @@ class Pattern:
         Lattice offset of each group, in [0, STEP of its band).
     chips : np.ndarray [shape=(PERIOD_SLOTS, N_BANDS, CELLS_PER_SLOT)]
         Unit-norm tilt-free chips (+-(0.5, -0.5, -0.5, 0.5), keyed sign) of each group.
-    bit_index : np.ndarray [shape=(PERIOD_SLOTS, N_BANDS), dtype=int]
-        Which coded bit each data group carries (-1 for sync groups).
+    bit_index : np.ndarray [shape=(DATA_PERIODS * PERIOD_SLOTS, N_BANDS), dtype=int]
+        Which coded bit each data group carries (-1 for sync groups), over two periods:
+        the second period carries the bit of group (s, b) of the first at
+        (s - PERIOD_SLOTS / 2, b - N_BANDS / 2), cyclically, so every bit is read in both
+        halves of the band range and 1.5 s apart.
     is_sync : np.ndarray [shape=(PERIOD_SLOTS, N_BANDS), dtype=bool]
         Sync groups sit on the lattice itself (presence); the others carry a coded bit.
+        Unchanged by that shift, so both periods have the same data groups.
     """
 
     dither: np.ndarray
@@ -103,11 +114,15 @@ def pattern(key: bytes) -> Pattern:
     dither = rng.uniform(0.0, STEP, size=shape)
     sign = rng.choice([-1.0, 1.0], size=shape)
     chips = sign[..., None] * _TILT_FREE_CHIP
-    n_groups = PERIOD_SLOTS * N_BANDS
-    is_sync = (rng.permutation(n_groups) < round(SYNC_FRACTION * n_groups)).reshape(shape)
+    # each sync choice covers a group and its image under the shift
+    half = (PERIOD_SLOTS // 2, N_BANDS)
+    n_pairs = half[0] * half[1]
+    chosen = (rng.permutation(n_pairs) < round(SYNC_FRACTION * n_pairs)).reshape(half)
+    is_sync = np.concatenate([chosen, np.roll(chosen, _SHIFT[1], axis=1)])
     n_data = int((~is_sync).sum())
-    bit_index = np.full(shape, -1)
-    bit_index[~is_sync] = rng.permutation(np.arange(n_data) % CODED_BITS)
+    first = np.full(shape, -1)
+    first[~is_sync] = rng.permutation(np.arange(n_data) % CODED_BITS)
+    bit_index = np.concatenate([first, np.roll(first, (-_SHIFT[0], -_SHIFT[1]), axis=(0, 1))])
     for arr in (dither, chips, bit_index, is_sync):
         arr.setflags(write=False)
     return Pattern(dither, chips, bit_index, is_sync)

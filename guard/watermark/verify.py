@@ -15,6 +15,7 @@ from guard.watermark.echo import find_echo, remove_echo
 from guard.watermark.layout import (
     CODED_BITS,
     CRC_BITS,
+    DATA_PERIODS,
     HOP,
     N_BANDS,
     OFFSETS,
@@ -46,9 +47,10 @@ _LOCAL_MEAN = 0.35  # mean cos of the sync groups over 0.5 s: the first guess of
 _SWITCH_NATS = 6.0  # cost of a marked/unmarked boundary in the segmentation
 _SEGMENT_ROUNDS = 3
 # a clip whose sync groups alone give p up to this is read; a payload whose CRC checks
-# then lowers p by the chance of that check (4 readings x LIST_SIZE paths x 2**-16), see _verify16
+# then lowers p by the chance of that check (4 readings x 2 data phases x LIST_SIZE paths
+# x 2**-16), see _verify16
 _READINGS = ((True, True), (False, True), (True, False), (False, False))  # (marked part only, reliability weights)
-_CRC_CHANCE = len(_READINGS) * coding.LIST_SIZE * 2.0**-CRC_BITS
+_CRC_CHANCE = len(_READINGS) * DATA_PERIODS * coding.LIST_SIZE * 2.0**-CRC_BITS
 _CHECK_GATE = P_THRESHOLD / _CRC_CHANCE
 _LEVEL_STEP_DB = 5.0  # level classes of the payload reading's reliability estimate
 _LEVEL_BINS = 8
@@ -306,18 +308,25 @@ def _verify16(y16: np.ndarray, clipped: np.ndarray | None, keys: list[bytes], *,
     scorer = scorers[best_h.key_index]
     segments, marked = _localize(scorer, best_h, duration_s=y16.shape[0] / RATE)
     # a few readings (marked part or whole clip, with or without the reliability weights),
-    # each list-decoded (coding.LIST_SIZE best paths); the first path whose CRC checks wins.
-    # Every path tried adds 2**-16 to the chance of a wrong payload: at most _CRC_CHANCE
-    # (4 x 8 x 2**-16 = 4.9e-4) on a marked clip whose payload cannot be read.
+    # each at both phases of the data cycle (the sync groups fix the phase within one
+    # period only) and list-decoded (coding.LIST_SIZE best paths); the first path whose
+    # CRC checks wins. Every path tried adds 2**-16 to the chance of a wrong payload: at
+    # most _CRC_CHANCE (4 x 2 x 8 x 2**-16 = 9.8e-4) on a marked clip whose payload cannot be read.
     everything = np.ones_like(marked)
-    raw, ok = None, False
+    raw, ok, data_phase = None, False, best_h.phase
     for part, weigh in _READINGS:
-        bits, ok = _decode(scorer, best_h, marked if part else everything, weigh=weigh)
-        raw = bits if ok or raw is None else raw  # without a check, the first reading's bits
+        soft = _soft_bits(scorer, best_h, marked if part else everything, weigh=weigh)
+        for cycle in range(DATA_PERIODS):
+            data_phase = best_h.phase + cycle * PERIOD_SLOTS
+            bits, ok = _decode(soft, scorer.pat.bit_index, data_phase)
+            raw = bits if ok or raw is None else raw  # without a check, the first reading's bits
+            if ok:
+                break
         if ok:
             break
     if ok:  # the data groups are known now: they sharpen the segment edges
-        segments, _ = _localize(scorer, best_h, duration_s=y16.shape[0] / RATE, coded=coding.encode(raw))
+        segments, _ = _localize(scorer, best_h, duration_s=y16.shape[0] / RATE, coded=coding.encode(raw),
+                                data_phase=data_phase)
     if best_p > P_THRESHOLD:
         # Under "no mark", the data groups' angles are uniform and independent of the sync
         # groups' ones, so a CRC checks by chance with probability at most
@@ -333,8 +342,8 @@ def _verify16(y16: np.ndarray, clipped: np.ndarray | None, keys: list[bytes], *,
                         best_h.key_index, raw)
 
 
-def _localize(scorer: _Scorer, h: _Hypothesis, *, duration_s: float,
-              coded: np.ndarray | None = None) -> tuple[list[tuple[float, float]], np.ndarray]:
+def _localize(scorer: _Scorer, h: _Hypothesis, *, duration_s: float, coded: np.ndarray | None = None,
+              data_phase: int = 0) -> tuple[list[tuple[float, float]], np.ndarray]:
     """Marked segments in seconds and the marked-slot mask [shape=(n_slots,)].
 
     A two-state (marked / unmarked) Viterbi segmentation of the slots. Each slot's evidence
@@ -350,13 +359,15 @@ def _localize(scorer: _Scorer, h: _Hypothesis, *, duration_s: float,
     coded : np.ndarray [shape=(CODED_BITS,)], optional
         Coded bits of a payload whose CRC checked: the data groups then count as evidence
         too (decision-directed), besides the sync groups.
+    data_phase : int in [0, DATA_PERIODS * PERIOD_SLOTS)
+        Position of slot 0 in the data cycle, where that payload was read.
     """
     sync_w = scorer.sync_weights(h.offset, h.phase)
     cos = np.cos(scorer.angles(h.offset, h.phase, turns=1.0))
     if coded is None:
         cells = sync_w > 0
     else:
-        idx = features.periodic(scorer.pat.bit_index, cos.shape[0], h.phase)
+        idx = features.periodic(scorer.pat.bit_index, cos.shape[0], data_phase)
         cos = np.where(idx >= 0, cos * (1 - 2 * coded[np.maximum(idx, 0)]), cos)
         cells = scorer.ws[h.offset] > 0
     c = (sync_w * cos).sum(axis=1)
@@ -482,8 +493,8 @@ def _reliability(level: np.ndarray, sync: np.ndarray, cos: np.ndarray) -> np.nda
     return m * (2 - m**2) / (1 - m**2)  # Banerjee et al.'s approximation of A1^-1(m)
 
 
-def _decode(scorer: _Scorer, h: _Hypothesis, use: np.ndarray, *, weigh: bool) -> tuple[int, bool]:
-    """The payload bits read from the slots in ``use`` and whether their CRC checks."""
+def _soft_bits(scorer: _Scorer, h: _Hypothesis, use: np.ndarray, *, weigh: bool) -> np.ndarray:
+    """Soft reading of every data group in the slots in ``use`` [shape=(n_slots, N_BANDS)]; 0 elsewhere."""
     w_all = scorer.ws[h.offset]
     sync = scorer.sync_weights(h.offset, h.phase) * use[:, None]
     angles = scorer.angles(h.offset, h.phase, turns=1.0)
@@ -497,8 +508,22 @@ def _decode(scorer: _Scorer, h: _Hypothesis, use: np.ndarray, *, weigh: bool) ->
         reliability = _reliability(scorer.levels[h.offset], sync > 0, cos)
     else:
         active, reliability = w_all, 1.0
-    soft = (active - (sync > 0)) * use[:, None] * reliability * cos
-    idx = features.periodic(scorer.pat.bit_index, soft.shape[0], h.phase)
+    return (active - (sync > 0)) * use[:, None] * reliability * cos
+
+
+def _decode(soft: np.ndarray, bit_index: np.ndarray, data_phase: int) -> tuple[int, bool]:
+    """The payload read from ``soft`` and whether its CRC checks.
+
+    Parameters
+    ----------
+    soft : np.ndarray [shape=(n_slots, N_BANDS)]
+        Soft reading of each group (:func:`_soft_bits`).
+    bit_index : np.ndarray [shape=(DATA_PERIODS * PERIOD_SLOTS, N_BANDS)]
+        The pattern's coded bit of each group.
+    data_phase : int
+        Position of slot 0 in the data cycle.
+    """
+    idx = features.periodic(bit_index, soft.shape[0], data_phase)
     data = idx >= 0
     llr = np.bincount(idx[data], weights=soft[data], minlength=CODED_BITS)
     payload, ok, _ = coding.decode_list(llr)
