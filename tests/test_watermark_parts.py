@@ -97,6 +97,14 @@ def test_every_bit_is_read_in_both_band_halves() -> None:
         assert low.any() and (~low).any()  # a filter that removes one half leaves a copy
 
 
+def test_any_period_long_window_holds_every_bit() -> None:
+    a = pattern(b"e" * 32)
+    cycle = np.concatenate([a.bit_index, a.bit_index])  # a window may wrap around the cycle
+    for start in range(2 * PERIOD_SLOTS):
+        window = cycle[start:start + PERIOD_SLOTS]
+        assert set(np.unique(window[window >= 0])) == set(range(CODED_BITS))
+
+
 def test_lattice_steps_grow_with_frequency_and_every_bit_fits_a_period() -> None:
     assert STEP.shape == (N_BANDS,) and np.all(np.diff(STEP) > 0) and not STEP.flags.writeable
     a = pattern(b"c" * 32)

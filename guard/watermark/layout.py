@@ -13,9 +13,10 @@ the 4 cells. The lattice step grows with frequency (:data:`STEP`, one per group 
 the lowest groups hold most of the speech's loudness, so a change there costs the most
 PESQ, while higher groups take a coarser lattice (more robust to codec noise) at little
 cost. 60 % of the groups (keyed) sit on a keyed dither lattice and give presence and
-alignment; the others carry coded payload bits as binary dither modulation. The layout
-repeats every :data:`PERIOD_SLOTS` slots (3.07 s); a period holds every coded bit at
-least once.
+alignment; the others carry coded payload bits as binary dither modulation. Sync groups,
+dithers and chips repeat every :data:`PERIOD_SLOTS` slots (3.07 s), the data bits every
+:data:`DATA_PERIODS` periods (each bit in both halves of the band range); any
+PERIOD_SLOTS consecutive slots hold every coded bit at least once.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ CODED_BITS = 2 * (PAYLOAD_BITS + CRC_BITS + CONSTRAINT - 1)
 # one period but not in the other. The verifier, which finds the phase within one period
 # from the sync groups, reads the payload at both phases of the cycle.
 DATA_PERIODS = 2
-_SHIFT = (PERIOD_SLOTS // 2, N_BANDS // 2)
+_BAND_SHIFT = N_BANDS // 2
 
 # +-(1, -1, -1, 1) / 2: orthogonal to a constant and to a linear slope of log-power across
 # the group, so gains, filter edges and spectral tilts move no projection
@@ -85,11 +86,12 @@ class Pattern:
     bit_index : np.ndarray [shape=(DATA_PERIODS * PERIOD_SLOTS, N_BANDS), dtype=int]
         Which coded bit each data group carries (-1 for sync groups), over two periods:
         the second period carries the bit of group (s, b) of the first at
-        (s - PERIOD_SLOTS / 2, b - N_BANDS / 2), cyclically, so every bit is read in both
-        halves of the band range and 1.5 s apart.
+        (s, b - N_BANDS / 2), cyclically, so every bit is read in both halves of the band
+        range, and any PERIOD_SLOTS consecutive slots still hold every bit.
     is_sync : np.ndarray [shape=(PERIOD_SLOTS, N_BANDS), dtype=bool]
         Sync groups sit on the lattice itself (presence); the others carry a coded bit.
-        Unchanged by that shift, so both periods have the same data groups.
+        Unchanged by that shift (bands b and b + N_BANDS / 2 of a slot are both sync or
+        both data), so both periods have the same data groups.
     """
 
     dither: np.ndarray
@@ -115,14 +117,14 @@ def pattern(key: bytes) -> Pattern:
     sign = rng.choice([-1.0, 1.0], size=shape)
     chips = sign[..., None] * _TILT_FREE_CHIP
     # each sync choice covers a group and its image under the shift
-    half = (PERIOD_SLOTS // 2, N_BANDS)
+    half = (PERIOD_SLOTS, _BAND_SHIFT)
     n_pairs = half[0] * half[1]
     chosen = (rng.permutation(n_pairs) < round(SYNC_FRACTION * n_pairs)).reshape(half)
-    is_sync = np.concatenate([chosen, np.roll(chosen, _SHIFT[1], axis=1)])
+    is_sync = np.concatenate([chosen, chosen], axis=1)
     n_data = int((~is_sync).sum())
     first = np.full(shape, -1)
     first[~is_sync] = rng.permutation(np.arange(n_data) % CODED_BITS)
-    bit_index = np.concatenate([first, np.roll(first, (-_SHIFT[0], -_SHIFT[1]), axis=(0, 1))])
+    bit_index = np.concatenate([first, np.roll(first, -_BAND_SHIFT, axis=1)])
     for arr in (dither, chips, bit_index, is_sync):
         arr.setflags(write=False)
     return Pattern(dither, chips, bit_index, is_sync)
