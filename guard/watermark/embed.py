@@ -38,7 +38,7 @@ _MAX_LOG_GAIN = 0.5
 # chip * power ** -_SHAPE_BETA: quieter cells take more of it. The signal energy the mark
 # adds is set by the loud cells, so this raised the SNR by 5.4 dB (20 LibriSpeech clips,
 # 27.5 -> 32.9 dB) and 3.5 dB (20 espeak-ng clips) at the same lattice step, with PESQ-wb
-# unchanged (4.614 -> 4.617) and the same robustness; layout version 4 spends that room on
+# unchanged (4.614 -> 4.617) and the same robustness; layout version 5 spends that room on
 # coarser steps. 1.0 (the least energy) was no better than 0.5 at equal SNR.
 _SHAPE_BETA = 0.5
 _SYNTH_HOP = N_FFT // 2
