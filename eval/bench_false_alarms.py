@@ -19,13 +19,13 @@ from pathlib import Path
 import click
 import numpy as np
 
+from guard.audio import is_audio_path, load
 from guard.cliutil import emit_json, json_option, progress, quiet_option, say, seed_option
 from guard.errors import DatasetError, GuardError
 
 RATE = 16000
 PAUSE_S = 0.2
 DEFAULT_ROOTS = (Path("/usr/share/klettres"), Path("/usr/share/ktuberling"))
-AUDIO_SUFFIXES = (".wav", ".ogg", ".flac", ".mp3", ".opus", ".m4a")
 
 
 @dataclass(frozen=True)
@@ -62,9 +62,9 @@ def find_voices(roots: list[Path], *, min_files: int) -> list[Voice]:
         if not root.is_dir():
             raise DatasetError(f"{root}: no such folder of real speech")
         root = root.resolve()
-        folders = sorted({p.parent for p in root.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES})
+        folders = sorted({p.parent for p in root.rglob("*") if p.is_file() and is_audio_path(p)})
         for folder in folders:
-            files = tuple(sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES))
+            files = tuple(sorted(p for p in folder.iterdir() if p.is_file() and is_audio_path(p)))
             if len(files) >= min_files and folder not in seen:
                 seen.add(folder)
                 voices.append(Voice(str(folder.relative_to(root.parent)), files))
@@ -93,8 +93,6 @@ def voice_clips(voice: Voice, *, clip_s: float, max_clips: int, seed: int,
     list of np.ndarray [shape=(n,), n >= clip_s * RATE, dtype=float32]
         At most ``max_clips``, at :data:`RATE`; a last clip shorter than ``clip_s`` is dropped.
     """
-    from guard.audio import load
-
     rng = np.random.default_rng(seed)
     pause = np.zeros(int(PAUSE_S * RATE), np.float32)
     clips, parts, length = [], [], 0
