@@ -258,13 +258,16 @@ def test_echo_is_undone_before_reading(marked10: np.ndarray) -> None:
     assert v.payload == PAYLOAD and "echo of 0.50 s" in v.reason
 
 
-def test_clipped_slots_weigh_less(marked10: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Turned up 3x into a clip level: read from the unclipped slots, and far better than with every slot weighed alike."""
+def test_clipped_audio_is_restored_before_reading(marked10: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Turned up 6x into a clip level (9 % of samples clipped): read after restoring the tops, not without."""
     import guard.watermark.clipping as clipping
 
-    clipped = np.clip(marked10 * (2.7 / np.abs(marked10).max()), -0.9, 0.9)
+    clipped = np.clip(marked10 * (6 * 0.9 / np.abs(marked10).max()), -0.9, 0.9)
     v = verify(clipped, sample_rate=SR, keys=[KEY])
     assert v.detected and v.payload == PAYLOAD
+    monkeypatch.setattr(clipping, "declip", lambda y, mask, *, sample_rate: y)
+    unrestored = verify(clipped, sample_rate=SR, keys=[KEY])
+    assert unrestored.p_value > 1e10 * v.p_value
     monkeypatch.setattr(clipping, "clipped_samples", lambda y: None)
     blind = verify(clipped, sample_rate=SR, keys=[KEY])
-    assert blind.p_value > 1e6 * v.p_value
+    assert blind.payload != PAYLOAD and blind.p_value > 1e10 * v.p_value

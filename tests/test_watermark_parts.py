@@ -206,13 +206,45 @@ def test_clipping_found_only_at_a_flat_top(rng: np.random.Generator) -> None:
 
 
 def test_clipping_slot_weights_and_rate() -> None:
-    mask = np.zeros(4096, dtype=bool)
+    mask = np.zeros(5 * 1024, dtype=bool)
     mask[1024 + 5] = True  # 0.1 %
     mask[2048:2048 + 20] = True  # 2 %
     mask[3072:3072 + 100] = True  # 10 %
-    np.testing.assert_array_equal(clipping.slot_weights(mask, start=0, slot=1024, n_slots=4), [1.0, 0.7, 0.4, 0.0])
-    up = clipping.to_rate(mask, sample_rate=16000, target_rate=48000, n_target=3 * 4096)
-    assert up.shape == (3 * 4096,) and up.sum() == 3 * mask.sum()
+    mask[4096:4096 + 300] = True  # 29 %
+    np.testing.assert_array_equal(clipping.slot_weights(mask, start=0, slot=1024, n_slots=5), [1.0, 0.95, 0.9, 0.7, 0.25])
+    up = clipping.to_rate(mask, sample_rate=16000, target_rate=48000, n_target=3 * 5 * 1024)
+    assert up.shape == (3 * 5 * 1024,) and up.sum() == 3 * mask.sum()
+
+
+def _sdr_db(ref: np.ndarray, test: np.ndarray) -> float:
+    return float(10 * np.log10(np.sum(ref.astype(np.float64) ** 2) / np.sum((test - ref).astype(np.float64) ** 2)))
+
+
+@pytest.mark.parametrize("rate", [8000, 16000, 44100])
+def test_declip_restores_the_tops_and_keeps_the_rest(rng: np.random.Generator, rate: int) -> None:
+    t = np.arange(rate) / rate
+    x = (0.5 * np.sin(2 * np.pi * 220 * t) + 0.3 * np.sin(2 * np.pi * 330 * t + 1)
+         + 0.001 * rng.standard_normal(rate)).astype(np.float32)
+    clipped = np.clip(x, -0.5, 0.5)
+    mask = clipping.clipped_samples(clipped)
+    assert mask is not None and 0.2 < mask.mean() < 0.4
+    restored = clipping.declip(clipped, mask, sample_rate=rate)
+    assert restored.dtype == np.float32 and restored.shape == x.shape
+    np.testing.assert_array_equal(restored[~mask], clipped[~mask])  # unclipped samples untouched
+    level = np.abs(clipped[mask]).min()
+    assert np.all(np.abs(restored[mask]) >= level)  # clipped ones at least at the clip level...
+    assert np.all(np.sign(restored[mask]) == np.sign(clipped[mask]))  # ...on their own side
+    assert _sdr_db(x, restored) > _sdr_db(x, clipped) + 15
+
+
+def test_declip_without_clipped_samples_or_shorter_than_a_frame(rng: np.random.Generator) -> None:
+    x = rng.standard_normal(300).astype(np.float32)
+    np.testing.assert_array_equal(clipping.declip(x, np.zeros(300, dtype=bool), sample_rate=16000), x)
+    short = np.clip(x, -1.0, 1.0)
+    mask = np.abs(short) >= 1.0
+    restored = clipping.declip(short, mask, sample_rate=16000, iterations=5)
+    assert restored.shape == (300,) and np.all(np.isfinite(restored))
+    np.testing.assert_array_equal(restored[~mask], short[~mask])
 
 
 def test_segmentation_keeps_long_evidence_and_drops_blips() -> None:

@@ -1,23 +1,37 @@
-"""Find clipped samples, so that the slots they distort do not dilute the evidence.
+"""Find clipped samples and restore them before the mark is read.
 
 Turning a clip up until it clips (the suite's ``gain_x10_clip``) keeps the mark intact
 wherever the waveform stays under the clip level, since a gain moves no projection, and
-destroys it wherever the tops are cut: measured on marked speech, slots with no clipped
-sample read with a mean cos of 0.75-0.86, slots with 1-3 % clipped samples 0.3-0.4, and
-slots with more than 3 % about 0. Those slots are weighed down accordingly; the weights
-depend on the waveform only, never on the mark, so the presence p-value stays valid.
+buries it under distortion wherever the tops are cut. Two remedies, both depending on the
+waveform only, never on the mark, so the presence p-value stays valid:
+
+* :func:`declip` estimates the cut tops by consistent iterative hard thresholding
+  (Kitic, Jacques, Madhu, Hopwood & Daudet 2013): keep a growing share of the largest
+  short-time Fourier coefficients, then put back the samples that were not clipped and
+  push the clipped ones out to at least the clip level. On marked speech turned up 10x
+  (14 clips, 5-8 dB signal-to-distortion), the mean cos of the sync groups rose from 0.27
+  to 0.50; in slots with 3-10 % clipped samples from 0.28 to 0.61, over 20 % from 0.06 to
+  0.23.
+* :func:`slot_weights` then weighs each slot by how much its clipped fraction still
+  costs after restoring (mean cos 0.87 in unclipped slots down to 0.23 over 20 %).
 """
 
 from __future__ import annotations
 
 import numpy as np
+import scipy.fft
 
 _AT_PEAK = 0.999  # a sample this close to the clip's peak magnitude counts as clipped
 _MIN_CLIPPED = 0.0005  # fraction of samples at the peak that says "clipped"
 _MIN_COUNT = 16
-# weight of a slot by its fraction of clipped samples (upper edges; beyond the last: 0)
-_FRACTION_EDGES = np.array([0.0, 0.01, 0.03])
-_FRACTION_WEIGHTS = np.array([1.0, 0.7, 0.4, 0.0])
+# weight of a slot by its fraction of clipped samples, after declip (upper edges of the
+# classes; the last weight is for everything beyond), about in proportion to the mean cos
+# of its sync groups as measured above
+_FRACTION_EDGES = np.array([0.0, 0.01, 0.03, 0.1, 0.2])
+_FRACTION_WEIGHTS = np.array([1.0, 0.95, 0.9, 0.7, 0.5, 0.25])
+ITERATIONS = 150  # 50: mean cos 0.44, 150: 0.50 (1.7 s per 10 s clip on one core)
+_FRAME_S = 0.032
+_KEEP_FIRST, _KEEP_LAST = 0.01, 0.31  # share of the coefficients kept, first and last iteration
 
 
 def clipped_samples(y: np.ndarray) -> np.ndarray | None:
@@ -39,6 +53,76 @@ def clipped_samples(y: np.ndarray) -> np.ndarray | None:
     if count < max(_MIN_COUNT, _MIN_CLIPPED * y.shape[0]):
         return None
     return mask
+
+
+def declip(y: np.ndarray, mask: np.ndarray, *, sample_rate: int, iterations: int = ITERATIONS) -> np.ndarray:
+    """``y`` with its clipped samples estimated [shape=(n,), dtype=float32].
+
+    Every sample outside ``mask`` is kept as it is; every sample in it ends at least as
+    far out as the clip level, on its own side. The estimate is sparse in a short-time
+    Fourier transform (32 ms sine windows, hop 8 ms) whose share of kept coefficients
+    grows linearly from 1 % to 31 % over the iterations (shares of the coefficients under
+    8 kHz: at higher rates, the rest of the spectrum is nearly empty in speech).
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+        Mono audio with flat tops at the clip level.
+    mask : np.ndarray [shape=(n,), dtype=bool]
+        Its clipped samples (:func:`clipped_samples`).
+    sample_rate : int > 0
+        Sets the frame length (about 32 ms).
+    iterations : int >= 1
+    """
+    x = y.astype(np.float32)
+    n = x.shape[0]
+    frame = 1 << max(4, int(np.ceil(np.log2(_FRAME_S * sample_rate))))
+    if not mask.any():
+        return x
+    level = float(np.abs(x[mask]).min())
+    high, low = mask & (x > 0), mask & (x < 0)
+    keep = ~mask
+    kept = x[keep]
+    stft = _Stft(n, frame)
+    speech_share = min(1.0, 16_000 / sample_rate)  # the shares count coefficients under 8 kHz
+    for it in range(iterations):
+        spec = stft.forward(x)
+        magnitude = np.abs(spec)
+        share = _KEEP_FIRST + (_KEEP_LAST - _KEEP_FIRST) * it / max(1, iterations - 1)
+        count = max(1, int(magnitude.size * share * speech_share))
+        threshold = np.partition(magnitude.ravel(), magnitude.size - count)[magnitude.size - count]
+        spec[magnitude < threshold] = 0
+        x = stft.inverse(spec)
+        x[keep] = kept
+        x[high] = np.maximum(x[high], level)
+        x[low] = np.minimum(x[low], -level)
+    return x
+
+
+class _Stft:
+    """Sine-windowed STFT with hop frame / 4 whose inverse is exact (overlap-add of window^2 is flat)."""
+
+    def __init__(self, n: int, frame: int) -> None:
+        self.n, self.frame, self.hop = n, frame, frame // 4
+        self.lead = frame - self.hop  # every sample of the signal lies under four frames
+        self.n_frames = 1 + int(np.ceil((n + self.lead) / self.hop))
+        self.padded = (self.n_frames - 1) * self.hop + frame
+        self.window = np.sin(np.pi * (np.arange(frame) + 0.5) / frame).astype(np.float32)
+        self.index = np.arange(frame)[None, :] + self.hop * np.arange(self.n_frames)[:, None]
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        padded = np.zeros(self.padded, dtype=np.float32)
+        padded[self.lead:self.lead + self.n] = x
+        return scipy.fft.rfft(padded[self.index] * self.window, axis=1)
+
+    def inverse(self, spec: np.ndarray) -> np.ndarray:
+        frames = scipy.fft.irfft(spec, n=self.frame, axis=1).astype(np.float32) * self.window
+        out = np.zeros(self.padded, dtype=np.float32)
+        step = self.frame // self.hop
+        for k in range(step):  # frames k, k + 4, ... do not overlap one another
+            block = frames[k::step].reshape(-1)
+            out[k * self.hop:k * self.hop + block.size] += block
+        return out[self.lead:self.lead + self.n] * (2.0 * self.hop / self.frame)
 
 
 def to_rate(mask: np.ndarray, *, sample_rate: int, target_rate: int, n_target: int) -> np.ndarray:

@@ -202,8 +202,10 @@ def verify(y: np.ndarray, *, sample_rate: int, keys: Sequence[bytes]) -> Verific
     duration_s = y.shape[0] / sample_rate
     if duration_s < MIN_TRY_S:
         return Verification(False, None, 1.0, [], f"clip is {duration_s:.2f} s; at least {MIN_PRESENCE_S} s is needed to find the mark")
-    y16 = resample(y, orig_sr=sample_rate, target_sr=RATE)
     clipped = clipping.clipped_samples(y)
+    if clipped is not None:
+        y = clipping.declip(y, clipped, sample_rate=sample_rate)
+    y16 = resample(y, orig_sr=sample_rate, target_sr=RATE)
     if clipped is not None:
         clipped = clipping.to_rate(clipped, sample_rate=sample_rate, target_rate=RATE, n_target=y16.shape[0])
     echo = find_echo(y16) if duration_s >= MIN_PRESENCE_S else None
