@@ -29,9 +29,10 @@ _MIN_COUNT = 16
 # of its sync groups as measured above
 _FRACTION_EDGES = np.array([0.0, 0.01, 0.03, 0.1, 0.2])
 _FRACTION_WEIGHTS = np.array([1.0, 0.95, 0.9, 0.7, 0.5, 0.25])
-ITERATIONS = 150  # 50: mean cos 0.44, 150: 0.50 (1.7 s per 10 s clip on one core)
+ITERATIONS = 400  # espeak x10 (30 clips): 10 s payload 0.97 at 150, 1.00 at 400; 3 s presence 0.85, 0.97
 _FRAME_S = 0.032
 _KEEP_FIRST, _KEEP_LAST = 0.01, 0.31  # share of the coefficients kept, first and last iteration
+_THRESHOLD_STRIDE = 8
 
 
 def clipped_samples(y: np.ndarray) -> np.ndarray | None:
@@ -62,7 +63,9 @@ def declip(y: np.ndarray, mask: np.ndarray, *, sample_rate: int, iterations: int
     far out as the clip level, on its own side. The estimate is sparse in a short-time
     Fourier transform (32 ms sine windows, hop 8 ms) whose share of kept coefficients
     grows linearly from 1 % to 31 % over the iterations (shares of the coefficients under
-    8 kHz: at higher rates, the rest of the spectrum is nearly empty in speech).
+    8 kHz: at higher rates, the rest of the spectrum is nearly empty in speech). Only the
+    frames that hold a clipped sample take part: the others would only rebuild samples
+    that are put back anyway.
 
     Parameters
     ----------
@@ -75,24 +78,24 @@ def declip(y: np.ndarray, mask: np.ndarray, *, sample_rate: int, iterations: int
     iterations : int >= 1
     """
     x = y.astype(np.float32)
-    n = x.shape[0]
-    frame = 1 << max(4, int(np.ceil(np.log2(_FRAME_S * sample_rate))))
     if not mask.any():
         return x
+    frame = 1 << max(4, int(np.ceil(np.log2(_FRAME_S * sample_rate))))
     level = float(np.abs(x[mask]).min())
     high, low = mask & (x > 0), mask & (x < 0)
     keep = ~mask
     kept = x[keep]
-    stft = _Stft(n, frame)
+    stft = _Stft(mask, frame)
     speech_share = min(1.0, 16_000 / sample_rate)  # the shares count coefficients under 8 kHz
     for it in range(iterations):
         spec = stft.forward(x)
         magnitude = np.abs(spec)
         share = _KEEP_FIRST + (_KEEP_LAST - _KEEP_FIRST) * it / max(1, iterations - 1)
-        count = max(1, int(magnitude.size * share * speech_share))
-        threshold = np.partition(magnitude.ravel(), magnitude.size - count)[magnitude.size - count]
+        sample = magnitude.ravel()[::_THRESHOLD_STRIDE]  # the threshold from every 8th coefficient
+        count = max(1, int(sample.size * share * speech_share))
+        threshold = np.partition(sample, sample.size - count)[sample.size - count]
         spec[magnitude < threshold] = 0
-        x = stft.inverse(spec)
+        x = stft.inverse(spec, x)
         x[keep] = kept
         x[high] = np.maximum(x[high], level)
         x[low] = np.minimum(x[low], -level)
@@ -100,29 +103,42 @@ def declip(y: np.ndarray, mask: np.ndarray, *, sample_rate: int, iterations: int
 
 
 class _Stft:
-    """Sine-windowed STFT with hop frame / 4 whose inverse is exact (overlap-add of window^2 is flat)."""
+    """Sine-windowed STFT (hop frame / 4) of the frames that hold a masked sample.
 
-    def __init__(self, n: int, frame: int) -> None:
+    Its inverse is exact on every masked sample, which lies under four such frames (the
+    overlap-add of window^2 is flat there).
+    """
+
+    def __init__(self, mask: np.ndarray, frame: int) -> None:
+        n = mask.shape[0]
         self.n, self.frame, self.hop = n, frame, frame // 4
         self.lead = frame - self.hop  # every sample of the signal lies under four frames
-        self.n_frames = 1 + int(np.ceil((n + self.lead) / self.hop))
-        self.padded = (self.n_frames - 1) * self.hop + frame
+        n_frames = 1 + int(np.ceil((n + self.lead) / self.hop))
+        self.padded = (n_frames - 1) * self.hop + frame
+        cum = np.concatenate([[0], np.cumsum(np.pad(mask, (self.lead, self.padded - self.lead - n)))])
+        starts = self.hop * np.arange(n_frames)
+        self.starts = starts[cum[starts + frame] > cum[starts]]
         self.window = np.sin(np.pi * (np.arange(frame) + 0.5) / frame).astype(np.float32)
-        self.index = np.arange(frame)[None, :] + self.hop * np.arange(self.n_frames)[:, None]
+        self.index = np.arange(frame)[None, :] + self.starts[:, None]
+        phase = (self.starts // self.hop) % (frame // self.hop)
+        self.by_phase = [phase == k for k in range(frame // self.hop)]  # frames of one phase do not overlap
+        covered = np.zeros(self.padded, dtype=bool)
+        covered[self.index] = True
+        self.covered = covered[self.lead:self.lead + n]
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         padded = np.zeros(self.padded, dtype=np.float32)
         padded[self.lead:self.lead + self.n] = x
         return scipy.fft.rfft(padded[self.index] * self.window, axis=1)
 
-    def inverse(self, spec: np.ndarray) -> np.ndarray:
+    def inverse(self, spec: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """The frames of ``spec`` overlap-added [shape=(n,)]; samples under no frame are ``x``'s."""
         frames = scipy.fft.irfft(spec, n=self.frame, axis=1).astype(np.float32) * self.window
         out = np.zeros(self.padded, dtype=np.float32)
-        step = self.frame // self.hop
-        for k in range(step):  # frames k, k + 4, ... do not overlap one another
-            block = frames[k::step].reshape(-1)
-            out[k * self.hop:k * self.hop + block.size] += block
-        return out[self.lead:self.lead + self.n] * (2.0 * self.hop / self.frame)
+        for sel in self.by_phase:
+            out[self.index[sel]] += frames[sel]
+        restored = out[self.lead:self.lead + self.n] * (2.0 * self.hop / self.frame)
+        return np.where(self.covered, restored, x)
 
 
 def to_rate(mask: np.ndarray, *, sample_rate: int, target_rate: int, n_target: int) -> np.ndarray:

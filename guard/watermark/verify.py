@@ -68,12 +68,15 @@ class _Hypothesis:
 class _Scorer:
     """Per-slot presence scores of every offset and phase for one key."""
 
-    def __init__(self, logps: list[np.ndarray], ws: list[np.ndarray], key: bytes) -> None:
+    def __init__(self, logps: list[np.ndarray], ws: list[np.ndarray], key: bytes,
+                 slot_ws: list[np.ndarray] | None = None) -> None:
         pat = pattern(key)
         self.pat = pat
         # projection of every slot on every period position's chips: (n_slots, PERIOD_SLOTS, N_BANDS)
         self.proj_all = [np.einsum("scb,qbc->sqb", lp, pat.chips, optimize=True) for lp in logps]
         self.ws = ws
+        # per-slot factor of ws that is not the level's (clipping), per offset [shape=(n_slots,)]
+        self.slot_ws = slot_ws if slot_ws is not None else [np.ones(w.shape[0]) for w in ws]
         self.levels = [_levels(lp) for lp in logps]
         self.sync_cells = np.nonzero(pat.is_sync)  # (period position, band) of every sync group
 
@@ -276,16 +279,17 @@ def _verify16(y16: np.ndarray, clipped: np.ndarray | None, keys: list[bytes], *,
     analysis = features.analyse(y16)
     logps = [features.cell_log_power(analysis, o) for o in range(OFFSETS)]
     ws = [features.weights(lp) for lp in logps]
+    slot_ws = None
     if clipped is not None:
-        ws = [w * clipping.slot_weights(clipped, start=o * HOP, slot=SLOT, n_slots=w.shape[0])[:, None]
-              for o, w in enumerate(ws)]
+        slot_ws = [clipping.slot_weights(clipped, start=o * HOP, slot=SLOT, n_slots=w.shape[0]) for o, w in enumerate(ws)]
+        ws = [w * sw[:, None] for w, sw in zip(ws, slot_ws)]
     if not any(w.any() for w in ws):
         return Verification(False, None, 1.0, [], "nothing to check: the audio is silent")
     n_tests = OFFSETS * PERIOD_SLOTS * len(keys) * tries * _TESTS_PER_STEP
     best_p, best_h = 1.0, None
     scorers = []
     for ki, key in enumerate(keys):
-        scorer = _Scorer(logps, ws, key)
+        scorer = _Scorer(logps, ws, key, slot_ws)
         scorers.append(scorer)
         for o in range(OFFSETS):
             w = ws[o]
@@ -506,7 +510,7 @@ def _soft_bits(scorer: _Scorer, h: _Hypothesis, use: np.ndarray, *, weigh: bool)
         angles = angles - np.angle((sync * np.exp(1j * angles)).sum(axis=0))[None, :]
     cos = np.cos(angles)
     if weigh:
-        active = (w_all > 0).astype(np.float64)
+        active = (w_all > 0) * scorer.slot_ws[h.offset][:, None]
         reliability = _reliability(scorer.levels[h.offset], sync > 0, cos)
     else:
         active, reliability = w_all, 1.0
