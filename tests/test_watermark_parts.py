@@ -211,7 +211,7 @@ def test_clipping_slot_weights_and_rate() -> None:
     mask[2048:2048 + 20] = True  # 2 %
     mask[3072:3072 + 100] = True  # 10 %
     mask[4096:4096 + 300] = True  # 29 %
-    np.testing.assert_array_equal(clipping.slot_weights(mask, start=0, slot=1024, n_slots=5), [1.0, 0.95, 0.9, 0.7, 0.25])
+    np.testing.assert_array_equal(clipping.slot_weights(mask, start=0, slot=1024, n_slots=5), [1.0, 0.95, 0.9, 0.75, 0.4])
     up = clipping.to_rate(mask, sample_rate=16000, target_rate=48000, n_target=3 * 5 * 1024)
     assert up.shape == (3 * 5 * 1024,) and up.sum() == 3 * mask.sum()
 
