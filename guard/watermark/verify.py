@@ -180,8 +180,9 @@ def verify(y: np.ndarray, *, sample_rate: int, keys: Sequence[bytes]) -> Verific
     0.5 s) and the whole clip, at every grid offset (16 per slot), period phase (48) and
     key. When the clip carries one strong discrete echo
     (:func:`guard.watermark.echo.find_echo`), the clip with the echo undone is read too
-    and the better reading kept; the p-value then pays for both tries. Slots with clipped
-    samples weigh less (:mod:`guard.watermark.clipping`). Under "no mark of these keys"
+    and the better reading kept; the p-value then pays for both tries. A clipped clip has
+    its cut tops restored first (:func:`guard.watermark.clipping.declip`, about 1 s of CPU
+    per 10 s at 16 kHz), and slots with clipped samples weigh less. Under "no mark of these keys"
     the sync groups' angles against their keyed dithers are uniform whatever the audio, so
     a Chernoff bound (:func:`guard.watermark.stats.tail_bound`) on the weighted sum of
     their cosines is an analytic p-value; it is multiplied by offsets x phases x keys x 3
