@@ -38,6 +38,7 @@ _INITIALIZE_PHONEME_EVENTS = 0x0001
 _CHARS_UTF8 = 1
 _POS_CHARACTER = 1
 _PARAM_RATE, _PARAM_VOLUME, _PARAM_PITCH, _PARAM_RANGE = 1, 2, 3, 4
+_RAND_SEED = 0
 _EVENT_LIST_TERMINATED, _EVENT_WORD, _EVENT_PHONEME = 0, 1, 7
 _PHONEMES_IPA = 0x02
 
@@ -138,6 +139,10 @@ class _Engine:
             if rate <= 0:
                 raise TTSError(f"espeak-ng failed to initialise with data at {data_parent}")
             lib.espeak_SetSynthCallback(self._callback)
+            # espeak-ng seeds its noise generator (breathy variants such as +f2) from the
+            # clock at initialisation; a fixed seed makes every process speak alike
+            lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
+            lib.espeak_ng_SetRandSeed(_RAND_SEED)
             self._lib, self.native_rate = lib, rate
         return self._lib
 

@@ -73,6 +73,19 @@ def test_same_text_same_audio_whatever_was_spoken_before() -> None:
     np.testing.assert_array_equal(first, again)
 
 
+def test_a_breathy_voice_sounds_the_same_in_every_process() -> None:
+    """espeak-ng's noise generator (the +f2 variant breathes) is seeded alike in every process."""
+    import subprocess
+    import sys
+
+    code = ("import hashlib; from cloner.tts import synthesize; "
+            "y = synthesize('The quick brown fox jumps over the lazy dog.', voice='en-us+f2', pitch=60, sample_rate=16000); "
+            "print(hashlib.sha256(y.tobytes()).hexdigest())")
+    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+            for _ in range(3)}
+    assert len(runs) == 1 and len(runs.pop().strip()) == 64
+
+
 def test_threads_give_same_audio_as_sequential() -> None:
     texts = [f"Sentence number {i} is spoken now." for i in range(10)]
     sequential = [tts.synthesize(t, pitch=30 + 3 * i, sample_rate=SR) for i, t in enumerate(texts)]
