@@ -8,7 +8,7 @@ import pytest
 from eval.quality import bit_accuracy, pesq_wb, snr_db, stoi
 from guard.errors import ParameterError
 from guard.watermark import clipping, coding, stats
-from guard.watermark.echo import GAIN_FACTORS, Echo, candidates, find_echo, remove_echo
+from guard.watermark.echo import GAIN_FACTORS, Echo, candidates, find_echo, find_echoes, remove_echo
 from guard.watermark.embed import _shaped_chips
 from guard.watermark.layout import CELLS_PER_SLOT, CODED_BITS, N_BANDS, PERIOD_SLOTS, STEP, pattern
 
@@ -186,6 +186,19 @@ def test_echo_gain_estimate_on_a_short_crop(rng: np.random.Generator) -> None:
     gains = [c.gain for c in candidates(echo)]
     assert len(gains) == len(GAIN_FACTORS) and gains[0] == echo.gain and gains == sorted(gains)
     assert min(abs(g - 0.5) for g in gains) < 0.03
+
+
+def test_the_two_clearest_echoes_are_found_strongest_first(rng: np.random.Generator) -> None:
+    x = _babble(rng)
+    assert find_echoes(x) == []
+    near, far = int(0.16 * 16000), int(0.5 * 16000)
+    y = x.copy()
+    y[near:] -= 0.6 * x[:-near]  # a strong inverted copy, like a clip's own repeating rhythm
+    y[far:] += 0.4 * x[:-far]
+    echoes = find_echoes(y)
+    assert [e.delay for e in echoes] == [near, far]  # side lobes of the first are not a second echo
+    assert echoes[0].gain < 0 < echoes[1].gain
+    assert find_echoes(y, limit=1) == echoes[:1] and find_echo(y) == echoes[0]
 
 
 def test_echo_candidates_keep_the_filter_stable() -> None:

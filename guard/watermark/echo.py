@@ -20,6 +20,7 @@ from guard.watermark.layout import RATE
 
 MIN_DELAY_S = 0.03  # below this the "echo" is a pitch period or a short room reflection
 MAX_DELAY_S = 1.0
+MAX_ECHOES = 2  # cepstral peaks tried as echoes (see find_echoes)
 _PEAK_OVER_NOISE = 9.0  # peak height over the robust spread of the cepstrum around it
 _MIN_GAIN = 0.15
 _MAX_GAIN = 0.95  # the inverse filter is stable for |a| < 1
@@ -55,21 +56,44 @@ def find_echo(y16: np.ndarray) -> Echo | None:
     y16 : np.ndarray [shape=(n,)]
         Mono audio at 16 kHz; the echo's delay must be under a third of its length.
     """
+    found = find_echoes(y16, limit=1)
+    return found[0] if found else None
+
+
+def find_echoes(y16: np.ndarray, *, limit: int = MAX_ECHOES) -> list[Echo]:
+    """Up to ``limit`` clear cepstral peaks of a 16 kHz clip as echoes, strongest first.
+
+    Speech can hold a peak of its own: an espeak-ng clip whose sentences repeat one rhythm
+    had one at 0.16 s of height -0.29 before any echo was added; with an echo of 0.5 s at
+    0.5 it still stood above the echo's, and undoing it instead lost the payload. So the
+    verifier tries the strongest few. Peaks closer than :data:`MIN_DELAY_S` to a stronger
+    one are its side lobes and are skipped.
+
+    Parameters
+    ----------
+    y16 : np.ndarray [shape=(n,)]
+        Mono audio at 16 kHz; an echo's delay must be under a third of its length.
+    limit : int >= 1
+    """
     n = y16.shape[0]
     lo, hi = int(MIN_DELAY_S * RATE), min(int(MAX_DELAY_S * RATE), n // 3)
     if hi <= lo + 16:
-        return None
+        return []
     part = _cepstrum(y16)[lo:hi]
-    peak = int(np.argmax(np.abs(part)))
     spread = 1.4826 * float(np.median(np.abs(part - np.median(part))))
-    height = float(part[peak])
-    if spread <= 0 or abs(height) < _PEAK_OVER_NOISE * spread:
-        return None
-    first = 2.0 * height  # the peak is gain / 2; codecs and the clip's ends shrink it
-    if abs(first) < _MIN_GAIN:
-        return None
-    delay = lo + peak
-    return Echo(delay, _refined_gain(y16, delay, first))
+    if spread <= 0:
+        return []
+    echoes: list[Echo] = []
+    for peak in np.argsort(-np.abs(part)):
+        height = float(part[peak])
+        if len(echoes) >= limit or abs(height) < _PEAK_OVER_NOISE * spread:
+            break
+        delay = lo + int(peak)
+        first = 2.0 * height  # the peak is gain / 2; codecs and the clip's ends shrink it
+        if abs(first) < _MIN_GAIN or any(abs(delay - e.delay) < lo for e in echoes):
+            continue
+        echoes.append(Echo(delay, _refined_gain(y16, delay, first)))
+    return echoes
 
 
 def candidates(echo: Echo) -> list[Echo]:

@@ -11,7 +11,7 @@ from guard.audio import check_sample_rate, resample, valid_audio
 from guard.errors import ParameterError
 from guard.watermark import clipping, coding, features, stats
 from guard.watermark.echo import candidates as echo_candidates
-from guard.watermark.echo import find_echo, remove_echo
+from guard.watermark.echo import find_echoes, remove_echo
 from guard.watermark.layout import (
     CODED_BITS,
     CRC_BITS,
@@ -178,9 +178,10 @@ def verify(y: np.ndarray, *, sample_rate: int, keys: Sequence[bytes]) -> Verific
     -----
     Presence is tested in every 3 s window (steps of 1 s), every 2 s window (steps of
     0.5 s) and the whole clip, at every grid offset (16 per slot), period phase (48) and
-    key. When the clip carries one strong discrete echo
-    (:func:`guard.watermark.echo.find_echo`), the clip with the echo undone is read too
-    and the better reading kept; the p-value then pays for both tries. A clipped clip has
+    key. When the clip carries a strong discrete echo
+    (:func:`guard.watermark.echo.find_echoes`: the two clearest cepstral peaks), the clip
+    with each echo undone at a few gains is read too and the best reading kept; the
+    p-value then pays for every try. A clipped clip has
     its cut tops restored first (:func:`guard.watermark.clipping.declip`, about 1 s of CPU
     per 10 s at 16 kHz), and slots with clipped samples weigh less. Under "no mark of these keys"
     the sync groups' angles against their keyed dithers are uniform whatever the audio, so
@@ -212,11 +213,11 @@ def verify(y: np.ndarray, *, sample_rate: int, keys: Sequence[bytes]) -> Verific
     y16 = resample(y, orig_sr=sample_rate, target_sr=RATE)
     if clipped is not None:
         clipped = clipping.to_rate(clipped, sample_rate=sample_rate, target_rate=RATE, n_target=y16.shape[0])
-    echo = find_echo(y16) if duration_s >= MIN_PRESENCE_S else None
-    if echo is None:
+    echoes = find_echoes(y16) if duration_s >= MIN_PRESENCE_S else []
+    if not echoes:
         return _verify_any(y16, clipped, keys, duration_s=duration_s, tries=1)
-    # read the clip and the clip with the echo undone at a few gains; the p-value pays for every try
-    undo = echo_candidates(echo)
+    # read the clip and the clip with each echo undone at a few gains; the p-value pays for every try
+    undo = [c for echo in echoes for c in echo_candidates(echo)]
     tries = 1 + len(undo)
     best = _verify_any(y16, clipped, keys, duration_s=duration_s, tries=tries)
     used = None
