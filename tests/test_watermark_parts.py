@@ -250,6 +250,22 @@ def test_declip_restores_the_tops_and_keeps_the_rest(rng: np.random.Generator, r
     assert _sdr_db(x, restored) > _sdr_db(x, clipped) + 15
 
 
+def test_declip_of_a_long_clip_in_pieces(rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch) -> None:
+    rate = 8000
+    monkeypatch.setattr(clipping, "_CHUNK_S", 1.5)  # 10 s in 7 pieces
+    t = np.arange(10 * rate) / rate
+    x = (0.5 * np.sin(2 * np.pi * 220 * t) + 0.3 * np.sin(2 * np.pi * 330 * t + 1)
+         + 0.001 * rng.standard_normal(t.size)).astype(np.float32)
+    clipped = np.clip(x, -0.5, 0.5)
+    mask = clipping.clipped_samples(clipped)
+    restored = clipping.declip(clipped, mask, sample_rate=rate)
+    assert restored.shape == x.shape
+    np.testing.assert_array_equal(restored[~mask], clipped[~mask])
+    assert np.all(np.abs(restored[mask]) >= np.abs(clipped[mask]).min())
+    for piece in np.split(np.arange(t.size), 20):  # restored everywhere, piece edges included
+        assert _sdr_db(x[piece], restored[piece]) > _sdr_db(x[piece], clipped[piece]) + 15
+
+
 def test_declip_without_clipped_samples_or_shorter_than_a_frame(rng: np.random.Generator) -> None:
     x = rng.standard_normal(300).astype(np.float32)
     np.testing.assert_array_equal(clipping.declip(x, np.zeros(300, dtype=bool), sample_rate=16000), x)

@@ -36,6 +36,7 @@ ITERATIONS = 150
 _FRAME_S = 0.032
 _KEEP_FIRST, _KEEP_LAST = 0.01, 0.5  # share of the coefficients kept, first and last iteration
 _THRESHOLD_STRIDE = 8
+_CHUNK_S = 30.0  # longer clips are restored in pieces (30 s at 48 kHz: about 100 MB of STFT arrays)
 
 
 def clipped_samples(y: np.ndarray) -> np.ndarray | None:
@@ -86,6 +87,22 @@ def declip(y: np.ndarray, mask: np.ndarray, *, sample_rate: int, iterations: int
     if not mask.any():
         return x
     frame = 1 << max(4, int(np.ceil(np.log2(_FRAME_S * sample_rate))))
+    chunk, margin = int(_CHUNK_S * sample_rate), 2 * frame
+    if x.shape[0] > chunk + 2 * margin:  # bounded memory: pieces of _CHUNK_S, each read with a margin
+        out = x.copy()
+        for start in range(0, x.shape[0], chunk):
+            lo, hi = max(0, start - margin), min(x.shape[0], start + chunk + margin)
+            piece = _declip_piece(x[lo:hi], mask[lo:hi], frame=frame, sample_rate=sample_rate, iterations=iterations)
+            stop = min(x.shape[0], start + chunk)
+            out[start:stop] = piece[start - lo:stop - lo]
+        return out
+    return _declip_piece(x, mask, frame=frame, sample_rate=sample_rate, iterations=iterations)
+
+
+def _declip_piece(x: np.ndarray, mask: np.ndarray, *, frame: int, sample_rate: int, iterations: int) -> np.ndarray:
+    """:func:`declip` of one piece [shape=(n,), dtype=float32] (``x`` float32, not changed)."""
+    if not mask.any():
+        return x.copy()
     level = float(np.abs(x[mask]).min())
     high, low = mask & (x > 0), mask & (x < 0)
     keep = ~mask
