@@ -140,9 +140,11 @@ class _Engine:
                 raise TTSError(f"espeak-ng failed to initialise with data at {data_parent}")
             lib.espeak_SetSynthCallback(self._callback)
             # espeak-ng seeds its noise generator (breathy variants such as +f2) from the
-            # clock at initialisation; a fixed seed makes every process speak alike
-            lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
-            lib.espeak_ng_SetRandSeed(_RAND_SEED)
+            # clock at initialisation; a fixed seed makes every process speak alike (a build
+            # without that call is left as it is)
+            if hasattr(lib, "espeak_ng_SetRandSeed"):
+                lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
+                lib.espeak_ng_SetRandSeed(_RAND_SEED)
             self._lib, self.native_rate = lib, rate
         return self._lib
 

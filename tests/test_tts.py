@@ -77,12 +77,16 @@ def test_a_breathy_voice_sounds_the_same_in_every_process() -> None:
     """espeak-ng's noise generator (the +f2 variant breathes) is seeded alike in every process."""
     import subprocess
     import sys
+    import time
 
     code = ("import hashlib; from cloner.tts import synthesize; "
             "y = synthesize('The quick brown fox jumps over the lazy dog.', voice='en-us+f2', pitch=60, sample_rate=16000); "
             "print(hashlib.sha256(y.tobytes()).hexdigest())")
-    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-            for _ in range(3)}
+    runs = set()
+    for i in range(3):
+        if i:
+            time.sleep(1.1)  # espeak-ng's own seed is the clock's second: make each run start in another
+        runs.add(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
     assert len(runs) == 1 and len(runs.pop().strip()) == 64
 
 

@@ -201,6 +201,15 @@ def test_the_two_clearest_echoes_are_found_strongest_first(rng: np.random.Genera
     assert find_echoes(y, limit=1) == echoes[:1] and find_echo(y) == echoes[0]
 
 
+def test_a_strong_echo_is_not_found_twice(rng: np.random.Generator) -> None:
+    x = _babble(rng)
+    d = int(0.25 * 16000)
+    y = x.copy()
+    y[d:] += 0.7 * x[:-d]  # its rahmonic at 2d has height about -0.7**2 / 4, a "gain" of -0.25
+    echoes = find_echoes(y)
+    assert [e.delay for e in echoes] == [d]
+
+
 def test_echo_candidates_keep_the_filter_stable() -> None:
     assert all(abs(c.gain) < 1 for c in candidates(Echo(800, -0.9)))
 

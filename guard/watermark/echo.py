@@ -21,6 +21,7 @@ from guard.watermark.layout import RATE
 MIN_DELAY_S = 0.03  # below this the "echo" is a pitch period or a short room reflection
 MAX_DELAY_S = 1.0
 MAX_ECHOES = 2  # cepstral peaks tried as echoes (see find_echoes)
+_RAHMONIC_SLACK = 2  # samples
 _PEAK_OVER_NOISE = 9.0  # peak height over the robust spread of the cepstrum around it
 _MIN_GAIN = 0.15
 _MAX_GAIN = 0.95  # the inverse filter is stable for |a| < 1
@@ -67,7 +68,8 @@ def find_echoes(y16: np.ndarray, *, limit: int = MAX_ECHOES) -> list[Echo]:
     had one at 0.16 s of height -0.29 before any echo was added; with an echo of 0.5 s at
     0.5 it still stood above the echo's, and undoing it instead lost the payload. So the
     verifier tries the strongest few. Peaks closer than :data:`MIN_DELAY_S` to a stronger
-    one are its side lobes and are skipped.
+    one are its side lobes, and peaks at whole multiples of its delay its rahmonics (a
+    strong echo's own second peak): both are skipped.
 
     Parameters
     ----------
@@ -90,10 +92,20 @@ def find_echoes(y16: np.ndarray, *, limit: int = MAX_ECHOES) -> list[Echo]:
             break
         delay = lo + int(peak)
         first = 2.0 * height  # the peak is gain / 2; codecs and the clip's ends shrink it
-        if abs(first) < _MIN_GAIN or any(abs(delay - e.delay) < lo for e in echoes):
+        if abs(first) < _MIN_GAIN or any(_side_lobe_or_rahmonic(delay, e.delay, lo) for e in echoes):
             continue
         echoes.append(Echo(delay, _refined_gain(y16, delay, first)))
     return echoes
+
+
+def _side_lobe_or_rahmonic(delay: int, stronger: int, near: int) -> bool:
+    """Whether a peak at ``delay`` belongs to the echo at ``stronger`` rather than being another echo.
+
+    Its side lobes lie within ``near`` samples; one echo ``1 + a z^-D`` also leaves peaks of
+    height about ``-a^2 / 4``, ``a^3 / 6``, ... at 2D, 3D, ... (its rahmonics).
+    """
+    k = round(delay / stronger)
+    return abs(delay - stronger) < near or (k >= 2 and abs(delay - k * stronger) <= _RAHMONIC_SLACK)
 
 
 def candidates(echo: Echo) -> list[Echo]:
