@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from conftest import tone
 
+from eval.quality import snr_db
 from guard.audio import resample
 from guard.errors import AudioError, ParameterError, WatermarkError
 from guard.watermark import MIN_PAYLOAD_S, MIN_PRESENCE_S, Verification, embed, verify
@@ -35,16 +36,12 @@ def marked10(speech10: np.ndarray) -> np.ndarray:
     return embed(speech10, sample_rate=SR, payload=PAYLOAD, key=KEY)
 
 
-def _snr_db(ref: np.ndarray, test: np.ndarray) -> float:
-    return float(10 * np.log10(np.sum(ref.astype(np.float64) ** 2) / np.sum((test - ref).astype(np.float64) ** 2)))
-
-
 @pytest.mark.parametrize("rate", [8000, 16000, 44100, 48000])
 def test_round_trip_at_rate(speech10: np.ndarray, rate: int) -> None:
     y = resample(speech10, orig_sr=SR, target_sr=rate)
     marked = embed(y, sample_rate=rate, payload=PAYLOAD, key=KEY)
     assert marked.shape == y.shape and marked.dtype == np.float32
-    assert _snr_db(y, marked) > 22.0
+    assert snr_db(y, marked, sample_rate=rate) > 22.0
     result = verify(marked, sample_rate=rate, keys=[KEY])
     assert result.detected and result.payload == PAYLOAD and result.key_index == 0
     assert result.p_value < 1e-6
