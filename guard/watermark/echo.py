@@ -49,18 +49,6 @@ class Echo:
     gain: float
 
 
-def find_echo(y16: np.ndarray) -> Echo | None:
-    """The strongest discrete echo of a 16 kHz clip, or None when there is no clear one.
-
-    Parameters
-    ----------
-    y16 : np.ndarray [shape=(n,)]
-        Mono audio at 16 kHz; the echo's delay must be under a third of its length.
-    """
-    found = find_echoes(y16, limit=1)
-    return found[0] if found else None
-
-
 def find_echoes(y16: np.ndarray, *, limit: int = MAX_ECHOES) -> list[Echo]:
     """Up to ``limit`` clear cepstral peaks of a 16 kHz clip as echoes, strongest first.
 

@@ -516,7 +516,7 @@ def _soft_bits(scorer: _Scorer, h: _Hypothesis, use: np.ndarray, *, weigh: bool)
         reliability = _reliability(scorer.levels[h.offset], sync > 0, cos)
     else:
         active, reliability = w_all, 1.0
-    return (active - (sync > 0)) * use[:, None] * reliability * cos
+    return np.where(sync > 0, 0.0, active) * use[:, None] * reliability * cos  # data groups only
 
 
 def _decode(soft: np.ndarray, bit_index: np.ndarray, data_phase: int) -> tuple[int, bool]:
