@@ -65,14 +65,48 @@ def test_crc_is_ccitt_false(payload: int) -> None:
     assert coding.crc16(payload) == binascii.crc_hqx(payload.to_bytes(4, "big"), 0xFFFF)
 
 
+@pytest.mark.parametrize("sharp", [False, True])
 @pytest.mark.parametrize("n", [20, 200])
-def test_tail_bound_is_an_upper_bound(rng: np.random.Generator, n: int) -> None:
+def test_tail_bound_is_an_upper_bound(rng: np.random.Generator, n: int, sharp: bool) -> None:
     a = rng.uniform(0.2, 1.0, n)
     sims = (a * np.cos(rng.uniform(0, 2 * np.pi, (40000, n)))).sum(axis=1)
     for t in np.quantile(sims, [0.9, 0.99, 0.999]):
-        assert stats.tail_bound(float(t), a) >= np.mean(sims >= t)
-    assert stats.tail_bound(0.0, a) == 1.0 and stats.tail_bound(float(a.sum()) + 1, a) == 0.0
-    assert stats.tail_bound(1.0, np.zeros(3)) == 1.0
+        tail = np.mean(sims >= t)
+        # the sharp bound is within 20 % of the tail: allow for the simulation's own error
+        slack = 3 * np.sqrt(tail / sims.size) if sharp else 0.0
+        assert stats.tail_bound(float(t), a, sharp=sharp) >= tail - slack
+    assert stats.tail_bound(0.0, a, sharp=sharp) == 1.0 and stats.tail_bound(float(a.sum()) + 1, a, sharp=sharp) == 0.0
+    assert stats.tail_bound(1.0, np.zeros(3), sharp=sharp) == 1.0
+
+
+def test_sharp_tail_bound_is_close_to_the_tail(rng: np.random.Generator) -> None:
+    # 40 amplitudes, 2 million draws: the sharp bound stays above the tail (less three standard
+    # errors of the simulation) and within 1.6x of it down to 1e-4, where the Chernoff bound is 8x above
+    a = rng.uniform(0.2, 1.0, 40)
+    sims = np.concatenate([(a * np.cos(rng.uniform(0, 2 * np.pi, (200_000, 40)))).sum(axis=1) for _ in range(10)])
+    for q in (0.99, 0.999, 0.9999):
+        t = float(np.quantile(sims, q))
+        tail = float(np.mean(sims >= t))
+        se = np.sqrt(tail / sims.size)
+        sharp, chernoff = stats.tail_bound(t, a, sharp=True), stats.tail_bound(t, a)
+        assert tail - 3 * se <= sharp <= 1.6 * (tail + 3 * se)
+        assert chernoff > 4 * sharp
+
+
+def test_sharp_tail_bound_near_the_verifier_threshold() -> None:
+    # 169 equal amplitudes (the sync groups of a 3 s window) at 6.5 standard deviations:
+    # the Gaussian tail is 4.0e-11, the Chernoff bound 3.3e-10
+    a = np.ones(169)
+    t = 6.5 * np.sqrt(0.5 * a.size)
+    sharp, chernoff = stats.tail_bound(t, a, sharp=True), stats.tail_bound(t, a)
+    assert chernoff > 10 * sharp and 1e-11 < sharp < 4e-11
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_sharp_tail_bound_falls_back_to_chernoff_for_few_terms(n: int) -> None:
+    # one or two cosines have an unbounded density, so no density bound exists
+    a = np.ones(n)
+    assert stats.tail_bound(0.8 * n, a, sharp=True) == stats.tail_bound(0.8 * n, a)
 
 
 def test_tail_bound_small_at_strong_evidence() -> None:
