@@ -7,7 +7,7 @@ import pytest
 
 from eval.quality import bit_accuracy, pesq_wb, snr_db, stoi
 from guard.errors import ParameterError
-from guard.watermark import clipping, coding, stats
+from guard.watermark import clipping, coding, features, stats
 from guard.watermark.echo import GAIN_FACTORS, Echo, candidates, find_echoes, remove_echo
 from guard.watermark.embed import _shaped_chips
 from guard.watermark.layout import CELLS_PER_SLOT, CODED_BITS, N_BANDS, PERIOD_SLOTS, STEP, pattern
@@ -63,6 +63,28 @@ def test_crc_is_ccitt_false(payload: int) -> None:
     import binascii
 
     assert coding.crc16(payload) == binascii.crc_hqx(payload.to_bytes(4, "big"), 0xFFFF)
+
+
+def _db(x: float) -> float:
+    """dB of power -> natural-log power units."""
+    return x * np.log(10) / 10
+
+
+def test_group_weights_follow_level_and_band() -> None:
+    logp = np.zeros((12, CELLS_PER_SLOT, N_BANDS))  # every cell at 0 dBFS-ish power
+    logp[5, 2, 3] = _db(-40.0)  # one cell 40 dB below its neighbours: on the ramp
+    logp[6, 0, 0] = _db(-47.0)  # beyond the 45 dB margin: the embedder marks nothing there
+    logp[7, 1, 1] = _db(-20.0)  # within 20 dB: full weight
+    w = features.weights(logp)
+    assert w.shape == (12, N_BANDS)
+    np.testing.assert_allclose(w[0], features.BAND_WEIGHT)  # loud groups weigh their band's weight
+    assert w[5, 3] == pytest.approx((50.0 - 40.0) / 30.0)  # 0 at 50 dB below, 1 at 20 dB below
+    assert w[6, 0] == 0.0 and w[7, 1] == pytest.approx(features.BAND_WEIGHT[1])
+    # the embedder marks exactly the groups the verifier weighs
+    assert np.array_equal(features.weights(logp, margin_db=features.EMBED_DB) > 0, w > 0)
+    # audio under the silence floor (-75 dBFS) weighs nothing, however even it is
+    assert not features.weights(np.full((12, CELLS_PER_SLOT, N_BANDS), _db(-120.0))).any()
+    assert features.weights(np.zeros((0, CELLS_PER_SLOT, N_BANDS))).shape == (0, N_BANDS)
 
 
 @pytest.mark.parametrize("sharp", [False, True])
