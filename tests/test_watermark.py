@@ -285,6 +285,24 @@ def test_echo_is_undone_before_reading(marked10: np.ndarray) -> None:
     assert v.payload == PAYLOAD and "echo of 0.50 s" in v.reason
 
 
+@pytest.mark.parametrize("n_echoes", [1, 2])
+def test_echo_readings_split_the_false_alarm_budget(marked10: np.ndarray, monkeypatch: pytest.MonkeyPatch,
+                                                   n_echoes: int) -> None:
+    # Speech can show an echo-like cepstral peak without any echo; reading the clip as it is
+    # then pays 2x (half the budget), however many undone versions share the other half
+    import importlib
+
+    from guard.watermark.echo import Echo
+
+    verify_module = importlib.import_module("guard.watermark.verify")
+    plain = verify(marked10, sample_rate=SR, keys=[KEY])
+    fake = [Echo(4000 + 1000 * i, 0.3) for i in range(n_echoes)]
+    monkeypatch.setattr(verify_module, "find_echoes", lambda y16: fake)
+    v = verify(marked10, sample_rate=SR, keys=[KEY])
+    assert v.payload == PAYLOAD and "echo" not in v.reason  # undoing an echo that is not there helps nothing
+    assert v.p_value == pytest.approx(2 * plain.p_value, rel=1e-9, abs=0.0)
+
+
 def test_clipped_audio_is_restored_before_reading(marked10: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
     """Turned up 6x into a clip level (9 % of samples clipped): read after restoring the tops, not without."""
     import guard.watermark.clipping as clipping
