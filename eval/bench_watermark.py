@@ -4,7 +4,10 @@ For every attack of :mod:`eval.attacks`: exact-payload rate and bit accuracy on 
 (10 s by default), presence TPR in a random 3 s window and payload rate in a random 5 s
 window of the marked audio (inside the unmarked padding of a splice); on unmarked audio
 (3 s windows of the clean clips, noise, tones, chirps and music-like notes) and with a
-wrong key: false detections. Quality of the marked clips (SNR,
+wrong key: false detections. Presence is also reported over the 3 s windows that are
+mostly speech (:data:`SPEECH_SHARE` of their 64 ms slots hold audio the embedder marks,
+judged on the marked audio before the attack): nothing is marked in pauses, so a window
+that is half pause carries half a window of mark. Quality of the marked clips (SNR,
 PESQ-wb, STOI) and embed/verify speed in x real time on one thread (medians of CPU time).
 Localization: a 2 s and a 3 s piece of each marked clip pasted into the next (unmarked)
 clip; the IoU of the segments found with the true span.
@@ -28,6 +31,7 @@ from guard.cliutil import emit_json, json_option, progress, quiet_option, say, s
 from guard.errors import DatasetError
 
 RATE = 16000
+SPEECH_SHARE = 0.8
 SENTENCES = {
     "en-us": ["Every clip we make carries a mark and a signed record.",
               "The committee will meet again on Thursday to review the budget.",
@@ -108,11 +112,24 @@ def other_signals(n: int, *, seed: int) -> Iterator[np.ndarray]:
 
 
 def _crop(y: np.ndarray, seconds: float, rng: np.random.Generator) -> np.ndarray:
+    start = _window_start(y.shape[0], seconds, rng)
+    return y[start:start + int(seconds * RATE)]
+
+
+def _window_start(n_samples: int, seconds: float, rng: np.random.Generator) -> int:
+    """Random start of a ``seconds`` window in ``n_samples`` (0 when the clip is no longer)."""
     n = int(seconds * RATE)
-    if y.shape[0] <= n:
-        return y
-    start = int(rng.integers(0, y.shape[0] - n + 1))
-    return y[start:start + n]
+    return int(rng.integers(0, n_samples - n + 1)) if n_samples > n else 0
+
+
+def speech_share(y: np.ndarray) -> float:
+    """Share of the 64 ms slots of ``y`` (16 kHz) that hold a group the embedder marks (0 for an empty clip)."""
+    from guard.watermark import features
+
+    logp = features.cell_log_power(features.analyse(np.asarray(y, dtype=np.float32)), 0)
+    if logp.shape[0] == 0:
+        return 0.0
+    return float(np.mean(features.weights(logp, margin_db=features.EMBED_DB).max(axis=1) > 0))
 
 
 def _marked_part(attack: str, z: np.ndarray) -> np.ndarray:
@@ -141,7 +158,8 @@ def evaluate(clips: list[tuple[str, np.ndarray]], *, attacks: list[str], fpr_win
 
     rng = np.random.default_rng(seed)
     key, wrong_key = rng.bytes(32), rng.bytes(32)
-    per_attack = {a: {"payload": [], "bits": [], "detect": [], "presence_3s": [], "payload_5s": []} for a in attacks}
+    per_attack = {a: {"payload": [], "bits": [], "detect": [], "presence_3s": [], "speech_3s": [], "payload_5s": []}
+                  for a in attacks}
     quality = {"snr_db": [], "pesq_wb": [], "stoi": []}
     speed = {"embed": [], "verify": []}
     false = {"windows": 0, "presence": 0, "payload": 0, "wrong_key_clips": 0, "wrong_key_detections": 0}
@@ -169,8 +187,10 @@ def evaluate(clips: list[tuple[str, np.ndarray]], *, attacks: list[str], fpr_win
                 r["payload"].append(v.payload == payload)
                 r["bits"].append(bit_accuracy(payload, v.raw_payload))
                 r["detect"].append(v.detected)
-                inside = _marked_part(name, z)
-                r["presence_3s"].append(verify(_crop(inside, 3.0, rng), sample_rate=RATE, keys=[key]).detected)
+                inside = _marked_part(name, z)  # aligned with ``marked``
+                start = _window_start(inside.shape[0], 3.0, rng)
+                r["presence_3s"].append(verify(inside[start:start + 3 * RATE], sample_rate=RATE, keys=[key]).detected)
+                r["speech_3s"].append(speech_share(marked[start:start + 3 * RATE]) >= SPEECH_SHARE)
                 r["payload_5s"].append(verify(_crop(inside, 5.0, rng), sample_rate=RATE, keys=[key]).payload == payload)
             for _ in range(speech_windows):
                 v = verify(_crop(y, 3.0, rng), sample_rate=RATE, keys=[key])
@@ -209,6 +229,7 @@ def evaluate(clips: list[tuple[str, np.ndarray]], *, attacks: list[str], fpr_win
                         "bit_accuracy": round(float(np.mean(r["bits"])), 4),
                         "detect_tpr": round(float(np.mean(r["detect"])), 4),
                         "presence_tpr_3s": round(float(np.mean(r["presence_3s"])), 4),
+                        **_speech_windows(r["presence_3s"], r["speech_3s"]),
                         "payload_rate_5s": round(float(np.mean(r["payload_5s"])), 4)} for a, r in per_attack.items() if r["payload"]},
         "false_alarms": false,
         "localization": {f"{int(k)}s": {"found_rate": round(float(np.mean(np.array(v) > 0)), 4),
@@ -216,6 +237,12 @@ def evaluate(clips: list[tuple[str, np.ndarray]], *, attacks: list[str], fpr_win
                                          "iou_ge_0.8_rate": round(float(np.mean(np.array(v) >= 0.8)), 4)}
                          for k, v in localization.items() if v},
     }
+
+
+def _speech_windows(detected: list[bool], speech: list[bool]) -> dict:
+    """Presence TPR over the 3 s windows that are mostly speech, and how many there were."""
+    hits = [d for d, s in zip(detected, speech) if s]
+    return {"presence_tpr_3s_speech": round(float(np.mean(hits)), 4) if hits else None, "windows_3s_speech": len(hits)}
 
 
 def _piece_iou(marked: np.ndarray, host: np.ndarray, piece_s: float, rng: np.random.Generator, key: bytes) -> float | None:
@@ -248,10 +275,12 @@ def _table(results: dict, title: str) -> None:
     say("quality: " + ", ".join(f"{k} mean {v['mean']} (min {v['min']})" for k, v in q.items()))
     s = results["speed_x_realtime"]
     say(f"speed (one thread, median of CPU time): embed {s.get('embed')} x, verify {s.get('verify')} x real time")
-    say(f"{'attack':20s} {'set':8s} {'payload':>8s} {'bits':>6s} {'detect':>7s} {'pres 3s':>8s} {'pay 5s':>7s}")
+    say(f"{'attack':20s} {'set':8s} {'payload':>8s} {'bits':>6s} {'detect':>7s} {'pres 3s':>8s} {'speech':>12s} {'pay 5s':>7s}")
     for name, r in results["attacks"].items():
+        speech = "-" if r["presence_tpr_3s_speech"] is None else f"{r['presence_tpr_3s_speech']:.3f} ({r['windows_3s_speech']})"
         say(f"{name:20s} {r['set']:8s} {r['payload_rate']:8.3f} {r['bit_accuracy']:6.3f} {r['detect_tpr']:7.3f} "
-            f"{r['presence_tpr_3s']:8.3f} {r['payload_rate_5s']:7.3f}")
+            f"{r['presence_tpr_3s']:8.3f} {speech:>12s} {r['payload_rate_5s']:7.3f}")
+    say(f"(speech: presence in the 3 s windows of which >= {SPEECH_SHARE:.0%} is speech the embedder marks; how many)")
     for name, r in results.get("localization", {}).items():
         say(f"localization, {name} marked piece inside unmarked speech: found {r['found_rate']:.3f}, "
             f"IoU median {r['iou_median']:.2f}, IoU >= 0.8 in {r['iou_ge_0.8_rate']:.3f}")

@@ -93,6 +93,9 @@ def test_bench_watermark_small_run(runner, tmp_path: Path) -> None:  # noqa: ANN
     assert results["n_clips"] == 1 and results["false_alarms"]["windows"] == 3
     assert results["attacks"]["none"]["payload_rate"] == 1.0 and len(results["attacks"]) == 14
     assert results["quality"]["snr_db"]["mean"] > 20 and results["speed_x_realtime"]["embed"] > 0
+    none = results["attacks"]["none"]
+    assert none["windows_3s_speech"] in (0, 1)  # one 3 s window per attack, counted when mostly speech
+    assert none["presence_tpr_3s_speech"] == (none["presence_tpr_3s"] if none["windows_3s_speech"] else None)
     assert set(results["localization"]) == {"2s"}  # a 4 s clip has no room for a 3 s piece and 1 s either side
     assert 0.0 <= results["localization"]["2s"]["iou_median"] <= 1.0
     assert (tmp_path / "watermark.json").is_file() and (tmp_path / "watermark.png").is_file()
@@ -115,6 +118,20 @@ def test_bench_windows_are_cut_from_the_marked_part() -> None:
     inside = _marked_part("splice", z)
     assert inside.shape[0] == 10 * RATE and inside[0] == 2 * RATE
     assert _marked_part("mp3_32k", z) is z
+
+
+def test_speech_share_counts_slots_the_embedder_marks() -> None:
+    from conftest import tone
+
+    from eval.bench_watermark import RATE, speech_share
+
+    sound = tone(1000.0, 3.0, RATE)
+    assert speech_share(sound) == pytest.approx(1.0)
+    half = sound.copy()
+    half[: int(1.5 * RATE)] = 0.0  # a pause for the first half
+    assert speech_share(half) == pytest.approx(0.5, abs=0.05)
+    assert speech_share(np.zeros(3 * RATE, dtype=np.float32)) == 0.0
+    assert speech_share(np.zeros(0, dtype=np.float32)) == 0.0
 
 
 def test_bench_watermark_unknown_attack_name(runner) -> None:  # noqa: ANN001
