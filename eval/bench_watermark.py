@@ -6,7 +6,8 @@ window of the marked audio (inside the unmarked padding of a splice); on unmarke
 (3 s windows of the clean clips, noise, tones, chirps and music-like notes) and with a
 wrong key: false detections. Presence is also reported over the 3 s windows that are
 mostly speech (:data:`SPEECH_SHARE` of their 64 ms slots hold audio the embedder marks,
-judged on the marked audio before the attack): nothing is marked in pauses, so a window
+judged on the marked audio before the attack, or after it for attacks that change the
+length): nothing is marked in pauses, so a window
 that is half pause carries half a window of mark. Quality of the marked clips (SNR,
 PESQ-wb, STOI) and embed/verify speed in x real time on one thread (medians of CPU time).
 Localization: a 2 s and a 3 s piece of each marked clip pasted into the next (unmarked)
@@ -187,10 +188,14 @@ def evaluate(clips: list[tuple[str, np.ndarray]], *, attacks: list[str], fpr_win
                 r["payload"].append(v.payload == payload)
                 r["bits"].append(bit_accuracy(payload, v.raw_payload))
                 r["detect"].append(v.detected)
-                inside = _marked_part(name, z)  # aligned with ``marked``
+                inside = _marked_part(name, z)
                 start = _window_start(inside.shape[0], 3.0, rng)
-                r["presence_3s"].append(verify(inside[start:start + 3 * RATE], sample_rate=RATE, keys=[key]).detected)
-                r["speech_3s"].append(speech_share(marked[start:start + 3 * RATE]) >= SPEECH_SHARE)
+                window = inside[start:start + 3 * RATE]
+                r["presence_3s"].append(verify(window, sample_rate=RATE, keys=[key]).detected)
+                # speech is judged before the attack where the attacked audio is aligned with
+                # the marked clip (crops, speed and tempo changes are not: judged after)
+                before = marked[start:start + 3 * RATE] if inside.shape[0] == marked.shape[0] else window
+                r["speech_3s"].append(speech_share(before) >= SPEECH_SHARE)
                 r["payload_5s"].append(verify(_crop(inside, 5.0, rng), sample_rate=RATE, keys=[key]).payload == payload)
             for _ in range(speech_windows):
                 v = verify(_crop(y, 3.0, rng), sample_rate=RATE, keys=[key])

@@ -120,6 +120,15 @@ def test_bench_windows_are_cut_from_the_marked_part() -> None:
     assert _marked_part("mp3_32k", z) is z
 
 
+def test_bench_watermark_speech_windows_after_a_crop(runner) -> None:  # noqa: ANN001
+    # a crop is not aligned with the marked clip: its window's speech is judged on itself
+    r = runner.invoke(cli, ["bench", "watermark", "--n-clips", "1", "--duration", "4", "--attacks", "crop_3s",
+                            "--fpr-windows", "0", "--json"])
+    assert r.exit_code == 0, r.output
+    crop = json.loads(r.stdout)["attacks"]["crop_3s"]
+    assert crop["windows_3s_speech"] == 1 and crop["presence_tpr_3s_speech"] == crop["presence_tpr_3s"] == 1.0
+
+
 def test_speech_share_counts_slots_the_embedder_marks() -> None:
     from conftest import tone
 
