@@ -70,16 +70,20 @@ def _db(x: float) -> float:
     return x * np.log(10) / 10
 
 
-def test_group_weights_follow_level_and_band() -> None:
-    logp = np.zeros((12, CELLS_PER_SLOT, N_BANDS))  # every cell at 0 dBFS-ish power
-    logp[5, 2, 3] = _db(-40.0)  # one cell 40 dB below its neighbours: on the ramp
+def test_group_weights_follow_level_band_and_noise_floor() -> None:
+    logp = np.zeros((40, CELLS_PER_SLOT, N_BANDS))  # speech at 0 dB for 30 slots (1.9 s) ...
+    logp[30:] = _db(-44.0)  # ... then a pause at -44 dB: every sub-band's noise floor
+    logp[5, 2, 3] = _db(-40.0)  # one cell 40 dB below its neighbours, 4 dB above the floor
     logp[6, 0, 0] = _db(-47.0)  # beyond the 45 dB margin: the embedder marks nothing there
     logp[7, 1, 1] = _db(-20.0)  # within 20 dB: full weight
+    logp[8, 3, 4] = _db(-42.0)  # 2 dB above the floor: halfway up the floor ramp
     w = features.weights(logp)
-    assert w.shape == (12, N_BANDS)
+    assert w.shape == (40, N_BANDS)
     np.testing.assert_allclose(w[0], features.BAND_WEIGHT)  # loud groups weigh their band's weight
     assert w[5, 3] == pytest.approx((50.0 - 40.0) / 30.0)  # 0 at 50 dB below, 1 at 20 dB below
     assert w[6, 0] == 0.0 and w[7, 1] == pytest.approx(features.BAND_WEIGHT[1])
+    assert w[8, 4] == pytest.approx((50.0 - 42.0) / 30.0 * (0.25 + 0.75 * 0.5))
+    assert w[35, 2] == pytest.approx((50.0 - 44.0) / 30.0 * 0.25)  # the pause: at the floor
     # the embedder marks exactly the groups the verifier weighs
     assert np.array_equal(features.weights(logp, margin_db=features.EMBED_DB) > 0, w > 0)
     # audio under the silence floor (-75 dBFS) weighs nothing, however even it is

@@ -33,6 +33,12 @@ _RAMP_FOOT_DB = 5.0
 # LibriSpeech clips after MP3/AAC/Opus).
 BAND_WEIGHT = np.array([0.7, 0.85, 1.0, 1.0, 1.0, 1.0])
 BAND_WEIGHT.setflags(write=False)
+# Noise floor of each sub-band: this percentile of its cell levels over the clip. Groups
+# within _FLOOR_RAMP_DB of it weigh down to _AT_FLOOR of their weight: in the pauses of
+# real speech under noise they hold noise alone.
+_FLOOR_PERCENTILE = 5.0
+_FLOOR_RAMP_DB = 4.0
+_AT_FLOOR = 0.25
 _ACROSS_BANDS = 10 * np.log(10) / 10  # 10 dB in natural-log power
 _NEAR_SLOTS = int(round(16000 / SLOT))  # +- 1 s
 
@@ -143,6 +149,14 @@ def weights(logp: np.ndarray, *, margin_db: float = ACTIVE_DB) -> np.ndarray:
     5th percentile of z by 6 % after MP3/AAC/Opus and by 1-2 % or more after every other
     attack measured (white and pink noise, telephone, highpass 500 Hz, none), on the sync
     groups of 80 espeak-ng and 80 LibriSpeech 10 s clips (3 s windows, true alignment).
+
+    A group whose quietest cell is within :data:`_FLOOR_RAMP_DB` of its sub-band's noise
+    floor (the :data:`_FLOOR_PERCENTILE` th percentile of that sub-band's levels over the
+    clip) weighs from :data:`_AT_FLOOR` (at the floor) up to its full weight: under noise,
+    the groups in the pauses of speech hold noise alone. On 3 s windows of 30 espeak-ng and
+    30 LibriSpeech clips (true alignment) that raised the 5th percentile of z by 24-48 %
+    on real speech under white noise 20/30 dB and pink noise 30 dB (26 % on espeak under
+    white noise 20 dB), cost 1-2 % on clean espeak and after AAC, and left the rest within 1 %.
     """
     s = logp.shape[0]
     if s == 0:
@@ -153,4 +167,7 @@ def weights(logp: np.ndarray, *, margin_db: float = ACTIVE_DB) -> np.ndarray:
     rel_db = to_groups(np.minimum(flat - near_max, flat - overall + _ACROSS_BANDS) * (10 / np.log(10))).min(axis=1)
     audible = to_groups((flat > np.log(_FLOOR)).astype(np.float64)).min(axis=1) > 0
     ramp = np.clip((rel_db + margin_db + _RAMP_FOOT_DB) / _RAMP_DB, 0.0, 1.0) * (rel_db > -margin_db)
-    return ramp * audible * BAND_WEIGHT[None, :]
+    floor = np.percentile(flat, _FLOOR_PERCENTILE, axis=0, keepdims=True)
+    above_db = to_groups((flat - floor) * (10 / np.log(10))).min(axis=1)
+    at_floor = _AT_FLOOR + (1 - _AT_FLOOR) * np.clip(above_db / _FLOOR_RAMP_DB, 0.0, 1.0)
+    return ramp * audible * at_floor * BAND_WEIGHT[None, :]
