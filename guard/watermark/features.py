@@ -167,7 +167,7 @@ def weights(logp: np.ndarray, *, margin_db: float = ACTIVE_DB) -> np.ndarray:
     rel_db = to_groups(np.minimum(flat - near_max, flat - overall + _ACROSS_BANDS) * (10 / np.log(10))).min(axis=1)
     audible = to_groups((flat > np.log(_FLOOR)).astype(np.float64)).min(axis=1) > 0
     ramp = np.clip((rel_db + margin_db + _RAMP_FOOT_DB) / _RAMP_DB, 0.0, 1.0) * (rel_db > -margin_db)
-    floor = np.percentile(flat, _FLOOR_PERCENTILE, axis=0, keepdims=True)
-    above_db = to_groups((flat - floor) * (10 / np.log(10))).min(axis=1)
+    noise_floor = np.percentile(flat, _FLOOR_PERCENTILE, axis=0, keepdims=True)
+    above_db = to_groups((flat - noise_floor) * (10 / np.log(10))).min(axis=1)
     at_floor = _AT_FLOOR + (1 - _AT_FLOOR) * np.clip(above_db / _FLOOR_RAMP_DB, 0.0, 1.0)
     return ramp * audible * at_floor * BAND_WEIGHT[None, :]
