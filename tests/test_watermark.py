@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 from conftest import tone
@@ -15,6 +17,9 @@ SR = 16000
 KEY = bytes(range(32))
 OTHER_KEY = bytes(range(1, 33))
 PAYLOAD = 0x5EED_C0DE
+# the verifier's module, whose constants some tests patch (the package exports the function
+# ``verify`` under the same name)
+VERIFY_MODULE = importlib.import_module("guard.watermark.verify")
 
 
 @pytest.fixture(scope="module")
@@ -139,13 +144,9 @@ def test_payload_check_completes_weak_presence(marked10: np.ndarray, monkeypatch
     # exact speech, so the threshold is moved instead: just below the sync p-value of this
     # clip, which makes the path deterministic (the p-value's tightening near the threshold
     # is switched off here, so that the sync p-value stays the one measured first).
-    import importlib
-
-    verify_module = importlib.import_module("guard.watermark.verify")  # the module, not the function
-
-    monkeypatch.setattr(verify_module, "_SHARPEN_UP_TO", 0.0)
+    monkeypatch.setattr(VERIFY_MODULE, "_SHARPEN_UP_TO", 0.0)
     p_sync = verify(marked10, sample_rate=SR, keys=[KEY]).p_value
-    monkeypatch.setattr(verify_module, "P_THRESHOLD", p_sync / 100)
+    monkeypatch.setattr(VERIFY_MODULE, "P_THRESHOLD", p_sync / 100)
     result = verify(marked10, sample_rate=SR, keys=[KEY])
     assert result.detected and result.payload == PAYLOAD
     assert "payload check" in result.reason
@@ -161,24 +162,21 @@ def test_p_value_is_tightened_near_the_threshold(marked10: np.ndarray, monkeypat
     # Chernoff p-value lies between the threshold and the tightening's upper limit is
     # reported with a p-value at least 5x smaller by default (10-20x where sums are near
     # Gaussian), and the decision follows the tightened value
-    import importlib
-
     from eval.attacks import apply_attack
 
-    verify_module = importlib.import_module("guard.watermark.verify")
     tried = []
     for attack in ("white_noise_10db", "mp3_16k", "opus_16k"):
         attacked = apply_attack(attack, marked10, sample_rate=SR, seed=0)
         for start_s in range(0, 8):
             window = attacked[start_s * SR:(start_s + 3) * SR]
             with monkeypatch.context() as m:
-                m.setattr(verify_module, "_SHARPEN_UP_TO", 0.0)
+                m.setattr(VERIFY_MODULE, "_SHARPEN_UP_TO", 0.0)
                 loose = verify(window, sample_rate=SR, keys=[KEY])
             tried.append(loose.p_value)
-            if 10 * verify_module.P_THRESHOLD < loose.p_value < verify_module._CHECK_GATE:
+            if 10 * VERIFY_MODULE.P_THRESHOLD < loose.p_value < VERIFY_MODULE._CHECK_GATE:
                 tight = verify(window, sample_rate=SR, keys=[KEY])
                 assert tight.p_value <= loose.p_value / 5
-                assert tight.detected == (tight.p_value <= verify_module.P_THRESHOLD)
+                assert tight.detected == (tight.p_value <= VERIFY_MODULE.P_THRESHOLD)
                 return
     pytest.fail(f"no window with a p-value near the threshold among {sorted(tried)}")
 
@@ -290,14 +288,11 @@ def test_echo_readings_split_the_false_alarm_budget(marked10: np.ndarray, monkey
                                                    n_echoes: int) -> None:
     # Speech can show an echo-like cepstral peak without any echo; reading the clip as it is
     # then pays 2x (half the budget), however many undone versions share the other half
-    import importlib
-
     from guard.watermark.echo import Echo
 
-    verify_module = importlib.import_module("guard.watermark.verify")
     plain = verify(marked10, sample_rate=SR, keys=[KEY])
     fake = [Echo(4000 + 1000 * i, 0.3) for i in range(n_echoes)]
-    monkeypatch.setattr(verify_module, "find_echoes", lambda y16: fake)
+    monkeypatch.setattr(VERIFY_MODULE, "find_echoes", lambda y16: fake)
     v = verify(marked10, sample_rate=SR, keys=[KEY])
     assert v.payload == PAYLOAD and "echo" not in v.reason  # undoing an echo that is not there helps nothing
     assert v.p_value == pytest.approx(2 * plain.p_value, rel=1e-9, abs=0.0)
