@@ -10,7 +10,7 @@ from guard.errors import ParameterError
 from guard.watermark import clipping, coding, features, stats
 from guard.watermark.echo import GAIN_FACTORS, Echo, candidates, find_echoes, remove_echo
 from guard.watermark.embed import _shaped_chips
-from guard.watermark.layout import CELLS_PER_SLOT, CODED_BITS, N_BANDS, PERIOD_SLOTS, STEP, pattern
+from guard.watermark.layout import CELLS_PER_SLOT, CODED_BITS, HOP, N_BANDS, PERIOD_SLOTS, STEP, band_matrix, pattern
 
 
 @pytest.mark.parametrize("payload", [0, 1, 0xDEADBEEF, (1 << 32) - 1])
@@ -89,6 +89,17 @@ def test_group_weights_follow_level_band_and_noise_floor() -> None:
     # audio under the silence floor (-75 dBFS) weighs nothing, however even it is
     assert not features.weights(np.full((12, CELLS_PER_SLOT, N_BANDS), _db(-120.0))).any()
     assert features.weights(np.zeros((0, CELLS_PER_SLOT, N_BANDS))).shape == (0, N_BANDS)
+
+
+@pytest.mark.parametrize("n_frames", [1, features._BLOCK_FRAMES - 1, features._BLOCK_FRAMES, 2 * features._BLOCK_FRAMES + 3])
+def test_analysis_in_blocks_matches_one_transform(rng: np.random.Generator, n_frames: int) -> None:
+    # every frame's sub-band power, whatever block boundary it falls on, as one rfft of all frames gives it
+    y = (0.1 * rng.standard_normal(n_frames * HOP)).astype(np.float32)
+    spec = np.fft.rfft(features.frames(y, hop=HOP, first_centre=HOP // 2).astype(np.float64), axis=1)
+    power = np.abs(spec) ** 2 @ band_matrix().astype(np.float64)
+    a = features.analyse(y)
+    assert a.cum.shape == (n_frames + 1, power.shape[1]) and a.n_samples == y.shape[0]
+    np.testing.assert_allclose(np.diff(a.cum, axis=0), power, rtol=1e-4, atol=1e-9)
 
 
 @pytest.mark.parametrize("sharp", [False, True])

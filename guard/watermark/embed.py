@@ -49,6 +49,10 @@ _SYNTH_HOP = N_FFT // 2
 # of the mark spilled into neighbouring sub-bands (the correction passes make up most of it).
 _EDGE_KERNEL = np.array([0.25, 0.5, 0.25])
 _BANDS_T = np.stack([np.convolve(row, _EDGE_KERNEL, mode="same") for row in band_matrix().T]).astype(np.float32)
+# the bins whose gain can differ from 1: the others' change is exactly 0, so they are skipped
+_GAINED = np.flatnonzero(_BANDS_T.any(axis=0))
+_GAINED_BINS = slice(int(_GAINED[0]), int(_GAINED[-1]) + 1)
+_BANDS_T_GAINED = np.ascontiguousarray(_BANDS_T[:, _GAINED_BINS])
 
 
 def check_payload(payload: object) -> int:
@@ -183,8 +187,9 @@ def _apply(spec: np.ndarray, log_gain: np.ndarray, n: int) -> np.ndarray:
     valid_hi = hi < cells.shape[0]
     per_frame[valid_lo] += 0.5 * cells[lo[valid_lo]]
     per_frame[valid_hi] += 0.5 * cells[hi[valid_hi]]
-    gain = (np.exp(per_frame @ _BANDS_T) - 1.0).astype(np.float32)
-    frames_out = scipy.fft.irfft(spec * gain, n=N_FFT, axis=1) * features.window()
+    change = np.zeros_like(spec)
+    change[:, _GAINED_BINS] = spec[:, _GAINED_BINS] * (np.exp(per_frame @ _BANDS_T_GAINED) - 1.0).astype(np.float32)
+    frames_out = scipy.fft.irfft(change, n=N_FFT, axis=1) * features.window()
     # hop is half a frame: frame j adds its halves to blocks j and j + 1 (buffer coordinates)
     half = N_FFT // 2
     blocks = np.zeros((n_frames + 1, half), dtype=np.float32)

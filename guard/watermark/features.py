@@ -21,6 +21,11 @@ _FRAMES_PER_SLOT = SLOT // HOP
 _WINDOW = np.sqrt(np.hanning(N_FFT + 1)[:-1]).astype(np.float32)
 _BANDS = band_matrix()
 _BINS_PER_BAND = _BANDS.sum(axis=0)
+# the rfft bins any sub-band holds: the power of the others is never needed
+_IN_BANDS = np.flatnonzero(_BANDS.any(axis=1))
+_USED = slice(int(_IN_BANDS[0]), int(_IN_BANDS[-1]) + 1)
+_BANDS_USED = np.ascontiguousarray(_BANDS[_USED])
+_BLOCK_FRAMES = 256
 # Mean power per bin of white noise at -75 dBFS rms through the window: below is silence.
 _FLOOR = (10 ** (-75 / 20)) ** 2 * float(np.sum(_WINDOW**2))
 ACTIVE_DB = 45.0  # groups count down to this far below the loudest cell of their band nearby
@@ -59,23 +64,34 @@ class Analysis:
     n_samples: int
 
 
-def frames(y: np.ndarray, *, hop: int, first_centre: int) -> np.ndarray:
-    """Windowed frames [shape=(n_frames, N_FFT)] whose centres are ``first_centre + j * hop``."""
+def _unwindowed_frames(y: np.ndarray, *, hop: int, first_centre: int) -> np.ndarray:
+    """Strided view [shape=(n_frames, N_FFT)] of a zero-padded copy of ``y``; frame centres ``first_centre + j * hop``."""
     pad_left = N_FFT // 2 - first_centre
     n_frames = max(0, (y.shape[0] - first_centre + hop - 1) // hop)
     total = (n_frames - 1) * hop + N_FFT if n_frames else N_FFT
     buf = np.zeros(max(total, pad_left + y.shape[0]), dtype=np.float32)
     buf[pad_left:pad_left + y.shape[0]] = y
-    idx = np.lib.stride_tricks.sliding_window_view(buf, N_FFT)[::hop][:n_frames]
-    return idx * _WINDOW
+    return np.lib.stride_tricks.sliding_window_view(buf, N_FFT)[::hop][:n_frames]
+
+
+def frames(y: np.ndarray, *, hop: int, first_centre: int) -> np.ndarray:
+    """Windowed frames [shape=(n_frames, N_FFT)] whose centres are ``first_centre + j * hop``."""
+    return _unwindowed_frames(y, hop=hop, first_centre=first_centre) * _WINDOW
 
 
 def analyse(y: np.ndarray) -> Analysis:
-    """Sub-band powers of every hop-64 frame of ``y`` (16 kHz), as a cumulative sum over frames."""
-    spec = scipy.fft.rfft(frames(y, hop=HOP, first_centre=HOP // 2), axis=1)
-    power = (spec.real**2 + spec.imag**2) @ _BANDS
-    cum = np.zeros((power.shape[0] + 1, N_SUB))
-    np.cumsum(power, axis=0, out=cum[1:])
+    """Sub-band powers of every hop-64 frame of ``y`` (16 kHz), as a cumulative sum over frames.
+
+    Frames are transformed in blocks of :data:`_BLOCK_FRAMES`: the windowed frames and their
+    spectra then stay in cache instead of filling two arrays of 0.5 MB per second of audio,
+    which halves the time this takes.
+    """
+    view = _unwindowed_frames(y, hop=HOP, first_centre=HOP // 2)
+    cum = np.zeros((view.shape[0] + 1, N_SUB))
+    for start in range(0, view.shape[0], _BLOCK_FRAMES):
+        spec = scipy.fft.rfft(view[start:start + _BLOCK_FRAMES] * _WINDOW, axis=1)[:, _USED]
+        cum[start + 1:start + 1 + spec.shape[0]] = (spec.real**2 + spec.imag**2) @ _BANDS_USED
+    np.cumsum(cum[1:], axis=0, out=cum[1:])
     return Analysis(cum, y.shape[0])
 
 
