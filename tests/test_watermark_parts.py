@@ -10,7 +10,16 @@ from guard.errors import ParameterError
 from guard.watermark import clipping, coding, features, stats
 from guard.watermark.echo import GAIN_FACTORS, Echo, candidates, find_echoes, remove_echo
 from guard.watermark.embed import _shaped_chips
-from guard.watermark.layout import CELLS_PER_SLOT, CODED_BITS, HOP, N_BANDS, PERIOD_SLOTS, STEP, band_matrix, pattern
+from guard.watermark.layout import (
+    CELLS_PER_SLOT,
+    CODED_BITS,
+    HOP,
+    N_BANDS,
+    PERIOD_SLOTS,
+    STEP,
+    band_matrix,
+    pattern,
+)
 
 
 @pytest.mark.parametrize("payload", [0, 1, 0xDEADBEEF, (1 << 32) - 1])
