@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.special import i0e
 
 from eval.quality import bit_accuracy, pesq_wb, snr_db, stoi
 from guard.errors import ParameterError
@@ -109,6 +110,19 @@ def test_analysis_in_blocks_matches_one_transform(rng: np.random.Generator, n_fr
     a = features.analyse(y)
     assert a.cum.shape == (n_frames + 1, power.shape[1]) and a.n_samples == y.shape[0]
     np.testing.assert_allclose(np.diff(a.cum, axis=0), power, rtol=1e-4, atol=1e-9)
+
+
+@pytest.mark.parametrize("n", [1, 3, 200])
+@pytest.mark.parametrize("share", [0.01, 0.3, 0.9, 0.999])
+def test_chernoff_lambda_minimises_the_exponent(rng: np.random.Generator, n: int, share: float) -> None:
+    # the bound is the minimum over lambda of exp(-lambda t) prod I0(lambda a): no lambda on a fine grid does better
+    a = rng.uniform(0.1, 1.0, n)
+    t = share * a.sum()
+    bound, lam = stats._chernoff(t, a)
+    grid = lam * np.exp(np.linspace(-3.0, 3.0, 6001))
+    exponents = -grid * t + np.array([np.sum(np.log(i0e(g * a)) + g * a) for g in grid])
+    assert lam > 0
+    assert np.log(bound) <= exponents.min() + 1e-9
 
 
 @pytest.mark.parametrize("sharp", [False, True])
