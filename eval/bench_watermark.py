@@ -15,6 +15,8 @@ clip; the IoU of the segments found with the true span.
 
 Clips: espeak-ng speech made on the fly (default), a folder of real speech (``--clips``), or
 voiceguard's own clones of synthetic personas (``--cloned``, :mod:`eval.cloned_clips`).
+``--speed-search`` verifies everything, false-alarm windows included, with the playback-speed
+search of :func:`guard.watermark.verify` (about 25x slower on unmarked audio).
 """
 
 from __future__ import annotations
@@ -149,13 +151,22 @@ def _marked_part(attack: str, z: np.ndarray) -> np.ndarray:
 
 
 def evaluate(clips: list[tuple[str, np.ndarray]], *, attacks: list[str], fpr_windows: int, seed: int,
-             silent: bool) -> dict:
-    """Run the whole benchmark on ``clips`` (16 kHz); see the module docstring for what is measured."""
+             silent: bool, speed_search: bool = False) -> dict:
+    """Run the whole benchmark on ``clips`` (16 kHz); see the module docstring for what is measured.
+
+    ``speed_search`` makes every verification, false-alarm checks included, search playback
+    speeds (``guard.watermark.verify(speed_search=True)``).
+    """
+    from functools import partial
+
     from threadpoolctl import threadpool_limits
 
     from eval.attacks import HARD_ATTACKS, MODERATE_ATTACKS, apply_attack
     from eval.quality import bit_accuracy, pesq_wb, snr_db, stoi
-    from guard.watermark import embed, verify
+    from guard.watermark import embed
+    from guard.watermark import verify as plain_verify
+
+    verify = partial(plain_verify, speed_search=speed_search)
 
     rng = np.random.default_rng(seed)
     key, wrong_key = rng.bytes(32), rng.bytes(32)
@@ -204,7 +215,7 @@ def evaluate(clips: list[tuple[str, np.ndarray]], *, attacks: list[str], fpr_win
                 false["payload"] += v.payload is not None
             host = clips[(i + 1) % len(clips)][1]
             for piece_s in (2.0, 3.0):
-                iou = _piece_iou(marked, host, piece_s, rng, key)
+                iou = _piece_iou(marked, host, piece_s, rng, key, speed_search=speed_search)
                 if iou is not None:
                     localization[piece_s].append(iou)
             v = verify(marked, sample_rate=RATE, keys=[wrong_key])
@@ -227,6 +238,7 @@ def evaluate(clips: list[tuple[str, np.ndarray]], *, attacks: list[str], fpr_win
         "n_clips": len(clips),
         "clip_s": round(float(np.mean([y.shape[0] for _, y in clips])) / RATE, 2) if clips else 0.0,
         "seed": seed,
+        "speed_search": speed_search,
         "quality": {k: stat(v) for k, v in quality.items()},
         "speed_x_realtime": {k: round(statistics.median(v), 1) for k, v in speed.items() if v},
         "attacks": {a: {"set": group(a),
@@ -250,7 +262,8 @@ def _speech_windows(detected: list[bool], speech: list[bool]) -> dict:
     return {"presence_tpr_3s_speech": round(float(np.mean(hits)), 4) if hits else None, "windows_3s_speech": len(hits)}
 
 
-def _piece_iou(marked: np.ndarray, host: np.ndarray, piece_s: float, rng: np.random.Generator, key: bytes) -> float | None:
+def _piece_iou(marked: np.ndarray, host: np.ndarray, piece_s: float, rng: np.random.Generator, key: bytes, *,
+               speed_search: bool = False) -> float | None:
     """IoU of the segments found with a ``piece_s`` piece of ``marked`` pasted into unmarked ``host``.
 
     0 when the mark is not found; None when the clips are too short for the piece and 1 s
@@ -265,7 +278,7 @@ def _piece_iou(marked: np.ndarray, host: np.ndarray, piece_s: float, rng: np.ran
     at = int(rng.integers(RATE, host.shape[0] - n - RATE + 1))
     y = host.copy()
     y[at:at + n] = marked[src:src + n]
-    v = verify(y, sample_rate=RATE, keys=[key])
+    v = verify(y, sample_rate=RATE, keys=[key], speed_search=speed_search)
     if not v.detected:
         return 0.0
     t0, t1 = at / RATE, (at + n) / RATE
@@ -328,11 +341,12 @@ def _plot(results: dict, path: Path, title: str) -> None:
                    "or attack names separated by commas (see eval/attacks.py).")
 @click.option("--fpr-windows", type=click.IntRange(0, 1_000_000), default=2000, show_default=True, help="Unmarked 3 s windows to check.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Write watermark.json and watermark.png here.")
+@click.option("--speed-search", is_flag=True, help="Verify with the playback-speed search (x0.94-x1.06), false-alarm checks included.")
 @seed_option
 @json_option
 @quiet_option
 def command(clips_dir: Path | None, cloned: bool, n_clips: int, duration_s: float, attack_set: str, fpr_windows: int,
-            out_dir: Path | None, seed: int, as_json: bool, quiet: bool) -> None:
+            out_dir: Path | None, speed_search: bool, seed: int, as_json: bool, quiet: bool) -> None:
     """Payload rate, presence TPR, false alarms, quality and speed of the watermark under every attack."""
     from eval.attacks import ATTACKS, HARD_ATTACKS, MODERATE_ATTACKS
 
@@ -357,8 +371,11 @@ def command(clips_dir: Path | None, cloned: bool, n_clips: int, duration_s: floa
     else:
         made = espeak_clips(n_clips, duration_s=duration_s, seed=seed)
         title = "espeak-ng speech (synthetic)"
+    if speed_search:
+        title += ", speed search"
     clips = list(progress(made, silent=as_json or quiet, desc="clips", total=n_clips))
-    results = evaluate(clips, attacks=attacks, fpr_windows=fpr_windows, seed=seed, silent=as_json or quiet)
+    results = evaluate(clips, attacks=attacks, fpr_windows=fpr_windows, seed=seed, silent=as_json or quiet,
+                       speed_search=speed_search)
     results["corpus"] = title
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -73,7 +73,7 @@ def _as_datetime(value: Any) -> datetime | None:
 def not_checked(part: str, why: str) -> dict:
     """The section of a part that did not run: all values null, ``reason`` says why."""
     if part == "watermark":
-        return {"detected": None, "payload": None, "p_value": None, "segments": [], "reason": why}
+        return {"detected": None, "payload": None, "p_value": None, "segments": [], "reason": why, "speed": None}
     return {"score": None, "p_synthetic": None, "segments": [], "warning": why}
 
 
@@ -162,6 +162,9 @@ def decide(watermark: dict, provenance: dict | None, detector: dict, *, threshol
     if watermark.get("detected"):
         p = watermark.get("p_value")
         mark = "voiceguard watermark present" + (f" (p={p:.1e})" if p is not None else "")
+        speed = watermark.get("speed")
+        if speed not in (None, 1.0):
+            mark += f" in a copy played at x{speed:.4f} speed"
         payload = watermark.get("payload")
         if payload is None:
             return "watermarked", f"{mark}; presence only: payload not readable"
@@ -199,12 +202,16 @@ class ScanConfig:
         See :func:`decide`.
     keep_overview : bool
         Keep a small spectrogram per file for the HTML report.
+    speed_search : bool
+        Also look for the watermark at other playback speeds
+        (:data:`guard.watermark.verify.SPEED_FACTORS`; much slower on unmarked files).
     """
 
     home_dir: str | None = None
     model_path: str | None = None
     threshold: float = DEFAULT_THRESHOLD
     keep_overview: bool = False
+    speed_search: bool = False
 
 
 class Scanner:
@@ -259,14 +266,14 @@ class Scanner:
         if self.watermark_off:
             return not_checked("watermark", self.watermark_off), None
         try:
-            v = verify(y, sample_rate=SCAN_RATE, keys=self.keys)
+            v = verify(y, sample_rate=SCAN_RATE, keys=self.keys, speed_search=self.config.speed_search)
         except GuardError as exc:
             return not_checked("watermark", f"verify failed: {_one_line(exc)}"), None
         d = v.to_dict()
         section = {"detected": bool(v.detected), "payload": _payload_hex(v.payload),
                    "p_value": None if v.p_value is None else float(v.p_value),
                    "segments": [[round(float(a), 3), round(float(b), 3)] for a, b in v.segments],
-                   "reason": d.get("reason", getattr(v, "reason", ""))}
+                   "reason": d.get("reason", getattr(v, "reason", "")), "speed": float(v.speed)}
         return section, v
 
     def _lookup(self, verification: Any) -> dict | None:

@@ -161,6 +161,19 @@ def test_marked_file_is_watermarked_with_payload(tmp_path: Path, home, speech) -
     assert result.provenance is None and "no record" in result.reason  # never issued in this home
 
 
+def test_speed_search_finds_a_sped_up_mark(tmp_path: Path, home, speech) -> None:  # noqa: ANN001
+    from guard.audio import load, resample
+
+    path = _marked(tmp_path, home, speech, payload=0x0BADCAFE)
+    slower = save(tmp_path / "slower.wav", resample(load(path, sample_rate=SCAN_RATE), orig_sr=round(SCAN_RATE * 0.956),
+                                                    target_sr=SCAN_RATE), sample_rate=SCAN_RATE)
+    plain = Scanner(ScanConfig(home_dir=str(home.root))).scan(slower)
+    assert plain.watermark["detected"] is False and plain.watermark["speed"] == 1.0
+    result = Scanner(ScanConfig(home_dir=str(home.root), speed_search=True)).scan(slower)
+    assert result.verdict == "watermarked" and result.watermark["payload"] == "0badcafe"
+    assert abs(result.watermark["speed"] - 0.956) <= 0.0025 and "speed" in result.reason
+
+
 def test_other_homes_key_does_not_mark(tmp_path: Path, home, speech) -> None:  # noqa: ANN001
     from guard.home import init_home
 

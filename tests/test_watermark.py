@@ -311,3 +311,47 @@ def test_clipped_audio_is_restored_before_reading(marked10: np.ndarray, monkeypa
     monkeypatch.setattr(clipping, "clipped_samples", lambda y: None)
     blind = verify(clipped, sample_rate=SR, keys=[KEY])
     assert blind.payload != PAYLOAD and blind.p_value > 1e10 * v.p_value
+
+
+def _played_at(y: np.ndarray, factor: float) -> np.ndarray:
+    """``y`` played back ``factor`` times as fast (pitch and tempo together), as eval.attacks' speed attack does."""
+    return resample(y, orig_sr=int(round(SR * factor)), target_sr=SR)
+
+
+def test_speed_candidates_cover_the_range_within_a_quarter_percent() -> None:
+    factors = np.sort(np.array(VERIFY_MODULE.SPEED_FACTORS))
+    grid = np.linspace(0.94, 1.06, 2401)
+    assert np.abs(grid[:, None] - np.append(factors, 1.0)[None, :]).min(axis=1).max() <= 0.0025 + 1e-12
+    assert np.allclose(SR * factors, np.round(SR * factors), rtol=0.0, atol=1e-6)  # whole rates: exact resampling ratios
+    assert np.all(np.diff(np.abs(np.array(VERIFY_MODULE.SPEED_FACTORS) - 1.0)) >= 0)  # closest to 1 first
+
+
+@pytest.mark.parametrize("factor", [0.95, 1.0315])
+def test_speed_change_found_by_speed_search(marked10: np.ndarray, factor: float) -> None:
+    played = _played_at(marked10, factor)
+    assert not verify(played, sample_rate=SR, keys=[KEY]).detected  # the plain reading cannot see it
+    v = verify(played, sample_rate=SR, keys=[KEY], speed_search=True)
+    assert v.detected and v.payload == PAYLOAD and abs(v.speed - factor) <= 0.0025 + 1e-12
+    assert "speed" in v.reason and v.to_dict()["speed"] == v.speed
+    # the search pays for its candidates: half the budget over 24 of them, 48x the plain reading's p
+    undone = resample(played, orig_sr=SR, target_sr=int(round(SR * v.speed)))
+    assert v.p_value == pytest.approx(48 * verify(undone, sample_rate=SR, keys=[KEY]).p_value, rel=1e-9, abs=0.0)
+
+
+def test_speed_search_segments_are_in_the_clips_own_time(speech10: np.ndarray, marked10: np.ndarray) -> None:
+    host = speech10[::-1].copy()  # unmarked (reversed) speech
+    host[3 * SR:8 * SR] = marked10[2 * SR:7 * SR]
+    factor = 1.05
+    v = verify(_played_at(host, factor), sample_rate=SR, keys=[KEY], speed_search=True)
+    assert v.detected
+    assert max(_iou(seg, (3.0 / factor, 8.0 / factor)) for seg in v.segments) >= 0.8
+
+
+def test_speed_search_pays_half_the_budget_when_nothing_was_changed(speech10: np.ndarray, marked10: np.ndarray) -> None:
+    plain = verify(marked10, sample_rate=SR, keys=[KEY])
+    searched = verify(marked10, sample_rate=SR, keys=[KEY], speed_search=True)
+    assert searched.payload == PAYLOAD and searched.speed == 1.0 and "speed" not in searched.reason
+    assert searched.p_value == pytest.approx(2 * plain.p_value, rel=1e-9, abs=0.0)
+    for y, keys in [(speech10[: 4 * SR], [KEY]), (_played_at(marked10, 0.96)[: 4 * SR], [OTHER_KEY])]:
+        unmarked = verify(y, sample_rate=SR, keys=keys, speed_search=True)
+        assert not unmarked.detected and unmarked.speed == 1.0 and unmarked.p_value > 1e-6

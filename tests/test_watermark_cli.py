@@ -146,3 +146,30 @@ def test_speech_share_counts_slots_the_embedder_marks() -> None:
 def test_bench_watermark_unknown_attack_name(runner) -> None:  # noqa: ANN001
     r = runner.invoke(cli, ["bench", "watermark", "--attacks", "splice,no_such_attack", "--n-clips", "1"])
     assert r.exit_code == 2 and "no_such_attack" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_verify_speed_search(runner, home, speech_file: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    from guard.audio import resample
+
+    out = tmp_path / "marked.wav"
+    assert runner.invoke(cli, ["--home", str(home.root), "watermark", "embed", str(speech_file), "-o", str(out),
+                               "--payload", "0badcafe"]).exit_code == 0
+    faster = save(tmp_path / "faster.wav", resample(load(out, sample_rate=SR), orig_sr=round(SR * 1.041), target_sr=SR),
+                  sample_rate=SR)  # played 4 % fast: pitch and tempo up together
+    plain = runner.invoke(cli, ["--home", str(home.root), "watermark", "verify", str(faster), "--json"])
+    assert plain.exit_code == 0 and json.loads(plain.stdout)["detected"] is False
+    r = runner.invoke(cli, ["--home", str(home.root), "watermark", "verify", str(faster), "--json", "--speed-search"])
+    d = json.loads(r.stdout)
+    assert r.exit_code == 0 and d["detected"] and d["payload"] == "0badcafe" and abs(d["speed"] - 1.041) <= 0.0025
+    r = runner.invoke(cli, ["--home", str(home.root), "watermark", "verify", str(faster), "--speed-search"])
+    assert r.exit_code == 0 and "0badcafe" in r.stdout and "played at x1.0" in r.stdout
+
+
+def test_bench_watermark_speed_search(runner) -> None:  # noqa: ANN001
+    # with the speed search every verification looks at other playback speeds too: x1.05 is found
+    r = runner.invoke(cli, ["bench", "watermark", "--n-clips", "1", "--duration", "6", "--attacks", "speed_1.05",
+                            "--fpr-windows", "2", "--speed-search", "--json"])
+    assert r.exit_code == 0, r.output
+    results = json.loads(r.stdout)
+    assert results["speed_search"] is True and results["false_alarms"]["presence"] == 0
+    assert results["attacks"]["speed_1.05"]["payload_rate"] == 1.0 and "speed search" in results["corpus"]

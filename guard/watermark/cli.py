@@ -63,9 +63,12 @@ def embed_command(in_path: Path, out_path: Path, payload: str | None, strength: 
 
 @watermark_group.command("verify")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--speed-search", is_flag=True,
+              help="Also look for the mark at playback speeds x0.94-x1.06 (pitch and tempo changed together); "
+                   "about 25x slower on unmarked audio.")
 @home_option
 @json_option
-def verify_command(files: tuple[Path, ...], home_dir: Path, as_json: bool) -> None:
+def verify_command(files: tuple[Path, ...], speed_search: bool, home_dir: Path, as_json: bool) -> None:
     """Look for the mark of any of the home's keys in FILES (exit 1 if a file cannot be read)."""
     from guard.audio import load
     from guard.watermark import verify
@@ -74,7 +77,7 @@ def verify_command(files: tuple[Path, ...], home_dir: Path, as_json: bool) -> No
     failed = 0
     for path in files:
         try:
-            result = verify(load(path, sample_rate=16000), sample_rate=16000, keys=keys)
+            result = verify(load(path, sample_rate=16000), sample_rate=16000, keys=keys, speed_search=speed_search)
         except GuardError as exc:
             failed += 1
             click.echo(f"Error: {exc}", err=True)
@@ -85,7 +88,8 @@ def verify_command(files: tuple[Path, ...], home_dir: Path, as_json: bool) -> No
         if result.detected:
             payload = f"payload {result.payload:08x}" if result.payload is not None else "payload unreadable"
             spans = ", ".join(f"{s:.1f}-{e:.1f} s" for s, e in result.segments) or "no segment"
-            click.echo(f"{path}: watermark found, {payload}, p={result.p_value:.2g}, marked {spans}")
+            speed = "" if result.speed == 1.0 else f", played at x{result.speed:.4f} speed"
+            click.echo(f"{path}: watermark found, {payload}, p={result.p_value:.2g}, marked {spans}{speed}")
         else:
             click.echo(f"{path}: no watermark ({result.reason})")
     if failed:

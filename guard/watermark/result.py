@@ -27,6 +27,9 @@ class Verification:
     raw_payload : int or None
         The decoder's best 32 bits even when the check failed (for bit-accuracy figures;
         never trust it as a payload); None when not detected.
+    speed : float
+        Playback speed of the clip relative to the marked audio, when a speed search found
+        the mark at another speed (``verify(speed_search=True)``); else 1.0.
     """
 
     detected: bool
@@ -36,9 +39,10 @@ class Verification:
     reason: str = ""
     key_index: int | None = None
     raw_payload: int | None = field(default=None, repr=False)
+    speed: float = 1.0
 
     def to_dict(self, file: str | None = None) -> dict:
-        """The DESIGN.md JSON keys: file, detected, payload (8 hex digits or None), p_value, segments, reason."""
+        """The DESIGN.md JSON keys: file, detected, payload (8 hex digits or None), p_value, segments, reason; then key_index and speed."""
         return {
             "file": file,
             "detected": self.detected,
@@ -47,4 +51,5 @@ class Verification:
             "segments": [[round(s, 3), round(e, 3)] for s, e in self.segments],
             "reason": self.reason,
             "key_index": self.key_index,
+            "speed": self.speed,
         }

@@ -60,6 +60,17 @@ _SHARPEN_UP_TO = 30 * _CHECK_GATE
 # 8-19 % of unattacked 3 s windows (30 clips); with an equal share per reading those paid
 # for 11 readings instead of 2.
 _AS_IS_SHARE = 0.5
+# Speed search (verify(speed_search=True)): playback speed factors tried besides 1, every
+# SPEED_STEP from 0.25 % to 5.75 % each way, closest to 1 first. Resampling by the exact
+# inverse gives the mark back whole; a factor 0.25 % off keeps every payload of 8 espeak-ng
+# clips played at x1.05 and costs about a third of a 3 s window's log p-value, 0.5 % off
+# still finds presence but loses most payloads, so no speed in the range is farther than
+# 0.25 % from a candidate. The clip as it is keeps half the false-alarm budget; the
+# candidates share the other half.
+SPEED_STEP = 0.005
+SPEED_FACTORS = tuple(sorted((1.0 + sign * SPEED_STEP * (0.5 + k) for k in range(12) for sign in (1, -1)),
+                             key=lambda f: (abs(f - 1.0), f)))
+_AS_PLAYED_SHARE = 0.5
 _LEVEL_STEP_DB = 5.0  # level classes of the payload reading's reliability estimate
 _LEVEL_BINS = 8
 _PRIOR_GROUPS = 4.0  # pseudo-count pulling a (band, level) class towards its level's mean
@@ -172,7 +183,7 @@ def _sliding(n_slots: int, size: int, step: int) -> list[tuple[int, int]]:
     return [(s, s + size) for s in starts]
 
 
-def verify(y: np.ndarray, *, sample_rate: int, keys: Sequence[bytes]) -> Verification:
+def verify(y: np.ndarray, *, sample_rate: int, keys: Sequence[bytes], speed_search: bool = False) -> Verification:
     """Look for the mark of any of ``keys`` in ``y``.
 
     Parameters
@@ -184,6 +195,12 @@ def verify(y: np.ndarray, *, sample_rate: int, keys: Sequence[bytes]) -> Verific
     keys : sequence of bytes
         Every key to try (a home's ``watermark_keys()``); the correction for trying them
         all is included in ``p_value``.
+    speed_search : bool
+        When the clip as it is gives no payload, also read it at every playback speed of
+        :data:`SPEED_FACTORS` (x0.94-x1.06: a change of speed that moves pitch and tempo
+        together, as a resampled file played at the wrong rate does) by resampling it back;
+        ``speed`` then says which factor was undone and ``segments`` are in the clip's own
+        time. About 25 times slower on unmarked audio; the p-value pays for the candidates.
 
     Notes
     -----
@@ -228,18 +245,53 @@ def verify(y: np.ndarray, *, sample_rate: int, keys: Sequence[bytes]) -> Verific
     y16 = resample(y, orig_sr=sample_rate, target_sr=RATE)
     if clipped is not None:
         clipped = clipping.to_rate(clipped, sample_rate=sample_rate, target_rate=RATE, n_target=y16.shape[0])
+    if not speed_search:
+        return _read(y16, clipped, keys, duration_s=duration_s, multiplicity=1.0)
+    return _search_speed(y16, clipped, keys, duration_s=duration_s)
+
+
+def _search_speed(y16: np.ndarray, clipped: np.ndarray | None, keys: list[bytes], *, duration_s: float) -> Verification:
+    """:func:`verify` with ``speed_search``: the clip as it is, then resampled back from each speed factor."""
+    best = _read(y16, clipped, keys, duration_s=duration_s, multiplicity=1.0 / _AS_PLAYED_SHARE)
+    if best.payload is not None:
+        return best
+    used = first_read = None
+    multiplicity = len(SPEED_FACTORS) / (1.0 - _AS_PLAYED_SHARE)
+    for factor in SPEED_FACTORS:
+        if first_read is not None and abs(factor - first_read) > 1.5 * SPEED_STEP:
+            continue  # once a payload is read, only that candidate's neighbours can read it better
+        # a clip played at x factor is the marked one resampled by 1 / factor: undo that
+        undone = resample(y16, orig_sr=RATE, target_sr=int(round(RATE * factor)))
+        reading = _read(undone, None, keys, duration_s=duration_s * factor, multiplicity=multiplicity)
+        if _rank(reading) < _rank(best):
+            best, used = reading, factor
+        if first_read is None and reading.payload is not None:
+            first_read = factor
+    if used is None:
+        return best
+    segments = [(round(a / used, 3), round(min(b / used, duration_s), 3)) for a, b in best.segments]
+    return replace(best, segments=segments, speed=used,
+                   reason=f"{best.reason} (played at x{used:.4f} speed: undone before reading)")
+
+
+def _read(y16: np.ndarray, clipped: np.ndarray | None, keys: list[bytes], *, duration_s: float,
+          multiplicity: float) -> Verification:
+    """Read a 16 kHz clip as it is and, when it carries strong echoes, with each echo undone.
+
+    This reading gets ``1 / multiplicity`` of the false-alarm budget (see :func:`_verify16`).
+    """
     echoes = find_echoes(y16) if duration_s >= MIN_PRESENCE_S else []
     if not echoes:
-        return _verify_any(y16, clipped, keys, duration_s=duration_s, multiplicity=1.0)
+        return _verify_any(y16, clipped, keys, duration_s=duration_s, multiplicity=multiplicity)
     # read the clip and the clip with each echo undone at a few gains; the false-alarm budget
     # is split between the readings (a union bound): half for the clip as it is, the other
     # half shared by the undone versions
     undo = [c for echo in echoes for c in echo_candidates(echo)]
-    best = _verify_any(y16, clipped, keys, duration_s=duration_s, multiplicity=1.0 / _AS_IS_SHARE)
+    best = _verify_any(y16, clipped, keys, duration_s=duration_s, multiplicity=multiplicity / _AS_IS_SHARE)
     used = None
     for candidate in undo:
         undone = _verify_any(remove_echo(y16, candidate), clipped, keys, duration_s=duration_s,
-                             multiplicity=len(undo) / (1.0 - _AS_IS_SHARE))
+                             multiplicity=multiplicity * len(undo) / (1.0 - _AS_IS_SHARE))
         if _rank(undone) < _rank(best):
             best, used = undone, candidate
     if used is None:
