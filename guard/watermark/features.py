@@ -36,7 +36,7 @@ _RAMP_FOOT_DB = 5.0
 # steps and the narrowest sub-bands, read worst after codecs at the same level (mean cos of
 # their sync groups 0.1-0.2 below the other bands', measured on 80 espeak-ng and 80
 # LibriSpeech clips after MP3/AAC/Opus).
-BAND_WEIGHT = np.array([0.7, 0.85, 1.0, 1.0, 1.0, 1.0])
+BAND_WEIGHT = np.array([0.7, 0.85, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0])
 BAND_WEIGHT.setflags(write=False)
 # Noise floor of each sub-band: this percentile of its cell levels over the clip. Groups
 # within _FLOOR_RAMP_DB of it weigh down to _AT_FLOOR of their weight: in the pauses of
