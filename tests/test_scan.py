@@ -171,7 +171,7 @@ def test_speed_search_finds_a_sped_up_mark(tmp_path: Path, home, speech) -> None
     assert plain.watermark["detected"] is False and plain.watermark["speed"] == 1.0
     result = Scanner(ScanConfig(home_dir=str(home.root), speed_search=True)).scan(slower)
     assert result.verdict == "watermarked" and result.watermark["payload"] == "0badcafe"
-    assert abs(result.watermark["speed"] - 0.956) <= 0.0025 and "speed" in result.reason
+    assert abs(result.watermark["speed"] - 0.956) <= 0.005 and "speed" in result.reason
 
 
 def test_other_homes_key_does_not_mark(tmp_path: Path, home, speech) -> None:  # noqa: ANN001

@@ -160,7 +160,7 @@ def test_verify_speed_search(runner, home, speech_file: Path, tmp_path: Path) ->
     assert plain.exit_code == 0 and json.loads(plain.stdout)["detected"] is False
     r = runner.invoke(cli, ["--home", str(home.root), "watermark", "verify", str(faster), "--json", "--speed-search"])
     d = json.loads(r.stdout)
-    assert r.exit_code == 0 and d["detected"] and d["payload"] == "0badcafe" and abs(d["speed"] - 1.041) <= 0.0025
+    assert r.exit_code == 0 and d["detected"] and d["payload"] == "0badcafe" and abs(d["speed"] - 1.041) <= 0.005
     r = runner.invoke(cli, ["--home", str(home.root), "watermark", "verify", str(faster), "--speed-search"])
     assert r.exit_code == 0 and "0badcafe" in r.stdout and "played at x1.0" in r.stdout
 
