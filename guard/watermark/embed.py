@@ -50,8 +50,7 @@ _SYNTH_HOP = N_FFT // 2
 _EDGE_KERNEL = np.array([0.25, 0.5, 0.25])
 _BANDS_T = np.stack([np.convolve(row, _EDGE_KERNEL, mode="same") for row in band_matrix().T]).astype(np.float32)
 # the bins whose gain can differ from 1: the others' change is exactly 0, so they are skipped
-_GAINED = np.flatnonzero(_BANDS_T.any(axis=0))
-_GAINED_BINS = slice(int(_GAINED[0]), int(_GAINED[-1]) + 1)
+_GAINED_BINS = features.nonzero_span(_BANDS_T.any(axis=0))
 _BANDS_T_GAINED = np.ascontiguousarray(_BANDS_T[:, _GAINED_BINS])
 
 

@@ -21,9 +21,16 @@ _FRAMES_PER_SLOT = SLOT // HOP
 _WINDOW = np.sqrt(np.hanning(N_FFT + 1)[:-1]).astype(np.float32)
 _BANDS = band_matrix()
 _BINS_PER_BAND = _BANDS.sum(axis=0)
+
+
+def nonzero_span(mask: np.ndarray) -> slice:
+    """The slice from the first to the last True of a 1-D boolean ``mask`` (e.g. the rfft bins some band holds)."""
+    where = np.flatnonzero(mask)
+    return slice(int(where[0]), int(where[-1]) + 1)
+
+
 # the rfft bins any sub-band holds: the power of the others is never needed
-_IN_BANDS = np.flatnonzero(_BANDS.any(axis=1))
-_USED = slice(int(_IN_BANDS[0]), int(_IN_BANDS[-1]) + 1)
+_USED = nonzero_span(_BANDS.any(axis=1))
 _BANDS_USED = np.ascontiguousarray(_BANDS[_USED])
 _BLOCK_FRAMES = 256
 # Mean power per bin of white noise at -75 dBFS rms through the window: below is silence.

@@ -37,6 +37,18 @@ def _log_i0(x: np.ndarray) -> np.ndarray:
     return np.log(i0e(x)) + x
 
 
+def _von_mises_cos(kappa: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and variance of ``cos(phi)`` for ``phi`` tilted by ``exp(kappa cos(phi))`` (von Mises).
+
+    The mean is ``A1(kappa) = I1(kappa) / I0(kappa)``; the variance
+    ``1 - A1 / kappa - A1**2`` is also ``A1'(kappa)``, and 1/2 in the limit kappa -> 0
+    (taken below 1e-8, where the formula cancels).
+    """
+    mean = i1e(kappa) / i0e(kappa)
+    var = np.where(kappa > 1e-8, 1.0 - mean / np.maximum(kappa, 1e-300) - mean**2, 0.5)
+    return mean, var
+
+
 def _chernoff(t: float, a: np.ndarray) -> tuple[float, float]:
     """Chernoff bound on ``P(sum a_k cos(phi_k) >= t)`` and its optimal lambda (0 < t < sum a).
 
@@ -48,10 +60,7 @@ def _chernoff(t: float, a: np.ndarray) -> tuple[float, float]:
     """
     lam = 0.0
     for _ in range(_NEWTON_STEPS):
-        kappa = lam * a
-        ratio = i1e(kappa) / i0e(kappa)  # A1(kappa)
-        # A1'(kappa) = 1 - A1 / kappa - A1**2, which is 1/2 at kappa = 0
-        slope = np.where(kappa > 1e-8, 1.0 - ratio / np.maximum(kappa, 1e-300) - ratio**2, 0.5)
+        ratio, slope = _von_mises_cos(lam * a)  # A1(lambda a) and its derivative
         step = (t - float(np.sum(a * ratio))) / float(np.sum(a**2 * slope))
         lam += step
         if step <= 1e-12 * lam:
@@ -70,8 +79,7 @@ def _density_bound(a: np.ndarray, lam: float) -> float | None:
     heavy-tailed ``|phi|``.
     """
     kappa = lam * a
-    mean = i1e(kappa) / i0e(kappa)
-    var_cos = 1.0 - mean / np.maximum(kappa, 1e-300) - mean**2  # von Mises: 1 - A1/kappa - A1^2
+    _, var_cos = _von_mises_cos(kappa)
     sigma = float(np.sqrt(np.sum(a**2 * var_cos)))
     if not np.isfinite(sigma) or sigma <= 0:
         return None

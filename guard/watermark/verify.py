@@ -55,22 +55,21 @@ _CHECK_GATE = P_THRESHOLD / _CRC_CHANCE
 # between P_THRESHOLD and this: the tightening (up to about 20x) can bring it under the
 # threshold or under _CHECK_GATE
 _SHARPEN_UP_TO = 30 * _CHECK_GATE
-# Share of the false-alarm budget for reading a clip as it is when echoes were found (the
-# undone versions share the rest). Espeak-ng speech shows an echo-like cepstral peak in
-# 8-19 % of unattacked 3 s windows (30 clips); with an equal share per reading those paid
-# for 11 readings instead of 2.
+# Share of the false-alarm budget for reading a clip as it is when other versions of it are
+# read too (echoes undone, other playback speeds; those share the rest). Espeak-ng speech
+# shows an echo-like cepstral peak in 8-19 % of unattacked 3 s windows (30 clips); with an
+# equal share per reading those paid for 11 readings instead of 2.
 _AS_IS_SHARE = 0.5
 # Speed search (verify(speed_search=True)): playback speed factors tried besides 1, every
 # SPEED_STEP from 0.25 % to 5.75 % each way, closest to 1 first. Resampling by the exact
 # inverse gives the mark back whole; a factor 0.25 % off keeps every payload of 8 espeak-ng
 # clips played at x1.05 and costs about a third of a 3 s window's log p-value, 0.5 % off
 # still finds presence but loses most payloads, so no speed in the range is farther than
-# 0.25 % from a candidate. The clip as it is keeps half the false-alarm budget; the
-# candidates share the other half.
+# 0.25 % from a candidate. The clip as it is keeps _AS_IS_SHARE of the false-alarm budget;
+# the candidates share the rest.
 SPEED_STEP = 0.005
 SPEED_FACTORS = tuple(sorted((1.0 + sign * SPEED_STEP * (0.5 + k) for k in range(12) for sign in (1, -1)),
                              key=lambda f: (abs(f - 1.0), f)))
-_AS_PLAYED_SHARE = 0.5
 _LEVEL_STEP_DB = 5.0  # level classes of the payload reading's reliability estimate
 _LEVEL_BINS = 8
 _PRIOR_GROUPS = 4.0  # pseudo-count pulling a (band, level) class towards its level's mean
@@ -252,11 +251,11 @@ def verify(y: np.ndarray, *, sample_rate: int, keys: Sequence[bytes], speed_sear
 
 def _search_speed(y16: np.ndarray, clipped: np.ndarray | None, keys: list[bytes], *, duration_s: float) -> Verification:
     """:func:`verify` with ``speed_search``: the clip as it is, then resampled back from each speed factor."""
-    best = _read(y16, clipped, keys, duration_s=duration_s, multiplicity=1.0 / _AS_PLAYED_SHARE)
+    best = _read(y16, clipped, keys, duration_s=duration_s, multiplicity=1.0 / _AS_IS_SHARE)
     if best.payload is not None:
         return best
     used = first_read = None
-    multiplicity = len(SPEED_FACTORS) / (1.0 - _AS_PLAYED_SHARE)
+    multiplicity = len(SPEED_FACTORS) / (1.0 - _AS_IS_SHARE)
     for factor in SPEED_FACTORS:
         if first_read is not None and abs(factor - first_read) > 1.5 * SPEED_STEP:
             continue  # once a payload is read, only that candidate's neighbours can read it better
