@@ -5,10 +5,10 @@ For every attack of :mod:`eval.attacks`: exact-payload rate and bit accuracy on 
 window of the marked audio (inside the unmarked padding of a splice); on unmarked audio
 (3 s windows of the clean clips, noise, tones, chirps and music-like notes) and with a
 wrong key: false detections. Presence is also reported over the 3 s windows that are
-mostly speech (:data:`SPEECH_SHARE` of their 64 ms slots hold audio the embedder marks,
-judged on the marked audio before the attack, or after it for attacks that change the
-length): nothing is marked in pauses, so a window
-that is half pause carries half a window of mark. Quality of the marked clips (SNR,
+mostly speech (:data:`SPEECH_SHARE` of their 30 ms frames are speech to WebRTC's voice
+activity detector, :mod:`eval.speech_activity`, judged on the marked clip before the
+attack, or on the attacked one for attacks that change the length): nothing is marked in
+silence, so a window that is half pause carries about half a window of mark. Quality of the marked clips (SNR,
 PESQ-wb, STOI) and embed/verify speed in x real time on one thread (medians of CPU time).
 Localization: a 2 s and a 3 s piece of each marked clip pasted into the next (unmarked)
 clip; the IoU of the segments found with the true span.
@@ -125,16 +125,6 @@ def _window_start(n_samples: int, seconds: float, rng: np.random.Generator) -> i
     return int(rng.integers(0, n_samples - n + 1)) if n_samples > n else 0
 
 
-def speech_share(y: np.ndarray) -> float:
-    """Share of the 64 ms slots of ``y`` (16 kHz) that hold a group the embedder marks (0 for an empty clip)."""
-    from guard.watermark import features
-
-    logp = features.cell_log_power(features.analyse(np.asarray(y, dtype=np.float32)), 0)
-    if logp.shape[0] == 0:
-        return 0.0
-    return float(np.mean(features.weights(logp, margin_db=features.EMBED_DB).max(axis=1) > 0))
-
-
 def _marked_part(attack: str, z: np.ndarray) -> np.ndarray:
     """The part of attacked clip ``z`` that holds marked audio (a splice pads it with unmarked speech).
 
@@ -163,6 +153,7 @@ def evaluate(clips: list[tuple[str, np.ndarray]], *, attacks: list[str], fpr_win
 
     from eval.attacks import HARD_ATTACKS, MODERATE_ATTACKS, apply_attack
     from eval.quality import bit_accuracy, pesq_wb, snr_db, stoi
+    from eval.speech_activity import speech_frames, speech_share
     from guard.watermark import embed
     from guard.watermark import verify as plain_verify
 
@@ -189,6 +180,7 @@ def evaluate(clips: list[tuple[str, np.ndarray]], *, attacks: list[str], fpr_win
             duration_s = y.shape[0] / RATE
             speed["embed"].append(duration_s / max(t1 - t0, 1e-6))
             speed["verify"].append(duration_s / (t2 - t1))
+            marked_speech = speech_frames(marked)
             quality["snr_db"].append(snr_db(y, marked, sample_rate=RATE))
             quality["pesq_wb"].append(pesq_wb(y, marked, sample_rate=RATE))
             quality["stoi"].append(stoi(y, marked, sample_rate=RATE))
@@ -205,8 +197,8 @@ def evaluate(clips: list[tuple[str, np.ndarray]], *, attacks: list[str], fpr_win
                 r["presence_3s"].append(verify(window, sample_rate=RATE, keys=[key]).detected)
                 # speech is judged before the attack where the attacked audio is aligned with
                 # the marked clip (crops, speed and tempo changes are not: judged after)
-                before = marked[start:start + 3 * RATE] if inside.shape[0] == marked.shape[0] else window
-                r["speech_3s"].append(speech_share(before) >= SPEECH_SHARE)
+                frames = marked_speech if inside.shape[0] == marked.shape[0] else speech_frames(inside)
+                r["speech_3s"].append(speech_share(frames, start, 3 * RATE) >= SPEECH_SHARE)
                 r["payload_5s"].append(verify(_crop(inside, 5.0, rng), sample_rate=RATE, keys=[key]).payload == payload)
             for _ in range(speech_windows):
                 v = verify(_crop(y, 3.0, rng), sample_rate=RATE, keys=[key])
@@ -298,7 +290,7 @@ def _table(results: dict, title: str) -> None:
         speech = "-" if r["presence_tpr_3s_speech"] is None else f"{r['presence_tpr_3s_speech']:.3f} ({r['windows_3s_speech']})"
         say(f"{name:20s} {r['set']:8s} {r['payload_rate']:8.3f} {r['bit_accuracy']:6.3f} {r['detect_tpr']:7.3f} "
             f"{r['presence_tpr_3s']:8.3f} {speech:>12s} {r['payload_rate_5s']:7.3f}")
-    say(f"(speech: presence in the 3 s windows of which >= {SPEECH_SHARE:.0%} is speech the embedder marks; how many)")
+    say(f"(speech: presence in the 3 s windows of which >= {SPEECH_SHARE:.0%} is speech to WebRTC's VAD; how many)")
     for name, r in results.get("localization", {}).items():
         say(f"localization, {name} marked piece inside unmarked speech: found {r['found_rate']:.3f}, "
             f"IoU median {r['iou_median']:.2f}, IoU >= 0.8 in {r['iou_ge_0.8_rate']:.3f}")

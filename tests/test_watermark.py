@@ -157,6 +157,38 @@ def test_payload_check_completes_weak_presence(marked10: np.ndarray, monkeypatch
     assert not wrong.detected and wrong.payload is None
 
 
+def test_presence_reads_the_data_groups_too(marked10: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Either payload bit puts a data group's doubled angle on its dither, so counting those
+    # groups strengthens presence; the same 3 s window read with the sync groups alone
+    # gives a p-value many orders of magnitude larger (1e-75 against 1e-61 here)
+    window = marked10[2 * SR:5 * SR]
+    both = verify(window, sample_rate=SR, keys=[KEY])
+    monkeypatch.setattr(VERIFY_MODULE, "_DATA_WEIGHT", 0.0)
+    sync_only = verify(window, sample_rate=SR, keys=[KEY])
+    assert both.detected and both.p_value < sync_only.p_value * 1e-8
+
+
+def test_doubled_angles_are_uniform_under_a_wrong_key(speech10: np.ndarray) -> None:
+    # The analytic p-value needs every angle the statistic reads, doubled or not, to be
+    # uniform when the key is not the one that marked the clip: its weighted score then
+    # has mean 0 and variance half the sum of squared weights, over many wrong keys
+    from guard.watermark import features
+
+    marked = embed(speech10, sample_rate=SR, payload=PAYLOAD, key=KEY)
+    logps = [features.cell_log_power(features.analyse(marked), 0)]
+    ws = [features.weights(logps[0])]
+    z = []
+    for k in range(200):
+        scorer = VERIFY_MODULE._Scorer(logps, ws, bytes([k, 7]) * 16)
+        scores, amplitudes = scorer.slot_scores(0)
+        weights = scorer.presence_weights(0, 0)
+        assert np.allclose(amplitudes[0], weights.sum(axis=1))
+        z.append(scores[0].sum() / np.sqrt(0.5 * (weights**2).sum()))
+    assert abs(np.mean(z)) < 0.25 and 0.75 < np.std(z) < 1.25
+    scorer = VERIFY_MODULE._Scorer(logps, ws, KEY)
+    assert scorer.slot_scores(0)[0][0].sum() / np.sqrt(0.5 * (scorer.presence_weights(0, 0) ** 2).sum()) > 20
+
+
 def test_p_value_is_tightened_near_the_threshold(marked10: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
     # 3 s windows of the marked clip under strong noise or low-rate codecs: the first whose
     # Chernoff p-value lies between the threshold and the tightening's upper limit is

@@ -129,18 +129,30 @@ def test_bench_watermark_speech_windows_after_a_crop(runner) -> None:  # noqa: A
     assert crop["windows_3s_speech"] == 1 and crop["presence_tpr_3s_speech"] == crop["presence_tpr_3s"] == 1.0
 
 
-def test_speech_share_counts_slots_the_embedder_marks() -> None:
-    from conftest import tone
+def test_speech_activity_finds_speech_and_pauses(speech) -> None:  # noqa: ANN001
+    from eval.speech_activity import FRAME, RATE, speech_frames, speech_share
 
-    from eval.bench_watermark import RATE, speech_share
+    rng = np.random.default_rng(0)
+    pause = rng.normal(0.0, 3e-4, 2 * RATE).astype(np.float32)  # room noise some 50 dB under the speech
+    clip = np.concatenate([pause, speech])
+    frames = speech_frames(clip)
+    assert frames.shape == (clip.shape[0] // FRAME,)
+    assert speech_share(frames, 0, 2 * RATE) == 0.0
+    assert speech_share(frames, 2 * RATE, speech.shape[0]) >= 0.9
+    assert speech_share(frames, 0, clip.shape[0]) == pytest.approx(frames.mean(), abs=0.02)
+    # the decisions do not depend on the recording level
+    assert np.array_equal(speech_frames(0.05 * clip), frames)
+    assert speech_share(frames, clip.shape[0], RATE) == 0.0  # a window past the end holds no frame
+    assert not speech_frames(np.zeros(RATE, dtype=np.float32)).any()
+    assert speech_frames(np.zeros(0, dtype=np.float32)).shape == (0,)
 
-    sound = tone(1000.0, 3.0, RATE)
-    assert speech_share(sound) == pytest.approx(1.0)
-    half = sound.copy()
-    half[: int(1.5 * RATE)] = 0.0  # a pause for the first half
-    assert speech_share(half) == pytest.approx(0.5, abs=0.05)
-    assert speech_share(np.zeros(3 * RATE, dtype=np.float32)) == 0.0
-    assert speech_share(np.zeros(0, dtype=np.float32)) == 0.0
+
+def test_speech_activity_refuses_other_rates() -> None:
+    from eval.speech_activity import speech_frames
+    from guard.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="16000"):
+        speech_frames(np.zeros(8000, dtype=np.float32), sample_rate=8000)
 
 
 def test_bench_watermark_unknown_attack_name(runner) -> None:  # noqa: ANN001
