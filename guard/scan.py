@@ -51,14 +51,6 @@ def _one_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def _payload_hex(payload: Any) -> str | None:
-    if payload is None:
-        return None
-    if isinstance(payload, str):
-        return payload.lower().removeprefix("0x")
-    return f"{int(payload):08x}"
-
-
 def _as_datetime(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         return value
@@ -269,11 +261,9 @@ class Scanner:
             v = verify(y, sample_rate=SCAN_RATE, keys=self.keys, speed_search=self.config.speed_search)
         except GuardError as exc:
             return not_checked("watermark", f"verify failed: {_one_line(exc)}"), None
+        # verify's own JSON keys (DESIGN.md), less the file (the row's) and the key index
         d = v.to_dict()
-        section = {"detected": bool(v.detected), "payload": _payload_hex(v.payload),
-                   "p_value": None if v.p_value is None else float(v.p_value),
-                   "segments": [[round(float(a), 3), round(float(b), 3)] for a, b in v.segments],
-                   "reason": d.get("reason", getattr(v, "reason", "")), "speed": float(v.speed)}
+        section = {k: d[k] for k in ("detected", "payload", "p_value", "segments", "reason", "speed")}
         return section, v
 
     def _lookup(self, verification: Any) -> dict | None:

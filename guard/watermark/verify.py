@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import numpy as np
 
@@ -26,6 +27,8 @@ from guard.watermark.layout import (
     pattern,
 )
 from guard.watermark.result import Verification
+
+_T = TypeVar("_T")
 
 MIN_PRESENCE_S = 3.0
 P_THRESHOLD = 1e-6  # per 3 s window, after correcting for offsets, phases and keys
@@ -288,18 +291,21 @@ def _search_speed(y16: np.ndarray, clipped: np.ndarray | None, keys: list[bytes]
     best = _read(y16, clipped, keys, duration_s=duration_s, multiplicity=1.0 / _AS_IS_SHARE)
     if best.payload is not None:
         return best
-    used = first_read = None
     multiplicity = len(SPEED_FACTORS) / (1.0 - _AS_IS_SHARE)
-    for factor in SPEED_FACTORS:
-        if first_read is not None and abs(factor - first_read) > 1.5 * SPEED_STEP:
-            continue  # once a payload is read, only that candidate's neighbours can read it better
-        # a clip played at x factor is the marked one resampled by 1 / factor: undo that
-        undone = resample(y16, orig_sr=RATE, target_sr=int(round(RATE * factor)))
-        reading = _read(undone, None, keys, duration_s=duration_s * factor, multiplicity=multiplicity)
-        if _rank(reading) < _rank(best):
-            best, used = reading, factor
-        if first_read is None and reading.payload is not None:
-            first_read = factor
+
+    def readings() -> Iterator[tuple[float, Verification]]:
+        first_read = None
+        for factor in SPEED_FACTORS:
+            if first_read is not None and abs(factor - first_read) > 1.5 * SPEED_STEP:
+                continue  # once a payload is read, only that candidate's neighbours can read it better
+            # a clip played at x factor is the marked one resampled by 1 / factor: undo that
+            undone = resample(y16, orig_sr=RATE, target_sr=int(round(RATE * factor)))
+            reading = _read(undone, None, keys, duration_s=duration_s * factor, multiplicity=multiplicity)
+            if first_read is None and reading.payload is not None:
+                first_read = factor
+            yield factor, reading
+
+    best, used = _best_of(best, readings())
     if used is None:
         return best
     segments = [(round(a / used, 3), round(min(b / used, duration_s), 3)) for a, b in best.segments]
@@ -320,17 +326,27 @@ def _read(y16: np.ndarray, clipped: np.ndarray | None, keys: list[bytes], *, dur
     # is split between the readings (a union bound): half for the clip as it is, the other
     # half shared by the undone versions
     undo = [c for echo in echoes for c in echo_candidates(echo)]
-    best = _verify_any(y16, clipped, keys, duration_s=duration_s, multiplicity=multiplicity / _AS_IS_SHARE)
-    used = None
-    for candidate in undo:
-        undone = _verify_any(remove_echo(y16, candidate), clipped, keys, duration_s=duration_s,
-                             multiplicity=multiplicity * len(undo) / (1.0 - _AS_IS_SHARE))
-        if _rank(undone) < _rank(best):
-            best, used = undone, candidate
+    as_is = _verify_any(y16, clipped, keys, duration_s=duration_s, multiplicity=multiplicity / _AS_IS_SHARE)
+    each = multiplicity * len(undo) / (1.0 - _AS_IS_SHARE)
+    best, used = _best_of(as_is, ((c, _verify_any(remove_echo(y16, c), clipped, keys, duration_s=duration_s,
+                                                   multiplicity=each)) for c in undo))
     if used is None:
         return best
     note = f" (after undoing an echo of {used.delay / RATE:.2f} s at {used.gain:+.2f})"
     return replace(best, reason=best.reason + note)
+
+
+def _best_of(first: Verification, others: Iterable[tuple[_T, Verification]]) -> tuple[Verification, _T | None]:
+    """The best of ``first`` and the readings of ``others`` (by :func:`_rank`), and the tag of the one kept (None: ``first``).
+
+    ``others`` yields (what was undone, its reading) and is read lazily, in order: ties keep
+    the earlier reading.
+    """
+    best, used = first, None
+    for tag, reading in others:
+        if _rank(reading) < _rank(best):
+            best, used = reading, tag
+    return best, used
 
 
 def _rank(v: Verification) -> tuple[bool, bool, float]:
