@@ -8,8 +8,9 @@ wrong key: false detections. Presence is also reported over the 3 s windows that
 mostly speech (:data:`SPEECH_SHARE` of their 30 ms frames are speech to WebRTC's voice
 activity detector, :mod:`eval.speech_activity`, judged on the marked clip before the
 attack, or on the attacked one for attacks that change the length): nothing is marked in
-silence, so a window that is half pause carries about half a window of mark. Quality of the marked clips (SNR,
-PESQ-wb, STOI) and embed/verify speed in x real time on one thread (medians of CPU time).
+silence, so a window that is half pause carries about half a window of mark. Quality of
+the marked clips (SNR, PESQ-wb, STOI) and embed/verify speed in x real time on one thread
+(medians of CPU time).
 Localization: a 2 s and a 3 s piece of each marked clip pasted into the next (unmarked)
 clip; the IoU of the segments found with the true span.
 
