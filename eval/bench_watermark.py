@@ -2,7 +2,9 @@
 
 For every attack of :mod:`eval.attacks`: exact-payload rate and bit accuracy on whole clips
 (10 s by default), presence TPR in a random 3 s window and payload rate in a random 5 s
-window of the marked audio (inside the unmarked padding of a splice); on unmarked audio
+window of the marked audio (inside the unmarked padding of a splice), and presence TPR over
+every 3 s window at :data:`EVERY_STEP_S` steps (8 per 10 s clip: a tighter estimate than
+one window per clip, drawing nothing from the seeded generator); on unmarked audio
 (3 s windows of the clean clips, noise, tones, chirps and music-like notes) and with a
 wrong key: false detections. Presence is also reported over the 3 s windows that are
 mostly speech (:data:`SPEECH_SHARE` of their 30 ms frames are speech to WebRTC's voice
@@ -36,6 +38,7 @@ from guard.errors import DatasetError
 
 RATE = 16000
 SPEECH_SHARE = 0.8
+EVERY_STEP_S = 1  # presence is also read in every 3 s window at this step (seconds)
 SENTENCES = {
     "en-us": ["Every clip we make carries a mark and a signed record.",
               "The committee will meet again on Thursday to review the budget.",
@@ -162,8 +165,8 @@ def evaluate(clips: list[tuple[str, np.ndarray]], *, attacks: list[str], fpr_win
 
     rng = np.random.default_rng(seed)
     key, wrong_key = rng.bytes(32), rng.bytes(32)
-    per_attack = {a: {"payload": [], "bits": [], "detect": [], "presence_3s": [], "speech_3s": [], "payload_5s": []}
-                  for a in attacks}
+    per_attack = {a: {"payload": [], "bits": [], "detect": [], "presence_3s": [], "speech_3s": [], "payload_5s": [],
+                      "every_3s": [], "every_speech_3s": []} for a in attacks}
     quality = {"snr_db": [], "pesq_wb": [], "stoi": []}
     speed = {"embed": [], "verify": []}
     false = {"windows": 0, "presence": 0, "payload": 0, "wrong_key_clips": 0, "wrong_key_detections": 0}
@@ -200,6 +203,9 @@ def evaluate(clips: list[tuple[str, np.ndarray]], *, attacks: list[str], fpr_win
                 # the marked clip (crops, speed and tempo changes are not: judged after)
                 frames = marked_speech if inside.shape[0] == marked.shape[0] else speech_frames(inside)
                 r["speech_3s"].append(speech_share(frames, start, 3 * RATE) >= SPEECH_SHARE)
+                for at in range(0, inside.shape[0] - 3 * RATE + 1, EVERY_STEP_S * RATE):
+                    r["every_3s"].append(verify(inside[at:at + 3 * RATE], sample_rate=RATE, keys=[key]).detected)
+                    r["every_speech_3s"].append(speech_share(frames, at, 3 * RATE) >= SPEECH_SHARE)
                 r["payload_5s"].append(verify(_crop(inside, 5.0, rng), sample_rate=RATE, keys=[key]).payload == payload)
             for _ in range(speech_windows):
                 v = verify(_crop(y, 3.0, rng), sample_rate=RATE, keys=[key])
@@ -240,6 +246,7 @@ def evaluate(clips: list[tuple[str, np.ndarray]], *, attacks: list[str], fpr_win
                         "detect_tpr": round(float(np.mean(r["detect"])), 4),
                         "presence_tpr_3s": round(float(np.mean(r["presence_3s"])), 4),
                         **_speech_windows(r["presence_3s"], r["speech_3s"]),
+                        **_every_windows(r["every_3s"], r["every_speech_3s"]),
                         "payload_rate_5s": round(float(np.mean(r["payload_5s"])), 4)} for a, r in per_attack.items() if r["payload"]},
         "false_alarms": false,
         "localization": {f"{int(k)}s": {"found_rate": round(float(np.mean(np.array(v) > 0)), 4),
@@ -253,6 +260,15 @@ def _speech_windows(detected: list[bool], speech: list[bool]) -> dict:
     """Presence TPR over the 3 s windows that are mostly speech, and how many there were."""
     hits = [d for d, s in zip(detected, speech) if s]
     return {"presence_tpr_3s_speech": round(float(np.mean(hits)), 4) if hits else None, "windows_3s_speech": len(hits)}
+
+
+def _every_windows(detected: list[bool], speech: list[bool]) -> dict:
+    """Presence TPR over every 3 s window at EVERY_STEP_S steps, over those mostly speech, and how many of each."""
+    hits = [d for d, s in zip(detected, speech) if s]
+    return {"presence_tpr_3s_every": round(float(np.mean(detected)), 4) if detected else None,
+            "windows_3s_every": len(detected),
+            "presence_tpr_3s_every_speech": round(float(np.mean(hits)), 4) if hits else None,
+            "windows_3s_every_speech": len(hits)}
 
 
 def _piece_iou(marked: np.ndarray, host: np.ndarray, piece_s: float, rng: np.random.Generator, key: bytes, *,
@@ -286,12 +302,19 @@ def _table(results: dict, title: str) -> None:
     say("quality: " + ", ".join(f"{k} mean {v['mean']} (min {v['min']})" for k, v in q.items()))
     s = results["speed_x_realtime"]
     say(f"speed (one thread, median of CPU time): embed {s.get('embed')} x, verify {s.get('verify')} x real time")
-    say(f"{'attack':20s} {'set':8s} {'payload':>8s} {'bits':>6s} {'detect':>7s} {'pres 3s':>8s} {'speech':>12s} {'pay 5s':>7s}")
+    say(f"{'attack':20s} {'set':8s} {'payload':>8s} {'bits':>6s} {'detect':>7s} {'pres 3s':>8s} {'speech':>12s} "
+        f"{'every 3s':>13s} {'speech':>13s} {'pay 5s':>7s}")
+
+    def rate(r: dict, key: str, count: str) -> str:
+        return "-" if r[key] is None else f"{r[key]:.3f} ({r[count]})"
+
     for name, r in results["attacks"].items():
-        speech = "-" if r["presence_tpr_3s_speech"] is None else f"{r['presence_tpr_3s_speech']:.3f} ({r['windows_3s_speech']})"
         say(f"{name:20s} {r['set']:8s} {r['payload_rate']:8.3f} {r['bit_accuracy']:6.3f} {r['detect_tpr']:7.3f} "
-            f"{r['presence_tpr_3s']:8.3f} {speech:>12s} {r['payload_rate_5s']:7.3f}")
-    say(f"(speech: presence in the 3 s windows of which >= {SPEECH_SHARE:.0%} is speech to WebRTC's VAD; how many)")
+            f"{r['presence_tpr_3s']:8.3f} {rate(r, 'presence_tpr_3s_speech', 'windows_3s_speech'):>12s} "
+            f"{rate(r, 'presence_tpr_3s_every', 'windows_3s_every'):>13s} "
+            f"{rate(r, 'presence_tpr_3s_every_speech', 'windows_3s_every_speech'):>13s} {r['payload_rate_5s']:7.3f}")
+    say(f"(pres 3s: one random 3 s window per clip; every 3s: every 3 s window at {EVERY_STEP_S} s steps; speech: "
+        f"those of which >= {SPEECH_SHARE:.0%} is speech to WebRTC's VAD; how many in brackets)")
     for name, r in results.get("localization", {}).items():
         say(f"localization, {name} marked piece inside unmarked speech: found {r['found_rate']:.3f}, "
             f"IoU median {r['iou_median']:.2f}, IoU >= 0.8 in {r['iou_ge_0.8_rate']:.3f}")

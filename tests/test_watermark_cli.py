@@ -96,6 +96,11 @@ def test_bench_watermark_small_run(runner, tmp_path: Path) -> None:  # noqa: ANN
     none = results["attacks"]["none"]
     assert none["windows_3s_speech"] in (0, 1)  # one 3 s window per attack, counted when mostly speech
     assert none["presence_tpr_3s_speech"] == (none["presence_tpr_3s"] if none["windows_3s_speech"] else None)
+    # every 3 s window at 1 s steps of the 4 s clip: at 0 and 1 s
+    assert none["windows_3s_every"] == 2 and none["presence_tpr_3s_every"] == 1.0
+    assert 0 <= none["windows_3s_every_speech"] <= 2
+    splice = results["attacks"]["splice"]  # read in the marked part only, not the unmarked padding
+    assert splice["windows_3s_every"] == 2
     assert set(results["localization"]) == {"2s"}  # a 4 s clip has no room for a 3 s piece and 1 s either side
     assert 0.0 <= results["localization"]["2s"]["iou_median"] <= 1.0
     assert (tmp_path / "watermark.json").is_file() and (tmp_path / "watermark.png").is_file()
