@@ -245,8 +245,9 @@ def evaluate(clips: list[tuple[str, np.ndarray]], *, attacks: list[str], fpr_win
                         "bit_accuracy": round(float(np.mean(r["bits"])), 4),
                         "detect_tpr": round(float(np.mean(r["detect"])), 4),
                         "presence_tpr_3s": round(float(np.mean(r["presence_3s"])), 4),
-                        **_speech_windows(r["presence_3s"], r["speech_3s"]),
-                        **_every_windows(r["every_3s"], r["every_speech_3s"]),
+                        **_window_rate("speech", _mostly_speech(r["presence_3s"], r["speech_3s"])),
+                        **_window_rate("every", r["every_3s"]),
+                        **_window_rate("every_speech", _mostly_speech(r["every_3s"], r["every_speech_3s"])),
                         "payload_rate_5s": round(float(np.mean(r["payload_5s"])), 4)} for a, r in per_attack.items() if r["payload"]},
         "false_alarms": false,
         "localization": {f"{int(k)}s": {"found_rate": round(float(np.mean(np.array(v) > 0)), 4),
@@ -256,19 +257,15 @@ def evaluate(clips: list[tuple[str, np.ndarray]], *, attacks: list[str], fpr_win
     }
 
 
-def _speech_windows(detected: list[bool], speech: list[bool]) -> dict:
-    """Presence TPR over the 3 s windows that are mostly speech, and how many there were."""
-    hits = [d for d, s in zip(detected, speech) if s]
-    return {"presence_tpr_3s_speech": round(float(np.mean(hits)), 4) if hits else None, "windows_3s_speech": len(hits)}
+def _mostly_speech(detected: list[bool], speech: list[bool]) -> list[bool]:
+    """The outcomes of the windows that are mostly speech."""
+    return [d for d, s in zip(detected, speech) if s]
 
 
-def _every_windows(detected: list[bool], speech: list[bool]) -> dict:
-    """Presence TPR over every 3 s window at EVERY_STEP_S steps, over those mostly speech, and how many of each."""
-    hits = [d for d, s in zip(detected, speech) if s]
-    return {"presence_tpr_3s_every": round(float(np.mean(detected)), 4) if detected else None,
-            "windows_3s_every": len(detected),
-            "presence_tpr_3s_every_speech": round(float(np.mean(hits)), 4) if hits else None,
-            "windows_3s_every_speech": len(hits)}
+def _window_rate(name: str, detected: list[bool]) -> dict:
+    """``presence_tpr_3s_<name>`` (None without windows) and ``windows_3s_<name>``, how many windows there were."""
+    return {f"presence_tpr_3s_{name}": round(float(np.mean(detected)), 4) if detected else None,
+            f"windows_3s_{name}": len(detected)}
 
 
 def _piece_iou(marked: np.ndarray, host: np.ndarray, piece_s: float, rng: np.random.Generator, key: bytes, *,
