@@ -282,6 +282,23 @@ def test_echo_gain_estimate_on_a_short_crop(rng: np.random.Generator) -> None:
     assert min(abs(g - 0.5) for g in gains) < 0.03
 
 
+def test_echo_of_audio_before_a_crop_is_taken_out(rng: np.random.Generator) -> None:
+    # a crop that starts after loud audio: the inverse filter alone leaves that audio's echo
+    # in every 0.5 s stretch (halving each time); remove_echo estimates it and takes it out
+    x = _babble(rng, seconds=4.0)
+    x[16000:] *= 0.1
+    d = 8000
+    y = x.copy()
+    y[d:] += 0.5 * x[:-d]
+    crop, truth = y[16000:], x[16000:]
+    plain = crop.astype(np.float64).copy()
+    for start in range(d, plain.shape[0], d):
+        plain[start:start + d] -= 0.5 * plain[start - d:start]
+    left_by_filter = np.sqrt(np.mean((plain - truth) ** 2))
+    left = np.sqrt(np.mean((remove_echo(crop, Echo(d, 0.5)) - truth) ** 2))
+    assert left < 0.3 * left_by_filter and left < 0.5 * np.sqrt(np.mean(truth**2))
+
+
 def test_the_two_clearest_echoes_are_found_strongest_first(rng: np.random.Generator) -> None:
     x = _babble(rng)
     assert find_echoes(x) == []

@@ -7,6 +7,12 @@ the log-magnitude spectrum of the clip carries a ripple of period ``RATE / D`` w
 cepstrum has a peak of height ``a / 2`` at quefrency D (Bogert, Healy & Tukey 1963). When
 that peak stands far above the rest of the long-quefrency cepstrum, the inverse filter
 ``1 / (1 + a z^-D)`` restores the clip up to the echo-of-echo terms.
+
+A crop of an echoed recording also starts with the echo of audio from before the crop,
+which the inverse filter cannot see: it leaves that audio ``u`` in the crop's k-th stretch
+of D samples as ``(-a)^(k+1) u``, 6 dB weaker per stretch at ``a = 0.5`` but far above the
+mark for the first 1-2 s. :func:`remove_echo` estimates ``u`` from that pattern, bin by
+bin of a short-time Fourier transform, and takes it out.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.fft
+import scipy.signal
+from scipy.ndimage import uniform_filter
 
 from guard.watermark.layout import RATE
 
@@ -31,6 +39,17 @@ _SECANT_STEPS = 3
 # hides much of the mark (3 s crops of a 0.5 s echo at 0.5: p ~1e-5 at gain 0.45, ~1e-10 at
 # 0.50; found in 0.73 of 48 crops with these five gains, 0.52 with the estimate alone)
 GAIN_FACTORS = (1.0, 1.05, 1.1, 1.15, 1.2)
+# The lead-in's estimate (remove_echo): STFT frames of 32 ms (hop 16 ms), and the power of
+# the lead-in's echo in each bin judged over 3 x 3 neighbouring bins and frames. On 3 s
+# windows at 1 s steps of 20 marked LibriSpeech clips after an echo of 0.5 s at 0.5
+# (160 windows, gain and delay known), median log10 p of the undone window -37.1 -> -42.5,
+# 90th percentile -17.2 -> -24.9; the 10 windows of another 100 clips that the plain
+# inverse filter left unread (log10 p -7.1 to 0; -19 to -45 before the echo): 9 under -6
+# (median -9.0). Least squares alone (no Wiener gain) helped half of those and hurt the
+# rest (median -20.3 over the 160).
+_LEAD_IN_FFT = 512
+_LEAD_IN_SMOOTH = (3, 3)  # (frequency bins, frames)
+_LEAD_IN_MIN_Z = 4.0  # the lead-in is taken out only when the stretches show it this clearly
 
 
 @dataclass(frozen=True)
@@ -110,7 +129,7 @@ def _refined_gain(y16: np.ndarray, delay: int, first: float) -> float:
     0.5 s echo of gain 0.5 it reads 0.40-0.50).
     """
     def left(g: float) -> float:
-        return float(_cepstrum(remove_echo(y16, Echo(delay, g)))[delay])
+        return float(_cepstrum(_inverse_filter(y16, Echo(delay, g)))[delay])
 
     g0, g1 = first, float(np.clip(first * 1.3, -_MAX_GAIN, _MAX_GAIN))
     r0, r1 = left(g0), left(g1)
@@ -131,10 +150,59 @@ def _cepstrum(y16: np.ndarray) -> np.ndarray:
 
 
 def remove_echo(y16: np.ndarray, echo: Echo) -> np.ndarray:
-    """Apply the inverse filter ``1 / (1 + gain z^-delay)`` [shape=(n,), dtype=float32]."""
+    """Undo ``echo`` [shape=(n,), dtype=float32]: its inverse filter, then the echo of the audio before the clip.
+
+    The inverse filter ``1 / (1 + a z^-D)`` leaves ``c_k u`` in the k-th stretch of D
+    samples, ``c_k = (-a)^(k+1)``, where ``u`` is the D samples before the clip (zero for a
+    whole recording, unknown for a crop). In each bin of a short-time Fourier transform of
+    the stretches, least squares over the stretches gives ``U = -sum(c_k X_k) / sum(c_k^2)``;
+    it is right where ``u``'s echo dominates and wrong where the clip's own audio does, so
+    it is scaled by a Wiener gain: the power of ``U`` that the first two stretches share
+    (their cross-spectrum over ``c_0 c_1``, positive only when ``u`` is there, averaged over
+    neighbouring bins) over the power of the estimate. The clip's own audio adds nothing to
+    that cross-spectrum on average, so a clip that starts where the recording does loses
+    next to nothing.
+
+    Parameters
+    ----------
+    y16 : np.ndarray [shape=(n,)]
+        Mono audio at 16 kHz.
+    echo : Echo
+    """
+    x = _inverse_filter(y16, echo)
+    d = echo.delay
+    n_stretches = -(-x.shape[0] // d)
+    if n_stretches < 2:
+        return x.astype(np.float32)
+    stretches = np.zeros((n_stretches, d))
+    stretches.flat[:x.shape[0]] = x
+    c = (-echo.gain) ** np.arange(1, n_stretches + 1)
+    hop = _LEAD_IN_FFT // 2
+    _, _, spec = scipy.signal.stft(stretches, nperseg=_LEAD_IN_FFT, noverlap=hop)  # (k, bins, frames)
+    lengths = np.minimum(d, x.shape[0] - d * np.arange(n_stretches))
+    inside = hop * np.arange(spec.shape[2])[None, :] < lengths[:, None]  # frames of each stretch within the clip
+    weight = c[:, None] * inside  # (k, frames)
+    norm = (weight**2).sum(axis=0)
+    lead_in = -(weight[:, None, :] * spec).sum(axis=0) / np.maximum(norm, 1e-12)
+    cross = (spec[0] * np.conj(spec[1])).real * (inside[0] & inside[1])
+    # without a lead-in the two stretches are independent: the cross-spectrum's sum is then
+    # within a few of its standard deviations of 0, and the estimate would only add noise
+    spread = np.sqrt(0.5 * np.sum((np.abs(spec[0]) * np.abs(spec[1])) ** 2))
+    if not np.sum(cross) * np.sign(c[0] * c[1]) > _LEAD_IN_MIN_Z * spread:
+        return x.astype(np.float32)
+    shared = cross / (c[0] * c[1])
+    gain = uniform_filter(shared, size=_LEAD_IN_SMOOTH) / np.maximum(uniform_filter(np.abs(lead_in) ** 2, size=_LEAD_IN_SMOOTH), 1e-30)
+    _, u = scipy.signal.istft(np.clip(gain, 0.0, 1.0) * lead_in, nperseg=_LEAD_IN_FFT, noverlap=hop)
+    u = np.pad(u, (0, max(0, d - u.shape[0])))[:d]
+    out = stretches + c[:, None] * u[None, :]
+    return out.ravel()[:x.shape[0]].astype(np.float32)
+
+
+def _inverse_filter(y16: np.ndarray, echo: Echo) -> np.ndarray:
+    """``y16`` through ``1 / (1 + gain z^-delay)`` [shape=(n,), dtype=float64]."""
     x = y16.astype(np.float64).copy()
     d = echo.delay
     for start in range(d, x.shape[0], d):
         stop = min(start + d, x.shape[0])
         x[start:stop] -= echo.gain * x[start - d:stop - d]
-    return x.astype(np.float32)
+    return x
