@@ -344,6 +344,18 @@ def test_clipped_audio_is_restored_before_reading(marked10: np.ndarray, monkeypa
     assert blind.payload != PAYLOAD and blind.p_value > 1e10 * v.p_value
 
 
+def test_groups_the_declipper_made_up_weigh_less(marked10: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Turned up 20x into a clip level (30 % of samples clipped): the groups whose power is mostly restored tops count less."""
+    import guard.watermark.clipping as clipping
+
+    clipped = np.clip(marked10 * (20 * 0.9 / np.abs(marked10).max()), -0.9, 0.9)
+    v = verify(clipped, sample_rate=SR, keys=[KEY])
+    assert v.payload == PAYLOAD
+    monkeypatch.setattr(clipping, "_MADE_UP_FLOOR", 1.0)  # every group at full weight
+    flat = verify(clipped, sample_rate=SR, keys=[KEY])
+    assert v.p_value < 1e-4 * flat.p_value
+
+
 def _played_at(y: np.ndarray, factor: float) -> np.ndarray:
     """``y`` played back ``factor`` times as fast (pitch and tempo together), as eval.attacks' speed attack does."""
     return resample(y, orig_sr=int(round(SR * factor)), target_sr=SR)

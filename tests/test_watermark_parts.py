@@ -349,6 +349,15 @@ def test_clipping_slot_weights_and_rate() -> None:
     assert up.shape == (3 * 5 * 1024,) and up.sum() == 3 * mask.sum()
 
 
+def test_clipping_correction_weights_and_crop() -> None:
+    made_up_db = np.array([-np.inf, -20.0, -10.0, 1.0, 12.0, 30.0])
+    np.testing.assert_allclose(clipping.correction_weights(made_up_db), [1.0, 1.0, 1.0, 0.5, 0.0, 0.0])
+    restored = clipping.Restored(np.arange(10) % 3 == 0, np.arange(10, dtype=np.float32))
+    part = restored.crop(2, 6)
+    np.testing.assert_array_equal(part.mask, [False, True, False, False])
+    np.testing.assert_array_equal(part.correction, [2, 3, 4, 5])
+
+
 @pytest.mark.parametrize("rate", [8000, 16000, 44100])
 def test_declip_restores_the_tops_and_keeps_the_rest(rng: np.random.Generator, rate: int) -> None:
     t = np.arange(rate) / rate

@@ -105,14 +105,14 @@ class _Scorer:
     """Per-slot presence scores of every offset and phase for one key."""
 
     def __init__(self, logps: list[np.ndarray], ws: list[np.ndarray], key: bytes,
-                 slot_ws: list[np.ndarray] | None = None) -> None:
+                 clip_ws: list[np.ndarray] | None = None) -> None:
         pat = pattern(key)
         self.pat = pat
         # projection of every slot on every period position's chips: (n_slots, PERIOD_SLOTS, N_BANDS)
         self.proj_all = [np.einsum("scb,qbc->sqb", lp, pat.chips, optimize=True) for lp in logps]
         self.ws = ws
-        # per-slot factor of ws that is not the level's (clipping), per offset [shape=(n_slots,)]
-        self.slot_ws = slot_ws if slot_ws is not None else [np.ones(w.shape[0]) for w in ws]
+        # factor of ws that is not the level's (clipping), per offset [shape=(n_slots, N_BANDS)]
+        self.clip_ws = clip_ws if clip_ws is not None else [np.ones_like(w) for w in ws]
         self.levels = [_levels(lp) for lp in logps]
         # presence reads the sync groups' angles and the data groups' doubled angles (either
         # bit puts a data group's doubled angle on its dither) [shape=(PERIOD_SLOTS, N_BANDS)]
@@ -197,6 +197,14 @@ def _levels(logp: np.ndarray) -> np.ndarray:
     return g - g.max() if g.size else g
 
 
+def _made_up_db(made_up: np.ndarray, logp: np.ndarray) -> np.ndarray:
+    """Power the declipper made up over the power, in dB, of each group's worst cell [shape=(n_slots, N_BANDS)].
+
+    Both are log powers per cell [shape=(n_slots, CELLS_PER_SLOT, N_BANDS)].
+    """
+    return (made_up - logp).max(axis=1) * (10 / np.log(10))
+
+
 def _check_keys(keys: object) -> list[bytes]:
     if isinstance(keys, (bytes, bytearray)) or not isinstance(keys, Sequence) or len(keys) == 0:
         raise ParameterError("keys must be a non-empty sequence of bytes keys (e.g. home.watermark_keys())")
@@ -246,9 +254,10 @@ def verify(y: np.ndarray, *, sample_rate: int, keys: Sequence[bytes], speed_sear
     with each echo undone at a few gains is read too and the best reading kept; the
     false-alarm budget is split between the readings (half for the clip as it is, half
     shared by the undone versions), so each reading's p-value is multiplied by the inverse
-    of its share. A clipped clip has
-    its cut tops restored first (:func:`guard.watermark.clipping.declip`, about 1 s of CPU
-    per 10 s at 16 kHz), and slots with clipped samples weigh less. Under "no mark of these keys"
+    of its share. A clipped clip has its cut tops restored first
+    (:func:`guard.watermark.clipping.declip`, about 1 s of CPU per 10 s at 16 kHz); slots
+    with clipped samples weigh less, and so do groups whose power the restoring mostly made
+    up (:func:`guard.watermark.clipping.correction_weights`). Under "no mark of these keys"
     the sync groups' angles against their keyed dithers, and the data groups' doubled
     angles, are uniform whatever the audio, so a Chernoff bound
     (:func:`guard.watermark.stats.tail_bound`) on the weighted sum of their cosines is an
@@ -275,18 +284,22 @@ def verify(y: np.ndarray, *, sample_rate: int, keys: Sequence[bytes], speed_sear
     duration_s = y.shape[0] / sample_rate
     if duration_s < MIN_TRY_S:
         return Verification(False, None, 1.0, [], f"clip is {duration_s:.2f} s; at least {MIN_PRESENCE_S} s is needed to find the mark")
-    clipped = clipping.clipped_samples(y)
-    if clipped is not None:
-        y = clipping.declip(y, clipped, sample_rate=sample_rate)
-    y16 = resample(y, orig_sr=sample_rate, target_sr=RATE)
-    if clipped is not None:
-        clipped = clipping.to_rate(clipped, sample_rate=sample_rate, target_rate=RATE, n_target=y16.shape[0])
+    mask = clipping.clipped_samples(y)
+    clipped = None
+    if mask is None:
+        y16 = resample(y, orig_sr=sample_rate, target_sr=RATE)
+    else:
+        restored = clipping.declip(y, mask, sample_rate=sample_rate)
+        y16 = resample(restored, orig_sr=sample_rate, target_sr=RATE)
+        correction = resample(restored - y.astype(np.float32), orig_sr=sample_rate, target_sr=RATE)
+        clipped = clipping.Restored(clipping.to_rate(mask, sample_rate=sample_rate, target_rate=RATE, n_target=y16.shape[0]),
+                                    correction[:y16.shape[0]])
     if not speed_search:
         return _read(y16, clipped, keys, duration_s=duration_s, multiplicity=1.0)
     return _search_speed(y16, clipped, keys, duration_s=duration_s)
 
 
-def _search_speed(y16: np.ndarray, clipped: np.ndarray | None, keys: list[bytes], *, duration_s: float) -> Verification:
+def _search_speed(y16: np.ndarray, clipped: clipping.Restored | None, keys: list[bytes], *, duration_s: float) -> Verification:
     """:func:`verify` with ``speed_search``: the clip as it is, then resampled back from each speed factor."""
     best = _read(y16, clipped, keys, duration_s=duration_s, multiplicity=1.0 / _AS_IS_SHARE)
     if best.payload is not None:
@@ -313,7 +326,7 @@ def _search_speed(y16: np.ndarray, clipped: np.ndarray | None, keys: list[bytes]
                    reason=f"{best.reason} (played at x{used:.4f} speed: undone before reading)")
 
 
-def _read(y16: np.ndarray, clipped: np.ndarray | None, keys: list[bytes], *, duration_s: float,
+def _read(y16: np.ndarray, clipped: clipping.Restored | None, keys: list[bytes], *, duration_s: float,
           multiplicity: float) -> Verification:
     """Read a 16 kHz clip as it is and, when it carries strong echoes, with each echo undone.
 
@@ -354,21 +367,21 @@ def _rank(v: Verification) -> tuple[bool, bool, float]:
     return (v.payload is None, not v.detected, v.p_value)
 
 
-def _verify_any(y16: np.ndarray, clipped: np.ndarray | None, keys: list[bytes], *, duration_s: float,
+def _verify_any(y16: np.ndarray, clipped: clipping.Restored | None, keys: list[bytes], *, duration_s: float,
                 multiplicity: float) -> Verification:
     if y16.shape[0] <= _CHUNK_S * RATE * 4 / 3:
         return _verify16(y16, clipped, keys, duration_s=duration_s, multiplicity=multiplicity)
     return _verify_long(y16, clipped, keys, multiplicity=multiplicity)
 
 
-def _verify_long(y16: np.ndarray, clipped: np.ndarray | None, keys: list[bytes], *,
+def _verify_long(y16: np.ndarray, clipped: clipping.Restored | None, keys: list[bytes], *,
                  multiplicity: float) -> Verification:
     """Verify a long 16 kHz clip in overlapping chunks of about :data:`_CHUNK_S` seconds (bounded memory)."""
     n, overlap = y16.shape[0], _OVERLAP_S * RATE
     k = int(np.ceil((n - overlap) / (_CHUNK_S * RATE - overlap)))
     length = int(np.ceil((n + (k - 1) * overlap) / k))
     starts = [min(i * (length - overlap), n - length) for i in range(k)]
-    results = [(s0, _verify16(y16[s0:s0 + length], None if clipped is None else clipped[s0:s0 + length], keys,
+    results = [(s0, _verify16(y16[s0:s0 + length], None if clipped is None else clipped.crop(s0, s0 + length), keys,
                                duration_s=length / RATE, multiplicity=multiplicity)) for s0 in starts]
     found = [(s0, r) for s0, r in results if r.detected]
     if not found:
@@ -390,7 +403,7 @@ def _verify_long(y16: np.ndarray, clipped: np.ndarray | None, keys: list[bytes],
                         f"watermark found in {len(found)} of {k} chunks (p={p_value:.2g}); {what}", best.key_index, best.raw_payload)
 
 
-def _verify16(y16: np.ndarray, clipped: np.ndarray | None, keys: list[bytes], *, duration_s: float,
+def _verify16(y16: np.ndarray, clipped: clipping.Restored | None, keys: list[bytes], *, duration_s: float,
               multiplicity: float) -> Verification:
     """:func:`verify` on a 16 kHz clip of moderate length.
 
@@ -401,17 +414,20 @@ def _verify16(y16: np.ndarray, clipped: np.ndarray | None, keys: list[bytes], *,
     analysis = features.analyse(y16)
     logps = [features.cell_log_power(analysis, o) for o in range(OFFSETS)]
     ws = [features.weights(lp) for lp in logps]
-    slot_ws = None
+    clip_ws = None
     if clipped is not None:
-        slot_ws = [clipping.slot_weights(clipped, start=o * HOP, slot=SLOT, n_slots=w.shape[0]) for o, w in enumerate(ws)]
-        ws = [w * sw[:, None] for w, sw in zip(ws, slot_ws)]
+        made_up = features.analyse(clipped.correction)
+        clip_ws = [clipping.slot_weights(clipped.mask, start=o * HOP, slot=SLOT, n_slots=w.shape[0])[:, None]
+                   * clipping.correction_weights(_made_up_db(features.cell_log_power(made_up, o), lp))
+                   for o, (w, lp) in enumerate(zip(ws, logps))]
+        ws = [w * cw for w, cw in zip(ws, clip_ws)]
     if not any(w.any() for w in ws):
         return Verification(False, None, 1.0, [], "nothing to check: the audio is silent")
     n_tests = OFFSETS * PERIOD_SLOTS * len(keys) * multiplicity * _TESTS_PER_STEP
     best_p, best_h = 1.0, None
     scorers = []
     for ki, key in enumerate(keys):
-        scorer = _Scorer(logps, ws, key, slot_ws)
+        scorer = _Scorer(logps, ws, key, clip_ws)
         scorers.append(scorer)
         for o in range(OFFSETS):
             w = ws[o]
@@ -641,7 +657,7 @@ def _soft_bits(scorer: _Scorer, h: _Hypothesis, use: np.ndarray, *, weigh: bool)
         angles = angles - np.angle((sync * np.exp(1j * angles)).sum(axis=0))[None, :]
     cos = np.cos(angles)
     if weigh:
-        active = (w_all > 0) * scorer.slot_ws[h.offset][:, None]
+        active = (w_all > 0) * scorer.clip_ws[h.offset]
         reliability = _reliability(scorer.levels[h.offset], sync > 0, cos)
     else:
         active, reliability = w_all, 1.0
