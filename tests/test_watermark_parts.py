@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy.special import i0e
@@ -297,6 +299,16 @@ def test_echo_of_audio_before_a_crop_is_taken_out(rng: np.random.Generator) -> N
     left_by_filter = np.sqrt(np.mean((plain - truth) ** 2))
     left = np.sqrt(np.mean((remove_echo(crop, Echo(d, 0.5)) - truth) ** 2))
     assert left < 0.3 * left_by_filter and left < 0.5 * np.sqrt(np.mean(truth**2))
+
+
+def test_echo_shorter_than_a_frame_is_undone_by_the_inverse_filter_alone(rng: np.random.Generator) -> None:
+    x = rng.standard_normal(16000).astype(np.float32)
+    d = 480  # 30 ms, the shortest delay find_echoes reports
+    y = x.copy()
+    y[d:] += 0.6 * x[:-d]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(remove_echo(y, Echo(d, 0.6)), x, atol=1e-5)
 
 
 def test_the_two_clearest_echoes_are_found_strongest_first(rng: np.random.Generator) -> None:

@@ -47,6 +47,9 @@ GAIN_FACTORS = (1.0, 1.05, 1.1, 1.15, 1.2)
 # 1e-5: the gate stays shut). Without the gate 0.9963, but a whole recording then takes
 # noise (babble: residual 12 dB under the signal where the inverse filter leaves none).
 # Least squares alone (no Wiener gain) helped half of the missed windows and hurt the rest.
+# Where the lead-in and the crop are alike in every bin (stationary noise) the estimate
+# can leave more than it takes: a crop of echoed white noise keeps 15 % more residual than
+# with the inverse filter alone. Speech, sparse in time and frequency, gains.
 _LEAD_IN_FFT = 512
 _LEAD_IN_SMOOTH = (3, 3)  # (frequency bins, frames)
 _LEAD_IN_MIN_Z = 4.0  # the lead-in is taken out only when the stretches show it this clearly
@@ -172,7 +175,7 @@ def remove_echo(y16: np.ndarray, echo: Echo) -> np.ndarray:
     x = _inverse_filter(y16, echo)
     d = echo.delay
     n_stretches = -(-x.shape[0] // d)
-    if n_stretches < 2:
+    if n_stretches < 2 or d < _LEAD_IN_FFT:  # a lead-in shorter than a frame is left as it is
         return x.astype(np.float32)
     stretches = np.zeros((n_stretches, d))
     stretches.flat[:x.shape[0]] = x
@@ -181,15 +184,15 @@ def remove_echo(y16: np.ndarray, echo: Echo) -> np.ndarray:
     _, _, spec = scipy.signal.stft(stretches, nperseg=_LEAD_IN_FFT, noverlap=hop)  # (k, bins, frames)
     lengths = np.minimum(d, x.shape[0] - d * np.arange(n_stretches))
     inside = hop * np.arange(spec.shape[2])[None, :] < lengths[:, None]  # frames of each stretch within the clip
-    weight = c[:, None] * inside  # (k, frames)
-    norm = (weight**2).sum(axis=0)
-    lead_in = -(weight[:, None, :] * spec).sum(axis=0) / np.maximum(norm, 1e-12)
     cross = (spec[0] * np.conj(spec[1])).real * (inside[0] & inside[1])
     # without a lead-in the two stretches are independent: the cross-spectrum's sum is then
     # within a few of its standard deviations of 0, and the estimate would only add noise
     spread = np.sqrt(0.5 * np.sum((np.abs(spec[0]) * np.abs(spec[1])) ** 2))
     if not np.sum(cross) * np.sign(c[0] * c[1]) > _LEAD_IN_MIN_Z * spread:
         return x.astype(np.float32)
+    weight = c[:, None] * inside  # (k, frames)
+    norm = (weight**2).sum(axis=0)
+    lead_in = -(weight[:, None, :] * spec).sum(axis=0) / np.maximum(norm, 1e-12)
     shared = cross / (c[0] * c[1])
     gain = uniform_filter(shared, size=_LEAD_IN_SMOOTH) / np.maximum(uniform_filter(np.abs(lead_in) ** 2, size=_LEAD_IN_SMOOTH), 1e-30)
     _, u = scipy.signal.istft(np.clip(gain, 0.0, 1.0) * lead_in, nperseg=_LEAD_IN_FFT, noverlap=hop)
