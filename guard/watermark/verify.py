@@ -293,7 +293,7 @@ def verify(y: np.ndarray, *, sample_rate: int, keys: Sequence[bytes], speed_sear
         y16 = resample(restored, orig_sr=sample_rate, target_sr=RATE)
         correction = resample(restored - y.astype(np.float32), orig_sr=sample_rate, target_sr=RATE)
         clipped = clipping.Restored(clipping.to_rate(mask, sample_rate=sample_rate, target_rate=RATE, n_target=y16.shape[0]),
-                                    correction[:y16.shape[0]])
+                                    correction)  # as long as y16: resampled from as many samples
     if not speed_search:
         return _read(y16, clipped, keys, duration_s=duration_s, multiplicity=1.0)
     return _search_speed(y16, clipped, keys, duration_s=duration_s)
