@@ -327,6 +327,14 @@ class SelfplayConfig:
     # one speaker named by its folder, all in train, at most ``max_extra_single`` clips each.
     extra_single: tuple[Path, ...] = ()
     max_extra_single: int = 60
+    # Folders of one speaker's short recordings (words, letters: Debian's ktuberling-data),
+    # each joined into clips of ``joined_clip_s`` seconds or more with 0.2 s pauses, as
+    # ``voiceguard bench false-alarms`` joins them, at most ``max_joined_clips`` per folder;
+    # training bona fide, one speaker per folder, so that read words and prompts of many
+    # languages and microphones are real speech to the detector too (corpus v8).
+    joined_voices: tuple[Path, ...] = ()
+    joined_clip_s: float = 3.0
+    max_joined_clips: int = 20
     espeak_clips: dict[str, int] = field(default_factory=lambda: {"train": 250, "dev": 60})
     copies_per_clip: int = 2
     speaker_fractions: tuple[float, float, float] = (0.6, 0.14, 0.26)
@@ -458,10 +466,12 @@ def build(
         speaker = Path(folder).name.lower()
         # prompt sets of different voices share file names: the speaker keeps their clips apart
         single += [Source(p, speaker, prefix=f"{speaker}-") for p in found[: config.max_extra_single]]
-    if not sources and not single:
+    joined = _joined_voice_clips(config, seed=seed)
+    if not sources and not single and not joined:
         raise DatasetError(f"no real speech found in {config.librispeech} or {config.asterisk}; pass folders of real recordings")
     assignment = split_speakers([s.speaker for s in sources], fractions=config.speaker_fractions, rng=rng)
     assignment.update({s.speaker: "train" for s in single})
+    assignment.update({speaker: "train" for speaker, _, _ in joined})
     rows: list[dict[str, str]] = []
     bona: dict[str, list[tuple[str, np.ndarray]]] = {"train": [], "dev": [], "test": []}
     for src in _progress(sources + single, quiet=quiet, desc="bona fide"):
@@ -480,6 +490,9 @@ def build(
                                    f"(the second is {src.path}); give the files distinct names")
             rows.append(_write(out_dir, split, "bonafide", name, piece, speaker=src.speaker, attack="-"))
             bona[split].append((name, piece))
+    for speaker, name, clip in joined:
+        rows.append(_write(out_dir, "train", "bonafide", name, clip, speaker=speaker, attack="-"))
+        bona["train"].append((name, clip))
     families = {**COPY_FAMILIES, **{k: v[0] for k, v in (extra_families or {}).items()}}
     train_fams, dev_only, test_fams = family_splits(config, roles)
     speaker_of = {r["file"]: r["speaker"] for r in rows}
@@ -509,6 +522,37 @@ def build(
         writer.writeheader()
         writer.writerows(rows)
     return manifest
+
+
+def _joined_voice_clips(config: SelfplayConfig, *, seed: int) -> list[tuple[str, str, np.ndarray]]:
+    """(speaker, clip name, clip) of every folder in ``config.joined_voices``, joined as ``bench false-alarms`` does.
+
+    Raises
+    ------
+    DatasetError
+        A folder is missing, holds no audio, or too little for one clip.
+    """
+    from eval.bench_false_alarms import Voice, voice_clips
+
+    out = []
+    for folder in config.joined_voices:
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise DatasetError(f"joined-voice folder {folder} does not exist")
+        files = tuple(sorted(p for p in folder.iterdir() if p.is_file() and is_audio_path(p)))
+        if not files:
+            raise DatasetError(f"joined-voice folder {folder} holds no audio files")
+        speaker = f"joined-{folder.parent.name}-{folder.name}".lower()
+
+        def unreadable(path: Path, message: str) -> None:
+            click.echo(f"skipped unreadable {path}: {message}", err=True)
+
+        clips = voice_clips(Voice(speaker, files), clip_s=config.joined_clip_s, max_clips=config.max_joined_clips,
+                            seed=seed, on_unreadable=unreadable)
+        if not clips:
+            raise DatasetError(f"joined-voice folder {folder} holds under {config.joined_clip_s:g} s of readable audio")
+        out += [(speaker, f"{speaker}-{i:03d}", clip[: int(config.max_clip_s * SAMPLE_RATE)]) for i, clip in enumerate(clips)]
+    return out
 
 
 def family_splits(config: SelfplayConfig, extra_roles: dict[str, str] | None = None) -> tuple[list[str], list[str], list[str]]:
@@ -597,6 +641,9 @@ def _names(listed: str) -> tuple[str, ...]:
               help="Folder of single-speaker telephone-band real speech.")
 @click.option("--single-speaker", "extra_single", multiple=True, type=click.Path(file_okay=False, exists=True, path_type=Path),
               help="Another folder of one speaker's real speech (training bona fide; the folder names the speaker). Repeatable.")
+@click.option("--joined-voice", "joined_voices", multiple=True, type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="A folder of one speaker's short recordings (words, letters), joined into 3 s clips with 0.2 s "
+                   "pauses (training bona fide; the folder names the speaker). Repeatable.")
 @click.option("--train-families", default=",".join(SelfplayConfig.train_families), show_default=True,
               help=f"Comma-separated families of train and dev, from: espeak, {', '.join(COPY_FAMILIES)}.")
 @click.option("--dev-only-families", default="cepvoc,harmonic,griffinlim", show_default=True,
@@ -607,10 +654,12 @@ def _names(listed: str) -> tuple[str, ...]:
               help="Add the cloner family (needs asterisk-core-sounds-en; skipped with a note when absent).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
-def command(out_dir: Path, librispeech: Path, asterisk: Path, extra_single: tuple[Path, ...], train_families: str,
+def command(out_dir: Path, librispeech: Path, asterisk: Path, extra_single: tuple[Path, ...],
+            joined_voices: tuple[Path, ...], train_families: str,
             dev_only_families: str, test_families: str, cloner: bool, seed: int, quiet: bool) -> None:
     """Build the self-play corpus in OUT (python -m eval.selfplay -o OUT)."""
     config = SelfplayConfig(librispeech=librispeech, asterisk=asterisk, extra_single=tuple(extra_single),
+                            joined_voices=tuple(joined_voices),
                             train_families=_names(train_families), dev_only_families=_names(dev_only_families),
                             test_families=_names(test_families))
     try:

@@ -142,6 +142,57 @@ def test_extra_single_speaker_folder_must_hold_audio(tmp_path: Path, make, match
         build(tmp_path / "corpus", seed=0, config=config, quiet=True)
 
 
+def test_joined_voice_folders_become_training_clips_of_their_own_speaker(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from eval.datasets import load_dataset
+    from eval.selfplay import SelfplayConfig, build
+    from guard.audio import load
+
+    src = _sources(tmp_path / "real", 4)
+    rng = np.random.default_rng(6)
+    words = tmp_path / "sounds" / "en"
+    words.mkdir(parents=True)
+    for i in range(12):  # 0.5 s words: too short to be clips on their own
+        save(words / f"word-{i}.ogg", _voiced(rng, seconds=0.5), sample_rate=SR)
+    config = SelfplayConfig(librispeech=src, asterisk=None, espeak_clips={}, speaker_fractions=(0.5, 0.25, 0.25),
+                            joined_voices=(words,), joined_clip_s=2.0, max_joined_clips=2, crops_per_file=1,
+                            train_families=("pvshift",), dev_only_families=("harmonic",), test_families=("lpc",))
+    rows = load_dataset("csv", build(tmp_path / "corpus", seed=0, config=config, quiet=True))
+    joined = [it for it in rows if it.speaker == "joined-sounds-en"]
+    bona = [it for it in joined if it.label == "bonafide"]
+    assert len(bona) == 2 and {it.split for it in joined} == {"train"}
+    assert {it.attack for it in joined if it.label == "spoof"} == {"pvshift"} and len(joined) == 4
+    for it in bona:  # four words and their 0.2 s pauses make the first clip of 2 s or more
+        y = load(it.path, sample_rate=SR)
+        assert 2.0 * SR <= y.shape[0] <= 3 * 0.7 * SR + 0.7 * SR
+        assert np.max(np.abs(y[-int(0.2 * SR):])) == 0.0  # the clip ends on its pause
+    # the joined folder changes neither the speaker split nor the other sources' crops
+    without = load_dataset("csv", build(tmp_path / "plain", seed=0, config=replace(config, joined_voices=()), quiet=True))
+    def bona_fide(items: list) -> dict:
+        return {Path(it.path).name: (it.split, load(it.path, sample_rate=SR).tobytes())
+                for it in items if it.label == "bonafide" and it.speaker.startswith("ls-")}
+    assert bona_fide(rows) == bona_fide(without)
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda root: root / "missing", "does not exist"),
+    (lambda root: root, "holds no audio files"),
+    (lambda root: root.parent / "one_word", "under 3 s of readable audio"),
+])
+def test_joined_voice_folder_must_hold_enough_audio(tmp_path: Path, make, match: str) -> None:  # noqa: ANN001
+    from eval.selfplay import SelfplayConfig, build
+
+    empty, one_word = tmp_path / "empty", tmp_path / "one_word"
+    empty.mkdir()
+    one_word.mkdir()
+    save(one_word / "word.wav", _voiced(np.random.default_rng(7), seconds=0.5), sample_rate=SR)
+    (one_word / "broken.wav").write_bytes(b"not audio")
+    config = SelfplayConfig(librispeech=_sources(tmp_path / "real", 2), asterisk=None, joined_voices=(make(empty),))
+    with pytest.raises(DatasetError, match=match):
+        build(tmp_path / "corpus", seed=0, config=config, quiet=True)
+
+
 def test_cli_rejects_an_unknown_dev_only_family(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
