@@ -368,6 +368,12 @@ def test_clipping_correction_weights_and_crop() -> None:
     part = restored.crop(2, 6)
     np.testing.assert_array_equal(part.mask, [False, True, False, False])
     np.testing.assert_array_equal(part.correction, [2, 3, 4, 5])
+    # the correction's analysis is made once per clip and is the plain analysis of it
+    long = clipping.Restored(np.zeros(4000, bool), np.sin(np.arange(4000, dtype=np.float32) / 7))
+    first = long.correction_analysis
+    assert long.correction_analysis is first
+    np.testing.assert_array_equal(features.cell_log_power(first, 0),
+                                  features.cell_log_power(features.analyse(long.correction), 0))
 
 
 @pytest.mark.parametrize("rate", [8000, 16000, 44100])

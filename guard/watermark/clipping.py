@@ -23,9 +23,12 @@ waveform only, never on the mark, so the presence p-value stays valid:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.fft
+
+from guard.watermark import features
 
 _AT_PEAK = 0.999  # a sample this close to the clip's peak magnitude counts as clipped
 _MIN_CLIPPED = 0.0005  # fraction of samples at the peak that says "clipped"
@@ -216,6 +219,15 @@ class Restored:
     def crop(self, start: int, stop: int) -> Restored:
         """The same for samples [start, stop)."""
         return Restored(self.mask[start:stop], self.correction[start:stop])
+
+    @cached_property
+    def correction_analysis(self) -> features.Analysis:
+        """:func:`guard.watermark.features.analyse` of ``correction``, computed once per clip.
+
+        A clip with an echo is read as it is and with up to ten echoes undone, all against
+        the same correction (the correction belongs to the clip as it was clipped).
+        """
+        return features.analyse(self.correction)
 
 
 def correction_weights(made_up_db: np.ndarray) -> np.ndarray:

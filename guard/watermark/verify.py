@@ -416,7 +416,7 @@ def _verify16(y16: np.ndarray, clipped: clipping.Restored | None, keys: list[byt
     ws = [features.weights(lp) for lp in logps]
     clip_ws = None
     if clipped is not None:
-        made_up = features.analyse(clipped.correction)
+        made_up = clipped.correction_analysis
         clip_ws = [clipping.slot_weights(clipped.mask, start=o * HOP, slot=SLOT, n_slots=w.shape[0])[:, None]
                    * clipping.correction_weights(_made_up_db(features.cell_log_power(made_up, o), lp))
                    for o, (w, lp) in enumerate(zip(ws, logps))]
