@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from guard.audio import save
+from guard.audio import load, save
 from guard.detect.features import FeatureConfig, features
 from guard.detect.model import DetectorNet, ModelConfig
 from guard.errors import ConsentError, DatasetError
@@ -96,6 +96,12 @@ def test_harmonic_family_rebuilds_voiced_parts_from_harmonics_of_the_f0() -> Non
     assert not np.any(harmonic_noise(np.zeros(SR, np.float32), SR, np.random.default_rng(0)))
 
 
+def _librispeech_bona_fide(items: list) -> dict:
+    """File name -> (split, samples) of the bona fide clips of the multi-speaker source."""
+    return {Path(it.path).name: (it.split, load(it.path, sample_rate=SR).tobytes())
+            for it in items if it.label == "bonafide" and it.speaker.startswith("ls-")}
+
+
 def test_extra_single_speaker_folders_go_to_train_under_their_folder_name(tmp_path: Path) -> None:
     from eval.datasets import load_dataset
     from eval.selfplay import SelfplayConfig, build
@@ -119,13 +125,8 @@ def test_extra_single_speaker_folders_go_to_train_under_their_folder_name(tmp_pa
     # the extra folder changes neither the speaker split nor the other sources' crops
     from dataclasses import replace
 
-    from guard.audio import load
-
     without = load_dataset("csv", build(tmp_path / "plain", seed=0, config=replace(config, extra_single=()), quiet=True))
-    def bona_fide(items: list) -> dict:
-        return {Path(it.path).name: (it.split, load(it.path, sample_rate=SR).tobytes())
-                for it in items if it.label == "bonafide" and it.speaker.startswith("ls-")}
-    assert bona_fide(rows) == bona_fide(without)
+    assert _librispeech_bona_fide(rows) == _librispeech_bona_fide(without)
 
 
 @pytest.mark.parametrize("make, match", [
@@ -147,7 +148,6 @@ def test_joined_voice_folders_become_training_clips_of_their_own_speaker(tmp_pat
 
     from eval.datasets import load_dataset
     from eval.selfplay import SelfplayConfig, build
-    from guard.audio import load
 
     src = _sources(tmp_path / "real", 4)
     rng = np.random.default_rng(6)
@@ -163,16 +163,13 @@ def test_joined_voice_folders_become_training_clips_of_their_own_speaker(tmp_pat
     bona = [it for it in joined if it.label == "bonafide"]
     assert len(bona) == 2 and {it.split for it in joined} == {"train"}
     assert {it.attack for it in joined if it.label == "spoof"} == {"pvshift"} and len(joined) == 4
-    for it in bona:  # four words and their 0.2 s pauses make the first clip of 2 s or more
+    for it in bona:  # three 0.5 s words, each with its 0.2 s pause, make a clip of 2 s or more
         y = load(it.path, sample_rate=SR)
-        assert 2.0 * SR <= y.shape[0] <= 3 * 0.7 * SR + 0.7 * SR
+        assert 2.0 * SR <= y.shape[0] <= 2.8 * SR
         assert np.max(np.abs(y[-int(0.2 * SR):])) == 0.0  # the clip ends on its pause
     # the joined folder changes neither the speaker split nor the other sources' crops
     without = load_dataset("csv", build(tmp_path / "plain", seed=0, config=replace(config, joined_voices=()), quiet=True))
-    def bona_fide(items: list) -> dict:
-        return {Path(it.path).name: (it.split, load(it.path, sample_rate=SR).tobytes())
-                for it in items if it.label == "bonafide" and it.speaker.startswith("ls-")}
-    assert bona_fide(rows) == bona_fide(without)
+    assert _librispeech_bona_fide(rows) == _librispeech_bona_fide(without)
 
 
 @pytest.mark.parametrize("make, match", [
