@@ -14,6 +14,8 @@ so that bandwidth is no cue). Spoofs come from generator families implemented he
 - ``cepvoc``: a cepstrally smoothed envelope on a pulse/noise excitation (STFT synthesis);
 - ``harmonic``: a harmonic-plus-noise (sinusoidal) vocoder: F0 harmonics, shaped noise above;
 - ``wsola``: WSOLA tempo change: waveform grains re-spaced where they line up (:mod:`eval.wsola`);
+- ``neuralvoc``: copy-synthesis from a log-mel spectrogram through a small MelGAN-style
+  neural vocoder trained here on the training speakers (:mod:`eval.neural_vocoder`);
 - ``psola``: TD-PSOLA pitch shift: the speech's own pitch-period grains laid at a new spacing
   (:mod:`eval.psola`), the only family that never leaves the waveform;
 - ``cloner``: voiceguard's own cloning pipeline speaking held-out prompts in the Asterisk
@@ -26,7 +28,8 @@ are disjoint from those of train and dev, so the test split measures unseen spea
 unseen attacks; dev holds unseen speakers of the training families plus dev-only families
 never trained on (by default ``cepvoc``, ``harmonic`` and ``griffinlim``: corpus v6), so that
 the choice between models is made on unseen attacks too, without looking at test (whose
-default families are ``lpc``, ``psola`` and the cloner). Everything is
+default families are ``lpc``, ``psola``, ``neuralvoc`` and the cloner: corpus v9, which is
+v6 with ``neuralvoc`` added to test). Everything is
 written at 16 kHz as 16-bit WAV with a ``manifest.csv`` (``file,label,speaker,attack,split``)
 that ``voiceguard detect train`` reads.
 """
@@ -280,6 +283,13 @@ def psola_shift(y: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np
     return td_psola(y, sample_rate=sample_rate, factor=2.0 ** (steps / 12), f0=_f0_track(y, sample_rate))
 
 
+def neural_vocoder(y: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
+    """Copy-synthesis through a small MelGAN-style neural vocoder trained here (see :mod:`eval.neural_vocoder`)."""
+    from eval.neural_vocoder import neural_vocoder_copy
+
+    return neural_vocoder_copy(y, sample_rate, rng)
+
+
 def wsola_stretch(y: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
     """WSOLA tempo change (pitch kept) by 0.8-0.9x or 1.1-1.25x; see :mod:`eval.wsola`."""
     from eval.wsola import wsola
@@ -291,7 +301,7 @@ def wsola_stretch(y: np.ndarray, sample_rate: int, rng: np.random.Generator) -> 
 COPY_FAMILIES: dict[str, SpoofFn] = {"world": world_copy, "pvshift": pitch_shift, "timestretch": time_stretch,
                                      "griffinlim": griffin_lim, "lpc": lpc_vocoder, "phaserebuild": phase_rebuild,
                                      "cepvoc": cepstral_vocoder, "harmonic": harmonic_noise, "psola": psola_shift,
-                                     "wsola": wsola_stretch}
+                                     "wsola": wsola_stretch, "neuralvoc": neural_vocoder}
 FAMILIES = ("espeak", *COPY_FAMILIES)
 
 
@@ -343,11 +353,11 @@ class SelfplayConfig:
     # (phaserebuild). Dev adds families never trained on (an excitation-plus-envelope
     # vocoder, a sinusoidal one and iterative phase retrieval), so that choices made on dev
     # measure unseen attacks too. Test: an unseen source-filter vocoder (lpc), waveform
-    # grain re-spacing (psola) and the cloner when given. (Corpus v4, the shipped model's
+    # grain re-spacing (psola), a neural vocoder (neuralvoc, corpus v9) and the cloner when given. (Corpus v4, the shipped model's
     # training corpus, had dev-only cepvoc and test griffinlim, lpc.)
     train_families: tuple[str, ...] = ("espeak", "world", "pvshift", "timestretch", "phaserebuild")
     dev_only_families: tuple[str, ...] = ("cepvoc", "harmonic", "griffinlim")
-    test_families: tuple[str, ...] = ("lpc", "psola")
+    test_families: tuple[str, ...] = ("lpc", "psola", "neuralvoc")
 
 
 def librispeech_sources(root: Path) -> list[Source]:
@@ -648,7 +658,7 @@ def _names(listed: str) -> tuple[str, ...]:
               help=f"Comma-separated families of train and dev, from: espeak, {', '.join(COPY_FAMILIES)}.")
 @click.option("--dev-only-families", default="cepvoc,harmonic,griffinlim", show_default=True,
               help=f"Comma-separated families made only for dev (unseen in training), from: {', '.join(COPY_FAMILIES)}.")
-@click.option("--test-families", default="lpc,psola", show_default=True,
+@click.option("--test-families", default="lpc,psola,neuralvoc", show_default=True,
               help=f"Comma-separated families made only for test (never seen in training or dev), from: {', '.join(COPY_FAMILIES)}.")
 @click.option("--cloner/--no-cloner", default=True, show_default=True,
               help="Add the cloner family (needs asterisk-core-sounds-en; skipped with a note when absent).")
