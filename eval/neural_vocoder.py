@@ -9,6 +9,9 @@ waveform. It is trained with a multi-resolution STFT loss alone (spectral conver
 log-magnitude L1 at three resolutions, as in Parallel WaveGAN's auxiliary loss; no
 discriminator, so it trains on a CPU in minutes and sounds buzzier than a GAN-trained one).
 
+A second variant, "nearest", upsamples by repeating samples and convolving instead (no
+transposed convolution): a sibling system of the same kind (see :func:`build_generator`).
+
 The weights ship beside this file (:data:`WEIGHTS`, about 1 MB) and are trained by
 ``python -m eval.neural_vocoder --data MANIFEST -o eval/neural_vocoder.pt`` on the bona fide
 *training* clips of a self-play manifest, so the test speakers' voices are never heard in
@@ -32,7 +35,6 @@ from guard.errors import DatasetError, GuardError, ParameterError
 
 RATE = 16000
 N_FFT, HOP, N_MELS = 1024, 256, 80
-UPSAMPLE = (8, 8, 2, 2)  # product = HOP
 CHANNELS = 128  # after the input convolution; halved at every upsampling
 WEIGHTS = Path(__file__).with_name("neural_vocoder.pt")
 _FORMAT = "voiceguard-neural-vocoder"
@@ -47,8 +49,18 @@ def _torch():  # noqa: ANN202
     return torch
 
 
-def build_generator(channels: int = CHANNELS):  # noqa: ANN201
-    """The generator [input (batch, N_MELS, frames) -> output (batch, 1, frames * HOP)], untrained."""
+VARIANTS = {"melgan": (8, 8, 2, 2), "nearest": (4, 4, 4, 4)}  # upsampling factors; product = HOP
+
+
+def build_generator(channels: int = CHANNELS, variant: str = "melgan"):  # noqa: ANN201
+    """The generator [input (batch, N_MELS, frames) -> output (batch, 1, frames * HOP)], untrained.
+
+    ``variant`` "melgan" upsamples by transposed convolutions x8 x8 x2 x2 (MelGAN's);
+    "nearest" repeats samples x4 four times, each followed by a convolution (no transposed
+    convolution, so none of its checkerboard pattern): another system of the same kind.
+    """
+    if variant not in VARIANTS:
+        raise ParameterError(f"variant must be one of {sorted(VARIANTS)}, given variant={variant!r}")
     torch = _torch()
     nn = torch.nn
     wn = nn.utils.parametrizations.weight_norm
@@ -64,8 +76,12 @@ def build_generator(channels: int = CHANNELS):  # noqa: ANN201
 
     layers: list = [wn(nn.Conv1d(N_MELS, channels, 7, padding=3))]
     c = channels
-    for u in UPSAMPLE:
-        layers += [nn.LeakyReLU(0.2), wn(nn.ConvTranspose1d(c, c // 2, 2 * u, stride=u, padding=u // 2))]
+    for u in VARIANTS[variant]:
+        if variant == "melgan":
+            layers += [nn.LeakyReLU(0.2), wn(nn.ConvTranspose1d(c, c // 2, 2 * u, stride=u, padding=u // 2))]
+        else:
+            layers += [nn.LeakyReLU(0.2), nn.Upsample(scale_factor=u, mode="nearest"),
+                       wn(nn.Conv1d(c, c // 2, 2 * u + 1, padding=u))]
         c //= 2
         layers += [Residual(c, d) for d in (1, 3, 9)]
     layers += [nn.LeakyReLU(0.2), wn(nn.Conv1d(c, 1, 7, padding=3)), nn.Tanh()]
@@ -127,7 +143,7 @@ def _training_clips(manifest: Path) -> list[np.ndarray]:
 
 
 def train(clips: list[np.ndarray], *, steps: int, seed: int, batch: int = 8, lr: float = 2e-3,
-          channels: int = CHANNELS, quiet: bool = False) -> dict:
+          channels: int = CHANNELS, variant: str = "melgan", quiet: bool = False) -> dict:
     """Train a generator on random crops of ``clips`` (16 kHz); return its state and a record.
 
     Parameters
@@ -140,6 +156,8 @@ def train(clips: list[np.ndarray], *, steps: int, seed: int, batch: int = 8, lr:
     lr : float > 0
     channels : int
         Channels after the input convolution (a power of two >= 16).
+    variant : {"melgan", "nearest"}
+        See :func:`build_generator`.
     quiet : bool
         No progress on stderr.
 
@@ -154,7 +172,7 @@ def train(clips: list[np.ndarray], *, steps: int, seed: int, batch: int = 8, lr:
     torch = _torch()
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    gen = build_generator(channels)
+    gen = build_generator(channels, variant)
     opt = torch.optim.Adam(gen.parameters(), lr=lr, betas=(0.5, 0.9))
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, [int(0.6 * steps), int(0.85 * steps)], gamma=0.5)
     losses = []
@@ -175,7 +193,7 @@ def train(clips: list[np.ndarray], *, steps: int, seed: int, batch: int = 8, lr:
         losses.append(loss.item())
         if not quiet and (step + 1) % 50 == 0:
             click.echo(f"step {step + 1}/{steps}: loss {np.mean(losses[-50:]):.3f} ({time.time() - t0:.0f} s)", err=True)
-    return {"state": gen.state_dict(), "channels": channels, "steps": steps, "seed": seed,
+    return {"state": gen.state_dict(), "channels": channels, "variant": variant, "steps": steps, "seed": seed,
             "final_loss": float(np.mean(losses[-50:])), "train_s": time.time() - t0}
 
 
@@ -188,7 +206,7 @@ def load_generator(path: Path = WEIGHTS):  # noqa: ANN201
     data = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(data, dict) or data.get("format") != _FORMAT or data.get("version") != _VERSION:
         raise DatasetError(f"{path}: not a voiceguard neural-vocoder file of version {_VERSION}")
-    gen = build_generator(int(data["channels"]))
+    gen = build_generator(int(data["channels"]), str(data.get("variant", "melgan")))
     gen.load_state_dict(data["state"])
     return gen.eval()
 
@@ -226,18 +244,21 @@ def neural_vocoder_copy(y: np.ndarray, sample_rate: int, rng: np.random.Generato
 @click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=WEIGHTS, show_default=True)
 @click.option("--steps", type=click.IntRange(1), default=16000, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--variant", type=click.Choice(sorted(VARIANTS)), default="melgan", show_default=True,
+              help="melgan: transposed-convolution upsampling (the shipped weights); nearest: repeat-and-convolve.")
 @click.option("--threads", type=click.IntRange(1, 64), default=2, show_default=True)
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
-def command(manifest: Path, out: Path, steps: int, seed: int, threads: int, quiet: bool) -> None:
+def command(manifest: Path, out: Path, steps: int, seed: int, variant: str, threads: int, quiet: bool) -> None:
     """Train the neural vocoder of the self-play corpus and write its weights."""
     torch = _torch()
     torch.set_num_threads(threads)
     try:
         clips = _training_clips(manifest)
-        record = train(clips, steps=steps, seed=seed, quiet=quiet)
+        record = train(clips, steps=steps, seed=seed, variant=variant, quiet=quiet)
     except GuardError as exc:
         raise click.ClickException(str(exc)) from None
-    torch.save({"format": _FORMAT, "version": _VERSION, "channels": record["channels"], "state": record["state"],
+    torch.save({"format": _FORMAT, "version": _VERSION, "channels": record["channels"], "variant": variant,
+                "state": record["state"],
                 "meta": {"steps": steps, "seed": seed, "clips": len(clips), "final_loss": record["final_loss"],
                          "train_s": round(record["train_s"], 1), "data": str(manifest)}}, out)
     if not quiet:

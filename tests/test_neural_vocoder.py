@@ -30,13 +30,16 @@ def _mel_distance(a: np.ndarray, b: np.ndarray) -> float:
         return float(torch.mean(torch.abs(nv.log_mel(torch.from_numpy(a)[None]) - nv.log_mel(torch.from_numpy(b)[None]))))
 
 
-def test_generator_upsamples_mel_frames_to_samples() -> None:
-    gen = nv.build_generator(16)
+@pytest.mark.parametrize("variant", sorted(nv.VARIANTS))
+def test_generator_upsamples_mel_frames_to_samples(variant: str) -> None:
+    gen = nv.build_generator(16, variant)
     mel = nv.log_mel(torch.from_numpy(_voiced(0))[None])
     assert mel.shape == (1, nv.N_MELS, SR // nv.HOP) and torch.isfinite(mel).all()
     with torch.no_grad():
         out = gen(mel)
     assert out.shape == (1, 1, mel.shape[-1] * nv.HOP) and float(out.abs().max()) <= 1.0
+    with pytest.raises(ParameterError, match="variant must be one of"):
+        nv.build_generator(16, "wavenet")
 
 
 def test_training_lowers_the_stft_loss() -> None:
@@ -92,5 +95,11 @@ def test_cli_trains_on_a_manifest_and_names_a_bad_one(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "skipped unreadable train/bonafide/gone.wav" in result.output
     assert nv.load_generator(out) is not None
+    nearest = tmp_path / "nearest.pt"
+    result = CliRunner().invoke(nv.command, ["--data", str(tmp_path / "manifest.csv"), "-o", str(nearest), "--steps", "1",
+                                             "--threads", "1", "--variant", "nearest", "-q"])
+    assert result.exit_code == 0, result.output
+    assert torch.load(nearest, weights_only=True)["variant"] == "nearest"
+    assert nv.resynthesize(_voiced(3), weights=nearest).shape == (SR,)
     bad = CliRunner().invoke(nv.command, ["--data", str(tmp_path / "nothing.csv"), "-o", str(out)])
     assert bad.exit_code == 1 and "no such manifest" in bad.output and "Traceback" not in bad.output
