@@ -226,7 +226,8 @@ def resynthesize(y: np.ndarray, *, sample_rate: int = RATE, weights: Path = WEIG
     y = valid_audio(y, sample_rate=sample_rate)
     torch = _torch()
     n = y.shape[0]
-    padded = np.pad(y.astype(np.float32), (0, (-n) % HOP + HOP))
+    # whole frames plus one, and at least one FFT frame (the STFT's reflect padding needs it)
+    padded = np.pad(y.astype(np.float32), (0, max(N_FFT, n + (-n) % HOP + HOP) - n))
     with torch.no_grad():
         out = load_generator(weights)(log_mel(torch.from_numpy(padded)[None])).squeeze().numpy()
     return at_rms_of(out[:n], y)

@@ -353,8 +353,9 @@ class SelfplayConfig:
     # (phaserebuild). Dev adds families never trained on (an excitation-plus-envelope
     # vocoder, a sinusoidal one and iterative phase retrieval), so that choices made on dev
     # measure unseen attacks too. Test: an unseen source-filter vocoder (lpc), waveform
-    # grain re-spacing (psola), a neural vocoder (neuralvoc, corpus v9) and the cloner when given. (Corpus v4, the shipped model's
-    # training corpus, had dev-only cepvoc and test griffinlim, lpc.)
+    # grain re-spacing (psola), a neural vocoder (neuralvoc, corpus v9) and the cloner when
+    # given. (Corpus v4, the shipped model's training corpus, had dev-only cepvoc and test
+    # griffinlim, lpc.)
     train_families: tuple[str, ...] = ("espeak", "world", "pvshift", "timestretch", "phaserebuild")
     dev_only_families: tuple[str, ...] = ("cepvoc", "harmonic", "griffinlim")
     test_families: tuple[str, ...] = ("lpc", "psola", "neuralvoc")
@@ -544,7 +545,10 @@ def _joined_voice_clips(config: SelfplayConfig, *, seed: int) -> list[tuple[str,
     """
     from eval.bench_false_alarms import Voice, voice_clips
 
-    out = []
+    def unreadable(path: Path, message: str) -> None:
+        click.echo(f"skipped unreadable {path}: {message}", err=True)
+
+    out: list[tuple[str, str, np.ndarray]] = []
     for folder in config.joined_voices:
         folder = Path(folder)
         if not folder.is_dir():
@@ -553,10 +557,9 @@ def _joined_voice_clips(config: SelfplayConfig, *, seed: int) -> list[tuple[str,
         if not files:
             raise DatasetError(f"joined-voice folder {folder} holds no audio files")
         speaker = f"joined-{folder.parent.name}-{folder.name}".lower()
-
-        def unreadable(path: Path, message: str) -> None:
-            click.echo(f"skipped unreadable {path}: {message}", err=True)
-
+        if any(speaker == other for other, _, _ in out):  # their clips would overwrite each other's
+            raise DatasetError(f"two joined-voice folders would both be speaker {speaker} (the second is {folder}); "
+                               "give them distinct folder names")
         clips = voice_clips(Voice(speaker, files), clip_s=config.joined_clip_s, max_clips=config.max_joined_clips,
                             seed=seed, on_unreadable=unreadable)
         if not clips:

@@ -176,6 +176,7 @@ def test_joined_voice_folders_become_training_clips_of_their_own_speaker(tmp_pat
     (lambda root: root / "missing", "does not exist"),
     (lambda root: root, "holds no audio files"),
     (lambda root: root.parent / "one_word", "under 3 s of readable audio"),
+    (lambda root: (root.parent / "a" / "sounds" / "en", root.parent / "b" / "sounds" / "en"), "both be speaker joined-sounds-en"),
 ])
 def test_joined_voice_folder_must_hold_enough_audio(tmp_path: Path, make, match: str) -> None:  # noqa: ANN001
     from eval.selfplay import SelfplayConfig, build
@@ -185,7 +186,14 @@ def test_joined_voice_folder_must_hold_enough_audio(tmp_path: Path, make, match:
     one_word.mkdir()
     save(one_word / "word.wav", _voiced(np.random.default_rng(7), seconds=0.5), sample_rate=SR)
     (one_word / "broken.wav").write_bytes(b"not audio")
-    config = SelfplayConfig(librispeech=_sources(tmp_path / "real", 2), asterisk=None, joined_voices=(make(empty),))
+    for twin in ("a", "b"):  # two folders of one name under two roots
+        words = tmp_path / twin / "sounds" / "en"
+        words.mkdir(parents=True)
+        for i in range(8):
+            save(words / f"w{i}.wav", _voiced(np.random.default_rng(i), seconds=0.5), sample_rate=SR)
+    folders = make(empty)
+    config = SelfplayConfig(librispeech=_sources(tmp_path / "real", 2), asterisk=None,
+                            joined_voices=folders if isinstance(folders, tuple) else (folders,))
     with pytest.raises(DatasetError, match=match):
         build(tmp_path / "corpus", seed=0, config=config, quiet=True)
 
