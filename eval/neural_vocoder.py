@@ -28,6 +28,7 @@ from pathlib import Path
 
 import click
 import numpy as np
+import torch
 
 from eval.levels import at_rms_of
 from guard.audio import load, valid_audio
@@ -41,18 +42,10 @@ _FORMAT = "voiceguard-neural-vocoder"
 _VERSION = 1
 _RESOLUTIONS = ((256, 64), (512, 128), (1024, 256))  # (n_fft, hop) of the STFT loss
 _SEGMENT = 32 * HOP  # training crops: 0.51 s
-
-
-def _torch():  # noqa: ANN202
-    import torch
-
-    return torch
-
-
 VARIANTS = {"melgan": (8, 8, 2, 2), "nearest": (4, 4, 4, 4)}  # upsampling factors; product = HOP
 
 
-def build_generator(channels: int = CHANNELS, variant: str = "melgan"):  # noqa: ANN201
+def build_generator(channels: int = CHANNELS, variant: str = "melgan") -> torch.nn.Module:
     """The generator [input (batch, N_MELS, frames) -> output (batch, 1, frames * HOP)], untrained.
 
     ``variant`` "melgan" upsamples by transposed convolutions x8 x8 x2 x2 (MelGAN's);
@@ -61,7 +54,6 @@ def build_generator(channels: int = CHANNELS, variant: str = "melgan"):  # noqa:
     """
     if variant not in VARIANTS:
         raise ParameterError(f"variant must be one of {sorted(VARIANTS)}, given variant={variant!r}")
-    torch = _torch()
     nn = torch.nn
     wn = nn.utils.parametrizations.weight_norm
 
@@ -71,7 +63,7 @@ def build_generator(channels: int = CHANNELS, variant: str = "melgan"):  # noqa:
             self.body = nn.Sequential(nn.LeakyReLU(0.2), wn(nn.Conv1d(c, c, 3, dilation=dilation, padding=dilation)),
                                       nn.LeakyReLU(0.2), wn(nn.Conv1d(c, c, 1)))
 
-        def forward(self, x):  # noqa: ANN001, ANN202
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
             return x + self.body(x)
 
     layers: list = [wn(nn.Conv1d(N_MELS, channels, 7, padding=3))]
@@ -95,23 +87,21 @@ def _mel_basis() -> np.ndarray:
     return librosa.filters.mel(sr=RATE, n_fft=N_FFT, n_mels=N_MELS, fmin=0.0, fmax=RATE / 2).astype(np.float32)
 
 
-def log_mel(y):  # noqa: ANN001, ANN201
+def log_mel(y: torch.Tensor) -> torch.Tensor:
     """Log-mel spectrogram [shape=(batch, N_MELS, n // HOP)] of waveforms [shape=(batch, n)] (torch tensors).
 
     Frames are centred on ``j * HOP`` with reflect padding, the last one dropped, so that the
     generator's output has exactly ``frames * HOP`` samples.
     """
-    torch = _torch()
     spec = torch.stft(y, N_FFT, HOP, window=torch.hann_window(N_FFT), center=True, pad_mode="reflect",
                       return_complex=True).abs()[..., : y.shape[-1] // HOP]
     mel = torch.matmul(torch.from_numpy(_mel_basis()), spec)
     return torch.log(torch.clamp(mel, min=1e-5))
 
 
-def stft_loss(fake, real):  # noqa: ANN001, ANN201
+def stft_loss(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     """Multi-resolution STFT loss: mean over :data:`_RESOLUTIONS` of spectral convergence + log-magnitude L1."""
-    torch = _torch()
-    total = 0.0
+    total = torch.zeros(())
     for n_fft, hop in _RESOLUTIONS:
         window = torch.hann_window(n_fft)
         f = torch.stft(fake, n_fft, hop, window=window, return_complex=True).abs().clamp(min=1e-7)
@@ -169,7 +159,6 @@ def train(clips: list[np.ndarray], *, steps: int, seed: int, batch: int = 8, lr:
     """
     if steps < 1 or batch < 1 or not lr > 0:
         raise ParameterError(f"steps, batch and lr must be positive, given steps={steps}, batch={batch}, lr={lr}")
-    torch = _torch()
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     gen = build_generator(channels, variant)
@@ -198,9 +187,8 @@ def train(clips: list[np.ndarray], *, steps: int, seed: int, batch: int = 8, lr:
 
 
 @lru_cache(maxsize=2)
-def load_generator(path: Path = WEIGHTS):  # noqa: ANN201
+def load_generator(path: Path = WEIGHTS) -> torch.nn.Module:
     """The trained generator from ``path`` (weights only), in eval mode."""
-    torch = _torch()
     if not Path(path).is_file():
         raise DatasetError(f"{path}: no neural-vocoder weights (train them: python -m eval.neural_vocoder --help)")
     data = torch.load(path, map_location="cpu", weights_only=True)
@@ -224,7 +212,6 @@ def resynthesize(y: np.ndarray, *, sample_rate: int = RATE, weights: Path = WEIG
     if sample_rate != RATE:
         raise ParameterError(f"the neural vocoder works at {RATE} Hz, given sample_rate={sample_rate}")
     y = valid_audio(y, sample_rate=sample_rate)
-    torch = _torch()
     n = y.shape[0]
     # whole frames plus one, and at least one FFT frame (the STFT's reflect padding needs it)
     padded = np.pad(y.astype(np.float32), (0, max(N_FFT, n + (-n) % HOP + HOP) - n))
@@ -251,7 +238,6 @@ def neural_vocoder_copy(y: np.ndarray, sample_rate: int, rng: np.random.Generato
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 def command(manifest: Path, out: Path, steps: int, seed: int, variant: str, threads: int, quiet: bool) -> None:
     """Train the neural vocoder of the self-play corpus and write its weights."""
-    torch = _torch()
     torch.set_num_threads(threads)
     try:
         clips = _training_clips(manifest)
