@@ -191,7 +191,10 @@ def load_generator(path: Path = WEIGHTS) -> torch.nn.Module:
     """The trained generator from ``path`` (weights only), in eval mode."""
     if not Path(path).is_file():
         raise DatasetError(f"{path}: no neural-vocoder weights (train them: python -m eval.neural_vocoder --help)")
-    data = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch.load fails on a damaged file with many types (IndexError, UnpicklingError, ...)
+        raise DatasetError(f"{path}: not a readable neural-vocoder file ({type(exc).__name__})") from None
     if not isinstance(data, dict) or data.get("format") != _FORMAT or data.get("version") != _VERSION:
         raise DatasetError(f"{path}: not a voiceguard neural-vocoder file of version {_VERSION}")
     gen = build_generator(int(data["channels"]), str(data.get("variant", "melgan")))

@@ -76,6 +76,10 @@ def test_bad_input_and_bad_weights_are_refused(tmp_path: Path) -> None:
     torch.save({"format": "something-else"}, other)
     with pytest.raises(DatasetError, match="not a voiceguard neural-vocoder file"):
         nv.resynthesize(_voiced(0), weights=other)
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"these are not weights")
+    with pytest.raises(DatasetError, match="not a readable neural-vocoder file"):
+        nv.resynthesize(_voiced(0), weights=garbage)
 
 
 def test_cli_trains_on_a_manifest_and_names_a_bad_one(tmp_path: Path) -> None:
