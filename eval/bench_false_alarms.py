@@ -36,6 +36,11 @@ class Voice:
     files: tuple[Path, ...]
 
 
+def audio_files(folder: Path) -> tuple[Path, ...]:
+    """The audio files directly in ``folder`` (not in its sub-folders), sorted."""
+    return tuple(sorted(p for p in folder.iterdir() if p.is_file() and is_audio_path(p)))
+
+
 def find_voices(roots: list[Path], *, min_files: int) -> list[Voice]:
     """Every folder under ``roots`` with at least ``min_files`` audio files directly in it.
 
@@ -64,7 +69,7 @@ def find_voices(roots: list[Path], *, min_files: int) -> list[Voice]:
         root = root.resolve()
         folders = sorted({p.parent for p in root.rglob("*") if p.is_file() and is_audio_path(p)})
         for folder in folders:
-            files = tuple(sorted(p for p in folder.iterdir() if p.is_file() and is_audio_path(p)))
+            files = audio_files(folder)
             if len(files) >= min_files and folder not in seen:
                 seen.add(folder)
                 voices.append(Voice(str(folder.relative_to(root.parent)), files))

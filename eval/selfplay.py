@@ -543,7 +543,7 @@ def _joined_voice_clips(config: SelfplayConfig, *, seed: int) -> list[tuple[str,
     DatasetError
         A folder is missing, holds no audio, or too little for one clip.
     """
-    from eval.bench_false_alarms import Voice, voice_clips
+    from eval.bench_false_alarms import Voice, audio_files, voice_clips
 
     def unreadable(path: Path, message: str) -> None:
         click.echo(f"skipped unreadable {path}: {message}", err=True)
@@ -553,7 +553,7 @@ def _joined_voice_clips(config: SelfplayConfig, *, seed: int) -> list[tuple[str,
         folder = Path(folder)
         if not folder.is_dir():
             raise DatasetError(f"joined-voice folder {folder} does not exist")
-        files = tuple(sorted(p for p in folder.iterdir() if p.is_file() and is_audio_path(p)))
+        files = audio_files(folder)
         if not files:
             raise DatasetError(f"joined-voice folder {folder} holds no audio files")
         speaker = f"joined-{folder.parent.name}-{folder.name}".lower()
