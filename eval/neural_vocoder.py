@@ -223,12 +223,6 @@ def resynthesize(y: np.ndarray, *, sample_rate: int = RATE, weights: Path = WEIG
     return at_rms_of(out[:n], y)
 
 
-def neural_vocoder_copy(y: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
-    """Self-play family ``neuralvoc``: copy-synthesis through the shipped neural vocoder (see the module docstring)."""
-    del rng
-    return resynthesize(y, sample_rate=sample_rate)
-
-
 @click.command("neural-vocoder")
 @click.option("--data", "manifest", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="A self-play manifest.csv: its bona fide training clips (multi-speaker source) are the training data.")

@@ -285,9 +285,10 @@ def psola_shift(y: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np
 
 def neural_vocoder(y: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
     """Copy-synthesis through a small MelGAN-style neural vocoder trained here (see :mod:`eval.neural_vocoder`)."""
-    from eval.neural_vocoder import neural_vocoder_copy
+    from eval.neural_vocoder import resynthesize
 
-    return neural_vocoder_copy(y, sample_rate, rng)
+    del rng
+    return resynthesize(y, sample_rate=sample_rate)
 
 
 def wsola_stretch(y: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
