@@ -27,8 +27,12 @@ AUDIO_EXTENSIONS = frozenset(
     {".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".mp4",
      ".webm", ".aif", ".aiff", ".au", ".caf", ".w64"}
 )
-# Extensions libsndfile decodes; everything else goes through PyAV.
-_SNDFILE_EXTENSIONS = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff", ".au", ".caf", ".w64"})
+# Extensions libsndfile decodes; everything else goes through PyAV. MP3 goes through PyAV
+# too: libsndfile takes an MP3's length from its Xing header, and on a truncated file it
+# hands back that many frames, the missing ones filled with whatever was in memory (scores
+# that change from run to run, NaN), where ffmpeg stops at the last whole frame.
+_SNDFILE_EXTENSIONS = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".aif", ".aiff", ".au", ".caf", ".w64"})
+_SNDFILE_CONTAINERS = frozenset(f.lower() for f in sf.available_formats()) - {"mp3"}
 # Magic numbers of audio containers, to tell "not audio" from "audio, but truncated".
 _MAGIC = ((b"RIFF", "wav"), (b"fLaC", "flac"), (b"OggS", "ogg"), (b"ID3", "mp3"),
           (b"\x1a\x45\xdf\xa3", "webm"), (b"FORM", "aiff"), (b".snd", "au"))
@@ -158,10 +162,7 @@ def _undecodable(p: Path, detail: str) -> AudioError:
 
 
 def _use_sndfile(p: Path) -> bool:
-    ext = p.suffix.lower()
-    if ext == ".mp3" and _sniff(p) != "mp3":
-        return False  # libsndfile's mpg123 prints "Illegal Audio-MPEG-Header" to stderr on non-MP3 data
-    return ext in _SNDFILE_EXTENSIONS
+    return p.suffix.lower() in _SNDFILE_EXTENSIONS
 
 
 def info(path: str | os.PathLike[str]) -> AudioInfo:
@@ -298,7 +299,7 @@ def load(
     header = info(p)
     if header.duration_s > max_duration_s:
         raise AudioError(f"{p}: is {header.duration_s:.1f} s long, over the maximum of {max_duration_s:g} s (max_duration_s)")
-    blocks = _blocks_sndfile(p) if header.container in {f.lower() for f in sf.available_formats()} else _blocks_av(p)
+    blocks = _blocks_sndfile(p) if header.container in _SNDFILE_CONTAINERS else _blocks_av(p)
     skip = _ADTS_PRIMING if header.container == "aac" else 0
     pieces: list[np.ndarray] = []
     stream = None

@@ -87,6 +87,27 @@ def test_payload_wherever_the_window_starts(marked10: np.ndarray, start: int) ->
     assert result.payload == PAYLOAD
 
 
+def test_pieces_marked_out_of_step_are_all_listed(speech10: np.ndarray, marked10: np.ndarray) -> None:
+    # two marked pieces joined with unmarked speech between them: the second starts at
+    # another phase of the sync period than the first, so one hypothesis reads only one
+    pieces = np.concatenate([marked10[:5 * SR], speech10[:4 * SR], marked10[2 * SR:7 * SR]])
+    result = verify(pieces, sample_rate=SR, keys=[KEY])
+    assert result.detected and result.payload == PAYLOAD
+    truths = [(0.0, 5.0), (9.0, 14.0)]
+    assert len(result.segments) == 2, result.segments
+    assert all(_iou(seg, truth) >= 0.8 for seg, truth in zip(result.segments, truths)), result.segments
+    # one marked piece: one segment, however the clip is cut
+    assert len(verify(marked10[SR:9 * SR], sample_rate=SR, keys=[KEY]).segments) == 1
+
+
+def test_segments_leave_leading_and_trailing_silence_out(marked10: np.ndarray) -> None:
+    quiet = np.zeros(3 * SR, np.float32)
+    result = verify(np.concatenate([quiet, marked10[:6 * SR], quiet]), sample_rate=SR, keys=[KEY])
+    assert result.detected and len(result.segments) == 1
+    start, stop = result.segments[0]
+    assert abs(start - 3.0) <= 0.1 and abs(stop - 9.0) <= 0.2, result.segments
+
+
 def test_localization_iou(marked10: np.ndarray) -> None:
     from cloner.tts import synthesize
 

@@ -441,3 +441,21 @@ def test_segment_edges_move_to_the_middle_of_a_pause() -> None:
     assert _centred_in_silence([(22, 30)], silent) == [(22, 30)]  # not touching the pause
     silent[:] = True
     assert _centred_in_silence([(10, 12)], silent) == []  # nothing but silence
+
+
+def test_segment_edges_in_silence_at_the_clips_ends_go_to_the_sound() -> None:
+    from guard.watermark.verify import _centred_in_silence
+
+    silent = np.zeros(40, dtype=bool)
+    silent[:8] = True  # leading and trailing silence: nothing there could be marked
+    silent[33:] = True
+    assert _centred_in_silence([(2, 36)], silent) == [(8, 33)]
+    assert _centred_in_silence([(0, 40)], silent) == [(8, 33)]
+
+
+def test_minus_keeps_the_uncovered_parts() -> None:
+    from guard.watermark.verify import _minus
+
+    assert _minus((0.0, 10.0), [(2.0, 3.0), (6.0, 7.0)]) == [(0.0, 2.0), (3.0, 6.0), (7.0, 10.0)]
+    assert _minus((2.0, 3.0), [(0.0, 10.0)]) == []
+    assert _minus((0.0, 5.0), [(0.1, 5.0)]) == []  # what is left is shorter than 0.5 s

@@ -10,19 +10,28 @@ import click
 import numpy as np
 
 from guard.cliutil import emit_json, home_option, json_option, say
-from guard.errors import GuardError, ParameterError
+from guard.errors import GuardError, WatermarkError
 from guard.home import open_home
 
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
-def _parse_payload(text: str | None) -> int:
+
+def _parse_payload(_ctx: click.Context, _param: click.Parameter, text: str | None) -> int:
+    """``--payload``: 1-8 hex digits (an optional 0x), else a usage error (exit 2); None draws one at random."""
     if text is None:
         return secrets.randbits(32)
-    try:
-        value = int(text.removeprefix("0x").removeprefix("0X"), 16)
-    except ValueError:
-        raise ParameterError(f"--payload must be hexadecimal (up to 8 digits), given {text!r}") from None
-    if not 0 <= value < 1 << 32 or len(text.removeprefix("0x").removeprefix("0X")) > 8:
-        raise ParameterError(f"--payload must fit in 32 bits (up to 8 hex digits), given {text!r}")
+    digits = text.removeprefix("0x").removeprefix("0X")
+    if not digits or not set(digits) <= _HEX_DIGITS:
+        raise click.BadParameter(f"must be hexadecimal, 1 to 8 digits (e.g. 1234abcd), given {text!r}")
+    if len(digits) > 8:
+        raise click.BadParameter(f"must fit in 32 bits (at most 8 hex digits), given {text!r}")
+    return int(digits, 16)
+
+
+def _check_strength(_ctx: click.Context, _param: click.Parameter, value: float) -> float:
+    """``--strength``: a number within (0, 1], else a usage error (exit 2)."""
+    if not 0.0 < value <= 1.0:  # NaN fails this too
+        raise click.BadParameter(f"must be within (0, 1], given {value:g}")
     return value
 
 
@@ -35,16 +44,21 @@ def watermark_group() -> None:
 @click.argument("in_path", metavar="IN", type=click.Path(path_type=Path))
 @click.option("-o", "--output", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Marked audio (same rate and length; format from the extension).")
-@click.option("--payload", default=None, help="32-bit payload as hex (default: random).")
-@click.option("--strength", type=float, default=1.0, show_default=True, help="Within (0, 1]; lower is quieter and less robust.")
+@click.option("--payload", "value", default=None, callback=_parse_payload, help="32-bit payload as hex (default: random).")
+@click.option("--strength", type=float, default=1.0, show_default=True, callback=_check_strength,
+              help="Within (0, 1]; lower is quieter and less robust.")
 @home_option
 @json_option
-def embed_command(in_path: Path, out_path: Path, payload: str | None, strength: float, home_dir: Path, as_json: bool) -> None:
-    """Mark IN with the home's current watermark key and write OUT."""
-    from guard.audio import info, load, save
-    from guard.watermark import embed
+def embed_command(in_path: Path, out_path: Path, value: int, strength: float, home_dir: Path, as_json: bool) -> None:
+    """Mark IN with the home's current watermark key and write OUT.
 
-    value = _parse_payload(payload)
+    OUT is read back and verified; when the mark or its payload does not read back from it
+    (audio with too little sound to carry it, a strength too low) OUT is removed and the
+    command fails.
+    """
+    from guard.audio import info, load, save
+    from guard.watermark import embed, verify
+
     home = open_home(home_dir)
     rate = info(in_path).sample_rate
     y = load(in_path, sample_rate=rate)
@@ -53,6 +67,13 @@ def embed_command(in_path: Path, out_path: Path, payload: str | None, strength: 
     except GuardError as exc:
         raise type(exc)(f"{in_path}: {exc}") from None
     save(out_path, marked, sample_rate=rate)
+    check = verify(load(out_path, sample_rate=16000), sample_rate=16000, keys=[home.watermark_key()])
+    if check.payload != value:
+        out_path.unlink(missing_ok=True)
+        found = "its payload does not" if check.detected else "the mark does not"
+        raise WatermarkError(f"{out_path}: {found} read back from the written file ({check.reason}), so it was "
+                             f"removed; the audio needs more sound in 300-4000 Hz to carry the mark"
+                             + (f", or a --strength above {strength:g}" if strength < 1.0 else ""))
     noise = float(np.sum((marked - y).astype(np.float64) ** 2))
     snr_db = round(10 * np.log10(float(np.sum(y.astype(np.float64) ** 2)) / noise), 2) if noise > 0 else None
     if as_json:
@@ -80,7 +101,9 @@ def verify_command(files: tuple[Path, ...], speed_search: bool, home_dir: Path, 
             result = verify(load(path, sample_rate=16000), sample_rate=16000, keys=keys, speed_search=speed_search)
         except GuardError as exc:
             failed += 1
-            click.echo(f"Error: {exc}", err=True)
+            say(f"Error: {exc}")
+            if as_json:
+                emit_json({"file": str(path), "error": str(exc)})
             continue
         if as_json:
             emit_json(result.to_dict(file=str(path)))
@@ -89,8 +112,8 @@ def verify_command(files: tuple[Path, ...], speed_search: bool, home_dir: Path, 
             payload = f"payload {result.payload:08x}" if result.payload is not None else "payload unreadable"
             spans = ", ".join(f"{s:.1f}-{e:.1f} s" for s, e in result.segments) or "no segment"
             speed = "" if result.speed == 1.0 else f", played at x{result.speed:.4f} speed"
-            click.echo(f"{path}: watermark found, {payload}, p={result.p_value:.2g}, marked {spans}{speed}")
+            say(f"{path}: watermark found, {payload}, p={result.p_value:.2g}, marked {spans}{speed}")
         else:
-            click.echo(f"{path}: no watermark ({result.reason})")
+            say(f"{path}: {result.reason}")
     if failed:
         sys.exit(1)

@@ -48,6 +48,7 @@ _LOCAL_SLOTS = max(2, int(round(0.5 * RATE / SLOT)))  # about 0.5 s
 _LOCAL_MEAN = 0.35  # mean cos of the sync groups over 0.5 s: the first guess of the marked part
 _SWITCH_NATS = 6.0  # cost of a marked/unmarked boundary in the segmentation
 _SEGMENT_ROUNDS = 3
+_MAX_PIECES = 4  # marked pieces of different hypotheses listed in one clip (see _more_segments)
 # a clip whose presence statistic alone gives p up to this is read; a payload whose CRC checks
 # then lowers p by the chance of that check (4 readings x 2 data phases x LIST_SIZE paths
 # x 2**-16), see _verify16
@@ -424,33 +425,9 @@ def _verify16(y16: np.ndarray, clipped: clipping.Restored | None, keys: list[byt
     if not any(w.any() for w in ws):
         return Verification(False, None, 1.0, [], "nothing to check: the audio is silent")
     n_tests = OFFSETS * PERIOD_SLOTS * len(keys) * multiplicity * _TESTS_PER_STEP
-    best_p, best_h = 1.0, None
-    scorers = []
-    for ki, key in enumerate(keys):
-        scorer = _Scorer(logps, ws, key, clip_ws)
-        scorers.append(scorer)
-        for o in range(OFFSETS):
-            w = ws[o]
-            if not w.any():
-                continue
-            per_slot, amps = scorer.slot_scores(o)
-            for s0, s1 in _windows(w.shape[0]) + ([(0, w.shape[0])] if w.shape[0] > _WINDOW_SLOTS else []):
-                t = per_slot[:, s0:s1].sum(axis=1)
-                var = 0.5 * amps[:, s0:s1].sum(axis=1)
-                z_all = t / np.sqrt(np.maximum(var, 1e-9))
-                p = int(np.argmax(z_all))
-                z = float(z_all[p])
-                if var[p] <= 0 or z < 3.0 or (best_h is not None and z <= best_h.z and best_p < P_THRESHOLD):
-                    continue
-                amplitudes = scorer.folded_amplitudes(o, p, s0, s1)
-                pv = min(1.0, n_tests * stats.tail_bound(float(t[p]), amplitudes))
-                if pv < best_p or best_h is None or (pv == best_p and z > best_h.z):
-                    best_p, best_h = pv, _Hypothesis(ki, o, p, float(z), (s0, s1), float(t[p]))
-    if best_h is not None and P_THRESHOLD < best_p <= _SHARPEN_UP_TO:
-        # near the thresholds the Chernoff bound is some 10-20 times loose: tighten the best window's
-        scorer = scorers[best_h.key_index]
-        amplitudes = scorer.folded_amplitudes(best_h.offset, best_h.phase, *best_h.window)
-        best_p = min(best_p, n_tests * stats.tail_bound(best_h.t, amplitudes, sharp=True))
+    scorers = [_Scorer(logps, ws, key, clip_ws) for key in keys]
+    scores = {(ki, o): scorer.slot_scores(o) for ki, scorer in enumerate(scorers) for o in range(OFFSETS) if ws[o].any()}
+    best_p, best_h = _search(scorers, scores, n_tests, whole=True)
     short = "" if duration_s >= MIN_PRESENCE_S else f" (clip is {duration_s:.2f} s, under the {MIN_PRESENCE_S} s the design needs)"
     if best_h is None or best_p > _CHECK_GATE:
         return Verification(False, None, best_p, [], f"no watermark found (p={best_p:.2g} > {P_THRESHOLD:g}){short}")
@@ -476,6 +453,8 @@ def _verify16(y16: np.ndarray, clipped: clipping.Restored | None, keys: list[byt
     if ok:  # the data groups are known now: they sharpen the segment edges
         segments, _ = _localize(scorer, best_h, duration_s=y16.shape[0] / RATE, coded=coding.encode(raw),
                                 data_phase=data_phase)
+    if best_p <= P_THRESHOLD:
+        segments = _more_segments(segments, scorers, scores, n_tests, duration_s=y16.shape[0] / RATE)
     if best_p > P_THRESHOLD:
         # Under "no mark", the data groups' angles are uniform and independent of the sync
         # groups' ones. The presence statistic saw their doubled angles, which leave each
@@ -493,6 +472,73 @@ def _verify16(y16: np.ndarray, clipped: clipping.Restored | None, keys: list[byt
     what = "payload read" if ok else "payload unreadable (check failed)"
     return Verification(True, raw if ok else None, best_p, segments, f"watermark found (p={best_p:.2g}); {what}",
                         best_h.key_index, raw)
+
+
+def _search(scorers: list[_Scorer], scores: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]], n_tests: float, *,
+            whole: bool, outside: Sequence[tuple[float, float]] = ()) -> tuple[float, _Hypothesis | None]:
+    """The best presence hypothesis over keys, offsets, phases and windows, and its p-value.
+
+    ``scores`` holds :meth:`_Scorer.slot_scores` per (key index, offset); ``whole`` adds the
+    whole clip as a window when it is longer than one; windows that overlap any span of
+    ``outside`` (seconds) are skipped. Each p-value is multiplied by ``n_tests``; near the
+    thresholds the best one's bound is tightened.
+    """
+    best_p, best_h = 1.0, None
+    for (ki, o), (per_slot, amps) in scores.items():
+        n = per_slot.shape[1]
+        for s0, s1 in _windows(n) + ([(0, n)] if whole and n > _WINDOW_SLOTS else []):
+            t0, t1 = (o * HOP + s0 * SLOT) / RATE, (o * HOP + s1 * SLOT) / RATE
+            if any(t0 < b and a < t1 for a, b in outside):
+                continue
+            t = per_slot[:, s0:s1].sum(axis=1)
+            var = 0.5 * amps[:, s0:s1].sum(axis=1)
+            z_all = t / np.sqrt(np.maximum(var, 1e-9))
+            p = int(np.argmax(z_all))
+            z = float(z_all[p])
+            if var[p] <= 0 or z < 3.0 or (best_h is not None and z <= best_h.z and best_p < P_THRESHOLD):
+                continue
+            amplitudes = scorers[ki].folded_amplitudes(o, p, s0, s1)
+            pv = min(1.0, n_tests * stats.tail_bound(float(t[p]), amplitudes))
+            if pv < best_p or best_h is None or (pv == best_p and z > best_h.z):
+                best_p, best_h = pv, _Hypothesis(ki, o, p, float(z), (s0, s1), float(t[p]))
+    if best_h is not None and P_THRESHOLD < best_p <= _SHARPEN_UP_TO:
+        # near the thresholds the Chernoff bound is some 10-20 times loose: tighten the best window's
+        amplitudes = scorers[best_h.key_index].folded_amplitudes(best_h.offset, best_h.phase, *best_h.window)
+        best_p = min(best_p, n_tests * stats.tail_bound(best_h.t, amplitudes, sharp=True))
+    return best_p, best_h
+
+
+def _more_segments(segments: list[tuple[float, float]], scorers: list[_Scorer],
+                   scores: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]], n_tests: float, *,
+                   duration_s: float) -> list[tuple[float, float]]:
+    """``segments`` and the marked segments of other hypotheses found outside them, sorted.
+
+    The segmentation follows one hypothesis (offset and period phase), so marked pieces
+    joined out of step (two marked clips back to back, a marked piece spliced into another)
+    show only the piece that hypothesis reads. A window outside every segment found so far
+    whose p-value passes :data:`P_THRESHOLD` (the same test as the first) adds its
+    hypothesis's segments, less what is already covered; up to :data:`_MAX_PIECES` pieces.
+    """
+    found = list(segments)
+    for _ in range(_MAX_PIECES - 1):
+        p, h = _search(scorers, scores, n_tests, whole=False, outside=found)
+        if h is None or p > P_THRESHOLD:
+            break
+        new, _ = _localize(scorers[h.key_index], h, duration_s=duration_s)
+        added = [piece for a, b in new for piece in _minus((a, b), found)]
+        if not added:
+            break
+        found = sorted(found + added)
+    return found
+
+
+def _minus(span: tuple[float, float], others: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The parts of ``span`` outside every span of ``others`` (seconds), each at least _LOCAL_SLOTS long."""
+    pieces = [span]
+    for a, b in others:
+        pieces = [q for x, y in pieces for q in ((x, min(y, a)), (max(x, b), y)) if q[1] > q[0]]
+    shortest = _LOCAL_SLOTS * SLOT / RATE
+    return [(round(x, 3), round(y, 3)) for x, y in pieces if y - x >= shortest]
 
 
 def _localize(scorer: _Scorer, h: _Hypothesis, *, duration_s: float, coded: np.ndarray | None = None,
@@ -590,13 +636,23 @@ def _centred_in_silence(runs: list[tuple[int, int]], silent: np.ndarray) -> list
 
 
 def _middle_of_silence(edge: int, silent: np.ndarray) -> int:
-    """Middle of the silent stretch that ``edge`` (a slot boundary) lies in or touches, else ``edge``."""
+    """Middle of the silent stretch that ``edge`` (a slot boundary) lies in or touches, else ``edge``.
+
+    A stretch that reaches the clip's start or end has nothing beyond it that could be
+    marked: the edge goes to its sounding side.
+    """
     lo, hi = edge, edge
     while lo > 0 and silent[lo - 1]:
         lo -= 1
     while hi < silent.shape[0] and silent[hi]:
         hi += 1
-    return (lo + hi) // 2 if hi > lo else edge
+    if hi == lo:
+        return edge
+    if lo == 0:
+        return hi
+    if hi == silent.shape[0]:
+        return lo
+    return (lo + hi) // 2
 
 
 def _class_mean(level: np.ndarray, weight: np.ndarray, value: np.ndarray) -> np.ndarray:
