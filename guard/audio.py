@@ -131,8 +131,12 @@ def resample(y: np.ndarray, *, orig_sr: int, target_sr: int) -> np.ndarray:
 
 
 def _check_path(path: str | os.PathLike[str]) -> Path:
+    if not os.fspath(path).strip():
+        raise AudioError("an empty path was given; name an audio file")
     p = Path(path)
     if not p.exists():
+        if p.is_symlink():
+            raise AudioError(f"{p}: a symbolic link that leads to no file (broken, or a loop)")
         raise AudioError(f"{p}: file not found")
     if p.is_dir():
         raise AudioError(f"{p}: is a directory, not an audio file")
@@ -157,8 +161,14 @@ def _sniff(p: Path) -> str | None:
 def _undecodable(p: Path, detail: str) -> AudioError:
     kind = _sniff(p)
     if kind is not None:
-        return AudioError(f"{p}: looks like {kind} but is truncated or corrupt ({detail})")
+        return AudioError(f"{p}: looks like {kind} but is truncated or corrupt ({detail}); export it again from a good copy")
     return AudioError(f"{p}: not an audio file (no decoder recognises it)")
+
+
+def _ffmpeg_detail(exc: Exception) -> str:
+    """ffmpeg's reason without its errno and the path it repeats ("Invalid data found when processing input")."""
+    reason = getattr(exc, "strerror", None) or (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    return str(reason)
 
 
 def _use_sndfile(p: Path) -> bool:
@@ -193,7 +203,7 @@ def _open_av(p: Path):  # noqa: ANN202 - returns (container, stream)
     try:
         container = av.open(str(p), metadata_errors="ignore")
     except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
-        raise _undecodable(p, str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+        raise _undecodable(p, _ffmpeg_detail(exc)) from None
     streams = [s for s in container.streams if s.type == "audio"]
     if not streams:
         video = any(s.type == "video" for s in container.streams) and container.format.name != "tty"
@@ -254,7 +264,7 @@ def _blocks_av(p: Path, container=None, stream=None) -> Iterator[tuple[np.ndarra
                 arr = out.to_ndarray()  # (channels, n) because fltp is planar
                 yield np.ascontiguousarray(arr.T, dtype=np.float32), int(out.sample_rate), arr.shape[0]
     except av.FFmpegError as exc:
-        raise _undecodable(p, str(exc).splitlines()[0]) from None
+        raise _undecodable(p, _ffmpeg_detail(exc)) from None
     finally:
         if own:
             container.close()
@@ -298,7 +308,7 @@ def load(
     p = _check_path(path)
     header = info(p)
     if header.duration_s > max_duration_s:
-        raise AudioError(f"{p}: is {header.duration_s:.1f} s long, over the maximum of {max_duration_s:g} s (max_duration_s)")
+        raise AudioError(f"{p}: is {header.duration_s:.1f} s long, over the maximum of {max_duration_s:g} s; cut it into shorter files")
     blocks = _blocks_sndfile(p) if header.container in _SNDFILE_CONTAINERS else _blocks_av(p)
     skip = _ADTS_PRIMING if header.container == "aac" else 0
     pieces: list[np.ndarray] = []
@@ -307,7 +317,7 @@ def load(
     for block, rate, _channels in blocks:
         seen_frames += block.shape[0]
         if seen_frames / rate > max_duration_s:
-            raise AudioError(f"{p}: is longer than the maximum of {max_duration_s:g} s (max_duration_s)")
+            raise AudioError(f"{p}: is longer than the maximum of {max_duration_s:g} s; cut it into shorter files")
         mono = block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
         if skip:
             dropped = min(skip, mono.shape[0])

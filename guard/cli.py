@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from guard import __version__
-from guard.cliutil import emit_json, home_option, json_option, say
+from guard.cliutil import emit_json, file_failed, home_option, input_path, json_option, say
 from guard.errors import GuardError
 
 # name -> "module:attribute" of a click command or group.
@@ -110,7 +110,7 @@ def init_command(home_dir: Path, as_json: bool) -> None:
 
 
 @cli.command("info")
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=input_path())
 @json_option
 def info_command(files: tuple[Path, ...], as_json: bool) -> None:
     """Show duration, sample rate, channels, codec and container of audio FILES."""
@@ -122,7 +122,7 @@ def info_command(files: tuple[Path, ...], as_json: bool) -> None:
             facts = info(path)
         except GuardError as exc:
             failed += 1
-            click.echo(f"Error: {exc}", err=True)
+            file_failed(path, exc, as_json=as_json)
             continue
         if as_json:
             emit_json(facts.to_dict())

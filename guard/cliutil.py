@@ -34,9 +34,34 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
+class InputPath(click.Path):
+    """A path argument that refuses the empty string, which ``pathlib`` would read as ``.``
+    (``voiceguard scan ""`` must not scan the current folder)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("an empty path was given; name a file or folder", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+def input_path() -> InputPath:
+    """The type of every file or folder argument a command reads."""
+    return InputPath(path_type=Path)
+
+
 def emit_json(obj: Any) -> None:
     """Print one JSON object on one line to stdout."""
     click.echo(json.dumps(obj, default=_json_default, sort_keys=False))
+
+
+def file_failed(path: str | Path, exc: Exception, *, as_json: bool) -> None:
+    """Report a file a multi-file command could not handle: one ``Error:`` line on stderr
+    (naming the file), and with ``--json`` an object ``{"file", "error"}`` on stdout, so
+    every file named gets its line of output."""
+    message = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
+    click.echo(f"Error: {message}", err=True)
+    if as_json:
+        emit_json({"file": str(path), "error": message})
 
 
 def say(message: str, *, quiet: bool = False) -> None:

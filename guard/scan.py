@@ -347,12 +347,13 @@ def collect(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[Path], list[P
     seen: set[Path] = set()
     for raw in paths:
         p = Path(raw)
-        found = sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p]
+        # inside a folder, a link that leads nowhere is skipped (and counted), not dropped unseen
+        found = sorted(q for q in p.rglob("*") if q.is_file() or (q.is_symlink() and not q.exists())) if p.is_dir() else [p]
         for q in found:
             if q in seen:
                 continue
             seen.add(q)
-            (files if (not p.is_dir() or is_audio_path(q)) else skipped).append(q)
+            (files if (not p.is_dir() or (is_audio_path(q) and q.exists())) else skipped).append(q)
     return files, skipped
 
 

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import click
 
-from guard.cliutil import emit_json, home_option, json_option, progress, quiet_option, say
+from guard.cliutil import (
+    emit_json,
+    home_option,
+    input_path,
+    json_option,
+    progress,
+    quiet_option,
+    say,
+)
 from guard.errors import GuardError, HomeError
 from guard.scan import DEFAULT_THRESHOLD, ScanConfig, Scanner, ScanResult, collect, scan_files
 
@@ -41,7 +49,7 @@ def _table(results: list[ScanResult]) -> list[str]:
 
 
 @click.command("scan")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=input_path())
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write a self-contained HTML report here.")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
@@ -60,13 +68,19 @@ def scan_command(paths: tuple[Path, ...], report_path: Path | None, workers: int
     """Check audio files and folders (PATHS, recursive) for our watermark, provenance and deepfake cues.
 
     Each file gets one verdict: watermarked, likely-synthetic, no-evidence or error, with a
-    one-line reason. Exit 0 when the scan ran, whatever the verdicts.
+    one-line reason. Exit 0 when the scan ran, whatever the verdicts; 1 when a path named
+    does not exist (after scanning the others).
     """
     if model_path is not None and not model_path.is_file():
         raise GuardError(f"--model {model_path}: file not found")
+    missing = [p for p in paths if not p.exists()]
+    if report_path is not None and not report_path.parent.is_dir():
+        raise GuardError(f"--report {report_path}: folder {report_path.parent} does not exist; create it first")
     files, skipped = collect(paths)
     if skipped:
-        say(f"skipped {len(skipped)} file(s) that are not audio by extension", quiet=quiet)
+        broken = sum(1 for q in skipped if not q.exists())
+        say(f"skipped {len(skipped)} file(s) that are not audio by extension"
+            + (f" or are links to nothing ({broken})" if broken else ""), quiet=quiet)
     if not files:
         raise GuardError(f"nothing to scan: no audio files in {', '.join(map(str, paths))}")
     config = ScanConfig(home_dir=_home_for_scan(home_dir, quiet=quiet),
@@ -96,3 +110,5 @@ def scan_command(paths: tuple[Path, ...], report_path: Path | None, workers: int
         write_report(results, report_path, threshold=threshold, notes=scanner.notes,
                      show_progress=not (as_json or quiet))
         say(f"report written to {report_path}", quiet=quiet)
+    if missing:  # each has its "error" row; a path that does not exist is still the user's mistake
+        raise GuardError(f"{missing[0]}: no such file or folder" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))

@@ -132,7 +132,7 @@ def test_bad_input_names_the_problem(tmp_path: Path, kind: str, message: str) ->
 def test_too_long_names_the_cap(tmp_path: Path) -> None:
     path = tmp_path / "t.wav"
     sf.write(path, tone(440.0, 3.0), SR, subtype="PCM_16")
-    with pytest.raises(AudioError, match=r"maximum of 2 s \(max_duration_s\)"):
+    with pytest.raises(AudioError, match=r"maximum of 2 s; cut it into shorter files"):
         audio.load(path, sample_rate=SR, max_duration_s=2.0)
 
 
@@ -198,6 +198,27 @@ def test_text_named_mp3_is_refused_quietly(tmp_path: Path, capfd: pytest.Capture
     with pytest.raises(AudioError, match="not an audio file"):
         audio.load(path, sample_rate=SR)
     assert "MPEG" not in capfd.readouterr().err
+
+
+def test_truncated_mp3_reads_only_what_is_there(tmp_path: Path, capfd: pytest.CaptureFixture) -> None:
+    # libsndfile took the length from the Xing header and filled the missing tail with
+    # leftover memory (scores that changed from run to run, NaN); ffmpeg stops at the cut
+    whole = audio.save(tmp_path / "whole.mp3", chirp(200.0, 3000.0, 6.0), sample_rate=SR)
+    cut = tmp_path / "cut.mp3"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 3])
+    first, second = audio.load(cut, sample_rate=SR), audio.load(cut, sample_rate=SR)
+    assert np.array_equal(first, second) and np.all(np.isfinite(first))
+    assert 1.5 * SR < first.shape[0] < 2.5 * SR
+    assert "Xing" not in capfd.readouterr().err
+
+
+def test_empty_path_and_broken_link_are_named(tmp_path: Path) -> None:
+    with pytest.raises(AudioError, match="empty path"):
+        audio.load("", sample_rate=SR)
+    link = tmp_path / "dead.wav"
+    link.symlink_to(tmp_path / "gone.wav")
+    with pytest.raises(AudioError, match="dead.wav: a symbolic link that leads to no file"):
+        audio.load(link, sample_rate=SR)
 
 
 def test_long_ogg_is_written_and_read(tmp_path: Path, rng: np.random.Generator) -> None:

@@ -66,6 +66,15 @@ def test_info_bad_input_one_error_line(runner, tmp_path: Path, kind: str) -> Non
     assert "Traceback" not in result.output
 
 
+def test_info_json_has_a_line_for_every_file(runner, tmp_path: Path) -> None:  # noqa: ANN001
+    good = save(tmp_path / "good.wav", tone(440.0, 1.0), sample_rate=SR)
+    result = runner.invoke(cli, ["info", str(tmp_path / "gone.wav"), str(good), "--json"])
+    assert result.exit_code == 1
+    gone, facts = (json.loads(line) for line in result.stdout.splitlines())
+    assert gone["file"] == str(tmp_path / "gone.wav") and "not found" in gone["error"]
+    assert facts["path"] == str(good) and abs(facts["duration_s"] - 1.0) < 1e-3
+
+
 def test_tts_writes_speech(runner, tmp_path: Path) -> None:  # noqa: ANN001
     out = tmp_path / "s.wav"
     result = runner.invoke(cli, ["tts", "Good morning to everyone here.", "-o", str(out), "--rate", "150", "--json"])

@@ -100,13 +100,38 @@ def test_usage_and_errors(runner, folder: Path, tmp_path: Path, no_default_home,
 
 def test_missing_file_is_an_error_row_not_an_abort(runner, folder: Path, home) -> None:  # noqa: ANN001
     result = runner.invoke(cli, ["scan", str(folder / "gone.wav"), str(folder / "a.wav"), "--home", str(home.root), "--json"])
-    assert result.exit_code == 0
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["verdict"] == "error" for r in rows] == [True, False]
+    # the other files are scanned, but a path that does not exist fails the command
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("Error: ")]
+    assert result.exit_code == 1 and len(errors) == 1 and "gone.wav: no such file or folder" in errors[0]
+
+
+def test_empty_path_is_a_usage_error_not_the_current_folder(runner, home) -> None:  # noqa: ANN001
+    result = runner.invoke(cli, ["scan", "", "--home", str(home.root)])
+    assert result.exit_code == 2 and "empty path" in result.stderr
+
+
+def test_report_folder_must_exist_before_the_scan(runner, folder: Path, home, tmp_path: Path) -> None:  # noqa: ANN001
+    out = tmp_path / "nowhere" / "report.html"
+    result = runner.invoke(cli, ["scan", str(folder), "--home", str(home.root), "--report", str(out)])
+    assert result.exit_code == 1 and "does not exist" in result.stderr and not out.parent.exists()
+
+
+def test_broken_link_in_a_folder_is_counted_as_skipped(runner, folder: Path, home, tmp_path: Path) -> None:  # noqa: ANN001
+    inbox = tmp_path / "links"
+    inbox.mkdir()
+    (inbox / "a.wav").symlink_to(folder / "a.wav")
+    (inbox / "dead.wav").symlink_to(tmp_path / "gone.wav")
+    result = runner.invoke(cli, ["scan", str(inbox), "--home", str(home.root), "--json"])
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["file"] for line in result.stdout.splitlines()] == [str(inbox / "a.wav")]
+    assert "links to nothing (1)" in result.stderr
 
 
 def test_report_is_written(runner, folder: Path, home, tmp_path: Path) -> None:  # noqa: ANN001
     out = tmp_path / "out" / "report.html"
+    out.parent.mkdir()
     result = runner.invoke(cli, ["scan", str(folder), "--home", str(home.root), "--report", str(out), "-q"])
     assert result.exit_code == 0, result.output
     text = out.read_text()

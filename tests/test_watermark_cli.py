@@ -64,6 +64,20 @@ def test_embed_that_does_not_read_back_fails_and_removes_the_file(runner, home, 
         assert not out.exists()
 
 
+def test_embed_says_what_the_format_changed(runner, home, speech_file: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    import soundfile as sf
+
+    stereo = tmp_path / "stereo.wav"
+    y = load(speech_file, sample_rate=SR)
+    sf.write(stereo, np.stack([y, 0.5 * y], axis=1), SR)
+    r = runner.invoke(cli, ["--home", str(home.root), "watermark", "embed", str(stereo), "-o", str(tmp_path / "m.opus"),
+                            "--json"])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert d["sample_rate"] == 48000 and any("mixed to mono" in n for n in d["notes"])
+    assert any("decodes at 48000 Hz, not 22050 Hz" in n for n in d["notes"])
+
+
 def test_verify_json_reports_unreadable_files(runner, home, speech_file: Path, tmp_path: Path) -> None:  # noqa: ANN001
     r = runner.invoke(cli, ["--home", str(home.root), "watermark", "verify", str(tmp_path / "gone.wav"),
                             str(speech_file), "--json"])

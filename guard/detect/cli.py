@@ -7,7 +7,15 @@ from pathlib import Path
 
 import click
 
-from guard.cliutil import emit_json, json_option, quiet_option, say, seed_option
+from guard.cliutil import (
+    emit_json,
+    file_failed,
+    input_path,
+    json_option,
+    quiet_option,
+    say,
+    seed_option,
+)
 from guard.detect.features import KINDS
 from guard.errors import GuardError
 
@@ -73,7 +81,7 @@ def train_command(data_spec: Path, out_path: Path, seed: int, epochs: int, views
 
 
 @detect_group.command("score")
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=input_path())
 @click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Detector model file (default: the model shipped with voiceguard).")
 @json_option
@@ -93,7 +101,7 @@ def score_command(files: tuple[Path, ...], model_path: Path | None, as_json: boo
             result = detector.score(load(path, sample_rate=SCORE_RATE), sample_rate=SCORE_RATE)
         except GuardError as exc:
             failed += 1
-            click.echo(f"Error: {path}: {exc}" if str(path) not in str(exc) else f"Error: {exc}", err=True)
+            file_failed(path, exc, as_json=as_json)
             continue
         if as_json:
             emit_json({"file": str(path), **result.to_dict()})

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from guard.cliutil import emit_json, home_option, json_option, say
+from guard.cliutil import emit_json, file_failed, home_option, input_path, json_option, say
 from guard.errors import GuardError, WatermarkError
 from guard.home import open_home
 
@@ -41,9 +41,10 @@ def watermark_group() -> None:
 
 
 @watermark_group.command("embed")
-@click.argument("in_path", metavar="IN", type=click.Path(path_type=Path))
+@click.argument("in_path", metavar="IN", type=input_path())
 @click.option("-o", "--output", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Marked audio (same rate and length; format from the extension).")
+              help="Marked audio, format from the extension: same length, mono, and the same rate "
+                   "where the format has it (Opus only has 8/12/16/24/48 kHz, MP3 no rate under 8 kHz).")
 @click.option("--payload", "value", default=None, callback=_parse_payload, help="32-bit payload as hex (default: random).")
 @click.option("--strength", type=float, default=1.0, show_default=True, callback=_check_strength,
               help="Within (0, 1]; lower is quieter and less robust.")
@@ -60,7 +61,8 @@ def embed_command(in_path: Path, out_path: Path, value: int, strength: float, ho
     from guard.watermark import embed, verify
 
     home = open_home(home_dir)
-    rate = info(in_path).sample_rate
+    source = info(in_path)
+    rate = source.sample_rate
     y = load(in_path, sample_rate=rate)
     try:
         marked = embed(y, sample_rate=rate, payload=value, key=home.watermark_key(), strength=strength)
@@ -76,14 +78,18 @@ def embed_command(in_path: Path, out_path: Path, value: int, strength: float, ho
                              + (f", or a --strength above {strength:g}" if strength < 1.0 else ""))
     noise = float(np.sum((marked - y).astype(np.float64) ** 2))
     snr_db = round(10 * np.log10(float(np.sum(y.astype(np.float64) ** 2)) / noise), 2) if noise > 0 else None
+    written_rate = info(out_path).sample_rate
+    notes = ([f"{source.channels} channels mixed to mono"] if source.channels > 1 else []) + (
+        [f"the {out_path.suffix} file decodes at {written_rate} Hz, not {rate} Hz"] if written_rate != rate else [])
     if as_json:
-        emit_json({"file": str(out_path), "source": str(in_path), "payload": f"{value:08x}", "snr_db": snr_db})
+        emit_json({"file": str(out_path), "source": str(in_path), "payload": f"{value:08x}", "snr_db": snr_db,
+                   "sample_rate": written_rate, "notes": notes})
     else:
-        say(f"{out_path}: marked with payload {value:08x} (SNR {snr_db} dB)")
+        say(f"{out_path}: marked with payload {value:08x} (SNR {snr_db} dB)" + "".join(f"; {n}" for n in notes))
 
 
 @watermark_group.command("verify")
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=input_path())
 @click.option("--speed-search", is_flag=True,
               help="Also look for the mark at playback speeds x0.94-x1.06 (pitch and tempo changed together); "
                    "about 25x slower on unmarked audio.")
@@ -101,9 +107,7 @@ def verify_command(files: tuple[Path, ...], speed_search: bool, home_dir: Path, 
             result = verify(load(path, sample_rate=16000), sample_rate=16000, keys=keys, speed_search=speed_search)
         except GuardError as exc:
             failed += 1
-            say(f"Error: {exc}")
-            if as_json:
-                emit_json({"file": str(path), "error": str(exc)})
+            file_failed(path, exc, as_json=as_json)
             continue
         if as_json:
             emit_json(result.to_dict(file=str(path)))
