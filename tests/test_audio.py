@@ -173,6 +173,17 @@ def test_save_rejects_unknown_extension_and_missing_folder(tmp_path: Path) -> No
         audio.save(tmp_path / "a.xyz", y, sample_rate=SR)
     with pytest.raises(AudioError, match="output folder"):
         audio.save(tmp_path / "no" / "a.wav", y, sample_rate=SR)
+    with pytest.raises(AudioError, match="no extension"):
+        audio.save(tmp_path / "noext", y, sample_rate=SR)
+
+
+def test_raw_aac_duration_is_counted_not_guessed(tmp_path: Path, rng: np.random.Generator) -> None:
+    # raw ADTS has no length field; ffmpeg's guess from the first frames' bitrate is off
+    # when the bitrate changes (quiet start, loud rest)
+    y = np.concatenate([1e-4 * rng.standard_normal(SR), 0.3 * rng.standard_normal(3 * SR)]).astype(np.float32)
+    path = audio.save(tmp_path / "a.aac", y, sample_rate=SR)
+    decoded = audio.load(path, sample_rate=SR).shape[0] / SR
+    assert abs(audio.info(path).duration_s - decoded) < 0.01 and abs(decoded - 4.0) < 0.1
 
 
 def test_mp4_without_audio_track_is_refused(tmp_path: Path) -> None:
