@@ -140,7 +140,8 @@ def decide(watermark: dict, provenance: dict | None, detector: dict, *, threshol
     provenance : dict or None
         The ledger record of the payload, or None when there is none (or no payload).
     detector : dict
-        ``{p_synthetic, warning}``; ``p_synthetic`` is None when the detector did not run.
+        ``{p_synthetic, warning, speech}``; ``p_synthetic`` is None when the detector did
+        not run; ``speech`` False (no voiced speech found) makes its score moot.
     threshold : float in [0, 1]
         ``p_synthetic`` at or above which an unmarked file is "likely-synthetic".
 
@@ -175,6 +176,8 @@ def decide(watermark: dict, provenance: dict | None, detector: dict, *, threshol
     p_syn = detector.get("p_synthetic")
     if p_syn is None:
         return "no-evidence", f"{wm_text}; detector not run ({detector.get('warning')})"
+    if detector.get("speech") is False:
+        return "no-evidence", f"{wm_text}; detector does not apply: {detector.get('warning')}"
     if p_syn >= threshold:
         return "likely-synthetic", f"{wm_text}; detector p_synthetic={p_syn:.2f} >= threshold {threshold:.2f}"
     return "no-evidence", f"{wm_text}; detector p_synthetic={p_syn:.2f} < threshold {threshold:.2f}"
@@ -313,7 +316,7 @@ class Scanner:
             return not_checked("detector", f"scoring failed: {_one_line(exc)}")
         return {"score": float(result.score), "p_synthetic": float(result.p_synthetic),
                 "segments": [[round(float(a), 3), round(float(b), 3), round(float(p), 6)] for a, b, p in result.segments],
-                "warning": result.warning}
+                "warning": result.warning, "voiced_s": round(result.voiced_s, 2), "speech": result.speech}
 
 
 def scan_file(path: str | os.PathLike[str], *, home_dir: str | os.PathLike[str] | None,

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import untrained_model_file
+from conftest import untrained_model_file, voiced_glide
 
 from guard.detect import DEFAULT_MODEL_PATH, Detector, DetectorResult, load_model
 from guard.detect.augment import CHAIN, augment, telephone
@@ -91,15 +91,15 @@ def test_window_starts(n: int, window: int, hop: int, expected: list[int]) -> No
     assert window_starts(n, window=window, hop=hop) == expected
 
 
-def test_score_long_clip_gives_segments(detector: Detector, rng: np.random.Generator) -> None:
-    y = (0.1 * rng.standard_normal(10 * SR)).astype(np.float32)
+def test_score_long_clip_gives_segments(detector: Detector) -> None:
+    y = voiced_glide(10.0)
     r = detector.score(y, sample_rate=SR)
-    assert isinstance(r, DetectorResult) and r.warning is None
+    assert isinstance(r, DetectorResult) and r.warning is None and r.speech
     assert 0.0 <= r.p_synthetic <= 1.0
     assert r.p_synthetic == pytest.approx(1 / (1 + np.exp(-(2.0 * r.score - 1.0))))
     assert r.segments[0][0] == 0.0 and r.segments[-1][1] == pytest.approx(10.0)
     assert all(b - a == pytest.approx(WINDOW_S) for a, b, _ in r.segments)
-    assert set(r.to_dict()) == {"score", "p_synthetic", "segments", "warning"}
+    assert set(r.to_dict()) == {"score", "p_synthetic", "segments", "warning", "voiced_s", "speech"}
 
 
 def test_score_other_rate_is_resampled(detector: Detector, rng: np.random.Generator) -> None:
@@ -112,6 +112,7 @@ def test_short_clip_scored_with_warning(detector: Detector, rng: np.random.Gener
     y = (0.1 * rng.standard_normal(int(0.5 * SR))).astype(np.float32)
     r = detector.score(y, sample_rate=SR)
     assert r.warning is not None and f"{RELIABLE_DURATION_S} s" in r.warning
+    assert "no voiced speech" in r.warning  # noise: both warnings, in one line
     assert len(r.segments) == 1 and r.segments[0][1] == pytest.approx(0.5)
 
 

@@ -103,7 +103,7 @@ def test_cli_score_json_and_errors(tiny_model: Path, tiny_corpus: Path, runner, 
     res = runner.invoke(cli, ["detect", "score", str(good), str(short), "--model", str(tiny_model), "--json"])
     assert res.exit_code == 1
     rows = [json.loads(line) for line in res.stdout.splitlines()]
-    assert len(rows) == 2 and set(rows[0]) == {"file", "score", "p_synthetic", "segments", "warning"}
+    assert len(rows) == 2 and set(rows[0]) == {"file", "score", "p_synthetic", "segments", "warning", "voiced_s", "speech"}
     assert rows[1]["file"] == str(short) and "at least 0.25 s" in rows[1]["error"]  # every file gets its line
     assert "Error:" in res.stderr and "short.wav" in res.stderr and "at least 0.25 s" in res.stderr
     res = runner.invoke(cli, ["detect", "score", str(good), "--model", str(tmp_path / "none.pt")])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -188,7 +189,8 @@ def _issued(tmp_path: Path, home, speech) -> tuple[Path, object, object]:  # noq
 
     path = _marked(tmp_path, home, speech, payload=0x00C0FFEE)
     grant = consent.grant(home, voice_id="corpus-voice", subject="A Reader", operator="Lab", purposes=["research"],
-                          expires="2099-12-31", license_text="CC BY 4.0 research corpus")
+                          expires=(date.today() + timedelta(days=365)).isoformat(),
+                          license_text="CC BY 4.0 research corpus")
     record = provenance.issue(home, payload=0x00C0FFEE, voice_id="corpus-voice", consent_id=grant.consent_id,
                               text="a sentence", audio_path=path, generator="test", generator_version="0")
     return path, grant, record

@@ -9,6 +9,7 @@ import torch
 
 from guard.audio import resample, valid_audio
 from guard.detect.io import ModelFile
+from guard.detect.voicing import MIN_VOICED_S, voiced_seconds
 from guard.errors import DetectError
 
 WINDOW_S = 3.0
@@ -31,17 +32,27 @@ class DetectorResult:
     segments : list of (start_s, end_s, p_synthetic)
         One per sliding window of :data:`WINDOW_S` seconds every :data:`HOP_S` seconds.
     warning : str or None
-        Set when the clip is shorter than the detector was trained on.
+        Set when the clip is shorter than the detector was trained on, or holds no voiced
+        speech (then the score says nothing: see ``speech``).
+    voiced_s : float
+        Seconds of voiced speech found (:func:`guard.detect.voicing.voiced_seconds`).
     """
 
     score: float
     p_synthetic: float
     segments: list[tuple[float, float, float]]
     warning: str | None = None
+    voiced_s: float = float("nan")
+
+    @property
+    def speech(self) -> bool:
+        """Whether the clip holds enough voiced speech for the score to mean something."""
+        return not self.voiced_s < MIN_VOICED_S
 
     def to_dict(self) -> dict:
         return {"score": self.score, "p_synthetic": self.p_synthetic,
-                "segments": [list(s) for s in self.segments], "warning": self.warning}
+                "segments": [list(s) for s in self.segments], "warning": self.warning,
+                "voiced_s": round(self.voiced_s, 2), "speech": self.speech}
 
 
 def window_starts(n_samples: int, *, window: int, hop: int) -> list[int]:
@@ -97,7 +108,8 @@ class Detector:
         Returns
         -------
         DetectorResult
-            With ``warning`` set for clips under :data:`RELIABLE_DURATION_S`.
+            With ``warning`` set for clips under :data:`RELIABLE_DURATION_S` and for clips
+            without voiced speech (``speech`` False).
 
         Raises
         ------
@@ -116,7 +128,12 @@ class Detector:
         p_windows = np.atleast_1d(self.calibration(logits))
         segments = [(round(s / self.sample_rate, 3), round((s + window) / self.sample_rate, 3), float(p))
                     for s, p in zip(starts, p_windows)]
-        warning = None
+        warnings = []
+        voiced_s = voiced_seconds(y, sample_rate=self.sample_rate)
+        if voiced_s < MIN_VOICED_S:
+            warnings.append(f"no voiced speech found ({voiced_s:.2f} s voiced): the detector was trained on speech, "
+                            "so its score says nothing about this audio")
         if duration_s < RELIABLE_DURATION_S:
-            warning = f"clip is {duration_s:.2f} s long, under the {RELIABLE_DURATION_S} s the detector was trained on; the score is less reliable"
-        return DetectorResult(score, float(self.calibration(score)), segments, warning)
+            warnings.append(f"clip is {duration_s:.2f} s long, under the {RELIABLE_DURATION_S} s the detector was "
+                            "trained on; the score is less reliable")
+        return DetectorResult(score, float(self.calibration(score)), segments, "; ".join(warnings) or None, voiced_s)
