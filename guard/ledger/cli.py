@@ -1,4 +1,4 @@
-"""`voiceguard audit [--json] [--export DIR] [--bundle DIR]`: exit 1 when anything fails."""
+"""`voiceguard audit [--json] [--export DIR] [--bundle DIR] [--checkpoint FILE]`: exit 1 when anything fails."""
 
 from __future__ import annotations
 
@@ -13,21 +13,32 @@ from guard.home import open_home
 
 @click.command("audit")
 @click.option("--export", "export_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Also write a bundle (events, tree heads, public key) that --bundle verifies elsewhere.")
+              help="Also write a bundle (events, tree heads, public key, checkpoint.json) that --bundle verifies "
+                   "elsewhere; keep its checkpoint.json to use with --checkpoint later.")
 @click.option("--bundle", "bundle_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Audit an exported bundle instead of the home (no private key needed).")
+@click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A checkpoint exported earlier (a bundle's checkpoint.json, or a copy of ledger.head.json): "
+                   "also fail unless its signature verifies and the log still begins with the events it signed, "
+                   "which catches a log rolled back or rewritten since.")
 @home_option
 @json_option
-def audit_command(export_dir: Path | None, bundle_dir: Path | None, home_dir: Path, as_json: bool) -> None:
-    """Verify the ledger: the Merkle tree, every signature and tree head, and every consent's scope."""
+def audit_command(export_dir: Path | None, bundle_dir: Path | None, checkpoint_file: Path | None, home_dir: Path,
+                  as_json: bool) -> None:
+    """Verify the ledger: the Merkle tree, every signature and tree head, and every consent's scope.
+
+    A damaged or edited log, a missing checkpoint (ledger.head.json) while the log holds events,
+    and a missing consent statement or voice model are failures. With --checkpoint FILE the log
+    must also extend the tree head saved in FILE.
+    """
     from guard.ledger.audit import audit_bundle, audit_home, export_bundle
 
     if bundle_dir is not None:
-        report = audit_bundle(bundle_dir)
+        report = audit_bundle(bundle_dir, checkpoint=checkpoint_file)
         where = str(bundle_dir)
     else:
         home = open_home(home_dir)
-        report = audit_home(home)
+        report = audit_home(home, checkpoint=checkpoint_file)
         where = str(home.ledger_path)
         if export_dir is not None:
             written = export_bundle(home, export_dir)
@@ -38,7 +49,7 @@ def audit_command(export_dir: Path | None, bundle_dir: Path | None, home_dir: Pa
     else:
         counts = ", ".join(f"{v} {k}" for k, v in report.checked.items())
         say(f"Audit of {where}: {'OK' if report.ok else 'FAILED'} ({counts})")
-        for f in report.failures:
-            say(f"  FAIL {f.kind}: {f.id}: {f.detail}")
+        for line in report.lines():
+            say(line)
     if not report.ok:
         sys.exit(1)

@@ -10,11 +10,11 @@ leaves the previous, complete state. After the commit the newest head is also wr
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import sqlite3
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -33,11 +33,24 @@ from guard.ledger.canon import (
     tree_head_message,
     utc_now,
 )
+from guard.ledger.heads import TreeHead, checkpoint_path, read_checkpoint, write_checkpoint
+from guard.ledger.rows import (
+    body_problem,
+    column_problems,
+    damaged,
+    decode_text,
+    describe,
+    parse_event,
+    parse_frontier,
+    public_key_problem,
+)
+
+__all__ = ["KINDS", "SCHEMA_VERSION", "Event", "Ledger", "TreeHead", "checkpoint_path", "create_ledger",
+           "event_canonical", "open_ledger", "read_checkpoint", "read_raw"]
 
 SCHEMA_VERSION = 1
 KINDS: tuple[str, ...] = ("consent.granted", "consent.revoked", "voice.enrolled", "clip.generated", "clone.refused")
 BUSY_TIMEOUT_S = 120.0
-CHECKPOINT_BYTES = 1024  # a signed head is ~330 bytes
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -66,33 +79,6 @@ class Event:
                 "leaf_hash": self.leaf_hash}
 
 
-@dataclass(frozen=True)
-class TreeHead:
-    """A signed statement of the tree's size and root hash."""
-
-    tree_size: int
-    root_hash: str  # hex
-    timestamp: str
-    key_id: str
-    signature: str  # hex
-
-    def message(self) -> bytes:
-        return tree_head_message(tree_size=self.tree_size, root_hash=self.root_hash, timestamp=self.timestamp,
-                                 key=self.key_id)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"tree_size": self.tree_size, "root_hash": self.root_hash, "timestamp": self.timestamp,
-                "key_id": self.key_id, "signature": self.signature}
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> TreeHead:
-        try:
-            return cls(int(d["tree_size"]), str(d["root_hash"]), str(d["timestamp"]), str(d["key_id"]),
-                       str(d["signature"]))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise LedgerError(f"malformed tree head {dict(d)!r}: {exc}") from None
-
-
 def event_canonical(*, seq: int, kind: str, time: str, body: Mapping[str, Any]) -> str:
     """The canonical text of an event: the exact bytes its leaf hash covers."""
     return canonical_json({"body": body, "kind": kind, "seq": seq, "time": time, "v": SCHEMA_VERSION})
@@ -101,6 +87,7 @@ def event_canonical(*, seq: int, kind: str, time: str, body: Mapping[str, Any]) 
 def _connect(path: Path) -> sqlite3.Connection:
     try:
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+        conn.text_factory = decode_text  # a flipped byte is reported, not an OperationalError mid-read
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
     except sqlite3.DatabaseError as exc:
@@ -164,11 +151,16 @@ class Ledger:
             meta = dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError as exc:
             self._conn.close()
-            raise LedgerError(f"ledger {self.path} is corrupt or not a voiceguard ledger ({exc})") from None
+            raise LedgerError(f"ledger {self.path} is corrupt or not a voiceguard ledger ({exc}); restore it from a "
+                              f"backup or an exported bundle") from None
         if "public_key" not in meta:
             self._conn.close()
             raise LedgerError(f"ledger {self.path} has no public key; run `voiceguard init --home {home.root}`")
-        self.public_key_hex = meta["public_key"]
+        problem = public_key_problem(meta["public_key"])
+        if problem:
+            self._conn.close()
+            raise damaged(self.path, problem)
+        self.public_key_hex = str(meta["public_key"])
         self.key_id = key_id(self.public_key_hex)
         self._signing_key: Ed25519PrivateKey | None = None
 
@@ -208,14 +200,21 @@ class Ledger:
             raise ParameterError(f"unknown event kind={kind!r}; expected one of {', '.join(KINDS)}")
         if not isinstance(body, Mapping):
             raise ParameterError(f"event body must be a dict, given {type(body).__name__}")
+        problem = body_problem(body)
+        if problem:
+            raise ParameterError(f"event body cannot be logged: {problem}")
         body = json.loads(canonical_json(dict(body)))  # a detached, JSON-exact copy
         signer = self._signer()
         conn = self._conn
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                size, hashes = json.loads(conn.execute("SELECT value FROM meta WHERE key='frontier'").fetchone()[0])
-                frontier = merkle.Frontier(size, [bytes.fromhex(h) for h in hashes])
+                row = conn.execute("SELECT value FROM meta WHERE key='frontier'").fetchone()
+                try:
+                    frontier = parse_frontier(None if row is None else row[0])
+                except ValueError as exc:
+                    raise damaged(self.path, str(exc)) from None
+                size = frontier.size
                 time = utc_now()
                 text = event_canonical(seq=size, kind=kind, time=time, body=body)
                 leaf = merkle.leaf_hash(text.encode())
@@ -232,66 +231,75 @@ class Ledger:
                     conn.execute("ROLLBACK")
                 raise
         except sqlite3.DatabaseError as exc:
-            raise LedgerError(f"cannot append to the ledger {self.path}: {exc}") from None
-        self._write_checkpoint(head)
+            raise LedgerError(f"cannot append to the ledger {self.path} ({exc}); nothing was added. If it is "
+                              f"damaged, restore it from a backup or an exported bundle") from None
+        write_checkpoint(self.home, head)
         return Event(size, kind, parse_time(time), body, leaf.hex())
 
     def _sign_head(self, signer: Ed25519PrivateKey, size: int, root_hex: str, timestamp: str) -> TreeHead:
         msg = tree_head_message(tree_size=size, root_hash=root_hex, timestamp=timestamp, key=self.key_id)
         return TreeHead(size, root_hex, timestamp, self.key_id, signer.sign(msg).hex())
 
-    def _write_checkpoint(self, head: TreeHead) -> None:
-        """Keep the largest signed head in ``ledger.head.json`` (never moves backwards).
-
-        The file is one fixed-size record rewritten in place by a single ``pwrite`` under an
-        exclusive ``flock``: a killed writer leaves the old or the new head, never half of one
-        (a rename per append would cost more than the rest of the append).
-        """
-        data = canonical_json(head.to_dict()).encode()
-        record = data + b" " * (CHECKPOINT_BYTES - len(data) - 1) + b"\n"
-        fd = os.open(checkpoint_path(self.home), os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            current = os.pread(fd, CHECKPOINT_BYTES, 0)
-            if current.strip():
-                try:
-                    if int(json.loads(current)["tree_size"]) >= head.tree_size:
-                        return
-                except (ValueError, KeyError, TypeError):
-                    pass  # unreadable: replace it with a good head
-            os.pwrite(fd, record, 0)
-        finally:
-            os.close(fd)
-
     # -- reading -----------------------------------------------------------------------------
 
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """The connection, with SQLite's errors (a dropped table, a bad page) as one LedgerError."""
+        try:
+            yield self._conn
+        except sqlite3.DatabaseError as exc:
+            raise damaged(self.path, str(exc)) from None
+
     def __len__(self) -> int:
-        return int(self._conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+        with self._reading() as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
+    def _event(self, row: tuple) -> Event:
+        seq, kind, time, text, leaf = row
+        what = f"event {describe(seq)}"
+        problems = column_problems(row)
+        if problems:
+            raise damaged(self.path, f"{what}: {problems[0]}")
+        try:
+            body = parse_event(text)["body"]
+            when = parse_time(time)
+        except ValueError as exc:
+            raise damaged(self.path, f"{what} ({kind}): {exc}") from None
+        return Event(seq, kind, when, body, leaf)
 
     def events(self, kind: str | None = None) -> Iterator[Event]:
-        """Events in order, optionally of one kind (the body as stored in its canonical text)."""
+        """Events in order, optionally of one kind (the body as stored in its canonical text).
+
+        Raises
+        ------
+        LedgerError
+            When a stored row cannot be read (the ledger is damaged).
+        """
         if kind is not None and kind not in KINDS:
             raise ParameterError(f"unknown event kind={kind!r}; expected one of {', '.join(KINDS)}")
         sql = "SELECT seq, kind, time, canonical, leaf_hash FROM events"
-        rows = self._conn.execute(sql + (" WHERE kind=? ORDER BY seq" if kind else " ORDER BY seq"),
-                                  (kind,) if kind else ())
-        for seq, k, t, text, leaf in rows:
-            yield Event(seq, k, parse_time(t), json.loads(text)["body"], leaf)
+        with self._reading() as conn:
+            rows = conn.execute(sql + (" WHERE kind=? ORDER BY seq" if kind else " ORDER BY seq"),
+                                (kind,) if kind else ())
+            for row in rows:
+                yield self._event(row)
 
     def leaf_hashes(self) -> list[bytes]:
-        return [bytes.fromhex(h) for (h,) in self._conn.execute("SELECT leaf_hash FROM events ORDER BY seq")]
+        return [bytes.fromhex(e.leaf_hash) for e in self.events()]
 
     def tree_head(self, tree_size: int | None = None) -> TreeHead | None:
         """The signed head of ``tree_size`` (default: the latest), or None."""
-        if tree_size is None:
-            row = self._conn.execute("SELECT * FROM tree_heads ORDER BY tree_size DESC LIMIT 1").fetchone()
-        else:
-            row = self._conn.execute("SELECT * FROM tree_heads WHERE tree_size=?", (tree_size,)).fetchone()
-        return None if row is None else TreeHead(*row)
+        with self._reading() as conn:
+            if tree_size is None:
+                row = conn.execute("SELECT * FROM tree_heads ORDER BY tree_size DESC LIMIT 1").fetchone()
+            else:
+                row = conn.execute("SELECT * FROM tree_heads WHERE tree_size=?", (tree_size,)).fetchone()
+        return None if row is None else TreeHead.from_row(self.path, row)
 
     def tree_heads(self) -> Iterator[TreeHead]:
-        for row in self._conn.execute("SELECT * FROM tree_heads ORDER BY tree_size"):
-            yield TreeHead(*row)
+        with self._reading() as conn:
+            for row in conn.execute("SELECT * FROM tree_heads ORDER BY tree_size"):
+                yield TreeHead.from_row(self.path, row)
 
     def inclusion_proof(self, seq: int, tree_size: int | None = None) -> list[str]:
         """Audit path (hex hashes) of event ``seq`` in the tree of ``tree_size`` (default: all)."""
@@ -309,31 +317,37 @@ class Ledger:
             raise ParameterError(f"new_size must be within [0, {len(leaves)}], given new_size={new_size}")
         return [h.hex() for h in merkle.consistency_proof(old_size, leaves[:n])]
 
-    def raw_rows(self) -> tuple[list[tuple], list[tuple], dict[str, str]]:
+    def raw_rows(self) -> tuple[list[tuple], list[tuple], dict[str, object]]:
         """Every event row, tree-head row and meta entry exactly as stored (for the audit)."""
-        events = self._conn.execute("SELECT seq, kind, time, canonical, leaf_hash FROM events ORDER BY rowid").fetchall()
-        heads = self._conn.execute("SELECT * FROM tree_heads ORDER BY rowid").fetchall()
-        meta = dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
-        return events, heads, meta
+        return _raw_rows(self._conn, self.path)
 
 
-def checkpoint_path(home: Home) -> Path:
-    return home.root / "ledger.head.json"
-
-
-def read_checkpoint(home: Home) -> TreeHead | None:
-    """The newest head written beside the database, or None when there is none yet."""
-    path = checkpoint_path(home)
+def _raw_rows(conn: sqlite3.Connection, path: Path) -> tuple[list[tuple], list[tuple], dict[str, object]]:
     try:
-        text = path.read_text().strip()
-    except FileNotFoundError:
-        return None
-    if not text:
-        return None
+        events = conn.execute("SELECT seq, kind, time, canonical, leaf_hash FROM events ORDER BY rowid").fetchall()
+        heads = conn.execute("SELECT * FROM tree_heads ORDER BY rowid").fetchall()
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    except sqlite3.DatabaseError as exc:
+        raise damaged(path, str(exc)) from None
+    return events, heads, meta
+
+
+def read_raw(home: Home) -> tuple[list[tuple], list[tuple], dict[str, object]]:
+    """The ledger's rows as stored, checking nothing inside them (the audit checks them).
+
+    Raises
+    ------
+    LedgerError
+        When there is no ledger, or SQLite cannot read its tables at all.
+    """
+    path = home.ledger_path
+    if not path.is_file():
+        raise LedgerError(f"no ledger at {path}; run `voiceguard init --home {home.root}` to create it")
+    conn = _connect(path)
     try:
-        return TreeHead.from_dict(json.loads(text))
-    except (ValueError, AttributeError) as exc:
-        raise LedgerError(f"{path} is not a tree head: {exc}") from None
+        return _raw_rows(conn, path)
+    finally:
+        conn.close()
 
 
 def open_ledger(home: Home) -> Ledger:

@@ -1,0 +1,123 @@
+"""The audit's meaning checks: every clip and enrollment within a valid, unrevoked consent; files intact.
+
+Failures: ``bad-consent-signature``, ``duplicate-consent``, ``unknown-consent``, ``consent-scope``
+(wrong voice or purpose), ``consent-not-valid`` (expired or not yet valid at the event's time),
+``after-revocation``, ``duplicate-payload``, ``file-hash-mismatch``, and ``missing-file`` (a consent
+statement or a voice model the log refers to is gone; a clip that has moved is only counted).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+
+from guard.digest import sha256_file
+from guard.errors import GuardError
+from guard.ledger.canon import load_public_key, parse_time
+from guard.ledger.report import AuditReport, Failure
+
+
+def _check_file(report: AuditReport, ident: str, path: object, digest: object, *, what: str | None) -> None:
+    """Compare a file with its stored hash; ``what`` names a file that must exist (None: may have moved)."""
+    if not path:
+        return
+    p = Path(str(path))
+    if not p.is_file():
+        if what is None:
+            report.checked["files_missing"] += 1
+        else:
+            report.fail("missing-file", ident, f"{what} {p} is missing; restore it from a backup")
+        return
+    report.checked["files"] += 1
+    try:
+        actual = sha256_file(p)
+    except OSError as exc:
+        report.fail("file-hash-mismatch", ident, f"{p} cannot be read ({exc.strerror})")
+        return
+    if actual != digest:
+        report.fail("file-hash-mismatch", ident, f"{p} no longer matches the SHA-256 stored in the ledger")
+
+
+def check_meaning(events: Sequence[dict[str, Any] | None], public_key: str, report: AuditReport, *,
+                  files: bool) -> None:
+    """Check what the (parsed) events mean; ``files``: compare stored hashes with files on disk."""
+    from guard.consent.record import Consent
+
+    key = load_public_key(public_key)
+    consents: dict[str, Consent] = {}
+    unverified: dict[str, Failure] = {}
+    revoked: dict[str, Any] = {}
+    payloads: dict[str, str] = {}
+    for event in events:
+        if event is None:
+            continue
+        kind, body, seq = event.get("kind"), event["body"], event.get("seq")
+        ident = f"event {seq}"
+        try:
+            t = parse_time(str(event.get("time")))
+        except ValueError:
+            report.fail("malformed-event", ident, f"bad time {event.get('time')!r}")
+            continue
+        if kind == "consent.granted":
+            report.checked["consents"] += 1
+            try:
+                record = Consent.from_dict(body)
+                key.verify(bytes.fromhex(record.signature), record.message())
+            except (GuardError, InvalidSignature, ValueError) as exc:
+                cid = str(body.get("consent_id"))
+                unverified[cid] = report.fail("bad-consent-signature", f"{ident} ({cid})",
+                                              f"consent record does not verify: {type(exc).__name__}")
+                continue
+            if record.consent_id in consents:
+                report.fail("duplicate-consent", ident, f"consent {record.consent_id} granted twice")
+            consents[record.consent_id] = record
+            ev = record.evidence
+            if ev.get("kind") == "statement" and files:
+                _check_file(report, f"{ident} ({record.consent_id})", ev.get("file"), ev.get("sha256"),
+                            what="the consent statement recording")
+        elif kind == "consent.revoked":
+            report.checked["revocations"] += 1
+            cid = body.get("consent_id")
+            if cid not in consents:
+                report.fail("unknown-consent", ident, f"revokes consent {cid!r}, which was never granted before it",
+                            cause=unverified.get(str(cid)))
+            elif cid not in revoked:
+                revoked[cid] = t
+        elif kind in ("clip.generated", "voice.enrolled"):
+            _check_use(report, kind, ident, body, t, consents, unverified, revoked, payloads, files)
+
+
+def _check_use(report: AuditReport, kind: str, ident: str, body: dict[str, Any], t: Any, consents: dict,
+               unverified: dict[str, Failure], revoked: dict, payloads: dict[str, str], files: bool) -> None:
+    """A clip or an enrollment: its consent, scope, time and files."""
+    report.checked["clips" if kind == "clip.generated" else "enrollments"] += 1
+    cid, vid = body.get("consent_id"), body.get("voice_id")
+    what = f"{ident} ({kind} {body.get('record_id', vid)})"
+    record = consents.get(cid)
+    if record is None:
+        report.fail("unknown-consent", what, f"cites consent {cid!r}, which was never granted before it",
+                    cause=unverified.get(str(cid)))
+        return
+    if record.voice_id != vid:
+        report.fail("consent-scope", what, f"voice {vid!r} is not the consent's voice {record.voice_id!r}")
+    purpose = body.get("purpose")
+    if purpose is not None and purpose not in record.purposes:
+        report.fail("consent-scope", what, f"purpose {purpose!r} is outside consent {cid} ({', '.join(map(str, record.purposes))})")
+    if cid in revoked and t >= revoked[cid]:
+        report.fail("after-revocation", what, f"made after consent {cid} was revoked at {revoked[cid].isoformat()}")
+    else:
+        status = record.status(t)
+        if status != "valid":
+            report.fail("consent-not-valid", what, f"consent {cid} was {status} at {t.isoformat()}")
+    if kind == "clip.generated":
+        payload = str(body.get("payload"))
+        if payload in payloads:
+            report.fail("duplicate-payload", what, f"payload {payload} already used by {payloads[payload]}")
+        payloads[payload] = what
+        if files:
+            _check_file(report, what, body.get("audio_path"), body.get("audio_sha256"), what=None)
+    elif files:
+        _check_file(report, what, body.get("model_path"), body.get("model_sha256"), what="the voice model")

@@ -1,0 +1,118 @@
+"""The audit's findings: named failures, counts of what was checked, and the summary people read.
+
+One change to a Merkle log breaks every tree head after it. The audit records each broken
+head (``--json`` lists them), but marks it as a consequence of the first finding, so people
+read the cause once and a count of what follows from it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+MAX_FAILURES_PER_KIND = 100
+
+_FOLLOWERS = {
+    "tree-head-mismatch": "{n} later tree head(s) no longer match",
+    "sequence-gap": "{n} later event(s) are out of place",
+    "leaf-hash-mismatch": "its stored leaf hash differs from the hash of its text",
+    "bad-signature": "{n} more signature(s) fail the same way",
+    "bad-consent-signature": "{n} consent record(s) no longer verify",
+    "unknown-consent": "{n} event(s) cite a consent that does not verify",
+    "frontier-mismatch": "the stored tree state (meta 'frontier') differs",
+    "truncated": "{n} signed head(s) or checkpoint(s) cover the missing event(s)",
+}
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One finding: ``kind`` (see :mod:`guard.ledger.audit`), what it is about, and why.
+
+    ``cause`` names the finding it follows from (``"kind: id"``), or is None for a cause.
+    """
+
+    kind: str
+    id: str
+    detail: str
+    cause: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind}: {self.id}"
+
+    def to_dict(self) -> dict[str, str]:
+        out = {"kind": self.kind, "id": self.id, "detail": self.detail}
+        if self.cause is not None:
+            out["consequence_of"] = self.cause
+        return out
+
+
+@dataclass
+class AuditReport:
+    """``ok`` when nothing failed; ``checked`` counts what was checked."""
+
+    checked: dict[str, int] = field(default_factory=Counter)
+    failures: list[Failure] = field(default_factory=list)
+    _per_kind: Counter = field(default_factory=Counter, repr=False)
+    _followers: dict[str, Counter] = field(default_factory=dict, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def fail(self, kind: str, ident: object, detail: str, *, cause: Failure | str | None = None) -> Failure:
+        """Record a failure (the first :data:`MAX_FAILURES_PER_KIND` of a kind are kept; all are counted)."""
+        cause_name = cause.name if isinstance(cause, Failure) else cause
+        failure = Failure(kind, str(ident), detail, cause_name)
+        self._per_kind[kind] += 1
+        if cause_name is not None:
+            self._followers.setdefault(cause_name, Counter())[kind] += 1
+        if self._per_kind[kind] <= MAX_FAILURES_PER_KIND:
+            self.failures.append(failure)
+        return failure
+
+    def demote(self, kinds: set[str], cause: Failure) -> None:
+        """Mark every failure of ``kinds`` (other than ``cause``), and all that follow from them, as following
+        from ``cause``."""
+        counts = self._followers.setdefault(cause.name, Counter())
+        moved = set()
+        for i, f in enumerate(self.failures):
+            if f.kind in kinds and f.cause is None and f is not cause:
+                self.failures[i] = replace(f, cause=cause.name)
+                moved.add(f.name)
+                counts[f.kind] += 1
+        for i, f in enumerate(self.failures):
+            if f.cause in moved:
+                self.failures[i] = replace(f, cause=cause.name)
+        for name in moved:
+            counts.update(self._followers.pop(name, Counter()))
+
+    def kinds(self) -> set[str]:
+        return {f.kind for f in self.failures}
+
+    def causes(self) -> list[Failure]:
+        """The failures that do not follow from another one."""
+        return [f for f in self.failures if f.cause is None]
+
+    def consequences(self, cause: Failure) -> str:
+        """``"and 27 later tree head(s) no longer match"``, or ``""`` when nothing follows from ``cause``."""
+        counts = self._followers.get(cause.name)
+        if not counts:
+            return ""
+        parts = [_FOLLOWERS.get(kind, "{n} more " + kind).format(n=n) for kind, n in counts.items()]
+        return "and " + (", ".join(parts[:-1]) + " and " if len(parts) > 1 else "") + parts[-1]
+
+    def lines(self) -> list[str]:
+        """The failures for people: each cause once, with what follows from it counted."""
+        out = []
+        for f in self.causes():
+            out.append(f"  FAIL {f.kind}: {f.id}: {f.detail}")
+            follows = self.consequences(f)
+            if follows:
+                out.append(f"       ... {follows} (consequences; --json lists each)")
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "checked": dict(self.checked), "failures": [f.to_dict() for f in self.failures],
+                "failure_counts": dict(self._per_kind)}
