@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import click
@@ -14,6 +15,8 @@ from guard.cliutil import (
     say,
     seed_option,
 )
+from guard.consent.cli import ExpiryDate
+from guard.consent.record import PURPOSES
 from guard.home import open_home
 
 
@@ -61,15 +64,16 @@ def tts_command(text: str | None, out: Path | None, voice: str, rate_wpm: int, p
 @click.option("--print-script", is_flag=True, help="Print the consent statement and the sentences to record, then exit.")
 @click.option("--subject", default=None, help="With --print-script: the speaker's name, for the statement.")
 @click.option("--operator", default=None, help="With --print-script: who will use the voice.")
-@click.option("--purpose", "purposes", multiple=True, help="With --print-script: a purpose (repeatable).")
-@click.option("--expires", default=None, help="With --print-script: consent expiry, YYYY-MM-DD.")
+@click.option("--purpose", "purposes", multiple=True, type=click.Choice(PURPOSES),
+              help="With --print-script: a purpose (repeatable).")
+@click.option("--expires", default=None, type=ExpiryDate(), help="With --print-script: consent expiry, YYYY-MM-DD.")
 @seed_option
 @home_option
 @json_option
 @quiet_option
 def enroll_command(voice_id: str | None, recordings_dir: Path | None, consent_id: str | None, language: str,
                    fast: bool, steps: int | None, print_script: bool, subject: str | None, operator: str | None,
-                   purposes: tuple[str, ...], expires: str | None, seed: int, home_dir: Path,
+                   purposes: tuple[str, ...], expires: date | None, seed: int, home_dir: Path,
                    as_json: bool, quiet: bool) -> None:
     """Enroll VOICE_ID from --recordings under --consent, or print the script to read (--print-script)."""
     from cloner import script
@@ -118,18 +122,23 @@ def voices_group() -> None:
 @home_option
 @json_option
 def voices_list_command(home_dir: Path, as_json: bool) -> None:
-    """List enrolled voices (one JSON object per voice with --json)."""
+    """List enrolled voices with their enrollment consent's status (one JSON object per voice with --json)."""
+    from cloner.authorize import consent_states
     from cloner.voice import list_voices
 
-    voices = list_voices(open_home(home_dir))
+    home = open_home(home_dir)
+    voices = consent_states(home, list_voices(home))
     for v in voices:
         if as_json:
             emit_json(v)
         elif "error" in v:
             click.echo(f"{v['voice_id']:24s} ERROR {v['error']}")
         else:
+            status = v["consent_status"]
+            note = {"revoked": "REVOKED: no more clones; a new consent needs a new enrollment (new voice id)",
+                    "expired": "EXPIRED: clones need the speaker's renewed consent"}.get(status, status)
             click.echo(f"{v['voice_id']:24s} {v['language']:8s} {v['sample_rate']:6d} Hz "
-                       f"{v['speech_s']:7.1f} s  consent {v['consent_id']}  {v['created_at']}")
+                       f"{v['speech_s']:7.1f} s  consent {v['consent_id']} ({note})  {v['created_at']}")
     if not voices and not as_json:
         say("no voices enrolled; see `voiceguard enroll --help`")
 
@@ -140,13 +149,14 @@ def voices_list_command(home_dir: Path, as_json: bool) -> None:
 @click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Output audio file (format from extension).")
 @click.option("--purpose", required=True, help="What the clip is for; must be within the voice's consent.")
+@click.option("--force", is_flag=True, help="Replace OUT if it exists (never a file inside the data home).")
 @home_option
 @json_option
-def clone_command(voice_id: str, text: str, out: Path, purpose: str, home_dir: Path, as_json: bool) -> None:
+def clone_command(voice_id: str, text: str, out: Path, purpose: str, force: bool, home_dir: Path, as_json: bool) -> None:
     """Speak TEXT in VOICE_ID's voice into OUT: consent-checked, watermarked, recorded."""
     from cloner.pipeline import clone
 
-    result = clone(open_home(home_dir), voice_id, text, purpose=purpose, out_path=out)
+    result = clone(open_home(home_dir), voice_id, text, purpose=purpose, out_path=out, overwrite=force)
     if as_json:
         emit_json({k: result.to_dict()[k] for k in ("file", "record_id", "payload", "voice_id", "consent_id", "manifest")})
     else:

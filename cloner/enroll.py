@@ -25,10 +25,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from cloner import align, prosody, tts, world
+from cloner import prosody, tts, world
 from cloner.convert import ConvertConfig, F0Map, Normaliser, input_frames, output_frames, train
 from cloner.postfilter import train_postfilter
 from cloner.recordings import Recording, read_recordings
+from cloner.transcripts import check_transcripts, mismatched_transcripts, refine, refine_alignments
 from cloner.voice import (
     FORMAT_VERSION,
     WEIGHTS_FILE,
@@ -42,17 +43,15 @@ from guard.digest import sha256_file
 from guard.errors import CloneError, ConsentError
 from guard.home import Home
 
+__all__ = ["EnrolledVoice", "enroll", "train_voice", "trim", "check_consent", "check_speaker", "refine_alignments",
+           "mismatched_transcripts"]
+
 if TYPE_CHECKING:
     from guard.consent import Consent
 
 MIN_SPEECH_S = 60.0
 WARN_SPEECH_S = 180.0
-# A recording whose refined alignment costs this many times the median is not its transcript.
-MISMATCH_RATIO = 1.4
-MIN_FILES_FOR_MISMATCH = 4
-REFINE_PASSES = 2
 TRIM_TOP_DB = 40.0
-_CONTEXT = (-2, -1, 0, 1, 2)
 
 
 @dataclass(frozen=True)
@@ -80,42 +79,11 @@ def trim(y: np.ndarray, *, sample_rate: int) -> np.ndarray:
     """Cut leading and trailing silence (more than 40 dB below the peak)."""
     import librosa
 
-    out, _ = librosa.effects.trim(y, top_db=TRIM_TOP_DB, frame_length=int(0.032 * sample_rate), hop_length=int(0.008 * sample_rate))
+    frame = int(0.032 * sample_rate)
+    if y.shape[0] < 2 * frame:  # too short to trim (librosa would warn about its FFT size)
+        return y
+    out, _ = librosa.effects.trim(y, top_db=TRIM_TOP_DB, frame_length=frame, hop_length=int(0.008 * sample_rate))
     return out if out.shape[0] >= int(0.1 * sample_rate) else y
-
-
-def _context(mcep: np.ndarray, norm: Normaliser) -> np.ndarray:
-    z = norm.apply(mcep).astype(np.float64)
-    idx = np.arange(z.shape[0])
-    cols = [z[np.clip(idx + k, 0, z.shape[0] - 1)] for k in _CONTEXT]
-    return np.concatenate(cols + [np.ones((z.shape[0], 1))], axis=1)
-
-
-def refine_alignments(source: Sequence[world.WorldFeatures], target: Sequence[world.WorldFeatures]) -> list[align.Alignment]:
-    """Align each source/target pair, then re-align after a ridge-regression conversion.
-
-    Plain DTW between two different voices is poor (their cepstra differ everywhere); a
-    linear map with +-2 frames of context, fitted on the current alignment, moves the
-    source toward the target so the next DTW pass matches phones, not voice quality.
-    """
-    alignments = [align.align(s.mcep, t.mcep) for s, t in zip(source, target)]
-    norm = Normaliser.fit(np.concatenate([s.mcep for s in source]))
-    contexts = [_context(s.mcep, norm) for s in source]
-    for _ in range(REFINE_PASSES):
-        x = np.concatenate(contexts)
-        y = np.concatenate([t.mcep[a.source_to_target] for t, a in zip(target, alignments)])
-        w = np.linalg.solve(x.T @ x + np.eye(x.shape[1]), x.T @ y)
-        alignments = [align.align(c @ w, t.mcep) for c, t in zip(contexts, target)]
-    return alignments
-
-
-def mismatched_transcripts(names: Sequence[str], alignments: Sequence[align.Alignment]) -> list[str]:
-    """Names whose alignment cost is over :data:`MISMATCH_RATIO` x the median (needs >= 4 files)."""
-    if len(alignments) < MIN_FILES_FOR_MISMATCH:
-        return []
-    costs = np.array([a.cost_per_frame for a in alignments])
-    median = float(np.median(costs))
-    return [f"{n} (cost {c:.2f}, median {median:.2f})" for n, c in zip(names, costs) if c > MISMATCH_RATIO * median]
 
 
 @contextlib.contextmanager
@@ -171,10 +139,8 @@ def train_voice(
             source_feats.append(world.analyze(trim(rendered, sample_rate=sample_rate), sample_rate=sample_rate))
             target_feats.append(world.analyze(y, sample_rate=sample_rate))
             bar.update(1)
-    alignments = refine_alignments(source_feats, target_feats)
-    bad = mismatched_transcripts([r.transcript_path.name for r in recordings], alignments)
-    if bad:
-        raise CloneError(f"transcript(s) do not match their audio (alignment cost far above the rest): {', '.join(bad)}")
+    alignments, mapped = refine(source_feats, target_feats)
+    check_transcripts([r.transcript_path.name for r in recordings], mapped, target_feats, alignments)
     f0_map = F0Map.fit([s.f0_hz for s in source_feats], [t.f0_hz for t in target_feats])
     x_raw = [input_frames(s) for s in source_feats]
     y_raw = [output_frames(t)[a.source_to_target] for t, a in zip(target_feats, alignments)]

@@ -9,7 +9,6 @@ refusal is logged as ``clone.refused``. The audio is written to a temporary name
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import shutil
@@ -19,7 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from cloner import tts, world
+from cloner.authorize import authorize
 from cloner.convert import convert
+from cloner.output import WRITABLE_EXTENSIONS, check_output, place, sidecar_path, staging_folder
 from cloner.recordings import frame_levels_db
 from cloner.voice import (
     META_FILE,
@@ -27,6 +28,7 @@ from cloner.voice import (
     check_voice_id,
     list_voices,
     load_voice,
+    read_meta,
     voice_folder,
 )
 from guard.audio import save
@@ -38,7 +40,8 @@ TARGET_LEVEL_DBFS = -20.0
 PEAK_LIMIT = 0.89  # -1 dBFS
 MAX_TEXT_CHARS = 2000
 MARK_ATTEMPTS = 3
-WRITABLE_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".opus", ".webm")
+__all__ = ["CloneResult", "WRITABLE_EXTENSIONS", "check_text", "clone", "mark", "normalise_loudness", "render_tts",
+           "speak", "split_sentences"]
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
 
 
@@ -84,6 +87,17 @@ def render_tts(model: VoiceModel, text: str) -> np.ndarray:
                           pitch_range=s.pitch_range, sample_rate=model.sample_rate)
 
 
+def check_text(text: object) -> str:
+    """``text`` if it has something to speak: 1 to :data:`MAX_TEXT_CHARS` characters, a letter or digit among them."""
+    if not isinstance(text, str) or not text.strip():
+        raise tts.TTSError("text is empty; give at least one word to speak")
+    if len(text) > MAX_TEXT_CHARS:
+        raise tts.TTSError(f"text is {len(text)} characters, over the maximum of {MAX_TEXT_CHARS}; split it")
+    if not any(ch.isalnum() for ch in text):
+        raise tts.TTSError(f"text has nothing to speak (no letters or digits), given {text[:40]!r}; give words")
+    return text
+
+
 def speak(model: VoiceModel, text: str) -> np.ndarray:
     """Say ``text`` in the enrolled voice, unmarked (callers mark it; :func:`clone` always does).
 
@@ -99,11 +113,7 @@ def speak(model: VoiceModel, text: str) -> np.ndarray:
     """
     from cloner.enroll import trim
 
-    if not isinstance(text, str) or not text.strip():
-        raise tts.TTSError("text is empty; give at least one word to speak")
-    if len(text) > MAX_TEXT_CHARS:
-        raise tts.TTSError(f"text is {len(text)} characters, over the maximum of {MAX_TEXT_CHARS}; split it")
-    sentences = split_sentences(text) or [text]
+    sentences = split_sentences(check_text(text)) or [text]
     pause = np.zeros(int(model.pause_s * model.sample_rate), dtype=np.float32)
     pieces: list[np.ndarray] = []
     for i, sentence in enumerate(sentences):
@@ -125,7 +135,7 @@ def _refuse(home: Home, voice_id: str, purpose: str, reason: str) -> ConsentErro
     return ConsentError(f"clone refused: {reason}")
 
 
-def clone(home: Home, voice_id: str, text: str, *, purpose: str, out_path: Path) -> CloneResult:
+def clone(home: Home, voice_id: str, text: str, *, purpose: str, out_path: Path, overwrite: bool = False) -> CloneResult:
     """Make a consented, watermarked, recorded clip of ``text`` in ``voice_id``'s voice.
 
     Parameters
@@ -135,9 +145,13 @@ def clone(home: Home, voice_id: str, text: str, *, purpose: str, out_path: Path)
         An enrolled voice.
     text : str
     purpose : str
-        Must be among the consent's purposes.
+        Must be among the purposes the enrolled speaker consented to (the consent the voice
+        was enrolled under, or the same speaker's renewal); see :mod:`cloner.authorize`.
     out_path : Path
-        Audio file to write (format from its extension); its folder must exist.
+        Audio file to write (format from its extension); its folder must exist, and it must
+        be outside the data home (:func:`cloner.output.check_output`).
+    overwrite : bool
+        Replace an existing file at ``out_path`` (default: refuse it).
 
     Returns
     -------
@@ -146,27 +160,28 @@ def clone(home: Home, voice_id: str, text: str, *, purpose: str, out_path: Path)
     Raises
     ------
     ConsentError
-        Refused (unknown voice, no consent, wrong purpose, expired, revoked): logged as
-        ``clone.refused``; no file written.
+        Refused (unknown voice, no enrollment record, no consent of the enrolled speaker,
+        wrong purpose, expired, enrollment consent revoked): logged as ``clone.refused``; no
+        file written.
     CloneError, TTSError, AudioError, WatermarkError, ProvenanceError
         Nothing is left at ``out_path``.
     """
-    from guard import consent, provenance
+    from guard import provenance
 
-    out_path = Path(out_path)
+    out_path = check_output(Path(out_path), home=home, overwrite=overwrite)
+    text = check_text(text)
     voice_id = check_voice_id(voice_id)
-    if not (voice_folder(home, voice_id) / META_FILE).is_file():
+    folder = voice_folder(home, voice_id)
+    if not (folder / META_FILE).is_file():
         known = ", ".join(v["voice_id"] for v in list_voices(home)) or "none"
         raise _refuse(home, voice_id, purpose, f"unknown voice {voice_id!r} (enrolled: {known})")
+    meta = read_meta(folder)
     try:
-        record = consent.check(home, voice_id, purpose)
+        record = authorize(home, voice_id, purpose, model_consent_id=str(meta.get("consent_id")),
+                           weights_sha256=meta.get("weights_sha256"))
     except ConsentError as exc:
         raise _refuse(home, voice_id, purpose, str(exc)) from None
     model = load_voice(home, voice_id)
-    if not out_path.parent.is_dir():
-        raise CloneError(f"{out_path}: output folder {out_path.parent} does not exist")
-    if out_path.suffix.lower() not in WRITABLE_EXTENSIONS:
-        raise CloneError(f"{out_path}: cannot write '{out_path.suffix}' files; use one of {', '.join(WRITABLE_EXTENSIONS)}")
     y = speak(model, text)
     # A short clip may fail to carry one payload and carry another; each try is verified.
     for attempt in range(MARK_ATTEMPTS):
@@ -179,20 +194,18 @@ def clone(home: Home, voice_id: str, text: str, *, purpose: str, out_path: Path)
                 raise
     # Build the clip under its final name in a hidden folder beside it: the C2PA manifest
     # names the file, and a failure anywhere leaves nothing at out_path.
-    staging = out_path.parent / f".voiceguard-{secrets.token_hex(6)}"
-    staging.mkdir()
+    staging = staging_folder(out_path, f".voiceguard-{secrets.token_hex(6)}")
     try:
         staged = save(staging / out_path.name, marked, sample_rate=model.sample_rate)
         prov = provenance.issue(home, payload=payload, voice_id=voice_id, consent_id=record.consent_id, text=text,
                                 audio_path=staged, generator=GENERATOR, generator_version=_version(),
                                 purpose=purpose, final_path=out_path)
         manifest = prov.manifest
-        sidecar = staged.with_name(staged.name + ".c2pa")
+        sidecar = sidecar_path(staged)
         if sidecar.exists():
-            final_sidecar = out_path.with_name(out_path.name + ".c2pa")
-            os.replace(sidecar, final_sidecar)
-            manifest = str(final_sidecar.resolve())
-        os.replace(staged, out_path)
+            place(sidecar, sidecar_path(out_path), overwrite=overwrite)
+            manifest = str(sidecar_path(out_path).resolve())
+        place(staged, out_path, overwrite=overwrite)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return CloneResult(str(out_path), prov.record_id, f"{payload:08x}", voice_id, record.consent_id,

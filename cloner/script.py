@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from datetime import date
 
 SENTENCES: tuple[str, ...] = (
     "The orange boat drifted slowly toward the quiet harbor at dawn.",
@@ -94,7 +95,7 @@ def sentences(*, language: str = "en") -> tuple[str, ...]:
     return SENTENCES
 
 
-def consent_statement(*, subject: str, operator: str, purposes: Sequence[str], expires: str) -> str:
+def consent_statement(*, subject: str, operator: str, purposes: Sequence[str], expires: date | str) -> str:
     """The consent statement the speaker reads first, from :func:`guard.consent.template`."""
     from guard.consent import template
 

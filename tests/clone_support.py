@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 from cloner import personas, script
@@ -10,6 +10,9 @@ from guard.audio import save
 
 SR = 16000
 PURPOSES = ("research", "audiobook")
+# A fixed day, not "today + n": the statement's words (and so how well the recogniser hears
+# them) stay the same from one day to the next.
+EXPIRES = date(date.today().year + 2, 1, 1)
 
 
 def record_script(folder: Path, persona: str, sentences: list[str] | tuple[str, ...]) -> Path:
@@ -21,7 +24,7 @@ def grant_statement(home, voice_id: str, persona: str, work: Path, *, purposes=P
     """Grant consent for ``voice_id`` with ``persona`` reading the statement (synthetic speech)."""
     from guard import consent
 
-    expires = (date.today() + timedelta(days=30)).isoformat()
+    expires = EXPIRES.isoformat()
     subject = f"persona {persona} (synthetic)"
     text = script.consent_statement(subject=subject, operator="voiceguard tests", purposes=purposes, expires=expires)
     wav = save(work / f"statement-{voice_id}.wav", personas.get(persona).speak(text, sample_rate=SR), sample_rate=SR)

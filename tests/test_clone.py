@@ -161,3 +161,45 @@ def test_cli_refusal_is_one_line(enrolled, runner, tmp_path: Path) -> None:  # n
                                  "--home", str(enrolled[0].root)])
     assert result.exit_code == 1 and result.output.startswith("Error: clone refused")
     assert not out.exists()
+
+
+def test_existing_output_is_kept_unless_forced(enrolled, runner, tmp_path: Path) -> None:  # noqa: ANN001
+    from guard.cli import cli
+    from guard.ledger.audit import audit_home
+
+    home = enrolled[0]
+    out = tmp_path / "taken.wav"
+    out.write_bytes(b"an earlier clip")
+    with pytest.raises(CloneError, match=r"taken.wav already exists; choose another name, or pass --force"):
+        pipeline.clone(home, "nova", TEXT, purpose="audiobook", out_path=out)
+    assert out.read_bytes() == b"an earlier clip" and sorted(p.name for p in tmp_path.iterdir()) == ["taken.wav"]
+    args = ["clone", "nova", TEXT, "-o", str(out), "--purpose", "audiobook", "--json", "--home", str(home.root)]
+    refused = runner.invoke(cli, args)
+    assert refused.exit_code == 1 and refused.stdout == "" and "already exists" in refused.stderr
+    forced = runner.invoke(cli, [*args, "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert json.loads(forced.stdout)["file"] == str(out) and out.read_bytes() != b"an earlier clip"
+    assert "file-hash-mismatch" not in audit_home(home).kinds()
+
+
+@pytest.mark.parametrize("force", [[], ["--force"]])
+def test_output_inside_the_home_is_refused(enrolled, runner, force: list[str]) -> None:  # noqa: ANN001
+    from guard.cli import cli
+
+    home, record, _, _ = enrolled
+    evidence = Path(record.evidence["file"])
+    before = evidence.read_bytes()
+    result = runner.invoke(cli, ["clone", "nova", TEXT, "-o", str(evidence), "--purpose", "audiobook",
+                                 "--home", str(home.root), *force])
+    assert result.exit_code == 1 and result.output.startswith("Error: ") and "inside the data home" in result.output
+    assert evidence.read_bytes() == before
+
+
+def test_punctuation_only_text_is_one_clear_line(enrolled, runner, tmp_path: Path) -> None:  # noqa: ANN001
+    from guard.cli import cli
+
+    result = runner.invoke(cli, ["clone", "nova", "?!... ,,, ;;", "-o", str(tmp_path / "p.wav"), "--purpose",
+                                 "audiobook", "--home", str(enrolled[0].root)])
+    assert result.exit_code == 1 and result.output == (
+        "Error: text has nothing to speak (no letters or digits), given '?!... ,,, ;;'; give words\n")
+    assert list(tmp_path.iterdir()) == []

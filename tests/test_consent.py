@@ -16,6 +16,7 @@ from guard.errors import ConsentError, ParameterError
 from guard.home import Home
 
 SOON = date.today() + timedelta(days=30)
+NEXT_YEAR = (date.today() + timedelta(days=365)).isoformat()  # within the 10-year limit on expiry
 
 
 def licence(home: Home, voice_id: str = "corpus-1", purposes=("research",), expires=SOON) -> consent.Consent:  # noqa: ANN001
@@ -165,15 +166,15 @@ def test_cli_template_grant_list_show_revoke(runner, home: Home) -> None:  # noq
 
 
 @pytest.mark.parametrize(("args", "code", "message"), [
-    (["grant", "corpus-1", "--subject", "R", "--operator", "L", "--purpose", "audiobook", "--expires", "2099-01-01",
+    (["grant", "corpus-1", "--subject", "R", "--operator", "L", "--purpose", "audiobook", "--expires", NEXT_YEAR,
       "--license", "CC"], 1, "Error: a licence allows only"),
     (["grant", "corpus-1", "--subject", "R", "--operator", "L", "--purpose", "research", "--expires", "2001-01-01",
       "--license", "CC"], 1, "Error: consent would already be expired"),
-    (["grant", "corpus-1", "--subject", "R", "--operator", "L", "--purpose", "research", "--expires", "2099-01-01"],
+    (["grant", "corpus-1", "--subject", "R", "--operator", "L", "--purpose", "research", "--expires", NEXT_YEAR],
      1, "Error: give exactly one kind of evidence"),
-    (["grant", "corpus-1", "--subject", "R", "--operator", "L", "--purpose", "research", "--expires", "2099-01-01",
+    (["grant", "corpus-1", "--subject", "R", "--operator", "L", "--purpose", "research", "--expires", NEXT_YEAR,
       "--statement", "/nonexistent.wav"], 1, "Error:"),
-    (["grant", "corpus-1", "--subject", "R", "--operator", "L", "--purpose", "cooking", "--expires", "2099-01-01",
+    (["grant", "corpus-1", "--subject", "R", "--operator", "L", "--purpose", "cooking", "--expires", NEXT_YEAR,
       "--license", "CC"], 2, "cooking"),
     (["grant", "corpus-1", "--subject", "R", "--operator", "L", "--purpose", "research", "--expires", "soon",
       "--license", "CC"], 2, "soon"),

@@ -7,7 +7,7 @@ real speech from the librispeech sample or the Debian asterisk prompts and skip 
 from __future__ import annotations
 
 import stat
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +21,7 @@ from guard.home import Home
 SR = 16000
 ASTERISK = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
 LIBRISPEECH = Path(__file__).resolve().parents[2] / "shared" / "data" / "librispeech-sample"
-EXPIRES = date.today() + timedelta(days=400)
+EXPIRES = date(date.today().year + 2, 1, 1)  # fixed words from day to day (see tests/clone_support.py)
 WHO = {"subject": "Ada Lovelace", "operator": "Example Studio", "purposes": ["audiobook", "research"]}
 UNRELATED = ("The quick brown fox jumps over the lazy dog near the river bank. It was a sunny afternoon "
              "and the birds were singing in the trees.")
@@ -98,9 +98,11 @@ def test_bad_statement_files_are_clear_errors(home: Home, tmp_path: Path, make, 
 
 
 def test_speaker_matches_the_same_voice(home: Home, tmp_path: Path, statement_text: str) -> None:
-    wav = save(tmp_path / "statement.wav", say(statement_text, "en-us+m3"), sample_rate=SR)
+    VOICE = "en-us+f3"  # noqa: N806
+    # en-us+f3: the statement check hears its whole statement (en-us+m3's date is mostly misheard).
+    wav = save(tmp_path / "statement.wav", say(statement_text, VOICE), sample_rate=SR)
     c = consent.grant(home, voice_id="ada", expires=EXPIRES, statement_wav=wav, **WHO)
-    recs = [save(tmp_path / f"r{i}.wav", say(t, "en-us+m3"), sample_rate=SR) for i, t in
+    recs = [save(tmp_path / f"r{i}.wav", say(t, VOICE), sample_rate=SR) for i, t in
             enumerate(["Please read the following sentence slowly and clearly.",
                        "The library opens at nine in the morning and closes late on Thursdays."])]
     score, ok = consent.speaker_matches(c, recs)

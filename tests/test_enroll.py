@@ -133,3 +133,50 @@ def test_speaker_must_match_the_statement(granted, short_recordings: Path, tmp_p
     other = record_script(tmp_path / "orson", "orson", script.SENTENCES[:4])
     with pytest.raises(ConsentError, match="does not match the consent statement"):
         enroll.check_speaker(record, sorted(other.glob("*.wav")))
+
+
+@pytest.mark.parametrize("n", [6, 30])
+def test_all_transcripts_shifted_is_refused(rng: np.random.Generator, n: int) -> None:
+    """Every recording is paired with the next file's rendering: none stands out, the set as a whole is refused."""
+    from cloner import align, transcripts, world
+
+    def smooth(t: int) -> np.ndarray:
+        return np.cumsum(rng.standard_normal((t, 25)), axis=0)
+
+    target = [world.WorldFeatures(np.full(t, 120.0), smooth(t), np.zeros((t, 1)), SR) for t in rng.integers(60, 90, n)]
+    shifted = [target[(i + 1) % n].mcep for i in range(n)]
+    alignments = [align.align(m, t.mcep) for m, t in zip(shifted, target)]
+    assert enroll.mismatched_transcripts([f"{i:02d}.txt" for i in range(n)], alignments) == []  # the median is high too
+    with pytest.raises(CloneError, match=r"the transcripts do not match their audio: .*cost ratio \d\.\d\d > 0\.96\); "
+                                         r"worst: \d\d\.txt \(cost") as info:
+        transcripts.check_transcripts([f"{i:02d}.txt" for i in range(n)], shifted, target, alignments)
+    assert str(info.value).count(".txt (cost") == 5
+    right = [t.mcep + 0.1 * rng.standard_normal(t.mcep.shape) for t in target]
+    transcripts.check_transcripts([f"{i:02d}.txt" for i in range(n)], right, target,
+                                  [align.align(m, t.mcep) for m, t in zip(right, target)])
+
+
+def test_right_transcripts_align_far_better_than_shuffled(short_recordings: Path) -> None:
+    from cloner import transcripts, tts, world
+
+    recs = read_recordings(short_recordings)
+    src = [world.analyze(enroll.trim(tts.synthesize(r.text, sample_rate=SR), sample_rate=SR), sample_rate=SR) for r in recs]
+    tgt = [world.analyze(enroll.trim(r.y, sample_rate=SR), sample_rate=SR) for r in recs]
+    alignments, mapped = transcripts.refine(src, tgt)
+    assert transcripts.shuffled_ratio(mapped, tgt, alignments) < 0.8
+    transcripts.check_transcripts([r.name for r in recs], mapped, tgt, alignments)  # passes
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--expires", "notadate"], "'notadate' is not a date YYYY-MM-DD"),
+    (["--expires", "9999-12-31"], "more than 10 years ahead"),
+    (["--expires", "2027-02-29"], "is not a date that exists"),
+    (["--purpose", "marketing"], "'marketing' is not one of"),
+])
+def test_print_script_bad_statement_options_are_usage_errors(runner, args: list[str], message: str) -> None:  # noqa: ANN001
+    from guard.cli import cli
+
+    base = {"--subject": "A", "--operator": "B", "--purpose": "audiobook", "--expires": "2027-06-30"}
+    base[args[0]] = args[1]
+    result = runner.invoke(cli, ["enroll", "--print-script", *[x for kv in base.items() for x in kv]])
+    assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output

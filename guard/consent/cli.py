@@ -2,19 +2,42 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import click
 
 from guard.cliutil import emit_json, home_option, json_option, say
-from guard.consent.record import PURPOSES
+from guard.consent.record import MAX_EXPIRY_YEARS, PURPOSES, as_date, latest_expiry
+from guard.errors import ParameterError
 from guard.home import open_home
+
+
+class ExpiryDate(click.ParamType):
+    """A consent's last day, ``YYYY-MM-DD``: a date that exists, at most :data:`MAX_EXPIRY_YEARS` years ahead."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        if isinstance(value, date) and not isinstance(value, datetime):
+            day = value
+        else:
+            try:
+                day = as_date(str(value))
+            except ParameterError as exc:
+                self.fail(str(exc).replace("expires=", "", 1) if "exist" in str(exc) else
+                          f"{value!r} is not a date YYYY-MM-DD", param, ctx)
+        last = latest_expiry(datetime.now(timezone.utc).date())
+        if day > last:
+            self.fail(f"{day.isoformat()} is more than {MAX_EXPIRY_YEARS} years ahead; the latest allowed is "
+                      f"{last.isoformat()} (renew the consent before it runs out)", param, ctx)
+        return day
+
 
 _purpose = click.option("--purpose", "purposes", multiple=True, required=True, type=click.Choice(PURPOSES),
                         help="What the voice may be used for (repeat for several).")
-_expires = click.option("--expires", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
-                        help="Last valid day, YYYY-MM-DD.")
+_expires = click.option("--expires", required=True, type=ExpiryDate(),
+                        help=f"Last valid day, YYYY-MM-DD (at most {MAX_EXPIRY_YEARS} years ahead).")
 
 
 def _describe(c) -> str:  # noqa: ANN001 - a Consent
@@ -35,11 +58,11 @@ def consent_group() -> None:
 @click.option("--operator", required=True, help="Who may use the voice.")
 @_purpose
 @_expires
-def template_command(subject: str, operator: str, purposes: tuple[str, ...], expires: datetime) -> None:
+def template_command(subject: str, operator: str, purposes: tuple[str, ...], expires: date) -> None:
     """Print the statement the speaker reads aloud for a spoken consent."""
     from guard.consent.template import template
 
-    click.echo(template(subject=subject, operator=operator, purposes=purposes, expires=expires.date()))
+    click.echo(template(subject=subject, operator=operator, purposes=purposes, expires=expires))
 
 
 @consent_group.command("grant")
@@ -54,7 +77,7 @@ def template_command(subject: str, operator: str, purposes: tuple[str, ...], exp
 @click.option("--language", "languages", multiple=True, default=("en",), show_default=True)
 @home_option
 @json_option
-def grant_command(voice_id: str, subject: str, operator: str, purposes: tuple[str, ...], expires: datetime,
+def grant_command(voice_id: str, subject: str, operator: str, purposes: tuple[str, ...], expires: date,
                   statement: Path | None, license_text: str | None, languages: tuple[str, ...], home_dir: Path,
                   as_json: bool) -> None:
     """Record consent for VOICE_ID, with a spoken statement or a licence as evidence."""
@@ -64,7 +87,7 @@ def grant_command(voice_id: str, subject: str, operator: str, purposes: tuple[st
     if not as_json and statement is not None:
         say("Checking the statement (speech recognition and speaker embedding)...")
     record = grant(home, voice_id=voice_id, subject=subject, operator=operator, purposes=purposes,
-                   expires=expires.date(), languages=languages, statement_wav=statement, license_text=license_text)
+                   expires=expires, languages=languages, statement_wav=statement, license_text=license_text)
     if as_json:
         emit_json(record.to_dict())
     else:

@@ -16,6 +16,9 @@ LICENSE_PURPOSES: tuple[str, ...] = ("research", "detector-training")
 STATUSES: tuple[str, ...] = ("valid", "expired", "revoked", "not-yet-valid")
 VOICE_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 CONSENT_DOMAIN = b"voiceguard consent v1\n"
+# The furthest a consent may run: a speaker's agreement should be renewed, not granted for life
+# (and a far date such as 9999-12-31 has no end instant a datetime can hold).
+MAX_EXPIRY_YEARS = 10
 
 
 def check_voice_id(voice_id: object) -> str:
@@ -48,9 +51,33 @@ def as_date(value: object, *, name: str = "expires") -> date:
     if isinstance(value, str):
         try:
             return date.fromisoformat(value)
-        except ValueError:
-            pass
+        except ValueError as exc:
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+                raise ParameterError(f"{name}={value!r} is not a date that exists ({exc})") from None
     raise ParameterError(f"{name} must be a date YYYY-MM-DD, given {name}={value!r}")
+
+
+def latest_expiry(today: date) -> date:
+    """The furthest expiry a consent granted on ``today`` may have: :data:`MAX_EXPIRY_YEARS` years on.
+
+    Examples
+    --------
+    >>> latest_expiry(date(2028, 2, 29))
+    datetime.date(2038, 2, 28)
+    """
+    try:
+        return today.replace(year=today.year + MAX_EXPIRY_YEARS)
+    except ValueError:  # 29 February, and the year 10 years on is not a leap year
+        return today.replace(year=today.year + MAX_EXPIRY_YEARS, day=28)
+
+
+def check_expiry(day: date, *, today: date) -> date:
+    """``day`` if it is at most :func:`latest_expiry` of ``today``, else ConsentError naming the limit."""
+    last = latest_expiry(today)
+    if day > last:
+        raise ConsentError(f"expires={day.isoformat()} is more than {MAX_EXPIRY_YEARS} years ahead; the latest "
+                           f"allowed is {last.isoformat()} (renew the consent before it runs out)")
+    return day
 
 
 def as_utc(at: datetime | None) -> datetime:

@@ -8,22 +8,22 @@ from datetime import date
 from guard.consent.record import as_date, check_purposes
 from guard.errors import ConsentError
 
-_SPOKEN_PURPOSE = {
+SPOKEN_PURPOSE = {
     "audiobook": "audiobooks", "accessibility": "accessibility", "dubbing": "dubbing",
     "assistant": "voice assistants", "game": "games", "research": "research",
     "detector-training": "training deepfake detectors",
 }
-_ORDINALS = ("first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth "
+ORDINALS = ("first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth "
              "fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth").split()
-_MONTHS = ("January February March April May June July August September October November December").split()
+MONTHS = ("January February March April May June July August September October November December").split()
 
 
 def _ordinal(n: int) -> str:
     if n <= 20:
-        return _ORDINALS[n - 1]
+        return ORDINALS[n - 1]
     if n == 30:
         return "thirtieth"
-    return ("twenty " if n < 30 else "thirty ") + _ORDINALS[n % 10 - 1]
+    return ("twenty " if n < 30 else "thirty ") + ORDINALS[n % 10 - 1]
 
 
 def _year(y: int) -> str:
@@ -32,9 +32,15 @@ def _year(y: int) -> str:
     return " ".join(words(str(y)))
 
 
+def date_words(day: date) -> tuple[str, str, str]:
+    """The day, month and year of a date as they are read aloud: ``("first", "January", "twenty twenty seven")``."""
+    return _ordinal(day.day), MONTHS[day.month - 1], _year(day.year)
+
+
 def spoken_date(day: date) -> str:
     """A date as it is read aloud: ``the first of January twenty twenty seven``."""
-    return f"the {_ordinal(day.day)} of {_MONTHS[day.month - 1]} {_year(day.year)}"
+    ordinal, month, year = date_words(day)
+    return f"the {ordinal} of {month} {year}"
 
 
 def _join(items: Sequence[str]) -> str:
@@ -63,7 +69,7 @@ def template(*, subject: str, operator: str, purposes: Sequence[str], expires: d
     for name, value in (("subject", subject), ("operator", operator)):
         if not isinstance(value, str) or not value.strip():
             raise ConsentError(f"{name} must be a non-empty text, given {value!r}")
-    names = [_SPOKEN_PURPOSE[p] for p in check_purposes(purposes)]
+    names = [SPOKEN_PURPOSE[p] for p in check_purposes(purposes)]
     return (f"I, {' '.join(subject.split())}, agree that {' '.join(operator.split())} may use recordings of my voice "
             f"to make a synthetic copy of my voice for {_join(names)}, until {spoken_date(as_date(expires))}. "
             f"I can withdraw this consent at any time.")
@@ -71,5 +77,5 @@ def template(*, subject: str, operator: str, purposes: Sequence[str], expires: d
 
 def key_words(*, subject: str, operator: str, purposes: Sequence[str], expires: date | str) -> str:
     """The words of :func:`template` that make it this consent: names, purposes and expiry, in order."""
-    names = [_SPOKEN_PURPOSE[p] for p in check_purposes(purposes)]
+    names = [SPOKEN_PURPOSE[p] for p in check_purposes(purposes)]
     return " ".join([subject, operator, *names, spoken_date(as_date(expires))])

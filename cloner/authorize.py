@@ -1,0 +1,68 @@
+"""May this enrolled voice be cloned for this purpose? Its ledger enrollment, then its speaker's consent.
+
+The consent a voice was enrolled under is read from the signed ``voice.enrolled`` event in the
+ledger, not from the voice folder alone: a voice folder with no enrollment record, or whose
+model or consent differ from that record, is refused. The consent that covers the clip is then
+chosen by :func:`guard.consent.check_enrolled`: the enrolled speaker's own consent, or a
+renewal by the same speaker, never another subject's grant or licence for the same voice id.
+"""
+
+from __future__ import annotations
+
+from guard.errors import ConsentError
+from guard.home import Home
+
+
+def enrollment_consent(home: Home, voice_id: str, *, model_consent_id: str, weights_sha256: str | None) -> str:
+    """The consent id of ``voice_id``'s latest ``voice.enrolled`` event, checked against the voice on disk.
+
+    Parameters
+    ----------
+    home : Home
+    voice_id : str
+    model_consent_id : str
+        The consent id in the voice folder's ``voice.json``.
+    weights_sha256 : str or None
+        The SHA-256 of the voice's weights from ``voice.json``.
+
+    Raises
+    ------
+    ConsentError
+        No enrollment record for the voice, or the voice folder does not match it.
+    """
+    from guard.ledger import open_ledger
+
+    with open_ledger(home) as ledger:
+        events = [e for e in ledger.events("voice.enrolled") if e.body.get("voice_id") == voice_id]
+    if not events:
+        raise ConsentError(f"voice {voice_id!r} has no enrollment record in the ledger of {home.root}; run "
+                           f"`voiceguard audit`, and enroll the voice again under a valid consent")
+    body = events[-1].body
+    if body.get("consent_id") != model_consent_id or (weights_sha256 is not None
+                                                      and body.get("model_sha256") != weights_sha256):
+        raise ConsentError(f"the voice folder of {voice_id!r} does not match its enrollment record (event "
+                           f"{events[-1].seq}: consent {body.get('consent_id')}); run `voiceguard audit`")
+    return str(body["consent_id"])
+
+
+def authorize(home: Home, voice_id: str, purpose: str, *, model_consent_id: str, weights_sha256: str | None):  # noqa: ANN201
+    """The consent that covers a clone of ``voice_id`` for ``purpose`` now; ConsentError when none does.
+
+    Returns
+    -------
+    guard.consent.Consent
+    """
+    from guard import consent
+
+    enrolled_under = enrollment_consent(home, voice_id, model_consent_id=model_consent_id,
+                                        weights_sha256=weights_sha256)
+    return consent.check_enrolled(home, voice_id, purpose, enrolled_under=enrolled_under)
+
+
+def consent_states(home: Home, voices: list[dict]) -> list[dict]:
+    """Each voice summary with ``consent_status``: its enrollment consent's status now (or "unknown")."""
+    from guard import consent
+
+    status = {c.consent_id: c.status() for c in consent.list_consents(home)}
+    return [{**v, "consent_status": status.get(v.get("consent_id"), "unknown")} if "error" not in v else v
+            for v in voices]

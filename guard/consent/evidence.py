@@ -1,0 +1,146 @@
+"""Evidence for a consent: a licence text, or a spoken statement checked, kept and fingerprinted.
+
+A statement recording backs one consent. It must say that consent's statement (overall, and
+each of its subject, operator, purposes and expiry date: :mod:`guard.consent.statement`),
+and its bytes must not already back another consent, or a revoked one: a recording that
+says one thing cannot become the evidence of something else, and a withdrawn consent cannot
+be granted again from its old recording.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from guard.consent.record import Consent
+from guard.consent.statement import StatementMatch
+from guard.digest import sha256_file
+from guard.errors import AudioError, ConsentError
+from guard.home import Home
+
+EMBED_RATE = 16000
+# Thresholds of the statement check (see guard.consent.statement); the measurements behind them
+# are in guard/consent/__init__.py.
+STATEMENT_THRESHOLD = 0.50
+NAME_THRESHOLD = 0.50
+PURPOSE_THRESHOLD = 0.50
+DATE_THRESHOLD = 0.60
+
+
+def licence_evidence(text: str) -> dict:
+    """The evidence of a research corpus licence; ConsentError when the text is empty."""
+    text = text.strip()
+    if not text:
+        raise ConsentError("license text is empty")
+    return {"kind": "license", "text": text, "sha256": hashlib.sha256(text.encode()).hexdigest()}
+
+
+_FIELD_NAMES = {"expires": "expiry date"}
+
+
+def _field_threshold(field: str) -> float:
+    if field == "expires":
+        return DATE_THRESHOLD
+    return PURPOSE_THRESHOLD if field.startswith("purpose:") else NAME_THRESHOLD
+
+
+def _same_terms(c: Consent, *, voice_id: str, subject: str, operator: str, purposes: Sequence[str], day: date) -> bool:
+    return (c.voice_id == voice_id and " ".join(c.subject.split()).casefold() == subject.casefold()
+            and " ".join(c.operator.split()).casefold() == operator.casefold()
+            and tuple(c.purposes) == tuple(purposes) and c.last_day == day)
+
+
+def check_reuse(wav: Path, digest: str, existing: Sequence[Consent], *, voice_id: str, subject: str, operator: str,
+                purposes: Sequence[str], day: date) -> None:
+    """Refuse a recording whose SHA-256 already backs a consent on other terms, or a revoked one.
+
+    Raises
+    ------
+    ConsentError
+        Naming the consent the recording already backs.
+    """
+    for c in existing:
+        if c.evidence.get("kind") != "statement" or c.evidence.get("sha256") != digest:
+            continue
+        if not _same_terms(c, voice_id=voice_id, subject=subject, operator=operator, purposes=purposes, day=day):
+            raise ConsentError(f"{wav}: this recording is already the evidence of consent {c.consent_id} (voice "
+                               f"{c.voice_id!r}, subject {c.subject!r}, operator {c.operator!r}, purposes "
+                               f"{', '.join(c.purposes)}, until {c.last_day.isoformat()}); a statement backs one "
+                               f"consent: record the speaker reading this consent's `voiceguard consent template`")
+        if c.revoked_at is not None:
+            raise ConsentError(f"{wav}: this recording is the evidence of consent {c.consent_id}, which was revoked; "
+                               f"a new consent needs a new recording of the speaker")
+
+
+def statement_refusal(match: StatementMatch, *, day: date) -> str | None:
+    """Why a decoded statement does not back this consent, or None when it does.
+
+    Parameters
+    ----------
+    match : StatementMatch
+        :func:`guard.consent.statement.match_statement` of the recording against the claim.
+    day : date
+        The claimed expiry date (named in the reason when another date was heard).
+    """
+    from guard.consent.template import spoken_date
+
+    if match.overall < STATEMENT_THRESHOLD:
+        return (f"the statement does not say the consent template (match score {match.overall:.2f} < "
+                f"{STATEMENT_THRESHOLD:.2f}); record it again reading `voiceguard consent template` word for word")
+    if match.other_date:
+        return (f"the statement names another expiry date (heard {' '.join(match.other_date)!r} where this "
+                f"consent's date, {spoken_date(day)}, is said); record the speaker reading this consent's "
+                f"`voiceguard consent template`")
+    missing = [(k, v) for k, v in match.fields.items() if v < _field_threshold(k)]
+    if missing:
+        said = ", ".join(f"{_FIELD_NAMES.get(k, k.replace('purpose:', 'purpose '))} ({v:.2f} of its words heard, "
+                         f"need {_field_threshold(k):.2f})" for k, v in missing)
+        return (f"the statement does not say this consent's {said}; the recording must name this subject, "
+                f"operator, every purpose and the expiry date, as `voiceguard consent template` prints them")
+    return None
+
+
+def statement_evidence(home: Home, consent_id: str, wav: Path, *, voice_id: str, subject: str, operator: str,
+                       purposes: Sequence[str], day: date, existing: Sequence[Consent]) -> dict:
+    """Check a statement recording, keep a copy in the home, and describe it as evidence.
+
+    Raises
+    ------
+    AudioError
+        The file cannot be read or has no usable speech (the message names the file).
+    ConsentError
+        It does not say this consent's statement, or it already backs another consent.
+    """
+    from guard import speaker
+    from guard.audio import load
+    from guard.consent.statement import match_statement
+    from guard.consent.template import template
+
+    wav = Path(wav)
+    y = load(wav, sample_rate=EMBED_RATE)
+    check_reuse(wav, sha256_file(wav), existing, voice_id=voice_id, subject=subject, operator=operator,
+                purposes=purposes, day=day)
+    try:
+        match = match_statement(y, sample_rate=EMBED_RATE, subject=subject, operator=operator, purposes=purposes,
+                                expires=day)
+        embedding = speaker.embed_speaker(y, sample_rate=EMBED_RATE)
+    except AudioError as exc:
+        raise AudioError(f"{wav}: {exc}; record the speaker reading the statement again") from None
+    reason = statement_refusal(match, day=day)
+    if reason is not None:
+        raise ConsentError(f"{wav}: {reason}")
+    folder = home.root / "consents"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    kept = folder / f"{consent_id}{wav.suffix.lower() or '.wav'}"
+    shutil.copyfile(wav, kept)
+    os.chmod(kept, 0o600)
+    return {"kind": "statement", "file": str(kept.resolve()), "sha256": sha256_file(kept),
+            "duration_s": round(y.shape[0] / EMBED_RATE, 3),
+            "template": template(subject=subject, operator=operator, purposes=purposes, expires=day),
+            "match_score": round(float(match.overall), 4), "match_threshold": STATEMENT_THRESHOLD,
+            "field_scores": {k: round(float(v), 4) for k, v in match.fields.items()},
+            "speaker_embedding": [round(float(v), 6) for v in embedding]}

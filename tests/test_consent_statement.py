@@ -1,0 +1,64 @@
+"""The spoken statement must say this consent, field by field, and one recording backs one consent (synthetic speech)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from clone_support import EXPIRES, SR
+
+from cloner import personas, script
+from guard import consent
+from guard.audio import save
+from guard.errors import AudioError, ConsentError
+from guard.home import Home
+
+WHO = {"subject": "persona nova (synthetic)", "operator": "voiceguard tests", "purposes": ["research", "audiobook"]}
+
+
+@pytest.fixture(scope="module")
+def statement(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Persona nova reading the statement of WHO until EXPIRES."""
+    text = script.consent_statement(**WHO, expires=EXPIRES)
+    return save(tmp_path_factory.mktemp("statement") / "statement.wav", personas.get("nova").speak(text, sample_rate=SR),
+                sample_rate=SR)
+
+
+def test_own_statement_is_accepted_and_backs_only_its_consent(home: Home, statement: Path) -> None:
+    c = consent.grant(home, voice_id="nova", expires=EXPIRES, statement_wav=statement, **WHO)
+    fields = c.evidence["field_scores"]
+    assert set(fields) == {"subject", "operator", "purpose:research", "purpose:audiobook", "expires"}
+    assert min(fields.values()) >= consent.NAME_THRESHOLD and c.evidence["match_score"] >= consent.STATEMENT_THRESHOLD
+    for change in ({"voice_id": "mallory"}, {"operator": "Shady Corp"}, {"purposes": ["research"]}):
+        args = {"voice_id": "nova", **WHO, **change}
+        with pytest.raises(ConsentError, match=f"already the evidence of consent {c.consent_id}"):
+            consent.grant(home, expires=EXPIRES, statement_wav=statement, **args)
+    consent.revoke(home, c.consent_id, reason="withdrawn")
+    with pytest.raises(ConsentError, match="which was revoked; a new consent needs a new recording"):
+        consent.grant(home, voice_id="nova", expires=EXPIRES, statement_wav=statement, **WHO)
+    assert len(consent.list_consents(home)) == 1
+
+
+@pytest.mark.parametrize(("change", "match"), [
+    ({"operator": "Shady Corp"}, r"does not say this consent's operator \(0\.00 of its words heard"),
+    ({"expires": EXPIRES.replace(year=EXPIRES.year + 1)}, "names another expiry date|expiry date"),
+])
+def test_a_claim_the_statement_does_not_say_is_refused(home: Home, statement: Path, change: dict, match: str) -> None:
+    args = {"voice_id": "nova", "expires": EXPIRES, **WHO, **change}
+    with pytest.raises(ConsentError, match=match) as info:
+        consent.grant(home, statement_wav=statement, **args)
+    assert str(info.value).startswith(f"{statement}: ")
+    assert consent.list_consents(home) == [] and not list((home.root / "consents").glob("*"))
+
+
+@pytest.mark.parametrize(("y", "match"), [
+    (np.zeros(SR * 2, dtype=np.float32), "no speech to recognise: the audio is silent"),
+    (np.full(10, 0.1, dtype=np.float32), "too short to recognise"),
+])
+def test_unusable_statement_audio_names_the_file(home: Home, tmp_path: Path, y: np.ndarray, match: str) -> None:
+    path = save(tmp_path / "bad-statement.wav", y, sample_rate=SR)
+    with pytest.raises(AudioError, match=match) as info:
+        consent.grant(home, voice_id="nova", expires=EXPIRES, statement_wav=path, **WHO)
+    assert str(info.value).startswith(f"{path}: ") and "record the speaker" in str(info.value)
+    assert consent.list_consents(home) == []
