@@ -2,8 +2,12 @@
 
 Failures: ``bad-consent-signature``, ``duplicate-consent``, ``unknown-consent``, ``consent-scope``
 (wrong voice or purpose), ``consent-not-valid`` (expired or not yet valid at the event's time),
-``after-revocation``, ``duplicate-payload``, ``file-hash-mismatch``, and ``missing-file`` (a consent
-statement or a voice model the log refers to is gone; a clip that has moved is only counted).
+``after-revocation``, ``not-enrolled-speaker`` (a clip of an enrolled voice under a consent that is
+neither the one it was enrolled under nor that speaker's renewal, :func:`guard.consent.renews`;
+a clip after the enrollment consent was revoked is ``after-revocation``), ``duplicate-payload``,
+``file-hash-mismatch``, and ``missing-file`` (a consent statement or a voice model the log refers
+to is gone; a clip that has moved is only counted). Clips of a voice with no enrollment in the
+log (another generator using guard's provenance) are checked against the consent they cite.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ def check_meaning(events: Sequence[dict[str, Any] | None], public_key: str, repo
     unverified: dict[str, Failure] = {}
     revoked: dict[str, Any] = {}
     payloads: dict[str, str] = {}
+    enrolled: dict[str, str] = {}  # voice id -> the consent it was enrolled under
     for event in events:
         if event is None:
             continue
@@ -88,6 +93,10 @@ def check_meaning(events: Sequence[dict[str, Any] | None], public_key: str, repo
                 revoked[cid] = t
         elif kind in ("clip.generated", "voice.enrolled"):
             _check_use(report, kind, ident, body, t, consents, unverified, revoked, payloads, files)
+            if kind == "voice.enrolled" and isinstance(body.get("voice_id"), str):
+                enrolled.setdefault(body["voice_id"], str(body.get("consent_id")))
+            elif kind == "clip.generated":
+                _check_speaker(report, ident, body, t, consents, revoked, enrolled)
 
 
 def _check_use(report: AuditReport, kind: str, ident: str, body: dict[str, Any], t: Any, consents: dict,
@@ -121,3 +130,23 @@ def _check_use(report: AuditReport, kind: str, ident: str, body: dict[str, Any],
             _check_file(report, what, body.get("audio_path"), body.get("audio_sha256"), what=None)
     elif files:
         _check_file(report, what, body.get("model_path"), body.get("model_sha256"), what="the voice model")
+
+
+def _check_speaker(report: AuditReport, ident: str, body: dict[str, Any], t: Any, consents: dict, revoked: dict,
+                   enrolled: dict[str, str]) -> None:
+    """A clip of an enrolled voice: covered by the enrolled speaker's own consent, made before it was revoked."""
+    from guard.consent.scope import renews
+
+    vid, cid = body.get("voice_id"), body.get("consent_id")
+    under = enrolled.get(vid) if isinstance(vid, str) else None
+    record, base = consents.get(cid), consents.get(under)
+    if record is None or base is None:
+        return  # an unknown consent is reported by _check_use; a voice enrolled under one, at its enrollment
+    what = f"{ident} (clip.generated {body.get('record_id', vid)})"
+    if not renews(record, base):
+        report.fail("not-enrolled-speaker", what, f"cites consent {cid} (subject {record.subject!r}), which is neither "
+                    f"consent {under} that voice {vid!r} was enrolled under (subject {base.subject!r}) nor its "
+                    f"speaker's renewal")
+    elif under != cid and under in revoked and t >= revoked[under]:
+        report.fail("after-revocation", what, f"made after consent {under}, under which voice {vid!r} was enrolled, "
+                    f"was revoked at {revoked[under].isoformat()}")
