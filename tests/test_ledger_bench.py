@@ -33,3 +33,22 @@ def test_bench_ledger_small_run(runner, tmp_path) -> None:  # noqa: ANN001
     assert out["ledger"]["events"] == 40 and out["ledger"]["audit_ok"] is True
     assert out["ledger"]["appends_per_s"] > 0 and out["seed"] == 0
     assert json.loads((tmp_path / "ledger.json").read_text()) == out
+
+
+def test_statement_check_alters_one_field_per_claim() -> None:
+    from datetime import date
+
+    from eval.bench_ledger import _altered_claims
+
+    people = [dict(subject="Ada", operator="Studio", purposes=("audiobook",), expires=date(2027, 12, 31)),
+              dict(subject="Nova", operator="Games", purposes=("game",), expires=date(2028, 1, 15))]
+    claims = _altered_claims(people, 0)
+    assert claims["own"] == people[0]
+    for kind, changed in (("subject", "subject"), ("operator", "operator"), ("purposes", "purposes"),
+                          ("day", "expires"), ("month", "expires"), ("year", "expires")):
+        differs = [k for k in people[0] if claims[kind][k] != people[0][k]]
+        assert differs == [changed], (kind, differs)
+    assert claims["day"]["expires"] == date(2028, 1, 1) and claims["month"]["expires"] == date(2027, 1, 31)
+    assert claims["year"]["expires"] == date(2028, 12, 31)
+    leap = _altered_claims([{**people[0], "expires": date(2028, 1, 31)}, people[1]], 0)
+    assert leap["month"]["expires"] == date(2028, 2, 29)  # clamped to the month's length
