@@ -85,6 +85,13 @@ def test_tts_writes_speech(runner, tmp_path: Path) -> None:  # noqa: ANN001
     assert np.sqrt(np.mean(y**2)) > 0.01
 
 
+def test_tts_reports_the_rate_the_file_has(runner, tmp_path: Path) -> None:  # noqa: ANN001
+    out = tmp_path / "s.opus"  # Opus decodes at 48 kHz whatever rate went in
+    result = runner.invoke(cli, ["tts", "Good morning.", "-o", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["sample_rate"] == 48000
+
+
 @pytest.mark.parametrize(
     "args, code, message",
     [
