@@ -49,19 +49,33 @@ def test_human_output_and_rotated_key(runner, home, speech_file: Path, tmp_path:
     assert r.exit_code == 0 and "watermark found" in r.stderr and "1234abcd" in r.stderr and r.stdout == ""
 
 
-def test_embed_that_does_not_read_back_fails_and_removes_the_file(runner, home, speech_file: Path,  # noqa: ANN001
-                                                                  tmp_path: Path) -> None:
-    # a mark far below its default strength (or on audio with nothing in the speech band)
-    # is written, read back, found wanting and removed: never "marked" on a file that is not
-    hum = save(tmp_path / "hum.wav", (0.3 * np.sin(2 * np.pi * 50 * np.arange(5 * SR) / SR)).astype(np.float32),
+def test_embed_that_does_not_read_back_writes_nothing(runner, home, speech_file: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    # a mark far below its default strength (or on audio with nothing in the speech band) is
+    # encoded, read back, found wanting and never written: no "marked" file that is not
+    folder = tmp_path / "out"
+    folder.mkdir()
+    hum = save(folder / "hum.wav", (0.3 * np.sin(2 * np.pi * 50 * np.arange(5 * SR) / SR)).astype(np.float32),
                sample_rate=SR)
     for source, extra in ((speech_file, ["--strength", "0.01"]), (hum, [])):
-        out = tmp_path / "o.wav"
+        out = folder / "o.wav"
         r = runner.invoke(cli, ["--home", str(home.root), "watermark", "embed", str(source), "-o", str(out), *extra])
         assert r.exit_code == 1, r.output
         errors = [line for line in r.stderr.splitlines() if line.startswith("Error:")]
-        assert len(errors) == 1 and "read back" in errors[0] and "removed" in errors[0], r.stderr
-        assert not out.exists()
+        assert len(errors) == 1 and "read back" in errors[0] and "nothing was written" in errors[0], r.stderr
+        assert not out.exists() and sorted(p.name for p in folder.iterdir()) == ["hum.wav"]
+    # OUT = IN: the input survives a failed check byte for byte
+    before = hum.read_bytes()
+    r = runner.invoke(cli, ["--home", str(home.root), "watermark", "embed", str(hum), "-o", str(hum)])
+    assert r.exit_code == 1 and hum.read_bytes() == before
+
+
+def test_embed_errors_name_the_output_the_user_gave(runner, home, speech_file: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    folder = tmp_path / "out"
+    folder.mkdir()
+    r = runner.invoke(cli, ["--home", str(home.root), "watermark", "embed", str(speech_file), "-o", str(folder / "noext")])
+    errors = [line for line in r.stderr.splitlines() if line.startswith("Error:")]
+    assert r.exit_code == 1 and len(errors) == 1 and f"{folder / 'noext'}: has no extension" in errors[0]
+    assert list(folder.iterdir()) == []
 
 
 def test_embed_says_what_the_format_changed(runner, home, speech_file: Path, tmp_path: Path) -> None:  # noqa: ANN001

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -53,9 +54,9 @@ def watermark_group() -> None:
 def embed_command(in_path: Path, out_path: Path, value: int, strength: float, home_dir: Path, as_json: bool) -> None:
     """Mark IN with the home's current watermark key and write OUT.
 
-    OUT is read back and verified; when the mark or its payload does not read back from it
-    (audio with too little sound to carry it, a strength too low) OUT is removed and the
-    command fails.
+    OUT is encoded, read back and verified before it is written; when the mark or its payload
+    does not read back (audio with too little sound to carry it, a strength too low) nothing
+    is written and the command fails.
     """
     from guard.audio import info, load, save
     from guard.watermark import embed, verify
@@ -68,14 +69,23 @@ def embed_command(in_path: Path, out_path: Path, value: int, strength: float, ho
         marked = embed(y, sample_rate=rate, payload=value, key=home.watermark_key(), strength=strength)
     except GuardError as exc:
         raise type(exc)(f"{in_path}: {exc}") from None
-    save(out_path, marked, sample_rate=rate)
-    check = verify(load(out_path, sample_rate=16000), sample_rate=16000, keys=[home.watermark_key()])
-    if check.payload != value:
-        out_path.unlink(missing_ok=True)
-        found = "its payload does not" if check.detected else "the mark does not"
-        raise WatermarkError(f"{out_path}: {found} read back from the written file ({check.reason}), so it was "
-                             f"removed; the audio needs more sound in 300-4000 Hz to carry the mark"
-                             + (f", or a --strength above {strength:g}" if strength < 1.0 else ""))
+    # written beside OUT under a hidden name and read back before it takes OUT's place, so a
+    # failed check leaves whatever was at OUT (the input itself when OUT is IN) untouched
+    staged = out_path.with_name(f".voiceguard-{secrets.token_hex(4)}-{out_path.name}")  # same extension, hidden
+    try:
+        try:
+            save(staged, marked, sample_rate=rate)
+        except GuardError as exc:  # name the path the user gave, not the hidden one
+            raise type(exc)(str(exc).replace(str(staged), str(out_path))) from None
+        check = verify(load(staged, sample_rate=16000), sample_rate=16000, keys=[home.watermark_key()])
+        if check.payload != value:
+            found = "its payload does not" if check.detected else "the mark does not"
+            raise WatermarkError(f"{out_path}: {found} read back from the encoded audio ({check.reason}), so nothing "
+                                 f"was written; the audio needs more sound in 300-4000 Hz to carry the mark"
+                                 + (f", or a --strength above {strength:g}" if strength < 1.0 else ""))
+        os.replace(staged, out_path)
+    finally:
+        staged.unlink(missing_ok=True)
     noise = float(np.sum((marked - y).astype(np.float64) ** 2))
     snr_db = round(10 * np.log10(float(np.sum(y.astype(np.float64) ** 2)) / noise), 2) if noise > 0 else None
     written_rate = info(out_path).sample_rate
