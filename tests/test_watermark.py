@@ -100,6 +100,26 @@ def test_pieces_marked_out_of_step_are_all_listed(speech10: np.ndarray, marked10
     assert len(verify(marked10[SR:9 * SR], sample_rate=SR, keys=[KEY]).segments) == 1
 
 
+def test_pieces_of_another_payload_or_key_are_not_listed(speech10: np.ndarray, marked10: np.ndarray) -> None:
+    # clip A then clip B (another payload, or another key): the segments belong to A's
+    # payload, so B's piece is left out once its own payload reads
+    other = embed(speech10, sample_rate=SR, payload=PAYLOAD ^ 0xFFFF, key=KEY)
+    rotated = embed(speech10, sample_rate=SR, payload=PAYLOAD, key=OTHER_KEY)
+    for second in (other, rotated):
+        result = verify(np.concatenate([marked10, second]), sample_rate=SR, keys=[KEY, OTHER_KEY])
+        assert result.detected and len(result.segments) == 1, result.segments
+        start, stop = result.segments[0]
+        truth = (0.0, 10.0) if result.payload == PAYLOAD and result.key_index == 0 else (10.0, 20.0)
+        assert _iou((start, stop), truth) >= 0.8, (result.payload, result.key_index, result.segments)
+
+
+def test_unmarked_speech_never_gets_segments(speech10: np.ndarray, rng: np.random.Generator) -> None:
+    noise = (0.05 * rng.standard_normal(10 * SR)).astype(np.float32)
+    for y in (speech10, noise, np.concatenate([speech10, noise])):
+        result = verify(y, sample_rate=SR, keys=[KEY])
+        assert not result.detected and result.segments == []
+
+
 def test_segments_leave_leading_and_trailing_silence_out(marked10: np.ndarray) -> None:
     quiet = np.zeros(3 * SR, np.float32)
     result = verify(np.concatenate([quiet, marked10[:6 * SR], quiet]), sample_rate=SR, keys=[KEY])

@@ -433,28 +433,13 @@ def _verify16(y16: np.ndarray, clipped: clipping.Restored | None, keys: list[byt
         return Verification(False, None, best_p, [], f"no watermark found (p={best_p:.2g} > {P_THRESHOLD:g}){short}")
     scorer = scorers[best_h.key_index]
     segments, marked = _localize(scorer, best_h, duration_s=y16.shape[0] / RATE)
-    # a few readings (marked part or whole clip, with or without the reliability weights),
-    # each at both phases of the data cycle (the sync groups fix the phase within one
-    # period only) and list-decoded (coding.LIST_SIZE best paths); the first path whose
-    # CRC checks wins. Every path tried adds 2**-16 to the chance of a wrong payload: at
-    # most _CRC_CHANCE (4 x 2 x 8 x 2**-16 = 9.8e-4) on a marked clip whose payload cannot be read.
-    everything = np.ones_like(marked)
-    raw, ok, data_phase = None, False, best_h.phase
-    for part, weigh in _READINGS:
-        soft = _soft_bits(scorer, best_h, marked if part else everything, weigh=weigh)
-        for cycle in range(DATA_PERIODS):
-            data_phase = best_h.phase + cycle * PERIOD_SLOTS
-            bits, ok = _decode(soft, scorer.pat.bit_index, data_phase)
-            raw = bits if ok or raw is None else raw  # without a check, the first reading's bits
-            if ok:
-                break
-        if ok:
-            break
+    raw, ok, data_phase = _read_payload(scorer, best_h, marked)
     if ok:  # the data groups are known now: they sharpen the segment edges
         segments, _ = _localize(scorer, best_h, duration_s=y16.shape[0] / RATE, coded=coding.encode(raw),
                                 data_phase=data_phase)
     if best_p <= P_THRESHOLD:
-        segments = _more_segments(segments, scorers, scores, n_tests, duration_s=y16.shape[0] / RATE)
+        segments = _more_segments(segments, scorers, scores, n_tests, duration_s=y16.shape[0] / RATE,
+                                  key_index=best_h.key_index, payload=raw if ok else None)
     if best_p > P_THRESHOLD:
         # Under "no mark", the data groups' angles are uniform and independent of the sync
         # groups' ones. The presence statistic saw their doubled angles, which leave each
@@ -508,26 +493,59 @@ def _search(scorers: list[_Scorer], scores: dict[tuple[int, int], tuple[np.ndarr
     return best_p, best_h
 
 
+def _read_payload(scorer: _Scorer, h: _Hypothesis, marked: np.ndarray) -> tuple[int | None, bool, int]:
+    """The payload of hypothesis ``h``: (bits, whether its CRC checked, the data phase read).
+
+    A few readings (marked part or whole clip, with or without the reliability weights),
+    each at both phases of the data cycle (the sync groups fix the phase within one period
+    only) and list-decoded (coding.LIST_SIZE best paths); the first path whose CRC checks
+    wins. Every path tried adds 2**-16 to the chance of a wrong payload: at most _CRC_CHANCE
+    (4 x 2 x 8 x 2**-16 = 9.8e-4) on a marked clip whose payload cannot be read. Without a
+    check, the bits are the first reading's.
+    """
+    everything = np.ones_like(marked)
+    raw, ok, data_phase = None, False, h.phase
+    for part, weigh in _READINGS:
+        soft = _soft_bits(scorer, h, marked if part else everything, weigh=weigh)
+        for cycle in range(DATA_PERIODS):
+            data_phase = h.phase + cycle * PERIOD_SLOTS
+            bits, ok = _decode(soft, scorer.pat.bit_index, data_phase)
+            raw = bits if ok or raw is None else raw
+            if ok:
+                return raw, ok, data_phase
+    return raw, ok, data_phase
+
+
 def _more_segments(segments: list[tuple[float, float]], scorers: list[_Scorer],
                    scores: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]], n_tests: float, *,
-                   duration_s: float) -> list[tuple[float, float]]:
-    """``segments`` and the marked segments of other hypotheses found outside them, sorted.
+                   duration_s: float, key_index: int, payload: int | None) -> list[tuple[float, float]]:
+    """``segments`` and the other pieces of the same mark found outside them, sorted.
 
     The segmentation follows one hypothesis (offset and period phase), so marked pieces
     joined out of step (two marked clips back to back, a marked piece spliced into another)
-    show only the piece that hypothesis reads. A window outside every segment found so far
+    show only the piece that hypothesis reads. A window outside every piece found so far
     whose p-value passes :data:`P_THRESHOLD` (the same test as the first) adds its
-    hypothesis's segments, less what is already covered; up to :data:`_MAX_PIECES` pieces.
+    hypothesis's segments, less what is already covered, when it is the same mark: the same
+    key, and (when ``payload`` is known) no other payload read from the piece itself (a
+    piece too short to carry one counts). Pieces of another key or payload are left out of
+    the segments and of further searches; up to :data:`_MAX_PIECES` searches.
     """
-    found = list(segments)
+    found, elsewhere = list(segments), list(segments)
     for _ in range(_MAX_PIECES - 1):
-        p, h = _search(scorers, scores, n_tests, whole=False, outside=found)
+        p, h = _search(scorers, scores, n_tests, whole=False, outside=elsewhere)
         if h is None or p > P_THRESHOLD:
             break
-        new, _ = _localize(scorers[h.key_index], h, duration_s=duration_s)
-        added = [piece for a, b in new for piece in _minus((a, b), found)]
+        new, marked = _localize(scorers[h.key_index], h, duration_s=duration_s)
+        added = [piece for a, b in new for piece in _minus((a, b), elsewhere)]
         if not added:
             break
+        elsewhere = sorted(elsewhere + added)
+        if h.key_index != key_index:
+            continue
+        if payload is not None:
+            raw, ok, _ = _read_payload(scorers[h.key_index], h, marked)
+            if ok and raw != payload:
+                continue
         found = sorted(found + added)
     return found
 
