@@ -14,7 +14,7 @@ from guard.home import Home
 
 
 def enrollment_consent(home: Home, voice_id: str, *, model_consent_id: str, weights_sha256: str | None) -> str:
-    """The consent id of ``voice_id``'s latest ``voice.enrolled`` event, checked against the voice on disk.
+    """The consent id of ``voice_id``'s one ``voice.enrolled`` event, checked against the voice on disk.
 
     Parameters
     ----------
@@ -28,7 +28,7 @@ def enrollment_consent(home: Home, voice_id: str, *, model_consent_id: str, weig
     Raises
     ------
     ConsentError
-        No enrollment record for the voice, or the voice folder does not match it.
+        No enrollment record for the voice, more than one, or the voice folder does not match it.
     """
     from guard.ledger import open_ledger
 
@@ -37,11 +37,14 @@ def enrollment_consent(home: Home, voice_id: str, *, model_consent_id: str, weig
     if not events:
         raise ConsentError(f"voice {voice_id!r} has no enrollment record in the ledger of {home.root}; run "
                            f"`voiceguard audit`, and enroll the voice again under a valid consent")
-    body = events[-1].body
+    if len(events) > 1:  # enroll refuses this; the audit judges clips by the first
+        raise ConsentError(f"voice {voice_id!r} has {len(events)} enrollment records in the ledger (events "
+                           f"{', '.join(str(e.seq) for e in events)}), and a voice id is enrolled once; run `voiceguard audit`")
+    body = events[0].body
     if body.get("consent_id") != model_consent_id or (weights_sha256 is not None
                                                       and body.get("model_sha256") != weights_sha256):
         raise ConsentError(f"the voice folder of {voice_id!r} does not match its enrollment record (event "
-                           f"{events[-1].seq}: consent {body.get('consent_id')}); run `voiceguard audit`")
+                           f"{events[0].seq}: consent {body.get('consent_id')}); run `voiceguard audit`")
     return str(body["consent_id"])
 
 

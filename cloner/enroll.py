@@ -211,6 +211,17 @@ def check_speaker(record: Consent, recordings: Sequence[Path]) -> None:
                            f"(similarity {score:.2f}); only the person who consented can be enrolled")
 
 
+def _check_never_enrolled(home: Home, voice_id: str) -> None:
+    """A voice id is enrolled once: the ledger, not the voice folder, says whether it was."""
+    from guard.ledger import open_ledger
+
+    with open_ledger(home) as ledger:
+        earlier = [e.seq for e in ledger.events("voice.enrolled") if e.body.get("voice_id") == voice_id]
+    if earlier:
+        raise CloneError(f"voice {voice_id!r} was enrolled before (ledger event {earlier[0]}), and a voice id is "
+                         f"enrolled once; choose another id")
+
+
 def enroll(
     home: Home,
     voice_id: str,
@@ -254,6 +265,7 @@ def enroll(
     final = voice_folder(home, voice_id)
     if final.exists():
         raise CloneError(f"voice {voice_id!r} is already enrolled at {final}; choose another id")
+    _check_never_enrolled(home, voice_id)
     tts.synthesize("check", voice=language, sample_rate=16000)  # an unknown language fails here, early
     record = check_consent(home, voice_id, consent_id)
     recordings = read_recordings(Path(recordings_dir))

@@ -16,7 +16,7 @@ def _grant(home: Home, consent_id: str, subject: str) -> None:
     now = datetime.now(timezone.utc)
     record = Consent(consent_id=consent_id, voice_id="amy", subject=subject, operator="Lab", purposes=("research",),
                      languages=("en",), valid_from=now - timedelta(days=1), expires_at=now + timedelta(days=30),
-                     evidence={"kind": "licence", "text": "CC BY 4.0 research corpus"}, created_at=now - timedelta(days=1))
+                     evidence={"kind": "license", "text": "CC BY 4.0 research corpus"}, created_at=now - timedelta(days=1))
     ledger.append(home, "consent.granted", {**record.signed_fields(), "signature": home.signing_key().sign(record.message()).hex()})
 
 
@@ -72,3 +72,22 @@ def test_clips_of_a_voice_never_enrolled_are_judged_by_their_consent(home: Home)
     _grant(home, "consent-amy", "Amy")
     _clip(home, 1, "consent-amy")
     assert audit_home(home).ok
+
+
+def test_a_voice_id_is_enrolled_once(home: Home) -> None:
+    import pytest
+
+    from cloner.authorize import enrollment_consent
+    from cloner.enroll import _check_never_enrolled
+    from guard.errors import CloneError, ConsentError
+
+    _check_never_enrolled(home, "amy")  # never enrolled: fine
+    model = _enrolled(home)
+    with pytest.raises(CloneError, match="'amy' was enrolled before .*enrolled once; choose another id"):
+        _check_never_enrolled(home, "amy")  # even once its folder is gone
+    assert enrollment_consent(home, "amy", model_consent_id="consent-amy", weights_sha256=None) == "consent-amy"
+    _grant(home, "consent-other", "Mallory")
+    ledger.log_enrollment(home, voice_id="amy", consent_id="consent-other", files={"a.wav": "cd" * 32},
+                          model_sha256=hashlib.sha256(model.read_bytes()).hexdigest(), model_version="1", model_path=model)
+    with pytest.raises(ConsentError, match="2 enrollment records"):
+        enrollment_consent(home, "amy", model_consent_id="consent-other", weights_sha256=None)

@@ -52,6 +52,8 @@ def test_renews_a_licence_enrollment() -> None:
     enrolled = record("c1", kind="license")
     assert consent.renews(record("c2", kind="license"), enrolled)
     assert not consent.renews(record("c2", kind="license", subject="Mallory"), enrolled)
+    # anyone can read a statement in the subject's name: it does not renew a licence
+    assert not consent.renews(record("c2", kind="statement"), enrolled)
 
 
 # -- check_enrolled --------------------------------------------------------------------------------------

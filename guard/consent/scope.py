@@ -39,16 +39,19 @@ def renews(candidate: Consent, enrolled: Consent, *, speaker_threshold: float | 
     -------
     bool
         True for ``enrolled`` itself; for another consent, True when it names the same voice and
-        subject and (if ``enrolled`` has a spoken statement) has a statement by the same speaker.
+        subject, has the same kind of evidence, and (for a spoken statement) was spoken by the
+        same speaker.
     """
     if candidate.consent_id == enrolled.consent_id:
         return True
     if candidate.voice_id != enrolled.voice_id or _name(candidate.subject) != _name(enrolled.subject):
         return False
+    if candidate.evidence.get("kind") != enrolled.evidence.get("kind"):
+        # a statement cannot renew a licence: there is no recording of the licensed voice to
+        # compare its speaker with, so anyone could read one in the subject's name
+        return False
     if enrolled.evidence.get("kind") != "statement":
         return True
-    if candidate.evidence.get("kind") != "statement":
-        return False
     from guard import speaker
     from guard.consent import SPEAKER_THRESHOLD
 

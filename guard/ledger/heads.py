@@ -1,7 +1,11 @@
 """Signed tree heads, and the checkpoint: the newest head kept in a file beside the database.
 
-The checkpoint (``ledger.head.json``) is what catches a database cut short: rows can be
-deleted without the private key, but the checkpoint's signed size cannot be lowered.
+The checkpoint (``ledger.head.json``) catches a database cut short by someone who leaves
+the file alone: rows can be deleted without the private key, and the checkpoint then signs
+more events than are left. It is no defence against someone who writes the home: every
+signed head is also stored in the database, so an older one can be copied into the file
+after the cut. Only a checkpoint kept outside the home (``voiceguard audit --checkpoint
+FILE``, from an earlier ``--export``) catches that.
 """
 
 from __future__ import annotations
