@@ -60,7 +60,7 @@ def cloned_clips(n_clips: int, *, duration_s: float, seed: int, personas: Sequen
         for i in range(n_clips):
             name = personas[i % len(personas)]
             model = models[name]
-            consent.check(home, model.voice_id, PURPOSE)
+            consent.check_enrolled(home, model.voice_id, PURPOSE, enrolled_under=model.consent_id)
             parts, total = [], 0
             while total < n:
                 part = speak(model, held_out[int(rng.integers(len(held_out)))])

@@ -63,7 +63,7 @@ class ClonerFamily:
 
         del y
         if self.home is not None:
-            consent.check(self.home, self.model.voice_id, PURPOSE)
+            consent.check_enrolled(self.home, self.model.voice_id, PURPOSE, enrolled_under=self.model.consent_id)
         text = str(rng.choice(self.texts))
         out = speak(self.model, text)
         out = resample(out, orig_sr=self.model.sample_rate, target_sr=sample_rate)

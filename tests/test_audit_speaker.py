@@ -91,3 +91,10 @@ def test_a_voice_id_is_enrolled_once(home: Home) -> None:
                           model_sha256=hashlib.sha256(model.read_bytes()).hexdigest(), model_version="1", model_path=model)
     with pytest.raises(ConsentError, match="2 enrollment records"):
         enrollment_consent(home, "amy", model_consent_id="consent-other", weights_sha256=None)
+
+
+def test_export_and_bundle_together_are_a_usage_error(runner, home: Home, tmp_path: Path) -> None:  # noqa: ANN001
+    from guard.cli import cli
+
+    r = runner.invoke(cli, ["--home", str(home.root), "audit", "--bundle", str(tmp_path / "b"), "--export", str(tmp_path / "e")])
+    assert r.exit_code == 2 and "cannot be combined with --bundle" in r.stderr and not (tmp_path / "e").exists()

@@ -206,7 +206,11 @@ def revoke(home: Home, consent_id: str, *, reason: str) -> None:
 
 
 def check(home: Home, voice_id: str, purpose: str, at: datetime | None = None) -> Consent:
-    """The consent that allows ``purpose`` for ``voice_id`` at ``at`` (default now).
+    """A consent for ``voice_id`` that allows ``purpose`` at ``at`` (default now), whoever granted it.
+
+    For a voice enrolled through the cloner use :func:`check_enrolled`, which counts only the
+    enrolled speaker's own consent; this answers for voice ids with no enrollment (another
+    generator logging its clips through :mod:`guard.provenance`).
 
     Raises
     ------

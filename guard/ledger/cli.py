@@ -33,6 +33,9 @@ def audit_command(export_dir: Path | None, bundle_dir: Path | None, checkpoint_f
     """
     from guard.ledger.audit import audit_bundle, audit_home, export_bundle
 
+    if bundle_dir is not None and export_dir is not None:
+        raise click.UsageError("--export writes a bundle from the home; it cannot be combined with --bundle")
+
     if bundle_dir is not None:
         report = audit_bundle(bundle_dir, checkpoint=checkpoint_file)
         where = str(bundle_dir)
