@@ -239,7 +239,7 @@ def test_cloner_family_speaks_only_under_a_valid_consent(tmp_path: Path, monkeyp
         return np.full(8000 * 7, 0.1, dtype=np.float32)  # 7 s at the model's 8 kHz
 
     class Model:
-        voice_id, sample_rate = "v1", 8000
+        voice_id, sample_rate, consent_id = "v1", 8000, record.consent_id
 
     monkeypatch.setattr(cloner.pipeline, "speak", fake_speak)
     family = ClonerFamily(model=Model(), texts=["one held out prompt here"], speaker="cloner-v1", home=home)

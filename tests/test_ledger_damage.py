@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from test_audit import resign_all
 
 from guard import consent, ledger
 from guard.cli import cli
@@ -342,18 +343,8 @@ def test_checkpoint_catches_a_rolled_back_log(lived: Home, runner, tmp_path: Pat
 
 def _resign(conn: sqlite3.Connection, home: Home) -> TreeHead:
     """Recompute and re-sign every head with the home's key (an insider who has it); returns the last."""
-    key = home.signing_key()
-    kid = key_id(public_key_hex(key.public_key()))
-    f = merkle.Frontier()
-    conn.execute("DELETE FROM tree_heads")
-    for (text,) in conn.execute("SELECT canonical FROM events ORDER BY seq").fetchall():
-        f.push(merkle.leaf_hash(text.encode()))
-        ts = datetime.now(timezone.utc).isoformat()
-        head = TreeHead(f.size, f.root().hex(), ts, kid, "")
-        sig = key.sign(tree_head_message(tree_size=f.size, root_hash=head.root_hash, timestamp=ts, key=kid)).hex()
-        conn.execute("INSERT INTO tree_heads VALUES (?, ?, ?, ?, ?)", (f.size, head.root_hash, ts, kid, sig))
-    set_frontier(conn)
-    return TreeHead(f.size, f.root().hex(), ts, kid, sig)
+    resign_all(conn, home.signing_key())
+    return TreeHead(*conn.execute("SELECT * FROM tree_heads ORDER BY tree_size DESC LIMIT 1").fetchone())
 
 
 def test_checkpoint_catches_a_log_rewritten_and_resigned(lived: Home, runner, tmp_path: Path) -> None:  # noqa: ANN001
