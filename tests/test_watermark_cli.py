@@ -69,6 +69,16 @@ def test_embed_that_does_not_read_back_writes_nothing(runner, home, speech_file:
     assert r.exit_code == 1 and hum.read_bytes() == before
 
 
+def test_embed_writes_through_a_link(runner, home, speech_file: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    target = tmp_path / "real.wav"
+    target.write_bytes(b"old")
+    link = tmp_path / "link.wav"
+    link.symlink_to(target)
+    r = runner.invoke(cli, ["--home", str(home.root), "watermark", "embed", str(speech_file), "-o", str(link)])
+    assert r.exit_code == 0, r.output
+    assert link.is_symlink() and load(target, sample_rate=SR).shape == load(speech_file, sample_rate=SR).shape
+
+
 def test_embed_errors_name_the_output_the_user_gave(runner, home, speech_file: Path, tmp_path: Path) -> None:  # noqa: ANN001
     folder = tmp_path / "out"
     folder.mkdir()

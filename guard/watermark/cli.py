@@ -70,20 +70,22 @@ def embed_command(in_path: Path, out_path: Path, value: int, strength: float, ho
     except GuardError as exc:
         raise type(exc)(f"{in_path}: {exc}") from None
     # written beside OUT under a hidden name and read back before it takes OUT's place, so a
-    # failed check leaves whatever was at OUT (the input itself when OUT is IN) untouched
-    staged = out_path.with_name(f".voiceguard-{secrets.token_hex(4)}-{out_path.name}")  # same extension, hidden
+    # failed check leaves whatever was at OUT (the input itself when OUT is IN) untouched; a
+    # link at OUT is written through, as any writer would
+    target = out_path.resolve() if out_path.is_symlink() else out_path
+    staged = target.with_name(f".voiceguard-{secrets.token_hex(4)}-{target.name}")  # same extension, hidden
     try:
         try:
             save(staged, marked, sample_rate=rate)
+            check = verify(load(staged, sample_rate=16000), sample_rate=16000, keys=[home.watermark_key()])
         except GuardError as exc:  # name the path the user gave, not the hidden one
             raise type(exc)(str(exc).replace(str(staged), str(out_path))) from None
-        check = verify(load(staged, sample_rate=16000), sample_rate=16000, keys=[home.watermark_key()])
         if check.payload != value:
             found = "its payload does not" if check.detected else "the mark does not"
             raise WatermarkError(f"{out_path}: {found} read back from the encoded audio ({check.reason}), so nothing "
                                  f"was written; the audio needs more sound in 300-4000 Hz to carry the mark"
                                  + (f", or a --strength above {strength:g}" if strength < 1.0 else ""))
-        os.replace(staged, out_path)
+        os.replace(staged, target)
     finally:
         staged.unlink(missing_ok=True)
     noise = float(np.sum((marked - y).astype(np.float64) ** 2))
