@@ -63,9 +63,19 @@ def authorize(home: Home, voice_id: str, purpose: str, *, model_consent_id: str,
 
 
 def consent_states(home: Home, voices: list[dict]) -> list[dict]:
-    """Each voice summary with ``consent_status``: its enrollment consent's status now (or "unknown")."""
+    """Each voice summary with ``consent_status``: its enrollment consent's status now ("renewed" when
+    it expired and the speaker's own renewal is valid; "unknown" when the consent is not in the home)."""
     from guard import consent
 
-    status = {c.consent_id: c.status() for c in consent.list_consents(home)}
-    return [{**v, "consent_status": status.get(v.get("consent_id"), "unknown")} if "error" not in v else v
-            for v in voices]
+    records = {c.consent_id: c for c in consent.list_consents(home)}
+
+    def status(consent_id: object) -> str:
+        base = records.get(str(consent_id))
+        if base is None:
+            return "unknown"
+        now = base.status()
+        if now == "expired" and any(c.status() == "valid" and consent.renews(c, base) for c in records.values()):
+            return "renewed"  # the speaker's own renewal covers clones now
+        return now
+
+    return [{**v, "consent_status": status(v.get("consent_id"))} if "error" not in v else v for v in voices]

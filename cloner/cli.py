@@ -138,7 +138,8 @@ def voices_list_command(home_dir: Path, as_json: bool) -> None:
         else:
             status = v["consent_status"]
             note = {"revoked": "REVOKED: no more clones; a new consent needs a new enrollment (new voice id)",
-                    "expired": "EXPIRED: clones need the speaker's renewed consent"}.get(status, status)
+                    "expired": "EXPIRED: clones need the speaker's renewed consent",
+                    "renewed": "expired, renewed by the speaker"}.get(status, status)
             click.echo(f"{v['voice_id']:24s} {v['language']:8s} {v['sample_rate']:6d} Hz "
                        f"{v['speech_s']:7.1f} s  consent {v['consent_id']} ({note})  {v['created_at']}")
     if not voices and not as_json:

@@ -98,3 +98,17 @@ def test_export_and_bundle_together_are_a_usage_error(runner, home: Home, tmp_pa
 
     r = runner.invoke(cli, ["--home", str(home.root), "audit", "--bundle", str(tmp_path / "b"), "--export", str(tmp_path / "e")])
     assert r.exit_code == 2 and "cannot be combined with --bundle" in r.stderr and not (tmp_path / "e").exists()
+
+
+def test_voices_list_says_when_the_speaker_renewed(home: Home) -> None:
+    from cloner.authorize import consent_states
+
+    now = datetime.now(timezone.utc)
+    old = Consent(consent_id="consent-old", voice_id="amy", subject="Amy", operator="Lab", purposes=("research",),
+                  languages=("en",), valid_from=now - timedelta(days=60), expires_at=now - timedelta(days=1),
+                  evidence={"kind": "license", "text": "CC BY 4.0 research corpus"}, created_at=now - timedelta(days=60))
+    ledger.append(home, "consent.granted", {**old.signed_fields(), "signature": home.signing_key().sign(old.message()).hex()})
+    voices = [{"voice_id": "amy", "consent_id": "consent-old"}, {"voice_id": "bob", "consent_id": "consent-none"}]
+    assert [v["consent_status"] for v in consent_states(home, voices)] == ["expired", "unknown"]
+    _grant(home, "consent-new", "Amy")  # the same subject renews
+    assert consent_states(home, voices)[0]["consent_status"] == "renewed"
