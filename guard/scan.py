@@ -158,17 +158,21 @@ def decide(watermark: dict, provenance: dict | None, detector: dict, *, threshol
         speed = watermark.get("speed")
         if speed not in (None, 1.0):
             mark += f" in a copy played at x{speed:.4f} speed"
+        others = watermark.get("other_marks") or []
+        # pieces of other generated clips joined into this one
+        tail = "".join(f"; also a piece marked with payload {m.get('payload') or '(unread)'} at "
+                       f"{m['segments'][0][0]:.1f}-{m['segments'][-1][1]:.1f} s" for m in others if m.get("segments"))
         payload = watermark.get("payload")
         if payload is None:
-            return "watermarked", f"{mark}; presence only: payload not readable"
+            return "watermarked", f"{mark}; presence only: payload not readable{tail}"
         if provenance is None:
-            return "watermarked", f"{mark}, payload {payload}: no record of it in this home's ledger"
+            return "watermarked", f"{mark}, payload {payload}: no record of it in this home's ledger{tail}"
         if provenance.get("error"):
-            return "watermarked", f"{mark}, payload {payload}: {provenance['error']}"
+            return "watermarked", f"{mark}, payload {payload}: {provenance['error']}{tail}"
         return "watermarked", (f"{mark}, payload {payload}: record {provenance.get('record_id')} "
                                f"(voice {provenance.get('voice_id')}, consent {provenance.get('consent_id')}: "
                                f"{provenance.get('consent_status_at_generation')} at generation, "
-                               f"{provenance.get('consent_status_now')} now)")
+                               f"{provenance.get('consent_status_now')} now){tail}")
     if watermark.get("detected") is None:
         wm_text = f"watermark not checked ({watermark.get('reason')})"
     else:
@@ -266,7 +270,7 @@ class Scanner:
             return not_checked("watermark", f"verify failed: {_one_line(exc)}"), None
         # verify's own JSON keys (DESIGN.md), less the file (the row's) and the key index
         d = v.to_dict()
-        section = {k: d[k] for k in ("detected", "payload", "p_value", "segments", "reason", "speed")}
+        section = {k: d[k] for k in ("detected", "payload", "p_value", "segments", "reason", "speed", "other_marks")}
         return section, v
 
     def _lookup(self, verification: Any) -> dict | None:

@@ -237,3 +237,12 @@ def test_in_process_scan_restores_thread_limits(tmp_path: Path) -> None:
     rows = list(scan_files([path], scanner=Scanner(ScanConfig()), workers=1))
     assert len(rows) == 1 and rows[0].verdict != "error"
     assert ([p["num_threads"] for p in threadpoolctl.threadpool_info()], torch.get_num_threads()) == before
+
+
+def test_decide_names_pieces_of_other_marks() -> None:
+    mark = {**MARK, "other_marks": [{"segments": [[0.0, 5.568]], "key_index": 0, "payload": "deadbeef"},
+                                    {"segments": [[20.0, 23.0]], "key_index": 1, "payload": None}]}
+    verdict, reason = decide(mark, None, DET_HIGH, threshold=0.5)
+    assert verdict == "watermarked" and "no record" in reason
+    assert reason.endswith("; also a piece marked with payload deadbeef at 0.0-5.6 s"
+                           "; also a piece marked with payload (unread) at 20.0-23.0 s")

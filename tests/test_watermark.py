@@ -100,17 +100,35 @@ def test_pieces_marked_out_of_step_are_all_listed(speech10: np.ndarray, marked10
     assert len(verify(marked10[SR:9 * SR], sample_rate=SR, keys=[KEY]).segments) == 1
 
 
-def test_pieces_of_another_payload_or_key_are_not_listed(speech10: np.ndarray, marked10: np.ndarray) -> None:
-    # clip A then clip B (another payload, or another key): the segments belong to A's
-    # payload, so B's piece is left out once its own payload reads
+def test_pieces_of_another_payload_or_key_are_reported_apart(speech10: np.ndarray, marked10: np.ndarray) -> None:
+    # clip A then clip B (another payload, or another key): the segments belong to the
+    # reported mark, and the other clip's piece is an other_marks entry with its own payload
     other = embed(speech10, sample_rate=SR, payload=PAYLOAD ^ 0xFFFF, key=KEY)
     rotated = embed(speech10, sample_rate=SR, payload=PAYLOAD, key=OTHER_KEY)
-    for second in (other, rotated):
+    for second, marks in ((other, {(PAYLOAD, 0), (PAYLOAD ^ 0xFFFF, 0)}), (rotated, {(PAYLOAD, 0), (PAYLOAD, 1)})):
         result = verify(np.concatenate([marked10, second]), sample_rate=SR, keys=[KEY, OTHER_KEY])
-        assert result.detected and len(result.segments) == 1, result.segments
-        start, stop = result.segments[0]
-        truth = (0.0, 10.0) if result.payload == PAYLOAD and result.key_index == 0 else (10.0, 20.0)
-        assert _iou((start, stop), truth) >= 0.8, (result.payload, result.key_index, result.segments)
+        assert result.detected and len(result.segments) == 1 and len(result.other_marks) == 1, result
+        first_is_a = (result.payload, result.key_index) == (PAYLOAD, 0)
+        assert _iou(result.segments[0], (0.0, 10.0) if first_is_a else (10.0, 20.0)) >= 0.8, result
+        piece = result.other_marks[0]
+        assert {(result.payload, result.key_index), (piece.payload, piece.key_index)} == marks
+        assert len(piece.segments) == 1 and _iou(piece.segments[0], (10.0, 20.0) if first_is_a else (0.0, 10.0)) >= 0.8
+        assert result.to_dict()["other_marks"][0]["payload"] == f"{piece.payload:08x}"
+    assert verify(marked10, sample_rate=SR, keys=[KEY]).other_marks == []
+
+
+def test_long_clip_keeps_chunks_of_another_payload_apart(speech10: np.ndarray) -> None:
+    # over 40 s a clip is read in 30 s chunks: a chunk of another payload is an other mark
+    long = np.tile(speech10, 3)
+    a = embed(long, sample_rate=SR, payload=PAYLOAD, key=KEY)
+    b = embed(long, sample_rate=SR, payload=PAYLOAD ^ 1, key=KEY)
+    result = verify(np.concatenate([a, b]), sample_rate=SR, keys=[KEY])
+    assert result.detected and result.payload in (PAYLOAD, PAYLOAD ^ 1)
+    own = (0.0, 30.0) if result.payload == PAYLOAD else (30.0, 60.0)
+    assert all(s >= own[0] - 1.0 and e <= own[1] + 1.0 for s, e in result.segments), result.segments
+    other = PAYLOAD ^ 1 if result.payload == PAYLOAD else PAYLOAD
+    assert result.other_marks and {m.payload for m in result.other_marks} <= {other, None}, result.other_marks
+    assert any(m.payload == other for m in result.other_marks)
 
 
 def test_unmarked_speech_never_gets_segments(speech10: np.ndarray, rng: np.random.Generator) -> None:

@@ -6,7 +6,7 @@ True
 """
 
 from guard.watermark.embed import MIN_PAYLOAD_S, embed
-from guard.watermark.result import Verification
+from guard.watermark.result import OtherMark, Verification
 from guard.watermark.verify import MIN_PRESENCE_S, P_THRESHOLD, verify
 
-__all__ = ["MIN_PAYLOAD_S", "MIN_PRESENCE_S", "P_THRESHOLD", "Verification", "embed", "verify"]
+__all__ = ["MIN_PAYLOAD_S", "MIN_PRESENCE_S", "P_THRESHOLD", "OtherMark", "Verification", "embed", "verify"]

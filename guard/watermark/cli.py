@@ -128,7 +128,10 @@ def verify_command(files: tuple[Path, ...], speed_search: bool, home_dir: Path, 
             payload = f"payload {result.payload:08x}" if result.payload is not None else "payload unreadable"
             spans = ", ".join(f"{s:.1f}-{e:.1f} s" for s, e in result.segments) or "no segment"
             speed = "" if result.speed == 1.0 else f", played at x{result.speed:.4f} speed"
-            say(f"{path}: watermark found, {payload}, p={result.p_value:.2g}, marked {spans}{speed}")
+            also = "".join(f"; also marked with {'payload ' + format(m.payload, '08x') if m.payload is not None else 'an unread payload'}"
+                           f" (key {m.key_index}) at " + ", ".join(f"{s:.1f}-{e:.1f} s" for s, e in m.segments)
+                           for m in result.other_marks)
+            say(f"{path}: watermark found, {payload}, p={result.p_value:.2g}, marked {spans}{speed}{also}")
         else:
             say(f"{path}: {result.reason}")
     if failed:

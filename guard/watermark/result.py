@@ -5,6 +5,28 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+@dataclass(frozen=True)
+class OtherMark:
+    """A piece of the clip marked with another key or payload than the one reported.
+
+    Attributes
+    ----------
+    segments : list of (start_s, end_s)
+    key_index : int
+        Which of the keys given matched it.
+    payload : int or None
+        Its own payload when its CRC checks (a piece too short to carry one has None).
+    """
+
+    segments: list[tuple[float, float]]
+    key_index: int
+    payload: int | None
+
+    def to_dict(self) -> dict:
+        return {"segments": [[round(s, 3), round(e, 3)] for s, e in self.segments], "key_index": self.key_index,
+                "payload": None if self.payload is None else f"{self.payload:08x}"}
+
+
 @dataclass
 class Verification:
     """Whether our mark is present, and what it carries.
@@ -30,6 +52,9 @@ class Verification:
     speed : float
         Playback speed of the clip relative to the marked audio, when a speed search found
         the mark at another speed (``verify(speed_search=True)``); else 1.0.
+    other_marks : list of OtherMark
+        Pieces marked with another of the keys or another payload (clips joined together),
+        in the clip's own time; ``segments`` and ``payload`` are the reported mark's only.
     """
 
     detected: bool
@@ -40,9 +65,10 @@ class Verification:
     key_index: int | None = None
     raw_payload: int | None = field(default=None, repr=False)
     speed: float = 1.0
+    other_marks: list[OtherMark] = field(default_factory=list)
 
     def to_dict(self, file: str | None = None) -> dict:
-        """The DESIGN.md JSON keys: file, detected, payload (8 hex digits or None), p_value, segments, reason; then key_index and speed."""
+        """The DESIGN.md JSON keys: file, detected, payload (8 hex digits or None), p_value, segments, reason; then key_index, speed and other_marks."""
         return {
             "file": file,
             "detected": self.detected,
@@ -52,4 +78,5 @@ class Verification:
             "reason": self.reason,
             "key_index": self.key_index,
             "speed": self.speed,
+            "other_marks": [m.to_dict() for m in self.other_marks],
         }

@@ -26,7 +26,7 @@ from guard.watermark.layout import (
     check_key,
     pattern,
 )
-from guard.watermark.result import Verification
+from guard.watermark.result import OtherMark, Verification
 
 _T = TypeVar("_T")
 
@@ -322,8 +322,11 @@ def _search_speed(y16: np.ndarray, clipped: clipping.Restored | None, keys: list
     best, used = _best_of(best, readings())
     if used is None:
         return best
-    segments = [(round(a / used, 3), round(min(b / used, duration_s), 3)) for a, b in best.segments]
-    return replace(best, segments=segments, speed=used,
+    def own_time(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        return [(round(a / used, 3), round(min(b / used, duration_s), 3)) for a, b in spans]
+
+    others = [replace(m, segments=own_time(m.segments)) for m in best.other_marks]
+    return replace(best, segments=own_time(best.segments), speed=used, other_marks=others,
                    reason=f"{best.reason} (played at x{used:.4f} speed: undone before reading)")
 
 
@@ -390,18 +393,30 @@ def _verify_long(y16: np.ndarray, clipped: clipping.Restored | None, keys: list[
         if all("silent" in r.reason for _, r in results):
             return Verification(False, None, 1.0, [], "nothing to check: the audio is silent")
         return Verification(False, None, best.p_value, [], best.reason)
-    spans = sorted((a + s0 / RATE, b + s0 / RATE) for s0, r in found for a, b in r.segments)
+    best = min((r for _, r in found), key=lambda r: (r.payload is None, r.p_value))
+
+    def same(key_index: int | None, payload: int | None) -> bool:  # the reported mark (payload unread, or the same)
+        return key_index == best.key_index and (payload is None or best.payload is None or payload == best.payload)
+
+    def shifted(spans: list[tuple[float, float]], s0: int) -> list[tuple[float, float]]:
+        return [(round(a + s0 / RATE, 3), round(b + s0 / RATE, 3)) for a, b in spans]
+
+    # every chunk's pieces, its own mark's and its other marks', each (key, payload, spans)
+    pieces = [(r.key_index, r.payload, shifted(r.segments, s0)) for s0, r in found]
+    pieces += [(m.key_index, m.payload, shifted(m.segments, s0)) for s0, r in found for m in r.other_marks]
+    spans = sorted(span for k, p, piece in pieces if same(k, p) for span in piece)
     merged: list[tuple[float, float]] = []
     for a, b in spans:
         if merged and a <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(merged[-1][1], b))
         else:
-            merged.append((round(a, 3), round(b, 3)))
-    best = min((r for _, r in found), key=lambda r: (r.payload is None, r.p_value))
+            merged.append((a, b))
+    others = [OtherMark(piece, int(k or 0), p) for k, p, piece in pieces if not same(k, p)]
     p_value = min(r.p_value for _, r in found)
     what = "payload read" if best.payload is not None else "payload unreadable (check failed)"
     return Verification(True, best.payload, p_value, merged,
-                        f"watermark found in {len(found)} of {k} chunks (p={p_value:.2g}); {what}", best.key_index, best.raw_payload)
+                        f"watermark found in {len(found)} of {k} chunks (p={p_value:.2g}); {what}", best.key_index,
+                        best.raw_payload, other_marks=others)
 
 
 def _verify16(y16: np.ndarray, clipped: clipping.Restored | None, keys: list[bytes], *, duration_s: float,
@@ -437,9 +452,10 @@ def _verify16(y16: np.ndarray, clipped: clipping.Restored | None, keys: list[byt
     if ok:  # the data groups are known now: they sharpen the segment edges
         segments, _ = _localize(scorer, best_h, duration_s=y16.shape[0] / RATE, coded=coding.encode(raw),
                                 data_phase=data_phase)
+    others: list[OtherMark] = []
     if best_p <= P_THRESHOLD:
-        segments = _more_segments(segments, scorers, scores, n_tests, duration_s=y16.shape[0] / RATE,
-                                  key_index=best_h.key_index, payload=raw if ok else None)
+        segments, others = _more_segments(segments, scorers, scores, n_tests, duration_s=y16.shape[0] / RATE,
+                                          key_index=best_h.key_index, payload=raw if ok else None)
     if best_p > P_THRESHOLD:
         # Under "no mark", the data groups' angles are uniform and independent of the sync
         # groups' ones. The presence statistic saw their doubled angles, which leave each
@@ -456,7 +472,7 @@ def _verify16(y16: np.ndarray, clipped: clipping.Restored | None, keys: list[byt
                             f"watermark found (p={p_value:.2g}, with the payload check); payload read", best_h.key_index, raw)
     what = "payload read" if ok else "payload unreadable (check failed)"
     return Verification(True, raw if ok else None, best_p, segments, f"watermark found (p={best_p:.2g}); {what}",
-                        best_h.key_index, raw)
+                        best_h.key_index, raw, other_marks=others)
 
 
 def _search(scorers: list[_Scorer], scores: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]], n_tests: float, *,
@@ -518,8 +534,9 @@ def _read_payload(scorer: _Scorer, h: _Hypothesis, marked: np.ndarray) -> tuple[
 
 def _more_segments(segments: list[tuple[float, float]], scorers: list[_Scorer],
                    scores: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]], n_tests: float, *,
-                   duration_s: float, key_index: int, payload: int | None) -> list[tuple[float, float]]:
-    """``segments`` and the other pieces of the same mark found outside them, sorted.
+                   duration_s: float, key_index: int,
+                   payload: int | None) -> tuple[list[tuple[float, float]], list[OtherMark]]:
+    """``segments`` and the other pieces of the same mark found outside them (sorted), and the pieces of other marks.
 
     The segmentation follows one hypothesis (offset and period phase), so marked pieces
     joined out of step (two marked clips back to back, a marked piece spliced into another)
@@ -527,10 +544,10 @@ def _more_segments(segments: list[tuple[float, float]], scorers: list[_Scorer],
     whose p-value passes :data:`P_THRESHOLD` (the same test as the first) adds its
     hypothesis's segments, less what is already covered, when it is the same mark: the same
     key, and (when ``payload`` is known) no other payload read from the piece itself (a
-    piece too short to carry one counts). Pieces of another key or payload are left out of
-    the segments and of further searches; up to :data:`_MAX_PIECES` searches.
+    piece too short to carry one counts). Pieces of another key or payload are returned
+    apart, as :class:`OtherMark`; up to :data:`_MAX_PIECES` searches.
     """
-    found, elsewhere = list(segments), list(segments)
+    found, elsewhere, others = list(segments), list(segments), []
     for _ in range(_MAX_PIECES - 1):
         p, h = _search(scorers, scores, n_tests, whole=False, outside=elsewhere)
         if h is None or p > P_THRESHOLD:
@@ -540,14 +557,12 @@ def _more_segments(segments: list[tuple[float, float]], scorers: list[_Scorer],
         if not added:
             break
         elsewhere = sorted(elsewhere + added)
-        if h.key_index != key_index:
-            continue
-        if payload is not None:
-            raw, ok, _ = _read_payload(scorers[h.key_index], h, marked)
-            if ok and raw != payload:
-                continue
-        found = sorted(found + added)
-    return found
+        raw, ok, _ = _read_payload(scorers[h.key_index], h, marked)
+        if h.key_index != key_index or (payload is not None and ok and raw != payload):
+            others.append(OtherMark(added, h.key_index, raw if ok else None))
+        else:
+            found = sorted(found + added)
+    return found, others
 
 
 def _minus(span: tuple[float, float], others: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
