@@ -37,7 +37,29 @@ def test_own_statement_is_accepted_and_backs_only_its_consent(home: Home, statem
     consent.revoke(home, c.consent_id, reason="withdrawn")
     with pytest.raises(ConsentError, match="which was revoked; a new consent needs a new recording"):
         consent.grant(home, voice_id="nova", expires=EXPIRES, statement_wav=statement, **WHO)
+    # other bytes, same recording: re-encoded, quieter, trimmed, played 3 % fast
+    from guard.audio import load, resample
+
+    y = load(statement, sample_rate=SR)
+    copies = {"copy.mp3": y, "quiet.flac": 0.5 * y, "trimmed.wav": y[SR // 2:],
+              "fast.wav": resample(y, orig_sr=SR, target_sr=int(SR / 1.03))}
+    for name, audio in copies.items():
+        copy = save(statement.parent / name, audio, sample_rate=SR)
+        with pytest.raises(ConsentError, match=rf"or a copy of it\) is the evidence of consent {c.consent_id}, which was revoked"):
+            consent.grant(home, voice_id="nova", expires=EXPIRES, statement_wav=copy, **WHO)
     assert len(consent.list_consents(home)) == 1
+
+
+def test_recording_similarity_tells_copies_from_other_readings() -> None:
+    from guard.audio import transcode
+    from guard.consent.fingerprint import SAME_RECORDING, similarity
+
+    nova = personas.get("nova")
+    a = nova.speak(script.consent_statement(**WHO, expires=EXPIRES), sample_rate=16000)
+    other = nova.speak(script.consent_statement(**WHO, expires=EXPIRES.replace(month=6)), sample_rate=16000)
+    assert similarity(a, transcode(a, sample_rate=16000, codec="opus", bitrate_bps=16000)) >= SAME_RECORDING
+    assert similarity(a, other) < SAME_RECORDING  # another date read: another recording
+    assert similarity(a, a[:8000]) == 0.0 and similarity(a[:100], a[:100]) == 0.0  # lengths apart; too short
 
 
 @pytest.mark.parametrize(("change", "match"), [

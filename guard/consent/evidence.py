@@ -16,10 +16,12 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+import numpy as np
+
 from guard.consent.record import Consent
 from guard.consent.statement import StatementMatch
 from guard.digest import sha256_file
-from guard.errors import AudioError, ConsentError
+from guard.errors import AudioError, ConsentError, GuardError
 from guard.home import Home
 
 EMBED_RATE = 16000
@@ -55,8 +57,11 @@ def _same_terms(c: Consent, *, voice_id: str, subject: str, operator: str, purpo
 
 
 def check_reuse(wav: Path, digest: str, existing: Sequence[Consent], *, voice_id: str, subject: str, operator: str,
-                purposes: Sequence[str], day: date) -> None:
-    """Refuse a recording whose SHA-256 already backs a consent on other terms, or a revoked one.
+                purposes: Sequence[str], day: date, audio: np.ndarray | None = None) -> None:
+    """Refuse a recording that already backs a consent on other terms, or a revoked one.
+
+    The same bytes (SHA-256), or, when ``audio`` (the recording at 16 kHz) is given, a copy
+    of a kept statement re-encoded, trimmed or sped up (:func:`guard.consent.fingerprint.similarity`).
 
     Raises
     ------
@@ -64,16 +69,32 @@ def check_reuse(wav: Path, digest: str, existing: Sequence[Consent], *, voice_id
         Naming the consent the recording already backs.
     """
     for c in existing:
-        if c.evidence.get("kind") != "statement" or c.evidence.get("sha256") != digest:
+        if c.evidence.get("kind") != "statement":
+            continue
+        if c.evidence.get("sha256") != digest and not _copy_of(audio, c):
             continue
         if not _same_terms(c, voice_id=voice_id, subject=subject, operator=operator, purposes=purposes, day=day):
-            raise ConsentError(f"{wav}: this recording is already the evidence of consent {c.consent_id} (voice "
+            raise ConsentError(f"{wav}: this recording (or a copy of it) is already the evidence of consent {c.consent_id} (voice "
                                f"{c.voice_id!r}, subject {c.subject!r}, operator {c.operator!r}, purposes "
                                f"{', '.join(c.purposes)}, until {c.last_day.isoformat()}); a statement backs one "
                                f"consent: record the speaker reading this consent's `voiceguard consent template`")
         if c.revoked_at is not None:
-            raise ConsentError(f"{wav}: this recording is the evidence of consent {c.consent_id}, which was revoked; "
+            raise ConsentError(f"{wav}: this recording (or a copy of it) is the evidence of consent {c.consent_id}, which was revoked; "
                                f"a new consent needs a new recording of the speaker")
+
+
+def _copy_of(audio: np.ndarray | None, c: Consent) -> bool:
+    """Whether ``audio`` is a copy of consent ``c``'s kept statement recording."""
+    from guard.audio import load
+    from guard.consent.fingerprint import SAME_RECORDING, similarity
+
+    kept = c.evidence.get("file")
+    if audio is None or not kept or not Path(str(kept)).is_file():
+        return False
+    try:
+        return similarity(load(str(kept), sample_rate=EMBED_RATE), audio) >= SAME_RECORDING
+    except GuardError:  # an unreadable kept file is the audit's to report
+        return False
 
 
 def statement_refusal(match: StatementMatch, *, day: date) -> str | None:
@@ -123,7 +144,7 @@ def statement_evidence(home: Home, consent_id: str, wav: Path, *, voice_id: str,
     wav = Path(wav)
     y = load(wav, sample_rate=EMBED_RATE)
     check_reuse(wav, sha256_file(wav), existing, voice_id=voice_id, subject=subject, operator=operator,
-                purposes=purposes, day=day)
+                purposes=purposes, day=day, audio=y)
     try:
         match = match_statement(y, sample_rate=EMBED_RATE, subject=subject, operator=operator, purposes=purposes,
                                 expires=day)
