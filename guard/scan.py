@@ -161,7 +161,8 @@ def decide(watermark: dict, provenance: dict | None, detector: dict, *, threshol
         others = watermark.get("other_marks") or []
         # pieces of other generated clips joined into this one
         tail = "".join(f"; also a piece marked with payload {m.get('payload') or '(unread)'} at "
-                       f"{m['segments'][0][0]:.1f}-{m['segments'][-1][1]:.1f} s" for m in others if m.get("segments"))
+                       f"{m['segments'][0][0]:.1f}-{m['segments'][-1][1]:.1f} s" + _record_of(m.get("provenance"))
+                       for m in others if m.get("segments"))
         payload = watermark.get("payload")
         if payload is None:
             return "watermarked", f"{mark}; presence only: payload not readable{tail}"
@@ -250,6 +251,8 @@ class Scanner:
             return ScanResult(name, "error", _one_line(exc), error=_one_line(exc))
         watermark, verification = self._check_watermark(y)
         provenance = self._lookup(verification)
+        for other in watermark.get("other_marks") or []:  # pieces of other generated clips joined in
+            other["provenance"] = self._lookup_payload(int(other["payload"], 16)) if other.get("payload") else None
         manifest = self._manifest(path)
         detector = self._detect(y)
         verdict, reason = decide(watermark, provenance, detector, threshold=self.config.threshold)
@@ -276,13 +279,17 @@ class Scanner:
     def _lookup(self, verification: Any) -> dict | None:
         if verification is None or not verification.detected or verification.payload is None:
             return None
+        return self._lookup_payload(int(verification.payload))
+
+    def _lookup_payload(self, payload: int) -> dict | None:
+        """The provenance record of ``payload`` with its consent's status then and now (None: no record)."""
         from guard.consent import get as get_consent
         from guard.provenance import lookup
 
         if self.home is None:
             return None
         try:
-            record = lookup(self.home, int(verification.payload))
+            record = lookup(self.home, payload)
         except GuardError as exc:  # e.g. a damaged ledger: say so on this row, keep scanning
             return {"record_id": None, "voice_id": None, "consent_id": None, "created_at": None, "valid": False,
                     "consent_status_at_generation": None, "consent_status_now": None,
@@ -321,6 +328,14 @@ class Scanner:
         return {"score": float(result.score), "p_synthetic": float(result.p_synthetic),
                 "segments": [[round(float(a), 3), round(float(b), 3), round(float(p), 6)] for a, b, p in result.segments],
                 "warning": result.warning, "voiced_s": round(result.voiced_s, 2), "speech": result.speech}
+
+
+def _record_of(provenance: dict | None) -> str:
+    """`` (record R, voice V, consent C: S now)`` for an other mark's provenance, or nothing."""
+    if not provenance or not provenance.get("record_id"):
+        return ""
+    return (f" (record {provenance['record_id']}, voice {provenance.get('voice_id')}, consent "
+            f"{provenance.get('consent_id')}: {provenance.get('consent_status_now')} now)")
 
 
 def scan_file(path: str | os.PathLike[str], *, home_dir: str | os.PathLike[str] | None,

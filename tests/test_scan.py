@@ -214,6 +214,26 @@ def test_record_consent_and_manifest_are_reported(tmp_path: Path, home, speech) 
     assert after["consent_status_at_generation"] == "valid" and after["consent_status_now"] == "revoked"
 
 
+def test_a_joined_clip_names_both_records(tmp_path: Path, home, speech) -> None:  # noqa: ANN001
+    from guard import provenance
+    from guard.audio import load
+
+    path, grant, record = _issued(tmp_path, home, speech)
+    first = load(path, sample_rate=SCAN_RATE)
+    (tmp_path / "b").mkdir()
+    second = load(_marked(tmp_path / "b", home, speech, payload=0x0BADF00D), sample_rate=SCAN_RATE)
+    other = provenance.issue(home, payload=0x0BADF00D, voice_id="corpus-voice", consent_id=grant.consent_id,
+                             text="another sentence", audio_path=tmp_path / "b" / "marked.wav", generator="test",
+                             generator_version="0")
+    joined = save(tmp_path / "joined.wav", np.concatenate([first, second]), sample_rate=SCAN_RATE)
+    result = Scanner(ScanConfig(home_dir=str(home.root))).scan(joined)
+    assert result.verdict == "watermarked" and len(result.watermark["other_marks"]) == 1
+    piece = result.watermark["other_marks"][0]
+    records = {result.provenance["record_id"], piece["provenance"]["record_id"]}
+    assert records == {record.record_id, other.record_id}
+    assert f"(record {piece['provenance']['record_id']}, voice corpus-voice" in result.reason
+
+
 def test_three_second_crop_is_presence_or_payload(tmp_path: Path, home, speech) -> None:  # noqa: ANN001
     from guard.audio import load
 
@@ -246,3 +266,7 @@ def test_decide_names_pieces_of_other_marks() -> None:
     assert verdict == "watermarked" and "no record" in reason
     assert reason.endswith("; also a piece marked with payload deadbeef at 0.0-5.6 s"
                            "; also a piece marked with payload (unread) at 20.0-23.0 s")
+    mark["other_marks"][0]["provenance"] = {"record_id": "rec-1", "voice_id": "nova", "consent_id": "c-1",
+                                            "consent_status_now": "revoked"}
+    assert "payload deadbeef at 0.0-5.6 s (record rec-1, voice nova, consent c-1: revoked now)" in decide(
+        mark, None, DET_HIGH, threshold=0.5)[1]
