@@ -224,9 +224,9 @@ def _info_av(p: Path) -> AudioInfo:
         frames = 0
         if stream.duration is not None and stream.time_base is not None:
             frames = int(round(float(stream.duration * stream.time_base) * rate))
-        if frames <= 0 or rate <= 0 or fmt == "aac":
-            # The header does not say (some WebM), or guesses from the bitrate (raw ADTS: 13 %
-            # short on a 5.6 s clip): count by decoding.
+        if frames <= 0 or rate <= 0 or fmt == "aac" or _cut_short(p, stream, frames / max(rate, 1)):
+            # The header does not say (some WebM), guesses from the bitrate (raw ADTS: 13 %
+            # short on a 5.6 s clip), or promises more than the file holds: count by decoding.
             frames = 0
             for block, block_rate, block_channels in _blocks_av(p, container, stream):
                 frames += block.shape[0]
@@ -238,6 +238,13 @@ def _info_av(p: Path) -> AudioInfo:
     if fmt == "aac":
         frames = max(0, frames - _ADTS_PRIMING)
     return AudioInfo(str(p), frames / rate, rate, channels, frames, codec, fmt)
+
+
+def _cut_short(p: Path, stream, duration_s: float) -> bool:  # noqa: ANN001 - a PyAV stream
+    """Whether a file holds under 90 % of the bytes its header's length and bitrate promise (a
+    truncated MP3 keeps its Xing header's length)."""
+    bit_rate = getattr(stream, "bit_rate", None) or 0
+    return bit_rate > 0 and duration_s > 0 and p.stat().st_size < 0.9 * duration_s * bit_rate / 8
 
 
 def _blocks_sndfile(p: Path) -> Iterator[tuple[np.ndarray, int, int]]:

@@ -221,6 +221,8 @@ def test_truncated_mp3_reads_only_what_is_there(tmp_path: Path, capfd: pytest.Ca
     assert np.array_equal(first, second) and np.all(np.isfinite(first))
     assert 1.5 * SR < first.shape[0] < 2.5 * SR
     assert "Xing" not in capfd.readouterr().err
+    assert abs(audio.info(cut).duration_s - first.shape[0] / SR) < 0.1  # info counts, not the header's 6 s
+    assert abs(audio.info(whole).duration_s - 6.0) < 0.1
 
 
 def test_empty_path_and_broken_link_are_named(tmp_path: Path) -> None:
