@@ -92,18 +92,20 @@ def check_meaning(events: Sequence[dict[str, Any] | None], public_key: str, repo
             elif cid not in revoked:
                 revoked[cid] = t
         elif kind in ("clip.generated", "voice.enrolled"):
-            _check_use(report, kind, ident, body, t, consents, unverified, revoked, payloads, files)
-            if kind == "voice.enrolled" and isinstance(body.get("voice_id"), str):
-                enrolled.setdefault(body["voice_id"], str(body.get("consent_id")))
-            elif kind == "clip.generated":
-                _check_speaker(report, ident, body, t, consents, revoked, enrolled)
+            _check_use(report, kind, ident, body, t, consents, unverified, revoked, payloads, enrolled, files)
 
 
 def _check_use(report: AuditReport, kind: str, ident: str, body: dict[str, Any], t: Any, consents: dict,
-               unverified: dict[str, Failure], revoked: dict, payloads: dict[str, str], files: bool) -> None:
-    """A clip or an enrollment: its consent, scope, time and files."""
+               unverified: dict[str, Failure], revoked: dict, payloads: dict[str, str], enrolled: dict[str, str],
+               files: bool) -> None:
+    """A clip or an enrollment: its consent, scope, time and files; a clip of an enrolled voice, its speaker.
+
+    ``enrolled`` maps each voice id to the consent of its first enrollment, and grows here.
+    """
     report.checked["clips" if kind == "clip.generated" else "enrollments"] += 1
     cid, vid = body.get("consent_id"), body.get("voice_id")
+    if kind == "voice.enrolled" and isinstance(vid, str):
+        enrolled.setdefault(vid, str(cid))
     what = f"{ident} ({kind} {body.get('record_id', vid)})"
     record = consents.get(cid)
     if record is None:
@@ -128,21 +130,20 @@ def _check_use(report: AuditReport, kind: str, ident: str, body: dict[str, Any],
         payloads[payload] = what
         if files:
             _check_file(report, what, body.get("audio_path"), body.get("audio_sha256"), what=None)
+        _check_speaker(report, what, vid, record, consents.get(enrolled.get(vid)) if isinstance(vid, str) else None,
+                       t, revoked)
     elif files:
         _check_file(report, what, body.get("model_path"), body.get("model_sha256"), what="the voice model")
 
 
-def _check_speaker(report: AuditReport, ident: str, body: dict[str, Any], t: Any, consents: dict, revoked: dict,
-                   enrolled: dict[str, str]) -> None:
-    """A clip of an enrolled voice: covered by the enrolled speaker's own consent, made before it was revoked."""
+def _check_speaker(report: AuditReport, what: str, vid: object, record: Any, base: Any, t: Any, revoked: dict) -> None:
+    """A clip of voice ``vid`` under consent ``record``, the voice enrolled under ``base`` (None: not enrolled in
+    this log): covered by the enrolled speaker's own consent, made before that consent was revoked."""
     from guard.consent.scope import renews
 
-    vid, cid = body.get("voice_id"), body.get("consent_id")
-    under = enrolled.get(vid) if isinstance(vid, str) else None
-    record, base = consents.get(cid), consents.get(under)
-    if record is None or base is None:
-        return  # an unknown consent is reported by _check_use; a voice enrolled under one, at its enrollment
-    what = f"{ident} (clip.generated {body.get('record_id', vid)})"
+    if base is None:
+        return  # a voice enrolled under an unknown consent is reported at its enrollment
+    cid, under = record.consent_id, base.consent_id
     if not renews(record, base):
         report.fail("not-enrolled-speaker", what, f"cites consent {cid} (subject {record.subject!r}), which is neither "
                     f"consent {under} that voice {vid!r} was enrolled under (subject {base.subject!r}) nor its "
