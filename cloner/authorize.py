@@ -9,8 +9,21 @@ renewal by the same speaker, never another subject's grant or licence for the sa
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from guard.errors import ConsentError
 from guard.home import Home
+
+if TYPE_CHECKING:
+    from guard.ledger.store import Event
+
+
+def enrollments(home: Home, voice_id: str) -> list[Event]:
+    """The ``voice.enrolled`` ledger events of ``voice_id``, in order (a voice id is enrolled once)."""
+    from guard.ledger import open_ledger
+
+    with open_ledger(home) as ledger:
+        return [e for e in ledger.events("voice.enrolled") if e.body.get("voice_id") == voice_id]
 
 
 def enrollment_consent(home: Home, voice_id: str, *, model_consent_id: str, weights_sha256: str | None) -> str:
@@ -30,10 +43,7 @@ def enrollment_consent(home: Home, voice_id: str, *, model_consent_id: str, weig
     ConsentError
         No enrollment record for the voice, more than one, or the voice folder does not match it.
     """
-    from guard.ledger import open_ledger
-
-    with open_ledger(home) as ledger:
-        events = [e for e in ledger.events("voice.enrolled") if e.body.get("voice_id") == voice_id]
+    events = enrollments(home, voice_id)
     if not events:
         raise ConsentError(f"voice {voice_id!r} has no enrollment record in the ledger of {home.root}; run "
                            f"`voiceguard audit`, and enroll the voice again under a valid consent")

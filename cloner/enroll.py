@@ -213,12 +213,11 @@ def check_speaker(record: Consent, recordings: Sequence[Path]) -> None:
 
 def _check_never_enrolled(home: Home, voice_id: str) -> None:
     """A voice id is enrolled once: the ledger, not the voice folder, says whether it was."""
-    from guard.ledger import open_ledger
+    from cloner.authorize import enrollments
 
-    with open_ledger(home) as ledger:
-        earlier = [e.seq for e in ledger.events("voice.enrolled") if e.body.get("voice_id") == voice_id]
+    earlier = enrollments(home, voice_id)
     if earlier:
-        raise CloneError(f"voice {voice_id!r} was enrolled before (ledger event {earlier[0]}), and a voice id is "
+        raise CloneError(f"voice {voice_id!r} was enrolled before (ledger event {earlier[0].seq}), and a voice id is "
                          f"enrolled once; choose another id")
 
 
