@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from guard.cliutil import emit_json, home_option, json_option, say
-from guard.consent.record import MAX_EXPIRY_YEARS, PURPOSES, as_date, latest_expiry
-from guard.errors import ParameterError
+from guard.consent.record import MAX_EXPIRY_YEARS, PURPOSES, as_date, check_expiry
+from guard.errors import ConsentError, ParameterError
 from guard.home import open_home
 
 
@@ -27,11 +27,10 @@ class ExpiryDate(click.ParamType):
             except ParameterError as exc:
                 self.fail(str(exc).replace("expires=", "", 1) if "exist" in str(exc) else
                           f"{value!r} is not a date YYYY-MM-DD", param, ctx)
-        last = latest_expiry(datetime.now(timezone.utc).date())
-        if day > last:
-            self.fail(f"{day.isoformat()} is more than {MAX_EXPIRY_YEARS} years ahead; the latest allowed is "
-                      f"{last.isoformat()} (renew the consent before it runs out)", param, ctx)
-        return day
+        try:
+            return check_expiry(day, today=datetime.now(timezone.utc).date())
+        except ConsentError as exc:
+            self.fail(str(exc).replace("expires=", "", 1), param, ctx)
 
 
 _purpose = click.option("--purpose", "purposes", multiple=True, required=True, type=click.Choice(PURPOSES),

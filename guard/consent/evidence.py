@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from guard.consent.record import Consent
+from guard.consent.record import Consent, name_key
 from guard.consent.statement import StatementMatch
 from guard.digest import sha256_file
 from guard.errors import AudioError, ConsentError, GuardError
@@ -51,8 +51,8 @@ def _field_threshold(field: str) -> float:
 
 
 def _same_terms(c: Consent, *, voice_id: str, subject: str, operator: str, purposes: Sequence[str], day: date) -> bool:
-    return (c.voice_id == voice_id and " ".join(c.subject.split()).casefold() == subject.casefold()
-            and " ".join(c.operator.split()).casefold() == operator.casefold()
+    return (c.voice_id == voice_id and name_key(c.subject) == name_key(subject)
+            and name_key(c.operator) == name_key(operator)
             and tuple(c.purposes) == tuple(purposes) and c.last_day == day)
 
 

@@ -57,6 +57,11 @@ def as_date(value: object, *, name: str = "expires") -> date:
     raise ParameterError(f"{name} must be a date YYYY-MM-DD, given {name}={value!r}")
 
 
+def name_key(text: str) -> str:
+    """A subject's or operator's name as compared: spaces collapsed, case folded."""
+    return " ".join(text.split()).casefold()
+
+
 def latest_expiry(today: date) -> date:
     """The furthest expiry a consent granted on ``today`` may have: :data:`MAX_EXPIRY_YEARS` years on.
 

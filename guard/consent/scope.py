@@ -15,13 +15,9 @@ from datetime import datetime
 
 import numpy as np
 
-from guard.consent.record import PURPOSES, Consent, as_utc, check_voice_id
+from guard.consent.record import PURPOSES, Consent, as_utc, check_voice_id, name_key
 from guard.errors import ConsentError
 from guard.home import Home
-
-
-def _name(text: str) -> str:
-    return " ".join(text.split()).casefold()
 
 
 def renews(candidate: Consent, enrolled: Consent, *, speaker_threshold: float | None = None) -> bool:
@@ -44,7 +40,7 @@ def renews(candidate: Consent, enrolled: Consent, *, speaker_threshold: float | 
     """
     if candidate.consent_id == enrolled.consent_id:
         return True
-    if candidate.voice_id != enrolled.voice_id or _name(candidate.subject) != _name(enrolled.subject):
+    if candidate.voice_id != enrolled.voice_id or name_key(candidate.subject) != name_key(enrolled.subject):
         return False
     if candidate.evidence.get("kind") != enrolled.evidence.get("kind"):
         # a statement cannot renew a licence: there is no recording of the licensed voice to
