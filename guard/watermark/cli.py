@@ -100,6 +100,11 @@ def embed_command(in_path: Path, out_path: Path, value: int, strength: float, ho
         say(f"{out_path}: marked with payload {value:08x} (SNR {snr_db} dB)" + "".join(f"; {n}" for n in notes))
 
 
+def _spans(segments: list[tuple[float, float]]) -> str:
+    """``0.0-5.6 s, 11.1-16.7 s``."""
+    return ", ".join(f"{s:.1f}-{e:.1f} s" for s, e in segments)
+
+
 @watermark_group.command("verify")
 @click.argument("files", nargs=-1, required=True, type=input_path())
 @click.option("--speed-search", is_flag=True,
@@ -126,12 +131,11 @@ def verify_command(files: tuple[Path, ...], speed_search: bool, home_dir: Path, 
             continue
         if result.detected:
             payload = f"payload {result.payload:08x}" if result.payload is not None else "payload unreadable"
-            spans = ", ".join(f"{s:.1f}-{e:.1f} s" for s, e in result.segments) or "no segment"
             speed = "" if result.speed == 1.0 else f", played at x{result.speed:.4f} speed"
             also = "".join(f"; also marked with {'payload ' + format(m.payload, '08x') if m.payload is not None else 'an unread payload'}"
-                           f" (key {m.key_index}) at " + ", ".join(f"{s:.1f}-{e:.1f} s" for s, e in m.segments)
-                           for m in result.other_marks)
-            say(f"{path}: watermark found, {payload}, p={result.p_value:.2g}, marked {spans}{speed}{also}")
+                           f" (key {m.key_index}) at {_spans(m.segments)}" for m in result.other_marks)
+            say(f"{path}: watermark found, {payload}, p={result.p_value:.2g}, marked {_spans(result.segments) or 'no segment'}"
+                f"{speed}{also}")
         else:
             say(f"{path}: {result.reason}")
     if failed:

@@ -5,6 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+def _segments_json(segments: list[tuple[float, float]]) -> list[list[float]]:
+    return [[round(s, 3), round(e, 3)] for s, e in segments]
+
+
+def _payload_hex(payload: int | None) -> str | None:
+    return None if payload is None else f"{payload:08x}"
+
+
 @dataclass(frozen=True)
 class OtherMark:
     """A piece of the clip marked with another key or payload than the one reported.
@@ -23,8 +31,8 @@ class OtherMark:
     payload: int | None
 
     def to_dict(self) -> dict:
-        return {"segments": [[round(s, 3), round(e, 3)] for s, e in self.segments], "key_index": self.key_index,
-                "payload": None if self.payload is None else f"{self.payload:08x}"}
+        return {"segments": _segments_json(self.segments), "key_index": self.key_index,
+                "payload": _payload_hex(self.payload)}
 
 
 @dataclass
@@ -72,9 +80,9 @@ class Verification:
         return {
             "file": file,
             "detected": self.detected,
-            "payload": None if self.payload is None else f"{self.payload:08x}",
+            "payload": _payload_hex(self.payload),
             "p_value": self.p_value,
-            "segments": [[round(s, 3), round(e, 3)] for s, e in self.segments],
+            "segments": _segments_json(self.segments),
             "reason": self.reason,
             "key_index": self.key_index,
             "speed": self.speed,
