@@ -25,6 +25,7 @@ from guard.ledger.rows import damaged, describe, head_problem
 
 CHECKPOINT_BYTES = 1024  # a signed head is ~330 bytes
 CHECKPOINT_NAME = "ledger.head.json"
+HEAD_FIELDS = ("tree_size", "root_hash", "timestamp", "key_id", "signature")  # as stored, in the table's order
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class TreeHead:
     @classmethod
     def from_dict(cls, d: object) -> TreeHead:
         """A head from its JSON object; LedgerError naming what is missing or malformed."""
-        names = ("tree_size", "root_hash", "timestamp", "key_id", "signature")
+        names = HEAD_FIELDS
         if not isinstance(d, Mapping):
             raise LedgerError(f"a tree head must be a JSON object with {', '.join(names)}, given {describe(d)}")
         missing = [n for n in names if n not in d]

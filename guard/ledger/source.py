@@ -13,13 +13,18 @@ from pathlib import Path
 
 from guard.errors import LedgerError
 from guard.home import Home
-from guard.ledger.heads import TreeHead, checkpoint_path, load_head_file, read_checkpoint
+from guard.ledger.heads import (
+    HEAD_FIELDS,
+    TreeHead,
+    checkpoint_path,
+    load_head_file,
+    read_checkpoint,
+)
 from guard.ledger.rows import column_problems, damaged, describe, head_problem, public_key_problem
 from guard.ledger.store import read_raw
 
 BUNDLE_FILES = ("events.jsonl", "tree_heads.jsonl", "public_key.txt")
 EVENT_KEYS = ("seq", "kind", "time", "canonical", "leaf_hash")
-HEAD_KEYS = ("tree_size", "root_hash", "timestamp", "key_id", "signature")
 
 
 @dataclass(frozen=True)
@@ -89,7 +94,7 @@ def export_bundle(home: Home, out: Path) -> list[Path]:
             fh.write(json.dumps(dict(zip(EVENT_KEYS, row)), ensure_ascii=False) + "\n")
     with open(paths[1], "w", encoding="utf-8") as fh:
         for row in data.heads:
-            fh.write(json.dumps(dict(zip(HEAD_KEYS, row))) + "\n")
+            fh.write(json.dumps(dict(zip(HEAD_FIELDS, row))) + "\n")
     paths[2].write_text(data.public_key + "\n")
     if data.checkpoint is not None:
         paths.append(out / "checkpoint.json")
@@ -133,7 +138,7 @@ def read_bundle(folder: Path, *, check_files: bool = False) -> LogData:
     if not folder.is_dir():
         raise LedgerError(f"bundle {folder} is not a folder; make one with `voiceguard audit --export DIR`")
     events = _rows(folder / "events.jsonl", EVENT_KEYS)
-    heads = _rows(folder / "tree_heads.jsonl", HEAD_KEYS)
+    heads = _rows(folder / "tree_heads.jsonl", HEAD_FIELDS)
     key_path = folder / "public_key.txt"
     try:
         public = key_path.read_bytes().decode("utf-8", "replace").strip()
