@@ -168,8 +168,7 @@ def clone(home: Home, voice_id: str, text: str, *, purpose: str, out_path: Path,
     """
     from guard import provenance
 
-    out_path = check_output(Path(out_path), home=home, overwrite=overwrite)
-    text = check_text(text)
+    # Consent first, so that every refused clone is logged whatever else is wrong with the call.
     voice_id = check_voice_id(voice_id)
     folder = voice_folder(home, voice_id)
     if not (folder / META_FILE).is_file():
@@ -181,6 +180,8 @@ def clone(home: Home, voice_id: str, text: str, *, purpose: str, out_path: Path,
                            weights_sha256=meta.get("weights_sha256"))
     except ConsentError as exc:
         raise _refuse(home, voice_id, purpose, str(exc)) from None
+    text = check_text(text)
+    out_path = check_output(Path(out_path), home=home, overwrite=overwrite)
     model = load_voice(home, voice_id)
     y = speak(model, text)
     # A short clip may fail to carry one payload and carry another; each try is verified.

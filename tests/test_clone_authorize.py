@@ -108,6 +108,19 @@ def test_a_voice_folder_that_names_another_consent_is_refused(home, tmp_path: Pa
     _refused(home, tmp_path, "detector-training", "does not match its enrollment record")
 
 
+@pytest.mark.parametrize(("voice_id", "text"), [("nobody", TEXT), ("amy", TEXT), ("nobody", "   ")])
+def test_a_refusal_is_logged_whatever_else_is_wrong_with_the_call(home, tmp_path: Path, voice_id: str,
+                                                                  text: str) -> None:  # noqa: ANN001
+    own = _grant(home)
+    _install_voice(home, own.consent_id)
+    taken = tmp_path / "taken.wav"
+    taken.write_bytes(b"someone else's file")
+    with pytest.raises(ConsentError, match="clone refused"):
+        pipeline.clone(home, voice_id, text, purpose="marketing", out_path=taken)
+    assert taken.read_bytes() == b"someone else's file"
+    assert _refusals(home)[-1]["voice_id"] == voice_id and _refusals(home)[-1]["purpose"] == "marketing"
+
+
 def test_cli_unknown_purpose_lists_what_the_consent_covers(runner, home, tmp_path: Path) -> None:  # noqa: ANN001
     _install_voice(home, _grant(home, purposes=("research", "detector-training")).consent_id)
     res = runner.invoke(cli, ["--home", str(home.root), "clone", "amy", TEXT, "-o", str(tmp_path / "c.wav"),
@@ -177,7 +190,7 @@ def test_an_unwritable_folder_names_the_output(home) -> None:  # noqa: ANN001
     assert ".voiceguard-test" not in str(info.value)
 
 
-def test_clone_checks_the_output_before_anything_else(home, tmp_path: Path) -> None:  # noqa: ANN001
+def test_an_allowed_clone_checks_the_output_before_making_speech(home, tmp_path: Path) -> None:  # noqa: ANN001
     own = _grant(home)
     _install_voice(home, own.consent_id)
     (home.root / "consents").mkdir(exist_ok=True)
@@ -186,7 +199,7 @@ def test_clone_checks_the_output_before_anything_else(home, tmp_path: Path) -> N
     existing = tmp_path / "taken.wav"
     existing.write_bytes(b"earlier clip")
     with pytest.raises(CloneError, match="already exists"):
-        pipeline.clone(home, "amy", TEXT, purpose="audiobook", out_path=existing)  # refused before consent: not logged
+        pipeline.clone(home, "amy", TEXT, purpose="research", out_path=existing)  # allowed, so no refusal to log
     assert existing.read_bytes() == b"earlier clip" and _refusals(home) == []
 
 
