@@ -12,6 +12,7 @@ from pathlib import Path
 
 from guard.errors import CloneError
 from guard.home import Home
+from guard.replace import replace_keeping_mode
 
 WRITABLE_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".opus", ".webm")
 
@@ -77,7 +78,7 @@ def staging_folder(out: Path, name: str) -> Path:
 def place(staged: Path, out: Path, *, overwrite: bool) -> None:
     """Move the finished file to ``out``; without ``overwrite``, refuse a file that appeared meanwhile."""
     if overwrite:
-        os.replace(staged, out)
+        replace_keeping_mode(staged, out)
         return
     try:
         os.link(staged, out)  # fails, atomically, when out exists

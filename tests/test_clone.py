@@ -170,6 +170,7 @@ def test_existing_output_is_kept_unless_forced(enrolled, runner, tmp_path: Path)
     home = enrolled[0]
     out = tmp_path / "taken.wav"
     out.write_bytes(b"an earlier clip")
+    out.chmod(0o600)
     with pytest.raises(CloneError, match=r"taken.wav already exists; choose another name, or pass --force"):
         pipeline.clone(home, "nova", TEXT, purpose="audiobook", out_path=out)
     assert out.read_bytes() == b"an earlier clip" and sorted(p.name for p in tmp_path.iterdir()) == ["taken.wav"]
@@ -179,6 +180,7 @@ def test_existing_output_is_kept_unless_forced(enrolled, runner, tmp_path: Path)
     forced = runner.invoke(cli, [*args, "--force"])
     assert forced.exit_code == 0, forced.output
     assert json.loads(forced.stdout)["file"] == str(out) and out.read_bytes() != b"an earlier clip"
+    assert out.stat().st_mode & 0o777 == 0o600  # the replaced file's permissions are kept
     assert "file-hash-mismatch" not in audit_home(home).kinds()
 
 

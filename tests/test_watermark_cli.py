@@ -79,6 +79,17 @@ def test_embed_writes_through_a_link(runner, home, speech_file: Path, tmp_path: 
     assert link.is_symlink() and load(target, sample_rate=SR).shape == load(speech_file, sample_rate=SR).shape
 
 
+@pytest.mark.parametrize("mode", [0o600, 0o640])
+def test_embed_over_a_file_keeps_its_permissions(runner, home, speech_file: Path, tmp_path: Path,
+                                                 mode: int) -> None:  # noqa: ANN001
+    out = tmp_path / "private.wav"
+    out.write_bytes(b"old")
+    out.chmod(mode)
+    r = runner.invoke(cli, ["--home", str(home.root), "watermark", "embed", str(speech_file), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert out.stat().st_mode & 0o777 == mode and load(out, sample_rate=SR).shape[0] > 0
+
+
 def test_embed_errors_name_the_output_the_user_gave(runner, home, speech_file: Path, tmp_path: Path) -> None:  # noqa: ANN001
     folder = tmp_path / "out"
     folder.mkdir()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ import numpy as np
 from guard.cliutil import emit_json, file_failed, home_option, input_path, json_option, say
 from guard.errors import GuardError, WatermarkError
 from guard.home import open_home
+from guard.replace import replace_keeping_mode
 
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
@@ -85,7 +85,7 @@ def embed_command(in_path: Path, out_path: Path, value: int, strength: float, ho
             raise WatermarkError(f"{out_path}: {found} read back from the encoded audio ({check.reason}), so nothing "
                                  f"was written; the audio needs more sound in 300-4000 Hz to carry the mark"
                                  + (f", or a --strength above {strength:g}" if strength < 1.0 else ""))
-        os.replace(staged, target)
+        replace_keeping_mode(staged, target)
     finally:
         staged.unlink(missing_ok=True)
     noise = float(np.sum((marked - y).astype(np.float64) ** 2))
