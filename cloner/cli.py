@@ -33,7 +33,7 @@ def tts_command(text: str | None, out: Path | None, voice: str, rate_wpm: int, p
                 sample_rate: int, list_voices: bool, as_json: bool) -> None:
     """Speak TEXT with espeak-ng into OUT (plain TTS: not a clone, not watermarked)."""
     from cloner import tts
-    from guard.audio import info, save
+    from guard.audio import rate_change_note, save
 
     if list_voices:
         for v in tts.list_voices():
@@ -47,8 +47,8 @@ def tts_command(text: str | None, out: Path | None, voice: str, rate_wpm: int, p
     y = tts.synthesize(text, voice=voice, rate_wpm=rate_wpm, pitch=pitch, sample_rate=sample_rate)
     save(out, y, sample_rate=sample_rate)
     duration_s = y.shape[0] / sample_rate
-    written = info(out).sample_rate  # Opus decodes at 48 kHz, MP3 has no rate under 8 kHz or between its steps
-    note = "" if written == sample_rate else f" (the {out.suffix} file decodes at {written} Hz)"
+    written, changed = rate_change_note(out, sample_rate)
+    note = f" ({changed})" if changed else ""
     if as_json:
         emit_json({"file": str(out), "duration_s": round(duration_s, 3), "sample_rate": written, "voice": voice})
     else:

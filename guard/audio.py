@@ -470,3 +470,21 @@ def _align_to(z: np.ndarray, ref: np.ndarray, max_lag: int = 4096) -> np.ndarray
 def is_audio_path(path: str | os.PathLike[str]) -> bool:
     """True when the extension is one this module reads."""
     return Path(path).suffix.lower() in AUDIO_EXTENSIONS
+
+
+def rate_change_note(path: str | os.PathLike[str], sample_rate: int) -> tuple[int, str | None]:
+    """The rate a file just written decodes at, and a note when it is not ``sample_rate``.
+
+    Opus decodes at 48 kHz and MP3 only at its own steps, so a file written at 22,050 Hz may
+    read back at another rate; writers tell the user so.
+
+    Returns
+    -------
+    rate : int
+        The written file's rate in Hz.
+    note : str or None
+        ``"the .opus file decodes at 48000 Hz, not 22050 Hz"``, or None when the rates agree.
+    """
+    rate = info(path).sample_rate
+    suffix = Path(path).suffix
+    return rate, (None if rate == sample_rate else f"the {suffix} file decodes at {rate} Hz, not {sample_rate} Hz")

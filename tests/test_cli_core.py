@@ -90,6 +90,8 @@ def test_tts_reports_the_rate_the_file_has(runner, tmp_path: Path) -> None:  # n
     result = runner.invoke(cli, ["tts", "Good morning.", "-o", str(out), "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["sample_rate"] == 48000
+    human = runner.invoke(cli, ["tts", "Good morning.", "-o", str(out)])
+    assert human.exit_code == 0 and "(the .opus file decodes at 48000 Hz, not 22050 Hz)" in human.stderr
 
 
 @pytest.mark.parametrize(

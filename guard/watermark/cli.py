@@ -58,7 +58,7 @@ def embed_command(in_path: Path, out_path: Path, value: int, strength: float, ho
     does not read back (audio with too little sound to carry it, a strength too low) nothing
     is written and the command fails.
     """
-    from guard.audio import info, load, save
+    from guard.audio import info, load, rate_change_note, save
     from guard.watermark import embed, verify
 
     home = open_home(home_dir)
@@ -90,9 +90,8 @@ def embed_command(in_path: Path, out_path: Path, value: int, strength: float, ho
         staged.unlink(missing_ok=True)
     noise = float(np.sum((marked - y).astype(np.float64) ** 2))
     snr_db = round(10 * np.log10(float(np.sum(y.astype(np.float64) ** 2)) / noise), 2) if noise > 0 else None
-    written_rate = info(out_path).sample_rate
-    notes = ([f"{source.channels} channels mixed to mono"] if source.channels > 1 else []) + (
-        [f"the {out_path.suffix} file decodes at {written_rate} Hz, not {rate} Hz"] if written_rate != rate else [])
+    written_rate, changed = rate_change_note(out_path, rate)
+    notes = ([f"{source.channels} channels mixed to mono"] if source.channels > 1 else []) + ([changed] if changed else [])
     if as_json:
         emit_json({"file": str(out_path), "source": str(in_path), "payload": f"{value:08x}", "snr_db": snr_db,
                    "sample_rate": written_rate, "notes": notes})
