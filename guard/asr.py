@@ -179,7 +179,7 @@ def _lcs(a: Sequence[str], b: Sequence[str]) -> int:
     return prev[-1]
 
 
-def match_score(y: np.ndarray, *, sample_rate: int, phrase: str, keywords: str | None = None) -> float:
+def match_score(y: np.ndarray, *, sample_rate: int, phrase: str) -> float:
     """How much of ``phrase`` the recording ``y`` says, in [0, 1] (1: every word, in order).
 
     Parameters
@@ -190,26 +190,18 @@ def match_score(y: np.ndarray, *, sample_rate: int, phrase: str, keywords: str |
         Rate of ``y`` in Hz (resampled to 16 kHz inside).
     phrase : str
         The text the speaker should have said (at least one word).
-    keywords : str, optional
-        The words of ``phrase`` that matter most, in their order (names, purposes, a date):
-        when given the score is the smaller of the two recalls, so a statement that keeps the
-        boilerplate but changes the names scores low.
 
     Returns
     -------
     float in [0, 1]
-        Statement words recovered in order / statement words (or the keyword recall, if lower).
+        Statement words recovered in order / statement words.
     """
     target = words(phrase)
     if not target:
         raise ParameterError(f"phrase has no words to match, given phrase={phrase!r}")
-    key = words(keywords) if keywords is not None else []
-    if keywords is not None and not key:
-        raise ParameterError(f"keywords has no words, given keywords={keywords!r}")
     sentences = [target] * STATEMENT_WEIGHT + [[w] for w in BACKGROUND]
     hyp = _decode(y, sample_rate=sample_rate, sentences=sentences)
-    score = _lcs(target, hyp) / len(target)
-    return min(score, _lcs(key, hyp) / len(key)) if key else score
+    return _lcs(target, hyp) / len(target)
 
 
 def transcribe(y: np.ndarray, *, sample_rate: int, phrases: Sequence[str]) -> str:

@@ -11,7 +11,7 @@ import pytest
 
 from guard import consent
 from guard.cli import cli
-from guard.consent.template import key_words, spoken_date
+from guard.consent.template import spoken_date
 from guard.errors import ConsentError, ParameterError
 from guard.home import Home
 
@@ -31,8 +31,6 @@ def test_template_names_everything_in_words() -> None:
     assert "for audiobooks and research, until the fourteenth of March twenty twenty seven." in text
     assert not any(c.isdigit() for c in text)
     assert spoken_date(date(2031, 12, 23)) == "the twenty third of December twenty thirty one"
-    assert key_words(subject="A", operator="B", purposes=["game"], expires="2030-01-01") == \
-        "A B games the first of January twenty thirty"
 
 
 @pytest.mark.parametrize(("kwargs", "error", "match"), [

@@ -73,9 +73,3 @@ def template(*, subject: str, operator: str, purposes: Sequence[str], expires: d
     return (f"I, {' '.join(subject.split())}, agree that {' '.join(operator.split())} may use recordings of my voice "
             f"to make a synthetic copy of my voice for {_join(names)}, until {spoken_date(as_date(expires))}. "
             f"I can withdraw this consent at any time.")
-
-
-def key_words(*, subject: str, operator: str, purposes: Sequence[str], expires: date | str) -> str:
-    """The words of :func:`template` that make it this consent: names, purposes and expiry, in order."""
-    names = [SPOKEN_PURPOSE[p] for p in check_purposes(purposes)]
-    return " ".join([subject, operator, *names, spoken_date(as_date(expires))])
