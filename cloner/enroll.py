@@ -38,6 +38,7 @@ from cloner.voice import (
     save_voice,
     voice_folder,
 )
+from guard import progress
 from guard.audio import save
 from guard.digest import sha256_file
 from guard.errors import CloneError, ConsentError
@@ -104,9 +105,7 @@ def _one_torch_thread() -> Iterator[None]:
 
 
 def _bar(total: int, desc: str, enabled: bool):  # noqa: ANN202 - a tqdm bar
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=desc, file=sys.stderr, disable=not enabled, leave=False, dynamic_ncols=True)
+    return progress.bar(total=total, desc=desc, enabled=enabled)
 
 
 def train_voice(

@@ -39,7 +39,6 @@ from __future__ import annotations
 import csv
 import gzip
 import re
-import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,6 +49,7 @@ import numpy as np
 import scipy.signal
 
 from eval.levels import at_rms_of
+from guard import progress
 from guard.audio import is_audio_path, load, save
 from guard.errors import AudioError, DatasetError, GuardError
 
@@ -416,11 +416,7 @@ def crops(y: np.ndarray, *, sample_rate: int, max_s: float, count: int, rng: np.
 
 
 def _progress(items, *, quiet: bool, desc: str):  # noqa: ANN001, ANN202
-    if quiet:
-        return items
-    from tqdm import tqdm
-
-    return tqdm(items, desc=desc, file=sys.stderr, leave=False, dynamic_ncols=True)
+    return items if quiet else progress.bar(items, desc=desc)
 
 
 def build(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import json
-import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,6 +17,7 @@ import click
 import numpy as np
 
 from guard.home import resolve_home
+from guard.progress import bar
 
 T = TypeVar("T")
 
@@ -75,9 +75,7 @@ def progress(items: Iterable[T], *, silent: bool, desc: str = "", total: int | N
     if silent:
         yield from items
         return
-    from tqdm import tqdm
-
-    yield from tqdm(items, desc=desc, total=total, file=sys.stderr, leave=False, dynamic_ncols=True)
+    yield from bar(items, desc=desc, total=total)
 
 
 def json_option(func: Callable) -> Callable:

@@ -13,7 +13,6 @@ import base64
 import html
 import io
 import os
-import sys
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from guard import progress
 from guard.errors import ParameterError
 from guard.scan import ScanResult
 
@@ -211,9 +211,7 @@ def render_html(results: Sequence[ScanResult], *, threshold: float, notes: Seque
     rows, sections = [], []
     items = enumerate(results)
     if show_progress:
-        from tqdm import tqdm
-
-        items = tqdm(items, total=len(results), desc="report", file=sys.stderr, leave=False, dynamic_ncols=True)
+        items = progress.bar(items, total=len(results), desc="report")
     short = _short_names([r.file for r in results])
     for i, r in items:
         payload = (r.watermark or {}).get("payload")

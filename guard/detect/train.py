@@ -12,7 +12,6 @@ development scores, and a checkpoint is written so a run can be resumed.
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -21,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from guard import progress
 from guard.audio import load
 from guard.detect.augment import augment
 from guard.detect.calibration import fit_calibration
@@ -82,11 +82,7 @@ class State:
 
 
 def _bar(items: Iterable, *, quiet: bool, desc: str, total: int | None = None) -> Iterable:
-    if quiet:
-        return items
-    from tqdm import tqdm
-
-    return tqdm(items, desc=desc, total=total, file=sys.stderr, leave=False, dynamic_ncols=True)
+    return items if quiet else progress.bar(items, desc=desc, total=total)
 
 
 def load_clips(items: list[LabeledFile], *, sample_rate: int, max_clip_s: float, log: Log, quiet: bool) -> list[tuple[LabeledFile, np.ndarray]]:
