@@ -188,3 +188,18 @@ def test_cli_errors_are_one_line(runner, home: Home, args: list[str], code: int,
 def test_cli_list_without_home_says_how_to_create_it(runner, tmp_path: Path) -> None:  # noqa: ANN001
     res = runner.invoke(cli, ["--home", str(tmp_path / "none"), "consent", "list"])
     assert res.exit_code == 1 and "voiceguard init" in res.output
+
+
+def test_a_revocation_deleted_behind_the_ledgers_back_blocks_every_consent_decision(home: Home) -> None:
+    from guard.errors import LedgerError
+
+    c = consent.grant(home, voice_id="amy", subject="Amy", operator="Lab", purposes=["research"],
+                      expires=date.today() + timedelta(days=30), license_text="CC BY 4.0 corpus")
+    consent.revoke(home, c.consent_id, reason="withdrawn")
+    conn = sqlite3.connect(home.ledger_path)
+    conn.execute("DELETE FROM events WHERE kind='consent.revoked'")
+    conn.commit()
+    conn.close()
+    for decide in (lambda: consent.check(home, "amy", "research"), lambda: consent.get(home, c.consent_id)):
+        with pytest.raises(LedgerError, match="inconsistent"):
+            decide()

@@ -148,3 +148,60 @@ def test_no_private_key_material_reaches_the_ledger_or_a_bundle(home: Home, tmp_
         if p.is_file():
             data = p.read_bytes()
             assert raw not in data and raw.hex().encode() not in data and b"PRIVATE KEY" not in data, p
+
+
+def _three_events(home: Home) -> None:
+    for i in range(3):
+        ledger.log_refusal(home, voice_id="amy", purpose="game", reason=f"try {i}")
+
+
+@pytest.mark.parametrize(("damage", "match"), [
+    # the newest event and its head deleted: the frontier still counts three
+    ("DELETE FROM events WHERE seq=2; DELETE FROM tree_heads WHERE tree_size=3", "holds 2 events but its Merkle"),
+    # a middle event deleted (a revocation, say): the count and the numbering disagree
+    ("DELETE FROM events WHERE seq=1", "holds 2 events but its Merkle"),
+    # the heads cut back, events kept
+    ("DELETE FROM tree_heads WHERE tree_size=3", "newest signed tree head covers 2 events, not its 3"),
+])
+def test_a_log_with_rows_deleted_behind_its_back_takes_no_event(home: Home, damage: str, match: str) -> None:
+    import sqlite3
+
+    _three_events(home)
+    conn = sqlite3.connect(home.ledger_path)
+    conn.executescript(damage)
+    conn.close()
+    with Ledger(home) as led:
+        with pytest.raises(LedgerError, match=match):
+            led.check_extent()
+        rows = len(list(led.events()))
+        with pytest.raises(LedgerError, match=r"inconsistent: .*; nothing was written or decided\. Run `voiceguard audit"):
+            led.append("clone.refused", {"voice_id": "amy", "purpose": "game", "reason": "after"})
+        assert len(list(led.events())) == rows
+
+
+def test_a_log_cut_back_whole_is_caught_by_its_checkpoint(home: Home) -> None:
+    import sqlite3
+
+    _three_events(home)
+    conn = sqlite3.connect(home.ledger_path)
+    frontier = conn.execute("SELECT value FROM meta WHERE key='frontier'").fetchone()[0]
+    ledger.log_refusal(home, voice_id="amy", purpose="game", reason="the fourth")
+    # roll the database back to three events, frontier included: only the checkpoint file remembers four
+    conn.executescript("DELETE FROM events WHERE seq=3; DELETE FROM tree_heads WHERE tree_size=4")
+    conn.execute("UPDATE meta SET value=? WHERE key='frontier'", (frontier,))
+    conn.commit()
+    conn.close()
+    with Ledger(home) as led, pytest.raises(LedgerError, match="checkpoint ledger.head.json has signed 4 events, it holds 3"):
+        led.append("clone.refused", {"voice_id": "amy", "purpose": "game", "reason": "after"})
+
+
+def test_a_failing_precondition_appends_nothing(home: Home) -> None:
+    def no() -> None:
+        raise ParameterError("not now")
+
+    with Ledger(home) as led:
+        with pytest.raises(ParameterError, match="not now"):
+            led.append("clone.refused", {"voice_id": "amy", "purpose": "game", "reason": "x"}, precondition=no)
+        assert len(list(led.events())) == 0
+        led.append("clone.refused", {"voice_id": "amy", "purpose": "game", "reason": "x"}, precondition=lambda: None)
+        assert len(list(led.events())) == 1

@@ -157,6 +157,7 @@ def _all(home: Home) -> dict[str, Consent]:
 
     records: dict[str, Consent] = {}
     with Ledger(home) as led:
+        led.check_extent()  # a revocation deleted behind the ledger's back must not read as no revocation
         key = load_public_key(led.public_key_hex)
         for event in led.events():
             if event.kind == "consent.granted":

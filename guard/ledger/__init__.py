@@ -7,7 +7,7 @@ Public surface: :class:`Ledger` / :func:`open_ledger` to append and read events,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from guard.errors import ParameterError
@@ -23,10 +23,10 @@ def on_init(home: Home) -> list[Path]:
     return create_ledger(home)
 
 
-def append(home: Home, kind: str, body: Mapping) -> Event:
-    """Open the ledger, append one event, close it."""
+def append(home: Home, kind: str, body: Mapping, *, precondition: Callable[[], None] | None = None) -> Event:
+    """Open the ledger, append one event (see :meth:`Ledger.append` for ``precondition``), close it."""
     with Ledger(home) as ledger:
-        return ledger.append(kind, body)
+        return ledger.append(kind, body, precondition=precondition)
 
 
 def _sha256_hex(value: object, name: str) -> str:

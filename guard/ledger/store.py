@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,7 +33,13 @@ from guard.ledger.canon import (
     tree_head_message,
     utc_now,
 )
-from guard.ledger.heads import TreeHead, checkpoint_path, read_checkpoint, write_checkpoint
+from guard.ledger.heads import (
+    CHECKPOINT_NAME,
+    TreeHead,
+    checkpoint_path,
+    read_checkpoint,
+    write_checkpoint,
+)
 from guard.ledger.rows import (
     body_problem,
     column_problems,
@@ -182,8 +188,11 @@ class Ledger:
             self._signing_key = key
         return self._signing_key
 
-    def append(self, kind: str, body: Mapping[str, Any]) -> Event:
+    def append(self, kind: str, body: Mapping[str, Any], *, precondition: Callable[[], None] | None = None) -> Event:
         """Append one event in one transaction and sign the new tree head.
+
+        Nothing is appended to a log whose stored extent disagrees with itself (rows deleted
+        or added behind its back: see :meth:`check_extent`).
 
         Parameters
         ----------
@@ -191,6 +200,11 @@ class Ledger:
             One of :data:`KINDS`.
         body : dict
             Plain JSON (str keys; no NaN, bytes or sets).
+        precondition : callable, optional
+            Called with no arguments while this append holds the write lock, after the
+            extent check and before the event is written; whatever it raises aborts the
+            append. Since no other writer can commit in between, a check of the log made
+            here (say, that a consent is still unrevoked) still holds when the event lands.
 
         Returns
         -------
@@ -215,6 +229,9 @@ class Ledger:
                 except ValueError as exc:
                     raise damaged(self.path, str(exc)) from None
                 size = frontier.size
+                self._check_extent(conn, size)
+                if precondition is not None:
+                    precondition()
                 time = utc_now()
                 text = event_canonical(seq=size, kind=kind, time=time, body=body)
                 leaf = merkle.leaf_hash(text.encode())
@@ -235,6 +252,46 @@ class Ledger:
                               f"damaged, restore it from a backup or an exported bundle") from None
         write_checkpoint(self.home, head)
         return Event(size, kind, parse_time(time), body, leaf.hex())
+
+    def check_extent(self) -> None:
+        """Refuse a log whose rows disagree with its own frontier and checkpoint.
+
+        Cheap (two counts and a small file), so it runs before every append and every
+        consent decision. It catches rows deleted or inserted behind the ledger's back (a
+        revocation deleted in SQLite, say), not edited text: that is :func:`audit`'s job.
+
+        Raises
+        ------
+        LedgerError
+            One line: what disagrees, and to run ``voiceguard audit``.
+        """
+        with self._reading() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key='frontier'").fetchone()
+            try:
+                size = parse_frontier(None if row is None else row[0]).size
+            except ValueError as exc:
+                raise damaged(self.path, str(exc)) from None
+            self._check_extent(conn, size)
+
+    def _check_extent(self, conn: sqlite3.Connection, size: int) -> None:
+        count, top = conn.execute("SELECT COUNT(*), MAX(seq) FROM events").fetchone()
+        (signed,) = conn.execute("SELECT MAX(tree_size) FROM tree_heads").fetchone()
+        problem = None
+        if count != size or (size and top != size - 1):
+            problem = f"it holds {count} events but its Merkle frontier counts {size}"
+        elif (signed or 0) != size:
+            problem = f"its newest signed tree head covers {signed or 0} events, not its {size}"
+        else:
+            try:
+                checkpoint = read_checkpoint(self.home)
+            except LedgerError:
+                checkpoint = None  # a damaged checkpoint file is the audit's to report
+            if checkpoint is not None and checkpoint.key_id == self.key_id and checkpoint.tree_size > size:
+                problem = f"its checkpoint {CHECKPOINT_NAME} has signed {checkpoint.tree_size} events, it holds {size}"
+        if problem:
+            raise LedgerError(f"ledger {self.path} is inconsistent: {problem}; nothing was written or decided. "
+                              f"Run `voiceguard audit --home {self.home.root}`, and restore the ledger from a backup "
+                              f"or an exported bundle")
 
     def _sign_head(self, signer: Ed25519PrivateKey, size: int, root_hex: str, timestamp: str) -> TreeHead:
         msg = tree_head_message(tree_size=size, root_hash=root_hex, timestamp=timestamp, key=self.key_id)
