@@ -128,6 +128,15 @@ def outputs_at_two_gains(features, rng: np.random.Generator):  # noqa: ANN001, A
         return net, net.forward_audio(y), net.forward_audio(10.0 * y)
 
 
+def marked_noise(path: Path, key: bytes, payload: int, *, seconds: float = 4.0, seed: int = 0) -> Path:
+    """Seeded white noise (0.1 rms, 16 kHz) carrying ``payload`` under ``key``, saved at ``path`` (format from its extension)."""
+    from guard.audio import save
+    from guard.watermark import embed
+
+    y = (0.1 * np.random.default_rng(seed).standard_normal(int(seconds * SR))).astype(np.float32)
+    return save(path, embed(y, sample_rate=SR, payload=payload, key=key), sample_rate=SR)
+
+
 @pytest.fixture
 def speech() -> np.ndarray:
     """About 3 s of espeak-ng speech at 16 kHz (synthetic, made in code)."""

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import marked_noise
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from guard import consent, ledger, provenance
@@ -31,9 +32,9 @@ def busy(home: Home, tmp_path: Path) -> Home:
     c = consent.grant(home, voice_id="amy", subject="Amy Corpus", operator="Lab", purposes=["research"],
                       expires=date.today() + timedelta(days=30), license_text="CC BY 4.0 speech corpus")
     for i in range(2):
-        wav = save(tmp_path / f"clip{i}.wav", (0.1 * np.sin(np.arange(SR) * (i + 1) / 7)).astype(np.float32),
-                   sample_rate=SR)
-        provenance.issue(home, payload=provenance.new_payload(home), voice_id="amy", consent_id=c.consent_id,
+        payload = provenance.new_payload(home)
+        wav = marked_noise(tmp_path / f"clip{i}.wav", home.watermark_key(), payload, seed=i)
+        provenance.issue(home, payload=payload, voice_id="amy", consent_id=c.consent_id,
                          text=f"sentence {i}", audio_path=wav, generator="test", generator_version="1",
                          purpose="research")
     ledger.log_refusal(home, voice_id="amy", purpose="game", reason="purpose outside consent")

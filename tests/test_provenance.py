@@ -10,16 +10,18 @@ from pathlib import Path
 import c2pa
 import numpy as np
 import pytest
+from conftest import marked_noise
 from cryptography import x509
 
 from guard import consent, provenance
 from guard.audio import load, save
-from guard.errors import ProvenanceError
+from guard.errors import ConsentError, ProvenanceError, WatermarkError
 from guard.home import Home
 from guard.ledger import Ledger
 from guard.ledger.audit import audit_home
 from guard.provenance import certs
 from guard.provenance.manifest import SOFT_BINDING_ALG, SOURCE_TYPE
+from guard.watermark import embed
 
 SR = 16000
 
@@ -31,13 +33,19 @@ def granted(home: Home) -> str:
 
 
 def clip(path: Path, rng: np.random.Generator) -> Path:
-    return save(path, (0.1 * rng.standard_normal(SR)).astype(np.float32), sample_rate=SR)
+    """Unmarked noise, long enough to carry a payload once :func:`issue` marks it."""
+    return save(path, (0.1 * rng.standard_normal(4 * SR)).astype(np.float32), sample_rate=SR)
 
 
-def issue(home: Home, cid: str, path: Path, **kw: object) -> provenance.ProvenanceRecord:
+def issue(home: Home, cid: str, path: Path, *, mark: bool = True, **kw: object) -> provenance.ProvenanceRecord:
+    """``provenance.issue`` for ``path``, first marked with the payload (unless ``mark`` is False or it cannot be)."""
     args = dict(payload=provenance.new_payload(home), voice_id="amy", consent_id=cid, text="Hello there.",
                 audio_path=path, generator="voiceguard-test", generator_version="9.9", purpose="research")
     args.update(kw)
+    payload = args["payload"]
+    if mark and path.is_file() and type(payload) is int and 0 <= payload < 2**32:
+        marked = embed(load(path, sample_rate=SR), sample_rate=SR, payload=payload, key=home.watermark_key())
+        save(path, marked, sample_rate=SR)
     return provenance.issue(home, **args)  # type: ignore[arg-type]
 
 
@@ -50,9 +58,10 @@ def test_init_makes_a_chain_with_private_keys_0600(home: Home) -> None:
 
 
 def test_issue_signs_embeds_and_logs(home: Home, granted: str, tmp_path: Path, rng: np.random.Generator) -> None:
-    path = clip(tmp_path / "c.wav", rng)
+    payload = provenance.new_payload(home)
+    path = marked_noise(tmp_path / "c.wav", home.watermark_key(), payload)
     before = load(path, sample_rate=SR)
-    rec = issue(home, granted, path)
+    rec = issue(home, granted, path, mark=False, payload=payload)
     assert rec.manifest == "embedded" and rec.record_id.startswith("rec-")
     np.testing.assert_array_equal(load(path, sample_rate=SR), before)  # the audio itself is untouched
     import hashlib
@@ -145,3 +154,72 @@ def test_final_path_is_what_the_audit_checks(home: Home, granted: str, tmp_path:
     tmp.rename(tmp_path / "final.wav")
     assert rec.audio_path == str((tmp_path / "final.wav").resolve())
     assert audit_home(home).checked["files"] == 1
+
+
+# -- what issue() refuses to log ---------------------------------------------------------------------------
+
+def _clip_events(home: Home) -> list:
+    with Ledger(home) as led:
+        return list(led.events("clip.generated"))
+
+
+@pytest.mark.parametrize(("change", "error", "match"), [
+    (lambda home, cid: {"consent_id": "consent-0000000000000000"}, ConsentError, "no consent"),
+    (lambda home, cid: {"voice_id": "bob"}, ConsentError, "is for voice 'amy', not 'bob'"),
+    (lambda home, cid: {"purpose": "game"}, ConsentError, "purpose 'game' is outside consent"),
+    (lambda home, cid: consent.revoke(home, cid, reason="withdrawn") or {}, ConsentError, "is revoked"),
+])
+def test_issue_logs_nothing_outside_a_valid_consent(home: Home, granted: str, tmp_path: Path,
+                                                    rng: np.random.Generator, change, error: type,
+                                                    match: str) -> None:  # noqa: ANN001
+    kw = change(home, granted)
+    with pytest.raises(error, match=match):
+        issue(home, granted, clip(tmp_path / "c.wav", rng), **kw)
+    assert _clip_events(home) == []
+
+
+def test_issue_refuses_audio_without_the_payload(home: Home, granted: str, tmp_path: Path,
+                                                 rng: np.random.Generator) -> None:
+    path = clip(tmp_path / "c.wav", rng)
+    before = path.read_bytes()
+    with pytest.raises(WatermarkError, match="does not read back with payload"):
+        issue(home, granted, path, mark=False)
+    other = marked_noise(tmp_path / "other.wav", home.watermark_key(), 0x12345678)
+    with pytest.raises(WatermarkError, match="does not read back with payload 00000001"):
+        issue(home, granted, other, mark=False, payload=1)
+    assert _clip_events(home) == [] and path.read_bytes() == before  # nothing signed either
+
+
+def test_a_revocation_while_the_clip_is_signed_stops_its_record(home: Home, granted: str, tmp_path: Path,
+                                                               rng: np.random.Generator,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from guard.provenance import manifest
+
+    signing = manifest.sign_clip
+
+    def sign_then_revoke(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        done = signing(*args, **kwargs)
+        consent.revoke(home, granted, reason="withdrawn while the clip was being made")
+        return done
+
+    monkeypatch.setattr(provenance, "sign_clip", sign_then_revoke)
+    with pytest.raises(ConsentError, match="is revoked"):
+        issue(home, granted, clip(tmp_path / "c.wav", rng))
+    assert _clip_events(home) == []
+
+
+def test_the_callers_precondition_runs_last(home: Home, granted: str, tmp_path: Path,
+                                            rng: np.random.Generator) -> None:
+    def refuse() -> None:
+        raise ConsentError("the caller changed its mind")
+
+    with pytest.raises(ConsentError, match="changed its mind"):
+        issue(home, granted, clip(tmp_path / "c.wav", rng), precondition=refuse)
+    assert _clip_events(home) == []
+    assert audit_home(home).ok
+
+
+def test_issue_needs_a_home_object(home: Home, granted: str, tmp_path: Path, rng: np.random.Generator) -> None:
+    with pytest.raises(ProvenanceError, match=r"home must be a guard.home.Home"):
+        provenance.issue(str(home.root), payload=5, voice_id="amy", consent_id=granted, text="Hi.",  # type: ignore[arg-type]
+                         audio_path=clip(tmp_path / "c.wav", rng), generator="g", generator_version="1")

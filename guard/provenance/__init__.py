@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from guard.digest import sha256_file
-from guard.errors import ProvenanceError
+from guard.errors import ConsentError, ProvenanceError, WatermarkError
 from guard.home import Home
 from guard.provenance.certs import create_chain, signer_files
 from guard.provenance.manifest import ManifestReport, read_manifest, sign_clip
@@ -94,8 +95,14 @@ def new_payload(home: Home) -> int:
 
 def issue(home: Home, *, payload: int, voice_id: str, consent_id: str, text: str, audio_path: Path,
           generator: str, generator_version: str, purpose: str | None = None,
-          final_path: Path | None = None) -> ProvenanceRecord:
+          final_path: Path | None = None, precondition: Callable[[], None] | None = None) -> ProvenanceRecord:
     """Sign a C2PA manifest into a generated clip and log its record as ``clip.generated``.
+
+    Nothing is logged for a clip the home could not stand behind: the consent must exist,
+    be for ``voice_id``, be valid now and cover ``purpose``; the audio must carry ``payload``
+    under this home's watermark keys; the payload must be unused. The consent and payload
+    checks are repeated under the ledger's write lock, so a revocation that lands while the
+    clip is signed still stops it.
 
     Parameters
     ----------
@@ -112,16 +119,35 @@ def issue(home: Home, *, payload: int, voice_id: str, consent_id: str, text: str
     generator, generator_version : str
         The software that made the clip.
     purpose : str, optional
-        The purpose the clip was made for; when given the audit checks it against the consent.
+        The purpose the clip was made for; when given the consent must cover it, and the
+        audit checks it again.
     final_path : Path, optional
         Where the file will live if the caller renames it after this call (the audit checks
         the stored hash against that path); default ``audio_path``.
+    precondition : callable, optional
+        The caller's own last check, run under the ledger's write lock just before the record
+        is written (see :meth:`guard.ledger.Ledger.append`); whatever it raises stops the record.
 
     Returns
     -------
     ProvenanceRecord
         ``audio_sha256`` is the hash of the final file, manifest included.
+
+    Raises
+    ------
+    ProvenanceError
+        Bad arguments, or a payload another clip uses.
+    ConsentError
+        Unknown consent, another voice's, not valid now, or not covering ``purpose``.
+    WatermarkError
+        ``audio_path`` does not carry ``payload`` (checked before anything is signed).
+    LedgerError
+        The ledger cannot take the record. When this or ``precondition`` fails after the
+        manifest was signed, the file carries a manifest of a record that was never logged:
+        discard it.
     """
+    if not isinstance(home, Home):
+        raise ProvenanceError(f"home must be a guard.home.Home (guard.home.open_home(path)), given {type(home).__name__}")
     payload = _check_payload(payload)
     audio_path = Path(audio_path)
     if not audio_path.is_file():
@@ -132,8 +158,14 @@ def issue(home: Home, *, payload: int, voice_id: str, consent_id: str, text: str
             raise ProvenanceError(f"{name} must be a non-empty string, given {value!r}")
     if not isinstance(text, str) or not text.strip():
         raise ProvenanceError("text must be a non-empty string")
-    if payload in _used_payloads(home):
-        raise ProvenanceError(f"payload {payload:08x} is already used by another clip; take one from new_payload()")
+
+    def allowed() -> None:
+        if payload in _used_payloads(home):
+            raise ProvenanceError(f"payload {payload:08x} is already used by another clip; take one from new_payload()")
+        _check_consent(home, voice_id=voice_id, consent_id=consent_id, purpose=purpose)
+
+    allowed()
+    _check_marked(home, audio_path, payload)
     chain, key = signer_files(home)
     record_id = f"rec-{secrets.token_hex(8)}"
     manifest = sign_clip(audio_path, chain_pem=chain, key_pem=key, record_id=record_id, payload=payload,
@@ -145,8 +177,41 @@ def issue(home: Home, *, payload: int, voice_id: str, consent_id: str, text: str
                               str(Path(final_path or audio_path).resolve()), purpose)
     from guard import ledger
 
-    ledger.append(home, "clip.generated", record.to_dict())
+    def still_allowed() -> None:
+        allowed()
+        if precondition is not None:
+            precondition()
+
+    ledger.append(home, "clip.generated", record.to_dict(), precondition=still_allowed)
     return record
+
+
+def _check_consent(home: Home, *, voice_id: str, consent_id: str, purpose: str | None) -> None:
+    """ConsentError unless ``consent_id`` is a valid consent for ``voice_id`` covering ``purpose`` now."""
+    from guard import consent
+
+    record = consent.get(home, consent_id)
+    if record.voice_id != voice_id:
+        raise ConsentError(f"consent {consent_id} is for voice {record.voice_id!r}, not {voice_id!r}")
+    status = record.status()
+    if status != "valid":
+        raise ConsentError(f"consent {consent_id} for voice {voice_id!r} is {status}; no clip may be logged under it")
+    if purpose is not None and purpose not in record.purposes:
+        raise ConsentError(f"purpose {purpose!r} is outside consent {consent_id} (it covers "
+                           f"{', '.join(record.purposes)})")
+
+
+def _check_marked(home: Home, audio_path: Path, payload: int) -> None:
+    """WatermarkError unless the file at ``audio_path`` reads back with ``payload`` under this home's keys."""
+    from guard.audio import load
+    from guard.watermark import verify
+
+    rate = 16000
+    found = verify(load(audio_path, sample_rate=rate), sample_rate=rate, keys=home.watermark_keys())
+    if found.payload != payload:
+        raise WatermarkError(f"{audio_path}: its watermark does not read back with payload {payload:08x} "
+                             f"({found.reason}); only audio marked with this home's key and that payload gets a "
+                             f"record")
 
 
 def lookup(home: Home, payload: int) -> ProvenanceRecord | None:
