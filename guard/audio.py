@@ -51,6 +51,9 @@ _ENCODERS = {
     "webm": ("webm", "libopus", _OPUS_RATES),
 }
 CODECS = ("mp3", "aac", "opus")
+# libmp3lame's own default at 16 kHz is 24 kb/s, audibly poor and too coarse for a watermark's
+# payload in short clips; AAC and Opus default to about 64-70 kb/s already.
+_DEFAULT_BITRATE_BPS = {"mp3": 64000}
 
 
 @dataclass(frozen=True)
@@ -354,6 +357,7 @@ def _encode_av(y: np.ndarray, *, sample_rate: int, kind: str, bitrate_bps: int |
     buf = io.BytesIO()
     with av.open(buf, mode="w", format=fmt) as out:
         stream = out.add_stream(codec, rate=rate, layout="mono")
+        bitrate_bps = bitrate_bps or _DEFAULT_BITRATE_BPS.get(kind)
         if bitrate_bps:
             stream.bit_rate = int(bitrate_bps)
         pcm = np.clip(y, -1.0, 1.0).astype(np.float32)[np.newaxis, :]
@@ -389,7 +393,8 @@ def save(
         Samples in [-1, 1]; values beyond are clipped.
     sample_rate : int > 0
     bitrate_bps : int, optional
-        For the lossy formats written by PyAV.
+        For the lossy formats written by PyAV; default the encoder's own (about 64-70 kb/s
+        for AAC and Opus), and 64 kb/s for MP3.
     """
     y = valid_audio(y, sample_rate=sample_rate)
     p = Path(path)
