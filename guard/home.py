@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 import secrets
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from guard.errors import HomeError
 WATERMARK_KEY_BYTES = 32
 _WM_PREFIX = "watermark-"
 _WM_SUFFIX = ".key"
+_WM_GLOB = f"{_WM_PREFIX}*{_WM_SUFFIX}"
+ROTATE_ATTEMPTS = 8
 
 
 def resolve_home(path: str | os.PathLike[str] | None = None) -> Path:
@@ -33,11 +36,16 @@ def resolve_home(path: str | os.PathLike[str] | None = None) -> Path:
     return Path.home() / ".voiceguard"
 
 
-def write_private(path: Path, data: bytes) -> None:
+def write_private(path: Path, data: bytes) -> bool:
     """Create ``path`` with mode 0600 atomically; never overwrite an existing file.
 
     The bytes are written to a temporary file created 0600 and linked into place, so a
     reader never sees a half-written key and a concurrent ``init`` never replaces one.
+
+    Returns
+    -------
+    created : bool
+        False when ``path`` already existed (it is left as it was).
     """
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -49,7 +57,8 @@ def write_private(path: Path, data: bytes) -> None:
         try:
             os.link(tmp, path)
         except FileExistsError:
-            pass
+            return False
+        return True
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -82,7 +91,7 @@ class Home:
 
     def watermark_key_paths(self) -> list[Path]:
         """Watermark key files, newest first (names sort by creation index)."""
-        return sorted(self.keys_dir.glob(f"{_WM_PREFIX}*{_WM_SUFFIX}"), reverse=True)
+        return sorted(self.keys_dir.glob(_WM_GLOB), reverse=True)
 
     def watermark_keys(self) -> list[bytes]:
         """Every watermark key of this home, newest (the one used to embed) first."""
@@ -91,7 +100,7 @@ class Home:
         if bad:
             raise HomeError(f"watermark key file(s) {bad} in {self.keys_dir} are not {WATERMARK_KEY_BYTES} bytes")
         if not keys:
-            raise HomeError(f"no watermark key in {self.keys_dir}; run `voiceguard init --home {self.root}`")
+            raise HomeError(f"no watermark key in {self.keys_dir}; {self.missing_key_fix(_WM_GLOB)}")
         return keys
 
     def watermark_key(self) -> bytes:
@@ -99,18 +108,34 @@ class Home:
         return self.watermark_keys()[0]
 
     def rotate_watermark_key(self) -> Path:
-        """Add a new watermark key; older keys stay so old clips still verify."""
-        index = len(self.watermark_key_paths())
-        path = self.keys_dir / f"{_WM_PREFIX}{index:04d}{_WM_SUFFIX}"
-        write_private(path, secrets.token_bytes(WATERMARK_KEY_BYTES))
-        return path
+        """Add a new watermark key; older keys stay so old clips still verify.
+
+        Returns
+        -------
+        path : Path
+            The key file this call created (index one above the highest existing one).
+
+        Raises
+        ------
+        HomeError
+            When no new key file could be created (other rotations kept taking the next index).
+        """
+        for _ in range(ROTATE_ATTEMPTS):
+            indices = [_wm_index(p) for p in self.watermark_key_paths()]
+            index = max([i for i in indices if i is not None], default=-1) + 1
+            path = self.keys_dir / f"{_WM_PREFIX}{index:04d}{_WM_SUFFIX}"
+            if write_private(path, secrets.token_bytes(WATERMARK_KEY_BYTES)):
+                return path
+        raise HomeError(f"could not add a watermark key to {self.keys_dir}: {ROTATE_ATTEMPTS} attempts found the "
+                        f"next index taken; stop the other rotations and try again")
 
     def signing_key(self) -> Ed25519PrivateKey:
         """The Ed25519 key that signs ledger tree heads and consent records."""
         try:
             key = serialization.load_pem_private_key(self.signing_key_path.read_bytes(), password=None)
         except FileNotFoundError:
-            raise HomeError(f"signing key missing at {self.signing_key_path}; run `voiceguard init --home {self.root}`") from None
+            raise HomeError(f"signing key missing at {self.signing_key_path}; "
+                            f"{self.missing_key_fix(self.signing_key_path.name)}") from None
         except ValueError as exc:
             raise HomeError(f"signing key {self.signing_key_path} is not a valid PEM key: {exc}") from None
         if not isinstance(key, Ed25519PrivateKey):
@@ -120,39 +145,106 @@ class Home:
     def public_key(self) -> Ed25519PublicKey:
         return self.signing_key().public_key()
 
+    def ledger_content(self) -> str | None:
+        """What in the ledger was made with this home's keys, for people; None when it holds nothing.
+
+        A ledger that cannot be read counts as holding something: a new key must not be made for it.
+        """
+        if not self.ledger_path.is_file():
+            return None
+        try:
+            conn = sqlite3.connect(self.ledger_path, timeout=30.0)
+            try:
+                events = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+                heads = conn.execute("SELECT count(*) FROM tree_heads").fetchone()[0]
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            return f"the ledger {self.ledger_path} cannot be read ({exc})"
+        if not events and not heads:
+            return None
+        return f"the ledger {self.ledger_path} holds {events} event(s)"
+
+    def missing_key_fix(self, name: str) -> str:
+        """How to replace the missing key file ``keys/<name>``: `init` makes a new one only while nothing uses it."""
+        content = self.ledger_content()
+        if content is None:
+            return f"run `voiceguard init --home {self.root}`"
+        return f"restore keys/{name} from a backup; a new key cannot verify the existing ledger/clips ({content})"
+
+
+def _wm_index(path: Path) -> int | None:
+    """The creation index in a watermark key's name, or None for a name that has none."""
+    digits = path.name[len(_WM_PREFIX):-len(_WM_SUFFIX)]
+    return int(digits) if digits.isdigit() else None
+
 
 def init_home(path: str | os.PathLike[str] | None = None) -> tuple[Home, list[Path]]:
     """Create the home and its keys; idempotent, never overwrites a key.
+
+    A missing key is made again only while nothing in the home depends on it: once the
+    ledger holds events, a lost signing or watermark key has to be restored from a backup.
 
     Returns
     -------
     home : Home
     created : list of Path
         The files this call created (empty when the home was already complete).
+
+    Raises
+    ------
+    HomeError
+        When the path is not a directory, or a key is missing that the ledger or clips depend on.
     """
     root = resolve_home(path)
     if root.exists() and not root.is_dir():
         raise HomeError(f"home path {root} exists and is not a directory")
+    home = Home(root)
+    new_watermark = not home.watermark_key_paths()
+    new_signing = not home.signing_key_path.exists()
+    if new_watermark:
+        _refuse_new_key(home, _WM_GLOB)
+    if new_signing:
+        _refuse_new_key(home, home.signing_key_path.name)
+        _drop_empty_ledger(home)
     created: list[Path] = []
     for sub in ("", "keys", "voices", "models"):
         d = root / sub
         d.mkdir(parents=True, exist_ok=True)
     os.chmod(root / "keys", 0o700)
-    home = Home(root)
-    if not home.watermark_key_paths():
-        created.append(home.rotate_watermark_key())
-    if not home.signing_key_path.exists():
+    first = home.keys_dir / f"{_WM_PREFIX}{0:04d}{_WM_SUFFIX}"
+    if new_watermark and write_private(first, secrets.token_bytes(WATERMARK_KEY_BYTES)):
+        created.append(first)  # a concurrent init that made it first wins; either way there is one key
+    if new_signing:
         pem = Ed25519PrivateKey.generate().private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        write_private(home.signing_key_path, pem)
-        created.append(home.signing_key_path)
+        if write_private(home.signing_key_path, pem):
+            created.append(home.signing_key_path)
     for module_name in INIT_MODULES:
         module = importlib.import_module(module_name)
         created.extend(module.on_init(home))
     return home, created
+
+
+def _refuse_new_key(home: Home, name: str) -> None:
+    """Raise HomeError when a new ``keys/<name>`` would not fit what the home already holds."""
+    content = home.ledger_content()
+    if content is not None:
+        raise HomeError(f"{home.keys_dir / name} is missing and {content}: restore keys/{name} from a backup; "
+                        f"a new key cannot verify the existing ledger/clips")
+
+
+def _drop_empty_ledger(home: Home) -> None:
+    """Remove a ledger that holds no event, so `init` makes it again under the new signing key.
+
+    An empty ledger holds only the public key of the lost signing key, which would refuse
+    every append signed by the new one.
+    """
+    for suffix in ("", "-wal", "-shm"):
+        home.ledger_path.with_name(home.ledger_path.name + suffix).unlink(missing_ok=True)
 
 
 # Parts of guard that own files in the home (the ledger, the C2PA certificate chain) each
@@ -170,5 +262,5 @@ def open_home(path: str | os.PathLike[str] | None = None) -> Home:
         raise HomeError(f"voiceguard home {root} is not a directory")
     home = Home(root)
     if not home.keys_dir.is_dir() or not home.watermark_key_paths():
-        raise HomeError(f"voiceguard home {root} has no keys; {hint}")
+        raise HomeError(f"voiceguard home {root} has no keys; {home.missing_key_fix(_WM_GLOB)}")
     return home

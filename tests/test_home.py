@@ -79,3 +79,46 @@ def test_corrupt_keys_are_named(tmp_path: Path) -> None:
     home.signing_key_path.write_bytes(b"not pem")
     with pytest.raises(HomeError, match="not a valid PEM key"):
         home.signing_key()
+
+
+def test_rotation_after_a_lost_key_adds_a_new_one(tmp_path: Path) -> None:
+    home, _ = init_home(tmp_path / "h")
+    home.rotate_watermark_key()  # keys 0000, 0001
+    (home.keys_dir / "watermark-0000.key").unlink()
+    before = home.watermark_key()
+    path = home.rotate_watermark_key()
+    assert path.name == "watermark-0002.key"
+    assert home.watermark_key() != before and home.watermark_key() == path.read_bytes()
+    assert len(home.watermark_keys()) == 2
+
+
+def test_rotation_never_returns_a_key_another_process_made(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import guard.home as home_module
+
+    home, _ = init_home(tmp_path / "h")
+    real = home_module.write_private
+    rival = home.keys_dir / "watermark-0001.key"
+
+    def race(path: Path, data: bytes) -> bool:  # another rotation takes the index first
+        if not rival.exists():
+            real(rival, b"r" * WATERMARK_KEY_BYTES)
+        return real(path, data)
+
+    monkeypatch.setattr(home_module, "write_private", race)
+    path = home.rotate_watermark_key()
+    assert path.name == "watermark-0002.key" and rival.read_bytes() == b"r" * WATERMARK_KEY_BYTES
+    assert home.watermark_key() == path.read_bytes() != rival.read_bytes()
+
+    monkeypatch.setattr(home_module, "write_private", lambda path, data: False)  # every index is always taken
+    with pytest.raises(HomeError, match="could not add a watermark key"):
+        home.rotate_watermark_key()
+
+
+def test_concurrent_rotations_each_add_a_key(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    home, _ = init_home(tmp_path / "h")
+    with ThreadPoolExecutor(8) as pool:
+        paths = list(pool.map(lambda _: home.rotate_watermark_key(), range(8)))
+    assert len(set(paths)) == 8 and len(home.watermark_keys()) == 9
+    assert len({p.read_bytes() for p in paths}) == 8

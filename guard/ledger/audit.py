@@ -1,6 +1,7 @@
 """The audit: recompute the Merkle tree, check every signature and tree head, and check meaning.
 
-Integrity failures (kind): ``public-key-mismatch``, ``malformed-event`` (a stored value of the
+Integrity failures (kind): ``public-key-mismatch`` (the log's key is not the home's signing key,
+or not the key the auditor expected), ``malformed-event`` (a stored value of the
 wrong type, text that is not UTF-8 or not an event), ``malformed-tree-head``, ``sequence-gap``,
 ``event-mismatch`` (a column disagrees with the signed canonical text), ``leaf-hash-mismatch``,
 ``tree-head-mismatch`` (a signed root differs from the recomputed one), ``bad-signature``,
@@ -12,7 +13,9 @@ an edited event) names it as its ``cause``.
 
 The same checks run on a home (:func:`audit_home`) or on an exported bundle
 (:func:`audit_bundle`), which needs no private key. Either can also be held to a checkpoint
-exported earlier, which catches a log rolled back or rewritten since.
+exported earlier, which catches a log rolled back or rewritten since, and to a public key
+published elsewhere, which catches a bundle rewritten and signed again with another key; every
+report names the key it verified against (``AuditReport.key_id``).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 
-from guard.errors import GuardError, LedgerError
+from guard.errors import GuardError, LedgerError, ParameterError
 from guard.home import Home
 from guard.ledger.canon import key_id, load_public_key, public_key_hex
 from guard.ledger.heads import TreeHead, load_head_file
@@ -34,7 +37,8 @@ from guard.ledger.source import BUNDLE_FILES, LogData, export_bundle, read_bundl
 from guard.ledger.structure import Trail, check_events, check_heads, check_tail
 
 __all__ = ["MAX_FAILURES_PER_KIND", "BUNDLE_FILES", "AuditReport", "Failure", "LogData", "audit_bundle",
-           "audit_data", "audit_home", "bad_signatures", "bundle_public_key_id", "export_bundle", "load_pinned"]
+           "audit_data", "audit_home", "bad_signatures", "bundle_public_key_id", "export_bundle", "load_pinned",
+           "parse_key_id"]
 
 PARALLEL_MIN_SIGNATURES = 20_000
 
@@ -81,10 +85,40 @@ def load_pinned(path: Path) -> TreeHead:
         raise LedgerError(f"{exc}; pass the checkpoint.json that `voiceguard audit --export DIR` wrote") from None
 
 
+def parse_key_id(text: str) -> str:
+    """The key id of a key named by its key id (16 hex digits) or its Ed25519 public key (64 hex digits).
+
+    Raises
+    ------
+    ParameterError
+        When ``text`` is neither.
+    """
+    value = str(text).strip().lower()
+    if len(value) not in (16, 64) or any(c not in "0123456789abcdef" for c in value):
+        raise ParameterError(f"a key must be a key id (16 hex digits) or an Ed25519 public key (64 hex digits), "
+                             f"given {text!r}")
+    return key_id(value) if len(value) == 64 else value
+
+
 def audit_data(data: LogData, *, pinned: tuple[str, TreeHead] | None = None,
-               report: AuditReport | None = None) -> AuditReport:
-    """Run every check on ``data``; ``pinned``: (name, head) of a checkpoint the log must still extend."""
+               report: AuditReport | None = None, expected_key: str | None = None) -> AuditReport:
+    """Run every check on ``data``.
+
+    Parameters
+    ----------
+    pinned : (str, TreeHead), optional
+        (name, head) of a checkpoint the log must still extend.
+    expected_key : str, optional
+        The key (a key id or public key hex, see :func:`parse_key_id`) the log must be signed with.
+    """
     report = report if report is not None else AuditReport()
+    report.key_id = key_id(data.public_key)
+    if expected_key is not None:
+        expected = parse_key_id(expected_key)
+        report.checked["public_key"] += 1
+        if report.key_id != expected:
+            report.fail("public-key-mismatch", "public_key",
+                        f"the log is signed by key {report.key_id}, not the expected key {expected}")
     trail = Trail()
     heads = check_heads(data.heads, data.public_key, report, trail, bad_signatures)
     wanted = {h.tree_size for h in (data.checkpoint, pinned[1] if pinned else None) if h is not None}
@@ -96,13 +130,15 @@ def audit_data(data: LogData, *, pinned: tuple[str, TreeHead] | None = None,
     return report
 
 
-def audit_home(home: Home, *, checkpoint: Path | None = None) -> AuditReport:
+def audit_home(home: Home, *, checkpoint: Path | None = None, expected_key: str | None = None) -> AuditReport:
     """Audit a home's ledger: its public key must be that of the home's signing key.
 
     Parameters
     ----------
     checkpoint : Path, optional
         A checkpoint exported earlier: the log must still begin with the events it signed.
+    expected_key : str, optional
+        A key id or public key hex (see :func:`parse_key_id`) the log must also be signed with.
     """
     pinned = (str(checkpoint), load_pinned(checkpoint)) if checkpoint is not None else None
     data, stored_key = read_home(home)
@@ -125,16 +161,22 @@ def audit_home(home: Home, *, checkpoint: Path | None = None) -> AuditReport:
         if expected != data.public_key:
             key_failure = report.fail("public-key-mismatch", "meta", f"the ledger's public key "
                                       f"{key_id(data.public_key)} is not the home's signing key {key_id(expected)}")
-    audit_data(data, pinned=pinned, report=report)
+    audit_data(data, pinned=pinned, report=report, expected_key=expected_key)
     if key_failure is not None:  # every signature check then fails for that one reason
         report.demote({"bad-signature", "bad-consent-signature"}, key_failure)
     return report
 
 
-def audit_bundle(folder: Path, *, check_files: bool = False, checkpoint: Path | None = None) -> AuditReport:
-    """Audit an exported bundle (no private key needed); files are checked only if asked."""
+def audit_bundle(folder: Path, *, check_files: bool = False, checkpoint: Path | None = None,
+                 expected_key: str | None = None) -> AuditReport:
+    """Audit an exported bundle (no private key needed); files are checked only if asked.
+
+    The bundle carries its own public key, so a bundle rewritten and signed again with another
+    key passes every signature check: compare the report's ``key_id`` with the one published
+    for the log, or pass it as ``expected_key``.
+    """
     pinned = (str(checkpoint), load_pinned(checkpoint)) if checkpoint is not None else None
-    return audit_data(read_bundle(folder, check_files=check_files), pinned=pinned)
+    return audit_data(read_bundle(folder, check_files=check_files), pinned=pinned, expected_key=expected_key)
 
 
 def bundle_public_key_id(folder: Path) -> str:

@@ -1,4 +1,5 @@
-"""`voiceguard audit [--json] [--export DIR] [--bundle DIR] [--checkpoint FILE]`: exit 1 when anything fails."""
+"""`voiceguard audit [--json] [--export DIR] [--bundle DIR] [--checkpoint FILE] [--public-key KEY]`: exit 1 when
+anything fails."""
 
 from __future__ import annotations
 
@@ -8,7 +9,19 @@ from pathlib import Path
 import click
 
 from guard.cliutil import emit_json, home_option, json_option, say
+from guard.errors import ParameterError
 from guard.home import open_home
+
+
+def _key_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    from guard.ledger.audit import parse_key_id
+
+    try:
+        return parse_key_id(value)
+    except ParameterError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 @click.command("audit")
@@ -21,15 +34,20 @@ from guard.home import open_home
               help="A checkpoint exported earlier (a bundle's checkpoint.json, or a copy of ledger.head.json): "
                    "also fail unless its signature verifies and the log still begins with the events it signed, "
                    "which catches a log rolled back or rewritten since.")
+@click.option("--public-key", "public_key", default=None, callback=_key_option, metavar="KEY",
+              help="The key id (16 hex digits, as the audit prints it) or public key (64 hex digits) published for "
+                   "this log: also fail unless the log is signed with it, which catches a bundle signed again "
+                   "with another key.")
 @home_option
 @json_option
-def audit_command(export_dir: Path | None, bundle_dir: Path | None, checkpoint_file: Path | None, home_dir: Path,
-                  as_json: bool) -> None:
+def audit_command(export_dir: Path | None, bundle_dir: Path | None, checkpoint_file: Path | None,
+                  public_key: str | None, home_dir: Path, as_json: bool) -> None:
     """Verify the ledger: the Merkle tree, every signature and tree head, and every consent's scope.
 
     A damaged or edited log, a missing checkpoint (ledger.head.json) while the log holds events,
     and a missing consent statement or voice model are failures. With --checkpoint FILE the log
-    must also extend the tree head saved in FILE.
+    must also extend the tree head saved in FILE. The report names the key the log is signed
+    with; with --public-key KEY that key must be KEY.
     """
     from guard.ledger.audit import audit_bundle, audit_home, export_bundle
 
@@ -37,11 +55,11 @@ def audit_command(export_dir: Path | None, bundle_dir: Path | None, checkpoint_f
         raise click.UsageError("--export writes a bundle from the home; it cannot be combined with --bundle")
 
     if bundle_dir is not None:
-        report = audit_bundle(bundle_dir, checkpoint=checkpoint_file)
+        report = audit_bundle(bundle_dir, checkpoint=checkpoint_file, expected_key=public_key)
         where = str(bundle_dir)
     else:
         home = open_home(home_dir)
-        report = audit_home(home, checkpoint=checkpoint_file)
+        report = audit_home(home, checkpoint=checkpoint_file, expected_key=public_key)
         where = str(home.ledger_path)
         if export_dir is not None:
             written = export_bundle(home, export_dir)
@@ -51,7 +69,7 @@ def audit_command(export_dir: Path | None, bundle_dir: Path | None, checkpoint_f
         emit_json(report.to_dict())
     else:
         counts = ", ".join(f"{v} {k}" for k, v in report.checked.items())
-        say(f"Audit of {where}: {'OK' if report.ok else 'FAILED'} ({counts})")
+        say(f"Audit of {where}: {'OK' if report.ok else 'FAILED'} ({counts}), signed by key {report.key_id}")
         for line in report.lines():
             say(line)
     if not report.ok:

@@ -50,10 +50,15 @@ class Failure:
 
 @dataclass
 class AuditReport:
-    """``ok`` when nothing failed; ``checked`` counts what was checked."""
+    """``ok`` when nothing failed; ``checked`` counts what was checked.
+
+    ``key_id`` names the public key the log was verified against (None until the audit sets it),
+    so people can compare it with the key id published for this log.
+    """
 
     checked: dict[str, int] = field(default_factory=Counter)
     failures: list[Failure] = field(default_factory=list)
+    key_id: str | None = None
     _per_kind: Counter = field(default_factory=Counter, repr=False)
     _followers: dict[str, Counter] = field(default_factory=dict, repr=False)
 
@@ -115,4 +120,4 @@ class AuditReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "checked": dict(self.checked), "failures": [f.to_dict() for f in self.failures],
-                "failure_counts": dict(self._per_kind)}
+                "failure_counts": dict(self._per_kind), "key_id": self.key_id}

@@ -8,6 +8,8 @@ an auditor who trusts this home adds ``c2pa-ca.pem`` as a trust anchor.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+import os
 from pathlib import Path
 
 from cryptography import x509
@@ -15,13 +17,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from guard.errors import ProvenanceError
+from guard.errors import HomeError, ProvenanceError
 from guard.home import Home, write_private
 
 CA_CERT = "c2pa-ca.pem"
 CA_KEY = "c2pa-ca.key"
 SIGNER_CHAIN = "c2pa-signer-chain.pem"
 SIGNER_KEY = "c2pa-signer.key"
+CHAIN_FILES = (SIGNER_KEY, SIGNER_CHAIN, CA_KEY, CA_CERT)  # the signer's two first: they are what signs
 VALID_DAYS = 3650
 
 
@@ -42,12 +45,47 @@ def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
                              serialization.NoEncryption())
 
 
+def _partial_chain(home: Home) -> str | None:
+    """Why a new chain must not be made beside what is left of the old one, or None.
+
+    The signer's key and certificate work only together; a CA or certificate without its key
+    means the chain existed and lost a file, which only a backup brings back.
+    """
+    present = [name for name in CHAIN_FILES if (home.keys_dir / name).exists()]
+    missing = [name for name in CHAIN_FILES[:2] if name not in present]
+    if not present or not missing:
+        return None
+    return (f"{home.keys_dir / missing[0]} is missing beside {', '.join(present)}: restore keys/{missing[0]} "
+            f"from a backup; a new key cannot match the existing certificate chain (or remove every keys/c2pa-* "
+            f"file and run `voiceguard init --home {home.root}` for a new chain)")
+
+
 def create_chain(home: Home) -> list[Path]:
-    """Create the CA and signing certificate under ``keys/`` (every file 0600); idempotent."""
+    """Create the CA and signing certificate under ``keys/`` (every file 0600); idempotent.
+
+    The chain is made whole or not at all: concurrent calls are serialised by a lock on ``keys/``.
+
+    Raises
+    ------
+    HomeError
+        When part of an earlier chain is left (a lost key): a new key would not match it.
+    """
+    fd = os.open(home.keys_dir, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        if (home.keys_dir / SIGNER_CHAIN).exists() and (home.keys_dir / SIGNER_KEY).exists():
+            return []
+        problem = _partial_chain(home)
+        if problem:
+            raise HomeError(problem)
+        return _write_chain(home)
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _write_chain(home: Home) -> list[Path]:
     keys = home.keys_dir
     chain_path, key_path = keys / SIGNER_CHAIN, keys / SIGNER_KEY
-    if chain_path.exists() and key_path.exists():
-        return []
     now = dt.datetime.now(dt.timezone.utc)
     start, end = now - dt.timedelta(days=1), now + dt.timedelta(days=VALID_DAYS)
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -71,12 +109,7 @@ def create_chain(home: Home) -> list[Path]:
     pem = serialization.Encoding.PEM
     files = [(keys / CA_KEY, _pem_key(ca_key)), (keys / CA_CERT, ca.public_bytes(pem)),
              (key_path, _pem_key(ee_key)), (chain_path, ee.public_bytes(pem) + ca.public_bytes(pem))]
-    created = []
-    for path, data in files:
-        if not path.exists():
-            write_private(path, data)
-            created.append(path)
-    return created
+    return [path for path, data in files if write_private(path, data)]
 
 
 def signer_files(home: Home) -> tuple[bytes, bytes]:
@@ -84,4 +117,5 @@ def signer_files(home: Home) -> tuple[bytes, bytes]:
     try:
         return (home.keys_dir / SIGNER_CHAIN).read_bytes(), (home.keys_dir / SIGNER_KEY).read_bytes()
     except FileNotFoundError:
-        raise ProvenanceError(f"no C2PA signing certificate in {home.keys_dir}; run `voiceguard init --home {home.root}`") from None
+        fix = _partial_chain(home) or f"run `voiceguard init --home {home.root}`"
+        raise ProvenanceError(f"no C2PA signing certificate in {home.keys_dir}; {fix}") from None
