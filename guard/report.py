@@ -182,7 +182,8 @@ def _details(r: ScanResult) -> str:
         tables.append(_kv_table("Provenance and consent", [("record", why)]))
     mf = r.manifest
     tables.append(_kv_table("C2PA manifest", [("present", "no")] if not mf else
-                            [(k, ", ".join(map(str, v)) if isinstance(v, list) else v) for k, v in mf.items()]))
+                            # "; ": a failure or a conflict has commas of its own
+                            [(k, "; ".join(map(str, v)) if isinstance(v, list) else v) for k, v in mf.items()]))
     tables.append(_kv_table("Detector", [
         ("score", None if det.get("score") is None else f"{det['score']:.3f}"),
         ("p_synthetic", None if det.get("p_synthetic") is None else f"{det['p_synthetic']:.3f}"),

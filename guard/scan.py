@@ -8,8 +8,15 @@ verifier and the deepfake detector. The verdict follows a fixed order of evidenc
 2. else the detector's ``p_synthetic >= threshold`` -> ``"likely-synthetic"``;
 3. else ``"no-evidence"``; a file that cannot be decoded -> ``"error"``.
 
-A part that cannot run (no home, so no watermark key and no ledger; no detector model) is
-reported as not checked, with the reason, and never counted as evidence either way. Many
+A file's C2PA manifest never changes the verdict, and never lends it credibility: anyone can
+sign a manifest that claims a consented voice. It is read once, with the home's own CA
+(``keys/c2pa-ca.pem``) as the only trust anchor, and the reason says whether it is valid,
+whether it was signed by this home or by another signer, and where its claims contradict the
+watermark payload that was read or the ledger record found for it (``manifest.conflicts``).
+
+A part that cannot run (no home, so no watermark key, no ledger and no CA to check a
+manifest's signer; no detector model) is reported as not checked, with the reason, and never
+counted as evidence either way. Many
 files are scanned by a process pool whose workers each build one :class:`Scanner` (and so
 load the detector once) in an initializer.
 
@@ -228,9 +235,30 @@ class Scanner:
                               "no voiceguard home, so no watermark key (pass --home or run `voiceguard init`)")
         if self.watermark_off:
             self.notes.append(f"watermark not checked: {self.watermark_off}")
+        self.trust_anchors, self.signer_off = self._load_trust_anchors()
+        if self.signer_off and self.home is not None:
+            self.notes.append(f"C2PA manifest signers not checked: {self.signer_off}")
         self.detector, self.detector_off = self._load_detector()
         if self.detector_off:
             self.notes.append(f"detector not run: {self.detector_off}")
+
+    def _load_trust_anchors(self) -> tuple[str | None, str | None]:
+        """The home's C2PA CA (PEM text) that a manifest's signer must chain to, or None and why not."""
+        from cryptography import x509
+
+        from guard.provenance.certs import CA_CERT
+
+        if self.home is None:
+            return None, "no voiceguard home"
+        path = self.home.keys_dir / CA_CERT
+        try:
+            pem = path.read_text(encoding="ascii")
+            x509.load_pem_x509_certificates(pem.encode("ascii"))
+        except FileNotFoundError:
+            return None, f"{path} is missing"
+        except (OSError, UnicodeError, ValueError) as exc:
+            return None, f"{path} is not a readable PEM certificate ({type(exc).__name__})"
+        return pem, None
 
     def _load_detector(self) -> tuple[Any | None, str | None]:
         from guard.detect import load_model
@@ -256,8 +284,10 @@ class Scanner:
         manifest = self._manifest(path)
         detector = self._detect(y)
         verdict, reason = decide(watermark, provenance, detector, threshold=self.config.threshold)
-        if manifest and manifest.get("valid") is not None:
-            reason += "; C2PA manifest " + ("valid" if manifest["valid"] else "INVALID")
+        if manifest:
+            conflicts = manifest_conflicts(manifest, watermark, provenance)
+            manifest["conflicts"] = [detail for _, detail in conflicts]
+            reason += manifest_text(manifest, conflicts, signer_off=self.signer_off)
         view = overview(y, sample_rate=SCAN_RATE) if self.config.keep_overview else None
         return ScanResult(name, verdict, reason, watermark, provenance, manifest, detector,
                           round(y.shape[0] / SCAN_RATE, 3), None, view)
@@ -313,9 +343,10 @@ class Scanner:
         from guard.provenance import read_manifest
 
         try:
-            report = read_manifest(path)
+            report = read_manifest(path, trust_anchors=self.trust_anchors)
         except GuardError as exc:
-            return {"valid": False, "failures": [_one_line(exc)]}
+            return {"valid": False, "failures": [_one_line(exc)], "trusted": False,
+                    "signer_checked": False}
         return None if report is None else report.to_dict()
 
     def _detect(self, y: np.ndarray) -> dict:
@@ -328,6 +359,83 @@ class Scanner:
         return {"score": float(result.score), "p_synthetic": float(result.p_synthetic),
                 "segments": [[round(float(a), 3), round(float(b), 3), round(float(p), 6)] for a, b, p in result.segments],
                 "warning": result.warning, "voiced_s": round(result.voiced_s, 2), "speech": result.speech}
+
+
+def _hex(value: Any) -> str:
+    """A payload as 8 lower-case hex digits when it is one, else as given (a forged manifest may hold anything)."""
+    text = str(value).strip().lower()
+    try:
+        return f"{int(text, 16):08x}"
+    except ValueError:
+        return text
+
+
+def manifest_conflicts(manifest: dict, watermark: dict, provenance: dict | None) -> list[tuple[str, str]]:
+    """Where a manifest's claims contradict the watermark that was read and the ledger record found for it.
+
+    Parameters
+    ----------
+    manifest : dict
+        :meth:`guard.provenance.manifest.ManifestReport.to_dict`; a claim that is absent
+        (None) contradicts nothing.
+    watermark : dict
+        The scan's watermark section; ``detected`` None (not checked) compares nothing, and a
+        mark whose payload could not be read compares nothing either.
+    provenance : dict or None
+        The ledger record of the watermark's payload; compared only when one was found.
+
+    Returns
+    -------
+    list of (against, detail)
+        ``against`` is ``"watermark"``, ``"ledger record"`` or ``"itself"``; ``detail`` reads
+        like ``"manifest payload 11111111, watermark 708f1029"``.
+
+    Examples
+    --------
+    >>> manifest_conflicts({"payload": "11111111"}, {"detected": True, "payload": "708f1029"}, None)
+    [('watermark', 'manifest payload 11111111, watermark 708f1029')]
+    """
+    found: list[tuple[str, str]] = []
+    claims: dict[str, str] = {}  # claimed payload -> where the manifest claims it
+    for name, key in (("payload", "payload"), ("soft binding", "soft_binding")):
+        if manifest.get(key) is not None:
+            claims.setdefault(_hex(manifest[key]), name)
+    if len(claims) > 1:
+        (payload, _), (binding, _) = claims.items()
+        found.append(("itself", f"manifest soft binding {binding}, manifest payload {payload}"))
+    detected, mark = watermark.get("detected"), watermark.get("payload")
+    if detected is False and claims:
+        value, name = next(iter(claims.items()))
+        found.append(("watermark", f"manifest {name} {value}, no voiceguard watermark found"))
+    elif detected and mark is not None:
+        found += [("watermark", f"manifest {name} {value}, watermark {_hex(mark)}")
+                  for value, name in claims.items() if value != _hex(mark)]
+    if provenance and provenance.get("record_id") and not provenance.get("error"):
+        for name, key in (("record", "record_id"), ("voice", "voice_id"), ("consent", "consent_id")):
+            claim, logged = manifest.get(key), provenance.get(key)
+            if claim is not None and logged is not None and str(claim) != str(logged):
+                found.append(("ledger record", f"manifest {name} {claim}, ledger {name} {logged}"))
+    return found
+
+
+def manifest_text(manifest: dict, conflicts: Sequence[tuple[str, str]], *, signer_off: str | None) -> str:
+    """The manifest's part of a scan reason (starting ``"; "``): validity, signer, contradictions.
+
+    "C2PA manifest valid" is said only with who signed it: this home, another signer, or
+    "signer not checked" with ``signer_off`` (why there is no trust anchor).
+    """
+    if not manifest.get("valid"):
+        text = "; C2PA manifest INVALID"
+    elif manifest.get("trusted"):
+        text = "; C2PA manifest valid, signed by this home"
+    elif manifest.get("signer_checked"):
+        text = "; C2PA manifest signed by another signer, not this home"
+    else:
+        text = f"; C2PA manifest valid (signer not checked: {signer_off or 'no trust anchor'})"
+    for against in dict.fromkeys(a for a, _ in conflicts):
+        details = [d for a, d in conflicts if a == against]
+        text += f"; C2PA manifest contradicts {'the ' if against != 'itself' else ''}{against}: " + " and ".join(details)
+    return text
 
 
 def _record_of(provenance: dict | None) -> str:
