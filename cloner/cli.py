@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from guard.cliutil import (
+    Text,
     emit_json,
     home_option,
     json_option,
@@ -21,16 +22,18 @@ from guard.home import open_home
 
 
 @click.command("tts")
-@click.argument("text", required=False)
+@click.argument("text", required=False, type=Text(multiline=True))
 @click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="Output audio file (format from extension).")
-@click.option("--voice", default="en-us", show_default=True, help="espeak-ng voice or language.")
+@click.option("--voice", default="en-us", show_default=True, type=Text(),
+              help="espeak-ng voice or language from --list-voices, optionally +variant (en-gb+f3).")
 @click.option("--rate", "rate_wpm", type=click.IntRange(80, 450), default=175, show_default=True, help="Words per minute.")
 @click.option("--pitch", type=click.IntRange(0, 99), default=50, show_default=True, help="Base pitch, 0-99.")
 @click.option("--sample-rate", type=click.IntRange(8000, 48000), default=22050, show_default=True, help="Output rate in Hz.")
 @click.option("--list-voices", is_flag=True, help="List espeak-ng voices and exit.")
+@click.option("--list-variants", is_flag=True, help="List the variants a voice takes as +VARIANT and exit.")
 @json_option
 def tts_command(text: str | None, out: Path | None, voice: str, rate_wpm: int, pitch: int,
-                sample_rate: int, list_voices: bool, as_json: bool) -> None:
+                sample_rate: int, list_voices: bool, list_variants: bool, as_json: bool) -> None:
     """Speak TEXT with espeak-ng into OUT (plain TTS: not a clone, not watermarked)."""
     from cloner import tts
     from guard.audio import rate_change_note, save
@@ -42,8 +45,15 @@ def tts_command(text: str | None, out: Path | None, voice: str, rate_wpm: int, p
             else:
                 click.echo(f"{v.identifier:24s} {','.join(v.languages):16s} {v.name}")
         return
+    if list_variants:
+        for name in tts.list_variants():
+            if as_json:
+                emit_json({"variant": name})
+            else:
+                click.echo(name)
+        return
     if text is None or out is None:
-        raise click.UsageError("TEXT and -o OUT are required (or use --list-voices)")
+        raise click.UsageError("TEXT and -o OUT are required (or use --list-voices or --list-variants)")
     y = tts.synthesize(text, voice=voice, rate_wpm=rate_wpm, pitch=pitch, sample_rate=sample_rate)
     save(out, y, sample_rate=sample_rate)
     duration_s = y.shape[0] / sample_rate
@@ -56,16 +66,16 @@ def tts_command(text: str | None, out: Path | None, voice: str, rate_wpm: int, p
 
 
 @click.command("enroll")
-@click.argument("voice_id", required=False)
+@click.argument("voice_id", required=False, type=Text())
 @click.option("--recordings", "recordings_dir", type=click.Path(path_type=Path), default=None,
               help="Folder of audio files with same-name .txt transcripts (>= 60 s of speech).")
-@click.option("--consent", "consent_id", default=None, help="Consent id from `voiceguard consent grant`.")
-@click.option("--language", default="en-us", show_default=True, help="espeak-ng voice of the TTS front end.")
+@click.option("--consent", "consent_id", default=None, type=Text(), help="Consent id from `voiceguard consent grant`.")
+@click.option("--language", default="en-us", show_default=True, type=Text(), help="espeak-ng voice of the TTS front end.")
 @click.option("--fast", is_flag=True, help="Short training for demos and tests (lower quality).")
 @click.option("--steps", type=click.IntRange(1, 100_000), default=None, help="Training steps (overrides --fast).")
 @click.option("--print-script", is_flag=True, help="Print the consent statement and the sentences to record, then exit.")
-@click.option("--subject", default=None, help="With --print-script: the speaker's name, for the statement.")
-@click.option("--operator", default=None, help="With --print-script: who will use the voice.")
+@click.option("--subject", default=None, type=Text(), help="With --print-script: the speaker's name, for the statement.")
+@click.option("--operator", default=None, type=Text(), help="With --print-script: who will use the voice.")
 @click.option("--purpose", "purposes", multiple=True, type=click.Choice(PURPOSES),
               help="With --print-script: a purpose (repeatable).")
 @click.option("--expires", default=None, type=ExpiryDate(), help="With --print-script: consent expiry, YYYY-MM-DD.")
@@ -147,11 +157,11 @@ def voices_list_command(home_dir: Path, as_json: bool) -> None:
 
 
 @click.command("clone")
-@click.argument("voice_id")
-@click.argument("text")
+@click.argument("voice_id", type=Text())
+@click.argument("text", type=Text(multiline=True))
 @click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Output audio file (format from extension).")
-@click.option("--purpose", required=True, help="What the clip is for; must be within the voice's consent.")
+@click.option("--purpose", required=True, type=Text(), help="What the clip is for; must be within the voice's consent.")
 @click.option("--force", is_flag=True, help="Replace OUT if it exists (never a file inside the data home).")
 @home_option
 @json_option

@@ -88,14 +88,15 @@ def render_tts(model: VoiceModel, text: str) -> np.ndarray:
 
 
 def check_text(text: object) -> str:
-    """``text`` if it has something to speak: 1 to :data:`MAX_TEXT_CHARS` characters, a letter or digit among them."""
+    """``text`` if it has something to speak: 1 to :data:`MAX_TEXT_CHARS` characters, a letter or digit among
+    them, and nothing espeak-ng would drop or read out as words (:func:`cloner.tts.check_speakable`)."""
     if not isinstance(text, str) or not text.strip():
         raise tts.TTSError("text is empty; give at least one word to speak")
     if len(text) > MAX_TEXT_CHARS:
         raise tts.TTSError(f"text is {len(text)} characters, over the maximum of {MAX_TEXT_CHARS}; split it")
     if not any(ch.isalnum() for ch in text):
         raise tts.TTSError(f"text has nothing to speak (no letters or digits), given {text[:40]!r}; give words")
-    return text
+    return tts.check_speakable(text)
 
 
 def speak(model: VoiceModel, text: str) -> np.ndarray:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import ctypes
 import os
 import pickle
+import re
 import sys
 import threading
 from collections.abc import Callable
@@ -41,6 +42,17 @@ _PARAM_RATE, _PARAM_VOLUME, _PARAM_PITCH, _PARAM_RANGE = 1, 2, 3, 4
 _RAND_SEED = 0
 _EVENT_LIST_TERMINATED, _EVENT_WORD, _EVENT_PHONEME = 0, 1, 7
 _PHONEMES_IPA = 0x02
+_VOICE_NAME_BYTES = 40  # UTF-8 bytes; espeak-ng copies a voice name, variant included, into 60
+_VARIANTS_DIR = ("voices", "!v")
+# C0 controls but tab, newline and carriage return; DEL; C1 controls
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+# an XML/SSML/HTML tag: <name>, <name attr='v' ...>, <name/>, </name>, <!-- -->, <?xml ...?>;
+# attributes must look like name=value, so "if a <b and c> d" is not read as markup
+_MARKUP = re.compile(
+    r"""</[A-Za-z][\w:.-]*\s*>"""
+    r"""|<[A-Za-z][\w:.-]*(?:\s+[A-Za-z_:][\w:.-]*\s*=\s*(?:"[^"<>]*"|'[^'<>]*'|[^\s"'<>=]+))*\s*/?>"""
+    r"""|<!--|<\?[A-Za-z]""")
 
 
 class _EventId(ctypes.Union):
@@ -150,8 +162,7 @@ class _Engine:
 
     def synth(self, text: str, *, voice: str, rate_wpm: int, pitch: int, pitch_range: int):  # noqa: ANN201
         lib = self.lib()
-        if lib.espeak_SetVoiceByName(voice.encode()) != 0:
-            raise TTSError(f"espeak-ng has no voice {voice!r}; `voiceguard tts --list-voices` lists them")
+        _set_voice(lib, voice)
         lib.espeak_SetParameter(_PARAM_RATE, rate_wpm, 0)
         lib.espeak_SetParameter(_PARAM_PITCH, pitch, 0)
         lib.espeak_SetParameter(_PARAM_RANGE, pitch_range, 0)
@@ -211,6 +222,57 @@ def _in_fresh_child(work: Callable[[], object]) -> object:
     return value
 
 
+def check_speakable(text: str) -> str:
+    """``text`` if espeak-ng would speak all of it as it reads; else a :class:`TTSError` saying why.
+
+    espeak-ng takes a C string in UTF-8 and, with the flags used here, reads markup aloud, so
+    three things are refused: a lone surrogate (what Python makes of bytes that are not
+    UTF-8), a control character (a NUL would silently end the text; ESC starts a terminal
+    escape that is read as words), and a markup tag (SSML is not interpreted: ``<break/>``
+    would be spoken as "break"). Tab, newline and carriage return are allowed. Emptiness and
+    length are not checked here (see :func:`synthesize_with_timings`).
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    str
+        ``text``, unchanged.
+
+    Raises
+    ------
+    ParameterError
+        ``text`` is not a string.
+    TTSError
+        A lone surrogate, a control character or a markup tag, named with its position
+        (1-based, in characters).
+
+    Examples
+    --------
+    >>> check_speakable("Hello, world.")
+    'Hello, world.'
+    >>> check_speakable("Hello\\x00 world")
+    Traceback (most recent call last):
+    ...
+    guard.errors.TTSError: text has a control character U+0000 at character 6; remove it (give plain text)
+    """
+    if not isinstance(text, str):
+        raise ParameterError(f"text must be a string, given {type(text).__name__}")
+    if m := _SURROGATE.search(text):
+        code = ord(m.group())
+        what = f"the byte 0x{code - 0xDC00:02X}" if 0xDC80 <= code <= 0xDCFF else f"a lone surrogate U+{code:04X}"
+        raise TTSError(f"text is not valid UTF-8: {what} at character {m.start() + 1}; give the text in UTF-8")
+    if m := _CONTROL.search(text):
+        raise TTSError(f"text has a control character U+{ord(m.group()):04X} at character {m.start() + 1}; "
+                       "remove it (give plain text)")
+    if m := _MARKUP.search(text):
+        raise TTSError(f"text has markup {m.group()[:40]!r} at character {m.start() + 1}: markup (SSML, HTML) "
+                       "is not supported and would be read aloud; give plain text")
+    return text
+
+
 def _check_text(text: object) -> str:
     if not isinstance(text, str):
         raise ParameterError(f"text must be a string, given {type(text).__name__}")
@@ -218,7 +280,7 @@ def _check_text(text: object) -> str:
         raise TTSError("text is empty; give at least one word to speak")
     if len(text) > MAX_TEXT_CHARS:
         raise TTSError(f"text is {len(text)} characters, over the maximum of {MAX_TEXT_CHARS}; split it")
-    return text
+    return check_speakable(text)
 
 
 def _check_int(name: str, value: object, lo: int, hi: int) -> int:
@@ -243,7 +305,9 @@ def synthesize_with_timings(
     text : str
         1 to :data:`MAX_TEXT_CHARS` characters.
     voice : str
-        An espeak-ng voice name or language (``en-us``, ``en-gb+f3``, ``fr``...).
+        An espeak-ng voice identifier, name or language from :func:`list_voices` (``en-us``,
+        ``en-gb``, ``fr``...), optionally with a ``+variant`` from :func:`list_variants`
+        (``en-gb+f3``).
     rate_wpm : int in 80-450
         Speaking rate in words per minute.
     pitch : int in 0-99
@@ -260,6 +324,7 @@ def synthesize_with_timings(
         Word and phoneme start times in seconds, in order.
     """
     text = _check_text(text)
+    voice = _check_voice(voice)
     sample_rate = check_sample_rate(sample_rate)
     rate_wpm = _check_int("rate_wpm", rate_wpm, 80, 450)
     pitch = _check_int("pitch", pitch, 0, 99)
@@ -312,14 +377,14 @@ def synthesize(
 def phonemes(text: str, *, voice: str = "en-us", ipa: bool = True) -> str:
     """Return the phoneme string espeak-ng would speak for ``text``, clauses joined by spaces."""
     text = _check_text(text)
+    voice = _check_voice(voice)
     with _ENGINE.lock:
         lib = _ENGINE.lib()
         return str(_in_fresh_child(lambda: _phonemes_here(lib, text, voice=voice, ipa=ipa)))
 
 
 def _phonemes_here(lib, text: str, *, voice: str, ipa: bool) -> str:  # noqa: ANN001 - the ctypes library
-    if lib.espeak_SetVoiceByName(voice.encode()) != 0:
-        raise TTSError(f"espeak-ng has no voice {voice!r}; `voiceguard tts --list-voices` lists them")
+    _set_voice(lib, voice)
     out: list[str] = []
     buf = ctypes.create_string_buffer(text.encode("utf-8"))
     ptr = ctypes.c_char_p(ctypes.addressof(buf))
@@ -330,26 +395,98 @@ def _phonemes_here(lib, text: str, *, voice: str, ipa: bool) -> str:  # noqa: AN
     return " ".join(s for s in out if s)
 
 
+def _voice_table(lib) -> list[tuple[Voice, tuple[int, ...]]]:  # noqa: ANN001 - the ctypes library
+    """Every voice espeak-ng lists, in its order, with the priority of each of its languages (lower first)."""
+    arr = lib.espeak_ListVoices(None)
+    table = []
+    i = 0
+    while arr[i]:
+        v = arr[i].contents
+        langs, priorities = [], []
+        raw = ctypes.cast(v.languages, ctypes.POINTER(ctypes.c_ubyte))
+        j = 0
+        while raw[j] != 0:  # (priority byte, NUL-terminated language)*, then a 0 byte
+            priorities.append(raw[j])
+            j += 1
+            start = j
+            while raw[j] != 0:
+                j += 1
+            langs.append(bytes(raw[start:j]).decode("ascii", "replace"))
+            j += 1
+        gender = {1: "male", 2: "female"}.get(v.gender, "none")
+        table.append((Voice(v.name.decode("utf-8", "replace"), v.identifier.decode("utf-8", "replace"),
+                            tuple(langs), gender), tuple(priorities)))
+        i += 1
+    return table
+
+
+def _voice_for_language(lib, language: str) -> str | None:  # noqa: ANN001 - the ctypes library
+    """The identifier of the voice that lists ``language`` with the best priority (the first on a tie)."""
+    wanted = language.strip().lower()
+    best: tuple[int, int, str] | None = None
+    for order, (voice, priorities) in enumerate(_voice_table(lib)):
+        for lang, priority in zip(voice.languages, priorities):
+            if lang.lower() == wanted and (best is None or (priority, order) < best[:2]):
+                best = (priority, order, voice.identifier)
+    return best[2] if best else None
+
+
+def _set_voice(lib, voice: str) -> None:  # noqa: ANN001 - the ctypes library
+    """Select ``voice`` (checked by :func:`_check_voice`) in espeak-ng.
+
+    espeak-ng finds a voice by file, name or identifier, but not by every language it lists
+    (``en-gb`` is the language of the file ``gmw/en``); such a language is mapped to the voice
+    that speaks it first. A name espeak-ng takes itself is passed unchanged, so those voices
+    sound exactly as they always did.
+    """
+    if lib.espeak_SetVoiceByName(voice.encode("utf-8")) == 0:
+        return
+    base, plus, variant = voice.partition("+")
+    identifier = _voice_for_language(lib, base)
+    if identifier is None or lib.espeak_SetVoiceByName(f"{identifier}{plus}{variant}".encode()) != 0:
+        raise TTSError(f"espeak-ng has no voice {voice!r}; `voiceguard tts --list-voices` lists them")
+
+
+def _check_voice(voice: object) -> str:
+    """``voice`` if it can name an espeak-ng voice: a name, identifier or language, and an existing ``+variant``."""
+    if not isinstance(voice, str):
+        raise ParameterError(f"voice must be a string, given {type(voice).__name__}")
+    base, plus, variant = voice.partition("+")
+    # (isprintable is False for a lone surrogate, which could not be encoded)
+    if not base.strip() or not voice.isprintable() or len(voice.encode("utf-8")) > _VOICE_NAME_BYTES:
+        raise TTSError(f"espeak-ng has no voice {voice!r}; `voiceguard tts --list-voices` lists them")
+    if plus:
+        known = list_variants()
+        numbered = None
+        if variant.isascii() and variant.isdigit():  # espeak-ng's numbers: +3 is m3, +13 is f3
+            n = int(variant)
+            numbered = f"m{n}" if n < 10 else f"f{n - 10}"
+        if variant not in known and numbered not in known:
+            raise TTSError(f"espeak-ng has no voice variant {variant!r} (in voice {voice!r}); variants are added "
+                           f"as voice+variant, e.g. en-us+f3; `voiceguard tts --list-variants` lists them")
+    return voice
+
+
+def list_variants() -> list[str]:
+    """Names of the voice variants shipped in the wheel's data, for ``voice+variant`` (``en-gb+f3``).
+
+    Returns
+    -------
+    list of str
+        Sorted variant names (``f1``..``f5``, ``m1``..``m8``, ``whisper``, ``croak``...).
+    """
+    folder = os.path.join(espeakng_loader.get_data_path(), *_VARIANTS_DIR)
+    try:
+        return sorted(name for name in os.listdir(folder) if os.path.isfile(os.path.join(folder, name)))
+    except OSError as exc:
+        raise TTSError(f"cannot read espeak-ng's voice variants in {folder}: {exc.strerror}") from None
+
+
 def list_voices() -> list[Voice]:
-    """All espeak-ng voices shipped in the wheel's data."""
+    """All espeak-ng voices shipped in the wheel's data.
+
+    Any of a voice's ``identifier``, ``name`` or ``languages`` can be given as ``voice``
+    to :func:`synthesize`, with a ``+variant`` from :func:`list_variants` or without.
+    """
     with _ENGINE.lock:
-        lib = _ENGINE.lib()
-        arr = lib.espeak_ListVoices(None)
-        voices = []
-        i = 0
-        while arr[i]:
-            v = arr[i].contents
-            langs = []
-            raw = ctypes.cast(v.languages, ctypes.POINTER(ctypes.c_ubyte))
-            j = 0
-            while raw[j] != 0:  # (priority byte, NUL-terminated language)*, then a 0 byte
-                j += 1
-                start = j
-                while raw[j] != 0:
-                    j += 1
-                langs.append(bytes(raw[start:j]).decode("ascii", "replace"))
-                j += 1
-            gender = {1: "male", 2: "female"}.get(v.gender, "none")
-            voices.append(Voice(v.name.decode(), v.identifier.decode(), tuple(langs), gender))
-            i += 1
-    return voices
+        return [voice for voice, _ in _voice_table(_ENGINE.lib())]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -42,6 +43,53 @@ class InputPath(click.Path):
         if isinstance(value, str) and not value.strip():
             self.fail("an empty path was given; name a file or folder", param, ctx)
         return super().convert(value, param, ctx)
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # tab, newline, CR allowed
+_CONTROL_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+class Text(click.ParamType):
+    """Free text typed by a person (a text to speak, a name, a reason, an id): valid UTF-8,
+    no control characters.
+
+    Click decodes an argument that is not UTF-8 with ``surrogateescape``, so a byte such as
+    0xFF arrives as a lone surrogate (``"\\udcff"``) that fails much later, where the text is
+    encoded; this type refuses it on the command line, naming the argument (exit 2). Do not
+    use it for file names, which on Linux may be any bytes.
+
+    Parameters
+    ----------
+    multiline : bool
+        Allow tab, newline and carriage return (a text to speak, a reason, a licence).
+        Without it (a name, a purpose, an id, a voice) every control character is refused.
+
+    Examples
+    --------
+    >>> @click.command()
+    ... @click.argument("text", type=Text(multiline=True))
+    ... def speak(text: str) -> None: ...
+    """
+
+    name = "text"
+
+    def __init__(self, *, multiline: bool = False) -> None:
+        self.multiline = multiline
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value
+        if m := _SURROGATE.search(value):
+            code = ord(m.group())
+            what = f"byte 0x{code - 0xDC00:02X}" if 0xDC80 <= code <= 0xDCFF else f"lone surrogate U+{code:04X}"
+            self.fail(f"not valid UTF-8 text ({what} at character {m.start() + 1}); give it in UTF-8", param, ctx)
+        control = _CONTROL_MULTILINE if self.multiline else _CONTROL_ONE_LINE
+        if m := control.search(value):
+            wanted = "plain text" if self.multiline else "one line of plain text"
+            self.fail(f"control character U+{ord(m.group()):04X} at character {m.start() + 1} is not allowed; "
+                      f"give {wanted}", param, ctx)
+        return value
 
 
 def input_path() -> InputPath:

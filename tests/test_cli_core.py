@@ -101,6 +101,10 @@ def test_tts_reports_the_rate_the_file_has(runner, tmp_path: Path) -> None:  # n
         (["tts", "hi", "-o", "{tmp}/no/x.wav"], 1, "Error: "),
         (["tts", "hi", "-o", "{tmp}/x.xyz"], 1, "cannot write '.xyz'"),
         (["tts", "hi", "-o", "{tmp}/x.wav", "--voice", "zz-nope"], 1, "no voice 'zz-nope'"),
+        (["tts", "hi", "-o", "{tmp}/x.wav", "--voice", "en-us+nonexist"], 1,
+         "Error: espeak-ng has no voice variant 'nonexist' (in voice 'en-us+nonexist')"),
+        (["tts", "<speak>hi</speak>", "-o", "{tmp}/x.wav"], 1, "Error: text has markup '<speak>' at character 1"),
+        (["tts", "hi \udcff", "-o", "{tmp}/x.wav"], 2, "Invalid value for '[TEXT]': not valid UTF-8 text"),
         (["tts", "hi", "-o", "{tmp}/x.wav", "--pitch", "200"], 2, "Invalid value for '--pitch'"),
         (["tts", "hi"], 2, "TEXT and -o OUT are required"),
         (["nosuchcommand"], 2, "No such command"),
@@ -118,6 +122,22 @@ def test_tts_list_voices_json(runner) -> None:  # noqa: ANN001
     assert result.exit_code == 0
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert any("en-us" in r["languages"] for r in rows)
+
+
+@pytest.mark.parametrize("voice", ["en-gb", "en-gb+f3", "en-gb+m3", "fr-fr", "zh"])
+def test_tts_takes_every_listed_language_as_a_voice(runner, tmp_path: Path, voice: str) -> None:  # noqa: ANN001
+    listed = runner.invoke(cli, ["tts", "--list-voices", "--json"])
+    assert voice.split("+")[0] in {lang for line in listed.stdout.splitlines() for lang in json.loads(line)["languages"]}
+    result = runner.invoke(cli, ["tts", "Hello there friend.", "-o", str(tmp_path / "v.wav"), "--voice", voice, "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["voice"] == voice and (tmp_path / "v.wav").stat().st_size > 1000
+
+
+def test_tts_list_variants(runner) -> None:  # noqa: ANN001
+    plain = runner.invoke(cli, ["tts", "--list-variants"])
+    assert plain.exit_code == 0 and {"f3", "m3", "whisper"} <= set(plain.stdout.split())
+    rows = [json.loads(line) for line in runner.invoke(cli, ["tts", "--list-variants", "--json"]).stdout.splitlines()]
+    assert {"variant": "f3"} in rows
 
 
 def test_bench_io_reports_every_format(runner) -> None:  # noqa: ANN001

@@ -207,6 +207,7 @@ def test_an_allowed_clone_checks_the_output_before_making_speech(home, tmp_path:
 
 @pytest.mark.parametrize(("text", "match"), [
     ("?!... ,,, ;;", "nothing to speak"), ("   ", "text is empty"), ("x" * 2001, "over the maximum"), (None, "empty"),
+    ("Hello world.\x00 The rest.", "control character"), ("<speak>Hello <break time='3s'/></speak>", "markup"),
 ])
 def test_text_without_words_is_refused(text: object, match: str) -> None:
     with pytest.raises(TTSError, match=match):

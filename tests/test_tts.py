@@ -107,6 +107,15 @@ def test_threads_give_same_audio_as_sequential() -> None:
         ({"text": "a" * (tts.MAX_TEXT_CHARS + 1)}, TTSError, "over the maximum"),
         ({"text": 42}, ParameterError, "text must be a string"),
         ({"text": "hi", "voice": "no-such-voice"}, TTSError, "no voice 'no-such-voice'"),
+        ({"text": "hi", "voice": "en-us+nonexist"}, TTSError, "no voice variant 'nonexist'.*--list-variants"),
+        ({"text": "hi", "voice": "en-us+0"}, TTSError, "no voice variant '0'"),
+        ({"text": "hi", "voice": "en-us+"}, TTSError, "no voice variant ''"),
+        ({"text": "hi", "voice": "en-us+f3+x"}, TTSError, "no voice variant 'f3\\+x'"),
+        ({"text": "hi", "voice": "+f3"}, TTSError, "no voice '\\+f3'"),
+        ({"text": "hi", "voice": "en-us\udcff"}, TTSError, "no voice"),
+        ({"text": "hi", "voice": "en-" + "x" * 60}, TTSError, "no voice"),
+        ({"text": "hi", "voice": None}, ParameterError, "voice must be a string"),
+        ({"text": "Hello world.\x00 This part would be dropped."}, TTSError, "control character U\\+0000 at character 13"),
         ({"text": "hi", "rate_wpm": 10}, ParameterError, "rate_wpm must be an integer in 80-450"),
         ({"text": "hi", "pitch": 120}, ParameterError, "pitch must be an integer in 0-99"),
         ({"text": "hi", "sample_rate": 0}, ParameterError, "sample_rate"),
@@ -116,6 +125,81 @@ def test_bad_input(kwargs: dict, error: type, message: str) -> None:
     kwargs.setdefault("sample_rate", SR)
     with pytest.raises(error, match=message):
         tts.synthesize(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("Plain words, with punctuation: 3 < 4 and 5 > 2; a <3 too.", None),
+        ("if a <b and c> d, that is no tag", None),
+        ("Write to <ada@example.org> today.", None),
+        ("Tab\tnewline\ncarriage return\r are layout.", None),
+        ("\u05e9\u05dc\u05d5\u05dd \u00e9t\u00e9 \u4f60\u597d", None),
+        ("Hello world.\x00 This part would be dropped.", "control character U\\+0000 at character 13"),
+        ("Red \x1b[31m alert", "control character U\\+001B at character 5"),
+        ("bell\x07", "control character U\\+0007 at character 5"),
+        ("delete\x7f", "control character U\\+007F"),
+        ("next line\x85here", "control character U\\+0085"),
+        ("Hello \udcff world", "not valid UTF-8: the byte 0xFF at character 7"),
+        ("Hello \ud800 world", "not valid UTF-8: a lone surrogate U\\+D800"),
+        ("<speak>Hello <break time='3s'/> world</speak>", "markup '<speak>' at character 1.*give plain text"),
+        ("Hello <break time='3s'/> world", "markup \"<break time='3s'/>\" at character 7"),
+        ("slow <prosody rate=\"x-slow\">words", "markup '<prosody"),
+        ("end of it</p>", "markup '</p>'"),
+        ("a<br>b", "markup '<br>'"),
+        ("<?xml version='1.0'?> words", "markup '<\\?x'"),
+        ("words <!-- hidden --> words", "markup '<!--'"),
+    ],
+)
+def test_check_speakable(text: str, message: str | None) -> None:
+    if message is None:
+        assert tts.check_speakable(text) == text
+        return
+    with pytest.raises(TTSError, match=message):
+        tts.check_speakable(text)
+
+
+@pytest.mark.parametrize("call", [
+    lambda t: tts.synthesize(t, sample_rate=SR),
+    lambda t: tts.phonemes(t),
+])
+@pytest.mark.parametrize("text", ["Hello world.\x00 The rest.", "<speak>Hello</speak>", "bad \udcff byte"])
+def test_synthesis_refuses_what_espeak_would_drop_or_read_aloud(call, text: str) -> None:  # noqa: ANN001
+    with pytest.raises(TTSError, match="control character|markup|not valid UTF-8"):
+        call(text)
+
+
+def test_check_speakable_wants_a_string() -> None:
+    with pytest.raises(ParameterError, match="text must be a string"):
+        tts.check_speakable(b"bytes")
+
+
+def test_every_listed_language_and_identifier_is_a_voice() -> None:
+    voices = tts.list_voices()
+    names = sorted({lang for v in voices for lang in v.languages} | {v.identifier for v in voices})
+    assert {"en-gb", "fr-fr", "zh", "pt-pt", "no"} <= set(names)
+    for name in names:
+        assert tts.synthesize("one two", voice=name, sample_rate=SR).size > 0, name
+
+
+def test_a_language_speaks_with_the_voice_that_lists_it_first() -> None:
+    # en-gb is a language of the file gmw/en (priority 2), which espeak-ng does not find by that name
+    gb = tts.synthesize("Hello there friend.", voice="en-gb", sample_rate=SR)
+    np.testing.assert_array_equal(gb, tts.synthesize("Hello there friend.", voice="gmw/en", sample_rate=SR))
+    np.testing.assert_array_equal(gb, tts.synthesize("Hello there friend.", voice="en-GB", sample_rate=SR))
+    assert tts.phonemes("hello", voice="en-gb") == tts.phonemes("hello", voice="gmw/en")
+    f3 = tts.synthesize("Hello there friend.", voice="en-gb+f3", sample_rate=SR)
+    assert f3.shape != gb.shape or not np.array_equal(f3, gb)
+
+
+def test_variants_by_name_and_by_number() -> None:
+    variants = tts.list_variants()
+    assert {"f3", "m3", "whisper"} <= set(variants) and variants == sorted(variants)
+    # espeak-ng's numbers: +13 is f3, +3 is m3
+    np.testing.assert_array_equal(tts.synthesize("Good day.", voice="en-us+13", sample_rate=SR),
+                                  tts.synthesize("Good day.", voice="en-us+f3", sample_rate=SR))
+    np.testing.assert_array_equal(tts.synthesize("Good day.", voice="en-us+3", sample_rate=SR),
+                                  tts.synthesize("Good day.", voice="en-us+m3", sample_rate=SR))
 
 
 def test_a_worker_that_dies_without_a_result_is_one_clear_error() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from guard.cliutil import emit_json, home_option, json_option, say
+from guard.cliutil import Text, emit_json, home_option, json_option, say
 from guard.consent.record import MAX_EXPIRY_YEARS, PURPOSES, as_date, check_expiry
 from guard.errors import ConsentError, ParameterError
 from guard.home import open_home
@@ -33,6 +33,8 @@ class ExpiryDate(click.ParamType):
             self.fail(str(exc).replace("expires=", "", 1), param, ctx)
 
 
+_subject = click.option("--subject", required=True, type=Text(), help="The speaker's name.")
+_operator = click.option("--operator", required=True, type=Text(), help="Who may use the voice.")
 _purpose = click.option("--purpose", "purposes", multiple=True, required=True, type=click.Choice(PURPOSES),
                         help="What the voice may be used for (repeat for several).")
 _expires = click.option("--expires", required=True, type=ExpiryDate(),
@@ -53,8 +55,8 @@ def consent_group() -> None:
 
 
 @consent_group.command("template")
-@click.option("--subject", required=True, help="The speaker's name.")
-@click.option("--operator", required=True, help="Who may use the voice.")
+@_subject
+@_operator
 @_purpose
 @_expires
 def template_command(subject: str, operator: str, purposes: tuple[str, ...], expires: date) -> None:
@@ -65,15 +67,16 @@ def template_command(subject: str, operator: str, purposes: tuple[str, ...], exp
 
 
 @consent_group.command("grant")
-@click.argument("voice_id")
-@click.option("--subject", required=True, help="The speaker's name.")
-@click.option("--operator", required=True, help="Who may use the voice.")
+@click.argument("voice_id", type=Text())
+@_subject
+@_operator
 @_purpose
 @_expires
 @click.option("--statement", type=click.Path(path_type=Path), default=None,
               help="Recording of the speaker reading `voiceguard consent template`.")
-@click.option("--license", "license_text", default=None, help="Licence text of a research corpus.")
-@click.option("--language", "languages", multiple=True, default=("en",), show_default=True)
+@click.option("--license", "license_text", default=None, type=Text(multiline=True), help="Licence text of a research corpus.")
+@click.option("--language", "languages", multiple=True, default=("en",), show_default=True, type=Text(),
+              help="A language the speaker consents to be cloned in (repeatable).")
 @home_option
 @json_option
 def grant_command(voice_id: str, subject: str, operator: str, purposes: tuple[str, ...], expires: date,
@@ -95,8 +98,8 @@ def grant_command(voice_id: str, subject: str, operator: str, purposes: tuple[st
 
 
 @consent_group.command("revoke")
-@click.argument("consent_id")
-@click.option("--reason", required=True, help="Why consent is withdrawn (kept in the ledger).")
+@click.argument("consent_id", type=Text())
+@click.option("--reason", required=True, type=Text(multiline=True), help="Why consent is withdrawn (kept in the ledger).")
 @home_option
 @json_option
 def revoke_command(consent_id: str, reason: str, home_dir: Path, as_json: bool) -> None:
@@ -130,7 +133,7 @@ def list_command(home_dir: Path, as_json: bool) -> None:
 
 
 @consent_group.command("show")
-@click.argument("consent_id")
+@click.argument("consent_id", type=Text())
 @home_option
 @json_option
 def show_command(consent_id: str, home_dir: Path, as_json: bool) -> None:
