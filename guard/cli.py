@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -72,11 +73,21 @@ class LazyGroup(click.Group):
             if (ctx.find_root().obj or {}).get("verbose"):
                 traceback.print_exc()
             raise click.ClickException(str(exc)) from None
+        except BrokenPipeError:  # `voiceguard ... | head`: the reader has all it wants; stop quietly
+            _silence_stdout()
+            ctx.exit(0)
         except OSError as exc:  # unwritable output, full disk...: the user's to fix
             if (ctx.find_root().obj or {}).get("verbose"):
                 traceback.print_exc()
             where = f": {exc.filename}" if exc.filename else ""
             raise click.ClickException(f"{exc.strerror or exc}{where}") from None
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's last flush does not fail on the closed pipe again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 @click.group(cls=LazyGroup, lazy=LAZY_COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})

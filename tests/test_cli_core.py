@@ -146,3 +146,18 @@ def test_bench_io_reports_every_format(runner) -> None:  # noqa: ANN001
     figures = json.loads(result.stdout)
     assert set(figures["decode_x_realtime"]) == {"wav", "flac", "mp3", "ogg", "opus", "m4a"}
     assert all(v > 0 for v in figures["decode_x_realtime"].values()) and figures["tts_x_realtime"] > 0
+
+
+def test_a_closed_output_pipe_ends_the_listing_quietly() -> None:
+    import os
+    import subprocess
+    import sys
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # like `| head` that has already read what it wants: every write fails with EPIPE
+    try:
+        done = subprocess.run([sys.executable, "-m", "guard.cli", "tts", "--list-voices"], stdout=write_end,
+                              stderr=subprocess.PIPE, timeout=120)
+    finally:
+        os.close(write_end)
+    assert done.returncode == 0 and done.stderr == b""
