@@ -75,6 +75,24 @@ def staging_folder(out: Path, name: str) -> Path:
     return staging
 
 
+def reserve(out: Path) -> None:
+    """Take the name ``out`` with an empty file, atomically; CloneError when something is there already."""
+    try:
+        os.close(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    except FileExistsError:
+        raise CloneError(f"{out} appeared while the clip was made; nothing was replaced, choose another "
+                         f"name") from None
+
+
+def release(out: Path) -> None:
+    """Give back a name taken by :func:`reserve` that no clip filled (only while it is still the empty file)."""
+    try:
+        if out.stat().st_size == 0:
+            out.unlink()
+    except FileNotFoundError:
+        pass
+
+
 def place(staged: Path, out: Path, *, overwrite: bool) -> None:
     """Move the finished file to ``out``; without ``overwrite``, refuse a file that appeared meanwhile."""
     if overwrite:

@@ -20,7 +20,15 @@ import numpy as np
 from cloner import tts, world
 from cloner.authorize import authorize
 from cloner.convert import convert
-from cloner.output import WRITABLE_EXTENSIONS, check_output, place, sidecar_path, staging_folder
+from cloner.output import (
+    WRITABLE_EXTENSIONS,
+    check_output,
+    place,
+    release,
+    reserve,
+    sidecar_path,
+    staging_folder,
+)
 from cloner.recordings import frame_levels_db
 from cloner.voice import (
     META_FILE,
@@ -32,7 +40,7 @@ from cloner.voice import (
     voice_folder,
 )
 from guard.audio import save
-from guard.errors import CloneError, ConsentError
+from guard.errors import CloneError, ConsentError, WatermarkError
 from guard.home import Home
 
 GENERATOR = "voiceguard-cloner"
@@ -185,31 +193,57 @@ def clone(home: Home, voice_id: str, text: str, *, purpose: str, out_path: Path,
     out_path = check_output(Path(out_path), home=home, overwrite=overwrite)
     model = load_voice(home, voice_id)
     y = speak(model, text)
-    # A short clip may fail to carry one payload and carry another; each try is verified.
-    for attempt in range(MARK_ATTEMPTS):
-        payload = provenance.new_payload(home)
-        try:
-            marked = mark(y, sample_rate=model.sample_rate, payload=payload, key=home.watermark_key())
-            break
-        except CloneError:
-            if attempt == MARK_ATTEMPTS - 1:
-                raise
+
+    def still_allowed() -> None:
+        # run under the ledger's write lock just before the record lands: a revocation that came
+        # in while the clip was made refuses it, and OUT is taken now or never (two clones racing
+        # for one name: the loser logs nothing)
+        authorize(home, voice_id, purpose, model_consent_id=str(meta.get("consent_id")),
+                  weights_sha256=meta.get("weights_sha256"))
+        if not overwrite:
+            reserve(out_path)
+            reserved.append(out_path)
+
+    reserved: list[Path] = []
     # Build the clip under its final name in a hidden folder beside it: the C2PA manifest
     # names the file, and a failure anywhere leaves nothing at out_path.
     staging = staging_folder(out_path, f".voiceguard-{secrets.token_hex(6)}")
     try:
-        staged = save(staging / out_path.name, marked, sample_rate=model.sample_rate)
-        prov = provenance.issue(home, payload=payload, voice_id=voice_id, consent_id=record.consent_id, text=text,
-                                audio_path=staged, generator=GENERATOR, generator_version=_version(),
-                                purpose=purpose, final_path=out_path)
+        # A short clip may carry one payload and not another, and a lossy format may lose what
+        # the samples carried; every try is read back from the encoded file (provenance.issue).
+        for attempt in range(MARK_ATTEMPTS):
+            last = attempt == MARK_ATTEMPTS - 1
+            payload = provenance.new_payload(home)
+            try:
+                marked = mark(y, sample_rate=model.sample_rate, payload=payload, key=home.watermark_key())
+            except CloneError:
+                if last:
+                    raise
+                continue
+            staged = save(staging / out_path.name, marked, sample_rate=model.sample_rate)
+            try:
+                prov = provenance.issue(home, payload=payload, voice_id=voice_id, consent_id=record.consent_id,
+                                        text=text, audio_path=staged, generator=GENERATOR,
+                                        generator_version=_version(), purpose=purpose, final_path=out_path,
+                                        precondition=still_allowed)
+                break
+            except WatermarkError as exc:  # the encoded file lost the payload
+                if last:
+                    raise CloneError(f"{out_path}: the {out_path.suffix} encoding does not keep a readable "
+                                     f"watermark ({exc}); write .wav or .flac, or a longer text") from None
+            except ConsentError as exc:
+                raise _refuse(home, voice_id, purpose, str(exc)) from None
         manifest = prov.manifest
         sidecar = sidecar_path(staged)
         if sidecar.exists():
-            place(sidecar, sidecar_path(out_path), overwrite=overwrite)
+            place(sidecar, sidecar_path(out_path), overwrite=True)  # OUT is ours: reserved, or --force
             manifest = str(sidecar_path(out_path).resolve())
-        place(staged, out_path, overwrite=overwrite)
+        place(staged, out_path, overwrite=True)
+        reserved.clear()
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        for name in reserved:  # taken, but no clip was placed: give the name back
+            release(name)
     return CloneResult(str(out_path), prov.record_id, f"{payload:08x}", voice_id, record.consent_id,
                        manifest, round(marked.shape[0] / model.sample_rate, 3), model.sample_rate)
 

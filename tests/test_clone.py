@@ -205,3 +205,91 @@ def test_punctuation_only_text_is_one_clear_line(enrolled, runner, tmp_path: Pat
     assert result.exit_code == 1 and result.output == (
         "Error: text has nothing to speak (no letters or digits), given '?!... ,,, ;;'; give words\n")
     assert list(tmp_path.iterdir()) == []
+
+
+def _copy_of(enrolled, tmp_path: Path):  # noqa: ANN001, ANN202
+    """The enrolled home copied, so a test may revoke or race without touching the module's home."""
+    import shutil
+
+    from guard.home import open_home
+
+    shutil.copytree(enrolled[0].root, tmp_path / "home")
+    return open_home(tmp_path / "home")
+
+
+def _events(home, kind: str) -> list:  # noqa: ANN001
+    from guard.ledger import open_ledger
+
+    with open_ledger(home) as ledger:
+        return list(ledger.events(kind))
+
+
+def test_a_revocation_while_the_clip_is_made_refuses_it(enrolled, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    from guard import consent, provenance
+
+    home = _copy_of(enrolled, tmp_path)
+    signing = provenance.sign_clip
+
+    def sign_then_revoke(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        done = signing(*args, **kwargs)
+        consent.revoke(home, enrolled[1].consent_id, reason="withdrawn while the clip was made")
+        return done
+
+    monkeypatch.setattr(provenance, "sign_clip", sign_then_revoke)
+    out = tmp_path / "out" / "late.wav"
+    out.parent.mkdir()
+    with pytest.raises(ConsentError, match="clone refused: .*is revoked"):
+        pipeline.clone(home, "nova", TEXT, purpose="audiobook", out_path=out)
+    assert list(out.parent.iterdir()) == [] and _events(home, "clip.generated") == []
+    assert _events(home, "clone.refused")[-1].body["purpose"] == "audiobook"
+    from guard.ledger.audit import audit_home
+
+    assert audit_home(home).ok
+
+
+def test_a_name_taken_while_the_clip_is_made_logs_no_clip(enrolled, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    from guard import provenance
+
+    home = _copy_of(enrolled, tmp_path)
+    out = tmp_path / "out" / "same.wav"
+    out.parent.mkdir()
+    signing = provenance.sign_clip
+
+    def sign_while_another_writes(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        done = signing(*args, **kwargs)
+        out.write_bytes(b"the other clone's clip")
+        return done
+
+    monkeypatch.setattr(provenance, "sign_clip", sign_while_another_writes)
+    with pytest.raises(CloneError, match="appeared while the clip was made"):
+        pipeline.clone(home, "nova", TEXT, purpose="audiobook", out_path=out)
+    assert out.read_bytes() == b"the other clone's clip" and _events(home, "clip.generated") == []
+    assert [p.name for p in out.parent.iterdir()] == ["same.wav"]  # no staging folder left
+
+
+def test_an_encoding_that_loses_the_payload_is_tried_again_then_refused(enrolled, tmp_path: Path,
+                                                                        monkeypatch) -> None:  # noqa: ANN001
+    from guard import provenance
+    from guard.errors import WatermarkError
+
+    home = _copy_of(enrolled, tmp_path)
+    real_check = provenance._check_marked
+    calls: list[int] = []
+
+    def lossy_once(home_, path, payload):  # noqa: ANN001, ANN202
+        calls.append(payload)
+        if len(calls) == 1:
+            raise WatermarkError(f"{path}: its watermark does not read back with payload {payload:08x}")
+        return real_check(home_, path, payload)
+
+    monkeypatch.setattr(provenance, "_check_marked", lossy_once)
+    made = pipeline.clone(home, "nova", TEXT, purpose="audiobook", out_path=tmp_path / "second.wav")
+    assert len(calls) == 2 and made.payload == f"{calls[1]:08x}" and len(_events(home, "clip.generated")) == 1
+
+    def always_lossy(home_, path, payload):  # noqa: ANN001, ANN202
+        raise WatermarkError(f"{path}: its watermark does not read back with payload {payload:08x}")
+
+    monkeypatch.setattr(provenance, "_check_marked", always_lossy)
+    with pytest.raises(CloneError, match=r"never\.mp3: the \.mp3 encoding does not keep a readable watermark"):
+        pipeline.clone(home, "nova", TEXT, purpose="audiobook", out_path=tmp_path / "never.mp3")
+    assert not (tmp_path / "never.mp3").exists() and len(_events(home, "clip.generated")) == 1
