@@ -127,11 +127,22 @@ def test_revocation_is_an_event_and_blocks_later_use(home: Home) -> None:
     assert consent.check(home, "corpus-1", "research").consent_id == fresh.consent_id
 
 
-def test_tampered_consent_record_fails_its_signature(home: Home) -> None:
+def test_tampered_consent_record_is_refused(home: Home) -> None:
+    from guard.errors import LedgerError
+
     c = licence(home)
     with sqlite3.connect(home.ledger_path) as conn:
         conn.execute("UPDATE events SET canonical = replace(canonical, '\"research\"', '\"audiobook\"')")
-    with pytest.raises(ConsentError, match=f"consent {c.consent_id}: signature does not verify"):
+    with pytest.raises(LedgerError, match=r"does not match its signed tree head: event 0 \(consent.granted\) was "
+                                          r"changed after it was logged"):
+        consent.get(home, c.consent_id)
+    # the same edit with its leaf hash recomputed still disagrees with the signed root
+    with sqlite3.connect(home.ledger_path) as conn:
+        (text,) = conn.execute("SELECT canonical FROM events WHERE seq=0").fetchone()
+        from guard.ledger import merkle
+
+        conn.execute("UPDATE events SET leaf_hash=? WHERE seq=0", (merkle.leaf_hash(text.encode()).hex(),))
+    with pytest.raises(LedgerError, match="do not hash to the root its newest signed tree head signs"):
         consent.get(home, c.consent_id)
 
 

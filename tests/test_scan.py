@@ -270,3 +270,16 @@ def test_decide_names_pieces_of_other_marks() -> None:
                                             "consent_status_now": "revoked"}
     assert "payload deadbeef at 0.0-5.6 s (record rec-1, voice nova, consent c-1: revoked now)" in decide(
         mark, None, DET_HIGH, threshold=0.5)[1]
+
+
+def test_a_record_edited_behind_the_ledgers_back_is_not_believed(tmp_path: Path, home, speech) -> None:  # noqa: ANN001
+    import sqlite3
+
+    path, _, record = _issued(tmp_path, home, speech)
+    with sqlite3.connect(home.ledger_path) as conn:
+        conn.execute("UPDATE events SET canonical = replace(canonical, '\"voice_id\":\"corpus-voice\"', "
+                     "'\"voice_id\":\"ada-lovelace\"') WHERE kind='clip.generated'")
+    result = Scanner(ScanConfig(home_dir=str(home.root))).scan(path)
+    assert result.verdict == "watermarked" and result.watermark["payload"] == "00c0ffee"
+    assert not (result.provenance or {}).get("valid")
+    assert "ada-lovelace" not in result.reason and "changed after it was logged" in result.reason

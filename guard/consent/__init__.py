@@ -157,9 +157,11 @@ def _all(home: Home) -> dict[str, Consent]:
 
     records: dict[str, Consent] = {}
     with Ledger(home) as led:
-        led.check_extent()  # a revocation deleted behind the ledger's back must not read as no revocation
+        # checked against the signed tree head: a revocation deleted or edited behind the ledger's
+        # back must not read as no revocation
+        events = led.verified_events()
         key = load_public_key(led.public_key_hex)
-        for event in led.events():
+        for event in events:
             if event.kind == "consent.granted":
                 record = Consent.from_dict(event.body)
                 try:

@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from guard.errors import LedgerError, ParameterError
@@ -28,6 +29,7 @@ from guard.ledger import merkle
 from guard.ledger.canon import (
     canonical_json,
     key_id,
+    load_public_key,
     parse_time,
     public_key_hex,
     tree_head_message,
@@ -340,6 +342,45 @@ class Ledger:
                                 (kind,) if kind else ())
             for row in rows:
                 yield self._event(row)
+
+    def verified_events(self, kind: str | None = None) -> list[Event]:
+        """Events in order (optionally of one kind), after checking the whole log against its newest signed head.
+
+        Every event's text is hashed again, the Merkle root of all of them must be the root the
+        newest tree head signs, and that signature must verify: an event edited behind the
+        ledger's back (its text, or its text and stored leaf hash together) is refused here
+        instead of being believed. Use it where a decision or a report rests on what the log
+        says (consents, provenance records); it costs one hash per event.
+
+        Raises
+        ------
+        LedgerError
+            The log disagrees with its signed head (naming the first changed event when its
+            stored leaf hash gives it away), or with its own extent (:meth:`check_extent`).
+        """
+        if kind is not None and kind not in KINDS:
+            raise ParameterError(f"unknown event kind={kind!r}; expected one of {', '.join(KINDS)}")
+        self.check_extent()
+        with self._reading() as conn:
+            rows = conn.execute("SELECT seq, kind, time, canonical, leaf_hash FROM events ORDER BY seq").fetchall()
+        events = [self._event(row) for row in rows]
+        leaves = [merkle.leaf_hash(row[3].encode()) for row in rows]
+        head = self.tree_head()
+        if head is None:
+            return [e for e in events if kind is None or e.kind == kind]  # an empty log: nothing to check
+        problem = None
+        try:
+            load_public_key(self.public_key_hex).verify(bytes.fromhex(head.signature), head.message())
+        except (InvalidSignature, ValueError):
+            problem = f"its newest tree head (size {head.tree_size}) does not carry a valid signature"
+        if problem is None and merkle.root(leaves).hex() != head.root_hash:
+            changed = next((e for e, leaf in zip(events, leaves) if e.leaf_hash != leaf.hex()), None)
+            problem = (f"event {changed.seq} ({changed.kind}) was changed after it was logged" if changed else
+                       "its events do not hash to the root its newest signed tree head signs")
+        if problem:
+            raise LedgerError(f"ledger {self.path} does not match its signed tree head: {problem}; nothing was "
+                              f"decided from it. Run `voiceguard audit --home {self.home.root}`")
+        return [e for e in events if kind is None or e.kind == kind]
 
     def leaf_hashes(self) -> list[bytes]:
         return [bytes.fromhex(e.leaf_hash) for e in self.events()]

@@ -70,8 +70,8 @@ class ProvenanceRecord:
 def _records(home: Home) -> list[ProvenanceRecord]:
     from guard.ledger import Ledger
 
-    with Ledger(home) as led:
-        return [ProvenanceRecord.from_dict(e.body) for e in led.events("clip.generated")]
+    with Ledger(home) as led:  # checked against the signed tree head: an edited record is refused, not believed
+        return [ProvenanceRecord.from_dict(e.body) for e in led.verified_events("clip.generated")]
 
 
 def _used_payloads(home: Home) -> set[int]:
