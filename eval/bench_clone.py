@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
-import json
 import tempfile
 import time
 from datetime import date, timedelta
@@ -26,7 +25,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from guard.cliutil import emit_json, json_option, say, seed_option
+from guard.cliutil import FiniteFloat, emit_json, json_option, say, seed_option, to_json
 from guard.errors import DatasetError
 
 ASTERISK_DIR = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
@@ -200,6 +199,18 @@ def measure_voice(name: str, *, work: Path, train_s: float, n_test: int, steps: 
     }
 
 
+def mcd_change(reduction: float) -> str:
+    """The change in MCD a ``reduction`` (0.4 = 40 % lower) makes, signed: ``"-40%"``, ``"+2%"`` when it grew.
+
+    Examples
+    --------
+    >>> mcd_change(0.4), mcd_change(-0.0186)
+    ('-40%', '+2%')
+    """
+    change = -100 * reduction
+    return f"{change:+.0f}%" if round(change) != 0 else "0%"
+
+
 def plot(results: list[dict], path: Path) -> None:
     """Bars per voice: MCD, speaker similarity and WER of TTS-only, clone, vocoder ceiling (and real)."""
     import matplotlib
@@ -227,7 +238,7 @@ def plot(results: list[dict], path: Path) -> None:
 
 @click.command("clone")
 @click.option("--voice", "voices", multiple=True, type=click.Choice(VOICES), help="Voices to measure (default: all; asterisk skipped when not installed).")
-@click.option("--train-s", type=click.FloatRange(60.0, 3600.0), default=180.0, show_default=True, help="Seconds of enrollment speech per voice.")
+@click.option("--train-s", type=FiniteFloat(60.0, 3600.0), default=180.0, show_default=True, help="Seconds of enrollment speech per voice.")
 @click.option("--test", "n_test", type=click.IntRange(2, 100), default=10, show_default=True, help="Held-out sentences per voice.")
 @click.option("--steps", type=click.IntRange(1, 100_000), default=None, help="Conversion training steps (default: the enrollment default).")
 @click.option("--postfilter-steps", type=click.IntRange(0, 100_000), default=None, help="Post-filter training steps (default: the enrollment default; 0 = none).")
@@ -255,7 +266,7 @@ def command(voices: tuple[str, ...], train_s: float, n_test: int, steps: int | N
               "machine_note": "2 CPU cores shared with other work; torch limited to 1 thread"}
     if out_dir:
         out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "clone.json").write_text(json.dumps(report, indent=2))
+        (out_dir / "clone.json").write_text(to_json(report, indent=2))
         if results:
             plot(results, out_dir / "clone.png")
     if as_json:
@@ -272,7 +283,7 @@ def command(voices: tuple[str, ...], train_s: float, n_test: int, steps: int | N
             row = m[kind]
             mcd = f"MCD {row['mcd_db']:6.2f} dB  F0 RMSE {row['f0_rmse_cents']:6.1f} c  " if "mcd_db" in row else " " * 37
             say(f"  {kind:18s} {mcd}similarity {row['similarity']:.3f}  WER {100 * row['wer']:5.1f}%")
-        say(f"  MCD -{100 * r['mcd_reduction']:.0f}%  similarity {r['similarity_gain']:+.3f}  WER gap "
+        say(f"  MCD {mcd_change(r['mcd_reduction'])}  similarity {r['similarity_gain']:+.3f}  WER gap "
             f"{100 * r['wer_gap']:+.1f} points  synthesis RTF {r['synthesis_rtf']:.3f}  clone() of "
             f"{r['clone_call']['audio_s']:.1f} s in {r['clone_call']['wall_s']:.2f} s, watermark "
             f"{'verified' if r['clone_call']['payload_matches'] else 'NOT verified'}")

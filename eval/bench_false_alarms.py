@@ -11,7 +11,6 @@ into clips of at least ``--clip-s`` seconds (words are too short to score one by
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,17 @@ import click
 import numpy as np
 
 from guard.audio import is_audio_path, load
-from guard.cliutil import emit_json, json_option, progress, quiet_option, say, seed_option
+from guard.cliutil import (
+    FiniteFloat,
+    emit_json,
+    input_path,
+    json_option,
+    progress,
+    quiet_option,
+    say,
+    seed_option,
+    to_json,
+)
 from guard.errors import DatasetError, GuardError
 
 RATE = 16000
@@ -155,7 +164,8 @@ def run(roots: list[Path], *, model: Path | None, min_files: int, clip_s: float,
 
     def note(path: Path, message: str) -> None:
         unreadable.append({"file": str(path), "error": message})
-        say(f"skipped unreadable {path}: {message}", quiet=quiet)
+        say(f"skipped unreadable {message}" if message.startswith(f"{path}:") else f"skipped unreadable {path}: {message}",
+            quiet=quiet)
 
     rows = []
     for voice in progress(voices, silent=quiet, desc="voices"):
@@ -197,13 +207,13 @@ def plot(results: dict, path: Path) -> Path:
 
 
 @click.command("false-alarms")
-@click.option("--root", "roots", multiple=True, type=click.Path(path_type=Path),
+@click.option("--root", "roots", multiple=True, type=input_path(),
               help="Folder of real speech (repeatable); default: Debian's klettres-data and ktuberling-data.")
 @click.option("--model", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Detector model (default: shipped).")
 @click.option("--min-files", type=click.IntRange(1, None), default=25, show_default=True, help="Audio files a folder needs to count as a voice.")
-@click.option("--clip-s", type=click.FloatRange(1.0, 60.0), default=3.0, show_default=True, help="Shortest joined clip, seconds.")
+@click.option("--clip-s", type=FiniteFloat(1.0, 60.0), default=3.0, show_default=True, help="Shortest joined clip, seconds.")
 @click.option("--clips", "max_clips", type=click.IntRange(1, None), default=20, show_default=True, help="Clips per voice at most.")
-@click.option("--threshold", type=click.FloatRange(0.0, 1.0), default=0.5, show_default=True, help="p_synthetic at which a clip is flagged.")
+@click.option("--threshold", type=FiniteFloat(0.0, 1.0), default=0.5, show_default=True, help="p_synthetic at which a clip is flagged.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write results.json and false_alarms.png here.")
 @seed_option
@@ -224,7 +234,7 @@ def command(roots: tuple[Path, ...], model: Path | None, min_files: int, clip_s:
                   threshold=threshold, seed=seed, quiet=silent)
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "results.json").write_text(json.dumps(results, indent=2))
+        (out_dir / "results.json").write_text(to_json(results, indent=2))
         plot(results, out_dir / "false_alarms.png")
         say(f"wrote {out_dir / 'results.json'} and {out_dir / 'false_alarms.png'}", quiet=silent)
     if as_json:
@@ -232,6 +242,6 @@ def command(roots: tuple[Path, ...], model: Path | None, min_files: int, clip_s:
         return
     for r in results["voices"]:
         rate = "-" if r["rate"] is None else f"{100 * r['rate']:5.1f}%"
-        click.echo(f"{r['voice']:40s} {r['clips']:4d} clips  flagged {rate}")
-    click.echo(f"pooled: {results['flagged']} of {results['clips']} clips flagged ({100 * results['pooled_rate']:.1f}%); "
-               f"unreadable files skipped: {len(results['unreadable'])}")
+        say(f"{r['voice']:40s} {r['clips']:4d} clips  flagged {rate}", quiet=quiet)
+    say(f"pooled: {results['flagged']} of {results['clips']} clips flagged ({100 * results['pooled_rate']:.1f}%); "
+        f"unreadable files skipped: {len(results['unreadable'])}", quiet=quiet)

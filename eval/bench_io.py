@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import statistics
 import tempfile
 import time
@@ -11,7 +10,15 @@ from pathlib import Path
 import click
 import numpy as np
 
-from guard.cliutil import emit_json, json_option, say, seed_option
+from guard.cliutil import (
+    FiniteFloat,
+    emit_json,
+    json_option,
+    quiet_option,
+    say,
+    seed_option,
+    to_json,
+)
 
 FORMATS = ("wav", "flac", "mp3", "ogg", "opus", "m4a")
 TTS_TEXT = ("Consent comes first: every clip we make carries a mark and a signed record, "
@@ -63,19 +70,22 @@ def measure(*, duration_s: float, repeats: int, seed: int) -> dict:
 
 
 @click.command("io")
-@click.option("--duration", "duration_s", type=click.FloatRange(1.0, 3600.0), default=60.0, show_default=True, help="Test signal length in seconds.")
+@click.option("--duration", "duration_s", type=FiniteFloat(1.0, 3600.0), default=60.0, show_default=True, help="Test signal length in seconds.")
 @click.option("--repeats", type=click.IntRange(1, 100), default=5, show_default=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Write io.json here.")
 @seed_option
 @json_option
-def command(duration_s: float, repeats: int, out_dir: Path | None, seed: int, as_json: bool) -> None:
+@quiet_option
+def command(duration_s: float, repeats: int, out_dir: Path | None, seed: int, as_json: bool, quiet: bool) -> None:
     """Decode speed for wav/flac/mp3/ogg/opus/m4a and TTS speed (medians, x real time, one thread)."""
     results = measure(duration_s=duration_s, repeats=repeats, seed=seed)
     if out_dir:
         out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "io.json").write_text(json.dumps(results, indent=2))
+        (out_dir / "io.json").write_text(to_json(results, indent=2))
     if as_json:
         emit_json(results)
+        return
+    if quiet:
         return
     say(f"decode to 16 kHz mono, {duration_s:g} s signal, median of {repeats}:")
     for fmt, speed in results["decode_x_realtime"].items():

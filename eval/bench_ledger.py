@@ -20,7 +20,6 @@ month, year) changed, and unrelated speech for any claim.
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from itertools import combinations
@@ -29,7 +28,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from guard.cliutil import emit_json, json_option, progress, quiet_option, say, seed_option
+from guard.cliutil import emit_json, json_option, progress, quiet_option, say, seed_option, to_json
 
 LIBRISPEECH = Path(__file__).resolve().parents[2] / "shared" / "data" / "librispeech-sample"
 ASTERISK = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
@@ -299,25 +298,27 @@ def command(n_events: int, speaker_eer: bool, statement_check: bool, max_speaker
         result["statement_check"] = measure_statement_check(max_prompts=max_prompts, silent=silent)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        (out / "ledger.json").write_text(json.dumps(result, indent=2))
+        (out / "ledger.json").write_text(to_json(result, indent=2))
     if as_json:
         emit_json(result)
         return
+    if quiet:
+        return
     r = result["ledger"]
-    click.echo(f"ledger: {r['events']} appends in {r['append_s']} s = {r['appends_per_s']} events/s (target >= 500); "
-               f"audit {r['audit_s']} s wall, {r['audit_cpu_s']} CPU s (target <= 30 s for 100,000), ok={r['audit_ok']}, "
-               f"{r['database_mb']} MB; load average {r['load_average_1min']} while measuring")
+    say(f"ledger: {r['events']} appends in {r['append_s']} s = {r['appends_per_s']} events/s (target >= 500); "
+        f"audit {r['audit_s']} s wall, {r['audit_cpu_s']} CPU s (target <= 30 s for 100,000), ok={r['audit_ok']}, "
+        f"{r['database_mb']} MB; load average {r['load_average_1min']} while measuring")
     if statement_check:
         sc = result["statement_check"]
-        click.echo("statement check, accepted (espeak-ng statements; a claim with one field changed should be refused): "
-                   + ", ".join(f"{k} {v:.0%} of {sc['trials'][k]}" for k, v in sc["accepted_fraction"].items()))
+        say("statement check, accepted (espeak-ng statements; a claim with one field changed should be refused): "
+            + ", ".join(f"{k} {v:.0%} of {sc['trials'][k]}" for k, v in sc["accepted_fraction"].items()))
         if "real_prompts" in sc:
             rp = sc["real_prompts"]
-            click.echo(f"overall match on {rp['n']} real prompts: own text mean {rp['own_mean']:.2f} "
-                       f"({rp['own_over_threshold']:.0%} >= {rp['overall_threshold']}), another prompt's text mean "
-                       f"{rp['other_mean']:.2f} ({rp['other_over_threshold']:.0%})")
+            say(f"overall match on {rp['n']} real prompts: own text mean {rp['own_mean']:.2f} "
+                f"({rp['own_over_threshold']:.0%} >= {rp['overall_threshold']}), another prompt's text mean "
+                f"{rp['other_mean']:.2f} ({rp['other_over_threshold']:.0%})")
     for row in result.get("speaker_eer", {}).get("rows", []) + [result.get("speaker_eer", {}).get("pooled_real")]:
         if row:
-            click.echo(f"speaker EER {row['corpus']:38s} {row['eer']:.2%} at cos {row['eer_threshold']:.3f} "
-                       f"({row['same_trials']} same / {row['different_trials']} different trials; at the "
-                       f"threshold in use: FAR {row['far_at_threshold']:.2%}, FRR {row['frr_at_threshold']:.2%})")
+            say(f"speaker EER {row['corpus']:38s} {row['eer']:.2%} at cos {row['eer_threshold']:.3f} "
+                f"({row['same_trials']} same / {row['different_trials']} different trials; at the "
+                f"threshold in use: FAR {row['far_at_threshold']:.2%}, FRR {row['frr_at_threshold']:.2%})")

@@ -9,7 +9,6 @@ with 1 worker and with N workers, alternating, and reports medians.
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import tempfile
@@ -19,7 +18,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from guard.cliutil import emit_json, json_option, progress, quiet_option, say, seed_option
+from guard.cliutil import emit_json, json_option, progress, quiet_option, say, seed_option, to_json
 
 SENTENCES = (
     "Please call me back when you get this message, it is about the contract.",
@@ -216,7 +215,7 @@ def command(n_files: int, workers: int, repeats: int, out_dir: Path | None, mode
                       model_path=str(model_path) if model_path else None, silent=as_json or quiet)
     if out_dir:
         out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "scan.json").write_text(json.dumps(results, indent=2))
+        (out_dir / "scan.json").write_text(to_json(results, indent=2))
         plot(results, out_dir / "scan.png")
     if as_json:
         emit_json(results)

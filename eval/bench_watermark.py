@@ -24,17 +24,26 @@ search of :func:`guard.watermark.verify` (about 25x slower on unmarked audio).
 
 from __future__ import annotations
 
-import json
 import statistics
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
 import numpy as np
 
-from guard.cliutil import emit_json, json_option, progress, quiet_option, say, seed_option
-from guard.errors import DatasetError
+from guard.cliutil import (
+    FiniteFloat,
+    InputPath,
+    emit_json,
+    json_option,
+    progress,
+    quiet_option,
+    say,
+    seed_option,
+    to_json,
+)
+from guard.errors import DatasetError, WatermarkError
 
 RATE = 16000
 SPEECH_SHARE = 0.8
@@ -75,20 +84,81 @@ def espeak_clips(n_clips: int, *, duration_s: float, seed: int) -> Iterator[tupl
         yield f"espeak-{i:03d}-{voice}", np.concatenate(parts)[:n]
 
 
-def folder_clips(folder: Path, n_clips: int, *, duration_s: float, seed: int) -> Iterator[tuple[str, np.ndarray]]:
-    """Up to ``n_clips`` files of ``folder`` (seeded choice), each looped or cut to ``duration_s``."""
+MIN_SOURCE_S = 1.0  # a --clips file shorter than this is skipped, not looped into a "speech" clip
+
+
+def folder_clips(folder: Path, n_clips: int, *, duration_s: float, seed: int,
+                 on_skip: Callable[[Path, str], None] | None = None) -> Iterator[tuple[str, np.ndarray]]:
+    """Up to ``n_clips`` files of ``folder`` (seeded order), each looped or cut to ``duration_s``.
+
+    A file that cannot be used (unreadable, empty, NaN, not audio, shorter than
+    :data:`MIN_SOURCE_S`, or silent, so that there is nothing to mark) is skipped, reported
+    through ``on_skip(path, reason)``, and the next file in the seeded order is drawn in its
+    place, so that ``n_clips`` clips are made while the folder has enough usable files.
+
+    Parameters
+    ----------
+    folder : Path
+        Searched recursively for files with an audio extension.
+    n_clips : int >= 1
+    duration_s : float > 0
+    seed : int >= 0
+        Chooses the order in which files are drawn.
+    on_skip : callable, optional
+        Called with the path and the reason of every file skipped.
+
+    Yields
+    ------
+    name : str
+        The file's path relative to ``folder``.
+    y : np.ndarray [shape=(round(duration_s * 16000),), dtype=float32]
+
+    Raises
+    ------
+    DatasetError
+        When the folder holds no audio file, or no usable one.
+    """
     from guard.audio import is_audio_path, load
+    from guard.errors import GuardError
 
     files = sorted(p for p in Path(folder).rglob("*") if p.is_file() and is_audio_path(p))
     if not files:
         raise DatasetError(f"{folder}: no audio files found (wav, flac, mp3, ogg, opus, m4a, webm)")
-    order = np.random.default_rng(seed).permutation(len(files))[:n_clips]
+    order = np.random.default_rng(seed).permutation(len(files))
     n = int(round(duration_s * RATE))
+    made = skipped = 0
     for idx in order:
-        y = load(files[idx], sample_rate=RATE)
-        if y.shape[0] == 0:
-            continue
-        yield files[idx].name, np.tile(y, int(np.ceil(n / y.shape[0])))[:n]
+        if made == n_clips:
+            return
+        path = files[idx]
+        try:
+            y = load(path, sample_rate=RATE)
+        except GuardError as exc:
+            reason = str(exc).replace(f"{path}: ", "")
+        else:
+            if y.shape[0] < MIN_SOURCE_S * RATE:
+                reason = f"{y.shape[0] / RATE:.3f} s long; a clip needs at least {MIN_SOURCE_S:g} s of speech to loop"
+            elif _nothing_to_mark(y):
+                reason = "silent: nothing to mark (no speech-band energy above -75 dBFS)"
+            else:
+                made += 1
+                yield str(path.relative_to(folder)), np.tile(y, int(np.ceil(n / y.shape[0])))[:n]
+                continue
+        skipped += 1
+        if on_skip is not None:
+            on_skip(path, reason)
+    if made == 0:
+        what = "its one audio file" if len(files) == 1 else f"its {len(files)} audio files"
+        raise DatasetError(f"{folder}: none of {what} could be used; "
+                           "pass a folder of speech recordings to --clips")
+
+
+def _nothing_to_mark(y: np.ndarray) -> bool:
+    """Whether the watermark finds nothing to mark in ``y`` (16 kHz): the test :func:`guard.watermark.embed` makes."""
+    from guard.watermark import features
+
+    base = features.cell_log_power(features.analyse(y), 0)
+    return not (features.weights(base, margin_db=features.EMBED_DB) > 0).any()
 
 
 def other_signals(n: int, *, seed: int) -> Iterator[np.ndarray]:
@@ -173,11 +243,14 @@ def evaluate(clips: list[tuple[str, np.ndarray]], *, attacks: list[str], fpr_win
     localization: dict[float, list[float]] = {2.0: [], 3.0: []}
     speech_windows = int(np.ceil(0.8 * fpr_windows / max(1, len(clips))))
     with threadpool_limits(limits=1):
-        for i, (_, y) in enumerate(progress(clips, silent=silent, desc="watermark bench")):
+        for i, (name, y) in enumerate(progress(clips, silent=silent, desc="watermark bench")):
             payload = int(rng.integers(0, 1 << 32))
             # CPU time of this process (one thread): fair on a shared machine, unlike wall time
             t0 = time.process_time()
-            marked = embed(y, sample_rate=RATE, payload=payload, key=key)
+            try:
+                marked = embed(y, sample_rate=RATE, payload=payload, key=key)
+            except WatermarkError as exc:
+                raise WatermarkError(f"clip {name}: {exc}") from None
             t1 = time.process_time()
             verify(marked, sample_rate=RATE, keys=[key])
             t2 = time.process_time()
@@ -188,14 +261,14 @@ def evaluate(clips: list[tuple[str, np.ndarray]], *, attacks: list[str], fpr_win
             quality["snr_db"].append(snr_db(y, marked, sample_rate=RATE))
             quality["pesq_wb"].append(pesq_wb(y, marked, sample_rate=RATE))
             quality["stoi"].append(stoi(y, marked, sample_rate=RATE))
-            for name in attacks:
-                z = apply_attack(name, marked, sample_rate=RATE, seed=seed + i)
+            for attack in attacks:
+                z = apply_attack(attack, marked, sample_rate=RATE, seed=seed + i)
                 v = verify(z, sample_rate=RATE, keys=[key])
-                r = per_attack[name]
+                r = per_attack[attack]
                 r["payload"].append(v.payload == payload)
                 r["bits"].append(bit_accuracy(payload, v.raw_payload))
                 r["detect"].append(v.detected)
-                inside = _marked_part(name, z)
+                inside = _marked_part(attack, z)
                 start = _window_start(inside.shape[0], 3.0, rng)
                 window = inside[start:start + 3 * RATE]
                 r["presence_3s"].append(verify(window, sample_rate=RATE, keys=[key]).detected)
@@ -206,7 +279,8 @@ def evaluate(clips: list[tuple[str, np.ndarray]], *, attacks: list[str], fpr_win
                 for at in range(0, inside.shape[0] - 3 * RATE + 1, EVERY_STEP_S * RATE):
                     r["every_3s"].append(verify(inside[at:at + 3 * RATE], sample_rate=RATE, keys=[key]).detected)
                     r["every_speech_3s"].append(speech_share(frames, at, 3 * RATE) >= SPEECH_SHARE)
-                r["payload_5s"].append(verify(_crop(inside, 5.0, rng), sample_rate=RATE, keys=[key]).payload == payload)
+                if inside.shape[0] >= 5 * RATE:  # a shorter marked part has no 5 s window: n/a, not "5 s"
+                    r["payload_5s"].append(verify(_crop(inside, 5.0, rng), sample_rate=RATE, keys=[key]).payload == payload)
             for _ in range(speech_windows):
                 v = verify(_crop(y, 3.0, rng), sample_rate=RATE, keys=[key])
                 false["windows"] += 1
@@ -248,7 +322,8 @@ def evaluate(clips: list[tuple[str, np.ndarray]], *, attacks: list[str], fpr_win
                         **_window_rate("speech", _mostly_speech(r["presence_3s"], r["speech_3s"])),
                         **_window_rate("every", r["every_3s"]),
                         **_window_rate("every_speech", _mostly_speech(r["every_3s"], r["every_speech_3s"])),
-                        "payload_rate_5s": round(float(np.mean(r["payload_5s"])), 4)} for a, r in per_attack.items() if r["payload"]},
+                        "payload_rate_5s": round(float(np.mean(r["payload_5s"])), 4) if r["payload_5s"] else None,
+                        "windows_5s": len(r["payload_5s"])} for a, r in per_attack.items() if r["payload"]},
         "false_alarms": false,
         "localization": {f"{int(k)}s": {"found_rate": round(float(np.mean(np.array(v) > 0)), 4),
                                          "iou_median": round(float(np.median(v)), 4),
@@ -309,9 +384,11 @@ def _table(results: dict, title: str) -> None:
         say(f"{name:20s} {r['set']:8s} {r['payload_rate']:8.3f} {r['bit_accuracy']:6.3f} {r['detect_tpr']:7.3f} "
             f"{r['presence_tpr_3s']:8.3f} {rate(r, 'presence_tpr_3s_speech', 'windows_3s_speech'):>12s} "
             f"{rate(r, 'presence_tpr_3s_every', 'windows_3s_every'):>13s} "
-            f"{rate(r, 'presence_tpr_3s_every_speech', 'windows_3s_every_speech'):>13s} {r['payload_rate_5s']:7.3f}")
+            f"{rate(r, 'presence_tpr_3s_every_speech', 'windows_3s_every_speech'):>13s} "
+            f"{'n/a' if r['payload_rate_5s'] is None else format(r['payload_rate_5s'], '.3f'):>7s}")
     say(f"(pres 3s: one random 3 s window per clip; every 3s: every 3 s window at {EVERY_STEP_S} s steps; speech: "
-        f"those of which >= {SPEECH_SHARE:.0%} is speech to WebRTC's VAD; how many in brackets)")
+        f"those of which >= {SPEECH_SHARE:.0%} is speech to WebRTC's VAD; how many in brackets; pay 5s: exact payload "
+        f"in a random 5 s window, n/a where the marked audio is shorter than 5 s)")
     for name, r in results.get("localization", {}).items():
         say(f"localization, {name} marked piece inside unmarked speech: found {r['found_rate']:.3f}, "
             f"IoU median {r['iou_median']:.2f}, IoU >= 0.8 in {r['iou_ge_0.8_rate']:.3f}")
@@ -343,12 +420,12 @@ def _plot(results: dict, path: Path, title: str) -> None:
 
 
 @click.command("watermark")
-@click.option("--clips", "clips_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--clips", "clips_dir", type=InputPath(file_okay=False, path_type=Path), default=None,
               help="Folder of real speech (looped/cut to --duration); default: espeak-ng speech made on the fly.")
 @click.option("--cloned", is_flag=True, help="Clips from voiceguard's cloner (synthetic personas enrolled in a throw-away home) "
               "instead of espeak-ng speech.")
 @click.option("--n-clips", type=click.IntRange(1, 100_000), default=100, show_default=True)
-@click.option("--duration", "duration_s", type=click.FloatRange(3.5, 600.0), default=10.0, show_default=True, help="Clip length in seconds.")
+@click.option("--duration", "duration_s", type=FiniteFloat(3.5, 600.0), default=10.0, show_default=True, help="Clip length in seconds.")
 @click.option("--attacks", "attack_set", default="all", show_default=True,
               help="moderate and hard are the issue's lists; all adds crops, bandpass, pink 20 dB and requantization; "
                    "or attack names separated by commas (see eval/attacks.py).")
@@ -364,13 +441,20 @@ def command(clips_dir: Path | None, cloned: bool, n_clips: int, duration_s: floa
     from eval.attacks import ATTACKS, HARD_ATTACKS, MODERATE_ATTACKS
 
     sets = {"moderate": list(MODERATE_ATTACKS), "hard": list(HARD_ATTACKS), "all": list(ATTACKS)}
-    attacks = sets.get(attack_set) or [a.strip() for a in attack_set.split(",") if a.strip()]
+    # each name once, in the order given: a repeated name would count its windows twice
+    attacks = list(dict.fromkeys(sets.get(attack_set) or [a.strip() for a in attack_set.split(",") if a.strip()]))
     unknown = [a for a in attacks if a not in ATTACKS]
     if unknown or not attacks:
         raise click.BadParameter(f"unknown attack {', '.join(unknown) or repr(attack_set)}; use moderate, hard, all "
                                  f"or names from: {', '.join(ATTACKS)}", param_hint="--attacks")
     if clips_dir is not None and cloned:
         raise click.UsageError("--clips and --cloned choose the clips two ways; pass one")
+    skipped: list[dict[str, str]] = []
+
+    def skip(path: Path, reason: str) -> None:
+        skipped.append({"file": str(path), "reason": reason})
+        say(f"skipped {path}: {reason}", quiet=quiet)
+
     if cloned:
         from eval.cloned_clips import cloned_clips
 
@@ -379,7 +463,7 @@ def command(clips_dir: Path | None, cloned: bool, n_clips: int, duration_s: floa
     elif clips_dir is not None:
         if not clips_dir.is_dir():
             raise DatasetError(f"{clips_dir}: no such folder; pass a folder of speech files to --clips")
-        made = folder_clips(clips_dir, n_clips, duration_s=duration_s, seed=seed)
+        made = folder_clips(clips_dir, n_clips, duration_s=duration_s, seed=seed, on_skip=skip)
         title = f"real speech ({clips_dir.name})"
     else:
         made = espeak_clips(n_clips, duration_s=duration_s, seed=seed)
@@ -387,12 +471,17 @@ def command(clips_dir: Path | None, cloned: bool, n_clips: int, duration_s: floa
     if speed_search:
         title += ", speed search"
     clips = list(progress(made, silent=as_json or quiet, desc="clips", total=n_clips))
+    if len(clips) < n_clips:
+        say(f"only {len(clips)} of the {n_clips} clips asked for could be made ({len(skipped)} files skipped)",
+            quiet=quiet)
     results = evaluate(clips, attacks=attacks, fpr_windows=fpr_windows, seed=seed, silent=as_json or quiet,
                        speed_search=speed_search)
     results["corpus"] = title
+    if clips_dir is not None:
+        results["skipped"] = skipped
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "watermark.json").write_text(json.dumps(results, indent=2))
+        (out_dir / "watermark.json").write_text(to_json(results, indent=2))
         _plot(results, out_dir / "watermark.png", title)
     if as_json:
         emit_json(results)

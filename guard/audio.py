@@ -195,11 +195,52 @@ def info(path: str | os.PathLike[str]) -> AudioInfo:
                                    int(fh.channels), int(fh.frames), fh.subtype.lower(), fh.format.lower())
         except (sf.LibsndfileError, RuntimeError):
             result = None
+        if result is not None and result.container == "wav":
+            _check_wav_length(p, result.sample_rate)
     if result is None:
         result = _info_av(p)
     if result.frames <= 0:
         raise AudioError(f"{p}: contains no audio samples")
     return result
+
+
+# A data size a streaming writer leaves when it cannot seek back to fill it in (0, or
+# 0xFFFFFFFF from ffmpeg and others); sox writes 0x7FFFF000-ish. Such a header promises nothing.
+_WAV_UNKNOWN_SIZE = 0x7FFF0000
+
+
+def _check_wav_length(p: Path, sample_rate: int) -> None:
+    """Raise AudioError when a RIFF/WAVE file holds fewer data bytes than its header promises.
+
+    libsndfile quietly reads what is there, so a cut-off download reads as a shorter clip.
+    Headers that give no length (0, or a streaming writer's placeholder) are not judged.
+    """
+    size = p.stat().st_size
+    with open(p, "rb") as fh:
+        head = fh.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return  # RF64, W64 and others: libsndfile's own checks only
+        block_align = 0
+        while True:
+            chunk = fh.read(8)
+            if len(chunk) < 8:
+                return
+            chunk_id, chunk_size = chunk[:4], int.from_bytes(chunk[4:8], "little")
+            start = fh.tell()
+            if chunk_id == b"fmt " and chunk_size >= 14:
+                fmt = fh.read(16)
+                block_align = int.from_bytes(fmt[12:14], "little") if len(fmt) >= 14 else 0
+            elif chunk_id == b"data":
+                if chunk_size == 0 or chunk_size >= _WAV_UNKNOWN_SIZE or block_align <= 0:
+                    return
+                held = size - start
+                if held >= chunk_size:
+                    return
+                promised_s = chunk_size // block_align / sample_rate
+                held_s = max(0, held) // block_align / sample_rate
+                raise AudioError(f"{p}: truncated (header promises {promised_s:.3f} s, holds {held_s:.3f} s); "
+                                 "copy or export it again from a good copy")
+            fh.seek(start + chunk_size + (chunk_size & 1))
 
 
 def _open_av(p: Path):  # noqa: ANN202 - returns (container, stream)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -92,14 +94,71 @@ class Text(click.ParamType):
         return value
 
 
+class FiniteFloat(click.FloatRange):
+    """A float option in a range that also refuses NaN and infinity (exit 2).
+
+    ``click.FloatRange`` lets ``nan`` through (every comparison with NaN is false), and
+    ``inf`` when a bound is open; a NaN duration or threshold then fails much later, or
+    silently flags nothing.
+
+    Parameters
+    ----------
+    min, max : float, optional
+        Bounds, as for ``click.FloatRange``.
+    min_open, max_open : bool
+        Exclude the bound itself.
+
+    Examples
+    --------
+    >>> @click.command()
+    ... @click.option("--duration", type=FiniteFloat(1.0, 60.0), default=3.0)
+    ... def run(duration: float) -> None: ...
+    """
+
+    name = "finite float"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number; give a number such as 1.5", param, ctx)
+        return number
+
+
 def input_path() -> InputPath:
     """The type of every file or folder argument a command reads."""
     return InputPath(path_type=Path)
 
 
+def _finite(obj: Any) -> Any:
+    """``obj`` with every NaN or infinite float (numpy's too) replaced by None, numpy made plain."""
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _finite(obj.tolist())
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def to_json(obj: Any, *, indent: int | None = None) -> str:
+    """Standard JSON text of ``obj``: NaN and infinities become ``null`` (``json`` would write
+    ``NaN``, which no strict parser reads); numpy values and paths become plain ones.
+
+    Examples
+    --------
+    >>> to_json({"eer": float("nan"), "n": np.int64(3)})
+    '{"eer": null, "n": 3}'
+    """
+    return json.dumps(_finite(obj), default=_json_default, sort_keys=False, allow_nan=False, indent=indent)
+
+
 def emit_json(obj: Any) -> None:
-    """Print one JSON object on one line to stdout."""
-    click.echo(json.dumps(obj, default=_json_default, sort_keys=False))
+    """Print one JSON object on one line to stdout (always valid JSON: see :func:`to_json`)."""
+    click.echo(to_json(obj))
 
 
 def file_failed(path: str | Path, exc: Exception, *, as_json: bool) -> None:
@@ -113,8 +172,17 @@ def file_failed(path: str | Path, exc: Exception, *, as_json: bool) -> None:
 
 
 def say(message: str, *, quiet: bool = False) -> None:
-    """Print a line for people on stderr (silent when ``quiet``)."""
-    if not quiet:
+    """Print a line for people on stderr (silent when ``quiet``).
+
+    While a tqdm bar is on screen the line goes through ``tqdm.write``, so that it is not
+    printed onto the bar's line.
+    """
+    if quiet:
+        return
+    tqdm_std = sys.modules.get("tqdm.std")  # no bar can be open when tqdm was never imported
+    if tqdm_std is not None and len(getattr(tqdm_std.tqdm, "_instances", ())) > 0:
+        tqdm_std.tqdm.write(message, file=sys.stderr)
+    else:
         click.echo(message, err=True)
 
 
@@ -135,8 +203,13 @@ def quiet_option(func: Callable) -> Callable:
     return click.option("-q", "--quiet", is_flag=True, help="No progress or messages on stderr.")(func)
 
 
+SEED_MAX = 2**32 - 1
+
+
 def seed_option(func: Callable) -> Callable:
-    return click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")(func)
+    """``--seed``: 0 to 2**32-1 (numpy refuses a negative seed), a usage error (exit 2) otherwise."""
+    return click.option("--seed", type=click.IntRange(0, SEED_MAX), default=0, show_default=True,
+                        help="Random seed.")(func)
 
 
 def home_option(func: Callable) -> Callable:

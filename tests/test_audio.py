@@ -239,3 +239,51 @@ def test_long_ogg_is_written_and_read(tmp_path: Path, rng: np.random.Generator) 
     y = (0.1 * rng.standard_normal(44100 * 70)).astype(np.float32)
     path = audio.save(tmp_path / "long.ogg", y, sample_rate=44100)
     assert abs(audio.info(path).duration_s - 70.0) < 0.05
+
+
+def _wav_bytes(y: np.ndarray, tmp_path: Path) -> bytes:
+    path = tmp_path / "whole.wav"
+    audio.save(path, y, sample_rate=16000)
+    return path.read_bytes()
+
+
+def _data_size_at(data: bytes) -> int:
+    """Offset of the data chunk's size field."""
+    return data.index(b"data") + 4
+
+
+def test_truncated_wav_is_an_error_naming_both_lengths(tmp_path: Path) -> None:
+    info, load = audio.info, audio.load
+    whole = _wav_bytes(np.zeros(32000, dtype=np.float32) + 0.1, tmp_path)  # 2 s of 16-bit PCM
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(whole[:len(whole) // 2])
+    for read in (info, lambda p: load(p, sample_rate=16000)):
+        with pytest.raises(AudioError, match=r"cut\.wav: truncated \(header promises 2\.000 s, holds 0\.99\d s\)"):
+            read(cut)
+    one_byte_short = tmp_path / "short.wav"
+    one_byte_short.write_bytes(whole[:-1])
+    with pytest.raises(AudioError, match="truncated"):
+        info(one_byte_short)
+
+
+@pytest.mark.parametrize("size", [0xFFFFFFFF, 0x7FFFF000])
+def test_streamed_wav_without_a_length_is_read_whole(tmp_path: Path, size: int) -> None:
+    info, load = audio.info, audio.load
+    data = bytearray(_wav_bytes(np.full(16000, 0.1, dtype=np.float32), tmp_path))
+    at = _data_size_at(data)
+    data[at:at + 4] = size.to_bytes(4, "little")  # what a writer that cannot seek leaves
+    data[4:8] = size.to_bytes(4, "little")
+    path = tmp_path / "streamed.wav"
+    path.write_bytes(bytes(data))
+    assert info(path).frames == 16000 and load(path, sample_rate=16000).shape == (16000,)
+
+
+def test_wav_with_a_chunk_after_the_data_is_whole(tmp_path: Path) -> None:
+    info = audio.info
+    data = bytearray(_wav_bytes(np.full(16000, 0.1, dtype=np.float32), tmp_path))
+    extra = b"LIST" + (5).to_bytes(4, "little") + b"INFOx" + b"\x00"  # odd size, padded
+    data += extra
+    data[4:8] = (len(data) - 8).to_bytes(4, "little")
+    path = tmp_path / "tagged.wav"
+    path.write_bytes(bytes(data))
+    assert info(path).frames == 16000

@@ -90,7 +90,8 @@ def test_cli_prints_table_writes_json_and_plot_and_names_the_unreadable_file(run
                               "--clip-s", "2", "--clips", "10", "--out", str(out)])
     assert res.exit_code == 0, res.output
     assert "skipped unreadable" in res.stderr and "broken.wav" in res.stderr
-    assert "pooled: 13 of 13 clips flagged (100.0%); unreadable files skipped: 1" in res.stdout
+    assert "pooled: 13 of 13 clips flagged (100.0%); unreadable files skipped: 1" in res.stderr
+    assert res.stdout == ""  # the table is for people: stderr
     saved = json.loads((out / "results.json").read_text())
     assert saved["pooled_rate"] == 1.0 and (out / "false_alarms.png").stat().st_size > 1000
     res = runner.invoke(cli, ["bench", "false-alarms", "--root", str(voices), "--model", str(_model(tmp_path, 4.0)),
@@ -134,3 +135,34 @@ def test_cli_without_real_speech_installed_says_what_to_install(runner, monkeypa
     monkeypatch.setattr(bench, "DEFAULT_ROOTS", (tmp_path / "no-klettres", tmp_path / "no-ktuberling"))
     res = runner.invoke(cli, ["bench", "false-alarms"])
     assert res.exit_code == 1 and "install klettres-data and ktuberling-data, or give --root DIR" in res.output
+
+
+def test_quiet_prints_nothing_and_json_is_alone_on_stdout(runner, voices: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    args = ["bench", "false-alarms", "--root", str(voices), "--model", str(_model(tmp_path, 4.0)), "--clip-s", "2",
+            "--clips", "2"]
+    res = runner.invoke(cli, [*args, "-q"])
+    assert res.exit_code == 0, res.output
+    assert res.stdout == "" and res.stderr == ""
+    res = runner.invoke(cli, [*args, "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["clips"] == 4 and "pooled" not in res.stderr
+
+
+def test_skipped_file_is_named_once(runner, voices: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    res = runner.invoke(cli, ["bench", "false-alarms", "--root", str(voices), "--model", str(_model(tmp_path, 4.0)),
+                              "--clip-s", "2", "--clips", "10"])
+    line = next(x for x in res.stderr.splitlines() if "broken.wav" in x)
+    assert line.count("broken.wav") == 1, line
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--threshold", "nan"], "not a finite number"),
+    (["--clip-s", "nan"], "not a finite number"),
+    (["--clip-s", "inf"], "not in the range"),
+    (["--seed", "-1"], "not in the range"),
+    (["--root", ""], "empty path"),
+])
+def test_bad_option_values_are_usage_errors(runner, voices: Path, args: list[str], message: str) -> None:  # noqa: ANN001
+    res = runner.invoke(cli, ["bench", "false-alarms", "--root", str(voices), *args])
+    assert res.exit_code == 2, res.output
+    assert message in res.stderr and "Traceback" not in res.output

@@ -161,3 +161,12 @@ def test_a_closed_output_pipe_ends_the_listing_quietly() -> None:
     finally:
         os.close(write_end)
     assert done.returncode == 0 and done.stderr == b""
+
+
+def test_info_truncated_wav_is_one_error_line(runner, tmp_path: Path) -> None:  # noqa: ANN001
+    whole = save(tmp_path / "whole.wav", tone(440, 2.0), sample_rate=SR).read_bytes()
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(whole[:len(whole) // 2])
+    res = runner.invoke(cli, ["info", str(cut), "--json"])
+    assert res.exit_code == 1
+    assert res.stderr.count("\n") == 1 and "cut.wav: truncated (header promises 2.000 s" in res.stderr

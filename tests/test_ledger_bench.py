@@ -52,3 +52,17 @@ def test_statement_check_alters_one_field_per_claim() -> None:
     assert claims["year"]["expires"] == date(2028, 12, 31)
     leap = _altered_claims([{**people[0], "expires": date(2028, 1, 31)}, people[1]], 0)
     assert leap["month"]["expires"] == date(2028, 2, 29)  # clamped to the month's length
+
+
+def test_bench_ledger_table_goes_to_stderr_and_quiet_silences_it(runner) -> None:  # noqa: ANN001
+    res = runner.invoke(cli, ["bench", "ledger", "--events", "10"])
+    assert res.exit_code == 0, res.output
+    assert res.stdout == "" and "ledger: 10 appends" in res.stderr
+    res = runner.invoke(cli, ["bench", "ledger", "--events", "10", "-q"])
+    assert res.exit_code == 0, res.output
+    assert res.stdout == "" and res.stderr == ""
+
+
+def test_bench_ledger_negative_seed_is_a_usage_error(runner) -> None:  # noqa: ANN001
+    res = runner.invoke(cli, ["bench", "ledger", "--events", "10", "--seed", "-1"])
+    assert res.exit_code == 2 and "--seed" in res.stderr and "Traceback" not in res.output

@@ -276,3 +276,110 @@ def test_bench_watermark_speed_search(runner) -> None:  # noqa: ANN001
     results = json.loads(r.stdout)
     assert results["speed_search"] is True and results["false_alarms"]["presence"] == 0
     assert results["attacks"]["speed_1.05"]["payload_rate"] == 1.0 and "speed search" in results["corpus"]
+
+
+def _clip_folder(folder: Path, speech: np.ndarray) -> Path:
+    """Two usable speech files among six a real corpus may hold that cannot be used."""
+    import soundfile as sf
+
+    (folder / "sub").mkdir(parents=True)
+    save(folder / "good1.wav", speech, sample_rate=16000)
+    save(folder / "sub" / "good2.flac", speech[::-1].copy(), sample_rate=16000)
+    (folder / "empty.wav").write_bytes(b"")
+    bad = np.full(16000, 0.1, dtype=np.float32)
+    bad[5] = np.nan
+    sf.write(folder / "nan.wav", bad, 16000, subtype="FLOAT")
+    (folder / "text.wav").write_text("not audio\n")
+    save(folder / "tiny.wav", speech[:10], sample_rate=16000)
+    save(folder / "short.wav", speech[:8000], sample_rate=16000)  # 0.5 s: would be looped 7 times
+    save(folder / "silent.wav", np.zeros(3 * 16000, dtype=np.float32), sample_rate=16000)
+    return folder
+
+
+def test_bench_folder_clips_skip_and_name_bad_files_and_draw_others(tmp_path: Path, speech: np.ndarray) -> None:
+    from eval.bench_watermark import folder_clips
+
+    folder = _clip_folder(tmp_path / "clips", speech)
+    for seed in range(4):  # whatever order the seed draws: the good files are found, every bad one named
+        skipped: list[tuple[str, str]] = []
+        clips = list(folder_clips(folder, 3, duration_s=3.5, seed=seed, on_skip=lambda p, r, out=skipped: out.append((p.name, r))))
+        assert sorted(name for name, _ in clips) == ["good1.wav", "sub/good2.flac"]
+        assert all(y.shape == (56000,) and np.all(np.isfinite(y)) for _, y in clips)
+        reasons = dict(skipped)
+        assert set(reasons) == {"empty.wav", "nan.wav", "text.wav", "tiny.wav", "short.wav", "silent.wav"}
+        assert "empty" in reasons["empty.wav"] and "NaN" in reasons["nan.wav"] and "not an audio" in reasons["text.wav"]
+        assert "0.001 s long" in reasons["tiny.wav"] and "0.500 s long" in reasons["short.wav"]
+        assert "silent" in reasons["silent.wav"]
+    # one clip asked for: a bad file drawn first is replaced by a good one
+    skipped = []
+    clips = list(folder_clips(folder, 1, duration_s=3.5, seed=1, on_skip=lambda p, r: skipped.append(p.name)))
+    assert len(clips) == 1 and clips[0][0] in ("good1.wav", "sub/good2.flac")
+
+
+def test_bench_folder_clips_of_only_bad_files(tmp_path: Path) -> None:
+    from eval.bench_watermark import folder_clips
+    from guard.errors import DatasetError
+
+    (tmp_path / "a.wav").write_bytes(b"")
+    save(tmp_path / "b.wav", np.zeros(32000, dtype=np.float32), sample_rate=16000)
+    with pytest.raises(DatasetError, match="none of its 2 audio files could be used"):
+        list(folder_clips(tmp_path, 1, duration_s=3.5, seed=0))
+
+
+def test_bench_watermark_clips_folder_with_bad_files(runner, tmp_path: Path, speech: np.ndarray) -> None:  # noqa: ANN001
+    folder = _clip_folder(tmp_path / "clips", speech)
+    r = runner.invoke(cli, ["bench", "watermark", "--clips", str(folder), "--n-clips", "3", "--duration", "3.5",
+                            "--attacks", "none", "--fpr-windows", "0", "--json", "--out", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    results = json.loads(r.stdout)
+    assert results["n_clips"] == 2 and results["attacks"]["none"]["payload_rate"] == 1.0
+    assert sorted(Path(s["file"]).name for s in results["skipped"]) == [
+        "empty.wav", "nan.wav", "short.wav", "silent.wav", "text.wav", "tiny.wav"]
+    assert all(s["reason"] for s in results["skipped"])
+    assert json.loads((tmp_path / "out" / "watermark.json").read_text())["skipped"] == results["skipped"]
+    for name in ("empty.wav", "nan.wav", "silent.wav", "tiny.wav"):
+        assert f"{name}:" in r.stderr
+    assert "only 2 of the 3 clips" in r.stderr and "Traceback" not in r.output
+
+
+def test_bench_silent_clip_error_names_the_clip() -> None:
+    from eval.bench_watermark import evaluate
+    from guard.errors import WatermarkError
+
+    with pytest.raises(WatermarkError, match=r"^clip quiet\.wav: nothing to mark"):
+        evaluate([("quiet.wav", np.zeros(4 * 16000, dtype=np.float32))], attacks=["none"], fpr_windows=0, seed=0,
+                 silent=True)
+
+
+def test_bench_watermark_repeated_attack_counts_once(runner) -> None:  # noqa: ANN001
+    args = ["bench", "watermark", "--n-clips", "1", "--duration", "4", "--fpr-windows", "0", "--json"]
+    once = runner.invoke(cli, [*args, "--attacks", "none"])
+    twice = runner.invoke(cli, [*args, "--attacks", "none, none,none"])
+    assert once.exit_code == twice.exit_code == 0, twice.output
+    a, b = json.loads(once.stdout)["attacks"]["none"], json.loads(twice.stdout)["attacks"]["none"]
+    assert b["windows_3s_every"] == a["windows_3s_every"] == 2 and a == b
+
+
+def test_bench_watermark_5s_payload_is_na_for_shorter_clips(runner) -> None:  # noqa: ANN001
+    args = ["bench", "watermark", "--n-clips", "1", "--attacks", "none", "--fpr-windows", "0"]
+    r = runner.invoke(cli, [*args, "--duration", "4", "--json"])
+    assert r.exit_code == 0, r.output
+    none = json.loads(r.stdout)["attacks"]["none"]
+    assert none["payload_rate_5s"] is None and none["windows_5s"] == 0
+    r = runner.invoke(cli, [*args, "--duration", "4"])
+    row = next(line for line in r.stderr.splitlines() if line.startswith("none "))
+    assert row.rstrip().endswith("n/a")
+    r = runner.invoke(cli, [*args, "--duration", "5.5", "--json"])
+    none = json.loads(r.stdout)["attacks"]["none"]
+    assert none["payload_rate_5s"] == 1.0 and none["windows_5s"] == 1
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--clips", ""], "empty path"),
+    (["--duration", "nan"], "not a finite number"),
+    (["--duration", "inf"], "not in the range"),
+    (["--seed", "-1"], "not in the range"),
+])
+def test_bench_watermark_bad_option_values(runner, args: list[str], message: str) -> None:  # noqa: ANN001
+    r = runner.invoke(cli, ["bench", "watermark", "--n-clips", "1", *args])
+    assert r.exit_code == 2 and message in r.stderr and "Traceback" not in r.output
