@@ -383,3 +383,25 @@ def test_bench_watermark_5s_payload_is_na_for_shorter_clips(runner) -> None:  # 
 def test_bench_watermark_bad_option_values(runner, args: list[str], message: str) -> None:  # noqa: ANN001
     r = runner.invoke(cli, ["bench", "watermark", "--n-clips", "1", *args])
     assert r.exit_code == 2 and message in r.stderr and "Traceback" not in r.output
+
+
+def test_embed_refuses_a_payload_that_names_a_generated_clip(runner, home, speech_file: Path,
+                                                             tmp_path: Path) -> None:  # noqa: ANN001
+    from datetime import date, timedelta
+
+    from conftest import marked_noise
+
+    from guard import consent, provenance
+
+    grant = consent.grant(home, voice_id="amy", subject="Amy", operator="Lab", purposes=["research"],
+                          expires=date.today() + timedelta(days=9), license_text="CC BY 4.0")
+    clip = marked_noise(tmp_path / "clip.wav", home.watermark_key(), 0x4ECE1A32)
+    record = provenance.issue(home, payload=0x4ECE1A32, voice_id="amy", consent_id=grant.consent_id, text="Hi.",
+                              audio_path=clip, generator="test", generator_version="1")
+    out = tmp_path / "framed.wav"
+    r = runner.invoke(cli, ["--home", str(home.root), "watermark", "embed", str(speech_file), "-o", str(out),
+                            "--payload", "4ece1a32"])
+    assert r.exit_code == 1 and not out.exists()
+    assert f"payload 4ece1a32 belongs to generated clip record {record.record_id} (voice amy)" in r.stderr
+    r = runner.invoke(cli, ["--home", str(home.root), "watermark", "embed", str(speech_file), "-o", str(out), "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["payload"] != "4ece1a32"

@@ -17,10 +17,10 @@ from guard.replace import replace_keeping_mode
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
 
-def _parse_payload(_ctx: click.Context, _param: click.Parameter, text: str | None) -> int:
-    """``--payload``: 1-8 hex digits (an optional 0x), else a usage error (exit 2); None draws one at random."""
+def _parse_payload(_ctx: click.Context, _param: click.Parameter, text: str | None) -> int | None:
+    """``--payload``: 1-8 hex digits (an optional 0x), else a usage error (exit 2); None when not given."""
     if text is None:
-        return secrets.randbits(32)
+        return None
     digits = text.removeprefix("0x").removeprefix("0X")
     if not digits or not set(digits) <= _HEX_DIGITS:
         raise click.BadParameter(f"must be hexadecimal, 1 to 8 digits (e.g. 1234abcd), given {text!r}")
@@ -46,22 +46,33 @@ def watermark_group() -> None:
 @click.option("-o", "--output", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Marked audio, format from the extension: same length, mono, and the same rate "
                    "where the format has it (Opus only has 8/12/16/24/48 kHz, MP3 no rate under 8 kHz).")
-@click.option("--payload", "value", default=None, callback=_parse_payload, help="32-bit payload as hex (default: random).")
+@click.option("--payload", "value", default=None, callback=_parse_payload,
+              help="32-bit payload as hex (default: a random one no clip of the home's ledger uses); a payload "
+                   "the ledger gives to a generated clip is refused.")
 @click.option("--strength", type=float, default=1.0, show_default=True, callback=_check_strength,
               help="Within (0, 1]; lower is quieter and less robust.")
 @home_option
 @json_option
-def embed_command(in_path: Path, out_path: Path, value: int, strength: float, home_dir: Path, as_json: bool) -> None:
+def embed_command(in_path: Path, out_path: Path, value: int | None, strength: float, home_dir: Path, as_json: bool) -> None:
     """Mark IN with the home's current watermark key and write OUT.
 
     OUT is encoded, read back and verified before it is written; when the mark or its payload
     does not read back (audio with too little sound to carry it, a strength too low) nothing
     is written and the command fails.
     """
+    from guard import provenance
     from guard.audio import info, load, rate_change_note, save
     from guard.watermark import embed, verify
 
     home = open_home(home_dir)
+    if value is None:
+        value = provenance.new_payload(home)
+    else:
+        owner = provenance.lookup(home, value)
+        if owner is not None:  # scan would name that clip's record, voice and consent for this audio
+            raise WatermarkError(f"payload {value:08x} belongs to generated clip record {owner.record_id} (voice "
+                                 f"{owner.voice_id}); marking other audio with it would attribute that audio to "
+                                 f"the record; choose another --payload or leave it out")
     source = info(in_path)
     rate = source.sample_rate
     y = load(in_path, sample_rate=rate)
