@@ -205,3 +205,17 @@ def test_a_failing_precondition_appends_nothing(home: Home) -> None:
         assert len(list(led.events())) == 0
         led.append("clone.refused", {"voice_id": "amy", "purpose": "game", "reason": "x"}, precondition=lambda: None)
         assert len(list(led.events())) == 1
+
+
+def test_a_ledger_on_read_only_storage_reads_and_refuses_writes(home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
+    from guard.ledger import store
+    from guard.ledger.audit import audit_home
+
+    _three_events(home)
+    real_access = os.access
+    monkeypatch.setattr(store.os, "access", lambda p, mode: False if mode == os.W_OK else real_access(p, mode))
+    with Ledger(home) as led:
+        assert len(led.verified_events()) == 3
+        with pytest.raises(LedgerError, match=r"is read-only here .*; nothing was added\. Work on a writable copy"):
+            led.append("clone.refused", {"voice_id": "amy", "purpose": "game", "reason": "x"})
+    assert audit_home(home).ok

@@ -92,12 +92,27 @@ def event_canonical(*, seq: int, kind: str, time: str, body: Mapping[str, Any]) 
     return canonical_json({"body": body, "kind": kind, "seq": seq, "time": time, "v": SCHEMA_VERSION})
 
 
+def writable(path: Path) -> bool:
+    """Whether the ledger at ``path`` can be written here (its folder too: SQLite keeps -wal/-shm files beside it)."""
+    return os.access(path.parent, os.W_OK) and os.access(path, os.W_OK)
+
+
 def _connect(path: Path) -> sqlite3.Connection:
+    """A connection to the ledger; on read-only storage an immutable one that can read but never write.
+
+    Opening a WAL database normally creates its -wal and -shm files, which read-only media
+    (an auditor's copy, a read-only mount) refuse; ``immutable=1`` reads it as it stands.
+    """
     try:
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+        if writable(path):
+            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+        else:
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True, isolation_level=None,
+                                   check_same_thread=False)
         conn.text_factory = decode_text  # a flipped byte is reported, not an OperationalError mid-read
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
+        if writable(path):
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
     except sqlite3.DatabaseError as exc:
         raise LedgerError(f"ledger {path} is not a readable SQLite database ({exc}); restore it from a backup "
                           f"or an exported bundle") from None
@@ -220,6 +235,9 @@ class Ledger:
         if problem:
             raise ParameterError(f"event body cannot be logged: {problem}")
         body = json.loads(canonical_json(dict(body)))  # a detached, JSON-exact copy
+        if not writable(self.path):
+            raise LedgerError(f"ledger {self.path} is read-only here (a read-only file system or no write permission "
+                              f"on it or its folder); nothing was added. Work on a writable copy of the home")
         signer = self._signer()
         conn = self._conn
         try:
