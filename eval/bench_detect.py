@@ -7,11 +7,19 @@ also min t-DCF (ASVspoof 2019 cost model) against resemblyzer speaker-verificati
 speed in x real time on one thread; a DET plot and a JSON file with ``--out``. The
 baseline GMMs train on the corpus's own train split (with the CNN's augmentation), so
 both systems see the same data.
+
+A clip that cannot be used never stops the run: a file that does not decode or is shorter
+than the detector's minimum is named on stderr and skipped (``skipped`` in the JSON), and a
+clip an attack cannot process, or that a system cannot score under one condition (say
+``speed_1.05`` made it too short), is named and left out of that condition only
+(``n_skipped``/``skipped`` in that condition's row).
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,9 +28,11 @@ import click
 import numpy as np
 
 from guard.cliutil import emit_json, json_option, progress, quiet_option, say, seed_option
-from guard.errors import GuardError
+from guard.errors import DatasetError, GuardError
 
 SAMPLE_RATE = 16000
+DATASETS = ("selfplay", "folder", "csv", "asvspoof2019", "asvspoof2021-la", "asvspoof2021-df", "asvspoof5",
+            "in-the-wild", "wavefake")  # the keys of eval.datasets.LOADERS (a test keeps them equal)
 DEFAULT_ATTACKS = ("none", "mp3_32k", "opus_16k", "telephone")
 TRAIN_SPLITS = {"selfplay": "train", "asvspoof2019": "train", "asvspoof5": "train"}
 Attack = Callable[[np.ndarray, int, np.random.Generator], np.ndarray]
@@ -60,10 +70,28 @@ def resolve_attacks(names: list[str]) -> dict[str, tuple[Attack, str]]:
     return out
 
 
-def load_items(items: list, *, limit: int | None, rng: np.random.Generator, quiet: bool) -> list[tuple[object, np.ndarray]]:
-    """Decode the items (subsampled per class to ``limit``); unreadable files are named and skipped."""
-    from guard.audio import load
+def _skip(skipped: list[dict] | None, path: object, exc: Exception | str, *, context: str = "") -> None:
+    """Name a skipped file on stderr (even with -q) and record it as ``{"file", "reason"}``."""
+    reason = str(exc)
+    if reason.startswith(f"{path}: "):
+        reason = reason[len(f"{path}: "):]
+    say(f"skipped {path}{context}: {reason}")
+    if skipped is not None:
+        skipped.append({"file": str(path), "reason": reason})
 
+
+def load_items(items: list, *, limit: int | None, rng: np.random.Generator, quiet: bool,
+               skipped: list[dict] | None = None) -> list[tuple[object, np.ndarray]]:
+    """Decode the items (subsampled per class to ``limit``).
+
+    A file that does not decode, or is shorter than the detector's minimum
+    (:data:`guard.detect.scoring.MIN_DURATION_S`), is named on stderr, appended to
+    ``skipped`` as ``{"file", "reason"}`` and left out.
+    """
+    from guard.audio import load
+    from guard.detect.scoring import MIN_DURATION_S
+
+    min_samples = math.ceil(MIN_DURATION_S * SAMPLE_RATE)
     if limit:
         keep = []
         for label in ("bonafide", "spoof"):
@@ -73,10 +101,35 @@ def load_items(items: list, *, limit: int | None, rng: np.random.Generator, quie
     clips = []
     for it in progress(items, silent=quiet, desc="loading"):
         try:
-            clips.append((it, load(it.path, sample_rate=SAMPLE_RATE)))
+            y = load(it.path, sample_rate=SAMPLE_RATE)
         except GuardError as exc:
-            say(f"skipped unreadable file: {exc}" if str(it.path) in str(exc) else f"skipped {it.path}: {exc}")
+            _skip(skipped, it.path, exc)
+            continue
+        if y.shape[0] < min_samples:
+            _skip(skipped, it.path, f"{y.shape[0] / SAMPLE_RATE:.3f} s, shorter than the detector's {MIN_DURATION_S} s")
+            continue
+        clips.append((it, y))
     return clips
+
+
+def _score_condition(clips: list, attacked: list, score: Callable[[np.ndarray], float], *, label: str) -> tuple[np.ndarray, list[dict]]:
+    """Score each attacked clip; a clip that fails (GuardError or a non-finite score) is named and
+    skipped. Returns the scores (NaN where skipped) and the skipped files."""
+    skipped: list[dict] = []
+    out = np.full(len(clips), np.nan)
+    for i, ((it, _), z) in enumerate(zip(clips, attacked)):
+        if z is None:
+            continue
+        try:
+            value = float(score(z))
+        except GuardError as exc:
+            _skip(skipped, it.path, exc, context=f" under {label}")
+            continue
+        if not np.isfinite(value):
+            _skip(skipped, it.path, f"score is {value}", context=f" under {label}")
+            continue
+        out[i] = value
+    return out, skipped
 
 
 def _metrics(bona: np.ndarray, spoof: np.ndarray) -> dict:
@@ -91,6 +144,10 @@ def _condition(clips: list, scores: np.ndarray, asv: object = None) -> dict:
     from eval.metrics import min_tdcf
     from guard.errors import ParameterError
 
+    missing = [label for label in ("bonafide", "spoof") if not any(it.label == label for it, _ in clips)]
+    if missing:
+        return {"eer": None, "threshold": None, "tpr_at_fpr_1pct": None, "n_bonafide": sum(it.label == "bonafide" for it, _ in clips),
+                "n_spoof": sum(it.label == "spoof" for it, _ in clips), "note": f"no {missing[0]} clip left to score", "by_attack": {}}
     is_spoof = np.asarray([it.label == "spoof" for it, _ in clips])
     attacks = np.asarray([it.attack for it, _ in clips])
     row = _metrics(scores[~is_spoof], scores[is_spoof])
@@ -104,22 +161,66 @@ def _condition(clips: list, scores: np.ndarray, asv: object = None) -> dict:
     return row
 
 
+def _scored_row(clips: list, scores: np.ndarray, skipped: list[dict], asv: object, attack_skipped: list[dict]) -> tuple[dict, list, np.ndarray]:
+    """The metrics row of one condition over the clips that were scored, with its skip count."""
+    ok = np.isfinite(scores)
+    kept = [c for c, k in zip(clips, ok) if k]
+    row = _condition(kept, scores[ok], asv)
+    row["n_skipped"] = int((~ok).sum())
+    row["skipped"] = attack_skipped + skipped
+    return row, kept, scores[ok]
+
+
+def _eer_text(row: dict) -> str:
+    return f"{100 * row['eer']:6.2f}%" if row.get("eer") is not None else "   n/a "
+
+
+def _both_classes(clips: list, *, root: Path, what: str, skipped: list[dict], hint: str = "") -> None:
+    for label in ("bonafide", "spoof"):
+        if not any(it.label == label for it, _ in clips):
+            why = f" after skipping {len(skipped)} unusable file(s)" if skipped else ""
+            raise DatasetError(f"{root}: {what} has no {label} clips{why}{hint}")
+
+
 def run(dataset: str, root: Path, *, split: str | None, model: Path | None, attacks: list[str], baseline: bool,
         gmm_components: int, limit: int | None, seed: int, quiet: bool, asv: bool = True) -> tuple[dict, dict]:
-    """Score the corpus under each attack; returns (results, DET score pairs for plotting)."""
+    """Score the corpus under each attack; returns (results, DET score pairs for plotting).
+
+    Raises
+    ------
+    DatasetError
+        The corpus cannot be read, lacks a class after skipping unusable files, or (with
+        ``baseline``) lacks the train split the LFCC-GMM baseline needs.
+    """
     import torch
 
     from eval.baseline_gmm import train_gmm
-    from eval.datasets import load_dataset
+    from eval.datasets import load_dataset, scored_split
     from guard.detect import load_model
 
     torch.set_num_threads(1)
     rng = np.random.default_rng(seed)
     detector = load_model(model)
     conditions = resolve_attacks(attacks)
-    clips = load_items(load_dataset(dataset, root, split), limit=limit, rng=rng, quiet=quiet)
-    if len({it.label for it, _ in clips}) < 2:
-        raise GuardError(f"{root}: after skipping unreadable files the test set lacks one class")
+
+    def warn(message: str) -> None:
+        say(f"warning: {message}")
+
+    test_split = scored_split(dataset, split)
+    items = load_dataset(dataset, root, split, warn=warn)
+    train_items = None
+    gmm_hint = "; it is needed for the LFCC-GMM baseline; pass --no-baseline"
+    if baseline and dataset in TRAIN_SPLITS:
+        try:
+            train_items = load_dataset(dataset, root, TRAIN_SPLITS[dataset], warn=warn)
+        except DatasetError as exc:
+            raise DatasetError(f"{exc}; the {TRAIN_SPLITS[dataset]} split is needed for the LFCC-GMM baseline; "
+                               "pass --no-baseline") from None
+    elif baseline:
+        say(f"the {dataset} layout has no train split, so the LFCC-GMM baseline is not run", quiet=quiet)
+    skipped: list[dict] = []
+    clips = load_items(items, limit=limit, rng=rng, quiet=quiet, skipped=skipped)
+    _both_classes(clips, root=root, what=f"the {test_split} split of {dataset}", skipped=skipped)
     asv_scores = None
     if asv and dataset == "selfplay" and split in (None, "test"):
         from eval.asv_trials import selfplay_asv_scores
@@ -127,38 +228,88 @@ def run(dataset: str, root: Path, *, split: str | None, model: Path | None, atta
         say("scoring speaker-verification trials for min t-DCF (resemblyzer)", quiet=quiet)
         asv_scores = selfplay_asv_scores(clips, sample_rate=SAMPLE_RATE)
     gmm = None
-    if baseline and dataset in TRAIN_SPLITS:
-        train_clips = load_items(load_dataset(dataset, root, TRAIN_SPLITS[dataset]), limit=limit, rng=rng, quiet=quiet)
+    train_skipped: list[dict] = []
+    if train_items is not None:
+        train_clips = load_items(train_items, limit=limit, rng=rng, quiet=quiet, skipped=train_skipped)
+        _both_classes(train_clips, root=root, what=f"the {TRAIN_SPLITS[dataset]} split of {dataset}", skipped=train_skipped,
+                      hint=gmm_hint)
         say(f"training the LFCC-GMM baseline ({gmm_components} components) on {len(train_clips)} clips", quiet=quiet)
         gmm = train_gmm(((y, it.label == "spoof") for it, y in train_clips), sample_rate=SAMPLE_RATE, seed=seed,
                         n_components=gmm_components)
-    results: dict = {"dataset": dataset, "root": str(root), "split": split, "model": str(model or "default"),
+    results: dict = {"dataset": dataset, "root": str(Path(root).resolve()), "split": test_split,
+                     "model": str(Path(model).resolve()) if model else "default",
                      "model_meta": {k: v for k, v in detector.meta.items() if k not in ("history",)},
-                     "n_files": len(clips), "seed": seed, "attack_source": {k: v[1] for k, v in conditions.items()},
+                     "n_files": len(clips), "n_skipped": len(skipped), "skipped": skipped,
+                     "seed": seed, "attack_source": {k: v[1] for k, v in conditions.items()},
                      "cnn": {}, "gmm": {} if gmm else None, "gmm_components": gmm_components if gmm else None,
+                     "gmm_train": ({"split": TRAIN_SPLITS[dataset], "n_files": len(train_clips), "n_skipped": len(train_skipped),
+                                    "skipped": train_skipped} if gmm else None),
                      "asv": asv_scores.summary() if asv_scores is not None else None}
     curves: dict = {}
-    audio_s = sum(y.shape[0] for _, y in clips) / SAMPLE_RATE
     for name, (fn, _src) in conditions.items():
         cond_rng = np.random.default_rng([seed, len(name)])
-        attacked = [fn(y, SAMPLE_RATE, cond_rng) for _, y in progress(clips, silent=quiet, desc=f"attack {name}")]
+        attacked: list = []
+        attack_skipped: list[dict] = []
+        for it, y in progress(clips, silent=quiet, desc=f"attack {name}"):
+            try:
+                attacked.append(fn(y, SAMPLE_RATE, cond_rng))
+            except GuardError as exc:
+                _skip(attack_skipped, it.path, exc, context=f" under {name}")
+                attacked.append(None)
         t0 = time.perf_counter()
-        cnn = np.asarray([detector.score(z, sample_rate=SAMPLE_RATE).score for z in attacked])
+        cnn, cnn_skipped = _score_condition(clips, attacked, lambda z: detector.score(z, sample_rate=SAMPLE_RATE).score,
+                                            label=name)
         elapsed = time.perf_counter() - t0
-        results["cnn"][name] = _condition(clips, cnn, asv_scores)
+        row, kept, kept_scores = _scored_row(clips, cnn, cnn_skipped, asv_scores, attack_skipped)
+        results["cnn"][name] = row
         if name == "none":
-            results["cnn_x_realtime_1_thread"] = round(audio_s / elapsed, 1)
-        is_spoof = np.asarray([it.label == "spoof" for it, _ in clips])
-        curves[f"CNN {name}"] = (cnn[~is_spoof], cnn[is_spoof])
+            audio_s = sum(y.shape[0] for (_, y), s in zip(clips, cnn) if np.isfinite(s)) / SAMPLE_RATE
+            results["cnn_x_realtime_1_thread"] = round(audio_s / elapsed, 1) if elapsed > 0 else None
+        if row["eer"] is not None:
+            is_spoof = np.asarray([it.label == "spoof" for it, _ in kept])
+            curves[f"CNN {name}"] = (kept_scores[~is_spoof], kept_scores[is_spoof])
+        line = f"{name:>10}: CNN EER {_eer_text(row)}" + _tdcf_text(row)
         if gmm is not None:
-            g = np.asarray([gmm.score(z, sample_rate=SAMPLE_RATE) for z in attacked])
-            results["gmm"][name] = _condition(clips, g, asv_scores)
-            curves[f"GMM {name}"] = (g[~is_spoof], g[is_spoof])
-        line = f"{name:>10}: CNN EER {100 * results['cnn'][name]['eer']:6.2f}%" + _tdcf_text(results["cnn"][name])
-        if gmm is not None:
-            line += f"   LFCC-GMM EER {100 * results['gmm'][name]['eer']:6.2f}%" + _tdcf_text(results["gmm"][name])
+            g, gmm_skipped = _score_condition(clips, attacked, lambda z: gmm.score(z, sample_rate=SAMPLE_RATE), label=f"{name} (GMM)")
+            grow, gkept, gkept_scores = _scored_row(clips, g, gmm_skipped, asv_scores, attack_skipped)
+            results["gmm"][name] = grow
+            if grow["eer"] is not None:
+                g_spoof = np.asarray([it.label == "spoof" for it, _ in gkept])
+                curves[f"GMM {name}"] = (gkept_scores[~g_spoof], gkept_scores[g_spoof])
+            line += f"   LFCC-GMM EER {_eer_text(grow)}" + _tdcf_text(grow)
+        if row["n_skipped"]:
+            line += f"   ({row['n_skipped']} clip(s) skipped)"
         say(line, quiet=quiet)
+    results.setdefault("cnn_x_realtime_1_thread", None)
     return results, curves
+
+
+def prepare_out(out_dir: Path) -> None:
+    """Create ``--out`` (and its parents) and check that it is writable, before any work.
+
+    Raises
+    ------
+    GuardError
+        The folder cannot be created or written to.
+    """
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GuardError(f"{out_dir}: cannot create the output folder ({exc.strerror or exc}); choose another --out") from None
+    if not os.access(out_dir, os.W_OK | os.X_OK):
+        raise GuardError(f"{out_dir}: the output folder is not writable; choose another --out")
+
+
+def _check_split_option(dataset: str, split: str | None) -> None:
+    """Refuse a ``--split`` the layout cannot honour, as a usage error listing the valid ones."""
+    from eval.datasets import NO_SPLITS, SPLITS
+
+    if not split:
+        return
+    if dataset in NO_SPLITS:
+        raise click.BadParameter(f"the {dataset} layout has no splits; drop --split", param_hint="--split")
+    if SPLITS.get(dataset) and split not in SPLITS[dataset]:
+        raise click.BadParameter(f"{dataset} has no split {split!r}; choose from {', '.join(SPLITS[dataset])}", param_hint="--split")
 
 
 def _tdcf_text(row: dict) -> str:
@@ -166,9 +317,10 @@ def _tdcf_text(row: dict) -> str:
 
 
 @click.command("detect")
-@click.option("--dataset", required=True, help="selfplay, folder, csv, asvspoof2019, asvspoof2021-la, asvspoof2021-df, asvspoof5, in-the-wild, wavefake.")
+@click.option("--dataset", required=True, type=click.Choice(DATASETS), help="The corpus layout (see eval/datasets.py).")
 @click.option("--root", required=True, type=click.Path(path_type=Path), help="The corpus folder (csv: the CSV file).")
-@click.option("--split", default=None, help="Split to score (default: the loader's, e.g. test for selfplay, eval for ASVspoof).")
+@click.option("--split", default=None, help="Split to score (default: the loader's, e.g. test for selfplay, eval for ASVspoof; "
+              "folder, in-the-wild and wavefake have none).")
 @click.option("--model", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Detector model (default: shipped).")
 @click.option("--attacks", default=",".join(DEFAULT_ATTACKS), show_default=True, help="Comma-separated conditions; none = clean.")
 @click.option("--baseline/--no-baseline", default=True, show_default=True, help="Also train and score the LFCC-GMM baseline.")
@@ -185,14 +337,19 @@ def command(dataset: str, root: Path, split: str | None, model: Path | None, att
     from eval.metrics import plot_det
 
     names = [a.strip() for a in attacks.split(",") if a.strip()]
+    if not names:
+        raise click.BadParameter("give at least one condition (none = clean)", param_hint="--attacks")
+    _check_split_option(dataset, split)
+    if out_dir is not None:
+        prepare_out(out_dir)
     results, curves = run(dataset, root, split=split, model=model, attacks=names, baseline=baseline,
                           gmm_components=gmm_components, limit=limit, seed=seed, quiet=quiet or as_json, asv=asv)
     if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "results.json").write_text(json.dumps(results, indent=2))
-        plot_det(curves, out_dir / "det.png", title=f"{dataset} ({split or 'default split'})")
+        plot_det(curves, out_dir / "det.png", title=f"{dataset} ({results['split']} split)")
         say(f"wrote {out_dir / 'results.json'} and {out_dir / 'det.png'}", quiet=quiet or as_json)
     if as_json:
         emit_json(results)
     else:
-        say(f"CNN scoring speed: {results['cnn_x_realtime_1_thread']}x real time on one thread", quiet=quiet)
+        if results["cnn_x_realtime_1_thread"] is not None:
+            say(f"CNN scoring speed: {results['cnn_x_realtime_1_thread']}x real time on one thread", quiet=quiet)

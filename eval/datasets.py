@@ -20,21 +20,69 @@ Labels are ``"bonafide"`` or ``"spoof"``; ``attack`` is the corpus's attack or s
 - ``selfplay``: ``ROOT/manifest.csv`` written by :mod:`eval.selfplay`.
 
 A loader checks the layout and reads protocols; decoding happens later, where an unreadable
-file is reported by name and skipped.
+file is reported by name and skipped. A file listed twice is counted once (``warn`` is told);
+a file listed as both bona fide and spoof is an error naming both lines. ``--split`` is refused
+for layouts without splits (folder, in-the-wild, wavefake); :func:`scored_split` says which
+split a run actually scores.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import os
 from collections.abc import Callable
 from pathlib import Path
 
-from guard.audio import is_audio_path
-from guard.detect.data import LabeledFile, normalise_label, read_csv
+from guard.detect.data import (
+    LabeledFile,
+    Warn,
+    audio_files,
+    dedupe,
+    normalise_label,
+    read_csv,
+    read_table_text,
+)
 from guard.errors import DatasetError, DetectError
 
 Item = LabeledFile
+Loader = Callable[..., list[Item]]
+
+SPLITS: dict[str, tuple[str, ...]] = {
+    "asvspoof2019": ("train", "dev", "eval"),
+    "asvspoof2021-la": ("progress", "eval", "hidden_track"),
+    "asvspoof2021-df": ("progress", "eval", "hidden_track"),
+    "asvspoof5": ("train", "dev", "eval"),
+    "in-the-wild": (),
+    "wavefake": (),
+    "folder": (),
+    "csv": (),  # whatever the CSV's split column holds
+    "selfplay": ("train", "dev", "test"),
+}
+DEFAULT_SPLITS = {"asvspoof2019": "eval", "asvspoof5": "eval", "selfplay": "test"}
+NO_SPLITS = ("in-the-wild", "wavefake", "folder")
+
+
+def scored_split(name: str, split: str | None) -> str:
+    """The split a run of loader ``name`` scores: ``split``, else the loader's default, else ``"all"``."""
+    return split or DEFAULT_SPLITS.get(name, "all")
+
+
+def _no_split(name: str, split: str | None) -> None:
+    if split:
+        raise DatasetError(f"the {name} layout has no splits; drop --split (given {split!r})")
+
+
+def _check_split(name: str, split: str) -> None:
+    if split not in SPLITS[name]:
+        raise DatasetError(f"{name} split must be one of {', '.join(SPLITS[name])}; given {split!r}")
+
+
+def _unique(entries: list[tuple[str, Item]], warn: Warn | None) -> list[Item]:
+    try:
+        return dedupe(entries, warn=warn)
+    except DetectError as exc:
+        raise DatasetError(str(exc)) from None
 
 
 def _need(path: Path, what: str) -> Path:
@@ -50,19 +98,24 @@ def _label(raw: str, where: str) -> str:
         raise DatasetError(str(exc)) from None
 
 
+def _text(path: Path) -> str:
+    try:
+        return read_table_text(path)
+    except DetectError as exc:
+        raise DatasetError(str(exc)) from None
+
+
 def _lines(path: Path) -> list[tuple[int, list[str]]]:
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        return [(i, line.split()) for i, line in enumerate(fh, start=1) if line.strip()]
+    return [(i, line.split()) for i, line in enumerate(_text(path).splitlines(), start=1) if line.strip()]
 
 
 _ASV19_PROTOCOLS = {"train": "train.trn", "dev": "dev.trl", "eval": "eval.trl"}
 
 
-def asvspoof2019(root: Path, split: str | None = None) -> list[Item]:
+def asvspoof2019(root: Path, split: str | None = None, *, warn: Warn | None = None) -> list[Item]:
     """ASVspoof 2019 LA (``split`` train, dev or eval; default eval)."""
     split = split or "eval"
-    if split not in _ASV19_PROTOCOLS:
-        raise DatasetError(f"asvspoof2019 split must be one of {sorted(_ASV19_PROTOCOLS)}, given {split!r}")
+    _check_split("asvspoof2019", split)
     proto = _need(root / "ASVspoof2019_LA_cm_protocols" / f"ASVspoof2019.LA.cm.{_ASV19_PROTOCOLS[split]}.txt",
                   "expected the ASVspoof 2019 LA layout (ASVspoof2019_LA_cm_protocols/)")
     audio = root / f"ASVspoof2019_LA_{split}" / "flac"
@@ -70,12 +123,14 @@ def asvspoof2019(root: Path, split: str | None = None) -> list[Item]:
     for i, f in _lines(proto):
         if len(f) < 5:
             raise DatasetError(f"{proto} line {i}: expected 5 fields 'SPEAKER UTT - ATTACK LABEL', given {' '.join(f)!r}")
-        items.append(Item(audio / f"{f[1]}.flac", _label(f[4], f"{proto} line {i}"), split, f[0], f[3]))
-    return items
+        items.append((f"{proto} line {i}", Item(audio / f"{f[1]}.flac", _label(f[4], f"{proto} line {i}"), split, f[0], f[3])))
+    return _unique(items, warn)
 
 
-def _asvspoof2021(track: str) -> Callable[[Path, str | None], list[Item]]:
-    def loader(root: Path, split: str | None = None) -> list[Item]:
+def _asvspoof2021(track: str) -> Loader:
+    def loader(root: Path, split: str | None = None, *, warn: Warn | None = None) -> list[Item]:
+        if split:
+            _check_split(f"asvspoof2021-{track.lower()}", split)
         meta = _need(root / "keys" / track / "CM" / "trial_metadata.txt",
                      f"expected the ASVspoof 2021 {track} keys (keys/{track}/CM/trial_metadata.txt)")
         audio = root / f"ASVspoof2021_{track}_eval" / "flac"
@@ -83,10 +138,9 @@ def _asvspoof2021(track: str) -> Callable[[Path, str | None], list[Item]]:
         for i, f in _lines(meta):
             if len(f) < 8:
                 raise DatasetError(f"{meta} line {i}: expected at least 8 fields, given {' '.join(f)!r}")
-            if split and f[7] != split:
-                continue
-            items.append(Item(audio / f"{f[1]}.flac", _label(f[5], f"{meta} line {i}"), f[7], f[0], f[4]))
-        return items
+            item = Item(audio / f"{f[1]}.flac", _label(f[5], f"{meta} line {i}"), f[7], f[0], f[4])
+            items.append((f"{meta} line {i}", item))
+        return [it for it in _unique(items, warn) if not split or it.split == split]
 
     loader.__doc__ = f"ASVspoof 2021 {track} (``split`` filters the subset column: progress, eval, hidden_track)."
     return loader
@@ -96,11 +150,10 @@ _ASV5_PROTOCOLS = {"train": ("ASVspoof5.train.tsv", "flac_T"), "dev": ("ASVspoof
                    "eval": ("ASVspoof5.eval.track_1.tsv", "flac_E_eval")}
 
 
-def asvspoof5(root: Path, split: str | None = None) -> list[Item]:
+def asvspoof5(root: Path, split: str | None = None, *, warn: Warn | None = None) -> list[Item]:
     """ASVspoof 5 track 1 (``split`` train, dev or eval; default eval)."""
     split = split or "eval"
-    if split not in _ASV5_PROTOCOLS:
-        raise DatasetError(f"asvspoof5 split must be one of {sorted(_ASV5_PROTOCOLS)}, given {split!r}")
+    _check_split("asvspoof5", split)
     name, folder = _ASV5_PROTOCOLS[split]
     proto = _need(root / "ASVspoof5_protocols" / name, "expected the ASVspoof 5 layout (ASVspoof5_protocols/)")
     items = []
@@ -108,79 +161,103 @@ def asvspoof5(root: Path, split: str | None = None) -> list[Item]:
         if len(f) < 9:
             raise DatasetError(f"{proto} line {i}: expected at least 9 fields, given {' '.join(f)!r}")
         label = _label(f[8], f"{proto} line {i}")
-        items.append(Item(root / folder / f"{f[1]}.flac", label, split, f[0], "-" if label == "bonafide" else f[7]))
-    return items
+        items.append((f"{proto} line {i}", Item(root / folder / f"{f[1]}.flac", label, split, f[0], "-" if label == "bonafide" else f[7])))
+    return _unique(items, warn)
 
 
-def in_the_wild(root: Path, split: str | None = None) -> list[Item]:
-    """In-the-Wild (``meta.csv``: file,speaker,label); it has no splits."""
-    del split
+def in_the_wild(root: Path, split: str | None = None, *, warn: Warn | None = None) -> list[Item]:
+    """In-the-Wild (``meta.csv``: file,speaker,label, UTF-8); it has no splits."""
+    _no_split("in-the-wild", split)
     meta = _need(root / "meta.csv", "expected In-the-Wild's meta.csv")
+    reader = csv.DictReader(io.StringIO(_text(meta), newline=""))
+    if not {"file", "speaker", "label"} <= set(reader.fieldnames or []):
+        raise DatasetError(f"{meta}: header must hold file,speaker,label, given {reader.fieldnames}")
     items = []
-    with open(meta, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        if not {"file", "speaker", "label"} <= set(reader.fieldnames or []):
-            raise DatasetError(f"{meta}: header must hold file,speaker,label, given {reader.fieldnames}")
-        for i, row in enumerate(reader, start=2):
-            label = _label(row["label"], f"{meta} line {i}")
-            items.append(Item(root / row["file"], label, "eval", row["speaker"], "-" if label == "bonafide" else "in-the-wild"))
-    return items
+    for row in reader:
+        where = f"{meta} line {reader.line_num}"
+        name = (row["file"] or "").strip()
+        if row["label"] is None or not name:
+            given = ",".join(v for v in (row["file"], row["speaker"]) if v is not None)
+            raise DatasetError(f"{where}: expected file,speaker,label, given {given!r}")
+        label = _label(row["label"], where)
+        items.append((where, Item(root / name, label, "eval", (row["speaker"] or "-").strip() or "-",
+                                  "-" if label == "bonafide" else "in-the-wild")))
+    return _unique(items, warn)
 
 
 _WAVEFAKE_REAL = (("LJSpeech-1.1/wavs", "ljspeech"), ("jsut_ver1.1/basic5000/wav", "jsut"))
 
 
-def wavefake(root: Path, split: str | None = None) -> list[Item]:
-    """WaveFake: generated_audio/<vocoder>/ as spoof, LJSpeech/JSUT as bona fide when present."""
-    del split
+def wavefake(root: Path, split: str | None = None, *, warn: Warn | None = None) -> list[Item]:
+    """WaveFake: generated_audio/<vocoder>/ as spoof, LJSpeech/JSUT as bona fide when present; no splits."""
+    del warn
+    _no_split("wavefake", split)
     gen = _need(root / "generated_audio", "expected WaveFake's generated_audio/ folder")
     items = []
     for sub in sorted(p for p in gen.iterdir() if p.is_dir()):
         speaker = "jsut" if sub.name.startswith("jsut") else "ljspeech"
-        items += [Item(p, "spoof", "eval", speaker, sub.name) for p in sorted(sub.rglob("*")) if p.is_file() and is_audio_path(p)]
+        items += [Item(p, "spoof", "eval", speaker, sub.name) for p in audio_files(sub)]
     for rel, speaker in _WAVEFAKE_REAL:
         real = root / rel
         if real.is_dir():
-            items += [Item(p, "bonafide", "eval", speaker, "-") for p in sorted(real.rglob("*")) if p.is_file() and is_audio_path(p)]
+            items += [Item(p, "bonafide", "eval", speaker, "-") for p in audio_files(real)]
     if not any(it.label == "bonafide" for it in items):
         raise DatasetError(f"{root}: no real speech; put LJSpeech-1.1/ (or jsut_ver1.1/) beside generated_audio/")
     return items
 
 
-def folder(root: Path, split: str | None = None) -> list[Item]:
-    """A plain folder: ROOT/bonafide/** and ROOT/spoof/** (attack = first folder under spoof/)."""
-    del split
+def folder(root: Path, split: str | None = None, *, warn: Warn | None = None) -> list[Item]:
+    """A plain folder: ROOT/bonafide/** and ROOT/spoof/** (attack = first folder under spoof/); no splits.
+
+    Broken links are kept, so that decoding reports them by name.
+    """
+    del warn
+    _no_split("folder", split)
     items = []
     for label in ("bonafide", "spoof"):
         sub = _need(root / label, "a dataset folder needs bonafide/ and spoof/ subfolders")
-        for p in sorted(sub.rglob("*")):
-            if p.is_file() and is_audio_path(p):
-                rel = p.relative_to(sub).parts
-                attack = "-" if label == "bonafide" else (rel[0] if len(rel) > 1 else "spoof")
-                items.append(Item(p, label, "", "-", attack))
+        for p in audio_files(sub):
+            rel = p.relative_to(sub).parts
+            attack = "-" if label == "bonafide" else (rel[0] if len(rel) > 1 else "spoof")
+            items.append(Item(p, label, "", "-", attack))
     return items
 
 
-def csv_table(root: Path, split: str | None = None) -> list[Item]:
-    """A CSV of file,label[,speaker,attack,split]; ``root`` is the file or a folder with labels.csv."""
-    path = root / "labels.csv" if root.is_dir() else root
-    _need(path, "give a CSV file (file,label) or a folder holding labels.csv")
+def _csv_rows(path: Path, warn: Warn | None) -> list[Item]:
     try:
-        items = read_csv(path)
+        return read_csv(path, warn=warn)
     except DetectError as exc:
         raise DatasetError(str(exc)) from None
+
+
+def csv_table(root: Path, split: str | None = None, *, warn: Warn | None = None) -> list[Item]:
+    """A CSV of file,label[,speaker,attack,split]; ``root`` is the file or a folder with labels.csv.
+
+    ``split`` keeps the rows whose split column holds it; one the file never names is an error
+    listing those it does.
+    """
+    path = root / "labels.csv" if root.is_dir() else root
+    _need(path, "give a CSV file (file,label) or a folder holding labels.csv")
+    items = _csv_rows(path, warn)
+    if split:
+        present = sorted({it.split for it in items if it.split})
+        if split not in present:
+            has = f"its splits are {', '.join(present)}" if present else "it has no split column; drop --split"
+            raise DatasetError(f"{path}: no rows of split {split!r}; {has}")
     return [it for it in items if not split or it.split == split]
 
 
-def selfplay(root: Path, split: str | None = None) -> list[Item]:
-    """The self-play corpus (``ROOT/manifest.csv``); default split test."""
+def selfplay(root: Path, split: str | None = None, *, warn: Warn | None = None) -> list[Item]:
+    """The self-play corpus (``ROOT/manifest.csv``); split train, dev or test (default test)."""
+    split = split or "test"
+    _check_split("selfplay", split)
     manifest = root / "manifest.csv"
     if not manifest.is_file():
         raise DatasetError(f"{manifest}: not found; build the corpus with `python -m eval.selfplay -o {root}`")
-    return csv_table(manifest, split or "test")
+    return [it for it in _csv_rows(manifest, warn) if it.split == split]
 
 
-LOADERS: dict[str, Callable[[Path, str | None], list[Item]]] = {
+LOADERS: dict[str, Loader] = {
     "asvspoof2019": asvspoof2019,
     "asvspoof2021-la": _asvspoof2021("LA"),
     "asvspoof2021-df": _asvspoof2021("DF"),
@@ -193,7 +270,8 @@ LOADERS: dict[str, Callable[[Path, str | None], list[Item]]] = {
 }
 
 
-def load_dataset(name: str, root: str | os.PathLike[str], split: str | None = None) -> list[Item]:
+def load_dataset(name: str, root: str | os.PathLike[str], split: str | None = None, *,
+                 warn: Warn | None = None) -> list[Item]:
     """Items of corpus ``name`` under ``root``.
 
     Parameters
@@ -203,19 +281,23 @@ def load_dataset(name: str, root: str | os.PathLike[str], split: str | None = No
     root : path-like
         The corpus folder (or, for ``csv``, the CSV file).
     split : str, optional
-        A split or subset the corpus defines; each loader documents its default.
+        A split or subset the corpus defines (:data:`SPLITS`); each loader documents its
+        default. Refused for layouts without splits (:data:`NO_SPLITS`).
+    warn : callable, optional
+        Told about files listed twice (default: a line on stderr).
 
     Raises
     ------
     DatasetError
-        Unknown name, missing root, wrong layout or a malformed protocol line.
+        Unknown name, missing root, wrong layout, a split the layout lacks, a malformed or
+        non-UTF-8 protocol line, or a file labelled both bona fide and spoof.
     """
     if name not in LOADERS:
         raise DatasetError(f"unknown dataset {name!r}; choose one of {', '.join(LOADERS)}")
     r = Path(root)
     if not r.exists():
         raise DatasetError(f"{r}: dataset root not found")
-    items = LOADERS[name](r, split)
+    items = LOADERS[name](r, split, warn=warn)
     if not items:
-        raise DatasetError(f"{r}: dataset {name!r} (split {split or 'default'}) holds no files")
+        raise DatasetError(f"{r}: dataset {name!r} (split {scored_split(name, split)}) holds no files")
     return items

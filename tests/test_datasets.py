@@ -131,3 +131,126 @@ def test_unknown_name_missing_root_and_bad_split(tmp_path: Path) -> None:
     make_selfplay(tmp_path)
     with pytest.raises(DatasetError, match="holds no files"):
         load_dataset("selfplay", tmp_path, "dev")
+
+
+# --- malformed data files, duplicates, splits, broken links (QA D3, D6, D7, D8.3, D9, L3) ---
+
+
+def test_non_utf8_csv_names_the_line(tmp_path: Path) -> None:
+    from guard.detect.data import read_spec
+    from guard.errors import DetectError
+
+    bad = tmp_path / "lat.csv"
+    bad.write_bytes(b"file,label\nb.flac,bonafide\nsp.wav,spoof\nb\xf6n\xe5.flac,bonafide\n")
+    with pytest.raises(DatasetError, match=r"lat.csv line 4: not UTF-8 text; save it as UTF-8"):
+        load_dataset("csv", bad)
+    with pytest.raises(DetectError, match=r"lat.csv line 4: not UTF-8"):
+        read_spec(bad)
+    (tmp_path / "meta.csv").write_bytes(b"file,speaker,label\n0.wav,Al\xe9c,spoof\n")
+    with pytest.raises(DatasetError, match=r"meta.csv line 2: not UTF-8"):
+        load_dataset("in-the-wild", tmp_path)
+
+
+@pytest.mark.parametrize("row", ["s1.wav,Alan", "s1.wav", ",Alan,spoof"])
+def test_in_the_wild_short_row_names_the_line(row: str, tmp_path: Path) -> None:
+    _write(tmp_path / "meta.csv", f"file,speaker,label\n0.wav,A,spoof\n\n{row}\n")
+    with pytest.raises(DatasetError, match=r"meta.csv line 4: expected file,speaker,label"):
+        load_dataset("in-the-wild", tmp_path)
+
+
+def test_csv_with_bom_tsv_spaces_and_empty_file_cell(tmp_path: Path) -> None:
+    from guard.detect.data import read_spec
+    from guard.errors import DetectError
+
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes("file,label\na.wav,bonafide\nb.wav,spoof\n".encode("utf-8-sig"))
+    assert [it.path.name for it in load_dataset("csv", bom)] == ["a.wav", "b.wav"]
+    itw = _write(tmp_path / "itw" / "meta.csv", "")
+    itw.write_bytes("file,speaker,label\n0.wav,A,spoof\n".encode("utf-8-sig"))
+    assert [it.label for it in load_dataset("in-the-wild", itw.parent)] == ["spoof"]
+    tsv = _write(tmp_path / "t.tsv", "file\tlabel\na dir/x, y.wav\tbonafide\nb.wav\tspoof\n")
+    assert [(it.path.name, it.label) for it in read_spec(tsv)] == [("x, y.wav", "bonafide"), ("b.wav", "spoof")]
+    spaces = _write(tmp_path / "s.csv", "file,label\n a dir/sp 2.wav ,spoof\nb.wav,bonafide\n")
+    assert load_dataset("csv", spaces)[0].path == tmp_path / "a dir" / "sp 2.wav"
+    empty = _write(tmp_path / "e.csv", "file,label\na.wav,bonafide\n ,spoof\n")
+    with pytest.raises(DatasetError, match=r"e.csv line 3: the file cell is empty"):
+        load_dataset("csv", empty)
+    short = _write(tmp_path / "short.csv", "file,label\na.wav\nb.wav,spoof\n")
+    with pytest.raises(DetectError, match=r"short.csv line 2: expected file,label"):
+        read_spec(short)
+
+
+def test_duplicates_warn_and_count_once_and_conflicts_are_errors(tmp_path: Path) -> None:
+    from guard.detect.data import read_spec
+    from guard.errors import DetectError
+
+    messages: list[str] = []
+    dup = _write(tmp_path / "dup.csv", "file,label\na.wav,bonafide\na.wav,bonafide\nb.wav,spoof\n")
+    items = load_dataset("csv", dup, warn=messages.append)
+    assert [it.path.name for it in items] == ["a.wav", "b.wav"]
+    assert len(messages) == 1 and "dup.csv line 3" in messages[0] and "a.wav" in messages[0] and "line 2" in messages[0]
+    conflict = _write(tmp_path / "conflict.csv", "file,label\na.wav,bonafide\nb.wav,spoof\n./a.wav,spoof\n")
+    with pytest.raises(DatasetError, match=r"a.wav is labelled bonafide at .*conflict.csv line 2 and spoof at .*conflict.csv line 4"):
+        load_dataset("csv", conflict)
+    with pytest.raises(DetectError, match="labelled bonafide"):
+        read_spec(conflict)
+    proto = tmp_path / "asv" / "ASVspoof2019_LA_cm_protocols" / "ASVspoof2019.LA.cm.eval.trl.txt"
+    _write(proto, "LA_0079 LA_E_1 - - bonafide\nLA_0079 LA_E_1 - - bonafide\nLA_0080 LA_E_2 - A07 spoof\n")
+    messages.clear()
+    assert len(load_dataset("asvspoof2019", tmp_path / "asv", warn=messages.append)) == 2
+    assert len(messages) == 1 and "line 2" in messages[0] and "LA_E_1.flac" in messages[0]
+    _write(proto, "LA_0079 LA_E_1 - - bonafide\nLA_0080 LA_E_1 - A07 spoof\n")
+    with pytest.raises(DatasetError, match=r"LA_E_1.flac is labelled bonafide at .* line 1 and spoof at .* line 2"):
+        load_dataset("asvspoof2019", tmp_path / "asv")
+    _write(tmp_path / "a21" / "keys" / "LA" / "CM" / "trial_metadata.txt",
+           "LA_1 LA_E_9 alaw ita A07 spoof notrim eval\nLA_1 LA_E_9 alaw ita - bonafide notrim eval\n")
+    with pytest.raises(DatasetError, match="labelled spoof"):
+        load_dataset("asvspoof2021-la", tmp_path / "a21")
+    _write(tmp_path / "a5" / "ASVspoof5_protocols" / "ASVspoof5.eval.track_1.tsv",
+           "E_1 E_01 F - - - - bonafide bonafide -\nE_1 E_01 F - - - - bonafide bonafide -\nE_2 E_02 M - - - A17 A17 spoof -\n")
+    messages.clear()
+    assert len(load_dataset("asvspoof5", tmp_path / "a5", warn=messages.append)) == 2 and len(messages) == 1
+
+
+def test_duplicate_warning_goes_to_stderr_by_default(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    dup = _write(tmp_path / "dup.csv", "file,label\na.wav,bonafide\na.wav,bonafide\nb.wav,spoof\n")
+    load_dataset("csv", dup)
+    captured = capsys.readouterr()
+    assert captured.out == "" and "warning:" in captured.err and "a.wav is listed again" in captured.err
+
+
+@pytest.mark.parametrize("name", ["folder", "in-the-wild", "wavefake"])
+def test_split_is_refused_for_layouts_without_splits(name: str, tmp_path: Path) -> None:
+    CASES[name][0](tmp_path)
+    with pytest.raises(DatasetError, match=rf"the {name} layout has no splits; drop --split"):
+        load_dataset(name, tmp_path, "test")
+
+
+def test_bad_split_lists_the_valid_ones(tmp_path: Path) -> None:
+    from eval.datasets import scored_split
+
+    make_asvspoof2021(tmp_path, "LA")
+    with pytest.raises(DatasetError, match="progress, eval, hidden_track; given 'bogus'"):
+        load_dataset("asvspoof2021-la", tmp_path, "bogus")
+    make_selfplay(tmp_path)
+    with pytest.raises(DatasetError, match="train, dev, test; given 'eval'"):
+        load_dataset("selfplay", tmp_path, "eval")
+    make_csv(tmp_path)
+    with pytest.raises(DatasetError, match="no split column; drop --split"):
+        load_dataset("csv", tmp_path, "test")
+    with pytest.raises(DatasetError, match="its splits are test, train"):
+        load_dataset("csv", tmp_path / "manifest.csv", "dev")
+    assert [scored_split(n, None) for n in ("asvspoof2019", "asvspoof5", "selfplay", "folder", "csv")] == ["eval", "eval", "test", "all", "all"]
+    assert scored_split("csv", "dev") == "dev"
+
+
+def test_broken_link_is_kept_so_loading_reports_it(tmp_path: Path) -> None:
+    from guard.detect.data import read_spec
+
+    make_folder(tmp_path)
+    (tmp_path / "spoof" / "tts1" / "broken.wav").symlink_to(tmp_path / "nowhere.wav")
+    assert "broken.wav" in [it.path.name for it in load_dataset("folder", tmp_path)]
+    assert "broken.wav" in [it.path.name for it in read_spec(tmp_path)]
+    make_wavefake(tmp_path / "wf")
+    (tmp_path / "wf" / "generated_audio" / "ljspeech_melgan" / "gone.wav").symlink_to(tmp_path / "nowhere.wav")
+    assert "gone.wav" in [it.path.name for it in load_dataset("wavefake", tmp_path / "wf")]

@@ -5,19 +5,27 @@ loaders in eval/ write or read the same two layouts:
 
 - a CSV with a header holding at least ``file,label`` (``label`` is ``bonafide`` or
   ``spoof``; ``bona-fide`` is accepted), optionally ``split`` (train/dev/test), ``speaker``,
-  ``attack``; relative ``file`` paths are relative to the CSV's folder;
-- a folder with ``bonafide/`` and ``spoof/`` subfolders of audio files (searched recursively).
+  ``attack``; relative ``file`` paths are relative to the CSV's folder. It is UTF-8 (a BOM,
+  as Excel writes, is fine); a ``.tsv`` file is tab separated. A file listed twice with one
+  label is counted once (with a warning); a file listed with both labels is an error;
+- a folder with ``bonafide/`` and ``spoof/`` subfolders of audio files (searched recursively;
+  a broken link is kept, so that loading reports it by name).
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import os
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from guard.audio import is_audio_path
 from guard.errors import DetectError
+
+Warn = Callable[[str], None]
 
 LABELS = ("bonafide", "spoof")
 _ALIASES = {"bonafide": "bonafide", "bona-fide": "bonafide", "bona_fide": "bonafide", "genuine": "bonafide",
@@ -47,21 +55,104 @@ def normalise_label(raw: str, *, where: str) -> str:
     return label
 
 
-def read_csv(path: Path) -> list[LabeledFile]:
-    """Rows of a ``file,label[,split,speaker,attack]`` CSV."""
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        missing = {"file", "label"} - set(reader.fieldnames or [])
-        if missing:
-            raise DetectError(f"{path}: CSV header lacks {sorted(missing)}; it needs at least file,label")
-        items = []
-        for i, row in enumerate(reader, start=2):
-            f = Path(row["file"])
-            items.append(LabeledFile(f if f.is_absolute() else path.parent / f,
-                                     normalise_label(row["label"] or "", where=f"{path} line {i}"),
-                                     (row.get("split") or "").strip(), (row.get("speaker") or "-").strip(),
-                                     (row.get("attack") or "-").strip()))
-    return items
+def warn_stderr(message: str) -> None:
+    """The default ``warn``: one line on stderr, where people's text goes."""
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def read_table_text(path: Path) -> str:
+    """The text of a CSV/TSV/protocol file, decoded as UTF-8 (a leading BOM is dropped).
+
+    Raises
+    ------
+    DetectError
+        The file cannot be read, or is not UTF-8 (the message names the first bad line).
+    """
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise DetectError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DetectError(f"{path} line {line}: not UTF-8 text; save it as UTF-8") from None
+
+
+def dedupe(entries: list[tuple[str, LabeledFile]], *, warn: Warn | None = None) -> list[LabeledFile]:
+    """Drop repeated files from ``(where, item)`` pairs, ``where`` naming the source line.
+
+    A file listed again with the same label and split is kept once and ``warn`` is told
+    (default: a line on stderr); a file listed with both labels cannot be scored.
+
+    Raises
+    ------
+    DetectError
+        One file carries both labels (the message names both lines).
+    """
+    warn = warn or warn_stderr
+    first: dict[str, tuple[str, LabeledFile]] = {}
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for where, item in entries:
+        key = os.path.normpath(item.path)
+        if key in first and first[key][1].label != item.label:
+            w0, it0 = first[key]
+            raise DetectError(f"{item.path} is labelled {it0.label} at {w0} and {item.label} at {where}; "
+                              "keep one of the two lines")
+        first.setdefault(key, (where, item))
+        if (key, item.split) in seen:
+            warn(f"{where}: {item.path} is listed again (first at {first[key][0]}); counted once")
+            continue
+        seen.add((key, item.split))
+        out.append(item)
+    return out
+
+
+def read_csv(path: Path, *, warn: Warn | None = None) -> list[LabeledFile]:
+    """Rows of a ``file,label[,split,speaker,attack]`` CSV (tab separated when named ``.tsv``).
+
+    Parameters
+    ----------
+    path : Path
+        The manifest; relative ``file`` paths are relative to its folder.
+    warn : callable, optional
+        Told about repeated rows (default: a line on stderr).
+
+    Raises
+    ------
+    DetectError
+        Unreadable or non-UTF-8 file, header without file,label, an empty ``file`` cell,
+        a bad label, or one file listed with both labels.
+    """
+    path = Path(path)
+    text = read_table_text(path)
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
+    kind = "TSV" if path.suffix.lower() == ".tsv" else "CSV"
+    fields = [(f or "").strip() for f in reader.fieldnames or []]
+    reader.fieldnames = fields
+    missing = {"file", "label"} - set(fields)
+    if missing:
+        raise DetectError(f"{path}: {kind} header lacks {sorted(missing)}; it needs at least file,label")
+    entries = []
+    for row in reader:
+        where = f"{path} line {reader.line_num}"
+        name = (row.get("file") or "").strip()
+        if not name:
+            raise DetectError(f"{where}: the file cell is empty; give the audio file's path")
+        if row.get("label") is None:
+            raise DetectError(f"{where}: expected file,label, given {name!r} alone")
+        f = Path(name)
+        entries.append((where, LabeledFile(f if f.is_absolute() else path.parent / f,
+                                           normalise_label(row["label"], where=where),
+                                           (row.get("split") or "").strip(), (row.get("speaker") or "-").strip() or "-",
+                                           (row.get("attack") or "-").strip() or "-")))
+    return dedupe(entries, warn=warn)
+
+
+def audio_files(folder: Path) -> list[Path]:
+    """Audio files under ``folder`` (recursive, sorted), broken links included so that loading names them."""
+    return [p for p in sorted(folder.rglob("*")) if is_audio_path(p) and (p.is_file() or (p.is_symlink() and not p.exists()))]
 
 
 def read_folder(root: Path) -> list[LabeledFile]:
@@ -71,23 +162,31 @@ def read_folder(root: Path) -> list[LabeledFile]:
         sub = root / label
         if not sub.is_dir():
             raise DetectError(f"{root}: no {label}/ subfolder; a data folder needs bonafide/ and spoof/")
-        items += [LabeledFile(p, label) for p in sorted(sub.rglob("*")) if p.is_file() and is_audio_path(p)]
+        items += [LabeledFile(p, label) for p in audio_files(sub)]
     return items
 
 
-def read_spec(spec: str | os.PathLike[str]) -> list[LabeledFile]:
-    """Read a data spec (CSV manifest or labelled folder).
+def read_spec(spec: str | os.PathLike[str], *, warn: Warn | None = None) -> list[LabeledFile]:
+    """Read a data spec (CSV/TSV manifest or labelled folder).
+
+    Parameters
+    ----------
+    spec : path-like
+        A ``.csv``/``.tsv`` manifest or a folder with ``bonafide/`` and ``spoof/``.
+    warn : callable, optional
+        Told about repeated manifest rows (default: a line on stderr).
 
     Raises
     ------
     DetectError
-        Missing path, wrong layout, bad label, or no files of one class.
+        Missing path, wrong layout, unreadable or malformed manifest, bad label, a file
+        with both labels, or no files of one class.
     """
     p = Path(spec)
     if p.is_dir():
         items = read_folder(p)
     elif p.is_file() and p.suffix.lower() in (".csv", ".tsv"):
-        items = read_csv(p)
+        items = read_csv(p, warn=warn)
     elif p.exists():
         raise DetectError(f"{p}: a data spec is a .csv manifest or a folder with bonafide/ and spoof/")
     else:
