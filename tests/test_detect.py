@@ -153,7 +153,7 @@ def test_model_file_refuses_other_versions_and_junk(model_path: Path, tmp_path: 
     with pytest.raises(DetectError, match="not a voiceguard detector model"):
         load_model(tmp_path / "other.pt")
     (tmp_path / "junk.pt").write_bytes(b"not a torch file at all")
-    with pytest.raises(DetectError, match="not a readable detector model"):
+    with pytest.raises(DetectError, match="not a voiceguard detector model"):
         load_model(tmp_path / "junk.pt")
     payload = torch.load(model_path, weights_only=True)
     payload["state_dict"] = {"nope": torch.zeros(1)}
@@ -171,7 +171,7 @@ class _Evil:
 
 def test_model_file_refuses_pickled_code(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     torch.save({"format": FORMAT, "version": VERSION, "x": _Evil()}, tmp_path / "evil.pt")
-    with pytest.raises(DetectError, match="not a readable detector model"):
+    with pytest.raises(DetectError, match="not a voiceguard detector model"):
         load_model(tmp_path / "evil.pt")
     assert "pwned" not in capsys.readouterr().out
 

@@ -89,7 +89,7 @@ def test_read_spec_errors(make, match: str, tmp_path: Path) -> None:  # noqa: AN
 def test_train_refuses_a_split_without_both_classes(tmp_path: Path) -> None:
     (tmp_path / "a.wav").write_bytes(b"")
     spec = tmp_path / "m.csv"
-    spec.write_text("file,label,split\na.wav,bonafide,train\na.wav,spoof,train\na.wav,bonafide,dev\n")
+    spec.write_text("file,label,split\na.wav,bonafide,train\nb.wav,spoof,train\na.wav,bonafide,dev\n")
     with pytest.raises(DetectError, match="dev split needs bona fide and spoof"):
         train(read_spec(spec), tmp_path / "m.pt", seed=0, quiet=True)
     with pytest.raises(DetectError, match="epochs >= 1"):

@@ -88,3 +88,45 @@ def test_min_tdcf_perfect_and_useless_countermeasure(rng: np.random.Generator) -
 def test_plot_det_writes_png(tmp_path, rng: np.random.Generator) -> None:  # noqa: ANN001
     out = plot_det({"a": (rng.normal(0, 1, 40), rng.normal(2, 1, 40))}, tmp_path / "det.png")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _brute_force_eer(bona: np.ndarray, spoof: np.ndarray) -> float:
+    """EER over every threshold a detector can use: above all scores, then each distinct score."""
+    best = None
+    for t in np.concatenate([[np.inf], np.unique(np.concatenate([bona, spoof]))[::-1]]):
+        flagged, missed = np.mean(bona >= t), np.mean(spoof < t)
+        if best is None or abs(missed - flagged) < best[0]:
+            best = (abs(missed - flagged), (missed + flagged) / 2)
+    return float(best[1])
+
+
+@pytest.mark.parametrize(
+    ("bona", "spoof", "expected"),
+    [
+        ([0.0] * 4, [0.0] * 4, 0.5),  # a constant-score detector is at chance, not 100 %
+        ([2.0] * 3, [2.0] * 5, 0.5),
+        ([0.0, 0.0, 1.0], [1.0, 1.0, 1.0], 1 / 6),  # one bona fide tied with every spoof
+    ],
+)
+def test_eer_with_tied_scores(bona: list[float], spoof: list[float], expected: float) -> None:
+    assert compute_eer(np.array(bona), np.array(spoof))[0] == pytest.approx(expected)
+    assert _brute_force_eer(np.array(bona), np.array(spoof)) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("decimals", [None, 1, 0])
+def test_eer_matches_brute_force_with_and_without_ties(decimals: int | None, rng: np.random.Generator) -> None:
+    for _ in range(20):
+        bona, spoof = rng.normal(-0.5, 1.0, 37), rng.normal(0.5, 1.0, 23)
+        if decimals is not None:  # quantised scores: many ties, some across the classes
+            bona, spoof = np.round(bona, decimals), np.round(spoof, decimals)
+        eer, thr = compute_eer(bona, spoof)
+        assert eer == pytest.approx(_brute_force_eer(bona, spoof))
+        if decimals is None:
+            assert eer == pytest.approx(_asvspoof_reference_eer(-bona, -spoof))
+
+
+def test_det_curve_has_one_point_per_distinct_score() -> None:
+    curve = det_curve(np.array([0.0, 0.0, 1.0]), np.array([1.0, 2.0]))
+    assert curve.bona_flagged.tolist() == [0.0, 0.0, 1 / 3, 1.0]
+    assert curve.spoof_missed.tolist() == [1.0, 0.5, 0.0, 0.0]
+    assert curve.thresholds[1:].tolist() == [2.0, 1.0, 0.0]

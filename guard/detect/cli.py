@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
@@ -22,6 +23,20 @@ from guard.errors import GuardError
 SCORE_RATE = 16000
 
 
+def _positive_finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """Refuse NaN, infinity and values <= 0 as a usage error (click's FloatRange lets NaN through)."""
+    if not (math.isfinite(value) and value > 0):
+        raise click.BadParameter(f"must be a finite number > 0, given {value}")
+    return value
+
+
+def _model_file_name(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
+    """Refuse an empty name (``-o ""``), which would mean the current folder."""
+    if not value.name:
+        raise click.BadParameter(f"needs a model file name, given {str(value)!r}")
+    return value
+
+
 @click.group("detect")
 def detect_group() -> None:
     """Deepfake-speech detector: train a model, score files."""
@@ -30,12 +45,14 @@ def detect_group() -> None:
 @detect_group.command("train")
 @click.option("--data", "data_spec", required=True, type=click.Path(path_type=Path),
               help="A CSV manifest (file,label[,split,speaker,attack]) or a folder with bonafide/ and spoof/.")
-@click.option("-o", "--output", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Model file to write.")
+@click.option("-o", "--output", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path), callback=_model_file_name,
+              help="Model file to write; an existing one is kept unless --force.")
 @seed_option
 @click.option("--epochs", type=click.IntRange(1, 1000), default=12, show_default=True)
 @click.option("--views", type=click.IntRange(1, 50), default=3, show_default=True, help="Augmented copies of each training clip.")
 @click.option("--batch-size", type=click.IntRange(2, 4096), default=32, show_default=True)
-@click.option("--lr", "learning_rate", type=click.FloatRange(min=0, min_open=True), default=2e-3, show_default=True)
+@click.option("--lr", "learning_rate", type=float, callback=_positive_finite, default=2e-3, show_default=True,
+              help="Learning rate (finite, > 0).")
 @click.option("--features", "feature_kind", type=click.Choice(KINDS),
               default="linspec", show_default=True,
               help="linspec2: linspec plus the same bands from a 64 ms window, as a second channel; "
@@ -46,13 +63,19 @@ def detect_group() -> None:
 @click.option("--loss", type=click.Choice(["bce", "ocsoftmax"]), default="bce", show_default=True,
               help="bce: binary cross-entropy on a logit; ocsoftmax: one-class softmax (margins 0.9/0.2, alpha 20).")
 @click.option("--threads", type=click.IntRange(1, 64), default=1, show_default=True, help="Torch CPU threads.")
-@click.option("--resume", is_flag=True, help="Continue from the checkpoint beside the output file.")
+@click.option("--resume", is_flag=True, help="Continue from the checkpoint beside the output file (<MODEL>.ckpt) "
+                                             "of an interrupted run with the same data and settings.")
+@click.option("--force", is_flag=True, help="Overwrite the output model file when it exists.")
 @json_option
 @quiet_option
 def train_command(data_spec: Path, out_path: Path, seed: int, epochs: int, views: int, batch_size: int,
                   learning_rate: float, feature_kind: str, n_filters: int, channels: str, loss: str, threads: int, resume: bool,
-                  as_json: bool, quiet: bool) -> None:
-    """Train a detector on labelled audio and write MODEL (-o), calibrated on the dev split."""
+                  force: bool, as_json: bool, quiet: bool) -> None:
+    """Train a detector on labelled audio and write MODEL (-o), calibrated on the dev split.
+
+    Skipped files (unreadable, or shorter than 0.25 s) are named on stderr even with --json
+    or -q, and listed in the model's meta and the JSON summary.
+    """
     import torch
 
     from guard.detect.data import read_spec
@@ -68,16 +91,20 @@ def train_command(data_spec: Path, out_path: Path, seed: int, epochs: int, views
     torch.set_num_threads(threads)
     silent = quiet or as_json
     items = read_spec(data_spec)
+    if out_path.exists() and not force:
+        raise DetectError(f"{out_path} already exists; pass --force to overwrite it, or choose another -o")
     mf = train(items, out_path, seed=seed, resume=resume, quiet=silent,
                config=TrainConfig(epochs=epochs, views=views, batch_size=batch_size, learning_rate=learning_rate),
                features=FeatureConfig(kind=feature_kind, n_filters=n_filters), model=ModelConfig(channels=chans, loss=loss),
-               log=lambda m: say(m, quiet=silent), meta={"data": str(data_spec)})
+               log=lambda m: say(m, quiet=silent), warn=say, meta={"data": str(data_spec)})
     summary = {"model": str(out_path), "best_dev_eer": mf.meta["best_dev_eer"], "train_time_s": mf.meta["train_time_s"],
-               "n_parameters": mf.meta["n_parameters"], "calibration": mf.calibration.to_dict()}
+               "n_parameters": mf.meta["n_parameters"], "calibration": mf.calibration.to_dict(),
+               "n_skipped": mf.meta["n_skipped"], "skipped": mf.meta["skipped"]}
     if as_json:
         emit_json(summary)
     else:
-        say(f"wrote {out_path}: dev EER {100 * summary['best_dev_eer']:.2f}% in {summary['train_time_s']:.0f} s")
+        skipped = f"; {summary['n_skipped']} file(s) skipped" if summary["n_skipped"] else ""
+        say(f"wrote {out_path}: dev EER {100 * summary['best_dev_eer']:.2f}% in {summary['train_time_s']:.0f} s{skipped}")
 
 
 @detect_group.command("score")
@@ -98,7 +125,7 @@ def score_command(files: tuple[Path, ...], model_path: Path | None, as_json: boo
     failed = 0
     for path in files:
         try:
-            result = detector.score(load(path, sample_rate=SCORE_RATE), sample_rate=SCORE_RATE)
+            result = detector.score(load(path, sample_rate=SCORE_RATE), sample_rate=SCORE_RATE, path=path)
         except GuardError as exc:
             failed += 1
             file_failed(path, exc, as_json=as_json)

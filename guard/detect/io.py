@@ -7,6 +7,8 @@ A file holds only tensors, numbers, strings, lists and dicts, so it loads with
 from __future__ import annotations
 
 import os
+import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +60,33 @@ def save_model(path: str | os.PathLike[str], model_file: ModelFile) -> Path:
     return p
 
 
+def load_plain_torch_file(path: Path) -> object:
+    """``torch.load(path, weights_only=True)``, with a short reason in place of torch's error text.
+
+    Torch's own messages for a refused or broken file advise loading it with
+    ``weights_only=False``, which would run any code a crafted file holds; that advice must
+    never reach a user.
+
+    Raises
+    ------
+    DetectError
+        With a short reason only (no file name): the caller says which file and what to do.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch warns about pickle protocols before refusing
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - torch raises many kinds for a bad file
+        text = str(exc)
+        if "Unsupported global" in text:
+            reason = "it holds Python objects, which are never loaded because they could run code"
+        elif not zipfile.is_zipfile(path):
+            reason = "not a PyTorch file, or it is truncated"
+        else:
+            reason = f"the file is damaged: {type(exc).__name__}"
+        raise DetectError(reason) from None
+
+
 def load_model_file(path: str | os.PathLike[str]) -> ModelFile:
     """Read a model file, refusing another format or version and anything but plain data.
 
@@ -70,10 +99,9 @@ def load_model_file(path: str | os.PathLike[str]) -> ModelFile:
     if not p.is_file():
         raise DetectError(f"{p}: detector model file not found")
     try:
-        payload = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - torch raises many kinds for a bad file
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DetectError(f"{p}: not a readable detector model ({first[:200]})") from None
+        payload = load_plain_torch_file(p)
+    except DetectError as exc:
+        raise DetectError(f"{p}: not a voiceguard detector model ({exc})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise DetectError(f"{p}: not a voiceguard detector model file")
     if payload.get("version") != VERSION:

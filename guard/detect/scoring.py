@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,7 +96,7 @@ class Detector:
                     out.append(self.net.forward_audio(torch.from_numpy(frames[i:i + BATCH_WINDOWS])))
         return torch.cat(out).numpy().astype(np.float64), starts, min(window, y.shape[0])
 
-    def score(self, y: np.ndarray, *, sample_rate: int) -> DetectorResult:
+    def score(self, y: np.ndarray, *, sample_rate: int, path: str | os.PathLike[str] | None = None) -> DetectorResult:
         """Score a mono signal of any length.
 
         Parameters
@@ -104,6 +105,8 @@ class Detector:
             Mono audio; resampled to the model rate when ``sample_rate`` differs.
         sample_rate : int > 0
             Rate of ``y`` in Hz.
+        path : path-like, optional
+            File ``y`` came from, when the caller knows it: errors then start with it.
 
         Returns
         -------
@@ -116,16 +119,22 @@ class Detector:
         AudioError
             ``y`` is not mono float audio or holds NaN/Inf.
         DetectError
-            The clip is shorter than :data:`MIN_DURATION_S` (the message names the minimum).
+            The clip is shorter than :data:`MIN_DURATION_S` (the message names the minimum),
+            or the model gives NaN or infinite output (its weights are damaged).
         """
+        where = f"{os.fspath(path)}: " if path is not None else ""
         y = valid_audio(y, sample_rate=sample_rate)
         duration_s = y.shape[0] / sample_rate
         if duration_s < MIN_DURATION_S:
-            raise DetectError(f"clip is {duration_s:.3f} s long; the detector needs at least {MIN_DURATION_S} s")
+            raise DetectError(f"{where}clip is {duration_s:.3f} s long; the detector needs at least {MIN_DURATION_S} s")
         y = resample(y, orig_sr=sample_rate, target_sr=self.sample_rate)
         logits, starts, window = self.logits(y)
         score = float(np.mean(logits))
         p_windows = np.atleast_1d(self.calibration(logits))
+        p_file = float(self.calibration(score))
+        if not (np.all(np.isfinite(logits)) and np.all(np.isfinite(p_windows)) and np.isfinite(p_file)):
+            raise DetectError(f"{where}the detector model gave a NaN or infinite score (its weights or calibration "
+                              "are damaged); retrain it or use another --model")
         segments = [(round(s / self.sample_rate, 3), round((s + window) / self.sample_rate, 3), float(p))
                     for s, p in zip(starts, p_windows)]
         warnings = []
@@ -136,4 +145,4 @@ class Detector:
         if duration_s < RELIABLE_DURATION_S:
             warnings.append(f"clip is {duration_s:.2f} s long, under the {RELIABLE_DURATION_S} s the detector was "
                             "trained on; the score is less reliable")
-        return DetectorResult(score, float(self.calibration(score)), segments, "; ".join(warnings) or None, voiced_s)
+        return DetectorResult(score, p_file, segments, "; ".join(warnings) or None, voiced_s)

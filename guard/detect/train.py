@@ -11,6 +11,9 @@ development scores, and a checkpoint is written so a run can be resumed.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -26,10 +29,10 @@ from guard.detect.augment import augment
 from guard.detect.calibration import fit_calibration
 from guard.detect.data import LabeledFile
 from guard.detect.features import FeatureConfig, FrontEnd
-from guard.detect.io import ModelFile, save_model
+from guard.detect.io import ModelFile, load_plain_torch_file, save_model
 from guard.detect.model import DetectorNet, ModelConfig, n_parameters, oc_softmax_loss
-from guard.detect.scoring import Detector
-from guard.errors import DetectError, GuardError
+from guard.detect.scoring import MIN_DURATION_S, Detector
+from guard.errors import DetectError, GuardError, ParameterError
 
 Log = Callable[[str], None]
 
@@ -53,6 +56,10 @@ class TrainConfig:
             raise DetectError(f"need epochs >= 1, batch_size >= 2 and views >= 1, given {self}")
         if not 0 < self.min_crop_s <= self.max_crop_s:
             raise DetectError(f"need 0 < min_crop_s <= max_crop_s, given {self.min_crop_s} and {self.max_crop_s}")
+        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
+            raise ParameterError(f"learning_rate must be a finite number > 0, given learning_rate={self.learning_rate}")
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise ParameterError(f"weight_decay must be a finite number >= 0, given weight_decay={self.weight_decay}")
 
 
 @dataclass
@@ -66,45 +73,120 @@ class State:
     best_state: dict[str, torch.Tensor] | None = None
     history: list[dict] = field(default_factory=list)
 
+    run: dict = field(default_factory=dict)  # what the run is (see run_description); a checkpoint must match it
+
     def checkpoint(self, path: Path) -> None:
         payload = {"net": self.net.state_dict(), "optimizer": self.optimizer.state_dict(), "epoch": self.epoch,
-                   "best_dev_eer": self.best_dev_eer, "best_state": self.best_state, "history": self.history}
+                   "best_dev_eer": self.best_dev_eer, "best_state": self.best_state, "history": self.history,
+                   "run": json.dumps(self.run, sort_keys=True)}
         tmp = path.with_name(f".{path.name}.tmp")
         torch.save(payload, tmp)
         os.replace(tmp, path)
 
     def restore(self, path: Path) -> None:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-        self.net.load_state_dict(payload["net"])
-        self.optimizer.load_state_dict(payload["optimizer"])
-        self.epoch, self.best_dev_eer = int(payload["epoch"]), float(payload["best_dev_eer"])
-        self.best_state, self.history = payload["best_state"], list(payload["history"])
+        """Continue from the checkpoint at ``path``, refusing one of another run or a damaged one.
+
+        Raises
+        ------
+        DetectError
+            One line naming ``path``, why it cannot be used, and the fix.
+        """
+        fix = f"delete {path} or drop --resume"
+        try:
+            payload = load_plain_torch_file(path)
+        except DetectError as exc:
+            raise DetectError(f"{path}: not a readable training checkpoint ({exc}); {fix}") from None
+        try:
+            saved_run = json.loads(payload["run"]) if isinstance(payload, dict) and "run" in payload else None
+        except (TypeError, ValueError):
+            saved_run = None
+        if not isinstance(saved_run, dict):
+            raise DetectError(f"{path}: checkpoint does not say which run it belongs to; {fix}")
+        differ = _run_differences(saved_run, self.run)
+        if differ:
+            raise DetectError(f"{path}: checkpoint is from another run ({'; '.join(differ)}); {fix}")
+        try:
+            self.net.load_state_dict(payload["net"])
+            self.optimizer.load_state_dict(payload["optimizer"])
+            self.epoch, self.best_dev_eer = int(payload["epoch"]), float(payload["best_dev_eer"])
+            self.best_state, self.history = payload["best_state"], list(payload["history"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            raise DetectError(f"{path}: training checkpoint is damaged ({first}); {fix}") from None
+
+
+def run_description(*, seed: int, config: TrainConfig, features: FeatureConfig, model: ModelConfig,
+                    train_items: list[LabeledFile], dev_items: list[LabeledFile]) -> dict:
+    """What makes a run: a checkpoint resumes only a run with the same description (JSON-able)."""
+    data = [[str(it.path), it.label, name] for name, part in (("train", train_items), ("dev", dev_items)) for it in part]
+    digest = hashlib.sha256(json.dumps(data).encode()).hexdigest()[:16]
+    return {"seed": seed, "train": asdict(config), "features": features.to_dict(), "model": model.to_dict(),
+            "data": f"{len(train_items)} train + {len(dev_items)} dev files, sha256 {digest}"}
+
+
+def _run_differences(saved: dict, now: dict) -> list[str]:
+    """``"section.key: checkpoint X, now Y"`` for each setting that differs."""
+    out = []
+    for key in sorted(set(saved) | set(now)):
+        a, b = saved.get(key), now.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += [f"{key}.{k}: checkpoint {a.get(k)!r}, now {b.get(k)!r}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+        elif a != b:
+            out.append(f"{key}: checkpoint {a!r}, now {b!r}")
+    return out
 
 
 def _bar(items: Iterable, *, quiet: bool, desc: str, total: int | None = None) -> Iterable:
     return items if quiet else progress.bar(items, desc=desc, total=total)
 
 
-def load_clips(items: list[LabeledFile], *, sample_rate: int, max_clip_s: float, log: Log, quiet: bool) -> list[tuple[LabeledFile, np.ndarray]]:
-    """Decode each file; an unreadable one is reported by name and skipped."""
+def _skip(path: Path, reason: str, *, log: Log, skipped: list[dict] | None) -> None:
+    """Report a skipped file by name (``log``) and record it in ``skipped``."""
+    log(f"skipped unreadable file: {reason}" if str(path) in reason else f"skipped {path}: {reason}")
+    if skipped is not None:
+        skipped.append({"file": str(path), "reason": reason})
+
+
+def load_clips(items: list[LabeledFile], *, sample_rate: int, max_clip_s: float, log: Log, quiet: bool,
+               skipped: list[dict] | None = None) -> list[tuple[LabeledFile, np.ndarray]]:
+    """Decode each file; one that is unreadable or shorter than the detector's minimum is reported by name and skipped.
+
+    Parameters
+    ----------
+    skipped : list, optional
+        Receives ``{"file", "reason"}`` for each skipped file.
+    """
     out = []
     for item in _bar(items, quiet=quiet, desc="loading"):
         try:
             y = load(item.path, sample_rate=sample_rate)
         except GuardError as exc:
-            log(f"skipped unreadable file: {exc}" if str(item.path) in str(exc) else f"skipped {item.path}: {exc}")
+            _skip(item.path, str(exc), log=log, skipped=skipped)
+            continue
+        if y.shape[0] < MIN_DURATION_S * sample_rate:
+            _skip(item.path, f"{y.shape[0] / sample_rate:.3f} s, shorter than the detector's {MIN_DURATION_S} s",
+                  log=log, skipped=skipped)
             continue
         out.append((item, y[: int(max_clip_s * sample_rate)]))
     return out
 
 
-def make_views(clips: list[tuple[LabeledFile, np.ndarray]], *, front: FrontEnd, views: int, rng: np.random.Generator, quiet: bool) -> tuple[list[torch.Tensor], np.ndarray]:
-    """Features of ``views`` augmented copies of every clip: (list of [c, f, t] float16, labels)."""
+def make_views(clips: list[tuple[LabeledFile, np.ndarray]], *, front: FrontEnd, views: int, rng: np.random.Generator, quiet: bool,
+               log: Log | None = None, skipped: list[dict] | None = None) -> tuple[list[torch.Tensor], np.ndarray]:
+    """Features of ``views`` augmented copies of every clip: (list of [c, f, t] float16, labels).
+
+    A clip the augmentation cannot use is reported by name (``log``), recorded in ``skipped``
+    and left out.
+    """
     feats, labels = [], []
     sr = front.config.sample_rate
     for item, y in _bar(clips, quiet=quiet, desc="augmenting"):
-        for _ in range(views):
-            z, _ = augment(y, sample_rate=sr, rng=rng)
+        try:
+            zs = [augment(y, sample_rate=sr, rng=rng)[0] for _ in range(views)]
+        except GuardError as exc:
+            _skip(item.path, str(exc), log=log or (lambda msg: None), skipped=skipped)
+            continue
+        for z in zs:
             with torch.no_grad():
                 feats.append(front(torch.from_numpy(z)[None])[0].to(torch.float16))
             labels.append(1.0 if item.is_spoof else 0.0)
@@ -206,6 +288,7 @@ def train(
     model: ModelConfig | None = None,
     resume: bool = False,
     log: Log | None = None,
+    warn: Log | None = None,
     quiet: bool = False,
     meta: dict | None = None,
 ) -> ModelFile:
@@ -221,37 +304,58 @@ def train(
     seed : int
         Seeds numpy and torch before anything random happens.
     resume : bool
-        Continue from the checkpoint beside ``out_path`` when it exists.
+        Continue from the checkpoint beside ``out_path`` when it exists; it must come from
+        the same run (seed, configs and files), else DetectError.
+    log : callable, optional
+        Receives progress lines (silence it for ``-q``).
+    warn : callable, optional
+        Receives warnings, such as each skipped file (default: ``log``); never silence it.
 
     Returns
     -------
     ModelFile
-        What was written; ``meta`` holds the data counts, dev EER per epoch and timings.
+        What was written; ``meta`` holds the data counts, the skipped files
+        (``n_skipped``, ``skipped``), dev EER per epoch and timings.
+
+    Raises
+    ------
+    DetectError
+        Unusable data, a checkpoint of another run or a damaged one, or a diverged run.
+    ParameterError
+        ``out_path`` names no file.
     """
     t0 = time.monotonic()
     config, features, model = config or TrainConfig(), features or FeatureConfig(), model or ModelConfig()
     log = log or (lambda msg: None)
+    warn = warn or log
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     out_path = Path(out_path)
+    if not out_path.name:
+        raise ParameterError(f"out_path must name a model file, given {str(out_path)!r}")
     if not out_path.parent.is_dir():
         raise DetectError(f"{out_path}: output folder {out_path.parent} does not exist")
     train_items, dev_items = split_items(items, dev_fraction=config.dev_fraction, rng=rng)
+    net = DetectorNet(features, model)
+    state = State(net, torch.optim.AdamW(net.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay),
+                  run=run_description(seed=seed, config=config, features=features, model=model,
+                                      train_items=train_items, dev_items=dev_items))
+    ckpt = out_path.with_name(out_path.name + ".ckpt")
+    if resume and ckpt.is_file():  # before the slow data loading, so a bad checkpoint fails at once
+        state.restore(ckpt)
+        log(f"resumed from {ckpt} after epoch {state.epoch}")
     sr = features.sample_rate
-    train_clips = load_clips(train_items, sample_rate=sr, max_clip_s=config.max_clip_s, log=log, quiet=quiet)
-    dev_clips = load_clips(dev_items, sample_rate=sr, max_clip_s=config.max_clip_s, log=log, quiet=quiet)
+    skipped: list[dict] = []
+    train_clips = load_clips(train_items, sample_rate=sr, max_clip_s=config.max_clip_s, log=warn, quiet=quiet, skipped=skipped)
+    dev_clips = load_clips(dev_items, sample_rate=sr, max_clip_s=config.max_clip_s, log=warn, quiet=quiet, skipped=skipped)
+    feats, labels = make_views(train_clips, front=net.front, views=config.views, rng=rng, quiet=quiet, log=warn, skipped=skipped)
+    dropped = {s["file"] for s in skipped}
+    train_clips = [(it, y) for it, y in train_clips if str(it.path) not in dropped]
     dev_labels = np.asarray([1 if it.is_spoof else 0 for it, _ in dev_clips])
     if len({it.label for it, _ in train_clips}) < 2 or len(set(dev_labels.tolist())) < 2:
         raise DetectError("after skipping unreadable files a split lacks one class; see the messages above")
-    net = DetectorNet(features, model)
-    feats, labels = make_views(train_clips, front=net.front, views=config.views, rng=rng, quiet=quiet)
     log(f"training on {len(train_clips)} clips x {config.views} views ({int(labels.sum())} spoof views), "
         f"dev {len(dev_clips)} clips; {n_parameters(net)} parameters")
-    state = State(net, torch.optim.AdamW(net.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay))
-    ckpt = out_path.with_name(out_path.name + ".ckpt")
-    if resume and ckpt.is_file():
-        state.restore(ckpt)
-        log(f"resumed from {ckpt} after epoch {state.epoch}")
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(state.optimizer, T_max=config.epochs, last_epoch=state.epoch - 1) if state.epoch else \
         torch.optim.lr_scheduler.CosineAnnealingLR(state.optimizer, T_max=config.epochs)
     from guard.detect.metrics import equal_error_rate
@@ -260,6 +364,9 @@ def train(
         loss = train_epoch(state, feats, labels, config=config, hop_length=features.hop_length, sample_rate=sr, rng=rng, quiet=quiet)
         sched.step()
         dev_scores = score_clips(state.net, dev_clips, sample_rate=sr)
+        if not (math.isfinite(loss) and np.all(np.isfinite(dev_scores))):
+            what = "loss NaN" if math.isnan(loss) else "loss infinite" if math.isinf(loss) else "dev scores NaN"
+            raise DetectError(f"training diverged ({what}) at epoch {state.epoch + 1}; lower --lr")
         dev_eer = equal_error_rate(dev_scores[dev_labels == 0], dev_scores[dev_labels == 1])
         state.epoch += 1
         state.history.append({"epoch": state.epoch, "train/loss": round(loss, 5), "dev/eer": round(dev_eer, 5),
@@ -274,6 +381,7 @@ def train(
     dev_scores = score_clips(state.net, dev_clips, sample_rate=sr)
     calibration = fit_calibration(dev_scores, dev_labels)
     info = {"seed": seed, "train": asdict(config), "n_train_clips": len(train_clips), "n_dev_clips": len(dev_clips),
+            "n_skipped": len(skipped), "skipped": skipped,
             "train_attacks": sorted({it.attack for it, _ in train_clips if it.is_spoof}),
             "dev_attacks": sorted({it.attack for it, _ in dev_clips if it.is_spoof}),
             "best_dev_eer": state.best_dev_eer, "history": state.history, "n_parameters": n_parameters(state.net),
