@@ -25,7 +25,15 @@ from pathlib import Path
 import click
 import numpy as np
 
-from guard.cliutil import FiniteFloat, emit_json, json_option, say, seed_option, to_json
+from guard.cliutil import (
+    FiniteFloat,
+    OutputFolder,
+    emit_json,
+    json_option,
+    say,
+    seed_option,
+    to_json,
+)
 from guard.errors import DatasetError
 
 ASTERISK_DIR = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
@@ -242,7 +250,7 @@ def plot(results: list[dict], path: Path) -> None:
 @click.option("--test", "n_test", type=click.IntRange(2, 100), default=10, show_default=True, help="Held-out sentences per voice.")
 @click.option("--steps", type=click.IntRange(1, 100_000), default=None, help="Conversion training steps (default: the enrollment default).")
 @click.option("--postfilter-steps", type=click.IntRange(0, 100_000), default=None, help="Post-filter training steps (default: the enrollment default; 0 = none).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Write clone.json and clone.png here.")
+@click.option("--out", "out_dir", type=OutputFolder(), default=None, help="Write clone.json and clone.png here.")
 @seed_option
 @json_option
 def command(voices: tuple[str, ...], train_s: float, n_test: int, steps: int | None, postfilter_steps: int | None,

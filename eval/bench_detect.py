@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,7 +26,15 @@ from pathlib import Path
 import click
 import numpy as np
 
-from guard.cliutil import emit_json, json_option, progress, quiet_option, say, seed_option
+from guard.cliutil import (
+    OutputFolder,
+    emit_json,
+    json_option,
+    progress,
+    quiet_option,
+    say,
+    seed_option,
+)
 from guard.errors import DatasetError, GuardError
 
 SAMPLE_RATE = 16000
@@ -284,22 +291,6 @@ def run(dataset: str, root: Path, *, split: str | None, model: Path | None, atta
     return results, curves
 
 
-def prepare_out(out_dir: Path) -> None:
-    """Create ``--out`` (and its parents) and check that it is writable, before any work.
-
-    Raises
-    ------
-    GuardError
-        The folder cannot be created or written to.
-    """
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise GuardError(f"{out_dir}: cannot create the output folder ({exc.strerror or exc}); choose another --out") from None
-    if not os.access(out_dir, os.W_OK | os.X_OK):
-        raise GuardError(f"{out_dir}: the output folder is not writable; choose another --out")
-
-
 def _check_split_option(dataset: str, split: str | None) -> None:
     """Refuse a ``--split`` the layout cannot honour, as a usage error listing the valid ones."""
     from eval.datasets import NO_SPLITS, SPLITS
@@ -327,7 +318,7 @@ def _tdcf_text(row: dict) -> str:
 @click.option("--gmm-components", type=click.IntRange(1, 1024), default=64, show_default=True)
 @click.option("--asv/--no-asv", default=True, show_default=True, help="selfplay: min t-DCF against resemblyzer ASV trials.")
 @click.option("--limit", type=click.IntRange(1, None), default=None, help="At most N files per class (seeded draw).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Write results.json and det.png here.")
+@click.option("--out", "out_dir", type=OutputFolder(), default=None, help="Write results.json and det.png here.")
 @seed_option
 @json_option
 @quiet_option
@@ -340,8 +331,6 @@ def command(dataset: str, root: Path, split: str | None, model: Path | None, att
     if not names:
         raise click.BadParameter("give at least one condition (none = clean)", param_hint="--attacks")
     _check_split_option(dataset, split)
-    if out_dir is not None:
-        prepare_out(out_dir)
     results, curves = run(dataset, root, split=split, model=model, attacks=names, baseline=baseline,
                           gmm_components=gmm_components, limit=limit, seed=seed, quiet=quiet or as_json, asv=asv)
     if out_dir is not None:

@@ -21,6 +21,7 @@ import numpy as np
 from guard.audio import is_audio_path, load
 from guard.cliutil import (
     FiniteFloat,
+    OutputFolder,
     emit_json,
     input_path,
     json_option,
@@ -214,7 +215,7 @@ def plot(results: dict, path: Path) -> Path:
 @click.option("--clip-s", type=FiniteFloat(1.0, 60.0), default=3.0, show_default=True, help="Shortest joined clip, seconds.")
 @click.option("--clips", "max_clips", type=click.IntRange(1, None), default=20, show_default=True, help="Clips per voice at most.")
 @click.option("--threshold", type=FiniteFloat(0.0, 1.0), default=0.5, show_default=True, help="p_synthetic at which a clip is flagged.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--out", "out_dir", type=OutputFolder(), default=None,
               help="Write results.json and false_alarms.png here.")
 @seed_option
 @json_option

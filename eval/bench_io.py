@@ -12,6 +12,7 @@ import numpy as np
 
 from guard.cliutil import (
     FiniteFloat,
+    OutputFolder,
     emit_json,
     json_option,
     quiet_option,
@@ -72,7 +73,7 @@ def measure(*, duration_s: float, repeats: int, seed: int) -> dict:
 @click.command("io")
 @click.option("--duration", "duration_s", type=FiniteFloat(1.0, 3600.0), default=60.0, show_default=True, help="Test signal length in seconds.")
 @click.option("--repeats", type=click.IntRange(1, 100), default=5, show_default=True)
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Write io.json here.")
+@click.option("--out", "out_dir", type=OutputFolder(), default=None, help="Write io.json here.")
 @seed_option
 @json_option
 @quiet_option

@@ -28,7 +28,16 @@ from pathlib import Path
 import click
 import numpy as np
 
-from guard.cliutil import emit_json, json_option, progress, quiet_option, say, seed_option, to_json
+from guard.cliutil import (
+    OutputFolder,
+    emit_json,
+    json_option,
+    progress,
+    quiet_option,
+    say,
+    seed_option,
+    to_json,
+)
 
 LIBRISPEECH = Path(__file__).resolve().parents[2] / "shared" / "data" / "librispeech-sample"
 ASTERISK = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
@@ -282,7 +291,7 @@ def _asterisk_prompts(*, min_words: int, limit: int) -> list[tuple[np.ndarray, s
 @click.option("--statement-check", is_flag=True, help="Also measure how often the consent statement check accepts own and altered claims (espeak).")
 @click.option("--max-speakers", type=click.IntRange(2, 1000), default=251, show_default=True)
 @click.option("--max-prompts", type=click.IntRange(2, 1000), default=120, show_default=True)
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Write ledger.json here.")
+@click.option("--out", type=OutputFolder(), default=None, help="Write ledger.json here.")
 @seed_option
 @json_option
 @quiet_option

@@ -18,7 +18,16 @@ from pathlib import Path
 import click
 import numpy as np
 
-from guard.cliutil import emit_json, json_option, progress, quiet_option, say, seed_option, to_json
+from guard.cliutil import (
+    OutputFolder,
+    emit_json,
+    json_option,
+    progress,
+    quiet_option,
+    say,
+    seed_option,
+    to_json,
+)
 
 SENTENCES = (
     "Please call me back when you get this message, it is about the contract.",
@@ -202,7 +211,7 @@ def measure(*, n_files: int, workers: int, repeats: int, seed: int, model_path: 
               help="Files with an audio extension in the corpus (about 1 in 20 broken).")
 @click.option("--workers", type=click.IntRange(2, 64), default=2, show_default=True, help="Pool size compared with 1 worker.")
 @click.option("--repeats", type=click.IntRange(1, 20), default=3, show_default=True, help="Timed scans per setting; medians reported.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Write scan.json and scan.png here.")
+@click.option("--out", "out_dir", type=OutputFolder(), default=None, help="Write scan.json and scan.png here.")
 @click.option("--model", "model_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="Detector model (default: the shipped one); speed depends on its architecture only.")
 @seed_option

@@ -35,6 +35,7 @@ import numpy as np
 from guard.cliutil import (
     FiniteFloat,
     InputPath,
+    OutputFolder,
     emit_json,
     json_option,
     progress,
@@ -430,7 +431,7 @@ def _plot(results: dict, path: Path, title: str) -> None:
               help="moderate and hard are the issue's lists; all adds crops, bandpass, pink 20 dB and requantization; "
                    "or attack names separated by commas (see eval/attacks.py).")
 @click.option("--fpr-windows", type=click.IntRange(0, 1_000_000), default=2000, show_default=True, help="Unmarked 3 s windows to check.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Write watermark.json and watermark.png here.")
+@click.option("--out", "out_dir", type=OutputFolder(), default=None, help="Write watermark.json and watermark.png here.")
 @click.option("--speed-search", is_flag=True, help="Verify with the playback-speed search (x0.94-x1.06), false-alarm checks included.")
 @seed_option
 @json_option

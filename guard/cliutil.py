@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -122,6 +123,26 @@ class FiniteFloat(click.FloatRange):
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number; give a number such as 1.5", param, ctx)
         return number
+
+
+class OutputFolder(click.Path):
+    """A folder a benchmark writes its results into, created (with its parents) and checked writable when
+    the option is read: a bad ``--out`` is a usage error before any work, not after hours of it."""
+
+    def __init__(self) -> None:
+        super().__init__(file_okay=False, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("is empty; give a folder", param, ctx)
+        path = Path(super().convert(value, param, ctx))
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self.fail(f"cannot create folder {str(path)!r} ({exc.strerror or exc})", param, ctx)
+        if not os.access(path, os.W_OK | os.X_OK):
+            self.fail(f"folder {str(path)!r} is not writable", param, ctx)
+        return path
 
 
 def input_path() -> InputPath:

@@ -144,7 +144,7 @@ def test_bad_out_is_refused_before_any_work(corpus: Path, model: Path, runner, t
     (corpus / "spoof" / "bad.wav").write_bytes(b"not audio")
     res = _bench(runner, "--dataset", "folder", "--root", str(corpus), "--model", str(model), "--attacks", "none",
                  "--no-baseline", "--out", str(tmp_path / "afile" / "sub"))
-    assert res.exit_code == 1 and "cannot create the output folder" in res.stderr and "choose another --out" in res.stderr
+    assert res.exit_code == 2 and "--out" in res.stderr and "cannot create folder" in res.stderr
     assert "bad.wav" not in res.stderr, "nothing may be loaded before --out is checked"
 
 

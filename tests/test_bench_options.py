@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import click
 import numpy as np
@@ -111,3 +112,19 @@ def test_mcd_change_is_signed(reduction: float, shown: str) -> None:
     from eval.bench_clone import mcd_change
 
     assert mcd_change(reduction) == shown
+
+
+@pytest.mark.parametrize("bench", ["watermark", "detect", "false-alarms", "io", "ledger", "scan", "clone"])
+def test_every_bench_refuses_an_unusable_out_before_any_work(runner, tmp_path: Path, bench: str) -> None:  # noqa: ANN001
+    (tmp_path / "afile").write_text("")
+    res = runner.invoke(cli, ["bench", bench, "--out", str(tmp_path / "afile" / "sub")])
+    assert res.exit_code == 2 and "Invalid value for '--out'" in res.output and "cannot create folder" in res.output
+    res = runner.invoke(cli, ["bench", bench, "--out", ""])
+    assert res.exit_code == 2 and "is empty" in res.output
+
+
+def test_an_out_folder_is_made_with_its_parents(tmp_path: Path) -> None:
+    from guard.cliutil import OutputFolder
+
+    made = OutputFolder().convert(str(tmp_path / "a" / "b"), None, None)
+    assert made == tmp_path / "a" / "b" and made.is_dir()
