@@ -109,7 +109,10 @@ def valid_audio(y: object, *, sample_rate: int, min_samples: int = 1) -> np.ndar
         raise AudioError(f"audio must be floating point, given dtype={y.dtype}")
     if not np.all(np.isfinite(y)):
         raise AudioError("audio contains NaN or infinite samples")
-    return np.ascontiguousarray(y, dtype=np.float32)
+    out = np.ascontiguousarray(y, dtype=np.float32)
+    if y.dtype.itemsize > 4 and not np.all(np.isfinite(out)):  # float64 beyond float32's range
+        raise AudioError("audio holds samples beyond float32's range (about 3.4e38); scale it to [-1, 1]")
+    return out
 
 
 def resample(y: np.ndarray, *, orig_sr: int, target_sr: int) -> np.ndarray:

@@ -133,6 +133,7 @@ def test_new_payload_is_fresh(home: Home, granted: str, tmp_path: Path, rng: np.
     ({"payload": 2**32}, "payload must be an integer"),
     ({"payload": True}, "payload must be an integer"),
     ({"payload": "abc"}, "payload must be an integer"),
+    ({"payload": np.uint64(2**32)}, "payload must be an integer"),
     ({"text": "  "}, "text must be a non-empty"),
     ({"voice_id": ""}, "voice_id must be"),
     ({"generator": None}, "generator must be"),

@@ -305,7 +305,12 @@ def test_embed_silent_says_nothing_to_mark() -> None:
     ({"payload": True}, ParameterError),
     ({"payload": 1.5}, ParameterError),
     ({"key": b""}, ParameterError),
+    ({"key": b"a"}, ParameterError),
+    ({"key": b"k" * 15}, ParameterError),
     ({"key": "text"}, ParameterError),
+    ({"strength": float("nan")}, ParameterError),
+    ({"strength": "0.5"}, ParameterError),
+    ({"strength": np.float32(0.5), "payload": np.uint32(9)}, None),
     ({"strength": 0.0}, ParameterError),
     ({"strength": 1.5}, ParameterError),
     ({"sample_rate": 0}, ParameterError),
@@ -322,7 +327,8 @@ def test_embed_arguments(speech10: np.ndarray, kwargs: dict, error: type | None)
             embed(speech10[: 4 * SR], **args)
 
 
-@pytest.mark.parametrize("bad", [np.full(4 * SR, np.nan, np.float32), np.zeros((2, 4 * SR), np.float32), [0.0] * 100])
+@pytest.mark.parametrize("bad", [np.full(4 * SR, np.nan, np.float32), np.zeros((2, 4 * SR), np.float32), [0.0] * 100,
+                                 np.full(4 * SR, 1e300)])
 def test_bad_arrays_raise_audio_error(bad: object) -> None:
     with pytest.raises(AudioError):
         embed(bad, sample_rate=SR, payload=1, key=KEY)
@@ -457,3 +463,8 @@ def test_speed_search_pays_half_the_budget_when_nothing_was_changed(speech10: np
     for y, keys in [(speech10[: 4 * SR], [KEY]), (_played_at(marked10, 0.96)[: 4 * SR], [OTHER_KEY])]:
         unmarked = verify(y, sample_rate=SR, keys=keys, speed_search=True)
         assert not unmarked.detected and unmarked.speed == 1.0 and unmarked.p_value > 1e-6
+
+
+def test_a_numpy_float_strength_is_named_by_its_value() -> None:
+    with pytest.raises(ParameterError, match=r"strength must be within \(0, 1\], given strength=1.5"):
+        embed(np.zeros(4 * SR, np.float32), sample_rate=SR, payload=1, key=KEY, strength=np.float32(1.5))

@@ -15,6 +15,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from guard.digest import sha256_file
 from guard.errors import ConsentError, ProvenanceError, WatermarkError
 from guard.home import Home
@@ -79,9 +81,9 @@ def _used_payloads(home: Home) -> set[int]:
 
 
 def _check_payload(payload: object) -> int:
-    if isinstance(payload, bool) or not isinstance(payload, int) or not 0 <= payload < 2**PAYLOAD_BITS:
+    if isinstance(payload, bool) or not isinstance(payload, (int, np.integer)) or not 0 <= payload < 2**PAYLOAD_BITS:
         raise ProvenanceError(f"payload must be an integer in [0, 2**{PAYLOAD_BITS}), given payload={payload!r}")
-    return payload
+    return int(payload)
 
 
 def new_payload(home: Home) -> int:

@@ -98,8 +98,10 @@ def embed(y: np.ndarray, *, sample_rate: int, payload: int, key: bytes, strength
     y = valid_audio(y, sample_rate=sample_rate)
     payload = check_payload(payload)
     key = check_key(key)
-    if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not 0.0 < float(strength) <= 1.0:
-        raise ParameterError(f"strength must be within (0, 1], given strength={strength!r}")
+    if isinstance(strength, bool) or not isinstance(strength, (int, float, np.integer, np.floating)):
+        raise ParameterError(f"strength must be a number within (0, 1], given {type(strength).__name__}")
+    if not 0.0 < float(strength) <= 1.0:  # NaN fails this too
+        raise ParameterError(f"strength must be within (0, 1], given strength={float(strength)!r}")
     duration_s = y.shape[0] / sample_rate
     if duration_s < MIN_PAYLOAD_S:
         raise WatermarkError(f"audio is {duration_s:.2f} s; the watermark needs at least {MIN_PAYLOAD_S} s to carry its payload")

@@ -112,10 +112,15 @@ class Pattern:
     is_sync: np.ndarray
 
 
+MIN_KEY_BYTES = 16  # 128 bits: a shorter key could be found by trying keys on a marked clip
+
+
 def check_key(key: object, *, name: str = "key") -> bytes:
-    """Return ``key`` as bytes, or raise ParameterError."""
-    if not isinstance(key, (bytes, bytearray)) or len(key) == 0:
-        raise ParameterError(f"{name} must be non-empty bytes, given {type(key).__name__}")
+    """Return ``key`` as bytes of at least :data:`MIN_KEY_BYTES`, or raise ParameterError."""
+    if not isinstance(key, (bytes, bytearray)):
+        raise ParameterError(f"{name} must be bytes (a home's keys are {MIN_KEY_BYTES * 2}), given {type(key).__name__}")
+    if len(key) < MIN_KEY_BYTES:
+        raise ParameterError(f"{name} must hold at least {MIN_KEY_BYTES} bytes, given {len(key)}")
     return bytes(key)
 
 
