@@ -184,13 +184,7 @@ def check_consent(home: Home, voice_id: str, consent_id: str) -> Consent:
     """
     from guard import consent
 
-    record = consent.get(home, consent_id)
-    if record.voice_id != voice_id:
-        raise ConsentError(f"consent {consent_id} is for voice {record.voice_id!r}, not {voice_id!r}")
-    status = record.status()
-    if status != "valid":
-        raise ConsentError(f"consent {consent_id} is {status}; enrollment needs a valid consent")
-    return record
+    return consent.get_valid(home, consent_id, voice_id=voice_id, needed_for="enrollment")
 
 
 def check_speaker(record: Consent, recordings: Sequence[Path]) -> None:

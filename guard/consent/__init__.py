@@ -44,7 +44,7 @@ from guard.errors import ConsentError, ParameterError
 from guard.home import Home
 
 __all__ = ["PURPOSES", "LICENSE_PURPOSES", "STATUSES", "MAX_EXPIRY_YEARS", "Consent", "template", "grant", "revoke",
-           "get", "list_consents", "check", "check_enrolled", "renews", "speaker_matches", "STATEMENT_THRESHOLD",
+           "get", "get_valid", "list_consents", "check", "check_enrolled", "renews", "speaker_matches", "STATEMENT_THRESHOLD",
            "NAME_THRESHOLD", "PURPOSE_THRESHOLD", "DATE_THRESHOLD", "SPEAKER_THRESHOLD"]
 
 # The statement check (guard.consent.evidence, guard.consent.statement): the recording is decoded
@@ -182,6 +182,24 @@ def get(home: Home, consent_id: str) -> Consent:
     record = _all(home).get(str(consent_id))
     if record is None:
         raise ConsentError(f"no consent {consent_id!r} in {home.root}; `voiceguard consent list` shows them")
+    return record
+
+
+def get_valid(home: Home, consent_id: str, *, voice_id: str, needed_for: str) -> Consent:
+    """The consent ``consent_id`` if it names ``voice_id`` and is valid now; ConsentError otherwise.
+
+    Parameters
+    ----------
+    needed_for : str
+        What the caller is about to do, for the refusal ("enrollment", "a clip's record").
+    """
+    record = get(home, consent_id)
+    if record.voice_id != voice_id:
+        raise ConsentError(f"consent {consent_id} is for voice {record.voice_id!r}, not {voice_id!r}")
+    status = record.status()
+    if status != "valid":
+        raise ConsentError(f"consent {consent_id} for voice {voice_id!r} is {status}; {needed_for} needs a valid "
+                           f"consent")
     return record
 
 

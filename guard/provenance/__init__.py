@@ -192,12 +192,7 @@ def _check_consent(home: Home, *, voice_id: str, consent_id: str, purpose: str |
     """ConsentError unless ``consent_id`` is a valid consent for ``voice_id`` covering ``purpose`` now."""
     from guard import consent
 
-    record = consent.get(home, consent_id)
-    if record.voice_id != voice_id:
-        raise ConsentError(f"consent {consent_id} is for voice {record.voice_id!r}, not {voice_id!r}")
-    status = record.status()
-    if status != "valid":
-        raise ConsentError(f"consent {consent_id} for voice {voice_id!r} is {status}; no clip may be logged under it")
+    record = consent.get_valid(home, consent_id, voice_id=voice_id, needed_for="a clip's record")
     if purpose is not None and purpose not in record.purposes:
         raise ConsentError(f"purpose {purpose!r} is outside consent {consent_id} (it covers "
                            f"{', '.join(record.purposes)})")
