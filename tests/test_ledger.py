@@ -219,3 +219,20 @@ def test_a_ledger_on_read_only_storage_reads_and_refuses_writes(home: Home, monk
         with pytest.raises(LedgerError, match=r"is read-only here .*; nothing was added\. Work on a writable copy"):
             led.append("clone.refused", {"voice_id": "amy", "purpose": "game", "reason": "x"})
     assert audit_home(home).ok
+
+
+def test_a_verified_log_is_reused_until_its_head_changes_and_never_shows_an_edit(home: Home) -> None:
+    import sqlite3
+
+    _three_events(home)
+    with Ledger(home) as led:
+        assert [e.body["reason"] for e in led.verified_events()] == ["try 0", "try 1", "try 2"]
+    conn = sqlite3.connect(home.ledger_path)
+    conn.execute("UPDATE events SET canonical = replace(canonical, 'try 1', 'edited') WHERE seq=1")
+    conn.commit()
+    conn.close()
+    with Ledger(home) as led:  # same head: the log verified before is what is read, not the edit
+        assert [e.body["reason"] for e in led.verified_events()] == ["try 0", "try 1", "try 2"]
+    ledger.log_refusal(home, voice_id="amy", purpose="game", reason="try 3")  # a new head: verified again
+    with Ledger(home) as led, pytest.raises(LedgerError, match=r"event 1 \(clone.refused\) was changed"):
+        led.verified_events()

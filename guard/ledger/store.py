@@ -92,6 +92,9 @@ def event_canonical(*, seq: int, kind: str, time: str, body: Mapping[str, Any]) 
     return canonical_json({"body": body, "kind": kind, "seq": seq, "time": time, "v": SCHEMA_VERSION})
 
 
+_VERIFIED: dict[str, tuple[tuple, list[Event]]] = {}  # path -> (key and newest head, its verified events)
+
+
 def writable(path: Path) -> bool:
     """Whether the ledger at ``path`` can be written here (its folder too: SQLite keeps -wal/-shm files beside it)."""
     return os.access(path.parent, os.W_OK) and os.access(path, os.W_OK)
@@ -379,11 +382,19 @@ class Ledger:
         if kind is not None and kind not in KINDS:
             raise ParameterError(f"unknown event kind={kind!r}; expected one of {', '.join(KINDS)}")
         self.check_extent()
+        head = self.tree_head()
+        # A scan looks records up once per file, so the last log verified in this process is
+        # reused while its newest signed head is the same: every append signs a new head, and
+        # what is reused was verified, so an edit made since is never believed, only noticed
+        # at the next append, the next new head, or by `voiceguard audit`.
+        stamp = None if head is None else (self.public_key_hex, head.to_dict())
+        cached = _VERIFIED.get(str(self.path))
+        if stamp is not None and cached is not None and cached[0] == stamp:
+            return [e for e in cached[1] if kind is None or e.kind == kind]
         with self._reading() as conn:
             rows = conn.execute("SELECT seq, kind, time, canonical, leaf_hash FROM events ORDER BY seq").fetchall()
         events = [self._event(row) for row in rows]
         leaves = [merkle.leaf_hash(row[3].encode()) for row in rows]
-        head = self.tree_head()
         if head is None:
             return [e for e in events if kind is None or e.kind == kind]  # an empty log: nothing to check
         problem = None
@@ -398,6 +409,8 @@ class Ledger:
         if problem:
             raise LedgerError(f"ledger {self.path} does not match its signed tree head: {problem}; nothing was "
                               f"decided from it. Run `voiceguard audit --home {self.home.root}`")
+        _VERIFIED.clear()  # one log kept: the events of a large ledger are not small
+        _VERIFIED[str(self.path)] = (stamp, events)
         return [e for e in events if kind is None or e.kind == kind]
 
     def leaf_hashes(self) -> list[bytes]:
