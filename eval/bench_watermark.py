@@ -413,9 +413,11 @@ def _plot(results: dict, path: Path, title: str) -> None:
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.axvline(0.99, color="k", lw=0.5, ls="--")
+    ax.set_xlabel("fraction of clips (dashed: the 0.99 target)")
     ax.set_title(title)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=2, fontsize=8)
-    fig.tight_layout()
+    height_in = fig.get_figheight()
+    fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=8)
+    fig.tight_layout(rect=(0, 0.35 / height_in, 1, 1))  # room for the legend under the axis label
     fig.savefig(path, dpi=120)
     plt.close(fig)
 

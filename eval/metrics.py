@@ -116,16 +116,17 @@ def plot_det(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: str | Path,
     from scipy.stats import norm
 
     ticks = np.array([0.001, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 0.9])
+    low, high = 0.0005, 0.95  # the axes; rates beyond them are drawn on the edge, so a perfect system shows
     fig, ax = plt.subplots(figsize=(5.5, 5.0))
     for name, (bona, spoof) in curves.items():
         curve = det_curve(bona, spoof)
-        x = norm.ppf(np.clip(curve.bona_flagged, 1e-4, 1 - 1e-4))
-        y = norm.ppf(np.clip(curve.spoof_missed, 1e-4, 1 - 1e-4))
+        x = norm.ppf(np.clip(curve.bona_flagged, low * 1.1, high * 0.999))
+        y = norm.ppf(np.clip(curve.spoof_missed, low * 1.1, high * 0.999))
         eer = equal_error_rate(bona, spoof)
         ax.plot(x, y, label=f"{name} (EER {100 * eer:.1f}%)")
     ax.set_xticks(norm.ppf(ticks), [f"{100 * t:g}" for t in ticks])
     ax.set_yticks(norm.ppf(ticks), [f"{100 * t:g}" for t in ticks])
-    lim = norm.ppf([0.0005, 0.95])
+    lim = norm.ppf([low, high])
     ax.set_xlim(*lim)
     ax.set_ylim(*lim)
     ax.plot(lim, lim, color="0.8", lw=0.8, ls="--")
