@@ -214,3 +214,28 @@ def test_a_revocation_deleted_behind_the_ledgers_back_blocks_every_consent_decis
     for decide in (lambda: consent.check(home, "amy", "research"), lambda: consent.get(home, c.consent_id)):
         with pytest.raises(LedgerError, match="inconsistent"):
             decide()
+
+
+def test_a_log_rebuilt_under_another_key_without_its_revocation_is_refused(home: Home, tmp_path: Path) -> None:
+    import shutil
+
+    from guard.errors import LedgerError
+    from guard.home import init_home
+    from guard.ledger import Ledger, append
+
+    c = consent.grant(home, voice_id="amy", subject="Amy", operator="Lab", purposes=["research"],
+                      expires=date.today() + timedelta(days=30), license_text="CC BY 4.0 corpus")
+    consent.revoke(home, c.consent_id, reason="withdrawn")
+    with Ledger(home) as led:
+        kept = [e for e in led.events() if e.kind != "consent.revoked"]
+    forger, _ = init_home(tmp_path / "forger")  # someone who can write the database but not keys/
+    for event in kept:
+        body = dict(event.body)
+        if event.kind == "consent.granted":
+            body["signature"] = forger.signing_key().sign(consent.Consent.from_dict(body).message()).hex()
+        append(forger, event.kind, body)
+    for suffix in ("-wal", "-shm"):
+        home.ledger_path.with_name(home.ledger_path.name + suffix).unlink(missing_ok=True)
+    shutil.copy(forger.ledger_path, home.ledger_path)
+    with pytest.raises(LedgerError, match="is signed by key .*, not this home's key"):
+        consent.get(home, c.consent_id)

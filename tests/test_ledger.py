@@ -236,3 +236,27 @@ def test_a_verified_log_is_reused_until_its_head_changes_and_never_shows_an_edit
     ledger.log_refusal(home, voice_id="amy", purpose="game", reason="try 3")  # a new head: verified again
     with Ledger(home) as led, pytest.raises(LedgerError, match=r"event 1 \(clone.refused\) was changed"):
         led.verified_events()
+
+
+def test_read_only_storage_still_reads_events_left_in_the_wal(home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+    import sys
+
+    from guard.ledger import store
+    from guard.ledger.audit import audit_home
+
+    # a writer killed with its newest commits still in ledger.sqlite-wal (no checkpoint into the database)
+    code = (f"import os, sqlite3\nfrom guard.home import open_home\nfrom guard.ledger import append\n"
+            f"home = open_home({str(home.root)!r})\n"
+            f"append(home, 'clone.refused', {{'voice_id': 'amy', 'purpose': 'game', 'reason': 'first'}})\n"
+            f"hold = sqlite3.connect(home.ledger_path)\nhold.execute('PRAGMA wal_autocheckpoint=0')\n"
+            f"hold.execute('SELECT 1 FROM meta').fetchall()\n"
+            f"for i in range(3):\n"
+            f"    append(home, 'clone.refused', {{'voice_id': 'amy', 'purpose': 'game', 'reason': f'later {{i}}'}})\n"
+            f"os._exit(0)\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    assert (home.root / "ledger.sqlite-wal").stat().st_size > 0
+    monkeypatch.setattr(store, "writable", lambda path: False)  # as on a read-only mount
+    with Ledger(home) as led:
+        assert [e.body["reason"] for e in led.verified_events()] == ["first", "later 0", "later 1", "later 2"]
+    assert audit_home(home).ok

@@ -78,3 +78,32 @@ def test_sigkill_mid_append_leaves_a_log_that_audits_clean(home: Home) -> None:
         ledger.append("clone.refused", {"voice_id": "k", "purpose": "game", "reason": "after the kills"})
         assert len(ledger) == n + 1
     assert Counter(f.kind for f in audit_home(home).failures) == Counter()
+
+
+def _appender(root: str, n: int) -> None:
+    from guard import ledger
+    from guard.home import open_home
+
+    home = open_home(root)
+    for i in range(n):
+        ledger.append(home, "clone.refused", {"voice_id": "amy", "purpose": "game", "reason": f"r{i}"})
+
+
+def test_readers_see_one_committed_state_while_another_process_appends(home: Home) -> None:
+    # every check a reader makes (frontier, counts, heads, rows, checkpoint) must come from one
+    # committed state: read statement by statement, a concurrent append read as tampering
+    ctx = mp.get_context("spawn")
+    writer = ctx.Process(target=_appender, args=(str(home.root), 300))
+    writer.start()
+    checks = 0
+    try:
+        while writer.is_alive() or checks == 0:
+            with Ledger(home) as led:
+                led.check_extent()
+                led.verified_events()
+            checks += 1
+    finally:
+        writer.join(timeout=120)
+    assert writer.exitcode == 0 and checks > 10
+    with Ledger(home) as led:
+        assert len(led.verified_events()) == 300

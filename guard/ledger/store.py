@@ -23,7 +23,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from guard.errors import LedgerError, ParameterError
+from guard.errors import GuardError, LedgerError, ParameterError
 from guard.home import Home
 from guard.ledger import merkle
 from guard.ledger.canon import (
@@ -101,14 +101,28 @@ def writable(path: Path) -> bool:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    """A connection to the ledger; on read-only storage an immutable one that can read but never write.
+    """A connection to the ledger; on read-only storage one that can read but never write.
 
     Opening a WAL database normally creates its -wal and -shm files, which read-only media
-    (an auditor's copy, a read-only mount) refuse; ``immutable=1`` reads it as it stands.
+    (an auditor's copy, a read-only mount) refuse. Events still in the -wal file (a writer
+    was killed, or the home was copied while open) are read with ``mode=ro`` where SQLite
+    can; a database with no such events is read as it stands (``immutable=1``); otherwise
+    the ledger is refused rather than read without its newest events.
     """
+    wal = Path(f"{path}-wal")
     try:
         if writable(path):
             conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+        elif wal.is_file() and wal.stat().st_size > 0:
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S,
+                                   isolation_level=None, check_same_thread=False)
+            try:
+                conn.execute("SELECT COUNT(*) FROM meta").fetchone()
+            except sqlite3.OperationalError as exc:
+                conn.close()
+                raise LedgerError(f"ledger {path}: {wal.name} holds events not yet in {path.name}, and this read-only "
+                                  f"storage does not let SQLite read them ({exc}); open the home once where it can "
+                                  f"be written (or copy it there) and read it again") from None
         else:
             conn = sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True, isolation_level=None,
                                    check_same_thread=False)
@@ -252,7 +266,7 @@ class Ledger:
                 except ValueError as exc:
                     raise damaged(self.path, str(exc)) from None
                 size = frontier.size
-                self._check_extent(conn, size)
+                self._check_extent(conn, size, self._checkpoint())
                 if precondition is not None:
                     precondition()
                 time = utc_now()
@@ -277,44 +291,62 @@ class Ledger:
         return Event(size, kind, parse_time(time), body, leaf.hex())
 
     def check_extent(self) -> None:
-        """Refuse a log whose rows disagree with its own frontier and checkpoint.
+        """Refuse a log whose rows disagree with its own frontier, checkpoint and key.
 
-        Cheap (two counts and a small file), so it runs before every append and every
+        Cheap (a few counts and a small file), so it runs before every append and every
         consent decision. It catches rows deleted or inserted behind the ledger's back (a
-        revocation deleted in SQLite, say), not edited text: that is :func:`audit`'s job.
+        revocation deleted in SQLite, say) and a log re-signed under a key that is not the
+        home's, not edited text: that is :meth:`verified_events`' and the audit's job.
 
         Raises
         ------
         LedgerError
             One line: what disagrees, and to run ``voiceguard audit``.
         """
-        with self._reading() as conn:
-            row = conn.execute("SELECT value FROM meta WHERE key='frontier'").fetchone()
-            try:
-                size = parse_frontier(None if row is None else row[0]).size
-            except ValueError as exc:
-                raise damaged(self.path, str(exc)) from None
-            self._check_extent(conn, size)
+        checkpoint = self._checkpoint()  # before the snapshot: it is written only after a commit
+        with self._snapshot() as conn:
+            self._check_extent(conn, self._frontier_size(conn), checkpoint)
 
-    def _check_extent(self, conn: sqlite3.Connection, size: int) -> None:
+    def _checkpoint(self) -> TreeHead | None:
+        try:
+            return read_checkpoint(self.home)
+        except LedgerError:
+            return None  # a damaged checkpoint file is the audit's to report
+
+    def _frontier_size(self, conn: sqlite3.Connection) -> int:
+        row = conn.execute("SELECT value FROM meta WHERE key='frontier'").fetchone()
+        try:
+            return parse_frontier(None if row is None else row[0]).size
+        except ValueError as exc:
+            raise damaged(self.path, str(exc)) from None
+
+    def _check_extent(self, conn: sqlite3.Connection, size: int, checkpoint: TreeHead | None) -> None:
+        """``conn`` must be inside one transaction, and ``checkpoint`` read before it began."""
         count, top = conn.execute("SELECT COUNT(*), MAX(seq) FROM events").fetchone()
         (signed,) = conn.execute("SELECT MAX(tree_size) FROM tree_heads").fetchone()
         problem = None
-        if count != size or (size and top != size - 1):
+        home_key = self._home_public_key()
+        if home_key is not None and home_key != self.public_key_hex:
+            problem = f"it is signed by key {self.key_id}, not this home's key {key_id(home_key)}"
+        elif checkpoint is not None and checkpoint.key_id != self.key_id:
+            problem = f"its checkpoint {CHECKPOINT_NAME} is signed by key {checkpoint.key_id}, the log by {self.key_id}"
+        elif count != size or (size and top != size - 1):
             problem = f"it holds {count} events but its Merkle frontier counts {size}"
         elif (signed or 0) != size:
             problem = f"its newest signed tree head covers {signed or 0} events, not its {size}"
-        else:
-            try:
-                checkpoint = read_checkpoint(self.home)
-            except LedgerError:
-                checkpoint = None  # a damaged checkpoint file is the audit's to report
-            if checkpoint is not None and checkpoint.key_id == self.key_id and checkpoint.tree_size > size:
-                problem = f"its checkpoint {CHECKPOINT_NAME} has signed {checkpoint.tree_size} events, it holds {size}"
+        elif checkpoint is not None and checkpoint.tree_size > size:
+            problem = f"its checkpoint {CHECKPOINT_NAME} has signed {checkpoint.tree_size} events, it holds {size}"
         if problem:
             raise LedgerError(f"ledger {self.path} is inconsistent: {problem}; nothing was written or decided. "
                               f"Run `voiceguard audit --home {self.home.root}`, and restore the ledger from a backup "
                               f"or an exported bundle")
+
+    def _home_public_key(self) -> str | None:
+        """The home's own public key (hex), or None where its signing key cannot be read (an auditor's copy)."""
+        try:
+            return public_key_hex(self.home.public_key())
+        except GuardError:
+            return None
 
     def _sign_head(self, signer: Ed25519PrivateKey, size: int, root_hex: str, timestamp: str) -> TreeHead:
         msg = tree_head_message(tree_size=size, root_hash=root_hex, timestamp=timestamp, key=self.key_id)
@@ -329,6 +361,17 @@ class Ledger:
             yield self._conn
         except sqlite3.DatabaseError as exc:
             raise damaged(self.path, str(exc)) from None
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction: every SELECT inside sees the same committed state, whatever other
+        processes commit meanwhile (without it each statement reads its own)."""
+        with self._reading() as conn:
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                conn.execute("COMMIT")
 
     def __len__(self) -> int:
         with self._reading() as conn:
@@ -381,17 +424,19 @@ class Ledger:
         """
         if kind is not None and kind not in KINDS:
             raise ParameterError(f"unknown event kind={kind!r}; expected one of {', '.join(KINDS)}")
-        self.check_extent()
-        head = self.tree_head()
-        # A scan looks records up once per file, so the last log verified in this process is
-        # reused while its newest signed head is the same: every append signs a new head, and
-        # what is reused was verified, so an edit made since is never believed, only noticed
-        # at the next append, the next new head, or by `voiceguard audit`.
-        stamp = None if head is None else (self.public_key_hex, head.to_dict())
-        cached = _VERIFIED.get(str(self.path))
-        if stamp is not None and cached is not None and cached[0] == stamp:
-            return [e for e in cached[1] if kind is None or e.kind == kind]
-        with self._reading() as conn:
+        checkpoint = self._checkpoint()  # before the snapshot: it is written only after a commit
+        with self._snapshot() as conn:  # the head and the rows from one committed state
+            self._check_extent(conn, self._frontier_size(conn), checkpoint)
+            row = conn.execute("SELECT * FROM tree_heads ORDER BY tree_size DESC LIMIT 1").fetchone()
+            head = None if row is None else TreeHead.from_row(self.path, row)
+            # A scan looks records up once per file, so the last log verified in this process
+            # is reused while its newest signed head is the same: every append signs a new head,
+            # and what is reused was verified, so an edit made since is never believed, only
+            # noticed at the next append, the next new head, or by `voiceguard audit`.
+            stamp = None if head is None else (self.public_key_hex, head.to_dict())
+            cached = _VERIFIED.get(str(self.path))
+            if stamp is not None and cached is not None and cached[0] == stamp:
+                return [e for e in cached[1] if kind is None or e.kind == kind]
             rows = conn.execute("SELECT seq, kind, time, canonical, leaf_hash FROM events ORDER BY seq").fetchall()
         events = [self._event(row) for row in rows]
         leaves = [merkle.leaf_hash(row[3].encode()) for row in rows]
