@@ -137,13 +137,15 @@ def folder_clips(folder: Path, n_clips: int, *, duration_s: float, seed: int,
         except GuardError as exc:
             reason = str(exc).replace(f"{path}: ", "")
         else:
+            clip = np.tile(y, int(np.ceil(n / y.shape[0])))[:n] if y.shape[0] else y
             if y.shape[0] < MIN_SOURCE_S * RATE:
                 reason = f"{y.shape[0] / RATE:.3f} s long; a clip needs at least {MIN_SOURCE_S:g} s of speech to loop"
-            elif _nothing_to_mark(y):
-                reason = "silent: nothing to mark (no speech-band energy above -75 dBFS)"
+            elif _nothing_to_mark(clip):  # the clip as cut: speech after --duration does not count
+                reason = (f"silent in its first {duration_s:g} s: nothing to mark (no speech-band energy above "
+                          f"-75 dBFS)")
             else:
                 made += 1
-                yield str(path.relative_to(folder)), np.tile(y, int(np.ceil(n / y.shape[0])))[:n]
+                yield str(path.relative_to(folder)), clip
                 continue
         skipped += 1
         if on_skip is not None:

@@ -405,3 +405,17 @@ def test_embed_refuses_a_payload_that_names_a_generated_clip(runner, home, speec
     assert f"payload 4ece1a32 belongs to generated clip record {record.record_id} (voice amy)" in r.stderr
     r = runner.invoke(cli, ["--home", str(home.root), "watermark", "embed", str(speech_file), "-o", str(out), "--json"])
     assert r.exit_code == 0 and json.loads(r.stdout)["payload"] != "4ece1a32"
+
+
+def test_folder_clips_judges_silence_in_the_clip_as_cut(tmp_path: Path) -> None:
+    from conftest import voiced_glide
+
+    from eval.bench_watermark import folder_clips
+    from guard.errors import DatasetError
+
+    late = np.concatenate([np.zeros(12 * 16000, np.float32), np.tile(voiced_glide(), 4)])  # speech after 12 s
+    save(tmp_path / "late_speech.wav", late, sample_rate=16000)
+    skipped: list[str] = []
+    with pytest.raises(DatasetError, match="none of its one audio file could be used"):
+        list(folder_clips(tmp_path, 1, duration_s=10.0, seed=0, on_skip=lambda p, r: skipped.append(r)))
+    assert skipped == ["silent in its first 10 s: nothing to mark (no speech-band energy above -75 dBFS)"]
