@@ -17,7 +17,6 @@ clip an attack cannot process, or that a system cannot score under one condition
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable
@@ -34,6 +33,7 @@ from guard.cliutil import (
     quiet_option,
     say,
     seed_option,
+    to_json,
 )
 from guard.errors import DatasetError, GuardError
 
@@ -334,7 +334,7 @@ def command(dataset: str, root: Path, split: str | None, model: Path | None, att
     results, curves = run(dataset, root, split=split, model=model, attacks=names, baseline=baseline,
                           gmm_components=gmm_components, limit=limit, seed=seed, quiet=quiet or as_json, asv=asv)
     if out_dir is not None:
-        (out_dir / "results.json").write_text(json.dumps(results, indent=2))
+        (out_dir / "results.json").write_text(to_json(results, indent=2))
         plot_det(curves, out_dir / "det.png", title=f"{dataset} ({results['split']} split)")
         say(f"wrote {out_dir / 'results.json'} and {out_dir / 'det.png'}", quiet=quiet or as_json)
     if as_json:

@@ -90,8 +90,9 @@ class Home:
         return self.keys_dir / "signing-ed25519.pem"
 
     def watermark_key_paths(self) -> list[Path]:
-        """Watermark key files, newest first (names sort by creation index)."""
-        return sorted(self.keys_dir.glob(_WM_GLOB), reverse=True)
+        """Watermark key files (``watermark-NNNN.key``), newest first by creation index; other names are ignored."""
+        indexed = [(i, p) for p in self.keys_dir.glob(_WM_GLOB) if (i := _wm_index(p)) is not None]
+        return [p for _, p in sorted(indexed, reverse=True)]
 
     def watermark_keys(self) -> list[bytes]:
         """Every watermark key of this home, newest (the one used to embed) first."""

@@ -122,3 +122,12 @@ def test_concurrent_rotations_each_add_a_key(tmp_path: Path) -> None:
         paths = list(pool.map(lambda _: home.rotate_watermark_key(), range(8)))
     assert len(set(paths)) == 8 and len(home.watermark_keys()) == 9
     assert len({p.read_bytes() for p in paths}) == 8
+
+
+def test_a_stray_file_in_keys_never_becomes_the_watermark_key(home) -> None:  # noqa: ANN001
+    key = home.watermark_key()
+    (home.keys_dir / "watermark-backup.key").write_bytes(b"z" * 32)
+    (home.keys_dir / "watermark-old-0001.key").write_bytes(b"y" * 32)
+    assert home.watermark_key() == key and [p.name for p in home.watermark_key_paths()] == ["watermark-0000.key"]
+    rotated = home.rotate_watermark_key()
+    assert rotated.name == "watermark-0001.key" and home.watermark_key() == rotated.read_bytes()
