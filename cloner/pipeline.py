@@ -201,8 +201,10 @@ def clone(home: Home, voice_id: str, text: str, *, purpose: str, out_path: Path,
         authorize(home, voice_id, purpose, model_consent_id=str(meta.get("consent_id")),
                   weights_sha256=meta.get("weights_sha256"))
         if not overwrite:
-            reserve(out_path)
-            reserved.append(out_path)
+            # the manifest is signed by now, so whether it went into a sidecar is known
+            for name in (out_path, *([sidecar_path(out_path)] if sidecar_path(staged).exists() else [])):
+                reserve(name)
+                reserved.append(name)
 
     reserved: list[Path] = []
     # Build the clip under its final name in a hidden folder beside it: the C2PA manifest

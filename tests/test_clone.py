@@ -296,3 +296,26 @@ def test_an_encoding_that_loses_the_payload_is_tried_again_then_refused(enrolled
     with pytest.raises(CloneError, match=r"never\.mp3: the \.mp3 encoding does not keep a readable watermark"):
         pipeline.clone(home, "nova", TEXT, purpose="audiobook", out_path=tmp_path / "never.mp3")
     assert not (tmp_path / "never.mp3").exists() and len(_events(home, "clip.generated")) == clips + 1
+
+
+def test_a_sidecar_name_taken_while_the_clip_is_made_is_not_replaced(enrolled, tmp_path: Path,
+                                                                     monkeypatch) -> None:  # noqa: ANN001
+    from guard import provenance
+
+    home = _copy_of(enrolled, tmp_path)
+    clips = len(_events(home, "clip.generated"))
+    out = tmp_path / "out" / "clip.ogg"  # Ogg carries its manifest in a sidecar, clip.ogg.c2pa
+    out.parent.mkdir()
+    signing = provenance.sign_clip
+
+    def sign_while_another_writes(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        done = signing(*args, **kwargs)
+        (out.parent / "clip.ogg.c2pa").write_bytes(b"someone else's manifest")
+        return done
+
+    monkeypatch.setattr(provenance, "sign_clip", sign_while_another_writes)
+    with pytest.raises(CloneError, match=r"clip.ogg.c2pa appeared while the clip was made"):
+        pipeline.clone(home, "nova", TEXT, purpose="audiobook", out_path=out)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["clip.ogg.c2pa"]
+    assert (out.parent / "clip.ogg.c2pa").read_bytes() == b"someone else's manifest"
+    assert len(_events(home, "clip.generated")) == clips
