@@ -212,6 +212,14 @@ def test_duplicates_warn_and_count_once_and_conflicts_are_errors(tmp_path: Path)
     assert len(load_dataset("asvspoof5", tmp_path / "a5", warn=messages.append)) == 2 and len(messages) == 1
 
 
+def test_a_file_in_two_splits_is_kept_in_both_with_a_warning(tmp_path: Path) -> None:
+    messages: list[str] = []
+    leak = _write(tmp_path / "leak.csv", "file,label,split\na.wav,bonafide,train\nb.wav,spoof,train\na.wav,bonafide,test\n")
+    assert [it.path.name for it in load_dataset("csv", leak, warn=messages.append)] == ["a.wav", "b.wav", "a.wav"]
+    assert len(messages) == 1 and "leak.csv line 4" in messages[0] and "in split test and" in messages[0]
+    assert "line 2, in split train" in messages[0] and "leaks between them" in messages[0]
+
+
 def test_duplicate_warning_goes_to_stderr_by_default(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     dup = _write(tmp_path / "dup.csv", "file,label\na.wav,bonafide\na.wav,bonafide\nb.wav,spoof\n")
     load_dataset("csv", dup)

@@ -83,7 +83,8 @@ def dedupe(entries: list[tuple[str, LabeledFile]], *, warn: Warn | None = None) 
     """Drop repeated files from ``(where, item)`` pairs, ``where`` naming the source line.
 
     A file listed again with the same label and split is kept once and ``warn`` is told
-    (default: a line on stderr); a file listed with both labels cannot be scored.
+    (default: a line on stderr), as it is of a file listed in two splits (kept in both); a
+    file listed with both labels cannot be scored.
 
     Raises
     ------
@@ -104,6 +105,9 @@ def dedupe(entries: list[tuple[str, LabeledFile]], *, warn: Warn | None = None) 
         if (key, item.split) in seen:
             warn(f"{where}: {item.path} is listed again (first at {first[key][0]}); counted once")
             continue
+        if first[key][1].split != item.split:
+            warn(f"{where}: {item.path} is in split {item.split or '(none)'} and, at {first[key][0]}, in split "
+                 f"{first[key][1].split or '(none)'}: one recording in two splits leaks between them")
         seen.add((key, item.split))
         out.append(item)
     return out
