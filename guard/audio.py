@@ -193,7 +193,7 @@ def info(path: str | os.PathLike[str]) -> AudioInfo:
     result = None
     if _use_sndfile(p):
         try:
-            with sf.SoundFile(p) as fh:
+            with sf.SoundFile(os.fsencode(p)) as fh:
                 result = AudioInfo(str(p), fh.frames / fh.samplerate, int(fh.samplerate),
                                    int(fh.channels), int(fh.frames), fh.subtype.lower(), fh.format.lower())
         except (sf.LibsndfileError, RuntimeError):
@@ -296,7 +296,7 @@ def _cut_short(p: Path, stream, duration_s: float) -> bool:  # noqa: ANN001 - a 
 
 def _blocks_sndfile(p: Path) -> Iterator[tuple[np.ndarray, int, int]]:
     try:
-        fh = sf.SoundFile(p)
+        fh = sf.SoundFile(os.fsencode(p))
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise _undecodable(p, str(exc)) from None
     with fh:
@@ -447,13 +447,13 @@ def save(
         raise AudioError(f"{p}: output folder {p.parent} does not exist")
     clipped = np.clip(y, -1.0, 1.0)
     if ext in ("wav", "wave"):
-        sf.write(p, clipped, sample_rate, subtype="PCM_16")
+        sf.write(os.fsencode(p), clipped, sample_rate, subtype="PCM_16")  # bytes: any file name the OS allows
     elif ext == "flac":
-        sf.write(p, clipped, sample_rate, subtype="PCM_16", format="FLAC")
+        sf.write(os.fsencode(p), clipped, sample_rate, subtype="PCM_16", format="FLAC")
     elif ext in ("ogg", "oga"):
         # libsndfile's Vorbis encoder crashes (SIGSEGV) on a single write of about a
         # minute of audio; writing in blocks is safe at any length.
-        with sf.SoundFile(p, "w", sample_rate, 1, format="OGG", subtype="VORBIS") as fh:
+        with sf.SoundFile(os.fsencode(p), "w", sample_rate, 1, format="OGG", subtype="VORBIS") as fh:
             for start in range(0, clipped.shape[0], _OGG_WRITE_FRAMES):
                 fh.write(clipped[start:start + _OGG_WRITE_FRAMES])
     elif ext in _ENCODERS:

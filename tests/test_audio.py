@@ -287,3 +287,15 @@ def test_wav_with_a_chunk_after_the_data_is_whole(tmp_path: Path) -> None:
     path = tmp_path / "tagged.wav"
     path.write_bytes(bytes(data))
     assert info(path).frames == 16000
+
+
+@pytest.mark.parametrize("ext", ["wav", "flac", "ogg", "mp3"])
+def test_a_file_name_that_is_not_utf8_is_written_and_read(tmp_path: Path, ext: str) -> None:
+    import os
+
+    from guard.audio import info, load, save
+
+    name = tmp_path / os.fsdecode(b"caf\xe9." + ext.encode())  # a Latin-1 name, legal on Linux
+    y = (0.1 * np.sin(np.arange(16000) * 0.05)).astype(np.float32)
+    save(name, y, sample_rate=16000)
+    assert info(name).sample_rate == 16000 and load(name, sample_rate=16000).shape[0] >= 15000
