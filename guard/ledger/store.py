@@ -345,7 +345,7 @@ class Ledger:
         """The home's own public key (hex), or None where its signing key cannot be read (an auditor's copy)."""
         try:
             return public_key_hex(self.home.public_key())
-        except GuardError:
+        except (GuardError, OSError):  # missing, unreadable (another user's keys), or not a key
             return None
 
     def _sign_head(self, signer: Ed25519PrivateKey, size: int, root_hex: str, timestamp: str) -> TreeHead:
