@@ -40,7 +40,7 @@ from cloner.voice import (
     voice_folder,
 )
 from guard.audio import save
-from guard.errors import CloneError, ConsentError, WatermarkError
+from guard.errors import CloneError, ConsentError, ParameterError, WatermarkError
 from guard.home import Home
 
 GENERATOR = "voiceguard-cloner"
@@ -178,7 +178,10 @@ def clone(home: Home, voice_id: str, text: str, *, purpose: str, out_path: Path,
     from guard import provenance
 
     # Consent first, so that every refused clone is logged whatever else is wrong with the call.
-    voice_id = check_voice_id(voice_id)
+    try:
+        voice_id = check_voice_id(voice_id)
+    except ParameterError as exc:  # no voice can have this id: an unknown voice, refused and logged
+        raise _refuse(home, repr(voice_id)[:80], purpose, str(exc)) from None
     folder = voice_folder(home, voice_id)
     if not (folder / META_FILE).is_file():
         known = ", ".join(v["voice_id"] for v in list_voices(home)) or "none"

@@ -9,7 +9,6 @@ post-filter, loaded with ``weights_only=True`` and checked against that hash. A 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import torch
 
 from cloner.convert import ConversionNet, ConvertConfig, F0Map, Normaliser
 from cloner.postfilter import PostFilter, PostFilterNet
+from guard.consent.record import VOICE_ID
 from guard.digest import sha256_file
 from guard.errors import CloneError, ParameterError
 from guard.home import Home
@@ -26,12 +26,11 @@ FORMAT_VERSION = 1
 META_FILE = "voice.json"
 WEIGHTS_FILE = "model.pt"
 # The same rule as guard.consent's voice ids, so every enrolled voice can hold a consent.
-_VOICE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
 def check_voice_id(voice_id: object) -> str:
     """Return ``voice_id`` if it is 1-64 lowercase letters, digits, ``_`` or ``-``, starting with a letter or digit."""
-    if not isinstance(voice_id, str) or not _VOICE_ID.match(voice_id):
+    if not isinstance(voice_id, str) or not VOICE_ID.fullmatch(voice_id):  # the rule consents use
         raise ParameterError(f"voice id must be 1-64 lowercase letters, digits, '_' or '-', starting with a letter or digit; given {voice_id!r}")
     return voice_id
 
