@@ -366,3 +366,50 @@ def test_parallel_signature_check_finds_the_same_failures(busy: Home, monkeypatc
     monkeypatch.setattr(audit.os, "cpu_count", lambda: 3)
     assert audit_home(busy).failures == serial
     assert any(f.kind == "bad-signature" and f.id == "head 3" for f in serial)
+
+
+def test_an_event_dated_before_the_one_it_follows_fails_the_audit() -> None:
+    from guard.ledger.report import AuditReport
+    from guard.ledger.store import event_canonical
+    from guard.ledger.structure import Trail, check_events
+
+    times = ["2026-11-25T17:02:02.000000+00:00", "2026-11-25T17:01:58.000000+00:00"]  # the second backdated
+    rows = []
+    for seq, time in enumerate(times):
+        text = event_canonical(seq=seq, kind="clone.refused", time=time,
+                               body={"voice_id": "amy", "purpose": "game", "reason": "x"})
+        rows.append((seq, "clone.refused", time, text, merkle.leaf_hash(text.encode()).hex()))
+    report = AuditReport()
+    check_events(rows, {}, report, Trail(), set())
+    (failure,) = [f for f in report.failures if f.kind == "time-order"]
+    assert failure.id == "event 1 (clone.refused)" and "before event 0 (clone.refused)" in failure.detail
+
+
+def test_events_after_a_pinned_checkpoint_may_not_predate_it(home: Home, tmp_path: Path) -> None:
+    from guard.ledger.heads import TreeHead
+    from guard.ledger.report import AuditReport
+    from guard.ledger.structure import check_times_after
+
+    ledger.log_refusal(home, voice_id="amy", purpose="game", reason="one")
+    with Ledger(home) as led:
+        events = [{"seq": e.seq, "kind": e.kind, "time": e.time.isoformat()} for e in led.events()]
+        head = led.tree_head()
+    later = TreeHead(0, head.root_hash, "2099-01-01T00:00:00+00:00", head.key_id, head.signature)
+    report = AuditReport()
+    check_times_after(report, "pinned checkpoint", later, events)
+    assert [f.kind for f in report.failures] == ["time-order"] and "was backdated" in report.failures[0].detail
+    report = AuditReport()
+    check_times_after(report, "pinned checkpoint", TreeHead(0, head.root_hash, "2000-01-01T00:00:00+00:00",
+                                                             head.key_id, head.signature), events)
+    assert report.failures == []
+
+
+def test_an_append_with_the_clock_behind_the_log_is_refused(home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
+    from guard.ledger import store
+
+    ledger.log_refusal(home, voice_id="amy", purpose="game", reason="now")
+    monkeypatch.setattr(store, "utc_now", lambda: "2001-01-01T00:00:00.000000+00:00")
+    with pytest.raises(LedgerError, match=r"the system clock reads 2001-01-01.*before the ledger's newest entry"):
+        ledger.log_refusal(home, voice_id="amy", purpose="game", reason="from the past")
+    with Ledger(home) as led:
+        assert len(led) == 1

@@ -34,7 +34,7 @@ from guard.ledger.meaning import check_meaning
 from guard.ledger.report import MAX_FAILURES_PER_KIND, AuditReport, Failure
 from guard.ledger.rows import damaged, public_key_problem
 from guard.ledger.source import BUNDLE_FILES, LogData, export_bundle, read_bundle, read_home
-from guard.ledger.structure import Trail, check_events, check_heads, check_tail
+from guard.ledger.structure import Trail, check_events, check_heads, check_tail, check_times_after
 
 __all__ = ["MAX_FAILURES_PER_KIND", "BUNDLE_FILES", "AuditReport", "Failure", "LogData", "audit_bundle",
            "audit_data", "audit_home", "bad_signatures", "bundle_public_key_id", "export_bundle", "load_pinned",
@@ -124,6 +124,8 @@ def audit_data(data: LogData, *, pinned: tuple[str, TreeHead] | None = None,
     wanted = {h.tree_size for h in (data.checkpoint, pinned[1] if pinned else None) if h is not None}
     events = check_events(data.events, heads, report, trail, wanted)
     check_tail(data, heads, trail, report, pinned)
+    if pinned is not None:
+        check_times_after(report, "pinned checkpoint", pinned[1], events)
     check_meaning(events, data.public_key, report, files=data.files_root)
     if trail.other_key is not None:  # the log was signed with another key: no consent verifies either
         report.demote({"bad-consent-signature"}, trail.other_key)

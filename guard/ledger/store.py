@@ -267,9 +267,13 @@ class Ledger:
                     raise damaged(self.path, str(exc)) from None
                 size = frontier.size
                 self._check_extent(conn, size, self._checkpoint())
+                time = utc_now()
+                (newest,) = conn.execute("SELECT MAX(timestamp) FROM tree_heads").fetchone()
+                if newest is not None and parse_time(time) < parse_time(newest):
+                    raise LedgerError(f"the system clock reads {time}, before the ledger's newest entry ({newest}); "
+                                      f"nothing was added: set the clock right (events must never go back in time)")
                 if precondition is not None:
                     precondition()
-                time = utc_now()
                 text = event_canonical(seq=size, kind=kind, time=time, body=body)
                 leaf = merkle.leaf_hash(text.encode())
                 frontier.push(leaf)

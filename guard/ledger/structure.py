@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 
 from guard.errors import LedgerError
 from guard.ledger import merkle
-from guard.ledger.canon import canonical_json, key_id, load_public_key
+from guard.ledger.canon import canonical_json, key_id, load_public_key, parse_time
 from guard.ledger.heads import TreeHead
 from guard.ledger.report import AuditReport, Failure
 from guard.ledger.rows import (
@@ -137,11 +138,19 @@ def check_events(rows: Sequence[tuple], heads: dict[int, TreeHead], report: Audi
     parsed: list[dict[str, Any] | None] = []
     labels: list[str] = []
     last_good = 0
+    latest: tuple[datetime, str] | None = None  # the newest event time so far, and whose
     for i, row in enumerate(rows):
         report.checked["events"] += 1
         row = tuple(row)
         parsed.append(_check_event(i, row, report, trail))
         labels.append(f"event {row[0]} ({row[1]})" if is_int(row[0]) and isinstance(row[1], str) else f"event {i}")
+        when = _event_time(parsed[-1])
+        if when is not None:
+            if latest is not None and when < latest[0]:
+                report.fail("time-order", labels[-1], f"dated {when.isoformat()}, before {latest[1]} "
+                            f"({latest[0].isoformat()}): an event was backdated, or the clock stepped back")
+            else:
+                latest = (when, labels[-1])
         size = trail.frontier.size
         root = trail.frontier.root().hex()
         if size in wanted:
@@ -163,6 +172,28 @@ def check_events(rows: Sequence[tuple], heads: dict[int, TreeHead], report: Audi
                                      f"one of events {last_good}..{size - 1} was changed after head {last_good} was "
                                      f"signed: {signed}")
     return parsed
+
+
+def _event_time(event: dict[str, Any] | None) -> datetime | None:
+    """The time an event's signed text gives, or None when it has none that parses (reported elsewhere)."""
+    try:
+        return parse_time(event["time"]) if event is not None else None
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def check_times_after(report: AuditReport, ident: str, cp: TreeHead, events: Sequence[dict[str, Any] | None]) -> None:
+    """Events a checkpoint did not cover must not be dated before it was signed (backdated into its past)."""
+    try:
+        signed = parse_time(cp.timestamp)
+    except ValueError:
+        return
+    for event in events[cp.tree_size:]:
+        when = _event_time(event)
+        if when is not None and when < signed:
+            report.fail("time-order", f"event {event.get('seq')} ({event.get('kind')})",
+                        f"dated {when.isoformat()}, before the {ident} it follows was signed ({cp.timestamp}): "
+                        f"it was backdated")
 
 
 def check_checkpoint(report: AuditReport, ident: str, path: str, cp: TreeHead, public_key: str, n: int,
