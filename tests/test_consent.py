@@ -239,3 +239,22 @@ def test_a_log_rebuilt_under_another_key_without_its_revocation_is_refused(home:
     shutil.copy(forger.ledger_path, home.ledger_path)
     with pytest.raises(LedgerError, match="is signed by key .*, not this home's key"):
         consent.get(home, c.consent_id)
+
+
+def test_two_revokes_at_once_log_one_revocation(home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
+    from guard import ledger
+    from guard.ledger import Ledger
+
+    c = licence(home)
+    append = ledger.append
+
+    def rival_first(home_, kind, body, **kwargs):  # noqa: ANN001, ANN003, ANN202
+        if kind == "consent.revoked" and body["reason"] == "mine":
+            consent.revoke(home, c.consent_id, reason="theirs")  # lands between this revoke's check and its log
+        return append(home_, kind, body, **kwargs)
+
+    monkeypatch.setattr(ledger, "append", rival_first)
+    with pytest.raises(ConsentError, match="was already revoked"):
+        consent.revoke(home, c.consent_id, reason="mine")
+    with Ledger(home) as led:
+        assert [e.body["reason"] for e in led.events("consent.revoked")] == ["theirs"]

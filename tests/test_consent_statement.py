@@ -84,3 +84,26 @@ def test_unusable_statement_audio_names_the_file(home: Home, tmp_path: Path, y: 
         consent.grant(home, voice_id="nova", expires=EXPIRES, statement_wav=path, **WHO)
     assert str(info.value).startswith(f"{path}: ") and "record the speaker" in str(info.value)
     assert consent.list_consents(home) == []
+
+
+def test_two_grants_of_one_recording_at_once_give_one_consent(home: Home, statement: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # the rival grant lands after this one checked the recording and before it is logged
+    from guard import ledger
+
+    append = ledger.append
+    raced: list[str] = []
+
+    def rival_first(home_, kind, body, **kwargs):  # noqa: ANN001, ANN003, ANN202
+        if kind == "consent.granted" and not raced:
+            raced.append("x")
+            raced.append(consent.grant(home, voice_id="mallory", expires=EXPIRES, statement_wav=statement,
+                                       **WHO).consent_id)
+        return append(home_, kind, body, **kwargs)
+
+    monkeypatch.setattr(ledger, "append", rival_first)
+    with pytest.raises(ConsentError, match="is already the evidence of consent") as refused:
+        consent.grant(home, voice_id="nova", expires=EXPIRES, statement_wav=statement, **WHO)
+    (kept,) = consent.list_consents(home)
+    assert kept.voice_id == "mallory" and kept.consent_id == raced[-1] and raced[-1] in str(refused.value)
+    assert [p.name for p in (home.root / "consents").iterdir()] == [Path(kept.evidence["file"]).name]

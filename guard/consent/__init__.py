@@ -22,6 +22,7 @@ from guard.consent.evidence import (
     NAME_THRESHOLD,
     PURPOSE_THRESHOLD,
     STATEMENT_THRESHOLD,
+    check_reuse,
     licence_evidence,
     statement_evidence,
 )
@@ -142,8 +143,14 @@ def grant(home: Home, *, voice_id: str, subject: str, operator: str, purposes: S
     record = replace(record, signature=home.signing_key().sign(record.message()).hex())
     from guard import ledger
 
+    def still_unused() -> None:  # under the ledger's write lock: two grants of one recording at once
+        if evidence["kind"] == "statement":
+            check_reuse(Path(statement_wav), evidence["sha256"], list_consents(home), voice_id=voice_id,  # type: ignore[arg-type]
+                        subject=subject, operator=operator, purposes=purposes, day=day)
+
     try:
-        ledger.append(home, "consent.granted", {**record.signed_fields(), "signature": record.signature})
+        ledger.append(home, "consent.granted", {**record.signed_fields(), "signature": record.signature},
+                      precondition=still_unused)
     except BaseException:
         if evidence["kind"] == "statement":
             Path(evidence["file"]).unlink(missing_ok=True)
@@ -217,13 +224,18 @@ def revoke(home: Home, consent_id: str, *, reason: str) -> None:
         Unknown consent, already revoked, or an empty reason.
     """
     reason = _one_line(reason, "reason")
-    record = get(home, consent_id)
-    if record.revoked_at is not None:
-        raise ConsentError(f"consent {consent_id} was already revoked at {record.revoked_at.isoformat()}")
+
+    def not_yet_revoked() -> Consent:  # checked again under the ledger's write lock: two revokes at once
+        record = get(home, consent_id)
+        if record.revoked_at is not None:
+            raise ConsentError(f"consent {consent_id} was already revoked at {record.revoked_at.isoformat()}")
+        return record
+
+    record = not_yet_revoked()
     from guard import ledger
 
     ledger.append(home, "consent.revoked", {"consent_id": record.consent_id, "voice_id": record.voice_id,
-                                            "reason": reason})
+                                            "reason": reason}, precondition=not_yet_revoked)
 
 
 def check(home: Home, voice_id: str, purpose: str, at: datetime | None = None) -> Consent:
