@@ -24,6 +24,7 @@ _WM_PREFIX = "watermark-"
 _WM_SUFFIX = ".key"
 _WM_GLOB = f"{_WM_PREFIX}*{_WM_SUFFIX}"
 ROTATE_ATTEMPTS = 8
+HOME_FILE_FOLDERS = ("consents", "voices")  # folders of a home whose files the ledger names
 
 
 def resolve_home(path: str | os.PathLike[str] | None = None) -> Path:
@@ -80,6 +81,20 @@ class Home:
     @property
     def voices_dir(self) -> Path:
         return self.root / "voices"
+
+    def stored_file(self, stored: str | os.PathLike[str]) -> Path:
+        """The file a path stored in the ledger names, inside *this* home when it names a home file.
+
+        Events keep absolute paths (``.../consents/X.wav``, ``.../voices/V/model.pt``); a home
+        that was moved or copied must check its own files, not those at the old place.
+        Paths outside a home's ``consents/`` and ``voices/`` (clips) are returned as stored.
+        """
+        path = Path(stored)
+        parts = path.parts
+        for i in range(len(parts) - 2, -1, -1):
+            if parts[i] in HOME_FILE_FOLDERS:
+                return self.root.joinpath(*parts[i:])
+        return path
 
     @property
     def models_dir(self) -> Path:

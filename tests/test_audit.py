@@ -413,3 +413,28 @@ def test_an_append_with_the_clock_behind_the_log_is_refused(home: Home, monkeypa
         ledger.log_refusal(home, voice_id="amy", purpose="game", reason="from the past")
     with Ledger(home) as led:
         assert len(led) == 1
+
+
+def test_a_moved_home_audits_its_own_files_and_a_copy_checks_the_copy(home: Home, tmp_path: Path) -> None:
+    import hashlib
+    import shutil
+
+    from guard.home import open_home
+
+    c = consent.grant(home, voice_id="amy", subject="Amy Corpus", operator="Lab", purposes=["research"],
+                      expires=date.today() + timedelta(days=30), license_text="CC BY 4.0 speech corpus")
+    model = home.voices_dir / "amy" / "model.pt"
+    model.parent.mkdir(parents=True)
+    model.write_bytes(b"weights")
+    ledger.log_enrollment(home, voice_id="amy", consent_id=c.consent_id, files={"a.wav": "ab" * 32},
+                          model_sha256=hashlib.sha256(b"weights").hexdigest(), model_version="1", model_path=model)
+    moved = tmp_path / "elsewhere" / "home"
+    moved.parent.mkdir()
+    shutil.move(str(home.root), str(moved))
+    assert "missing-file" not in audit_home(open_home(moved)).kinds()
+    copy = tmp_path / "copy"
+    shutil.copytree(moved, copy)
+    (copy / "voices" / "amy" / "model.pt").write_bytes(b"tampered in the copy")
+    failures = [f for f in audit_home(open_home(copy)).failures if f.kind == "file-hash-mismatch"]
+    assert len(failures) == 1 and str(copy / "voices" / "amy" / "model.pt") in failures[0].detail
+    assert "file-hash-mismatch" not in audit_home(open_home(moved)).kinds()

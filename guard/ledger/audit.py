@@ -126,7 +126,7 @@ def audit_data(data: LogData, *, pinned: tuple[str, TreeHead] | None = None,
     check_tail(data, heads, trail, report, pinned)
     if pinned is not None:
         check_times_after(report, "pinned checkpoint", pinned[1], events)
-    check_meaning(events, data.public_key, report, files=data.files_root)
+    check_meaning(events, data.public_key, report, files=data.files_root, home=data.home)
     if trail.other_key is not None:  # the log was signed with another key: no consent verifies either
         report.demote({"bad-consent-signature"}, trail.other_key)
     return report

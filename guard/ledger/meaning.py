@@ -20,15 +20,21 @@ from cryptography.exceptions import InvalidSignature
 
 from guard.digest import sha256_file
 from guard.errors import GuardError
+from guard.home import Home
 from guard.ledger.canon import load_public_key, parse_time
 from guard.ledger.report import AuditReport, Failure
 
 
-def _check_file(report: AuditReport, ident: str, path: object, digest: object, *, what: str | None) -> None:
-    """Compare a file with its stored hash; ``what`` names a file that must exist (None: may have moved)."""
+def _check_file(report: AuditReport, ident: str, path: object, digest: object, *, what: str | None,
+                home: Home | None = None) -> None:
+    """Compare a file with its stored hash; ``what`` names a file that must exist (None: may have moved).
+
+    With ``home``, a stored path into a home's ``consents/`` or ``voices/`` is read in that home
+    (:meth:`guard.home.Home.stored_file`): a moved or copied home checks its own files.
+    """
     if not path:
         return
-    p = Path(str(path))
+    p = home.stored_file(str(path)) if home is not None else Path(str(path))
     if not p.is_file():
         if what is None:
             report.checked["files_missing"] += 1
@@ -46,8 +52,9 @@ def _check_file(report: AuditReport, ident: str, path: object, digest: object, *
 
 
 def check_meaning(events: Sequence[dict[str, Any] | None], public_key: str, report: AuditReport, *,
-                  files: bool) -> None:
-    """Check what the (parsed) events mean; ``files``: compare stored hashes with files on disk."""
+                  files: bool, home: Home | None = None) -> None:
+    """Check what the (parsed) events mean; ``files``: compare stored hashes with files on disk (a home's own
+    statement and model files in ``home`` when given)."""
     from guard.consent.record import Consent
 
     key = load_public_key(public_key)
@@ -82,7 +89,7 @@ def check_meaning(events: Sequence[dict[str, Any] | None], public_key: str, repo
             ev = record.evidence
             if ev.get("kind") == "statement" and files:
                 _check_file(report, f"{ident} ({record.consent_id})", ev.get("file"), ev.get("sha256"),
-                            what="the consent statement recording")
+                            what="the consent statement recording", home=home)
         elif kind == "consent.revoked":
             report.checked["revocations"] += 1
             cid = body.get("consent_id")
@@ -92,12 +99,12 @@ def check_meaning(events: Sequence[dict[str, Any] | None], public_key: str, repo
             elif cid not in revoked:
                 revoked[cid] = t
         elif kind in ("clip.generated", "voice.enrolled"):
-            _check_use(report, kind, ident, body, t, consents, unverified, revoked, payloads, enrolled, files)
+            _check_use(report, kind, ident, body, t, consents, unverified, revoked, payloads, enrolled, files, home)
 
 
 def _check_use(report: AuditReport, kind: str, ident: str, body: dict[str, Any], t: Any, consents: dict,
                unverified: dict[str, Failure], revoked: dict, payloads: dict[str, str], enrolled: dict[str, str],
-               files: bool) -> None:
+               files: bool, home: Home | None) -> None:
     """A clip or an enrollment: its consent, scope, time and files; a clip of an enrolled voice, its speaker.
 
     ``enrolled`` maps each voice id to the consent of its first enrollment, and grows here.
@@ -133,7 +140,8 @@ def _check_use(report: AuditReport, kind: str, ident: str, body: dict[str, Any],
         _check_speaker(report, what, vid, record, consents.get(enrolled.get(vid)) if isinstance(vid, str) else None,
                        t, revoked)
     elif files:
-        _check_file(report, what, body.get("model_path"), body.get("model_sha256"), what="the voice model")
+        _check_file(report, what, body.get("model_path"), body.get("model_sha256"), what="the voice model",
+                    home=home)
 
 
 def _check_speaker(report: AuditReport, what: str, vid: object, record: Any, base: Any, t: Any, revoked: dict) -> None:

@@ -42,6 +42,7 @@ class LogData:
     frontier: object = None
     checkpoint: TreeHead | None = None
     files_root: bool = True  # check stored hashes against files that exist
+    home: Home | None = None  # the home audited: its own statement and model files are checked
     has_frontier: bool = False
     checkpoint_name: str = "checkpoint"
     checkpoint_problem: str | None = None
@@ -61,7 +62,7 @@ def read_home(home: Home) -> tuple[LogData, object]:
         checkpoint, problem = None, str(exc)
     usable = "" if public_key_problem(stored_key) else str(stored_key)
     data = LogData(events, heads, usable, meta.get("frontier"), checkpoint, has_frontier=True,
-                   checkpoint_name=str(checkpoint_path(home)), checkpoint_problem=problem)
+                   checkpoint_name=str(checkpoint_path(home)), checkpoint_problem=problem, home=home)
     return data, stored_key
 
 
