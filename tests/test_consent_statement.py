@@ -107,3 +107,18 @@ def test_two_grants_of_one_recording_at_once_give_one_consent(home: Home, statem
     (kept,) = consent.list_consents(home)
     assert kept.voice_id == "mallory" and kept.consent_id == raced[-1] and raced[-1] in str(refused.value)
     assert [p.name for p in (home.root / "consents").iterdir()] == [Path(kept.evidence["file"]).name]
+
+
+def test_a_statement_recording_changed_after_the_grant_stops_every_decision(home: Home, statement: Path) -> None:
+    c = consent.grant(home, voice_id="nova", expires=EXPIRES, statement_wav=statement, **WHO)
+    assert consent.check(home, "nova", "research").consent_id == c.consent_id
+    kept = Path(c.evidence["file"])
+    kept.write_bytes(kept.read_bytes()[:-100])  # another recording put in its place
+    for decide in (lambda: consent.check(home, "nova", "research"),
+                   lambda: consent.get_valid(home, c.consent_id, voice_id="nova", needed_for="enrollment"),
+                   lambda: consent.check_enrolled(home, "nova", "research", enrolled_under=c.consent_id)):
+        with pytest.raises(ConsentError, match="its statement recording .* was changed after the consent was granted"):
+            decide()
+    kept.unlink()
+    with pytest.raises(ConsentError, match="is missing or unreadable; restore it from a backup"):
+        consent.check(home, "nova", "research")

@@ -39,7 +39,7 @@ from guard.consent.record import (
     check_voice_id,
     end_of,
 )
-from guard.consent.scope import check_enrolled, renews
+from guard.consent.scope import check_enrolled, check_evidence, renews
 from guard.consent.template import template
 from guard.errors import ConsentError, ParameterError
 from guard.home import Home
@@ -207,6 +207,7 @@ def get_valid(home: Home, consent_id: str, *, voice_id: str, needed_for: str) ->
     if status != "valid":
         raise ConsentError(f"consent {consent_id} for voice {voice_id!r} is {status}; {needed_for} needs a valid "
                            f"consent")
+    check_evidence(home, record)
     return record
 
 
@@ -265,7 +266,9 @@ def check(home: Home, voice_id: str, purpose: str, at: datetime | None = None) -
                            f"(it covers {', '.join(covered)})")
     valid = [c for c in covering if c.status(t) == "valid"]
     if valid:
-        return max(valid, key=lambda c: c.created_at)
+        chosen = max(valid, key=lambda c: c.created_at)
+        check_evidence(home, chosen)
+        return chosen
     last = max(covering, key=lambda c: c.created_at)
     raise ConsentError(f"consent {last.consent_id} for voice {voice_id!r} is {last.status(t)}")
 

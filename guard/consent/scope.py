@@ -60,6 +60,28 @@ def renews(candidate: Consent, enrolled: Consent, *, speaker_threshold: float | 
         return False
 
 
+def check_evidence(home: Home, record: Consent) -> None:
+    """ConsentError when a consent's kept statement recording is missing or no longer the one it was granted on.
+
+    A decision must not rest on evidence the audit would fail: the statement is hashed again
+    (a few milliseconds) and compared with the hash its signed record keeps.
+    """
+    from guard.digest import sha256_file
+
+    evidence = record.evidence
+    if evidence.get("kind") != "statement":
+        return
+    kept = home.stored_file(str(evidence.get("file", "")))
+    try:
+        same = sha256_file(kept) == evidence.get("sha256")
+    except OSError:
+        raise ConsentError(f"consent {record.consent_id}: its statement recording {kept} is missing or unreadable; "
+                           f"restore it from a backup (`voiceguard audit` lists what else is missing)") from None
+    if not same:
+        raise ConsentError(f"consent {record.consent_id}: its statement recording {kept} was changed after the consent "
+                           f"was granted; restore it from a backup and run `voiceguard audit`")
+
+
 def check_enrolled(home: Home, voice_id: str, purpose: str, *, enrolled_under: str,
                    at: datetime | None = None) -> Consent:
     """The consent that allows a clone of the enrolled voice ``voice_id`` for ``purpose`` at ``at``.
@@ -117,7 +139,10 @@ def check_enrolled(home: Home, voice_id: str, purpose: str, *, enrolled_under: s
         raise ConsentError(message)
     valid = [c for c in covering if c.status(t) == "valid"]
     if valid:
-        return max(valid, key=lambda c: c.created_at)
+        chosen = max(valid, key=lambda c: c.created_at)
+        for record in [enrolled] + ([chosen] if chosen.consent_id != enrolled.consent_id else []):
+            check_evidence(home, record)
+        return chosen
     last = max(covering, key=lambda c: c.created_at)
     raise ConsentError(f"consent {last.consent_id} for voice {voice_id!r} is {last.status(t)}; the enrolled speaker "
                        f"can renew it with `voiceguard consent grant {voice_id} ...`")
