@@ -228,6 +228,7 @@ def init_home(path: str | os.PathLike[str] | None = None) -> tuple[Home, list[Pa
         d = root / sub
         d.mkdir(parents=True, exist_ok=True)
     os.chmod(root / "keys", 0o700)
+    os.chmod(root / "voices", 0o700)  # recordings and voice models: biometric data, the owner's alone
     first = home.keys_dir / f"{_WM_PREFIX}{0:04d}{_WM_SUFFIX}"
     if new_watermark and write_private(first, secrets.token_bytes(WATERMARK_KEY_BYTES)):
         created.append(first)  # a concurrent init that made it first wins; either way there is one key

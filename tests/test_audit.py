@@ -438,3 +438,10 @@ def test_a_moved_home_audits_its_own_files_and_a_copy_checks_the_copy(home: Home
     failures = [f for f in audit_home(open_home(copy)).failures if f.kind == "file-hash-mismatch"]
     assert len(failures) == 1 and str(copy / "voices" / "amy" / "model.pt") in failures[0].detail
     assert "file-hash-mismatch" not in audit_home(open_home(moved)).kinds()
+
+
+def test_an_exported_bundle_is_readable_by_its_owner_only(busy: Home, tmp_path: Path) -> None:
+    import stat
+
+    written = export_bundle(busy, tmp_path / "bundle")
+    assert written and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in written)

@@ -22,7 +22,7 @@ def test_init_creates_private_keys(tmp_path: Path) -> None:
     assert len(home.watermark_key()) == WATERMARK_KEY_BYTES
     for p in home.keys_dir.iterdir():
         assert mode(p) == 0o600, p
-    assert mode(home.keys_dir) == 0o700
+    assert mode(home.keys_dir) == 0o700 and mode(home.voices_dir) == 0o700  # voice data: the owner's alone
     assert not list(home.keys_dir.glob(".*.tmp"))
 
 

@@ -7,6 +7,7 @@ makes any check impossible (no ledger, an unreadable file, no usable public key)
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +101,8 @@ def export_bundle(home: Home, out: Path) -> list[Path]:
     if data.checkpoint is not None:
         paths.append(out / "checkpoint.json")
         paths[-1].write_text(json.dumps(data.checkpoint.to_dict()) + "\n")
+    for written in paths:  # names and speaker embeddings: for whoever it is handed to, not every user here
+        os.chmod(written, 0o600)
     return paths
 
 
