@@ -29,6 +29,7 @@ from guard.consent.evidence import (
 from guard.consent.record import (
     LICENSE_PURPOSES,
     MAX_EXPIRY_YEARS,
+    MAX_NAME_CHARS,
     PURPOSES,
     STATUSES,
     Consent,
@@ -67,15 +68,14 @@ __all__ = ["PURPOSES", "LICENSE_PURPOSES", "STATUSES", "MAX_EXPIRY_YEARS", "Cons
 # voices are far closer to each other (EER 18.8% at 0.900): this check does not tell two espeak voices apart.
 SPEAKER_THRESHOLD = 0.73
 EMBED_RATE = 16000
-MAX_TEXT_CHARS = 200
 
 
 def _one_line(value: object, name: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConsentError(f"{name} must be a non-empty text, given {value!r}")
     text = " ".join(value.split())
-    if len(text) > MAX_TEXT_CHARS:
-        raise ConsentError(f"{name} is {len(text)} characters long; at most {MAX_TEXT_CHARS}")
+    if len(text) > MAX_NAME_CHARS:
+        raise ConsentError(f"{name} is {len(text)} characters long; at most {MAX_NAME_CHARS}")
     return text
 
 

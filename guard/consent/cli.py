@@ -63,7 +63,10 @@ def template_command(subject: str, operator: str, purposes: tuple[str, ...], exp
     """Print the statement the speaker reads aloud for a spoken consent."""
     from guard.consent.template import template
 
-    click.echo(template(subject=subject, operator=operator, purposes=purposes, expires=expires))
+    try:
+        click.echo(template(subject=subject, operator=operator, purposes=purposes, expires=expires))
+    except ConsentError as exc:  # a blank or over-long name: the command line's to fix
+        raise click.UsageError(str(exc)) from None
 
 
 @consent_group.command("grant")

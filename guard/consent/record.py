@@ -57,6 +57,9 @@ def as_date(value: object, *, name: str = "expires") -> date:
     raise ParameterError(f"{name} must be a date YYYY-MM-DD, given {name}={value!r}")
 
 
+MAX_NAME_CHARS = 200  # a subject, operator, language or reason, spaces collapsed
+
+
 def name_key(text: str) -> str:
     """A subject's or operator's name as compared: spaces collapsed, case folded."""
     return " ".join(text.split()).casefold()
@@ -77,7 +80,9 @@ def latest_expiry(today: date) -> date:
 
 
 def check_expiry(day: date, *, today: date) -> date:
-    """``day`` if it is at most :func:`latest_expiry` of ``today``, else ConsentError naming the limit."""
+    """``day`` if it is ``today`` or later and at most :func:`latest_expiry` of ``today``, else ConsentError naming the limit."""
+    if day < today:
+        raise ConsentError(f"expires={day.isoformat()} is in the past: a consent would already be expired")
     last = latest_expiry(today)
     if day > last:
         raise ConsentError(f"expires={day.isoformat()} is more than {MAX_EXPIRY_YEARS} years ahead; the latest "
