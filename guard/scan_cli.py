@@ -76,6 +76,10 @@ def scan_command(paths: tuple[Path, ...], report_path: Path | None, workers: int
     missing = [p for p in paths if not p.exists()]
     if report_path is not None and not report_path.parent.is_dir():
         raise GuardError(f"--report {report_path}: folder {report_path.parent} does not exist; create it first")
+    if report_path is not None and report_path.suffix.lower() not in (".html", ".htm"):
+        # `scan --report call1.wav call2.wav` would have replaced the evidence with HTML
+        raise click.BadParameter(f"{report_path} does not end in .html; the report is an HTML file (a typo here "
+                                 f"would overwrite the file named)", param_hint="--report")
     files, skipped = collect(paths)
     if skipped:
         broken = sum(1 for q in skipped if not q.exists())

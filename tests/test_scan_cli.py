@@ -136,3 +136,11 @@ def test_report_is_written(runner, folder: Path, home, tmp_path: Path) -> None: 
     assert result.exit_code == 0, result.output
     text = out.read_text()
     assert text.count('<section class="file"') == 5 and text.count("data:image/png;base64,") == 3
+
+
+def test_a_report_path_that_is_not_html_is_refused(runner, home, tmp_path: Path) -> None:  # noqa: ANN001
+    call1 = save(tmp_path / "call1.wav", tone(440, 1.0), sample_rate=16000)
+    call2 = save(tmp_path / "call2.wav", tone(330, 1.0), sample_rate=16000)
+    before = call1.read_bytes()
+    typo = runner.invoke(cli, ["scan", "--report", str(call1), str(call2), "--home", str(home.root)])
+    assert typo.exit_code == 2 and "does not end in .html" in typo.output and call1.read_bytes() == before
