@@ -88,3 +88,52 @@ def test_damaged_model_is_one_error_line(runner, tmp_path: Path, home, clips) ->
     assert result.exit_code == 1 and "Traceback" not in result.output
     errors = [ln for ln in result.stderr.splitlines() if ln.startswith("Error: ")]
     assert len(errors) == 1 and "bad.pt" in errors[0]
+
+
+@pytest.mark.parametrize(("ps", "part"), [
+    ([0.1, 0.9, 0.95, 0.2], (2.0, 7.0, 0.95)),  # two windows in a row: a part
+    ([0.1, 0.9, 0.2, 0.9], None),  # single windows: not enough
+    ([0.6, 0.7, 0.1, 0.8, 0.9, 0.99], (6.0, 13.0, 0.99)),  # the longer run wins; ties go to the first
+    ([], None),
+])
+def test_synthetic_part_is_the_longest_run_of_windows_over_the_threshold(ps: list, part: tuple | None) -> None:
+    from guard.scan import synthetic_part
+
+    segments = [(2.0 * i, 2.0 * i + 3.0, p) for i, p in enumerate(ps)]
+    assert synthetic_part(segments, threshold=0.5) == part
+
+
+def test_a_synthetic_part_makes_the_verdict_and_names_its_span() -> None:
+    from guard.scan import decide
+
+    detector = {"p_synthetic": 0.12, "speech": True, "warning": None,
+                "segments": [[0.0, 3.0, 0.01], [2.0, 5.0, 0.02], [4.0, 7.0, 0.95], [6.0, 9.0, 0.99], [8.0, 11.0, 0.03]]}
+    verdict, reason = decide({"detected": False}, None, detector, threshold=0.5)
+    assert verdict == "likely-synthetic"
+    assert "detector: 4.0-9.0 s scores likely synthetic (p_synthetic up to 0.99) though the whole file scores 0.12" in reason
+    assert "detector evidence only" in reason
+    detector["segments"][3][2] = 0.2  # one window alone
+    assert decide({"detected": False}, None, detector, threshold=0.5)[0] == "no-evidence"
+
+
+@pytest.mark.skipif(not (Path(__file__).resolve().parents[2] / "shared" / "data" / "librispeech-sample").is_dir(),
+                    reason="librispeech sample not present")
+def test_speech_synthesis_hidden_inside_real_speech_is_found_where_it_is(tmp_path: Path) -> None:
+    from cloner.tts import synthesize
+    from guard.audio import load, save
+    from guard.scan import ScanConfig, Scanner
+
+    folder = Path(__file__).resolve().parents[2] / "shared" / "data" / "librispeech-sample"
+    real = np.concatenate([load(f, sample_rate=16000) for f in sorted(folder.glob("*.flac"))[200:204]])
+    fake = synthesize("Every clip we make carries a mark and a signed record, so anyone can check where a voice "
+                      "came from and who agreed to it.", voice="en-us", sample_rate=16000)
+    at = 20 * 16000
+    mixed = save(tmp_path / "hidden.wav", np.concatenate([real[:at], 0.3 * fake / np.abs(fake).max(), real[at:]]),
+                 sample_rate=16000)
+    scanner = Scanner(ScanConfig(home_dir=None))
+    result = scanner.scan(mixed)
+    assert result.verdict == "likely-synthetic" and result.detector["p_synthetic"] < 0.5
+    start, end = (float(x) for x in result.reason.split("detector: ")[1].split(" s scores")[0].split("-"))
+    assert start <= 21.0 and end >= 25.0 and end - start <= 12.0  # the 6.5 s of synthesis at 20 s, in its windows
+    only_real = scanner.scan(save(tmp_path / "real.wav", real, sample_rate=16000))
+    assert only_real.verdict == "no-evidence"
