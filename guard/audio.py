@@ -346,7 +346,8 @@ def load(
     Returns
     -------
     y : np.ndarray [shape=(n,), dtype=float32]
-        Channels averaged; resampled with soxr.
+        Channels averaged (where they cancel, the loudest channel: see :func:`_downmix`);
+        resampled with soxr.
 
     Raises
     ------
@@ -373,7 +374,7 @@ def load(
         seen_frames += block.shape[0]
         if seen_frames / rate > max_duration_s:
             raise AudioError(f"{p}: is longer than the maximum of {max_duration_s:g} s; cut it into shorter files")
-        mono = block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
+        mono = _downmix(block)
         if skip:
             dropped = min(skip, mono.shape[0])
             mono, skip = mono[dropped:], skip - dropped
@@ -390,6 +391,25 @@ def load(
     if y.size == 0:
         raise AudioError(f"{p}: contains no audio samples")
     return y
+
+
+CANCEL_RATIO = 0.01  # mix energy / channel energy under which a downmix is taken to cancel (-20 dB)
+
+
+def _downmix(block: np.ndarray) -> np.ndarray:
+    """One block of frames ``(n, channels)`` as mono: the channels' mean, unless they cancel.
+
+    A stereo file whose right channel is the left one inverted averages to silence: every
+    check would then hear nothing while each channel plays the speech. Where the mean holds
+    under :data:`CANCEL_RATIO` of the channels' energy, the loudest channel is taken instead.
+    """
+    if block.shape[1] == 1:
+        return block[:, 0]
+    mono = block.mean(axis=1, dtype=np.float32)
+    energy = np.mean(np.square(block, dtype=np.float64), axis=0)
+    if energy.mean() > 1e-10 and float(np.mean(np.square(mono, dtype=np.float64))) < CANCEL_RATIO * energy.mean():
+        return np.ascontiguousarray(block[:, int(np.argmax(energy))], dtype=np.float32)
+    return mono
 
 
 def _encode_av(y: np.ndarray, *, sample_rate: int, kind: str, bitrate_bps: int | None) -> tuple[bytes, int]:

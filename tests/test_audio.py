@@ -299,3 +299,18 @@ def test_a_file_name_that_is_not_utf8_is_written_and_read(tmp_path: Path, ext: s
     y = (0.1 * np.sin(np.arange(16000) * 0.05)).astype(np.float32)
     save(name, y, sample_rate=16000)
     assert info(name).sample_rate == 16000 and load(name, sample_rate=16000).shape[0] >= 15000
+
+
+def test_channels_that_cancel_are_not_averaged_into_silence(tmp_path: Path) -> None:
+    import soundfile as sf
+
+    from guard.audio import load
+
+    voice = 0.3 * np.sin(2 * np.pi * 220 * np.arange(16000) / 16000)
+    inverted = tmp_path / "inverted.wav"
+    sf.write(inverted, np.stack([voice, -voice], axis=1), 16000, subtype="PCM_16")
+    y = load(inverted, sample_rate=16000)
+    assert np.sqrt(np.mean(y ** 2)) > 0.2  # the speech of one channel, not the silence of their mean
+    plain = tmp_path / "plain.wav"
+    sf.write(plain, np.stack([voice, 0.5 * voice], axis=1), 16000, subtype="PCM_16")
+    np.testing.assert_allclose(load(plain, sample_rate=16000), 0.75 * voice, atol=2e-4)  # ordinary stereo: the mean
