@@ -335,9 +335,13 @@ class Scanner:
 
     def _check_watermark(self, y: np.ndarray) -> tuple[dict, Any]:
         from guard.watermark import verify
+        from guard.watermark.verify import MIN_PRESENCE_S, MIN_TRY_S
 
         if self.watermark_off:
             return not_checked("watermark", self.watermark_off), None
+        if y.shape[0] < MIN_TRY_S * SCAN_RATE:  # too short to look in: not checked, rather than "no watermark"
+            return not_checked("watermark", f"clip is {y.shape[0] / SCAN_RATE:.2f} s, under the {MIN_TRY_S:g} s the "
+                                            f"mark is looked for in (found reliably from {MIN_PRESENCE_S:g} s)"), None
         try:
             v = verify(y, sample_rate=SCAN_RATE, keys=self.keys, speed_search=self.config.speed_search)
         except GuardError as exc:

@@ -283,3 +283,10 @@ def test_a_record_edited_behind_the_ledgers_back_is_not_believed(tmp_path: Path,
     assert result.verdict == "watermarked" and result.watermark["payload"] == "00c0ffee"
     assert not (result.provenance or {}).get("valid")
     assert "ada-lovelace" not in result.reason and "changed after it was logged" in result.reason
+
+
+def test_a_clip_too_short_to_look_in_says_the_watermark_was_not_checked(tmp_path: Path, home, speech) -> None:  # noqa: ANN001
+    short = save(tmp_path / "short.wav", speech[: SCAN_RATE // 2], sample_rate=SCAN_RATE)
+    result = Scanner(ScanConfig(home_dir=str(home.root))).scan(short)
+    assert result.watermark["detected"] is None
+    assert result.reason.startswith("watermark not checked (clip is 0.50 s, under the 1 s the mark is looked for in")

@@ -284,7 +284,9 @@ def verify(y: np.ndarray, *, sample_rate: int, keys: Sequence[bytes], speed_sear
     y = valid_audio(y, sample_rate=sample_rate, min_samples=0) if np.size(y) == 0 else valid_audio(y, sample_rate=sample_rate)
     duration_s = y.shape[0] / sample_rate
     if duration_s < MIN_TRY_S:
-        return Verification(False, None, 1.0, [], f"clip is {duration_s:.2f} s; at least {MIN_PRESENCE_S} s is needed to find the mark")
+        return Verification(False, None, 1.0, [], f"clip is {duration_s:.2f} s, too short to look for the mark "
+                                                  f"(looked for from {MIN_TRY_S:g} s, found reliably from "
+                                                  f"{MIN_PRESENCE_S:g} s)")
     mask = clipping.clipped_samples(y)
     clipped = None
     if mask is None:
