@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -537,6 +538,7 @@ _WORKER: Scanner | None = None
 
 def _init_worker(config: ScanConfig) -> None:
     global _WORKER
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle: it stops the pool
     _one_thread()
     _WORKER = Scanner(config)
 
@@ -607,9 +609,15 @@ def scan_files(files: Sequence[Path], *, scanner: Scanner, workers: int) -> Iter
         return
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
-    with ProcessPoolExecutor(max_workers=min(workers, len(files)), mp_context=context,
-                             initializer=_init_worker, initargs=(scanner.config,)) as pool:
-        try:
-            yield from pool.map(_scan_in_worker, files)
-        except BrokenProcessPool as exc:
-            raise GuardError(f"scan workers stopped unexpectedly ({_one_line(exc)}); retry with --workers 1") from None
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(files)), mp_context=context,
+                               initializer=_init_worker, initargs=(scanner.config,))
+    finished = False
+    try:
+        yield from pool.map(_scan_in_worker, files)
+        finished = True
+    except BrokenProcessPool as exc:
+        raise GuardError(f"scan workers stopped unexpectedly ({_one_line(exc)}); retry with --workers 1") from None
+    finally:
+        # Ctrl-C, an error, or a caller that stopped reading: drop the files not started, wait for none
+        # (workers ignore SIGINT, so each ends the one file it holds and exits)
+        pool.shutdown(wait=finished, cancel_futures=not finished)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -46,6 +47,13 @@ def _table(results: list[ScanResult]) -> list[str]:
         p_text = "-" if p_syn is None else f"{p_syn:.2f}"
         lines.append(f"{name:<{width}}  {r.verdict:<16}  {payload:<8}  {p_text:>5}  {r.reason}")
     return lines
+
+
+def _leave_now(code: int) -> None:
+    """Exit at once with ``code``, output flushed: waiting on the pool's threads at exit would take a second Ctrl-C."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 @click.command("scan")
@@ -97,11 +105,17 @@ def scan_command(paths: tuple[Path, ...], report_path: Path | None, workers: int
     for note in scanner.notes:
         say(note, quiet=quiet)
     results: list[ScanResult] = []
-    for result in progress(scan_files(files, scanner=scanner, workers=workers),
-                           silent=as_json or quiet, desc="scan", total=len(files)):
-        if as_json:
-            emit_json(result.to_dict())
-        results.append(result)
+    interrupted = False
+    scanning = scan_files(files, scanner=scanner, workers=workers)
+    try:
+        for result in progress(scanning, silent=as_json or quiet, desc="scan", total=len(files)):
+            if as_json:
+                emit_json(result.to_dict())
+            results.append(result)
+    except KeyboardInterrupt:  # Ctrl-C: keep what was scanned (table, report), then exit 130
+        interrupted = True
+        scanning.close()  # stops the workers
+        say(f"interrupted: {len(results)} of {len(files)} file(s) scanned", quiet=False)
     if not (as_json or quiet):
         for line in _table(results):
             click.echo(line, err=True)
@@ -114,5 +128,7 @@ def scan_command(paths: tuple[Path, ...], report_path: Path | None, workers: int
         write_report(results, report_path, threshold=threshold, notes=scanner.notes,
                      show_progress=not (as_json or quiet))
         say(f"report written to {report_path}", quiet=quiet)
+    if interrupted:
+        _leave_now(130)
     if missing:  # each has its "error" row; a path that does not exist is still the user's mistake
         raise GuardError(f"{missing[0]}: no such file or folder" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))

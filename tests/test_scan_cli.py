@@ -144,3 +144,37 @@ def test_a_report_path_that_is_not_html_is_refused(runner, home, tmp_path: Path)
     before = call1.read_bytes()
     typo = runner.invoke(cli, ["scan", "--report", str(call1), str(call2), "--home", str(home.root)])
     assert typo.exit_code == 2 and "does not end in .html" in typo.output and call1.read_bytes() == before
+
+
+def test_ctrl_c_keeps_what_was_scanned_and_exits_130(runner, home, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    from guard import scan_cli
+    from guard.scan import ScanResult
+
+    files = [save(tmp_path / f"f{i}.wav", tone(300 + 50 * i, 1.0), sample_rate=16000) for i in range(3)]
+
+    def two_then_ctrl_c(paths, *, scanner, workers):  # noqa: ANN001, ANN202
+        for path in paths[:2]:
+            yield ScanResult(str(path), "no-evidence", "test", {}, None, None, {}, 1.0, None, None)
+        raise KeyboardInterrupt
+
+    left: list[int] = []
+    monkeypatch.setattr(scan_cli, "scan_files", two_then_ctrl_c)
+    monkeypatch.setattr(scan_cli, "_leave_now", left.append)
+    report = tmp_path / "partial.html"
+    res = runner.invoke(cli, ["scan", *map(str, files), "--report", str(report), "--home", str(home.root)])
+    assert left == [130] and "interrupted: 2 of 3 file(s) scanned" in res.stderr
+    assert "scanned 2 file(s)" in res.stderr and report.is_file() and "f1.wav" in report.read_text()
+
+
+def test_a_pool_scan_stopped_early_cancels_the_files_not_started(tmp_path: Path) -> None:
+    import time
+
+    from guard.scan import ScanConfig, Scanner, scan_files
+
+    files = [save(tmp_path / f"f{i}.wav", tone(300 + 20 * i, 2.0), sample_rate=16000) for i in range(12)]
+    scanning = scan_files(files, scanner=Scanner(ScanConfig(home_dir=None)), workers=2)
+    first = next(scanning)
+    started = time.monotonic()
+    scanning.close()
+    assert first.file == str(files[0]) and time.monotonic() - started < 30
