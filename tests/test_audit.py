@@ -445,3 +445,21 @@ def test_an_exported_bundle_is_readable_by_its_owner_only(busy: Home, tmp_path: 
 
     written = export_bundle(busy, tmp_path / "bundle")
     assert written and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in written)
+
+
+def test_a_copy_of_a_home_without_its_keys_is_audited_against_a_pinned_key(busy: Home, tmp_path: Path,
+                                                                           runner) -> None:  # noqa: ANN001
+    import shutil
+
+    from guard.cli import cli
+
+    copy = tmp_path / "auditors-copy"
+    shutil.copytree(busy.root, copy, ignore=shutil.ignore_patterns("keys"))
+    published = key_id(public_key_hex(busy.public_key()))
+    unpinned = runner.invoke(cli, ["audit", "--home", str(copy)])
+    assert unpinned.exit_code == 1 and "pass --public-key with the key id published for this log" in unpinned.stderr
+    pinned = runner.invoke(cli, ["audit", "--home", str(copy), "--public-key", published, "--json"])
+    assert pinned.exit_code == 0, pinned.output
+    assert json.loads(pinned.stdout)["ok"] and json.loads(pinned.stdout)["key_id"] == published
+    wrong = runner.invoke(cli, ["audit", "--home", str(copy), "--public-key", "0" * 16])
+    assert wrong.exit_code == 1 and "not the expected key" in wrong.stderr

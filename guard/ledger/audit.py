@@ -135,6 +135,9 @@ def audit_data(data: LogData, *, pinned: tuple[str, TreeHead] | None = None,
 def audit_home(home: Home, *, checkpoint: Path | None = None, expected_key: str | None = None) -> AuditReport:
     """Audit a home's ledger: its public key must be that of the home's signing key.
 
+    A copy of a home without its private keys (an auditor's) is audited against
+    ``expected_key`` instead; without either the audit fails with ``public-key-mismatch``.
+
     Parameters
     ----------
     checkpoint : Path, optional
@@ -147,9 +150,11 @@ def audit_home(home: Home, *, checkpoint: Path | None = None, expected_key: str 
     report = AuditReport()
     try:
         expected = public_key_hex(home.public_key())
-    except GuardError as exc:
+    except (GuardError, OSError) as exc:
         expected = None
-        report.fail("public-key-mismatch", "keys", f"the home's signing key cannot be read: {exc}")
+        if expected_key is None:  # with a pinned key, an auditor's copy of a home needs no private key
+            report.fail("public-key-mismatch", "keys", f"the home's signing key cannot be read: {exc}; to audit a "
+                        f"copy of a home without its keys, pass --public-key with the key id published for this log")
     key_failure = None
     problem = public_key_problem(stored_key)
     if problem:

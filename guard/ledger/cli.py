@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 
 from guard.cliutil import emit_json, home_option, json_option, say
-from guard.errors import ParameterError
-from guard.home import open_home
+from guard.errors import HomeError, ParameterError
+from guard.home import Home, open_home, resolve_home
 
 
 def _key_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -22,6 +22,17 @@ def _key_option(ctx: click.Context, param: click.Parameter, value: str | None) -
         return parse_key_id(value)
     except ParameterError as exc:
         raise click.BadParameter(str(exc)) from None
+
+
+def _home_to_audit(home_dir: Path | None) -> Home:
+    """The home to audit: an initialised one, or a copy without its keys that holds a ledger (an auditor's)."""
+    try:
+        return open_home(home_dir)
+    except HomeError:
+        root = resolve_home(home_dir)
+        if (root / "ledger.sqlite").is_file():
+            return Home(root)
+        raise
 
 
 @click.command("audit")
@@ -58,7 +69,7 @@ def audit_command(export_dir: Path | None, bundle_dir: Path | None, checkpoint_f
         report = audit_bundle(bundle_dir, checkpoint=checkpoint_file, expected_key=public_key)
         where = str(bundle_dir)
     else:
-        home = open_home(home_dir)
+        home = _home_to_audit(home_dir)
         report = audit_home(home, checkpoint=checkpoint_file, expected_key=public_key)
         where = str(home.ledger_path)
         if export_dir is not None:
