@@ -58,7 +58,8 @@ def audit_command(export_dir: Path | None, bundle_dir: Path | None, checkpoint_f
     A damaged or edited log, a missing checkpoint (ledger.head.json) while the log holds events,
     and a missing consent statement or voice model are failures. With --checkpoint FILE the log
     must also extend the tree head saved in FILE. The report names the key the log is signed
-    with; with --public-key KEY that key must be KEY.
+    with; with --public-key KEY that key must be KEY. README.md ("4. Audit consent logs")
+    explains every failure kind.
     """
     from guard.ledger.audit import audit_bundle, audit_home, export_bundle
 
