@@ -463,3 +463,13 @@ def test_a_copy_of_a_home_without_its_keys_is_audited_against_a_pinned_key(busy:
     assert json.loads(pinned.stdout)["ok"] and json.loads(pinned.stdout)["key_id"] == published
     wrong = runner.invoke(cli, ["audit", "--home", str(copy), "--public-key", "0" * 16])
     assert wrong.exit_code == 1 and "not the expected key" in wrong.stderr
+
+
+def test_every_failure_kind_the_audit_can_report_is_explained_in_the_readme() -> None:
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    code = "".join(p.read_text() for p in (root / "guard" / "ledger").glob("*.py"))
+    kinds = set(re.findall(r'fail\(\s*"([a-z-]+)"', code))
+    readme = (root / "README.md").read_text()
+    assert len(kinds) >= 20 and not sorted(k for k in kinds if f"`{k}`" not in readme)
