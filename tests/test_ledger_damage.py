@@ -446,3 +446,16 @@ def test_edited_time_column_names_the_column_and_both_values(lived: Home, runner
     assert_fail(res, "event-mismatch", "event 2 (clip.generated)",
                 f"time is '2020-01-01T00:00:00+00:00' in its column but '{signed}' in the signed text")
     assert "kind is" not in res.stderr and "seq is" not in res.stderr
+
+
+def test_an_append_after_a_head_time_was_damaged_is_one_error(home) -> None:  # noqa: ANN001
+    import sqlite3
+
+    from guard import ledger
+    from guard.errors import LedgerError
+
+    ledger.log_refusal(home, voice_id="amy", purpose="game", reason="one")
+    with sqlite3.connect(home.ledger_path) as conn:
+        conn.execute("UPDATE tree_heads SET timestamp='not a time'")
+    with pytest.raises(LedgerError, match="newest tree head's time 'not a time' is not a time"):
+        ledger.log_refusal(home, voice_id="amy", purpose="game", reason="two")

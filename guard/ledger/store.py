@@ -269,7 +269,11 @@ class Ledger:
                 self._check_extent(conn, size, self._checkpoint())
                 time = utc_now()
                 (newest,) = conn.execute("SELECT MAX(timestamp) FROM tree_heads").fetchone()
-                if newest is not None and parse_time(time) < parse_time(newest):
+                try:
+                    behind = newest is not None and parse_time(time) < parse_time(str(newest))
+                except ValueError:
+                    raise damaged(self.path, f"its newest tree head's time {newest!r} is not a time") from None
+                if behind:
                     raise LedgerError(f"the system clock reads {time}, before the ledger's newest entry ({newest}); "
                                       f"nothing was added: set the clock right (events must never go back in time)")
                 if precondition is not None:
