@@ -264,3 +264,15 @@ def test_two_revokes_at_once_log_one_revocation(home: Home, monkeypatch: pytest.
         consent.revoke(home, c.consent_id, reason="mine")
     with Ledger(home) as led:
         assert [e.body["reason"] for e in led.events("consent.revoked")] == ["theirs"]
+
+
+def test_the_same_agreement_granted_again_is_refused_naming_the_first(home: Home) -> None:
+    first = licence(home)
+    with pytest.raises(ConsentError, match=f"consent {first.consent_id} already records this agreement"):
+        licence(home)  # a retry after a grant was killed once it had committed
+    assert [c.consent_id for c in consent.list_consents(home)] == [first.consent_id]
+    other = consent.grant(home, voice_id="corpus-1", subject="LibriSpeech reader", operator="Lab",
+                          purposes=["research"], expires=SOON, license_text="CC BY-SA 4.0")  # other evidence: its own
+    consent.revoke(home, first.consent_id, reason="withdrawn")
+    again = licence(home)  # after a revocation the same terms may be granted anew
+    assert len({first.consent_id, other.consent_id, again.consent_id}) == 3

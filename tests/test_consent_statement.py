@@ -122,3 +122,10 @@ def test_a_statement_recording_changed_after_the_grant_stops_every_decision(home
     kept.unlink()
     with pytest.raises(ConsentError, match="is missing or unreadable; restore it from a backup"):
         consent.check(home, "nova", "research")
+
+
+def test_a_statement_granted_again_on_the_same_terms_is_refused(home: Home, statement: Path) -> None:
+    first = consent.grant(home, voice_id="nova", expires=EXPIRES, statement_wav=statement, **WHO)
+    with pytest.raises(ConsentError, match=f"consent {first.consent_id} already records this agreement"):
+        consent.grant(home, voice_id="nova", expires=EXPIRES, statement_wav=statement, **WHO)
+    assert len(consent.list_consents(home)) == 1 and len(list((home.root / "consents").iterdir())) == 1

@@ -51,11 +51,10 @@ def test_consent_for_another_voice(granted, short_recordings: Path) -> None:  # 
     _untouched(home)
 
 
-def test_revoked_consent(granted, short_recordings: Path) -> None:  # noqa: ANN001
+def test_revoked_consent(home, short_recordings: Path, tmp_path: Path) -> None:  # noqa: ANN001
     from guard import consent
 
-    home, _, work = granted
-    record = grant_statement(home, "nova", "nova", work)
+    record = grant_statement(home, "nova", "nova", tmp_path)  # a home of its own: the same agreement twice is refused
     consent.revoke(home, record.consent_id, reason="changed my mind")
     with pytest.raises(ConsentError, match="revoked"):
         enroll.enroll(home, "nova", recordings_dir=short_recordings, consent_id=record.consent_id, config=FAST, progress=False)

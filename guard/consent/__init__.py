@@ -22,6 +22,7 @@ from guard.consent.evidence import (
     NAME_THRESHOLD,
     PURPOSE_THRESHOLD,
     STATEMENT_THRESHOLD,
+    check_not_granted,
     check_reuse,
     licence_evidence,
     statement_evidence,
@@ -42,6 +43,7 @@ from guard.consent.record import (
 )
 from guard.consent.scope import check_enrolled, check_evidence, renews
 from guard.consent.template import template
+from guard.digest import sha256_file
 from guard.errors import ConsentError, ParameterError
 from guard.home import Home
 
@@ -129,6 +131,14 @@ def grant(home: Home, *, voice_id: str, subject: str, operator: str, purposes: S
         raise ConsentError("give exactly one kind of evidence: a spoken statement (--statement WAV) or a licence "
                            "(--license TEXT)")
     consent_id = f"consent-{secrets.token_hex(8)}"
+    # the same agreement granted again (a retry after a grant was killed once it had committed)
+    kind = "license" if license_text is not None else "statement"
+    wav = None if statement_wav is None else Path(statement_wav)
+    digest = (licence_evidence(license_text)["sha256"] if license_text is not None
+              else sha256_file(wav) if wav is not None and wav.is_file() else None)  # unreadable: named below
+    terms = {"voice_id": voice_id, "subject": subject, "operator": operator, "purposes": purposes, "day": day}
+    if digest is not None:
+        check_not_granted(list_consents(home), kind=kind, digest=digest, **terms)
     if license_text is not None:
         outside = [p for p in purposes if p not in LICENSE_PURPOSES]
         if outside:
@@ -144,8 +154,11 @@ def grant(home: Home, *, voice_id: str, subject: str, operator: str, purposes: S
     from guard import ledger
 
     def still_unused() -> None:  # under the ledger's write lock: two grants of one recording at once
+        existing = list_consents(home)
+        if digest is not None:
+            check_not_granted(existing, kind=kind, digest=digest, **terms)
         if evidence["kind"] == "statement":
-            check_reuse(Path(statement_wav), evidence["sha256"], list_consents(home), voice_id=voice_id,  # type: ignore[arg-type]
+            check_reuse(Path(statement_wav), evidence["sha256"], existing, voice_id=voice_id,  # type: ignore[arg-type]
                         subject=subject, operator=operator, purposes=purposes, day=day)
 
     try:

@@ -56,6 +56,25 @@ def _same_terms(c: Consent, *, voice_id: str, subject: str, operator: str, purpo
             and tuple(c.purposes) == tuple(purposes) and c.last_day == day)
 
 
+def check_not_granted(existing: Sequence[Consent], *, kind: str, digest: str, voice_id: str, subject: str,
+                      operator: str, purposes: Sequence[str], day: date) -> None:
+    """Refuse a grant that an unrevoked consent already records: same terms, same evidence (kind and SHA-256).
+
+    A grant retried after its process was killed once it had committed would otherwise log a
+    second consent for one agreement.
+
+    Raises
+    ------
+    ConsentError
+        Naming the consent that already records it.
+    """
+    for c in existing:
+        if (c.revoked_at is None and c.evidence.get("kind") == kind and c.evidence.get("sha256") == digest
+                and _same_terms(c, voice_id=voice_id, subject=subject, operator=operator, purposes=purposes, day=day)):
+            raise ConsentError(f"consent {c.consent_id} already records this agreement (same voice, subject, operator, "
+                               f"purposes, expiry and evidence); nothing was added")
+
+
 def check_reuse(wav: Path, digest: str, existing: Sequence[Consent], *, voice_id: str, subject: str, operator: str,
                 purposes: Sequence[str], day: date, audio: np.ndarray | None = None) -> None:
     """Refuse a recording that already backs a consent on other terms, or a revoked one.
