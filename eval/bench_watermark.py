@@ -160,8 +160,7 @@ def _nothing_to_mark(y: np.ndarray) -> bool:
     """Whether the watermark finds nothing to mark in ``y`` (16 kHz): the test :func:`guard.watermark.embed` makes."""
     from guard.watermark import features
 
-    base = features.cell_log_power(features.analyse(y), 0)
-    return not (features.weights(base, margin_db=features.EMBED_DB) > 0).any()
+    return not features.markable(features.cell_log_power(features.analyse(y), 0)).any()
 
 
 def other_signals(n: int, *, seed: int) -> Iterator[np.ndarray]:

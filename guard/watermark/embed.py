@@ -118,7 +118,7 @@ def _mark16(y16: np.ndarray, *, payload: int, key: bytes, strength: float) -> np
     """The difference [shape=(n,)] that marks a 16 kHz signal."""
     pat = pattern(key)
     base = features.cell_log_power(features.analyse(y16), 0)
-    active = (features.weights(base, margin_db=features.EMBED_DB) > 0).astype(np.float64)
+    active = features.markable(base).astype(np.float64)
     if not active.any():
         raise WatermarkError("nothing to mark: the audio is silent (no speech-band energy above -75 dBFS)")
     n_slots = base.shape[0]

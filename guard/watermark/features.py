@@ -155,6 +155,14 @@ def periodic(table: np.ndarray, n: int, phase: int) -> np.ndarray:
     return table[(phase + np.arange(n)) % table.shape[0]]
 
 
+def markable(logp: np.ndarray) -> np.ndarray:
+    """The groups the embedder marks [bool, shape=(n_slots, N_BANDS)]: weight above 0 at :data:`EMBED_DB`.
+
+    None at all means the audio has nothing to mark (silence, or nothing in the speech band).
+    """
+    return weights(logp, margin_db=EMBED_DB) > 0
+
+
 def weights(logp: np.ndarray, *, margin_db: float = ACTIVE_DB) -> np.ndarray:
     """Reliability of each group in [0, 1] [shape=(n_slots, N_BANDS)].
 
