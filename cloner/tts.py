@@ -30,6 +30,7 @@ import numpy as np
 
 from guard.audio import check_sample_rate, resample
 from guard.errors import ParameterError, TTSError
+from guard.plaintext import CONTROL, undecodable
 
 MAX_TEXT_CHARS = 5000
 DEFAULT_RATE_WPM = 175
@@ -44,9 +45,6 @@ _EVENT_LIST_TERMINATED, _EVENT_WORD, _EVENT_PHONEME = 0, 1, 7
 _PHONEMES_IPA = 0x02
 _VOICE_NAME_BYTES = 40  # UTF-8 bytes; espeak-ng copies a voice name, variant included, into 60
 _VARIANTS_DIR = ("voices", "!v")
-# C0 controls but tab, newline and carriage return; DEL; C1 controls
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 # an XML/SSML/HTML tag: <name>, <name attr='v' ...>, <name/>, </name>, <!-- -->, <?xml ...?>;
 # attributes must look like name=value, so "if a <b and c> d" is not read as markup
 _MARKUP = re.compile(
@@ -260,11 +258,10 @@ def check_speakable(text: str) -> str:
     """
     if not isinstance(text, str):
         raise ParameterError(f"text must be a string, given {type(text).__name__}")
-    if m := _SURROGATE.search(text):
-        code = ord(m.group())
-        what = f"the byte 0x{code - 0xDC00:02X}" if 0xDC80 <= code <= 0xDCFF else f"a lone surrogate U+{code:04X}"
-        raise TTSError(f"text is not valid UTF-8: {what} at character {m.start() + 1}; give the text in UTF-8")
-    if m := _CONTROL.search(text):
+    if bad := undecodable(text):
+        article = "the" if bad[0].startswith("byte") else "a"
+        raise TTSError(f"text is not valid UTF-8: {article} {bad[0]} at character {bad[1]}; give the text in UTF-8")
+    if m := CONTROL.search(text):
         raise TTSError(f"text has a control character U+{ord(m.group()):04X} at character {m.start() + 1}; "
                        "remove it (give plain text)")
     if m := _MARKUP.search(text):

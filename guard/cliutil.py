@@ -11,7 +11,6 @@ import functools
 import json
 import math
 import os
-import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ import click
 import numpy as np
 
 from guard.home import resolve_home
+from guard.plaintext import CONTROL, CONTROL_ONE_LINE, undecodable
 from guard.progress import bar
 
 T = TypeVar("T")
@@ -48,9 +48,6 @@ class InputPath(click.Path):
         return super().convert(value, param, ctx)
 
 
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
-_CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # tab, newline, CR allowed
-_CONTROL_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class Text(click.ParamType):
@@ -83,11 +80,9 @@ class Text(click.ParamType):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if not isinstance(value, str):
             return value
-        if m := _SURROGATE.search(value):
-            code = ord(m.group())
-            what = f"byte 0x{code - 0xDC00:02X}" if 0xDC80 <= code <= 0xDCFF else f"lone surrogate U+{code:04X}"
-            self.fail(f"not valid UTF-8 text ({what} at character {m.start() + 1}); give it in UTF-8", param, ctx)
-        control = _CONTROL_MULTILINE if self.multiline else _CONTROL_ONE_LINE
+        if bad := undecodable(value):
+            self.fail(f"not valid UTF-8 text ({bad[0]} at character {bad[1]}); give it in UTF-8", param, ctx)
+        control = CONTROL if self.multiline else CONTROL_ONE_LINE
         if m := control.search(value):
             wanted = "plain text" if self.multiline else "one line of plain text"
             self.fail(f"control character U+{ord(m.group()):04X} at character {m.start() + 1} is not allowed; "

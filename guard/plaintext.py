@@ -1,0 +1,42 @@
+"""What text people type cannot be passed on as it is: bytes that were not UTF-8, and control characters.
+
+Python decodes command-line arguments and file names with ``surrogateescape``, so a byte
+that is not UTF-8 arrives as a lone surrogate (0xFF as ``"\\udcff"``) and fails later, where
+the text is encoded; a control character (NUL, ESC) cuts a C string short or starts a
+terminal escape. The command line (:class:`guard.cliutil.Text`) and the speech synthesizer
+(:func:`cloner.tts.check_speakable`) refuse both with these rules.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["CONTROL", "CONTROL_ONE_LINE", "undecodable"]
+
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # C0 but tab, newline and CR; DEL; C1
+CONTROL_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # every C0 control too
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def undecodable(text: str) -> tuple[str, int] | None:
+    """The first character of ``text`` that did not come from UTF-8, described, and its position.
+
+    Returns
+    -------
+    (what, position) or None
+        ``what`` is ``"byte 0xFF"`` for a byte decoded with ``surrogateescape``, else
+        ``"lone surrogate U+D800"``; ``position`` counts characters from 1.
+
+    Examples
+    --------
+    >>> undecodable("caf\\udce9")
+    ('byte 0xE9', 4)
+    >>> undecodable("café") is None
+    True
+    """
+    m = _SURROGATE.search(text)
+    if m is None:
+        return None
+    code = ord(m.group())
+    what = f"byte 0x{code - 0xDC00:02X}" if 0xDC80 <= code <= 0xDCFF else f"lone surrogate U+{code:04X}"
+    return what, m.start() + 1
