@@ -30,7 +30,6 @@ from guard.consent.evidence import (
 from guard.consent.record import (
     LICENSE_PURPOSES,
     MAX_EXPIRY_YEARS,
-    MAX_NAME_CHARS,
     PURPOSES,
     STATUSES,
     Consent,
@@ -40,6 +39,7 @@ from guard.consent.record import (
     check_purposes,
     check_voice_id,
     end_of,
+    one_line,
 )
 from guard.consent.scope import check_enrolled, check_evidence, renews
 from guard.consent.template import template
@@ -70,15 +70,6 @@ __all__ = ["PURPOSES", "LICENSE_PURPOSES", "STATUSES", "MAX_EXPIRY_YEARS", "Cons
 # voices are far closer to each other (EER 18.8% at 0.900): this check does not tell two espeak voices apart.
 SPEAKER_THRESHOLD = 0.73
 EMBED_RATE = 16000
-
-
-def _one_line(value: object, name: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ConsentError(f"{name} must be a non-empty text, given {value!r}")
-    text = " ".join(value.split())
-    if len(text) > MAX_NAME_CHARS:
-        raise ConsentError(f"{name} is {len(text)} characters long; at most {MAX_NAME_CHARS}")
-    return text
 
 
 def grant(home: Home, *, voice_id: str, subject: str, operator: str, purposes: Sequence[str],
@@ -116,15 +107,15 @@ def grant(home: Home, *, voice_id: str, subject: str, operator: str, purposes: S
         The statement recording is unreadable or has no usable speech (the file is named).
     """
     voice_id = check_voice_id(voice_id)
-    subject = _one_line(subject, "subject")
-    operator = _one_line(operator, "operator")
+    subject = one_line(subject, "subject")
+    operator = one_line(operator, "operator")
     purposes = check_purposes(purposes)
     day = as_date(expires)
     now = datetime.now(timezone.utc)
     check_expiry(day, today=now.date())
     if end_of(day) <= now:
         raise ConsentError(f"consent would already be expired: expires={day.isoformat()} is in the past")
-    langs = tuple(_one_line(x, "language").lower() for x in ([languages] if isinstance(languages, str) else languages))
+    langs = tuple(one_line(x, "language").lower() for x in ([languages] if isinstance(languages, str) else languages))
     if not langs:
         raise ConsentError("at least one language is needed, e.g. languages=('en',)")
     if (statement_wav is None) == (license_text is None):
@@ -237,7 +228,7 @@ def revoke(home: Home, consent_id: str, *, reason: str) -> None:
     ConsentError
         Unknown consent, already revoked, or an empty reason.
     """
-    reason = _one_line(reason, "reason")
+    reason = one_line(reason, "reason")
 
     def not_yet_revoked() -> Consent:  # checked again under the ledger's write lock: two revokes at once
         record = get(home, consent_id)

@@ -60,6 +60,16 @@ def as_date(value: object, *, name: str = "expires") -> date:
 MAX_NAME_CHARS = 200  # a subject, operator, language or reason, spaces collapsed
 
 
+def one_line(value: object, name: str) -> str:
+    """``value`` as one line (spaces collapsed), 1 to :data:`MAX_NAME_CHARS` characters; else ConsentError naming ``name``."""
+    if not isinstance(value, str) or not value.strip():
+        raise ConsentError(f"{name} must be a non-empty text, given {value!r}")
+    text = " ".join(value.split())
+    if len(text) > MAX_NAME_CHARS:
+        raise ConsentError(f"{name} is {len(text)} characters long; at most {MAX_NAME_CHARS}")
+    return text
+
+
 def name_key(text: str) -> str:
     """A subject's or operator's name as compared: spaces collapsed, case folded."""
     return " ".join(text.split()).casefold()

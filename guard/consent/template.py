@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from guard.consent.record import MAX_NAME_CHARS, as_date, check_purposes
-from guard.errors import ConsentError
+from guard.consent.record import as_date, check_purposes, one_line
 
 SPOKEN_PURPOSE = {
     "audiobook": "audiobooks", "accessibility": "accessibility", "dubbing": "dubbing",
@@ -66,12 +65,8 @@ def template(*, subject: str, operator: str, purposes: Sequence[str], expires: d
     >>> template(subject="Ada Lovelace", operator="Example Studio", purposes=["audiobook"], expires="2027-01-01")
     'I, Ada Lovelace, agree that Example Studio may use recordings of my voice to make a synthetic copy of my voice for audiobooks, until the first of January twenty twenty seven. I can withdraw this consent at any time.'
     """
-    for name, value in (("subject", subject), ("operator", operator)):
-        if not isinstance(value, str) or not value.strip():
-            raise ConsentError(f"{name} must be a non-empty text, given {value!r}")
-        if len(" ".join(value.split())) > MAX_NAME_CHARS:  # what grant accepts: never a statement it would refuse
-            raise ConsentError(f"{name} is {len(' '.join(value.split()))} characters long; at most {MAX_NAME_CHARS}")
+    subject, operator = one_line(subject, "subject"), one_line(operator, "operator")  # as grant takes them
     names = [SPOKEN_PURPOSE[p] for p in check_purposes(purposes)]
-    return (f"I, {' '.join(subject.split())}, agree that {' '.join(operator.split())} may use recordings of my voice "
+    return (f"I, {subject}, agree that {operator} may use recordings of my voice "
             f"to make a synthetic copy of my voice for {_join(names)}, until {spoken_date(as_date(expires))}. "
             f"I can withdraw this consent at any time.")
