@@ -122,24 +122,25 @@ def grant(home: Home, *, voice_id: str, subject: str, operator: str, purposes: S
         raise ConsentError("give exactly one kind of evidence: a spoken statement (--statement WAV) or a licence "
                            "(--license TEXT)")
     consent_id = f"consent-{secrets.token_hex(8)}"
+    existing = list_consents(home)
     # the same agreement granted again (a retry after a grant was killed once it had committed)
-    kind = "license" if license_text is not None else "statement"
-    wav = None if statement_wav is None else Path(statement_wav)
-    digest = (licence_evidence(license_text)["sha256"] if license_text is not None
-              else sha256_file(wav) if wav is not None and wav.is_file() else None)  # unreadable: named below
+    if license_text is not None:
+        kind, evidence = "license", licence_evidence(license_text)
+        digest: str | None = evidence["sha256"]
+    else:
+        wav = Path(statement_wav)  # type: ignore[arg-type]
+        kind, digest = "statement", sha256_file(wav) if wav.is_file() else None  # unreadable: named below
     terms = {"voice_id": voice_id, "subject": subject, "operator": operator, "purposes": purposes, "day": day}
     if digest is not None:
-        check_not_granted(list_consents(home), kind=kind, digest=digest, **terms)
+        check_not_granted(existing, kind=kind, digest=digest, **terms)
     if license_text is not None:
         outside = [p for p in purposes if p not in LICENSE_PURPOSES]
         if outside:
             raise ConsentError(f"a licence allows only {', '.join(LICENSE_PURPOSES)}; purposes {', '.join(outside)} "
                                f"need a spoken statement from the speaker")
-        evidence = licence_evidence(license_text)
     else:
-        evidence = statement_evidence(home, consent_id, Path(statement_wav), voice_id=voice_id,  # type: ignore[arg-type]
-                                      subject=subject, operator=operator, purposes=purposes, day=day,
-                                      existing=list_consents(home))
+        evidence = statement_evidence(home, consent_id, wav, voice_id=voice_id, subject=subject, operator=operator,
+                                      purposes=purposes, day=day, existing=existing)
     record = Consent(consent_id, voice_id, subject, operator, purposes, langs, now, end_of(day), evidence, now)
     record = replace(record, signature=home.signing_key().sign(record.message()).hex())
     from guard import ledger
