@@ -119,10 +119,11 @@ def folder_clips(folder: Path, n_clips: int, *, duration_s: float, seed: int,
     DatasetError
         When the folder holds no audio file, or no usable one.
     """
-    from guard.audio import is_audio_path, load
+    from guard.audio import load
+    from guard.detect.data import audio_files
     from guard.errors import GuardError
 
-    files = sorted(p for p in Path(folder).rglob("*") if p.is_file() and is_audio_path(p))
+    files = audio_files(Path(folder))  # broken links included, so that they are skipped by name
     if not files:
         raise DatasetError(f"{folder}: no audio files found (wav, flac, mp3, ogg, opus, m4a, webm)")
     order = np.random.default_rng(seed).permutation(len(files))

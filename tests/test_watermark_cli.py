@@ -293,6 +293,7 @@ def _clip_folder(folder: Path, speech: np.ndarray) -> Path:
     save(folder / "tiny.wav", speech[:10], sample_rate=16000)
     save(folder / "short.wav", speech[:8000], sample_rate=16000)  # 0.5 s: would be looped 7 times
     save(folder / "silent.wav", np.zeros(3 * 16000, dtype=np.float32), sample_rate=16000)
+    (folder / "broken.wav").symlink_to(folder / "gone.wav")
     return folder
 
 
@@ -306,7 +307,8 @@ def test_bench_folder_clips_skip_and_name_bad_files_and_draw_others(tmp_path: Pa
         assert sorted(name for name, _ in clips) == ["good1.wav", "sub/good2.flac"]
         assert all(y.shape == (56000,) and np.all(np.isfinite(y)) for _, y in clips)
         reasons = dict(skipped)
-        assert set(reasons) == {"empty.wav", "nan.wav", "text.wav", "tiny.wav", "short.wav", "silent.wav"}
+        assert set(reasons) == {"empty.wav", "nan.wav", "text.wav", "tiny.wav", "short.wav", "silent.wav", "broken.wav"}
+        assert "leads to no file" in reasons["broken.wav"]
         assert "empty" in reasons["empty.wav"] and "NaN" in reasons["nan.wav"] and "not an audio" in reasons["text.wav"]
         assert "0.001 s long" in reasons["tiny.wav"] and "0.500 s long" in reasons["short.wav"]
         assert "silent" in reasons["silent.wav"]
@@ -334,10 +336,10 @@ def test_bench_watermark_clips_folder_with_bad_files(runner, tmp_path: Path, spe
     results = json.loads(r.stdout)
     assert results["n_clips"] == 2 and results["attacks"]["none"]["payload_rate"] == 1.0
     assert sorted(Path(s["file"]).name for s in results["skipped"]) == [
-        "empty.wav", "nan.wav", "short.wav", "silent.wav", "text.wav", "tiny.wav"]
+        "broken.wav", "empty.wav", "nan.wav", "short.wav", "silent.wav", "text.wav", "tiny.wav"]
     assert all(s["reason"] for s in results["skipped"])
     assert json.loads((tmp_path / "out" / "watermark.json").read_text())["skipped"] == results["skipped"]
-    for name in ("empty.wav", "nan.wav", "silent.wav", "tiny.wav"):
+    for name in ("broken.wav", "empty.wav", "nan.wav", "silent.wav", "tiny.wav"):
         assert f"{name}:" in r.stderr
     assert "only 2 of the 3 clips" in r.stderr and "Traceback" not in r.output
 
