@@ -166,12 +166,27 @@ def voices_list_command(home_dir: Path, as_json: bool) -> None:
 @home_option
 @json_option
 def clone_command(voice_id: str, text: str, out: Path, purpose: str, force: bool, home_dir: Path, as_json: bool) -> None:
-    """Speak TEXT in VOICE_ID's voice into OUT: consent-checked, watermarked, recorded."""
-    from cloner.pipeline import clone
+    """Speak TEXT in VOICE_ID's voice into OUT: consent-checked, watermarked, recorded.
 
-    result = clone(open_home(home_dir), voice_id, text, purpose=purpose, out_path=out, overwrite=force)
+    A recorded clip that an interrupted clone left in a hidden .voiceguard-* folder beside OUT
+    is first moved to the name it was recorded for (with --json, listed under "recovered", a key
+    present only then); moving .voiceguard-*/NAME to NAME by hand does the same.
+    """
+    from cloner.pipeline import clone
+    from cloner.recover import recover
+
+    home = open_home(home_dir)
+    recovered = recover(out.parent, home=home)
+    for r in recovered:
+        if r.staged is None:
+            say(f"Recovered {r.file} (record {r.record_id}), which an interrupted clone had left unplaced",
+                quiet=as_json)
+        else:
+            say(f"Warning: the clip of record {r.record_id} for {r.file} is still at {r.staged}: {r.reason}")
+    result = clone(home, voice_id, text, purpose=purpose, out_path=out, overwrite=force)
     if as_json:
-        emit_json({k: result.to_dict()[k] for k in ("file", "record_id", "payload", "voice_id", "consent_id", "manifest")})
+        data = {k: result.to_dict()[k] for k in ("file", "record_id", "payload", "voice_id", "consent_id", "manifest")}
+        emit_json({**data, "recovered": [r.to_dict() for r in recovered]} if recovered else data)
     else:
         say(f"Wrote {result.file} ({result.duration_s:.2f} s): voice {result.voice_id}, consent {result.consent_id}, "
             f"watermark payload {result.payload}, record {result.record_id}")

@@ -3,11 +3,21 @@
 An existing file is kept unless the caller asks to replace it (``--force``): replacing an
 earlier clip breaks that clip's audit. Nothing is ever written inside the data home, whose
 files (keys, ledger, voices, consent statements) the audit checks.
+
+A clip is built in a hidden staging folder beside it (``.voiceguard-<12 hex>``), locked by
+the process building it, and renamed into place after its record is in the ledger. A process
+killed between the two leaves a recorded clip there; :func:`cloner.recover.recover` (run by
+every ``voiceguard clone`` into that folder) finishes the rename.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
+import re
+import secrets
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from guard.errors import CloneError
@@ -15,6 +25,9 @@ from guard.home import Home
 from guard.replace import replace_keeping_mode
 
 WRITABLE_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".opus", ".webm")
+STAGING_PREFIX = ".voiceguard-"
+LOCK_NAME = ".lock"
+STAGING_NAME = re.compile(re.escape(STAGING_PREFIX) + "[0-9a-f]{12}")
 
 
 def sidecar_path(out_path: Path) -> Path:
@@ -64,15 +77,77 @@ def check_output(out_path: Path, *, home: Home, overwrite: bool = False) -> Path
     return out
 
 
-def staging_folder(out: Path, name: str) -> Path:
-    """Create the hidden folder a clip is built in beside ``out``; CloneError naming ``out`` when it cannot."""
-    staging = out.parent / name
+@dataclass
+class Staging:
+    """A hidden folder beside a clip's final name, locked by this process until :meth:`discard` or :meth:`keep`."""
+
+    path: Path
+    fd: int
+
+    def discard(self) -> None:
+        """Remove the folder and what is in it, then let go of the lock."""
+        shutil.rmtree(self.path, ignore_errors=True)
+        os.close(self.fd)
+
+    def keep(self) -> None:
+        """Leave the folder (a recorded clip that could not be placed) for :func:`cloner.recover.recover`; let go of the lock."""
+        os.close(self.fd)
+
+
+def lock(folder: Path, *, wait: bool) -> int | None:
+    """An open, exclusively locked ``folder/.lock``, or None when another process holds it or the folder is gone.
+
+    The lock dies with its process, so a folder whose lock can be taken belongs to no clone at work.
+    On a file system without locks a waiting caller (the clone) gets the file unlocked, and a
+    recovery (``wait=False``) gets None: such folders are never taken for abandoned.
+    """
     try:
-        staging.mkdir()
-    except OSError as exc:
-        raise CloneError(f"{out}: cannot write in {out.parent} ({exc.strerror or exc}); choose a writable "
-                         f"folder") from None
-    return staging
+        fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except OSError as exc:  # BlockingIOError: a clone at work holds it
+        if wait and not isinstance(exc, BlockingIOError):
+            return fd
+        os.close(fd)
+        return None
+    if os.fstat(fd).st_nlink == 0:  # a recovery removed the folder between our open and our lock
+        os.close(fd)
+        return None
+    return fd
+
+
+def staging_folder(out: Path, name: str | None = None) -> Staging:
+    """Create and lock the hidden folder a clip is built in beside ``out``; CloneError naming ``out`` when it cannot.
+
+    Parameters
+    ----------
+    out : Path
+        The clip's final name; the folder goes in ``out.parent``.
+    name : str, optional
+        The folder's name (default: ``.voiceguard-`` and 12 random hex digits, which :func:`cloner.recover.recover` looks for).
+    """
+    for _ in range(3):  # a recovery may remove a folder we made before we lock it: make another
+        staging = out.parent / (name or f"{STAGING_PREFIX}{secrets.token_hex(6)}")
+        try:
+            staging.mkdir()
+        except FileExistsError:
+            if name is None:
+                continue
+            raise CloneError(f"{out}: {staging} already exists; remove it") from None
+        except OSError as exc:
+            raise CloneError(f"{out}: cannot write in {out.parent} ({exc.strerror or exc}); choose a writable "
+                             f"folder") from None
+        try:
+            fd = lock(staging, wait=True)
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise CloneError(f"{out}: cannot write in {out.parent} ({exc.strerror or exc}); choose a writable "
+                             f"folder") from None
+        if fd is not None:
+            return Staging(staging, fd)
+    raise CloneError(f"{out}: cannot keep a staging folder in {out.parent}; try again")
 
 
 def reserve(out: Path) -> None:

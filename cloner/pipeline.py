@@ -3,15 +3,15 @@
 Every clip :func:`clone` writes carries the home's watermark with a fresh payload and a
 provenance record (C2PA manifest included) in the ledger; nothing turns either off. A clone
 outside its consent is refused before any audio is made: no file is written and the
-refusal is logged as ``clone.refused``. The audio is written to a temporary name beside
-``out_path`` and renamed only after its record exists, so a failure leaves no clip behind.
+refusal is logged as ``clone.refused``. The audio is written in a hidden staging folder beside
+``out_path`` and renamed only after its record exists, so a failure leaves no clip behind; a
+recorded clip that could not be renamed (the process was stopped, the rename failed) stays in
+that folder for :func:`cloner.recover.recover`.
 """
 
 from __future__ import annotations
 
 import re
-import secrets
-import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -173,7 +173,9 @@ def clone(home: Home, voice_id: str, text: str, *, purpose: str, out_path: Path,
         wrong purpose, expired, enrollment consent revoked): logged as ``clone.refused``; no
         file written.
     CloneError, TTSError, AudioError, WatermarkError, ProvenanceError
-        Nothing is left at ``out_path``.
+        Nothing is left at ``out_path``; except that a clip already recorded when the rename into
+        ``out_path`` fails stays in its staging folder, which the CloneError names (stopped there,
+        by a signal or Ctrl-C, the clip stays too): :func:`cloner.recover.recover` places it.
     """
     from guard import provenance
 
@@ -208,11 +210,13 @@ def clone(home: Home, voice_id: str, text: str, *, purpose: str, out_path: Path,
             for name in (out_path, *([sidecar_path(out_path)] if sidecar_path(staged).exists() else [])):
                 reserve(name)
                 reserved.append(name)
+        recording.append(payload)  # from here the record may be in the ledger
 
     reserved: list[Path] = []
+    recording: list[int] = []
     # Build the clip under its final name in a hidden folder beside it: the C2PA manifest
     # names the file, and a failure anywhere leaves nothing at out_path.
-    staging = staging_folder(out_path, f".voiceguard-{secrets.token_hex(6)}")
+    staging = staging_folder(out_path)
     try:
         # A short clip may carry one payload and not another, and a lossy format may lose what
         # the samples carried; every try is read back from the encoded file (provenance.issue).
@@ -225,7 +229,7 @@ def clone(home: Home, voice_id: str, text: str, *, purpose: str, out_path: Path,
                 if last:
                     raise
                 continue
-            staged = save(staging / out_path.name, marked, sample_rate=model.sample_rate)
+            staged = save(staging.path / out_path.name, marked, sample_rate=model.sample_rate)
             try:
                 prov = provenance.issue(home, payload=payload, voice_id=voice_id, consent_id=record.consent_id,
                                         text=text, audio_path=staged, generator=GENERATOR,
@@ -245,12 +249,34 @@ def clone(home: Home, voice_id: str, text: str, *, purpose: str, out_path: Path,
             manifest = str(sidecar_path(out_path).resolve())
         place(staged, out_path, overwrite=True)
         reserved.clear()
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    except BaseException as exc:
+        if recording and _recorded(home, recording[-1], exc):
+            # the ledger vouches for this clip now: keep it, and OUT's reservation, for recover()
+            staging.keep()
+            if isinstance(exc, Exception):
+                raise CloneError(f"{out_path}: the clip is recorded in the ledger but could not be moved into "
+                                 f"place ({exc}); it waits at {staged}: move it to {out_path}, or let the next "
+                                 f"`voiceguard clone` into {out_path.parent} do it") from exc
+            raise
+        staging.discard()
         for name in reserved:  # taken, but no clip was placed: give the name back
             release(name)
+        raise
+    staging.discard()
     return CloneResult(str(out_path), prov.record_id, f"{payload:08x}", voice_id, record.consent_id,
                        manifest, round(marked.shape[0] / model.sample_rate, 3), model.sample_rate)
+
+
+def _recorded(home: Home, payload: int, exc: BaseException) -> bool:
+    """Whether the clip carrying ``payload`` is in the ledger; assumed so when stopped (no time to look) or unsure."""
+    from guard import provenance
+
+    if not isinstance(exc, Exception):
+        return True
+    try:
+        return provenance.lookup(home, payload) is not None
+    except Exception:  # noqa: BLE001 - keeping an unrecorded clip costs only a later clean-up
+        return True
 
 
 def mark(y: np.ndarray, *, sample_rate: int, payload: int, key: bytes) -> np.ndarray:

@@ -30,6 +30,7 @@ from guard.cliutil import (
     OutputFolder,
     emit_json,
     json_option,
+    quiet_option,
     say,
     seed_option,
     to_json,
@@ -253,11 +254,13 @@ def plot(results: list[dict], path: Path) -> None:
 @click.option("--out", "out_dir", type=OutputFolder(), default=None, help="Write clone.json and clone.png here.")
 @seed_option
 @json_option
+@quiet_option
 def command(voices: tuple[str, ...], train_s: float, n_test: int, steps: int | None, postfilter_steps: int | None,
-            out_dir: Path | None, seed: int, as_json: bool) -> None:
+            out_dir: Path | None, seed: int, as_json: bool, quiet: bool) -> None:
     """Enroll each voice in a fresh home, clone held-out sentences, compare with TTS-only and real."""
     import torch
 
+    silent = as_json or quiet
     torch.set_num_threads(1)
     chosen = list(voices or VOICES)
     notes = []
@@ -266,10 +269,10 @@ def command(voices: tuple[str, ...], train_s: float, n_test: int, steps: int | N
         notes.append(f"asterisk skipped: {ASTERISK_DIR} not installed")
     results = []
     for name in chosen:
-        say(f"bench clone: {name}", quiet=as_json)
+        say(f"bench clone: {name}", quiet=silent)
         with tempfile.TemporaryDirectory() as tmp:
             results.append(measure_voice(name, work=Path(tmp), train_s=train_s, n_test=n_test, steps=steps,
-                                         postfilter_steps=postfilter_steps, seed=seed, progress=not as_json))
+                                         postfilter_steps=postfilter_steps, seed=seed, progress=not silent))
     report = {"seed": seed, "train_s_requested": train_s, "targets": TARGETS, "notes": notes, "voices": results,
               "machine_note": "2 CPU cores shared with other work; torch limited to 1 thread"}
     if out_dir:
@@ -279,6 +282,8 @@ def command(voices: tuple[str, ...], train_s: float, n_test: int, steps: int | N
             plot(results, out_dir / "clone.png")
     if as_json:
         emit_json(report)
+        return
+    if quiet:
         return
     for note in notes:
         say(note)

@@ -121,8 +121,16 @@ class FiniteFloat(click.FloatRange):
 
 
 class OutputFolder(click.Path):
-    """A folder a benchmark writes its results into, created (with its parents) and checked writable when
-    the option is read: a bad ``--out`` is a usage error before any work, not after hours of it."""
+    """A folder a benchmark writes its results into, checked when the option is read: a bad ``--out`` is a
+    usage error before any work, not after hours of it.
+
+    The check creates the folder (with its parents), the one sure test that it can be made. Folders
+    created so are removed again when the command ends with them still empty (a later option was
+    refused, the run failed before writing), so only a run that writes leaves a folder behind. The
+    removal is tied to the parent command's context (``voiceguard bench``), which is closed even when
+    a later option of the subcommand is refused; a command run on its own without a parent removes an
+    unused folder only when its body has run.
+    """
 
     def __init__(self) -> None:
         super().__init__(file_okay=False, path_type=Path)
@@ -131,13 +139,25 @@ class OutputFolder(click.Path):
         if isinstance(value, str) and not value.strip():
             self.fail("is empty; give a folder", param, ctx)
         path = Path(super().convert(value, param, ctx))
+        new = [p for p in (path, *path.parents) if not (p.exists() or p.is_symlink())]  # deepest first
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             self.fail(f"cannot create folder {str(path)!r} ({exc.strerror or exc})", param, ctx)
+        if new and ctx is not None:
+            (ctx.parent or ctx).call_on_close(functools.partial(_remove_empty, new))
         if not os.access(path, os.W_OK | os.X_OK):
             self.fail(f"folder {str(path)!r} is not writable", param, ctx)
         return path
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove ``folders`` (deepest first) while they are empty; stop at the first that is not."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (the command wrote into it), or gone
+            return
 
 
 def input_path() -> InputPath:

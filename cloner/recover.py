@@ -1,0 +1,141 @@
+"""Finish what an interrupted ``voiceguard clone`` left: a recorded clip still in its staging folder.
+
+:func:`cloner.pipeline.clone` builds a clip in a locked hidden folder beside its final name
+and renames it there after its record is in the ledger. A process killed between the two
+leaves the recorded clip behind (and the audit counts its file wrong); :func:`recover` moves
+it into place, and removes the folders a killed process left before any record was written.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cloner.output import STAGING_NAME, WRITABLE_EXTENSIONS, lock, place, sidecar_path
+from guard.digest import sha256_file
+from guard.errors import CloneError
+from guard.home import Home
+
+if TYPE_CHECKING:
+    from guard.provenance import ProvenanceRecord
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """A recorded clip an interrupted clone left in a staging folder: placed now, or still waiting there.
+
+    ``staged`` is None when the clip is at ``file`` now; else where it still is and ``reason`` why.
+    """
+
+    file: str
+    record_id: str
+    staged: str | None = None
+    reason: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def recover(folder: Path, *, home: Home) -> list[Recovery]:
+    """Finish the renames that interrupted clones left undone in ``folder``; remove their unrecorded leftovers.
+
+    A staging folder whose lock no process holds is one a killed clone left. When its clip's
+    SHA-256 is that of a ``clip.generated`` record for a file in ``folder``, the clip (and its
+    sidecar manifest) is renamed to that file, provided the name is free or holds only the
+    empty file the clone reserved; otherwise it is left where it is and reported. A clip no
+    record names (the process was killed before the record was written) is removed with its
+    folder, as are empty folders. Staging folders of clones still at work are not touched.
+
+    Parameters
+    ----------
+    folder : Path
+        The folder clips are written to.
+    home : Home
+        The data home whose ledger recorded the clips.
+
+    Returns
+    -------
+    list of Recovery
+        One per recorded clip found, placed or not; empty when there was nothing to do.
+
+    Raises
+    ------
+    LedgerError
+        The ledger cannot be read (only when a leftover clip needs its records).
+    """
+    folder = Path(folder)
+    try:
+        candidates = sorted(p for p in folder.iterdir()
+                            if STAGING_NAME.fullmatch(p.name) and p.is_dir() and not p.is_symlink())
+    except OSError:  # no such folder, or not readable: nothing of ours can be there
+        return []
+    records: dict[str, ProvenanceRecord] | None = None
+    found = []
+    for staging in candidates:
+        try:
+            fd = lock(staging, wait=False)
+        except OSError:  # cannot even open its lock (a read-only folder): nothing here can be fixed either
+            fd = None
+        if fd is None:
+            continue  # a clone at work holds it
+        try:
+            clips = [p for p in staging.iterdir() if p.suffix.lower() in WRITABLE_EXTENSIONS and p.is_file()
+                     and not p.name.startswith(".")]
+            if len(clips) > 1:
+                continue  # not a shape a clone leaves: not ours to touch
+            if clips:
+                records = _clip_records(home) if records is None else records
+                record = records.get(sha256_file(clips[0]))
+                if record is not None:
+                    found.append(_finish(staging, clips[0], folder / clips[0].name, record))
+                    continue
+            shutil.rmtree(staging, ignore_errors=True)  # empty, or a clip no record names: nothing refers to it
+        finally:
+            os.close(fd)
+    return found
+
+
+def _clip_records(home: Home) -> dict[str, ProvenanceRecord]:
+    """SHA-256 of each recorded clip -> its record, from the verified ledger."""
+    from guard.ledger import Ledger
+    from guard.provenance import ProvenanceRecord
+
+    with Ledger(home) as led:
+        return {r.audio_sha256: r for r in map(ProvenanceRecord.from_dict, (e.body for e in
+                                                                           led.verified_events("clip.generated")))}
+
+
+def _finish(staging: Path, clip: Path, out: Path, record: ProvenanceRecord) -> Recovery:
+    """Place ``clip`` (and its sidecar) at ``out`` when ``record`` names ``out`` and the names are free."""
+    moves = [(src, dst) for src, dst in ((sidecar_path(clip), sidecar_path(out)), (clip, out)) if src.exists()]
+    reason = None
+    if record.audio_path != str(out.resolve()):
+        reason = f"its record names {record.audio_path}, not {out}"
+    else:
+        taken = [dst for src, dst in moves if not _free_for(src, dst)]
+        if taken:
+            reason = f"{taken[0]} holds another file"
+    if reason is not None:
+        return Recovery(str(out), record.record_id, str(clip), f"{reason}; move it there by hand if it belongs there")
+    try:
+        for src, dst in moves:
+            if dst.is_file() and dst.stat().st_size and sha256_file(dst) == sha256_file(src):
+                src.unlink()  # placed already: the process was killed before it removed its copy
+            else:
+                place(src, dst, overwrite=dst.exists())
+    except (CloneError, OSError) as exc:  # a file appeared meanwhile, or the folder is not writable
+        return Recovery(str(out), record.record_id, str(clip), f"it cannot be moved there ({exc}); move it by hand")
+    shutil.rmtree(staging, ignore_errors=True)
+    return Recovery(str(out), record.record_id)
+
+
+def _free_for(src: Path, dst: Path) -> bool:
+    """Whether ``src`` may go to ``dst``: nothing there, the empty file a clone reserved, or the same bytes."""
+    if dst.is_symlink() or (dst.exists() and not dst.is_file()):
+        return False
+    if not dst.exists() or dst.stat().st_size == 0:
+        return True
+    return sha256_file(dst) == sha256_file(src)
