@@ -22,17 +22,13 @@ from pathlib import Path
 
 from guard.errors import CloneError
 from guard.home import Home
+from guard.provenance.manifest import sidecar_path
 from guard.replace import replace_keeping_mode
 
 WRITABLE_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".opus", ".webm")
 STAGING_PREFIX = ".voiceguard-"
 LOCK_NAME = ".lock"
 STAGING_NAME = re.compile(re.escape(STAGING_PREFIX) + "[0-9a-f]{12}")
-
-
-def sidecar_path(out_path: Path) -> Path:
-    """The C2PA sidecar manifest written beside a clip."""
-    return out_path.with_name(out_path.name + ".c2pa")
 
 
 def _inside(path: Path, folder: Path) -> bool:

@@ -242,11 +242,9 @@ def clone(home: Home, voice_id: str, text: str, *, purpose: str, out_path: Path,
                                      f"watermark ({exc}); write .wav or .flac, or a longer text") from None
             except ConsentError as exc:
                 raise _refuse(home, voice_id, purpose, str(exc)) from None
-        manifest = prov.manifest
         sidecar = sidecar_path(staged)
-        if sidecar.exists():
+        if sidecar.exists():  # the record names it beside out_path already (final_path)
             place(sidecar, sidecar_path(out_path), overwrite=True)  # OUT is ours: reserved, or --force
-            manifest = str(sidecar_path(out_path).resolve())
         place(staged, out_path, overwrite=True)
         reserved.clear()
     except BaseException as exc:
@@ -264,7 +262,7 @@ def clone(home: Home, voice_id: str, text: str, *, purpose: str, out_path: Path,
         raise
     staging.discard()
     return CloneResult(str(out_path), prov.record_id, f"{payload:08x}", voice_id, record.consent_id,
-                       manifest, round(marked.shape[0] / model.sample_rate, 3), model.sample_rate)
+                       prov.manifest, round(marked.shape[0] / model.sample_rate, 3), model.sample_rate)
 
 
 def _recorded(home: Home, payload: int, exc: BaseException) -> bool:

@@ -131,6 +131,8 @@ def test_a_sidecar_clip_stopped_between_its_two_renames_is_finished(amy, outdir:
     (recovered,) = recover(outdir, home=amy)
     assert recovered.staged is None and sha256_file(out) == _clip_events(amy)[0]["audio_sha256"]
     assert sorted(p.name for p in outdir.iterdir()) == ["clip.ogg", "clip.ogg.c2pa"]
+    # the record names the sidecar where it lives now, not in the staging folder
+    assert _clip_events(amy)[0]["manifest"] == str(output.sidecar_path(out).resolve())
 
 
 def test_a_recorded_clip_whose_name_holds_another_file_is_reported_not_placed(amy, outdir: Path,

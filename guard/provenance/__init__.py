@@ -125,7 +125,8 @@ def issue(home: Home, *, payload: int, voice_id: str, consent_id: str, text: str
         audit checks it again.
     final_path : Path, optional
         Where the file will live if the caller renames it after this call (the audit checks
-        the stored hash against that path); default ``audio_path``.
+        the stored hash against that path, and a sidecar manifest is recorded beside it, where
+        the caller moves it too); default ``audio_path``.
     precondition : callable, optional
         The caller's own last check, run under the ledger's write lock just before the record
         is written (see :meth:`guard.ledger.Ledger.append`); whatever it raises stops the record.
@@ -173,6 +174,8 @@ def issue(home: Home, *, payload: int, voice_id: str, consent_id: str, text: str
     manifest = sign_clip(audio_path, chain_pem=chain, key_pem=key, record_id=record_id, payload=payload,
                          generator=generator, generator_version=generator_version, voice_id=voice_id,
                          consent_id=consent_id)
+    if manifest != "embedded" and final_path is not None:  # the sidecar moves with the clip
+        manifest = str(Path(final_path).resolve().parent / Path(manifest).name)
     record = ProvenanceRecord(record_id, payload, voice_id, consent_id,
                               hashlib.sha256(text.encode("utf-8")).hexdigest(), sha256_file(audio_path), generator,
                               generator_version, datetime.now(timezone.utc), manifest,

@@ -35,6 +35,7 @@ _TRUSTED = "signingCredential.trusted"
 
 
 def sidecar_path(path: Path) -> Path:
+    """The C2PA sidecar manifest beside ``path`` (formats that cannot embed one): ``<file>.c2pa``."""
     return path.with_name(path.name + ".c2pa")
 
 
