@@ -209,7 +209,7 @@ def run_demo(out: Path, *, seed: int, persona_name: str = "nova", n_sentences: i
                f"file written: {refused_path.exists()}")
 
     audit = audit_home(home)
-    story.tell(f"Audit of the ledger: {'PASSED' if audit.ok else 'FAILED'} ({_counts(audit.checked)})")
+    story.tell(f"Audit of the ledger: {'PASSED' if audit.ok else 'FAILED'} ({audit.counts()})")
     tampered = tamper_copy(home.root, out / "tampered-home")
     bad = audit_home(type(home)(tampered))
     first = bad.failures[0] if bad.failures else None
@@ -233,10 +233,6 @@ def run_demo(out: Path, *, seed: int, persona_name: str = "nova", n_sentences: i
     say(f"Demo finished in {summary['elapsed_s']:.0f} s. Open the report: {report}")
     summary["ok"] = ok
     return summary
-
-
-def _counts(checked: dict) -> str:
-    return ", ".join(f"{v} {k}" for k, v in checked.items())
 
 
 @click.command("demo")

@@ -473,3 +473,45 @@ def test_every_failure_kind_the_audit_can_report_is_explained_in_the_readme() ->
     kinds = set(re.findall(r'fail\(\s*"([a-z-]+)"', code))
     readme = (root / "README.md").read_text()
     assert len(kinds) >= 20 and not sorted(k for k in kinds if f"`{k}`" not in readme)
+
+
+def test_checked_has_every_key_whatever_the_log_holds(busy: Home, runner, tmp_path: Path) -> None:  # noqa: ANN001
+    from guard.home import init_home
+    from guard.ledger.audit import CHECKED_KEYS
+
+    empty, _ = init_home(tmp_path / "empty")
+    refusals, _ = init_home(tmp_path / "refusals")
+    ledger.log_refusal(refusals, voice_id="amy", purpose="game", reason="no consent")
+    export_bundle(busy, tmp_path / "bundle")
+    pinned = tmp_path / "bundle" / "checkpoint.json"
+    reports = {"empty": audit_home(empty), "refusals only": audit_home(refusals), "busy": audit_home(busy),
+               "pinned": audit_home(busy, checkpoint=pinned), "bundle": audit_bundle(tmp_path / "bundle")}
+    for name, report in reports.items():
+        checked = report.to_dict()["checked"]
+        assert list(checked) == list(CHECKED_KEYS), name
+        assert all(type(n) is int and n >= 0 for n in checked.values()), name
+        assert report.to_dict()["notes"] == [], name
+    assert reports["empty"].to_dict()["checked"] == {**dict.fromkeys(CHECKED_KEYS, 0), "public_key": 1}
+    assert reports["refusals only"].to_dict()["checked"]["consents"] == 0
+    assert reports["pinned"].to_dict()["checked"]["pinned checkpoint"] == 1
+    assert reports["busy"].to_dict()["checked"]["pinned checkpoint"] == 0
+    res = runner.invoke(cli, ["--home", str(empty.root), "audit", "--json"])
+    assert res.exit_code == 0 and list(json.loads(res.stdout)["checked"]) == list(CHECKED_KEYS)
+    res = runner.invoke(cli, ["--home", str(refusals.root), "audit"])  # people read what there was
+    assert res.exit_code == 0 and "(1 public_key, 1 tree_heads, 1 events, 1 checkpoint)" in res.stderr
+
+
+def test_a_statement_file_no_consent_refers_to_is_noted_not_failed(busy: Home, runner) -> None:  # noqa: ANN001
+    folder = busy.root / "consents"
+    folder.mkdir(exist_ok=True)
+    left = folder / "consent-0123456789abcdef.wav"  # a grant killed between its copy and its commit
+    left.write_bytes(b"RIFF a statement nobody logged")
+    res = runner.invoke(cli, ["--home", str(busy.root), "audit", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["ok"] is True and out["failures"] == []
+    (note,) = out["notes"]
+    assert note["kind"] == "unreferenced-file" and note["id"] == str(left) and "stopped before it was logged" in \
+        note["detail"]
+    res = runner.invoke(cli, ["--home", str(busy.root), "audit"])
+    assert res.exit_code == 0 and f"NOTE unreferenced-file: {left}: no consent refers to it" in res.stderr

@@ -276,3 +276,55 @@ def test_the_same_agreement_granted_again_is_refused_naming_the_first(home: Home
     consent.revoke(home, first.consent_id, reason="withdrawn")
     again = licence(home)  # after a revocation the same terms may be granted anew
     assert len({first.consent_id, other.consent_id, again.consent_id}) == 3
+
+
+def _logged_statement_consent(home: Home, name: str) -> Path:
+    """A consent whose statement evidence is ``consents/<name>``, signed and logged as a grant would (no speech)."""
+    import hashlib
+
+    from guard import ledger
+
+    kept = home.root / "consents" / name
+    kept.parent.mkdir(exist_ok=True)
+    kept.write_bytes(b"RIFF a spoken consent statement")
+    now = datetime.now(timezone.utc)
+    record = consent.Consent(consent_id=kept.stem, voice_id="amy", subject="Amy", operator="Lab",
+                             purposes=("research",), languages=("en",), valid_from=now, expires_at=now + timedelta(days=30),
+                             evidence={"kind": "statement", "file": str(kept),
+                                       "sha256": hashlib.sha256(kept.read_bytes()).hexdigest()}, created_at=now)
+    ledger.append(home, "consent.granted", {**record.signed_fields(), "signature": home.signing_key().sign(
+        record.message()).hex()})
+    return kept
+
+
+def test_the_audit_notes_statement_copies_no_consent_refers_to_and_a_grant_removes_only_half_made_ones(
+        home: Home) -> None:
+    from guard.ledger.audit import audit_home
+
+    kept = _logged_statement_consent(home, "consent-0123456789abcdef.wav")
+    folder = kept.parent
+    whole = folder / "consent-fedcba9876543210.wav"  # killed after its copy was placed, before the commit
+    partial = folder / ".consent-fedcba9876543210.flac.partial"  # killed while copying
+    foreign = folder / "notes.txt"  # not a name grant writes
+    for path in [whole, partial, foreign]:
+        path.write_bytes(b"left behind")
+    report = audit_home(home)
+    assert report.ok, report.failures
+    assert sorted(n.id for n in report.notes) == sorted(str(p) for p in [whole, partial, foreign])
+    assert {n.kind for n in report.notes} == {"unreferenced-file"}
+    licence(home)  # any grant sweeps half-made copies, under the ledger's write lock
+    # a whole copy might be the evidence of a consent in a ledger restored from a backup: kept, noted
+    assert sorted(folder.iterdir()) == sorted([kept, whole, foreign])
+    report = audit_home(home)
+    assert report.ok and sorted(n.id for n in report.notes) == sorted([str(whole), str(foreign)])
+    consent.check(home, "amy", "research")  # the referenced statement is untouched and still checks
+
+
+def test_a_refused_grant_sweeps_nothing(home: Home) -> None:
+    first = licence(home)
+    stray = home.root / "consents" / ".consent-fedcba9876543210.wav.partial"
+    stray.parent.mkdir()
+    stray.write_bytes(b"left behind")
+    with pytest.raises(ConsentError, match=f"consent {first.consent_id} already records this agreement"):
+        licence(home)
+    assert stray.is_file()  # refused before the sweep: a refused grant changes nothing

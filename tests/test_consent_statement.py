@@ -129,3 +129,67 @@ def test_a_statement_granted_again_on_the_same_terms_is_refused(home: Home, stat
     with pytest.raises(ConsentError, match=f"consent {first.consent_id} already records this agreement"):
         consent.grant(home, voice_id="nova", expires=EXPIRES, statement_wav=statement, **WHO)
     assert len(consent.list_consents(home)) == 1 and len(list((home.root / "consents").iterdir())) == 1
+
+
+def _snapshot(home: Home, where: Path) -> Home:
+    """A copy of ``home`` as it is on disk now: what a process killed at this point leaves behind."""
+    import shutil
+
+    shutil.copytree(home.root, where, ignore=shutil.ignore_patterns("*-shm"))  # SQLite rebuilds the index
+    return Home(where)
+
+
+@pytest.mark.parametrize("killed", ["before the ledger is opened", "with its copy placed, before the commit"])
+def test_a_grant_killed_before_its_commit_leaves_at_most_a_noted_statement(home: Home, statement: Path, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch,
+                                                                       killed: str) -> None:
+    from guard import ledger
+    from guard.ledger.audit import audit_home
+
+    append = ledger.append
+    left: list[Home] = []
+
+    def kill_here() -> None:  # a kill leaves the disk as it is: copy it, then stop as Ctrl-C would
+        left.append(_snapshot(home, tmp_path / "left"))
+        raise KeyboardInterrupt
+
+    def interrupted(home_, kind, body, precondition=None, **kwargs):  # noqa: ANN001, ANN003, ANN202
+        if killed.startswith("before"):
+            kill_here()
+
+        def then_killed() -> None:
+            precondition()
+            kill_here()
+
+        return append(home_, kind, body, precondition=then_killed, **kwargs)
+
+    monkeypatch.setattr(ledger, "append", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        consent.grant(home, voice_id="nova", expires=EXPIRES, statement_wav=statement, **WHO)
+    monkeypatch.setattr(ledger, "append", append)
+    assert not list((home.root / "consents").glob("*"))  # interrupted: the copy taken back
+    (dead,) = left
+    strays = sorted((dead.root / "consents").glob("*")) if (dead.root / "consents").is_dir() else []
+    assert len(strays) == (0 if killed.startswith("before") else 1)  # killed: at most the copy under the lock
+    report = audit_home(dead)
+    assert report.ok and [n.id for n in report.notes] == [str(p) for p in strays], (report.failures, report.notes)
+    granted = consent.grant(dead, voice_id="nova", expires=EXPIRES, statement_wav=statement, **WHO)
+    # the whole copy left by the kill is kept for people to judge (it might be a consent's in a backup)
+    assert sorted((dead.root / "consents").iterdir()) == sorted([*strays, Path(granted.evidence["file"])])
+    again = audit_home(dead)
+    assert again.ok and [n.id for n in again.notes] == [str(p) for p in strays]
+
+
+def test_a_grant_interrupted_after_its_commit_keeps_its_statement(home: Home, statement: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from guard.ledger import store
+
+    def interrupted(*args: object) -> None:  # Ctrl-C as the checkpoint file is written: the consent has landed
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(store, "write_checkpoint", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        consent.grant(home, voice_id="nova", expires=EXPIRES, statement_wav=statement, **WHO)
+    (granted,) = consent.list_consents(home)
+    assert Path(granted.evidence["file"]).is_file()
+    assert consent.check(home, "nova", "research").consent_id == granted.consent_id  # its evidence still checks

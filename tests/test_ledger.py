@@ -260,3 +260,90 @@ def test_read_only_storage_still_reads_events_left_in_the_wal(home: Home, monkey
     with Ledger(home) as led:
         assert [e.body["reason"] for e in led.verified_events()] == ["first", "later 0", "later 1", "later 2"]
     assert audit_home(home).ok
+
+
+def _execute(home: Home, sql: str, *args: object) -> None:
+    import sqlite3
+
+    conn = sqlite3.connect(home.ledger_path)
+    conn.execute(sql, args)
+    conn.commit()
+    conn.close()
+
+
+@pytest.mark.parametrize(("sql", "args", "match"), [
+    # the text edited, its stored leaf hash kept: the stored hash no longer covers what is read
+    ("UPDATE events SET canonical = replace(canonical, 'try 1', 'edited') WHERE seq=1", (),
+     r"event 1 \(clone.refused\) was changed after it was logged"),
+    # the stored leaf hash replaced: it would be handed out as the event's
+    ("UPDATE events SET leaf_hash=? WHERE seq=1", ("00" * 32,), r"event 1 \(clone.refused\) was changed after it was logged"),
+    ("UPDATE events SET leaf_hash=? WHERE seq=1", ("not hex",), r"is damaged: event 1: its leaf_hash column holds"),
+    ("UPDATE events SET kind=? WHERE seq=1", (b"x",), r"is damaged: event 1: its kind column holds a 1-byte blob"),
+])
+def test_no_event_or_proof_rests_on_a_stored_leaf_hash_its_text_does_not_have(home: Home, sql: str, args: tuple,
+                                                                              match: str) -> None:
+    _three_events(home)
+    _execute(home, sql, *args)
+    with Ledger(home) as led:
+        for read in (lambda: list(led.events()), led.leaf_hashes, lambda: led.inclusion_proof(0),
+                     lambda: led.consistency_proof(1)):
+            with pytest.raises(LedgerError, match=match):
+                read()
+
+
+def test_leaf_hashes_are_the_hashes_of_the_texts_in_seq_order(home: Home) -> None:
+    import sqlite3
+
+    _three_events(home)
+    conn = sqlite3.connect(home.ledger_path)
+    texts = [t for (t,) in conn.execute("SELECT canonical FROM events ORDER BY seq")]
+    conn.close()
+    with Ledger(home) as led:
+        assert led.leaf_hashes() == [merkle.leaf_hash(t.encode()) for t in texts]
+        assert [e.leaf_hash for e in led.events()] == [merkle.leaf_hash(t.encode()).hex() for t in texts]
+        assert merkle.root(led.leaf_hashes()).hex() == led.tree_head().root_hash
+    _execute(home, "DELETE FROM events WHERE seq=1")  # the proofs would index the wrong leaves
+    with Ledger(home) as led, pytest.raises(LedgerError, match=r"event 2 \(clone.refused\) is at position 1"):
+        led.inclusion_proof(1)
+
+
+def test_verified_events_carry_the_leaf_hash_of_their_text_not_the_stored_column(home: Home) -> None:
+    _three_events(home)
+    _execute(home, "UPDATE events SET leaf_hash=? WHERE seq=1", "00" * 32)  # the text still hashes to the signed root
+    with Ledger(home) as led:
+        events = led.verified_events()
+        assert [e.body["reason"] for e in events] == ["try 0", "try 1", "try 2"]
+        assert events[1].leaf_hash != "00" * 32
+        assert merkle.root([bytes.fromhex(e.leaf_hash) for e in events]).hex() == led.tree_head().root_hash
+
+
+def _stop(error: BaseException):  # noqa: ANN202
+    def raise_it(*args: object, **kwargs: object) -> None:
+        raise error
+    return raise_it
+
+
+@pytest.mark.parametrize(("where", "error", "landed"), [
+    (None, None, True),  # nothing stops it: never called
+    ("precondition", ParameterError("not now"), False),
+    ("precondition", KeyboardInterrupt(), False),  # as when the user presses Ctrl-C under the write lock
+    ("checkpoint", KeyboardInterrupt(), True),  # after the commit: the event stays, so must what it refers to
+    ("checkpoint", OSError("disk full"), True),
+])
+def test_on_abort_runs_exactly_when_the_event_does_not_land(home: Home, monkeypatch: pytest.MonkeyPatch, where,
+                                                           error, landed: bool) -> None:  # noqa: ANN001
+    from guard.ledger import store
+
+    aborted: list[int] = []
+    if where == "checkpoint":
+        monkeypatch.setattr(store, "write_checkpoint", _stop(error))
+    precondition = _stop(error) if where == "precondition" else None
+    with Ledger(home) as led:
+        if error is None:
+            led.append("clone.refused", {"voice_id": "amy", "purpose": "game", "reason": "x"},
+                       precondition=precondition, on_abort=lambda: aborted.append(1))
+        else:
+            with pytest.raises(type(error)):
+                led.append("clone.refused", {"voice_id": "amy", "purpose": "game", "reason": "x"},
+                           precondition=precondition, on_abort=lambda: aborted.append(1))
+        assert len(led) == int(landed) and aborted == ([] if landed else [1])

@@ -8,6 +8,7 @@ counts) and :func:`speaker_matches` at enrollment.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import replace
@@ -24,8 +25,10 @@ from guard.consent.evidence import (
     STATEMENT_THRESHOLD,
     check_not_granted,
     check_reuse,
+    keep_statement,
     licence_evidence,
     statement_evidence,
+    sweep_statements,
 )
 from guard.consent.record import (
     LICENSE_PURPOSES,
@@ -93,7 +96,10 @@ def grant(home: Home, *, voice_id: str, subject: str, operator: str, purposes: S
     statement_wav : Path, optional
         The subject reading :func:`template`; checked by speech recognition (overall and field
         by field), kept in the home with its SHA-256 and speaker embedding. A recording that
-        already backs a consent on other terms, or a revoked one, is refused.
+        already backs a consent on other terms, or a revoked one, is refused. The copy is
+        put in the home's ``consents/`` folder only while the grant holds the ledger's write
+        lock, and taken back unless the consent is committed; a copy left by a grant killed
+        in between is noted by the audit.
     license_text : str, optional
         The licence of a research corpus.
 
@@ -152,14 +158,17 @@ def grant(home: Home, *, voice_id: str, subject: str, operator: str, purposes: S
         if evidence["kind"] == "statement":
             check_reuse(Path(statement_wav), evidence["sha256"], existing, voice_id=voice_id,  # type: ignore[arg-type]
                         subject=subject, operator=operator, purposes=purposes, day=day)
+        sweep_statements(home)  # half-made copies of grants killed while copying
+        if evidence["kind"] == "statement":  # last: nothing that could refuse the grant follows
+            keep_statement(Path(statement_wav), evidence)  # type: ignore[arg-type]
 
-    try:
-        ledger.append(home, "consent.granted", {**record.signed_fields(), "signature": record.signature},
-                      precondition=still_unused)
-    except BaseException:
+    def take_back() -> None:  # the event was not committed: no consent refers to the copy (named by this grant's id)
         if evidence["kind"] == "statement":
-            Path(evidence["file"]).unlink(missing_ok=True)
-        raise
+            with contextlib.suppress(OSError):  # a copy left behind is swept by the next grant
+                Path(evidence["file"]).unlink(missing_ok=True)
+
+    ledger.append(home, "consent.granted", {**record.signed_fields(), "signature": record.signature},
+                  precondition=still_unused, on_abort=take_back)
     return record
 
 

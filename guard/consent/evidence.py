@@ -5,14 +5,21 @@ each of its subject, operator, purposes and expiry date: :mod:`guard.consent.sta
 and its bytes must not already back another consent, or a revoked one: a recording that
 says one thing cannot become the evidence of something else, and a withdrawn consent cannot
 be granted again from its old recording.
+
+The copy kept in the home's ``consents/`` folder is made only under the ledger's write lock,
+just before the grant's event is committed (:func:`keep_statement`), and taken back if the
+commit does not happen; a grant killed in between leaves a file no consent refers to, which the
+audit notes (a half-made copy is removed by the next grant: :func:`sweep_statements`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import re
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -31,6 +38,10 @@ STATEMENT_THRESHOLD = 0.50
 NAME_THRESHOLD = 0.50
 PURPOSE_THRESHOLD = 0.50
 DATE_THRESHOLD = 0.60
+STATEMENTS_FOLDER = "consents"
+# The names grant gives what it writes there: a kept statement, and its copy while it is made.
+KEPT_NAME = re.compile(r"consent-[0-9a-f]{16}\.[^./]+")
+PARTIAL_NAME = re.compile(r"\.consent-[0-9a-f]{16}\.[^./]+\.partial")
 
 
 def licence_evidence(text: str) -> dict:
@@ -146,7 +157,10 @@ def statement_refusal(match: StatementMatch, *, day: date) -> str | None:
 
 def statement_evidence(home: Home, consent_id: str, wav: Path, *, voice_id: str, subject: str, operator: str,
                        purposes: Sequence[str], day: date, existing: Sequence[Consent]) -> dict:
-    """Check a statement recording, keep a copy in the home, and describe it as evidence.
+    """Check a statement recording and describe it as evidence, naming where its copy will be kept.
+
+    Nothing is written: :func:`keep_statement` copies the recording to ``evidence["file"]``
+    once the grant holds the ledger's write lock.
 
     Raises
     ------
@@ -162,7 +176,8 @@ def statement_evidence(home: Home, consent_id: str, wav: Path, *, voice_id: str,
 
     wav = Path(wav)
     y = load(wav, sample_rate=EMBED_RATE)
-    check_reuse(wav, sha256_file(wav), existing, voice_id=voice_id, subject=subject, operator=operator,
+    digest = sha256_file(wav)
+    check_reuse(wav, digest, existing, voice_id=voice_id, subject=subject, operator=operator,
                 purposes=purposes, day=day, audio=y)
     try:
         match = match_statement(y, sample_rate=EMBED_RATE, subject=subject, operator=operator, purposes=purposes,
@@ -173,14 +188,73 @@ def statement_evidence(home: Home, consent_id: str, wav: Path, *, voice_id: str,
     reason = statement_refusal(match, day=day)
     if reason is not None:
         raise ConsentError(f"{wav}: {reason}")
-    folder = home.root / "consents"
-    folder.mkdir(mode=0o700, exist_ok=True)
-    kept = folder / f"{consent_id}{wav.suffix.lower() or '.wav'}"
-    shutil.copyfile(wav, kept)
-    os.chmod(kept, 0o600)
-    return {"kind": "statement", "file": str(kept.resolve()), "sha256": sha256_file(kept),
+    kept = home.root.resolve() / STATEMENTS_FOLDER / f"{consent_id}{wav.suffix.lower() or '.wav'}"
+    return {"kind": "statement", "file": str(kept), "sha256": digest,
             "duration_s": round(y.shape[0] / EMBED_RATE, 3),
             "template": template(subject=subject, operator=operator, purposes=purposes, expires=day),
             "match_score": round(float(match.overall), 4), "match_threshold": STATEMENT_THRESHOLD,
             "field_scores": {k: round(float(v), 4) for k, v in match.fields.items()},
             "speaker_embedding": [round(float(v), 6) for v in embedding]}
+
+
+def keep_statement(wav: Path, evidence: Mapping) -> Path:
+    """Copy the statement recording ``wav`` to ``evidence["file"]`` (0600), all or nothing.
+
+    Meant to run under the ledger's write lock, just before the grant's event is committed
+    (``precondition`` of :meth:`guard.ledger.Ledger.append`): the copy is made under a
+    temporary name, checked against ``evidence["sha256"]`` and then renamed into place.
+
+    Raises
+    ------
+    ConsentError
+        ``wav`` is gone or no longer has the bytes that were checked.
+    """
+    kept = Path(evidence["file"])
+    kept.parent.mkdir(mode=0o700, exist_ok=True)
+    partial = kept.with_name(f".{kept.name}.partial")
+    try:
+        try:
+            shutil.copyfile(wav, partial)
+        except OSError as exc:
+            raise ConsentError(f"{wav}: cannot be copied into the home ({exc.strerror}); nothing was granted") from None
+        os.chmod(partial, 0o600)
+        if sha256_file(partial) != evidence["sha256"]:
+            raise ConsentError(f"{wav}: the recording changed while it was being checked; nothing was granted, "
+                               f"grant the consent again")
+        os.replace(partial, kept)
+    finally:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+    return kept
+
+
+def stray_statements(home: Home, referenced: set[str]) -> list[Path]:
+    """Files in the home's ``consents/`` folder whose names are not in ``referenced``, sorted."""
+    folder = home.root / STATEMENTS_FOLDER
+    try:
+        return sorted(p for p in folder.iterdir() if p.name not in referenced and not p.is_dir())
+    except OSError:  # no such folder yet, or one that cannot be listed (its statements are checked one by one)
+        return []
+
+
+def sweep_statements(home: Home) -> list[Path]:
+    """Remove the half-made statement copies of grants killed while copying (``.consent-*.partial``).
+
+    Must run under the ledger's write lock: only a grant holding it makes such a file, and
+    renames or removes it before letting go. A whole copy that no consent names (a grant
+    killed between its rename and its commit, a window of milliseconds) is never removed
+    here: it might be the evidence of a consent in a ledger restored from a backup; the audit
+    notes it instead.
+
+    Returns
+    -------
+    list of Path
+        The files removed.
+    """
+    removed = []
+    for path in stray_statements(home, set()):
+        if PARTIAL_NAME.fullmatch(path.name):
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed.append(path)
+    return removed

@@ -23,10 +23,11 @@ def on_init(home: Home) -> list[Path]:
     return create_ledger(home)
 
 
-def append(home: Home, kind: str, body: Mapping, *, precondition: Callable[[], None] | None = None) -> Event:
-    """Open the ledger, append one event (see :meth:`Ledger.append` for ``precondition``), close it."""
+def append(home: Home, kind: str, body: Mapping, *, precondition: Callable[[], None] | None = None,
+           on_abort: Callable[[], None] | None = None) -> Event:
+    """Open the ledger, append one event (see :meth:`Ledger.append` for ``precondition`` and ``on_abort``), close it."""
     with Ledger(home) as ledger:
-        return ledger.append(kind, body, precondition=precondition)
+        return ledger.append(kind, body, precondition=precondition, on_abort=on_abort)
 
 
 def _sha256_hex(value: object, name: str) -> str:

@@ -9,7 +9,9 @@ wrong type, text that is not UTF-8 or not an event), ``malformed-tree-head``, ``
 ``truncated`` (a signed head or a checkpoint covers events that are gone, or a bundle holds none),
 ``frontier-mismatch``, ``bad-checkpoint``, ``missing-checkpoint``. Meaning failures are listed in
 :mod:`guard.ledger.meaning`. A failure that follows from an earlier one (every tree head after
-an edited event) names it as its ``cause``.
+an edited event) names it as its ``cause``. What is not wrong but worth knowing (a statement
+file in a home's ``consents/`` that no consent refers to) is a note (``AuditReport.notes``),
+not a failure. ``AuditReport.checked`` always holds every key of :data:`CHECKED_KEYS`.
 
 The same checks run on a home (:func:`audit_home`) or on an exported bundle
 (:func:`audit_bundle`), which needs no private key. Either can also be held to a checkpoint
@@ -31,12 +33,12 @@ from guard.home import Home
 from guard.ledger.canon import key_id, load_public_key, public_key_hex
 from guard.ledger.heads import TreeHead, load_head_file
 from guard.ledger.meaning import check_meaning
-from guard.ledger.report import MAX_FAILURES_PER_KIND, AuditReport, Failure
+from guard.ledger.report import CHECKED_KEYS, MAX_FAILURES_PER_KIND, AuditReport, Failure
 from guard.ledger.rows import damaged, public_key_problem
 from guard.ledger.source import BUNDLE_FILES, LogData, export_bundle, read_bundle, read_home
 from guard.ledger.structure import Trail, check_events, check_heads, check_tail, check_times_after
 
-__all__ = ["MAX_FAILURES_PER_KIND", "BUNDLE_FILES", "AuditReport", "Failure", "LogData", "audit_bundle",
+__all__ = ["CHECKED_KEYS", "MAX_FAILURES_PER_KIND", "BUNDLE_FILES", "AuditReport", "Failure", "LogData", "audit_bundle",
            "audit_data", "audit_home", "bad_signatures", "bundle_public_key_id", "export_bundle", "load_pinned",
            "parse_key_id"]
 

@@ -56,10 +56,11 @@ def audit_command(export_dir: Path | None, bundle_dir: Path | None, checkpoint_f
     """Verify the ledger: the Merkle tree, every signature and tree head, and every consent's scope.
 
     A damaged or edited log, a missing checkpoint (ledger.head.json) while the log holds events,
-    and a missing consent statement or voice model are failures. With --checkpoint FILE the log
-    must also extend the tree head saved in FILE. The report names the key the log is signed
-    with; with --public-key KEY that key must be KEY. README.md ("4. Audit consent logs")
-    explains every failure kind.
+    and a missing consent statement or voice model are failures; a file in the home's consents/
+    folder that no consent refers to (left by a grant that was killed) is only a NOTE. With
+    --checkpoint FILE the log must also extend the tree head saved in FILE. The report names
+    the key the log is signed with; with --public-key KEY that key must be KEY. README.md
+    ("4. Audit consent logs") explains every failure kind.
     """
     from guard.ledger.audit import audit_bundle, audit_home, export_bundle
 
@@ -80,8 +81,7 @@ def audit_command(export_dir: Path | None, bundle_dir: Path | None, checkpoint_f
     if as_json:
         emit_json(report.to_dict())
     else:
-        counts = ", ".join(f"{v} {k}" for k, v in report.checked.items())
-        say(f"Audit of {where}: {'OK' if report.ok else 'FAILED'} ({counts}), signed by key {report.key_id}")
+        say(f"Audit of {where}: {'OK' if report.ok else 'FAILED'} ({report.counts()}), signed by key {report.key_id}")
         for line in report.lines():
             say(line)
     if not report.ok:

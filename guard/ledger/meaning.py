@@ -8,6 +8,10 @@ a clip after the enrollment consent was revoked is ``after-revocation``), ``dupl
 ``file-hash-mismatch``, and ``missing-file`` (a consent statement or a voice model the log refers
 to is gone; a clip that has moved is only counted). Clips of a voice with no enrollment in the
 log (another generator using guard's provenance) are checked against the consent they cite.
+
+A file in a home's ``consents/`` folder that no consent refers to fails nothing: it is noted
+(``unreferenced-file``), since a grant killed before its event was committed leaves one behind
+(the next grant removes a half-made copy; a whole one is left for people to judge).
 """
 
 from __future__ import annotations
@@ -63,6 +67,7 @@ def check_meaning(events: Sequence[dict[str, Any] | None], public_key: str, repo
     revoked: dict[str, Any] = {}
     payloads: dict[str, str] = {}
     enrolled: dict[str, str] = {}  # voice id -> the consent it was enrolled under
+    statements: set[str] = set()  # names of the statement files consent events refer to
     for event in events:
         if event is None:
             continue
@@ -75,6 +80,8 @@ def check_meaning(events: Sequence[dict[str, Any] | None], public_key: str, repo
             continue
         if kind == "consent.granted":
             report.checked["consents"] += 1
+            if home is not None:
+                statements.add(_statement_name(home, body))
             try:
                 record = Consent.from_dict(body)
                 key.verify(bytes.fromhex(record.signature), record.message())
@@ -100,6 +107,34 @@ def check_meaning(events: Sequence[dict[str, Any] | None], public_key: str, repo
                 revoked[cid] = t
         elif kind in ("clip.generated", "voice.enrolled"):
             _check_use(report, kind, ident, body, t, consents, unverified, revoked, payloads, enrolled, files, home)
+    if files and home is not None:
+        _note_strays(report, home, statements)
+
+
+def _statement_name(home: Home, body: dict[str, Any]) -> str:
+    """The name, in ``home``'s consents/ folder, of the statement file a consent event names ("" for none)."""
+    evidence = body.get("evidence")
+    path = evidence.get("file") if isinstance(evidence, dict) else None
+    if not isinstance(path, str) or not path:
+        return ""
+    stored = home.stored_file(path)
+    return stored.name if stored.parent == home.root / "consents" else ""
+
+
+def _note_strays(report: AuditReport, home: Home, referenced: set[str]) -> None:
+    """Note each file in the home's consents/ folder that no consent event refers to."""
+    from guard.consent.evidence import KEPT_NAME, PARTIAL_NAME, stray_statements
+
+    for path in stray_statements(home, referenced):
+        if PARTIAL_NAME.fullmatch(path.name):
+            why = ("a half-made statement copy of a consent grant that was stopped; the next "
+                   "`voiceguard consent grant` removes it")
+        elif KEPT_NAME.fullmatch(path.name):
+            why = ("a statement copy of a consent grant stopped before it was logged (or of a consent that a "
+                   "restored ledger lacks); remove it if no backup of the ledger names it")
+        else:
+            why = "not a file voiceguard wrote there; remove it if nothing needs it"
+        report.note("unreferenced-file", path, f"no consent refers to it: {why}")
 
 
 def _check_use(report: AuditReport, kind: str, ident: str, body: dict[str, Any], t: Any, consents: dict,

@@ -12,6 +12,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 MAX_FAILURES_PER_KIND = 100
+# Every key of ``checked``, in the order people read them; each is present in every report
+# (0 when the log holds nothing of that kind), so tools reading ``--json`` need no defaults.
+CHECKED_KEYS: tuple[str, ...] = ("public_key", "tree_heads", "events", "checkpoint", "pinned checkpoint", "consents",
+                                 "revocations", "enrollments", "clips", "files", "files_missing")
 
 _FOLLOWERS = {
     "tree-head-mismatch": "{n} later tree head(s) no longer match",
@@ -48,16 +52,27 @@ class Failure:
         return out
 
 
+def _zero_counts() -> Counter:
+    return Counter(dict.fromkeys(CHECKED_KEYS, 0))
+
+
 @dataclass
 class AuditReport:
-    """``ok`` when nothing failed; ``checked`` counts what was checked.
+    """``ok`` when nothing failed; ``checked`` counts what was checked; ``notes`` need no action to pass.
 
+    ``checked`` holds every key of :data:`CHECKED_KEYS`, 0 for what the log has none of:
+    ``public_key`` (key comparisons made), ``tree_heads``, ``events``, ``checkpoint`` and
+    ``pinned checkpoint`` (checkpoints checked), ``consents``, ``revocations``,
+    ``enrollments``, ``clips``, ``files`` (files hashed) and ``files_missing`` (clips moved
+    away). ``notes`` are findings that do not fail the audit (a statement recording in the
+    home that no consent refers to), with the fields of a :class:`Failure`.
     ``key_id`` names the public key the log was verified against (None until the audit sets it),
     so people can compare it with the key id published for this log.
     """
 
-    checked: dict[str, int] = field(default_factory=Counter)
+    checked: dict[str, int] = field(default_factory=_zero_counts)
     failures: list[Failure] = field(default_factory=list)
+    notes: list[Failure] = field(default_factory=list)
     key_id: str | None = None
     _per_kind: Counter = field(default_factory=Counter, repr=False)
     _followers: dict[str, Counter] = field(default_factory=dict, repr=False)
@@ -76,6 +91,16 @@ class AuditReport:
         if self._per_kind[kind] <= MAX_FAILURES_PER_KIND:
             self.failures.append(failure)
         return failure
+
+    def note(self, kind: str, ident: object, detail: str) -> Failure:
+        """Record a finding that does not fail the audit."""
+        found = Failure(kind, str(ident), detail)
+        self.notes.append(found)
+        return found
+
+    def counts(self) -> str:
+        """``"1 public_key, 7 tree_heads, 7 events, ..."``: what was checked, for people (the kinds seen)."""
+        return ", ".join(f"{n} {k}" for k, n in self.checked.items() if n)
 
     def demote(self, kinds: set[str], cause: Failure) -> None:
         """Mark every failure of ``kinds`` (other than ``cause``), and all that follow from them, as following
@@ -109,8 +134,8 @@ class AuditReport:
         return "and " + (", ".join(parts[:-1]) + " and " if len(parts) > 1 else "") + parts[-1]
 
     def lines(self) -> list[str]:
-        """The failures for people: each cause once, with what follows from it counted."""
-        out = []
+        """The notes, then the failures for people: each cause once, with what follows from it counted."""
+        out = [f"  NOTE {f.kind}: {f.id}: {f.detail}" for f in self.notes]
         for f in self.causes():
             out.append(f"  FAIL {f.kind}: {f.id}: {f.detail}")
             follows = self.consequences(f)
@@ -119,5 +144,8 @@ class AuditReport:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "checked": dict(self.checked), "failures": [f.to_dict() for f in self.failures],
-                "failure_counts": dict(self._per_kind), "key_id": self.key_id}
+        checked = {k: int(self.checked.get(k, 0)) for k in CHECKED_KEYS}
+        checked.update((k, int(n)) for k, n in self.checked.items() if k not in checked)
+        return {"ok": self.ok, "checked": checked, "failures": [f.to_dict() for f in self.failures],
+                "failure_counts": dict(self._per_kind), "key_id": self.key_id,
+                "notes": [f.to_dict() for f in self.notes]}

@@ -222,7 +222,8 @@ class Ledger:
             self._signing_key = key
         return self._signing_key
 
-    def append(self, kind: str, body: Mapping[str, Any], *, precondition: Callable[[], None] | None = None) -> Event:
+    def append(self, kind: str, body: Mapping[str, Any], *, precondition: Callable[[], None] | None = None,
+               on_abort: Callable[[], None] | None = None) -> Event:
         """Append one event in one transaction and sign the new tree head.
 
         Nothing is appended to a log whose stored extent disagrees with itself (rows deleted
@@ -239,6 +240,13 @@ class Ledger:
             extent check and before the event is written; whatever it raises aborts the
             append. Since no other writer can commit in between, a check of the log made
             here (say, that a consent is still unrevoked) still holds when the event lands.
+            It may also put in place what the event refers to (a file), which ``on_abort``
+            then takes away again.
+        on_abort : callable, optional
+            Called with no arguments when the append stops, for whatever reason
+            (``KeyboardInterrupt`` included), once its transaction has begun and before its
+            event was committed; after the rollback, before the exception propagates. It is
+            not called once the event has landed, even if something fails after the commit.
 
         Returns
         -------
@@ -257,6 +265,7 @@ class Ledger:
                               f"on it or its folder); nothing was added. Work on a writable copy of the home")
         signer = self._signer()
         conn = self._conn
+        committing = False
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -287,10 +296,17 @@ class Ledger:
                              (head.tree_size, head.root_hash, head.timestamp, head.key_id, head.signature))
                 conn.execute("UPDATE meta SET value=? WHERE key='frontier'",
                              (json.dumps([frontier.size, [h.hex() for h in frontier.hashes]]),))
+                committing = True
                 conn.execute("COMMIT")
             except BaseException:
+                landed = False
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
+                elif committing:  # interrupted as COMMIT returned: whether it landed, the table says
+                    landed = conn.execute("SELECT 1 FROM events WHERE seq=? AND canonical=?",
+                                          (size, text)).fetchone() is not None
+                if on_abort is not None and not landed:
+                    on_abort()
                 raise
         except sqlite3.DatabaseError as exc:
             raise LedgerError(f"cannot append to the ledger {self.path} ({exc}); nothing was added. If it is "
@@ -385,12 +401,20 @@ class Ledger:
         with self._reading() as conn:
             return int(conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
 
-    def _event(self, row: tuple) -> Event:
-        seq, kind, time, text, leaf = row
+    def _event(self, row: tuple, *, check_leaf: bool = True) -> Event:
+        """The event of a stored row, carrying the leaf hash of its text (never the stored column unchecked).
+
+        With ``check_leaf`` the stored ``leaf_hash`` column must equal that hash; without it the
+        caller checks the recomputed hashes against a signed root instead.
+        """
+        seq, kind, time, text, stored = row
         what = f"event {describe(seq)}"
         problems = column_problems(row)
         if problems:
             raise damaged(self.path, f"{what}: {problems[0]}")
+        leaf = merkle.leaf_hash(text.encode()).hex()
+        if check_leaf and leaf != stored:
+            raise self._changed(seq, kind)
         try:
             body = parse_event(text)["body"]
             when = parse_time(time)
@@ -398,13 +422,22 @@ class Ledger:
             raise damaged(self.path, f"{what} ({kind}): {exc}") from None
         return Event(seq, kind, when, body, leaf)
 
+    def _changed(self, seq: int, kind: str) -> LedgerError:
+        return damaged(self.path, f"event {seq} ({kind}) was changed after it was logged: its stored leaf hash "
+                                  f"differs from the hash of its text")
+
     def events(self, kind: str | None = None) -> Iterator[Event]:
         """Events in order, optionally of one kind (the body as stored in its canonical text).
+
+        Each event's text is hashed again, and its ``leaf_hash`` is that hash; a row whose
+        stored leaf hash differs (its text edited after it was logged) is refused. This does
+        not check the log against its signed tree head: :meth:`verified_events` does.
 
         Raises
         ------
         LedgerError
-            When a stored row cannot be read (the ledger is damaged).
+            When a stored row cannot be read, or its stored leaf hash is not the hash of its
+            text (the message names its seq): the ledger is damaged.
         """
         if kind is not None and kind not in KINDS:
             raise ParameterError(f"unknown event kind={kind!r}; expected one of {', '.join(KINDS)}")
@@ -446,8 +479,8 @@ class Ledger:
             if stamp is not None and cached is not None and cached[0] == stamp:
                 return [e for e in cached[1] if kind is None or e.kind == kind]
             rows = conn.execute("SELECT seq, kind, time, canonical, leaf_hash FROM events ORDER BY seq").fetchall()
-        events = [self._event(row) for row in rows]
-        leaves = [merkle.leaf_hash(row[3].encode()) for row in rows]
+        events = [self._event(row, check_leaf=False) for row in rows]  # the root below checks every leaf
+        leaves = [bytes.fromhex(e.leaf_hash) for e in events]
         if head is None:
             return [e for e in events if kind is None or e.kind == kind]  # an empty log: nothing to check
         problem = None
@@ -456,7 +489,7 @@ class Ledger:
         except (InvalidSignature, ValueError):
             problem = f"its newest tree head (size {head.tree_size}) does not carry a valid signature"
         if problem is None and merkle.root(leaves).hex() != head.root_hash:
-            changed = next((e for e, leaf in zip(events, leaves) if e.leaf_hash != leaf.hex()), None)
+            changed = next((e for e, row in zip(events, rows) if row[4] != e.leaf_hash), None)
             problem = (f"event {changed.seq} ({changed.kind}) was changed after it was logged" if changed else
                        "its events do not hash to the root its newest signed tree head signs")
         if problem:
@@ -467,7 +500,45 @@ class Ledger:
         return [e for e in events if kind is None or e.kind == kind]
 
     def leaf_hashes(self) -> list[bytes]:
-        return [bytes.fromhex(e.leaf_hash) for e in self.events()]
+        """The leaf hash of every event in order (32 bytes each), each recomputed from its stored text.
+
+        What the proofs are made of. Cheaper than :meth:`events` (no JSON or time is parsed,
+        no :class:`Event` is made), and as strict about what a proof rests on: every row's
+        columns must have their types, the seqs must run 0, 1, 2, ... and each stored leaf
+        hash must be the hash of its text. Like :meth:`events`, it does not check the log
+        against its signed tree head (:meth:`verified_events` and the audit do).
+
+        Raises
+        ------
+        LedgerError
+            A damaged row, a seq out of place, or an edited text (naming the seq).
+        """
+        with self._reading() as conn:
+            rows = conn.execute("SELECT seq, kind, time, canonical, leaf_hash FROM events ORDER BY seq").fetchall()
+        leaves = []
+        for i, (seq, kind, time, text, stored) in enumerate(rows):
+            # a stored hash equal to the recomputed one is well-formed (64 hex digits): no need to check it apart
+            leaf = merkle.leaf_hash(text.encode()) if type(text) is str else None
+            if leaf is None or seq != i or leaf.hex() != stored or type(kind) is not str or type(time) is not str:
+                raise self._unusable_leaf(i)
+            leaves.append(leaf)
+        return leaves
+
+    def _unusable_leaf(self, position: int) -> LedgerError:
+        """Why the event row at ``position`` (in seq order) gives no leaf hash to trust."""
+        with self._reading() as conn:
+            row = conn.execute("SELECT seq, kind, time, canonical, leaf_hash FROM events ORDER BY seq LIMIT 1 "
+                               "OFFSET ?", (position,)).fetchone()
+        if row is None:  # rows deleted while it was read
+            return damaged(self.path, f"the event at position {position} went missing while the log was read")
+        seq, kind = row[0], row[1]
+        problems = column_problems(row)
+        if problems:
+            return damaged(self.path, f"event {describe(seq)}: {problems[0]}")
+        if seq != position:
+            return damaged(self.path, f"event {seq} ({kind}) is at position {position}: events were deleted or "
+                                      f"inserted")
+        return self._changed(seq, kind)
 
     def tree_head(self, tree_size: int | None = None) -> TreeHead | None:
         """The signed head of ``tree_size`` (default: the latest), or None."""
@@ -484,7 +555,11 @@ class Ledger:
                 yield TreeHead.from_row(self.path, row)
 
     def inclusion_proof(self, seq: int, tree_size: int | None = None) -> list[str]:
-        """Audit path (hex hashes) of event ``seq`` in the tree of ``tree_size`` (default: all)."""
+        """Audit path (hex hashes) of event ``seq`` in the tree of ``tree_size`` (default: all).
+
+        Made from :meth:`leaf_hashes`: hashes recomputed from the events' texts, never a stored
+        leaf hash that disagrees with them (that raises LedgerError naming the event).
+        """
         leaves = self.leaf_hashes()
         n = len(leaves) if tree_size is None else tree_size
         if not 0 < n <= len(leaves):
@@ -492,7 +567,10 @@ class Ledger:
         return [h.hex() for h in merkle.inclusion_proof(seq, leaves[:n])]
 
     def consistency_proof(self, old_size: int, new_size: int | None = None) -> list[str]:
-        """Proof (hex hashes) that the tree of ``old_size`` is a prefix of that of ``new_size``."""
+        """Proof (hex hashes) that the tree of ``old_size`` is a prefix of that of ``new_size``.
+
+        Made from :meth:`leaf_hashes`, as :meth:`inclusion_proof` is.
+        """
         leaves = self.leaf_hashes()
         n = len(leaves) if new_size is None else new_size
         if not 0 <= n <= len(leaves):
