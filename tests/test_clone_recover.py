@@ -93,7 +93,9 @@ def test_a_clone_stopped_after_its_record_keeps_the_clip_and_a_later_clone_place
     staged = staging / "clip.wav"
     assert staged.is_file() and sha256_file(staged) == logged["audio_sha256"]  # kept, not cleaned away
     assert out.stat().st_size == 0  # the name stays reserved for it
-    assert "file-hash-mismatch" in audit_home(amy).kinds()
+    (failure,) = audit_home(amy).failures  # the audit says where the recorded clip waits, and what places it
+    assert failure.kind == "file-hash-mismatch" and f"left that at {staged}" in failure.detail
+    assert "the next `voiceguard clone`" in failure.detail
     monkeypatch.undo()
     monkeypatch.setattr(pipeline, "speak", lambda model, text: voiced_glide(8.0, seed=len(text)))
     res = runner.invoke(cli, ["clone", "amy", TEXT + " Again.", "-o", str(out.parent / "next.wav"),

@@ -16,6 +16,7 @@ A file in a home's ``consents/`` folder that no consent refers to fails nothing:
 
 from __future__ import annotations
 
+import glob
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,28 @@ def _check_file(report: AuditReport, ident: str, path: object, digest: object, *
         report.fail("file-hash-mismatch", ident, f"{p} cannot be read ({exc.strerror})")
         return
     if actual != digest:
-        report.fail("file-hash-mismatch", ident, f"{p} no longer matches the SHA-256 stored in the ledger")
+        staged = _stranded_clip(p, digest) if what is None else None
+        if staged is not None:
+            report.fail("file-hash-mismatch", ident, f"{p} is not the recorded clip: an interrupted clone left that "
+                                                     f"at {staged}; the next `voiceguard clone` into {p.parent} "
+                                                     f"moves it into place (or move it by hand)")
+        else:
+            report.fail("file-hash-mismatch", ident, f"{p} no longer matches the SHA-256 stored in the ledger")
+
+
+def _stranded_clip(path: Path, digest: object) -> Path | None:
+    """The copy of ``path`` with SHA-256 ``digest`` that an interrupted clone left in its staging folder, if any.
+
+    :func:`cloner.pipeline.clone` builds a clip at ``.voiceguard-<hex>/<name>`` beside its
+    final name and renames it after the record is written (:mod:`cloner.recover`).
+    """
+    for staged in sorted(path.parent.glob(f".voiceguard-*/{glob.escape(path.name)}")):
+        try:
+            if staged.is_file() and sha256_file(staged) == digest:
+                return staged
+        except OSError:
+            continue
+    return None
 
 
 def check_meaning(events: Sequence[dict[str, Any] | None], public_key: str, report: AuditReport, *,
