@@ -1,4 +1,4 @@
-"""`voiceguard bench ledger`: append rate and audit time of the ledger; EER of the speaker-match check.
+"""`voiceguard bench ledger`: append rate, audit and proof times of the ledger; EER of the speaker-match check.
 
 Ledger: a fresh home, N appends through the real path (one transaction and one signed tree
 head each), then a full audit (tree recomputed, every head's signature checked, every event's
@@ -75,6 +75,29 @@ def _load() -> float | None:
         return None
 
 
+def _proof_times_ms(led: object, n_events: int, *, repeats: int = 5) -> dict[str, float | None]:
+    """Median wall time (ms) of an inclusion proof and a consistency proof from the middle of the log.
+
+    Each proof rehashes every event's text (:meth:`guard.ledger.Ledger.leaf_hashes`), so the
+    times grow with the log.
+    """
+    import statistics
+
+    if n_events < 2:
+        return {"inclusion": None, "consistency": None}
+    calls = {"inclusion": lambda: led.inclusion_proof(n_events // 2),  # type: ignore[attr-defined]
+             "consistency": lambda: led.consistency_proof(n_events // 2)}  # type: ignore[attr-defined]
+    times: dict[str, float | None] = {}
+    for name, call in calls.items():
+        taken = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            call()
+            taken.append(time.perf_counter() - t0)
+        times[name] = round(1000 * statistics.median(taken), 1)
+    return times
+
+
 def measure_ledger(*, n_events: int, seed: int, silent: bool) -> dict:
     """Append ``n_events`` events to a fresh home and audit them; rates and times measured."""
     from guard.home import init_home
@@ -90,13 +113,14 @@ def measure_ledger(*, n_events: int, seed: int, silent: bool) -> dict:
                 led.append("clone.refused", {"voice_id": f"v{int(rng.integers(1000))}", "purpose": "game",
                                              "reason": f"bench event {i}"})
             append_s = time.perf_counter() - t0
+            proofs_ms = _proof_times_ms(led, n_events)
         t0, c0 = time.perf_counter(), _cpu_s()
         report = audit_home(home)
         audit_s, audit_cpu_s = time.perf_counter() - t0, _cpu_s() - c0
         size_mb = sum(p.stat().st_size for p in home.root.glob("ledger.sqlite*")) / 1e6
     return {"events": n_events, "append_s": round(append_s, 2), "appends_per_s": round(n_events / append_s, 1),
             "audit_s": round(audit_s, 2), "audit_cpu_s": round(audit_cpu_s, 2), "load_average_1min": _load(),
-            "audit_ok": report.ok, "database_mb": round(size_mb, 1),
+            "audit_ok": report.ok, "database_mb": round(size_mb, 1), "proof_ms_median": proofs_ms,
             "targets": {"appends_per_s": 500, "audit_s_for_100k": 30}}
 
 
@@ -317,6 +341,10 @@ def command(n_events: int, speaker_eer: bool, statement_check: bool, max_speaker
     say(f"ledger: {r['events']} appends in {r['append_s']} s = {r['appends_per_s']} events/s (target >= 500); "
         f"audit {r['audit_s']} s wall, {r['audit_cpu_s']} CPU s (target <= 30 s for 100,000), ok={r['audit_ok']}, "
         f"{r['database_mb']} MB; load average {r['load_average_1min']} while measuring")
+    proofs = r["proof_ms_median"]
+    if proofs["inclusion"] is not None:
+        say(f"proofs from the middle of the log (median of 5): inclusion {proofs['inclusion']} ms, "
+            f"consistency {proofs['consistency']} ms")
     if statement_check:
         sc = result["statement_check"]
         say("statement check, accepted (espeak-ng statements; a claim with one field changed should be refused): "

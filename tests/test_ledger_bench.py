@@ -32,6 +32,7 @@ def test_bench_ledger_small_run(runner, tmp_path) -> None:  # noqa: ANN001
     out = json.loads(res.stdout)
     assert out["ledger"]["events"] == 40 and out["ledger"]["audit_ok"] is True
     assert out["ledger"]["appends_per_s"] > 0 and out["seed"] == 0
+    assert all(out["ledger"]["proof_ms_median"][k] > 0 for k in ("inclusion", "consistency"))
     assert json.loads((tmp_path / "ledger.json").read_text()) == out
 
 
@@ -57,7 +58,7 @@ def test_statement_check_alters_one_field_per_claim() -> None:
 def test_bench_ledger_table_goes_to_stderr_and_quiet_silences_it(runner) -> None:  # noqa: ANN001
     res = runner.invoke(cli, ["bench", "ledger", "--events", "10"])
     assert res.exit_code == 0, res.output
-    assert res.stdout == "" and "ledger: 10 appends" in res.stderr
+    assert res.stdout == "" and "ledger: 10 appends" in res.stderr and "inclusion" in res.stderr
     res = runner.invoke(cli, ["bench", "ledger", "--events", "10", "-q"])
     assert res.exit_code == 0, res.output
     assert res.stdout == "" and res.stderr == ""
