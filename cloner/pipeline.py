@@ -280,24 +280,34 @@ def _recorded(home: Home, payload: int, exc: BaseException) -> bool:
 def mark(y: np.ndarray, *, sample_rate: int, payload: int, key: bytes) -> np.ndarray:
     """Embed the watermark and read it back; refuse a clip whose payload would not be readable.
 
-    Clips under the watermark's payload length get trailing silence first; speech that is
-    still too short to carry the payload is refused rather than shipped half-marked.
+    Clips under the watermark's payload length (:data:`guard.watermark.MIN_PAYLOAD_S` plus
+    0.25 s, 3.3 s) get trailing silence first; speech that is still too short to carry the
+    payload is refused rather than shipped half-marked.
 
     Raises
     ------
     CloneError
-        The marked clip does not verify with ``payload`` (text too short).
+        The marked clip does not verify with ``payload``: the message says whether the clip
+        was short (the text) or long enough but carried too little of the mark (the voice's
+        audio: quiet, or little of it voiced, as from a voice trained for a few steps).
     """
     from guard import watermark
 
+    spoken_s = y.shape[0] / sample_rate
     target = int((watermark.MIN_PAYLOAD_S + 0.25) * sample_rate)
     if y.shape[0] < target:
         y = np.concatenate([y, np.zeros(target - y.shape[0], dtype=np.float32)])
     marked = watermark.embed(y, sample_rate=sample_rate, payload=payload, key=key)
     check = watermark.verify(marked, sample_rate=sample_rate, keys=[key])
     if not check.detected or check.payload != payload:
-        raise CloneError(f"the text is too short to carry a readable watermark ({check.reason}); every clip must, "
-                         f"so give a longer text (about {watermark.MIN_PAYLOAD_S:.0f} s of speech)")
+        if spoken_s < 2 * watermark.MIN_PAYLOAD_S:
+            raise CloneError(f"the text is too short to carry a readable watermark ({spoken_s:.1f} s of audio; "
+                             f"{check.reason}); every clip must, so give a longer text (about "
+                             f"{watermark.MIN_PAYLOAD_S:.0f} s of speech or more)")
+        raise CloneError(f"the voice's {spoken_s:.1f} s of audio carried too little of the watermark to read it "
+                         f"back ({check.reason}); every clip must. The voice may speak too quietly or with "
+                         f"too little voiced sound (a voice enrolled with few training steps does): try "
+                         f"another text, or enroll the voice again with more steps")
     return marked
 
 

@@ -91,6 +91,15 @@ def test_too_short_text_is_refused_without_a_file(enrolled, tmp_path: Path) -> N
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(("seconds", "says"), [(1.0, r"too short to carry a readable watermark \(1\.0 s of audio"),
+                                              (8.0, r"8\.0 s of audio carried too little of the watermark.*enroll "
+                                                    r"the voice again")])
+def test_an_unreadable_mark_is_blamed_on_the_text_only_when_the_clip_is_short(seconds: float, says: str) -> None:
+    tone = (0.3 * np.sin(2 * np.pi * 200 * np.arange(int(seconds * 16000)) / 16000)).astype(np.float32)  # unmarkable
+    with pytest.raises(CloneError, match=says):
+        pipeline.mark(tone, sample_rate=16000, payload=0x1234ABCD, key=bytes(range(32)))
+
+
 def test_sentences_are_joined_with_a_pause(enrolled) -> None:  # noqa: ANN001
     from cloner.recordings import frame_levels_db
 
