@@ -275,7 +275,7 @@ def run(dataset: str, root: Path, *, split: str | None, model: Path | None, atta
         if row["eer"] is not None:
             is_spoof = np.asarray([it.label == "spoof" for it, _ in kept])
             curves[f"CNN {name}"] = (kept_scores[~is_spoof], kept_scores[is_spoof])
-        line = f"{name:>10}: CNN EER {_eer_text(row)}" + _tdcf_text(row)
+        line = f"{name:>10}: CNN EER {_eer_text(row)}" + _tdcf_text(row) + f" ({row['n_bonafide']} bona fide, {row['n_spoof']} spoof)"
         if gmm is not None:
             g, gmm_skipped = _score_condition(clips, attacked, lambda z: gmm.score(z, sample_rate=SAMPLE_RATE), label=f"{name} (GMM)")
             grow, gkept, gkept_scores = _scored_row(clips, g, gmm_skipped, asv_scores, attack_skipped)

@@ -46,7 +46,7 @@ RATES = (16000, 8000, 22050, 44100)
 
 def make_corpus(folder: Path, *, n_files: int, seed: int, watermark_key: bytes | None,
                 silent: bool = True) -> dict:
-    """Write ``n_files`` files to scan (about 1 in 20 broken) and two skipped non-audio files.
+    """Write ``n_files`` files to scan (1 in 20 broken, at least 3) and two skipped non-audio files.
 
     Parameters
     ----------
@@ -208,7 +208,7 @@ def measure(*, n_files: int, workers: int, repeats: int, seed: int, model_path: 
 
 @click.command("scan")
 @click.option("--files", "n_files", type=click.IntRange(20, 5000), default=200, show_default=True,
-              help="Files with an audio extension in the corpus (about 1 in 20 broken).")
+              help="Files with an audio extension in the corpus (1 in 20 broken, at least 3).")
 @click.option("--workers", type=click.IntRange(2, 64), default=2, show_default=True, help="Pool size compared with 1 worker.")
 @click.option("--repeats", type=click.IntRange(1, 20), default=3, show_default=True, help="Timed scans per setting; medians reported.")
 @click.option("--out", "out_dir", type=OutputFolder(), default=None, help="Write scan.json and scan.png here.")

@@ -432,8 +432,10 @@ def _plot(results: dict, path: Path, title: str) -> None:
 @click.option("--n-clips", type=click.IntRange(1, 100_000), default=100, show_default=True)
 @click.option("--duration", "duration_s", type=FiniteFloat(3.5, 600.0), default=10.0, show_default=True, help="Clip length in seconds.")
 @click.option("--attacks", "attack_set", default="all", show_default=True,
-              help="moderate and hard are the issue's lists; all adds crops, bandpass, pink 20 dB and requantization; "
-                   "or attack names separated by commas (see eval/attacks.py).")
+              help="moderate: codecs at 24-32 kb/s, resampling, telephone, 30 dB noise, filters, gain, echo, splice; "
+                   "hard: 10-20 dB noise, 16 kb/s codecs, highpass 1.5 kHz, speed, stretch, pitch, reverb; "
+                   "all adds crops, bandpass, pink 20 dB and requantization; or attack names separated by commas "
+                   "(an unknown name lists them all).")
 @click.option("--fpr-windows", type=click.IntRange(0, 1_000_000), default=2000, show_default=True, help="Unmarked 3 s windows to check.")
 @click.option("--out", "out_dir", type=OutputFolder(), default=None, help="Write watermark.json and watermark.png here.")
 @click.option("--speed-search", is_flag=True, help="Verify with the playback-speed search (x0.94-x1.06), false-alarm checks included.")

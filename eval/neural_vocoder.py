@@ -223,7 +223,7 @@ def resynthesize(y: np.ndarray, *, sample_rate: int = RATE, weights: Path = WEIG
     return at_rms_of(out[:n], y)
 
 
-@click.command("neural-vocoder")
+@click.command("neural-vocoder", context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--data", "manifest", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="A self-play manifest.csv: its bona fide training clips (multi-speaker source) are the training data.")
 @click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=WEIGHTS, show_default=True)

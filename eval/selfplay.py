@@ -643,7 +643,7 @@ def _names(listed: str) -> tuple[str, ...]:
     return tuple(f.strip() for f in listed.split(",") if f.strip())
 
 
-@click.command("selfplay")
+@click.command("selfplay", context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Corpus folder to write.")
 @click.option("--librispeech", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_LIBRISPEECH, show_default=True,
               help="Folder of multi-speaker real speech (speaker = file name up to the first dash).")

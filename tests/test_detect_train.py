@@ -141,6 +141,10 @@ def test_bench_detect_on_a_folder(tiny_model: Path, tiny_corpus: Path, runner, t
     assert results["cnn_x_realtime_1_thread"] > 0
     assert "unreadable.wav" in res.stderr
     assert (out / "det.png").is_file() and json.loads((out / "results.json").read_text())["dataset"] == "folder"
+    res = runner.invoke(cli, ["bench", "detect", "--dataset", "folder", "--root", str(folder), "--model", str(tiny_model),
+                              "--attacks", "none"])
+    n_bona, n_spoof = results["cnn"]["none"]["n_bonafide"], results["cnn"]["none"]["n_spoof"]
+    assert res.exit_code == 0 and f"({n_bona} bona fide, {n_spoof} spoof)" in res.stderr  # how many the EER rests on
     res = runner.invoke(cli, ["bench", "detect", "--dataset", "folder", "--root", str(folder), "--model", str(tiny_model), "--attacks", "nope"])
     assert res.exit_code == 2 and "unknown attack 'nope'" in res.output
 
