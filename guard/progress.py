@@ -2,7 +2,9 @@
 
 On a terminal tqdm redraws ten times a second; redirected to a file (a CI log, ``2> log``)
 each redraw would be another carriage-return-joined record, so there the bar is redrawn
-every :data:`LOG_INTERVAL_S` seconds with plain ASCII instead.
+every :data:`LOG_INTERVAL_S` seconds with plain ASCII instead, and its last state is left
+on a line of its own, so that the next message starts a line instead of following the
+cleared bar.
 """
 
 from __future__ import annotations
@@ -36,5 +38,5 @@ def bar(items: Iterable | None = None, *, desc: str, total: int | None = None, e
     from tqdm import tqdm
 
     live = sys.stderr.isatty()
-    return tqdm(items, desc=desc, total=total, file=sys.stderr, disable=not enabled, leave=False,
+    return tqdm(items, desc=desc, total=total, file=sys.stderr, disable=not enabled, leave=not live,
                 dynamic_ncols=live, ascii=not live, mininterval=0.1 if live else LOG_INTERVAL_S)
