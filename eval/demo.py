@@ -149,7 +149,7 @@ def run_demo(out: Path, *, seed: int, persona_name: str = "nova", n_sentences: i
                      sample_rate=DEMO_RATE)
     speech_s = record_persona(persona, out / "recordings", n_sentences=n_sentences)
     story.tell(f"Synthetic persona '{persona.name}' (espeak-ng {persona.espeak_voice}, warped timbre) read the consent "
-               f"statement and {n_sentences} script sentences ({speech_s:.0f} s)")
+               f"statement and {n_sentences} script sentences ({speech_s:.0f} s of audio)")
     story.detail(f'statement: "{statement_text[:90]}..."')
 
     grant = consent.grant(home, voice_id=voice_id, subject=persona.name.title(), operator=OPERATOR,
