@@ -110,6 +110,10 @@ def embed_command(in_path: Path, out_path: Path, value: int | None, strength: fl
         say(f"{out_path}: marked with payload {value:08x} (SNR {snr_db} dB)" + "".join(f"; {n}" for n in notes))
 
 
+def _key_name(owner: str | None, index: int) -> str:
+    return f"key {index}" if owner is None else f"the key trusted as {owner!r}"
+
+
 def _spans(segments: list[tuple[float, float]]) -> str:
     """``0.0-5.6 s, 11.1-16.7 s``."""
     return ", ".join(f"{s:.1f}-{e:.1f} s" for s, e in segments)
@@ -123,11 +127,17 @@ def _spans(segments: list[tuple[float, float]]) -> str:
 @home_option
 @json_option
 def verify_command(files: tuple[Path, ...], speed_search: bool, home_dir: Path, as_json: bool) -> None:
-    """Look for the mark of any of the home's keys in FILES (exit 1 if a file cannot be read)."""
+    """Look for the mark of any of the home's keys in FILES (exit 1 if a file cannot be read).
+
+    The home's own keys are tried first, then the keys it trusts (`watermark trust`); a mark
+    found with a trusted key is reported under its name (``key_owner`` in --json, null for
+    the home's own).
+    """
     from guard.audio import load
     from guard.watermark import verify
+    from guard.watermark.trust import verification_keys
 
-    keys = open_home(home_dir).watermark_keys()
+    keys, owners = verification_keys(open_home(home_dir))
     failed = 0
     for path in files:
         try:
@@ -136,17 +146,31 @@ def verify_command(files: tuple[Path, ...], speed_search: bool, home_dir: Path, 
             failed += 1
             file_failed(path, exc, as_json=as_json)
             continue
+        owner = owners[result.key_index] if result.key_index is not None else None
         if as_json:
-            emit_json(result.to_dict(file=str(path)))
+            emit_json({**result.to_dict(file=str(path)), "key_owner": owner})
             continue
         if result.detected:
             payload = f"payload {result.payload:08x}" if result.payload is not None else "payload unreadable"
             speed = "" if result.speed == 1.0 else f", played at x{result.speed:.4f} speed"
+            whose = f" (the key trusted as {owner!r})" if owner is not None else ""
             also = "".join(f"; also marked with {'payload ' + format(m.payload, '08x') if m.payload is not None else 'an unread payload'}"
-                           f" (key {m.key_index}) at {_spans(m.segments)}" for m in result.other_marks)
-            say(f"{path}: watermark found, {payload}, p={result.p_value:.2g}, marked {_spans(result.segments) or 'no segment'}"
-                f"{speed}{also}")
+                           f" ({_key_name(owners[m.key_index], m.key_index)}) at {_spans(m.segments)}"
+                           for m in result.other_marks)
+            say(f"{path}: watermark found{whose}, {payload}, p={result.p_value:.2g}, marked "
+                f"{_spans(result.segments) or 'no segment'}{speed}{also}")
         else:
             say(f"{path}: {result.reason}")
     if failed:
         sys.exit(1)
+
+
+
+def _add_key_commands() -> None:
+    from guard.watermark.trust_cli import KEY_COMMANDS
+
+    for command in KEY_COMMANDS:
+        watermark_group.add_command(command)
+
+
+_add_key_commands()

@@ -1,0 +1,91 @@
+"""`voiceguard watermark export-key|trust|untrust|trusted`: share a home's key, trust another operator's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from guard.cliutil import emit_json, home_option, input_path, json_option, say
+from guard.errors import WatermarkError
+from guard.home import open_home
+
+
+@click.command("export-key")
+@click.option("-o", "--output", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the key (a new file, readable by its owner only).")
+@home_option
+def export_key_command(out_path: Path, home_dir: Path) -> None:
+    """Write the home's current watermark key, for someone you trust to verify your clips.
+
+    They add it with `voiceguard watermark trust FILE --name YOUR-NAME`; their `scan` and
+    `watermark verify` then find your marks (clips you made before a key rotation need the
+    older key: export again before rotating). Whoever holds the key can also make and remove
+    marks that verify under it: hand it out only under agreement.
+    """
+    from guard.home import write_private
+
+    home = open_home(home_dir)
+    try:
+        created = write_private(out_path, home.watermark_key())
+    except OSError as exc:
+        raise WatermarkError(f"{out_path}: cannot write the key there ({exc.strerror or exc})") from None
+    if not created:
+        raise WatermarkError(f"{out_path} exists; choose a new file name (a key is never written over a file)")
+    say(f"Wrote the watermark key to {out_path} (0600). Whoever holds it can verify, make and remove your marks.")
+
+
+@click.command("trust")
+@click.argument("key_file", metavar="KEY_FILE", type=input_path())
+@click.option("--name", required=True, help="Whose key it is (letters, digits, '.', '_', '-'), shown in scan results.")
+@home_option
+def trust_command(key_file: Path, name: str, home_dir: Path) -> None:
+    """Trust another operator's watermark key (from their `watermark export-key`) for verification only.
+
+    `scan` and `watermark verify` then find that operator's marks and name them; this home
+    never marks anything with a trusted key. Their clips' records are in their ledger, not
+    this home's.
+    """
+    from guard.watermark.trust import trust
+
+    home = open_home(home_dir)
+    try:
+        key = key_file.read_bytes()
+    except OSError as exc:
+        raise WatermarkError(f"{key_file}: cannot be read ({exc.strerror or exc})") from None
+    path = trust(home, name, key)
+    say(f"Trusted the watermark key of {name!r} for verification ({path})")
+
+
+@click.command("untrust")
+@click.argument("name")
+@home_option
+def untrust_command(name: str, home_dir: Path) -> None:
+    """Stop trusting the watermark key added as NAME."""
+    from guard.watermark.trust import untrust
+
+    path = untrust(open_home(home_dir), name)
+    say(f"Removed the key trusted as {name!r} ({path})")
+
+
+@click.command("trusted")
+@home_option
+@json_option
+def trusted_command(home_dir: Path, as_json: bool) -> None:
+    """List the watermark keys this home trusts for verification, by name."""
+    import hashlib
+
+    from guard.watermark.trust import trusted_keys
+
+    keys = trusted_keys(open_home(home_dir))
+    rows = [{"name": n, "key_id": hashlib.sha256(k).hexdigest()[:16]} for n, k in keys.items()]
+    if as_json:
+        emit_json({"trusted": rows})
+        return
+    if not rows:
+        say("No trusted watermark keys (add one with `voiceguard watermark trust KEY_FILE --name NAME`)")
+    for row in rows:
+        say(f"{row['name']}  key id {row['key_id']}")
+
+
+KEY_COMMANDS = (export_key_command, trust_command, untrust_command, trusted_command)

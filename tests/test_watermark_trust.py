@@ -1,0 +1,94 @@
+"""Trusted watermark keys: another operator's key verifies (and is named), never marks; bad input refused."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+from conftest import marked_noise
+
+from guard.cli import cli
+from guard.errors import HomeError
+from guard.home import Home, init_home
+from guard.watermark import trust
+
+
+@pytest.fixture
+def studio(tmp_path: Path) -> Home:
+    return init_home(tmp_path / "studio")[0]
+
+
+def _export(runner, studio: Home, path: Path) -> Path:  # noqa: ANN001
+    res = runner.invoke(cli, ["--home", str(studio.root), "watermark", "export-key", "-o", str(path)])
+    assert res.exit_code == 0, res.output
+    return path
+
+
+def test_a_trusted_key_finds_and_names_another_operators_mark(runner, home: Home, studio: Home,  # noqa: ANN001
+                                                               tmp_path: Path) -> None:
+    clip = marked_noise(tmp_path / "studio-clip.wav", studio.watermark_key(), 0x1234ABCD)
+    verify = ["--home", str(home.root), "watermark", "verify", "--json", str(clip)]
+    before = json.loads(runner.invoke(cli, verify).stdout)
+    assert before["detected"] is False and before["key_owner"] is None  # keyed: another home sees nothing
+    key_file = _export(runner, studio, tmp_path / "studio.key")
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600 and key_file.read_bytes() == studio.watermark_key()
+    res = runner.invoke(cli, ["--home", str(home.root), "watermark", "trust", str(key_file), "--name", "example-studio"])
+    assert res.exit_code == 0, res.output
+    after = json.loads(runner.invoke(cli, verify).stdout)
+    assert after["detected"] and after["payload"] == "1234abcd" and after["key_owner"] == "example-studio"
+    res = runner.invoke(cli, ["--home", str(home.root), "watermark", "verify", str(clip)])
+    assert "watermark found (the key trusted as 'example-studio'), payload 1234abcd" in res.stderr
+    own = marked_noise(tmp_path / "own.wav", home.watermark_key(), 0x0BADCAFE, seed=1)
+    mine = json.loads(runner.invoke(cli, ["--home", str(home.root), "watermark", "verify", "--json", str(own)]).stdout)
+    assert mine["detected"] and mine["key_owner"] is None
+    # trusted keys verify, never mark: the home embeds with its own newest key
+    assert home.watermark_key() != studio.watermark_key() and studio.watermark_key() not in home.watermark_keys()
+    listed = json.loads(runner.invoke(cli, ["--home", str(home.root), "watermark", "trusted", "--json"]).stdout)
+    assert [r["name"] for r in listed["trusted"]] == ["example-studio"]
+    res = runner.invoke(cli, ["--home", str(home.root), "watermark", "untrust", "example-studio"])
+    assert res.exit_code == 0 and trust.trusted_keys(home) == {}
+    assert json.loads(runner.invoke(cli, verify).stdout)["detected"] is False
+
+
+@pytest.mark.parametrize(("name", "key", "says"), [
+    ("bad name", bytes(32), "cannot trust a key under the name 'bad name'"),
+    ("../up", bytes(32), "cannot trust a key under the name"),
+    ("", bytes(32), "cannot trust a key under the name"),
+    ("x" * 65, bytes(32), "cannot trust a key under the name"),
+    ("short", bytes(31), "a watermark key is 32 bytes, given 31"),
+    ("own", None, "one of this home's own watermark keys"),
+])
+def test_bad_trust_requests_are_refused(home: Home, name: str, key: bytes | None, says: str) -> None:
+    with pytest.raises(HomeError, match=says):
+        trust.trust(home, name, home.watermark_key() if key is None else key)
+    assert trust.trusted_keys(home) == {}
+
+
+def test_a_key_or_name_is_trusted_once(home: Home) -> None:
+    trust.trust(home, "a", bytes(range(32)))
+    with pytest.raises(HomeError, match="trusted already, as 'a'"):
+        trust.trust(home, "b", bytes(range(32)))
+    with pytest.raises(HomeError, match="a key is trusted as 'a' already"):
+        trust.trust(home, "a", bytes(range(1, 33)))
+    with pytest.raises(HomeError, match=r"no key is trusted as 'c' \(trusted: a\)"):
+        trust.untrust(home, "c")
+
+
+def test_a_damaged_trusted_key_is_named(home: Home) -> None:
+    trust.trust(home, "a", bytes(range(32)))
+    (trust.trusted_folder(home) / "a.key").write_bytes(b"short")
+    with pytest.raises(HomeError, match=r"a\.key is not a trusted watermark key"):
+        trust.verification_keys(home)
+
+
+def test_cli_refusals_are_one_line(runner, home: Home, studio: Home, tmp_path: Path) -> None:  # noqa: ANN001
+    key_file = _export(runner, studio, tmp_path / "studio.key")
+    again = runner.invoke(cli, ["--home", str(studio.root), "watermark", "export-key", "-o", str(key_file)])
+    assert again.exit_code == 1 and "exists; choose a new file name" in again.stderr
+    for args, says in ((["trust", str(key_file), "--name", "no way"], "cannot trust a key under the name"),
+                       (["trust", str(tmp_path / "missing.key"), "--name", "x"], "missing.key"),
+                       (["untrust", "nobody"], "no key is trusted as 'nobody'")):
+        res = runner.invoke(cli, ["--home", str(home.root), "watermark", *args])
+        assert res.exit_code in (1, 2) and says in res.output and "Traceback" not in res.output, res.output
