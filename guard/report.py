@@ -2,9 +2,14 @@
 
 A summary table (file, verdict, reason, payload, p_synthetic) links to one section per file:
 its spectrogram with the watermark timeline (marked segments) and the detector timeline
-(per-window p_synthetic) under it on the same time axis, the provenance and consent
-details, the C2PA manifest check and the verdict. Figures are drawn with matplotlib's Agg
-backend; nothing is fetched when the file is opened.
+(per-window p_synthetic) under it on the same time axis, the same spans as a table of times
+(marked segments, pieces of other marks, runs of windows at or over the threshold), the
+provenance and consent details, the C2PA manifest check and the verdict. Figures are drawn
+with matplotlib's Agg backend; nothing is fetched when the file is opened.
+
+Each figure is a 256-colour PNG whose spectrogram is drawn in :data:`SPECTRO_DB_STEP` steps
+and at most :data:`SPECTRO_COLUMNS` columns (about 3 pixels each): a noisy truecolour
+spectrogram does not compress, and took 240 KB of the report per file; now about 40 KB.
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ from guard.errors import ParameterError
 from guard.scan import ScanResult
 
 COLORS = {"watermarked": "#1f6feb", "likely-synthetic": "#d1242f", "no-evidence": "#1a7f37", "error": "#6e7781"}
+SPECTRO_COLUMNS = 320  # time columns of the drawn spectrogram (neighbouring frames averaged in power)
+SPECTRO_DB_STEP = 2.0  # its levels, dB: 40 steps over the 80 dB shown, too fine to see
+MAX_SPAN_ROWS = 40  # rows of each kind in a file's table of spans; the rest are counted
 _CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:24px auto;max-width:1180px;color:#1f2328;padding:0 16px}
 h1{font-size:24px;margin:0 0 4px} h2{font-size:17px;margin:0 0 8px;word-break:break-all}
@@ -40,6 +48,7 @@ section.file img{width:100%;max-width:1100px;display:block;margin:8px 0}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(250px,1fr));gap:10px}
 .grid{align-items:start} .grid table{margin:0} .grid caption{text-align:left;font-weight:600;padding:2px 0}
 .reason{margin:6px 0;font-size:14px} .counts span{margin-right:14px}
+table.spans{width:auto;min-width:50%} table.spans caption{text-align:left;font-weight:600;padding:2px 0}
 a{color:#0969da;text-decoration:none}
 """
 
@@ -73,12 +82,14 @@ def figure_png(result: ScanResult, *, threshold: float, dpi: int = 90) -> bytes 
     import matplotlib
 
     matplotlib.use("Agg")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from PIL import Image
 
     end_s = max(view.duration_s, 1e-3)
     fig = Figure(figsize=(11, 4.4), dpi=dpi, layout="constrained")
     spec_ax, wm_ax, det_ax = fig.subplots(3, 1, sharex=True, gridspec_kw={"height_ratios": [3.2, 0.7, 1.3]})
-    spec_ax.imshow(view.image_db.astype("float32"), origin="lower", aspect="auto", cmap="magma",
+    spec_ax.imshow(display_db(view.image_db, max_columns=SPECTRO_COLUMNS), origin="lower", aspect="auto", cmap="magma",
                    extent=(0, end_s, 0, view.max_freq_hz / 1000), vmin=-80, vmax=0, interpolation="nearest")
     spec_ax.set_ylabel("kHz")
     spec_ax.set_title("spectrogram", loc="left", fontsize=10)
@@ -86,9 +97,44 @@ def figure_png(result: ScanResult, *, threshold: float, dpi: int = 90) -> bytes 
     _detector_track(det_ax, result.detector or {}, end_s=end_s, threshold=threshold)
     det_ax.set_xlabel("time (s)")
     det_ax.set_xlim(0, end_s)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    rgb = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba()).convert("RGB")
+    # a figure holds some 300-500 colours (the spectrogram's levels, anti-aliased text): 256 lose nothing visible
     buf = io.BytesIO()
-    fig.savefig(buf, format="png")
+    rgb.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(buf, format="PNG")
     return buf.getvalue()
+
+
+def display_db(image_db: np.ndarray, *, max_columns: int, step_db: float = SPECTRO_DB_STEP) -> np.ndarray:
+    """A spectrogram as drawn: at most ``max_columns`` columns, levels rounded to ``step_db``.
+
+    Parameters
+    ----------
+    image_db : np.ndarray [shape=(n_bands, n_frames)]
+        Power in dB (:attr:`guard.scan.Overview.image_db`).
+    max_columns : int > 0
+        Neighbouring frames are averaged in power, ``ceil(n_frames / max_columns)`` to a
+        column (the last column may average fewer).
+    step_db : float > 0
+
+    Returns
+    -------
+    np.ndarray [shape=(n_bands, <= max_columns), dtype=float32]
+
+    Examples
+    --------
+    >>> display_db(np.array([[0.0, -10.0, -3.0]]), max_columns=2, step_db=1.0)
+    array([[-3., -3.]], dtype=float32)
+    """
+    if max_columns < 1 or not step_db > 0:
+        raise ParameterError(f"max_columns must be >= 1 and step_db > 0, given max_columns={max_columns}, step_db={step_db}")
+    db = np.asarray(image_db, dtype=np.float32)
+    factor = -(-db.shape[1] // max_columns)
+    if factor > 1:
+        power = np.pad(10 ** (db / 10), ((0, 0), (0, -db.shape[1] % factor)), constant_values=np.nan)
+        db = 10 * np.log10(np.nanmean(power.reshape(db.shape[0], -1, factor), axis=2))
+    return (np.round(db / step_db) * step_db).astype(np.float32)
 
 
 def _watermark_track(ax, watermark: dict, *, end_s: float) -> None:  # noqa: ANN001
@@ -163,6 +209,82 @@ def _segments_text(segments: Sequence[Sequence[float]] | None) -> str:
     return ", ".join(f"{s[0]:.1f}-{s[1]:.1f} s" for s in segments)
 
 
+def _clock(t: float, *, minutes: bool) -> str:
+    """``t`` seconds as ``12.35 s``, or as ``m:ss.s`` (``h:mm:ss.s``) when ``minutes``."""
+    if not minutes:
+        return f"{t:.2f} s"
+    tenths = int(round(t * 10))
+    h, rest = divmod(tenths, 36000)
+    m, rest = divmod(rest, 600)
+    return (f"{h}:{m:02d}" if h else f"{m}") + f":{rest // 10:02d}.{rest % 10}"
+
+
+def detector_runs(windows: Sequence[Sequence[float]], *, threshold: float) -> list[tuple[float, float, float, int]]:
+    """Runs of consecutive detector windows scoring ``p_synthetic >= threshold``.
+
+    Parameters
+    ----------
+    windows : sequence of (start_s, end_s, p_synthetic)
+        The detector's windows in time order (they overlap).
+    threshold : float in [0, 1]
+
+    Returns
+    -------
+    list of (start_s, end_s, max p_synthetic, n_windows)
+
+    Examples
+    --------
+    >>> detector_runs([(0, 3, 0.1), (2, 5, 0.9), (4, 7, 0.6), (6, 9, 0.2), (8, 11, 0.7)], threshold=0.5)
+    [(2.0, 7.0, 0.9, 2), (8.0, 11.0, 0.7, 1)]
+    """
+    runs: list[tuple[float, float, float, int]] = []
+    inside = False
+    for start, end, p in windows:
+        if p < threshold:
+            inside = False
+        elif inside:
+            a, _, top, n = runs[-1]
+            runs[-1] = (a, float(end), max(top, float(p)), n + 1)
+        else:
+            runs.append((float(start), float(end), float(p), 1))
+            inside = True
+    return runs
+
+
+def _span_rows(kind: str, spans: list[tuple[float, float, str]], *, minutes: bool) -> list[str]:
+    rows = [f"<tr><td>{_esc(kind)}</td><td class=\"num\">{_clock(a, minutes=minutes)}</td>"
+            f"<td class=\"num\">{_clock(b, minutes=minutes)}</td><td class=\"num\">{b - a:.1f} s</td>"
+            f"<td>{_esc(detail)}</td></tr>" for a, b, detail in spans[:MAX_SPAN_ROWS]]
+    if len(spans) > MAX_SPAN_ROWS:
+        rows.append(f'<tr><td>{_esc(kind)}</td><td colspan="4">and {len(spans) - MAX_SPAN_ROWS} more</td></tr>')
+    return rows
+
+
+def spans_table(r: ScanResult, *, threshold: float) -> str:
+    """The times of a file's spans as an HTML table: marked segments, pieces of other marks, and runs
+    of detector windows at or over ``threshold`` (at most :data:`MAX_SPAN_ROWS` of each kind)."""
+    wm, det = r.watermark or {}, r.detector or {}
+    minutes = (r.duration_s or 0.0) >= 60
+    rows = _span_rows("watermark", [(a, b, f"payload {wm.get('payload') or 'not readable'}")
+                                    for a, b in wm.get("segments") or []], minutes=minutes)
+    for other in wm.get("other_marks") or []:
+        rows += _span_rows("other watermark", [(a, b, f"payload {other.get('payload') or 'not readable'}")
+                                               for a, b in other.get("segments") or []], minutes=minutes)
+    if det.get("p_synthetic") is not None:
+        runs = detector_runs(det.get("segments") or [], threshold=threshold)
+        rows += _span_rows(f"detector >= {threshold:.2f}", [(a, b, f"p_synthetic up to {top:.2f} ({n} window{'s' * (n > 1)})")
+                                                            for a, b, top, n in runs], minutes=minutes)
+    caption = "Spans" + (" (m:ss)" if minutes else "")
+    if not rows:
+        wm_text = "watermark not checked" if wm.get("detected") is None else "no marked segment"
+        det_text = ("detector not run" if det.get("p_synthetic") is None
+                    else f"no detector window at or over {threshold:.2f}")
+        return f'<p class="muted spans">{_esc(caption)}: {wm_text}; {_esc(det_text)}.</p>'
+
+    return (f'<table class="spans"><caption>{_esc(caption)}</caption><thead><tr><th>what</th><th>from</th><th>to</th>'
+            f"<th>length</th><th>detail</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+
 def _details(r: ScanResult) -> str:
     wm = r.watermark or {}
     det = r.detector or {}
@@ -223,7 +345,7 @@ def render_html(results: Sequence[ScanResult], *, threshold: float, notes: Seque
         png = figure_png(r, threshold=threshold)
         img = "" if png is None else f'<img alt="timelines of {_esc(r.file)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
         duration = "" if r.duration_s is None else f" &middot; {r.duration_s:.2f} s"
-        body = "" if r.verdict == "error" else img + _details(r)
+        body = "" if r.verdict == "error" else img + spans_table(r, threshold=threshold) + _details(r)
         sections.append(f'<section class="file" id="f{i}"><h2>{_esc(r.file)}</h2>'
                         f'<div>{_badge(r.verdict)}<span class="muted">{duration}</span></div>'
                         f'<p class="reason">{_esc(r.reason)}</p>{body}</section>')

@@ -20,6 +20,13 @@ counted as evidence either way. Many
 files are scanned by a process pool whose workers each build one :class:`Scanner` (and so
 load the detector once) in an initializer.
 
+A file longer than :data:`BLOCK_S` (plus one detector window) is checked in blocks
+(:func:`block_bounds`), so that memory stays bounded: the verifier and the detector hold
+several times their input in temporaries (a 1 h file took 3.4 GB at once, 0.8 GB in
+blocks). The detector's windows of the blocks are exactly those of the whole file;
+the watermark blocks overlap by :data:`BLOCK_OVERLAP_S` and their findings are joined
+(:func:`join_verifications`). Shorter files, nearly every clip, are checked whole, as before.
+
 Examples
 --------
 >>> scan_file("voicemail.m4a", home_dir="~/.voiceguard").verdict  # doctest: +SKIP
@@ -45,13 +52,27 @@ from typing import Any
 
 import numpy as np
 
+from guard import progress
 from guard.audio import is_audio_path, load
 from guard.errors import GuardError, ParameterError
 from guard.home import Home, open_home
 
 SCAN_RATE = 16000
 DEFAULT_THRESHOLD = 0.5
+# A longer file is checked in blocks of this many seconds (a whole number of detector hops).
+# Whole, the echo search and the voicing measure each take about 35 MB per minute of audio
+# (2 GB an hour). Peak RSS of a 1 h scan: blocks of 300 s 0.94 GB, 180 s 0.90 GB, 120 s
+# 0.82 GB, near the floor of decoding itself (the model, and the samples twice while they are
+# joined: 0.77 GB). Clips of up to 2 minutes, nearly all, are checked whole, as before.
+BLOCK_S = 120.0
+# Each watermark block also reads this much of the block before it (besides the detector's
+# window overlap), so that every piece of up to 10 s, about what a payload needs, lies whole
+# in one block.
+BLOCK_OVERLAP_S = 10.0
 VERDICTS = ("watermarked", "likely-synthetic", "no-evidence", "error")
+# after "no voiceguard watermark" in a reason, for a file scanned without --speed-search (see decide);
+# the range of guard.watermark.verify.SPEED_FACTORS, as the option's help gives it
+SPEED_HINT = " at its own speed (--speed-search also tries speeds x0.94-x1.06)"
 
 
 def _one_line(exc: BaseException) -> str:
@@ -106,7 +127,9 @@ def overview(y: np.ndarray, *, sample_rate: int, n_bands: int = 128, max_frames:
     n_fft = 512
     duration_s = y.shape[0] / sample_rate
     hop = max(128, int(np.ceil(max(y.shape[0] - n_fft, 1) / max_frames)))
-    padded = np.pad(y.astype(np.float32), (0, max(0, n_fft - y.shape[0])))
+    y32 = y if y.dtype == np.float32 else y.astype(np.float32)
+    # only the frames are computed: no copy of a long ``y`` (230 MB an hour)
+    padded = y32 if y32.shape[0] >= n_fft else np.pad(y32, (0, n_fft - y32.shape[0]))
     starts = np.arange(0, padded.shape[0] - n_fft + 1, hop)
     frames = padded[starts[:, None] + np.arange(n_fft)[None, :]] * np.hanning(n_fft).astype(np.float32)
     power = np.abs(np.fft.rfft(frames, axis=1)).T ** 2  # (n_fft // 2 + 1, n_frames)
@@ -138,7 +161,8 @@ class ScanResult:
                 "detector": self.detector, "duration_s": self.duration_s, "error": self.error}
 
 
-def decide(watermark: dict, provenance: dict | None, detector: dict, *, threshold: float) -> tuple[str, str]:
+def decide(watermark: dict, provenance: dict | None, detector: dict, *, threshold: float,
+           suggest_speed_search: bool = False) -> tuple[str, str]:
     """The verdict and its one-line reason from the three pieces of evidence.
 
     Parameters
@@ -152,6 +176,13 @@ def decide(watermark: dict, provenance: dict | None, detector: dict, *, threshol
         not run; ``speech`` False (no voiced speech found) makes its score moot.
     threshold : float in [0, 1]
         ``p_synthetic`` at or above which an unmarked file is "likely-synthetic".
+    suggest_speed_search : bool
+        When the watermark was looked for and not found, say that it was looked for at the
+        file's own speed only and that ``--speed-search`` tries others (:data:`SPEED_HINT`;
+        for a scan without it, of a file long enough to carry a mark). Said whatever the
+        detector says: a sped-up or slowed copy of a marked clip loses its mark, and the
+        detector misses such copies of natural-sounding speech (p_synthetic under 0.01 for
+        4 marked LibriSpeech clips at x0.956 and x1.04), so the hint cannot wait for it.
 
     Returns
     -------
@@ -185,7 +216,7 @@ def decide(watermark: dict, provenance: dict | None, detector: dict, *, threshol
     if watermark.get("detected") is None:
         wm_text = f"watermark not checked ({watermark.get('reason')})"
     else:
-        wm_text = "no voiceguard watermark"
+        wm_text = "no voiceguard watermark" + (SPEED_HINT if suggest_speed_search else "")
     p_syn = detector.get("p_synthetic")
     if p_syn is None:
         return "no-evidence", f"{wm_text}; detector not run ({detector.get('warning')})"
@@ -254,6 +285,12 @@ class ScanConfig:
     speed_search : bool
         Also look for the watermark at other playback speeds
         (:data:`guard.watermark.verify.SPEED_FACTORS`; much slower on unmarked files).
+    show_progress : bool
+        A bar on stderr over the blocks of a file longer than ``block_s`` (off for
+        ``--json``, ``-q`` and in pool workers, whose bars would overwrite each other).
+    block_s : float > 0
+        A longer file (by more than one detector window) is checked in blocks of this many
+        seconds, a whole number of detector hops (:func:`block_bounds`).
     """
 
     home_dir: str | None = None
@@ -261,6 +298,8 @@ class ScanConfig:
     threshold: float = DEFAULT_THRESHOLD
     keep_overview: bool = False
     speed_search: bool = False
+    show_progress: bool = False
+    block_s: float = BLOCK_S
 
 
 class Scanner:
@@ -269,6 +308,7 @@ class Scanner:
     def __init__(self, config: ScanConfig) -> None:
         if not 0.0 <= config.threshold <= 1.0:
             raise ParameterError(f"threshold must be within [0, 1], given threshold={config.threshold}")
+        block_bounds(0, sample_rate=SCAN_RATE, block_s=config.block_s)  # checks block_s
         self.config = config
         self.notes: list[str] = []  # why a part will not run, for people
         self.home: Home | None = open_home(config.home_dir) if config.home_dir else None
@@ -319,13 +359,22 @@ class Scanner:
             y = load(path, sample_rate=SCAN_RATE)
         except GuardError as exc:
             return ScanResult(name, "error", _one_line(exc), error=_one_line(exc))
-        watermark, verification = self._check_watermark(y)
+        bounds = block_bounds(y.shape[0], sample_rate=SCAN_RATE, block_s=self.config.block_s)
+        steps = progress.bar(desc=f"scan {Path(name).name}", total=2 * len(bounds),
+                             enabled=self.config.show_progress and len(bounds) > 1)
+        try:
+            # the detector first: its temporaries (some 200 MB a batch of windows) then do not come on top
+            # of the caches the watermark verifier keeps
+            detector = self._detect(y, bounds, steps)
+            watermark, verification = self._check_watermark(y, bounds, steps)
+        finally:
+            steps.close()
         provenance = self._lookup(verification)
         for other in watermark.get("other_marks") or []:  # pieces of other generated clips joined in
             other["provenance"] = self._lookup_payload(int(other["payload"], 16)) if other.get("payload") else None
         manifest = self._manifest(path)
-        detector = self._detect(y)
-        verdict, reason = decide(watermark, provenance, detector, threshold=self.config.threshold)
+        verdict, reason = decide(watermark, provenance, detector, threshold=self.config.threshold,
+                                 suggest_speed_search=self._speed_search_may_help(y.shape[0] / SCAN_RATE))
         if manifest:
             conflicts = manifest_conflicts(manifest, watermark, provenance)
             manifest["conflicts"] = [detail for _, detail in conflicts]
@@ -334,19 +383,40 @@ class Scanner:
         return ScanResult(name, verdict, reason, watermark, provenance, manifest, detector,
                           round(y.shape[0] / SCAN_RATE, 3), None, view)
 
-    def _check_watermark(self, y: np.ndarray) -> tuple[dict, Any]:
+    def _speed_search_may_help(self, duration_s: float) -> bool:
+        """Whether a file without our mark could still show one with ``--speed-search``: it was not
+        used, and the file is long enough to carry a mark (:data:`guard.watermark.verify.MIN_PRESENCE_S`)."""
+        from guard.watermark.verify import MIN_PRESENCE_S
+
+        return not self.config.speed_search and self.watermark_off is None and duration_s >= MIN_PRESENCE_S
+
+    def _check_watermark(self, y: np.ndarray, bounds: Sequence[tuple[int, int]], steps: Any) -> tuple[dict, Any]:
+        """The watermark section and the :class:`~guard.watermark.result.Verification` (None when not checked).
+
+        ``bounds`` are :func:`block_bounds`; with more than one, each block is read with
+        :data:`BLOCK_OVERLAP_S` of the one before and the findings joined. ``steps`` (a
+        progress bar) advances once per block.
+        """
         from guard.watermark import verify
         from guard.watermark.verify import MIN_PRESENCE_S, MIN_TRY_S
 
         if self.watermark_off:
+            steps.update(len(bounds))
             return not_checked("watermark", self.watermark_off), None
         if y.shape[0] < MIN_TRY_S * SCAN_RATE:  # too short to look in: not checked, rather than "no watermark"
             return not_checked("watermark", f"clip is {y.shape[0] / SCAN_RATE:.2f} s, under the {MIN_TRY_S:g} s the "
                                             f"mark is looked for in (found reliably from {MIN_PRESENCE_S:g} s)"), None
+        overlap = int(BLOCK_OVERLAP_S * SCAN_RATE)
+        parts = []
         try:
-            v = verify(y, sample_rate=SCAN_RATE, keys=self.keys, speed_search=self.config.speed_search)
+            for start, stop in bounds:
+                first = start if len(bounds) == 1 else max(0, start - overlap)
+                parts.append((first / SCAN_RATE, verify(y[first:stop], sample_rate=SCAN_RATE, keys=self.keys,
+                                                        speed_search=self.config.speed_search)))
+                steps.update(1)
         except GuardError as exc:
             return not_checked("watermark", f"verify failed: {_one_line(exc)}"), None
+        v = parts[0][1] if len(parts) == 1 else join_verifications(parts)
         # verify's own JSON keys (DESIGN.md), less the file (the row's) and the key index
         d = v.to_dict()
         section = {k: d[k] for k in ("detected", "payload", "p_value", "segments", "reason", "speed", "other_marks")}
@@ -395,16 +465,136 @@ class Scanner:
                     "signer_checked": False}
         return None if report is None else report.to_dict()
 
-    def _detect(self, y: np.ndarray) -> dict:
+    def _detect(self, y: np.ndarray, bounds: Sequence[tuple[int, int]], steps: Any) -> dict:
+        """The detector section: one score of the whole file, from :func:`block_bounds`' blocks when more than one.
+
+        The blocks' windows are the whole file's, so the file score (the mean window logit)
+        is their count-weighted mean (per-window and file p_synthetic equal the whole file's
+        on 10 and 60 min of LibriSpeech). Voiced speech is measured per block, without the
+        blocks' overlaps, and so against each block's loudest frame rather than the file's
+        (:mod:`guard.detect.voicing`): 13-15 % more voiced seconds there (60 min: 1443 s, not
+        1279 s); only its :data:`~guard.detect.voicing.MIN_VOICED_S` minimum affects a
+        verdict. ``steps`` (a progress bar) advances once per block.
+        """
+        from guard.detect.voicing import MIN_VOICED_S, voiced_seconds
+
         if self.detector is None:
+            steps.update(len(bounds))
             return not_checked("detector", self.detector_off or "no detector")
+        parts = []
         try:
-            result = self.detector.score(y, sample_rate=SCAN_RATE)
+            for start, stop in bounds:
+                parts.append((start / SCAN_RATE, self.detector.score(y[start:stop], sample_rate=SCAN_RATE)))
+                steps.update(1)
         except GuardError as exc:
             return not_checked("detector", f"scoring failed: {_one_line(exc)}")
-        return {"score": float(result.score), "p_synthetic": float(result.p_synthetic),
-                "segments": [[round(float(a), 3), round(float(b), 3), round(float(p), 6)] for a, b, p in result.segments],
-                "warning": result.warning, "voiced_s": round(result.voiced_s, 2), "speech": result.speech}
+        if len(parts) == 1:
+            result = parts[0][1]
+            score, p_file, warning, voiced_s, speech = (result.score, result.p_synthetic, result.warning,
+                                                        result.voiced_s, result.speech)
+        else:
+            counts = [len(r.segments) for _, r in parts]
+            score = sum(r.score * n for (_, r), n in zip(parts, counts)) / sum(counts)
+            p_file = float(self.detector.calibration(score))
+            ends = [start for start, _ in bounds[1:]] + [y.shape[0]]
+            voiced_s = sum(voiced_seconds(y[start:end], sample_rate=SCAN_RATE) for (start, _), end in zip(bounds, ends))
+            speech = not voiced_s < MIN_VOICED_S
+            warning = None if speech else (f"no voiced speech found ({voiced_s:.2f} s voiced): the detector was "
+                                           "trained on speech, so its score says nothing about this audio")
+        segments = [[round(t0 + float(a), 3), round(t0 + float(b), 3), round(float(p), 6)]
+                    for t0, r in parts for a, b, p in r.segments]
+        return {"score": float(score), "p_synthetic": float(p_file), "segments": segments,
+                "warning": warning, "voiced_s": round(voiced_s, 2), "speech": speech}
+
+
+def block_bounds(n_samples: int, *, sample_rate: int, block_s: float = BLOCK_S) -> list[tuple[int, int]]:
+    """[start, stop) samples of the blocks a file is checked in; ``[(0, n_samples)]`` for a short one.
+
+    Block ``i`` starts at ``i * block_s`` and ends one detector window less one hop after
+    the next one starts (the last one at the end), so each detector window of the whole
+    file (:func:`guard.detect.scoring.window_starts`) lies in exactly one block and starts
+    at the same sample there. The last block is longer than one window, so its last window
+    is the whole file's last one too. A file of up to ``block_s`` plus one window is one block.
+
+    Parameters
+    ----------
+    n_samples : int >= 0
+    sample_rate : int > 0
+        Rate of the samples, Hz.
+    block_s : float > 0
+        A whole number of detector hops (:data:`guard.detect.scoring.HOP_S`).
+
+    Examples
+    --------
+    >>> block_bounds(16000 * 700, sample_rate=16000, block_s=300)
+    [(0, 4816000), (4800000, 9616000), (9600000, 11200000)]
+    """
+    from guard.detect.scoring import HOP_S, WINDOW_S
+
+    hop, window = int(HOP_S * sample_rate), int(WINDOW_S * sample_rate)
+    block = int(round(block_s * sample_rate)) if isinstance(block_s, (int, float)) and np.isfinite(block_s) else 0
+    if block <= 0 or block % hop:
+        raise ParameterError(f"block_s must be a positive whole number of {HOP_S:g} s detector hops, "
+                             f"given block_s={block_s}")
+    k = max(1, -(-(n_samples - window) // block))  # ceil: the last block is longer than one window
+    return [(i * block, (i + 1) * block + window - hop if i < k - 1 else n_samples) for i in range(k)]
+
+
+def join_verifications(parts: Sequence[tuple[float, Any]]) -> Any:
+    """One :class:`~guard.watermark.result.Verification` of a file from those of its blocks.
+
+    Parameters
+    ----------
+    parts : sequence of (start_s, Verification)
+        Each block's start in the file (seconds) and its verification, in time order;
+        blocks may overlap.
+
+    Returns
+    -------
+    Verification
+        Detected when any block is; the payload, key and speed of the best block (a payload
+        read first, then the smallest p-value); ``p_value`` the smallest (each block's is
+        already corrected for its windows, as for the chunks of a long clip in
+        :mod:`guard.watermark.verify`); the segments of that mark in every block, in file
+        time and joined where they overlap; pieces of other keys or payloads as
+        ``other_marks``, joined the same way per (key, payload).
+    """
+    from guard.watermark.result import OtherMark, Verification
+
+    found = [(t0, v) for t0, v in parts if v.detected]
+    if not found:  # the block closest to a mark says why not (all silent: the first, p = 1)
+        best = min((v for _, v in parts), key=lambda v: v.p_value)
+        return Verification(False, None, best.p_value, [], best.reason, speed=best.speed)
+    best = min((v for _, v in found), key=lambda v: (v.payload is None, v.p_value))
+
+    def same(key_index: int | None, payload: int | None) -> bool:  # the reported mark (payload unread, or the same)
+        return key_index == best.key_index and (payload is None or best.payload is None or payload == best.payload)
+
+    groups: dict[tuple[int, int | None], list[tuple[float, float]]] = {}
+    for t0, v in found:
+        for key_index, payload, spans in [(v.key_index, v.payload, v.segments)] + [
+                (m.key_index, m.payload, m.segments) for m in v.other_marks]:
+            group = (best.key_index, best.payload) if same(key_index, payload) else (int(key_index or 0), payload)
+            groups.setdefault(group, []).extend((round(a + t0, 3), round(b + t0, 3)) for a, b in spans)
+    mine = _joined(groups.pop((best.key_index, best.payload), []))
+    others = [OtherMark(_joined(spans), key_index, payload) for (key_index, payload), spans in groups.items()]
+    p_value = min(v.p_value for _, v in found)
+    reason = (f"watermark found in {len(found)} of {len(parts)} blocks (p={p_value:.2g}); "
+              + ("payload read" if best.payload is not None else "payload unreadable (check failed)")
+              + (f" (played at x{best.speed:.4f} speed: undone before reading)" if best.speed != 1.0 else ""))
+    return Verification(True, best.payload, p_value, mine, reason, best.key_index, best.raw_payload,
+                        speed=best.speed, other_marks=others)
+
+
+def _joined(spans: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """``spans`` sorted, overlapping ones joined."""
+    out: list[tuple[float, float]] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
 
 
 def _hex(value: Any) -> str:

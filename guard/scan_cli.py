@@ -97,7 +97,9 @@ def scan_command(paths: tuple[Path, ...], report_path: Path | None, workers: int
         raise GuardError(f"nothing to scan: no audio files in {', '.join(map(str, paths))}")
     config = ScanConfig(home_dir=_home_for_scan(home_dir, quiet=quiet),
                         model_path=str(model_path) if model_path else None,
-                        threshold=threshold, keep_overview=report_path is not None, speed_search=speed_search)
+                        threshold=threshold, keep_overview=report_path is not None, speed_search=speed_search,
+                        # a bar per long file, in this process only: pool workers' bars would overwrite each other
+                        show_progress=not (as_json or quiet) and (workers == 1 or len(files) == 1))
     try:
         scanner = Scanner(config)
     except HomeError as exc:
@@ -108,7 +110,8 @@ def scan_command(paths: tuple[Path, ...], report_path: Path | None, workers: int
     interrupted = False
     scanning = scan_files(files, scanner=scanner, workers=workers)
     try:
-        for result in progress(scanning, silent=as_json or quiet, desc="scan", total=len(files)):
+        # one file: its own bar over its blocks (a long file) says more than "0/1", and is not drawn under it
+        for result in progress(scanning, silent=as_json or quiet or len(files) == 1, desc="scan", total=len(files)):
             if as_json:
                 emit_json(result.to_dict())
             results.append(result)

@@ -59,6 +59,20 @@ def test_decide(watermark, provenance, detector, verdict, words) -> None:  # noq
         assert word in reason
 
 
+@pytest.mark.parametrize("watermark, detector, suggest, hint", [
+    (NO_MARK, DET_LOW, True, True),
+    (NO_MARK, DET_HIGH, True, True),  # said whatever the detector says
+    (NO_MARK, DET_OFF, True, True),
+    (NO_MARK, DET_LOW, False, False),  # speed search was used, or the clip is too short to carry a mark
+    (MARK, DET_LOW, True, False),
+    (NOT_CHECKED, DET_LOW, True, False),
+])
+def test_decide_suggests_speed_search_for_no_watermark(watermark, detector, suggest, hint) -> None:  # noqa: ANN001
+    verdict, reason = decide(watermark, None, detector, threshold=0.5, suggest_speed_search=suggest)
+    assert verdict == decide(watermark, None, detector, threshold=0.5)[0]
+    assert ("--speed-search" in reason) is hint
+
+
 def test_decide_threshold_is_explicit() -> None:
     assert decide(NO_MARK, None, DET_HIGH, threshold=0.95)[0] == "no-evidence"
     for bad in (-0.1, 1.5):
@@ -170,9 +184,19 @@ def test_speed_search_finds_a_sped_up_mark(tmp_path: Path, home, speech) -> None
                                                     target_sr=SCAN_RATE), sample_rate=SCAN_RATE)
     plain = Scanner(ScanConfig(home_dir=str(home.root))).scan(slower)
     assert plain.watermark["detected"] is False and plain.watermark["speed"] == 1.0
+    assert "no voiceguard watermark at its own speed (--speed-search also tries" in plain.reason  # what to do next
     result = Scanner(ScanConfig(home_dir=str(home.root), speed_search=True)).scan(slower)
     assert result.verdict == "watermarked" and result.watermark["payload"] == "0badcafe"
     assert abs(result.watermark["speed"] - 0.956) <= 0.005 and "speed" in result.reason
+
+
+@pytest.mark.parametrize("seconds, speed_search, hint", [(4.0, False, True), (2.0, False, False), (4.0, True, False)])
+def test_speed_search_is_suggested_only_where_it_could_find_a_mark(tmp_path: Path, home, speech, seconds: float,
+                                                                    speed_search: bool, hint: bool) -> None:  # noqa: ANN001
+    clip = save(tmp_path / "unmarked.wav", np.tile(speech, 2)[: int(seconds * SCAN_RATE)], sample_rate=SCAN_RATE)
+    result = Scanner(ScanConfig(home_dir=str(home.root), speed_search=speed_search)).scan(clip)
+    assert result.watermark["detected"] is False
+    assert ("--speed-search" in result.reason) is hint
 
 
 def test_other_homes_key_does_not_mark(tmp_path: Path, home, speech) -> None:  # noqa: ANN001
