@@ -25,7 +25,7 @@ A file longer than :data:`BLOCK_S` (plus one detector window) is checked in bloc
 several times their input in temporaries (a 1 h file took 3.4 GB at once, 0.8 GB in
 blocks). The detector's windows of the blocks are exactly those of the whole file;
 the watermark blocks overlap by :data:`BLOCK_OVERLAP_S` and their findings are joined
-(:func:`join_verifications`). Shorter files, nearly every clip, are checked whole, as before.
+(:func:`guard.watermark.result.join`). Shorter files, nearly every clip, are checked whole, as before.
 
 Examples
 --------
@@ -398,6 +398,7 @@ class Scanner:
         progress bar) advances once per block.
         """
         from guard.watermark import verify
+        from guard.watermark.result import join
         from guard.watermark.verify import MIN_PRESENCE_S, MIN_TRY_S
 
         if self.watermark_off:
@@ -416,7 +417,7 @@ class Scanner:
                 steps.update(1)
         except GuardError as exc:
             return not_checked("watermark", f"verify failed: {_one_line(exc)}"), None
-        v = parts[0][1] if len(parts) == 1 else join_verifications(parts)
+        v = parts[0][1] if len(parts) == 1 else join(parts, unit="blocks")
         # verify's own JSON keys (DESIGN.md), less the file (the row's) and the key index
         d = v.to_dict()
         section = {k: d[k] for k in ("detected", "payload", "p_value", "segments", "reason", "speed", "other_marks")}
@@ -538,63 +539,6 @@ def block_bounds(n_samples: int, *, sample_rate: int, block_s: float = BLOCK_S) 
                              f"given block_s={block_s}")
     k = max(1, -(-(n_samples - window) // block))  # ceil: the last block is longer than one window
     return [(i * block, (i + 1) * block + window - hop if i < k - 1 else n_samples) for i in range(k)]
-
-
-def join_verifications(parts: Sequence[tuple[float, Any]]) -> Any:
-    """One :class:`~guard.watermark.result.Verification` of a file from those of its blocks.
-
-    Parameters
-    ----------
-    parts : sequence of (start_s, Verification)
-        Each block's start in the file (seconds) and its verification, in time order;
-        blocks may overlap.
-
-    Returns
-    -------
-    Verification
-        Detected when any block is; the payload, key and speed of the best block (a payload
-        read first, then the smallest p-value); ``p_value`` the smallest (each block's is
-        already corrected for its windows, as for the chunks of a long clip in
-        :mod:`guard.watermark.verify`); the segments of that mark in every block, in file
-        time and joined where they overlap; pieces of other keys or payloads as
-        ``other_marks``, joined the same way per (key, payload).
-    """
-    from guard.watermark.result import OtherMark, Verification
-
-    found = [(t0, v) for t0, v in parts if v.detected]
-    if not found:  # the block closest to a mark says why not (all silent: the first, p = 1)
-        best = min((v for _, v in parts), key=lambda v: v.p_value)
-        return Verification(False, None, best.p_value, [], best.reason, speed=best.speed)
-    best = min((v for _, v in found), key=lambda v: (v.payload is None, v.p_value))
-
-    def same(key_index: int | None, payload: int | None) -> bool:  # the reported mark (payload unread, or the same)
-        return key_index == best.key_index and (payload is None or best.payload is None or payload == best.payload)
-
-    groups: dict[tuple[int, int | None], list[tuple[float, float]]] = {}
-    for t0, v in found:
-        for key_index, payload, spans in [(v.key_index, v.payload, v.segments)] + [
-                (m.key_index, m.payload, m.segments) for m in v.other_marks]:
-            group = (best.key_index, best.payload) if same(key_index, payload) else (int(key_index or 0), payload)
-            groups.setdefault(group, []).extend((round(a + t0, 3), round(b + t0, 3)) for a, b in spans)
-    mine = _joined(groups.pop((best.key_index, best.payload), []))
-    others = [OtherMark(_joined(spans), key_index, payload) for (key_index, payload), spans in groups.items()]
-    p_value = min(v.p_value for _, v in found)
-    reason = (f"watermark found in {len(found)} of {len(parts)} blocks (p={p_value:.2g}); "
-              + ("payload read" if best.payload is not None else "payload unreadable (check failed)")
-              + (f" (played at x{best.speed:.4f} speed: undone before reading)" if best.speed != 1.0 else ""))
-    return Verification(True, best.payload, p_value, mine, reason, best.key_index, best.raw_payload,
-                        speed=best.speed, other_marks=others)
-
-
-def _joined(spans: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
-    """``spans`` sorted, overlapping ones joined."""
-    out: list[tuple[float, float]] = []
-    for a, b in sorted(spans):
-        if out and a <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], b))
-        else:
-            out.append((a, b))
-    return out
 
 
 def _hex(value: Any) -> str:

@@ -20,9 +20,9 @@ from guard.scan import (
     ScanConfig,
     Scanner,
     block_bounds,
-    join_verifications,
     overview,
 )
+from guard.watermark.result import join
 
 SR = SCAN_RATE
 
@@ -119,12 +119,12 @@ def test_join_shifts_merges_and_keeps_other_payloads_apart() -> None:
              (10.0, _verification(True, 0x0BADCAFE, 1e-30, [(5.0, 15.0)], [([(20.0, 25.0)], 0x12345678)])),
              (30.0, _verification(True, 0x12345678, 1e-9, [(0.0, 4.0)])),
              (50.0, _verification(False, None, 0.3, []))]
-    joined = join_verifications(parts)
+    joined = join(parts, unit="blocks")
     assert joined.detected and joined.payload == 0x0BADCAFE and joined.p_value == 1e-30
     assert joined.segments == [(15.0, 25.0)]
     assert [(m.payload, m.segments) for m in joined.other_marks] == [(0x12345678, [(30.0, 35.0)])]
     assert joined.reason.startswith("watermark found in 3 of 4 blocks (p=1e-30); payload read")
-    none = join_verifications([(0.0, _verification(False, None, 0.2, [])), (10.0, _verification(False, None, 0.01, []))])
+    none = join([(0.0, _verification(False, None, 0.2, [])), (10.0, _verification(False, None, 0.01, []))], unit="blocks")
     assert not none.detected and none.p_value == 0.01 and none.segments == []
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 
@@ -88,3 +89,60 @@ class Verification:
             "speed": self.speed,
             "other_marks": [m.to_dict() for m in self.other_marks],
         }
+
+
+def join(parts: Sequence[tuple[float, Verification]], *, unit: str) -> Verification:
+    """One :class:`Verification` of a clip from those of its pieces (chunks or blocks), which may overlap.
+
+    Parameters
+    ----------
+    parts : sequence of (start_s, Verification)
+        Each piece's start in the clip (seconds) and its verification, in time order.
+    unit : str
+        What a piece is called in the reason ("chunks", "blocks").
+
+    Returns
+    -------
+    Verification
+        Detected when any piece is; the payload, key and speed of the best piece (a payload
+        read first, then the smallest p-value); ``p_value`` the smallest (each piece's is
+        already for a 3 s window, as the design's false-alarm rate is); the segments of that
+        mark in every piece, in clip time and joined where they overlap; pieces of other
+        keys or payloads as ``other_marks``, one per (key, payload), joined the same way.
+    """
+    found = [(t0, v) for t0, v in parts if v.detected]
+    if not found:
+        if all("silent" in v.reason for _, v in parts):
+            return Verification(False, None, 1.0, [], "nothing to check: the audio is silent")
+        best = min((v for _, v in parts), key=lambda v: v.p_value)  # the piece closest to a mark says why not
+        return Verification(False, None, best.p_value, [], best.reason, speed=best.speed)
+    best = min((v for _, v in found), key=lambda v: (v.payload is None, v.p_value))
+
+    def same(key_index: int | None, payload: int | None) -> bool:  # the reported mark (payload unread, or the same)
+        return key_index == best.key_index and (payload is None or best.payload is None or payload == best.payload)
+
+    groups: dict[tuple[int | None, int | None], list[tuple[float, float]]] = {}
+    for t0, v in found:
+        for key_index, payload, spans in [(v.key_index, v.payload, v.segments)] + [
+                (m.key_index, m.payload, m.segments) for m in v.other_marks]:
+            group = (best.key_index, best.payload) if same(key_index, payload) else (int(key_index or 0), payload)
+            groups.setdefault(group, []).extend((round(a + t0, 3), round(b + t0, 3)) for a, b in spans)
+    mine = _joined(groups.pop((best.key_index, best.payload), []))
+    others = [OtherMark(_joined(spans), int(key_index or 0), payload) for (key_index, payload), spans in groups.items()]
+    p_value = min(v.p_value for _, v in found)
+    reason = (f"watermark found in {len(found)} of {len(parts)} {unit} (p={p_value:.2g}); "
+              + ("payload read" if best.payload is not None else "payload unreadable (check failed)")
+              + (f" (played at x{best.speed:.4f} speed: undone before reading)" if best.speed != 1.0 else ""))
+    return Verification(True, best.payload, p_value, mine, reason, best.key_index, best.raw_payload,
+                        speed=best.speed, other_marks=others)
+
+
+def _joined(spans: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """``spans`` sorted, overlapping ones joined."""
+    out: list[tuple[float, float]] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out

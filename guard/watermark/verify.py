@@ -26,7 +26,7 @@ from guard.watermark.layout import (
     check_key,
     pattern,
 )
-from guard.watermark.result import OtherMark, Verification
+from guard.watermark.result import OtherMark, Verification, join
 
 _T = TypeVar("_T")
 
@@ -389,36 +389,7 @@ def _verify_long(y16: np.ndarray, clipped: clipping.Restored | None, keys: list[
     starts = [min(i * (length - overlap), n - length) for i in range(k)]
     results = [(s0, _verify16(y16[s0:s0 + length], None if clipped is None else clipped.crop(s0, s0 + length), keys,
                                duration_s=length / RATE, multiplicity=multiplicity)) for s0 in starts]
-    found = [(s0, r) for s0, r in results if r.detected]
-    if not found:
-        best = min(results, key=lambda x: x[1].p_value)[1]
-        if all("silent" in r.reason for _, r in results):
-            return Verification(False, None, 1.0, [], "nothing to check: the audio is silent")
-        return Verification(False, None, best.p_value, [], best.reason)
-    best = min((r for _, r in found), key=lambda r: (r.payload is None, r.p_value))
-
-    def same(key_index: int | None, payload: int | None) -> bool:  # the reported mark (payload unread, or the same)
-        return key_index == best.key_index and (payload is None or best.payload is None or payload == best.payload)
-
-    def shifted(spans: list[tuple[float, float]], s0: int) -> list[tuple[float, float]]:
-        return [(round(a + s0 / RATE, 3), round(b + s0 / RATE, 3)) for a, b in spans]
-
-    # every chunk's pieces, its own mark's and its other marks', each (key, payload, spans)
-    pieces = [(r.key_index, r.payload, shifted(r.segments, s0)) for s0, r in found]
-    pieces += [(m.key_index, m.payload, shifted(m.segments, s0)) for s0, r in found for m in r.other_marks]
-    spans = sorted(span for k, p, piece in pieces if same(k, p) for span in piece)
-    merged: list[tuple[float, float]] = []
-    for a, b in spans:
-        if merged and a <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
-        else:
-            merged.append((a, b))
-    others = [OtherMark(piece, int(k or 0), p) for k, p, piece in pieces if not same(k, p)]
-    p_value = min(r.p_value for _, r in found)
-    what = "payload read" if best.payload is not None else "payload unreadable (check failed)"
-    return Verification(True, best.payload, p_value, merged,
-                        f"watermark found in {len(found)} of {k} chunks (p={p_value:.2g}); {what}", best.key_index,
-                        best.raw_payload, other_marks=others)
+    return join([(s0 / RATE, r) for s0, r in results], unit="chunks")
 
 
 def _verify16(y16: np.ndarray, clipped: clipping.Restored | None, keys: list[bytes], *, duration_s: float,
