@@ -5,6 +5,8 @@ ledger, not from the voice folder alone: a voice folder with no enrollment recor
 model or consent differ from that record, is refused. The consent that covers the clip is then
 chosen by :func:`guard.consent.check_enrolled`: the enrolled speaker's own consent, or a
 renewal by the same speaker, never another subject's grant or licence for the same voice id.
+A voice whose deletion is logged (``voice.deleted``, :func:`cloner.erase.delete_voice`) is refused
+whatever is on disk: a folder restored from a backup after the deletion does not bring it back.
 """
 
 from __future__ import annotations
@@ -26,6 +28,14 @@ def enrollments(home: Home, voice_id: str) -> list[Event]:
         return [e for e in ledger.events("voice.enrolled") if e.body.get("voice_id") == voice_id]
 
 
+def deletion(home: Home, voice_id: str) -> Event | None:
+    """The first ``voice.deleted`` ledger event of ``voice_id``, or None while the voice is not deleted."""
+    from guard.ledger import open_ledger
+
+    with open_ledger(home) as ledger:
+        return next((e for e in ledger.events("voice.deleted") if e.body.get("voice_id") == voice_id), None)
+
+
 def enrollment_consent(home: Home, voice_id: str, *, model_consent_id: str, weights_sha256: str | None) -> str:
     """The consent id of ``voice_id``'s one ``voice.enrolled`` event, checked against the voice on disk.
 
@@ -41,8 +51,13 @@ def enrollment_consent(home: Home, voice_id: str, *, model_consent_id: str, weig
     Raises
     ------
     ConsentError
-        No enrollment record for the voice, more than one, or the voice folder does not match it.
+        No enrollment record for the voice, more than one, the voice folder does not match it, or
+        the voice's deletion is logged.
     """
+    deleted = deletion(home, voice_id)
+    if deleted is not None:
+        raise ConsentError(f"voice {voice_id!r} was deleted at {deleted.time.isoformat()} (ledger event {deleted.seq}: "
+                           f"{deleted.body.get('reason')}); a deleted voice is never cloned again")
     events = enrollments(home, voice_id)
     if not events:
         raise ConsentError(f"voice {voice_id!r} has no enrollment record in the ledger of {home.root}; run "

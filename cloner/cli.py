@@ -18,7 +18,15 @@ from guard.cliutil import (
 )
 from guard.consent.cli import ExpiryDate
 from guard.consent.record import PURPOSES
+from guard.errors import GuardError
 from guard.home import open_home
+
+# What `clone --help` says; tests hold these to cloner.output.WRITABLE_EXTENSIONS and to
+# cloner.pipeline.mark (guard.watermark.MIN_PAYLOAD_S, padded to it plus 0.25 s), which are not
+# imported here because the watermark's import alone takes most of a second.
+CLONE_FORMATS = (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".opus", ".webm")
+CLONE_MIN_SPEECH_S = 3.07
+CLONE_PADDED_S = 3.32
 
 
 @click.command("tts")
@@ -127,7 +135,7 @@ def enroll_command(voice_id: str | None, recordings_dir: Path | None, consent_id
 
 @click.group("voices")
 def voices_group() -> None:
-    """Enrolled voices."""
+    """Enrolled voices: list them, or delete one (its model and recordings)."""
 
 
 @voices_group.command("list")
@@ -144,16 +152,67 @@ def voices_list_command(home_dir: Path, as_json: bool) -> None:
         if as_json:
             emit_json(v)
         elif "error" in v:
-            click.echo(f"{v['voice_id']:24s} ERROR {v['error']}")
+            say(f"{v['voice_id']:24s} ERROR {v['error']}")
         else:
             status = v["consent_status"]
             note = {"revoked": "REVOKED: no more clones; a new consent needs a new enrollment (new voice id)",
                     "expired": "EXPIRED: clones need the speaker's renewed consent",
                     "renewed": "expired, renewed by the speaker"}.get(status, status)
-            click.echo(f"{v['voice_id']:24s} {v['language']:8s} {v['sample_rate']:6d} Hz "
-                       f"{v['speech_s']:7.1f} s  consent {v['consent_id']} ({note})  {v['created_at']}")
+            say(f"{v['voice_id']:24s} {v['language']:8s} {v['sample_rate']:6d} Hz "
+                f"{v['speech_s']:7.1f} s  consent {v['consent_id']} ({note})  {v['created_at']}")
     if not voices and not as_json:
         say("no voices enrolled; see `voiceguard enroll --help`")
+
+
+@voices_group.command("delete")
+@click.argument("voice_id", type=Text())
+@click.option("--reason", required=True, type=Text(multiline=True),
+              help="Why the voice is erased (kept in the ledger), e.g. \"consent withdrawn by the speaker\".")
+@home_option
+@json_option
+def voices_delete_command(voice_id: str, reason: str, home_dir: Path, as_json: bool) -> None:
+    """Erase VOICE_ID's voice model and enrollment recordings from the home, and log it.
+
+    Removes the folder voices/VOICE_ID/ (the model, voice.json, the kept recordings and their
+    transcripts) and logs a voice.deleted event in the ledger naming the voice, the consent it
+    was enrolled under, --reason and the files removed. From then on clones of the voice are
+    refused (each refusal logged), its id is never enrolled again, and `voiceguard audit`
+    expects its files to be gone. This cannot be undone.
+
+    It may be run at any time, whether or not the consent was revoked, and it does not change
+    the consent's status: when the speaker withdrew consent, revoke it too
+    (`voiceguard consent revoke`). Kept: the consent record and the speaker's consent statement
+    recording in consents/, as the evidence of the consent the voice's earlier clips were made
+    under, the ledger's events (a consent record holds the statement's speaker embedding), and
+    the clips already written.
+
+    Files already removed by hand: this logs their erasure, so that the audit passes again. A
+    deletion stopped before it finished: run it again to remove what is left (nothing more is
+    logged).
+    """
+    from cloner.erase import delete_voice
+    from guard import consent
+
+    home = open_home(home_dir)
+    result = delete_voice(home, voice_id, reason=reason)
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    where = f"{len(result.removed)} files" if result.removed else "nothing (no files were left)"
+    if result.resumed:
+        say(f"Voice {result.voice_id} was already deleted (ledger event {result.event_seq}, "
+            f"{result.deleted_at}); removed the {where} it had left in {home.voices_dir}")
+        return
+    say(f"Deleted voice {result.voice_id}: removed {where} from {home.voices_dir}; logged as ledger event "
+        f"{result.event_seq} (voice.deleted, consent {result.consent_id}). Its clones are refused from now on; "
+        f"the consent statement stays in {home.root / 'consents'} as evidence of the consent")
+    try:
+        status = consent.get(home, result.consent_id).status()
+    except GuardError:  # a consent the home lacks: the audit reports that
+        return
+    if status == "valid":
+        say(f"Consent {result.consent_id} is still valid; if the speaker withdrew it, revoke it too: "
+            f"`voiceguard consent revoke {result.consent_id} --reason TEXT`")
 
 
 @click.command("clone")
@@ -161,12 +220,22 @@ def voices_list_command(home_dir: Path, as_json: bool) -> None:
 @click.argument("text", type=Text(multiline=True))
 @click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Output audio file (format from extension).")
-@click.option("--purpose", required=True, type=Text(), help="What the clip is for; must be within the voice's consent.")
+@click.option("--purpose", required=True, type=click.Choice(PURPOSES),
+              help="What the clip is for; must be one the voice's consent covers.")
 @click.option("--force", is_flag=True, help="Replace OUT if it exists (never a file inside the data home).")
 @home_option
 @json_option
 def clone_command(voice_id: str, text: str, out: Path, purpose: str, force: bool, home_dir: Path, as_json: bool) -> None:
     """Speak TEXT in VOICE_ID's voice into OUT: consent-checked, watermarked, recorded.
+
+    OUT's extension picks the format: {formats}. A format that cannot embed the C2PA manifest
+    gets it beside the clip, as OUT.c2pa.
+
+    Every clip carries the watermark, and its payload needs about {min_s:.0f} s of speech
+    ({min_s:g} s): a shorter clip is padded with silence to {padded_s:g} s, and a text too short
+    to carry it readably is refused, so give a sentence or more. A clone outside the voice's
+    consent (a purpose it does not cover, expired, revoked, a deleted voice) is refused and the
+    refusal logged.
 
     A recorded clip that an interrupted clone left in a hidden .voiceguard-* folder beside OUT
     is first moved to the name it was recorded for (with --json, listed under "recovered", a key
@@ -190,3 +259,7 @@ def clone_command(voice_id: str, text: str, out: Path, purpose: str, force: bool
     else:
         say(f"Wrote {result.file} ({result.duration_s:.2f} s): voice {result.voice_id}, consent {result.consent_id}, "
             f"watermark payload {result.payload}, record {result.record_id}")
+
+
+clone_command.help = clone_command.help.format(formats=", ".join(CLONE_FORMATS), min_s=CLONE_MIN_SPEECH_S,
+                                               padded_s=CLONE_PADDED_S)

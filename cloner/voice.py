@@ -3,7 +3,10 @@
 ``voice.json`` holds everything but the weights (format version, consent, TTS settings,
 normalisers, F0 map, global variance, training summary, the SHA-256 of the weights);
 ``model.pt`` holds the state dicts of the conversion network and of the spectral
-post-filter, loaded with ``weights_only=True`` and checked against that hash. A folder of another format version is refused, not guessed at.
+post-filter, loaded with ``weights_only=True`` and checked against that hash; ``recordings/``
+keeps the enrollment audio and transcripts. A folder of another format version is refused, not
+guessed at. :func:`cloner.erase.delete_voice` erases a voice's folder and logs that as
+``voice.deleted``.
 """
 
 from __future__ import annotations

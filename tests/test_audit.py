@@ -424,8 +424,9 @@ def test_a_moved_home_audits_its_own_files_and_a_copy_checks_the_copy(home: Home
     c = consent.grant(home, voice_id="amy", subject="Amy Corpus", operator="Lab", purposes=["research"],
                       expires=date.today() + timedelta(days=30), license_text="CC BY 4.0 speech corpus")
     model = home.voices_dir / "amy" / "model.pt"
-    model.parent.mkdir(parents=True)
+    (model.parent / "recordings").mkdir(parents=True)
     model.write_bytes(b"weights")
+    (model.parent / "recordings" / "a.flac").write_bytes(b"the kept enrollment recording")
     ledger.log_enrollment(home, voice_id="amy", consent_id=c.consent_id, files={"a.wav": "ab" * 32},
                           model_sha256=hashlib.sha256(b"weights").hexdigest(), model_version="1", model_path=model)
     moved = tmp_path / "elsewhere" / "home"
@@ -493,12 +494,14 @@ def test_checked_has_every_key_whatever_the_log_holds(busy: Home, runner, tmp_pa
         assert report.to_dict()["notes"] == [], name
     assert reports["empty"].to_dict()["checked"] == {**dict.fromkeys(CHECKED_KEYS, 0), "public_key": 1}
     assert reports["refusals only"].to_dict()["checked"]["consents"] == 0
+    assert reports["refusals only"].to_dict()["checked"]["refusals"] == 1
+    assert reports["busy"].to_dict()["checked"]["refusals"] == 2
     assert reports["pinned"].to_dict()["checked"]["pinned checkpoint"] == 1
     assert reports["busy"].to_dict()["checked"]["pinned checkpoint"] == 0
     res = runner.invoke(cli, ["--home", str(empty.root), "audit", "--json"])
     assert res.exit_code == 0 and list(json.loads(res.stdout)["checked"]) == list(CHECKED_KEYS)
     res = runner.invoke(cli, ["--home", str(refusals.root), "audit"])  # people read what there was
-    assert res.exit_code == 0 and "(1 public_key, 1 tree_heads, 1 events, 1 checkpoint)" in res.stderr
+    assert res.exit_code == 0 and "(1 public_key, 1 tree_heads, 1 events, 1 checkpoint, 1 refusals)" in res.stderr
 
 
 def test_a_statement_file_no_consent_refers_to_is_noted_not_failed(busy: Home, runner) -> None:  # noqa: ANN001

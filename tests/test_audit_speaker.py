@@ -30,8 +30,9 @@ def _clip(home: Home, n: int, consent_id: str) -> None:
 
 def _enrolled(home: Home) -> Path:
     model = home.voices_dir / "amy" / "model.pt"
-    model.parent.mkdir(parents=True)
+    (model.parent / "recordings").mkdir(parents=True)
     model.write_bytes(b"voice model weights")
+    (model.parent / "recordings" / "a.flac").write_bytes(b"the kept enrollment recording")
     _grant(home, "consent-amy", "Amy")
     ledger.log_enrollment(home, voice_id="amy", consent_id="consent-amy", files={"a.wav": "ab" * 32},
                           model_sha256=hashlib.sha256(model.read_bytes()).hexdigest(), model_version="1", model_path=model)

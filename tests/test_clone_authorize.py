@@ -122,13 +122,24 @@ def test_a_refusal_is_logged_whatever_else_is_wrong_with_the_call(home, tmp_path
     assert logged["voice_id"] in (voice_id, repr(voice_id)) and logged["purpose"] == "marketing"
 
 
-def test_cli_unknown_purpose_lists_what_the_consent_covers(runner, home, tmp_path: Path) -> None:  # noqa: ANN001
+def test_cli_uncovered_purpose_lists_what_the_consent_covers(runner, home, tmp_path: Path) -> None:  # noqa: ANN001
     _install_voice(home, _grant(home, purposes=("research", "detector-training")).consent_id)
     res = runner.invoke(cli, ["--home", str(home.root), "clone", "amy", TEXT, "-o", str(tmp_path / "c.wav"),
-                              "--purpose", "marketing"])
+                              "--purpose", "game"])
     assert res.exit_code == 1 and res.output.count("\n") == 1
-    assert res.output.startswith("Error: clone refused: unknown purpose 'marketing'; the consent of voice 'amy' "
-                                 "covers research, detector-training")
+    assert res.output.startswith("Error: clone refused: purpose 'game' is outside the consent of voice 'amy' "
+                                 "(its enrolled speaker 'Reader One' agreed to research, detector-training)")
+    assert [r["purpose"] for r in _refusals(home)] == ["game"]
+
+
+@pytest.mark.parametrize("purpose", ["marketing", "Research", "audio book", ""])
+def test_cli_a_purpose_that_is_no_purpose_is_a_usage_error_and_logs_nothing(runner, home, tmp_path: Path,  # noqa: ANN001
+                                                                            purpose: str) -> None:
+    _install_voice(home, _grant(home).consent_id)
+    res = runner.invoke(cli, ["--home", str(home.root), "clone", "amy", TEXT, "-o", str(tmp_path / "c.wav"),
+                              "--purpose", purpose])
+    assert res.exit_code == 2 and "Invalid value for '--purpose'" in res.stderr and "research" in res.stderr
+    assert _refusals(home) == [] and not (tmp_path / "c.wav").exists()
 
 
 def test_voices_list_shows_the_enrollment_consent_status(runner, home) -> None:  # noqa: ANN001
@@ -140,7 +151,8 @@ def test_voices_list_shows_the_enrollment_consent_status(runner, home) -> None: 
     listed = runner.invoke(cli, ["--home", str(home.root), "voices", "list", "--json"])
     assert listed.exit_code == 0 and json.loads(listed.stdout)["consent_status"] == "revoked"
     human = runner.invoke(cli, ["--home", str(home.root), "voices", "list"])
-    assert f"consent {own.consent_id} (REVOKED: no more clones; a new consent needs a new enrollment" in human.stdout
+    assert human.stdout == ""  # people's text goes to stderr
+    assert f"consent {own.consent_id} (REVOKED: no more clones; a new consent needs a new enrollment" in human.stderr
 
 
 # -- where a clip may be written ------------------------------------------------------------------------

@@ -42,6 +42,8 @@ def amy(home, monkeypatch):  # noqa: ANN001, ANN201
         created_at="2026-01-01T00:00:00+00:00", training={"speech_s": 65.0})
     folder = voice.voice_folder(home, "amy")
     digest = voice.save_voice(model, folder)
+    (folder / "recordings").mkdir()
+    (folder / "recordings" / "a.flac").write_bytes(b"the kept enrollment recording")
     ledger.log_enrollment(home, voice_id="amy", consent_id=record.consent_id, files={"a.wav": "ab" * 32},
                           model_sha256=digest, model_version=str(voice.FORMAT_VERSION),
                           model_path=folder / voice.WEIGHTS_FILE)
@@ -146,7 +148,7 @@ def test_a_recorded_clip_whose_name_holds_another_file_is_reported_not_placed(am
         pipeline.clone(amy, "amy", TEXT, purpose="research", out_path=out, overwrite=True)
     monkeypatch.undo()
     (staging,) = _staging_folders(outdir)
-    res = runner.invoke(cli, ["clone", "amy", "Hello", "-o", str(outdir / "x.wav"), "--purpose", "nope",
+    res = runner.invoke(cli, ["clone", "amy", "Hello", "-o", str(outdir / "x.wav"), "--purpose", "game",
                               "--json", "--home", str(amy.root)])  # refused, but the leftover is still reported
     assert res.exit_code == 1 and res.stdout == ""
     assert f"Warning: the clip of record {_clip_events(amy)[0]['record_id']} for {out} is still at " in res.stderr

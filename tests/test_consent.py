@@ -168,7 +168,7 @@ def test_cli_template_grant_list_show_revoke(runner, home: Home) -> None:  # noq
     res = run(runner, home, "list", "--json")
     assert [json.loads(line)["consent_id"] for line in res.stdout.splitlines()] == [cid]
     res = run(runner, home, "show", cid)
-    assert res.exit_code == 0 and f"consent_id: {cid}" in res.stdout
+    assert res.exit_code == 0 and f"consent_id: {cid}" in res.stderr and res.stdout == ""
     res = run(runner, home, "revoke", cid, "--reason", "done")
     assert res.exit_code == 0 and "Revoked" in res.stderr
     assert json.loads(run(runner, home, "show", cid, "--json").stdout)["status"] == "revoked"

@@ -48,8 +48,9 @@ def lived(home: Home) -> Home:
     statement.parent.mkdir()
     statement.write_bytes(b"RIFF a spoken consent statement")
     model = home.voices_dir / "amy" / "model.pt"
-    model.parent.mkdir(parents=True)
+    (model.parent / "recordings").mkdir(parents=True)
     model.write_bytes(b"voice model weights")
+    (model.parent / "recordings" / "a.flac").write_bytes(b"the kept enrollment recording")
     ledger.append(home, "consent.granted", _granted(home, statement))
     ledger.log_enrollment(home, voice_id="amy", consent_id="consent-amy", files={"a.wav": "ab" * 32},
                           model_sha256=hashlib.sha256(model.read_bytes()).hexdigest(), model_version="1",
@@ -399,11 +400,15 @@ def test_bundle_without_events_or_checkpoint_fails(lived: Home, runner, tmp_path
 
 # -- D8: missing evidence or model ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("relative", "needle"), [("consents/consent-amy.wav", "consent statement"),
-                                                  ("voices/amy/model.pt", "voice model")])
-def test_missing_statement_or_model_fails_the_audit(lived: Home, runner, relative: str, needle: str) -> None:  # noqa: ANN001
+@pytest.mark.parametrize(("relative", "needle", "named"), [
+    ("consents/consent-amy.wav", "consent statement", "consents/consent-amy.wav"),
+    ("voices/amy/model.pt", "voice model", "voices/amy/model.pt"),
+    ("voices/amy/recordings/a.flac", "enrollment recordings", "voices/amy/recordings"),
+])
+def test_missing_statement_model_or_recording_fails_the_audit(lived: Home, runner, relative: str, needle: str,  # noqa: ANN001
+                                                              named: str) -> None:
     (lived.root / relative).unlink()
-    assert_fail(invoke(runner, lived, "audit"), "missing-file", needle, str(lived.root / relative))
+    assert_fail(invoke(runner, lived, "audit"), "missing-file", needle, str(lived.root / named))
     report = audit_home(lived)
     assert [f.kind for f in report.failures] == ["missing-file"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -77,7 +77,7 @@ EMBED_RATE = 16000
 
 def grant(home: Home, *, voice_id: str, subject: str, operator: str, purposes: Sequence[str],
           expires: date | str, languages: Sequence[str] = ("en",), statement_wav: Path | None = None,
-          license_text: str | None = None) -> Consent:
+          license_text: str | None = None, notify: Callable[[str], None] | None = None) -> Consent:
     """Record a consent, with exactly one kind of evidence, and log it as ``consent.granted``.
 
     Parameters
@@ -102,6 +102,9 @@ def grant(home: Home, *, voice_id: str, subject: str, operator: str, purposes: S
         in between is noted by the audit.
     license_text : str, optional
         The licence of a research corpus.
+    notify : callable(str), optional
+        Told, once every cheap check has passed, that the statement recording is being checked
+        (speech recognition takes seconds); not called for a licence.
 
     Raises
     ------
@@ -145,6 +148,8 @@ def grant(home: Home, *, voice_id: str, subject: str, operator: str, purposes: S
             raise ConsentError(f"a licence allows only {', '.join(LICENSE_PURPOSES)}; purposes {', '.join(outside)} "
                                f"need a spoken statement from the speaker")
     else:
+        if notify is not None and wav.is_file():  # a missing file is named at once, below
+            notify("Checking the statement (speech recognition and speaker embedding)...")
         evidence = statement_evidence(home, consent_id, wav, voice_id=voice_id, subject=subject, operator=operator,
                                       purposes=purposes, day=day, existing=existing)
     record = Consent(consent_id, voice_id, subject, operator, purposes, langs, now, end_of(day), evidence, now)

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from guard.cliutil import Text, emit_json, home_option, json_option, say
-from guard.consent.record import MAX_EXPIRY_YEARS, PURPOSES, as_date, check_expiry
+from guard.consent.record import MAX_EXPIRY_YEARS, PURPOSES, Consent, as_date, check_expiry
 from guard.errors import ConsentError, ParameterError
 from guard.home import open_home
 
@@ -41,12 +41,54 @@ _expires = click.option("--expires", required=True, type=ExpiryDate(),
                         help=f"Last valid day, YYYY-MM-DD (at most {MAX_EXPIRY_YEARS} years ahead).")
 
 
-def _describe(c) -> str:  # noqa: ANN001 - a Consent
+def _describe(c: Consent) -> str:
     evidence = c.evidence.get("kind")
     extra = f", statement match {c.evidence.get('match_score')}" if evidence == "statement" else ""
     return (f"{c.consent_id}  voice {c.voice_id}  {c.status()}  purposes {', '.join(c.purposes)}  "
             f"valid through {c.last_day.isoformat()}  subject {c.subject!r}  "
             f"operator {c.operator!r}  evidence {evidence}{extra}")
+
+
+def _evidence_lines(evidence: dict) -> list[str]:
+    """The evidence of a consent for people: what it is, where it is kept, how well it matched (no embedding)."""
+    kind = evidence.get("kind")
+    if kind == "license":
+        return [f"evidence: a licence, {evidence.get('text')!r} (SHA-256 {evidence.get('sha256')})"]
+    if kind != "statement":
+        return [f"evidence: {kind}"]
+    lines = [f"evidence: a spoken statement, {evidence.get('duration_s')} s, kept at {evidence.get('file')} "
+             f"(SHA-256 {evidence.get('sha256')})"]
+    scores = evidence.get("field_scores") or {}
+    fields = ", ".join(f"{k.replace('purpose:', 'purpose ')} {v:.2f}" for k, v in scores.items()
+                       if isinstance(v, (int, float)))
+    lines.append(f"statement match: {evidence.get('match_score')} of its words heard (needs "
+                 f"{evidence.get('match_threshold')})" + (f"; by field: {fields}" if fields else ""))
+    if evidence.get("template"):
+        lines.append(f"statement text: {evidence['template']}")
+    embedding = evidence.get("speaker_embedding")
+    if isinstance(embedding, list):
+        lines.append(f"speaker embedding: {len(embedding)} values, compared with the recordings at enrollment "
+                     f"(--json lists them)")
+    return lines
+
+
+def show_lines(c: Consent) -> list[str]:
+    """A consent record as lines for people: lists joined, times and evidence in words, no embedding.
+
+    The labels are the keys of ``--json``, which holds every value in full.
+    """
+    status = c.status()
+    if c.revoked_at is not None:
+        status += f" (revoked at {c.revoked_at.isoformat()}: {c.revoke_reason})"
+    lines = [f"consent_id: {c.consent_id}", f"voice_id: {c.voice_id}", f"status: {status}",
+             f"subject: {c.subject}", f"operator: {c.operator}", f"purposes: {', '.join(c.purposes)}",
+             f"languages: {', '.join(c.languages)}", f"valid_from: {c.valid_from.isoformat()}",
+             f"expires: {c.last_day.isoformat()} (valid through the end of that day, UTC)",
+             f"created_at: {c.created_at.isoformat()}"]
+    lines += _evidence_lines(dict(c.evidence))
+    lines.append(f"signature: Ed25519, {c.signature[:16]}... (--json gives it whole)" if c.signature
+                 else "signature: none")
+    return lines
 
 
 @click.group("consent")
@@ -89,10 +131,9 @@ def grant_command(voice_id: str, subject: str, operator: str, purposes: tuple[st
     from guard.consent import grant
 
     home = open_home(home_dir)
-    if not as_json and statement is not None:
-        say("Checking the statement (speech recognition and speaker embedding)...")
     record = grant(home, voice_id=voice_id, subject=subject, operator=operator, purposes=purposes,
-                   expires=expires, languages=languages, statement_wav=statement, license_text=license_text)
+                   expires=expires, languages=languages, statement_wav=statement, license_text=license_text,
+                   notify=lambda message: say(message, quiet=as_json))
     if as_json:
         emit_json(record.to_dict())
     else:
@@ -130,7 +171,7 @@ def list_command(home_dir: Path, as_json: bool) -> None:
         if as_json:
             emit_json(record.to_dict())
         else:
-            click.echo(_describe(record))
+            say(_describe(record))
     if not records and not as_json:
         say("No consents yet; `voiceguard consent grant --help` shows how to record one.")
 
@@ -144,10 +185,8 @@ def show_command(consent_id: str, home_dir: Path, as_json: bool) -> None:
     from guard.consent import get
 
     record = get(open_home(home_dir), consent_id)
-    d = record.to_dict()
     if as_json:
-        emit_json(d)
+        emit_json(record.to_dict())
         return
-    d.get("evidence", {}).pop("speaker_embedding", None)
-    for k, v in d.items():
-        click.echo(f"{k}: {v}")
+    for line in show_lines(record):
+        say(line)

@@ -1,13 +1,13 @@
 """The tamper-evident event ledger: SQLite, an RFC 6962 Merkle log and a signed tree head per event.
 
 Public surface: :class:`Ledger` / :func:`open_ledger` to append and read events,
-:func:`log_enrollment` and :func:`log_refusal` for the cloner, :func:`on_init` for
+:func:`log_enrollment`, :func:`log_refusal` and :func:`log_deletion` for the cloner, :func:`on_init` for
 ``voiceguard init``, and :mod:`guard.ledger.audit` to verify a home or an exported bundle.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from guard.errors import ParameterError
@@ -15,7 +15,7 @@ from guard.home import Home
 from guard.ledger.store import KINDS, Event, Ledger, TreeHead, create_ledger, open_ledger
 
 __all__ = ["KINDS", "Event", "Ledger", "TreeHead", "open_ledger", "on_init", "log_enrollment", "log_refusal",
-           "append"]
+           "log_deletion", "append"]
 
 
 def on_init(home: Home) -> list[Path]:
@@ -64,3 +64,31 @@ def log_enrollment(home: Home, *, voice_id: str, consent_id: str, files: Mapping
 def log_refusal(home: Home, *, voice_id: str, purpose: str, reason: str) -> Event:
     """Record that a clone of ``voice_id`` for ``purpose`` was refused, and why."""
     return append(home, "clone.refused", {"voice_id": str(voice_id), "purpose": str(purpose), "reason": str(reason)})
+
+
+def log_deletion(home: Home, *, voice_id: str, consent_id: str, reason: str, removed: Sequence[str],
+                 precondition: Callable[[], None] | None = None, on_abort: Callable[[], None] | None = None) -> Event:
+    """Record that ``voice_id``'s model and enrollment recordings were erased from the home (``voice.deleted``).
+
+    After this event the audit expects the voice's model and kept recordings to be gone, and
+    refuses (as ``after-deletion``) any later clip or enrollment of the voice.
+
+    Parameters
+    ----------
+    voice_id : str
+        An enrolled voice.
+    consent_id : str
+        The consent it was enrolled under (its ``voice.enrolled`` event's).
+    reason : str
+        Why it was erased (kept in the ledger).
+    removed : sequence of str
+        The files erased, as paths relative to the home (``voices/amy/model.pt``); may be empty
+        when nothing was left to erase.
+    precondition, on_abort : callable, optional
+        As for :meth:`Ledger.append`.
+    """
+    if isinstance(removed, str) or not isinstance(removed, Sequence):
+        raise ParameterError(f"removed must be a list of paths, given {type(removed).__name__}")
+    body = {"voice_id": str(voice_id), "consent_id": str(consent_id), "reason": str(reason),
+            "removed": sorted(str(p) for p in removed)}
+    return append(home, "voice.deleted", body, precondition=precondition, on_abort=on_abort)

@@ -38,7 +38,11 @@ def _home_to_audit(home_dir: Path | None) -> Home:
 @click.command("audit")
 @click.option("--export", "export_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Also write a bundle (events, tree heads, public key, checkpoint.json) that --bundle verifies "
-                   "elsewhere; keep its checkpoint.json to use with --checkpoint later.")
+                   "elsewhere; keep its checkpoint.json to use with --checkpoint later. The folder must be new or empty "
+                   "(see --force) and outside the data home.")
+@click.option("--force", is_flag=True,
+              help="With --export: write into a folder that already holds files, replacing an earlier bundle there "
+                   "(its checkpoint.json too).")
 @click.option("--bundle", "bundle_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Audit an exported bundle instead of the home (no private key needed).")
 @click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -51,31 +55,38 @@ def _home_to_audit(home_dir: Path | None) -> Home:
                    "with another key.")
 @home_option
 @json_option
-def audit_command(export_dir: Path | None, bundle_dir: Path | None, checkpoint_file: Path | None,
+def audit_command(export_dir: Path | None, force: bool, bundle_dir: Path | None, checkpoint_file: Path | None,
                   public_key: str | None, home_dir: Path, as_json: bool) -> None:
     """Verify the ledger: the Merkle tree, every signature and tree head, and every consent's scope.
 
     A damaged or edited log, a missing checkpoint (ledger.head.json) while the log holds events,
-    and a missing consent statement or voice model are failures; a file in the home's consents/
-    folder that no consent refers to (left by a grant that was killed) is only a NOTE. With
+    and a missing consent statement, voice model or kept enrollment recording are failures (a
+    voice's model and recordings are expected gone once `voiceguard voices delete` logged their
+    erasure); a file in the home's consents/ folder that no consent refers to (left by a grant
+    that was killed) is only a NOTE. With
     --checkpoint FILE the log must also extend the tree head saved in FILE. The report names
     the key the log is signed with; with --public-key KEY that key must be KEY. README.md
     ("4. Audit consent logs") explains every failure kind.
     """
     from guard.ledger.audit import audit_bundle, audit_home, export_bundle
+    from guard.ledger.source import check_export_folder
 
     if bundle_dir is not None and export_dir is not None:
         raise click.UsageError("--export writes a bundle from the home; it cannot be combined with --bundle")
+    if force and export_dir is None:
+        raise click.UsageError("--force applies to --export DIR only")
 
     if bundle_dir is not None:
         report = audit_bundle(bundle_dir, checkpoint=checkpoint_file, expected_key=public_key)
         where = str(bundle_dir)
     else:
         home = _home_to_audit(home_dir)
+        if export_dir is not None:  # refused before the audit's work, not after it
+            check_export_folder(home, export_dir, overwrite=force)
         report = audit_home(home, checkpoint=checkpoint_file, expected_key=public_key)
         where = str(home.ledger_path)
         if export_dir is not None:
-            written = export_bundle(home, export_dir)
+            written = export_bundle(home, export_dir, overwrite=force)
             if not as_json:
                 say(f"Exported {len(written)} files to {export_dir}")
     if as_json:

@@ -5,9 +5,18 @@ Failures: ``bad-consent-signature``, ``duplicate-consent``, ``unknown-consent``,
 ``after-revocation``, ``not-enrolled-speaker`` (a clip of an enrolled voice under a consent that is
 neither the one it was enrolled under nor that speaker's renewal, :func:`guard.consent.renews`;
 a clip after the enrollment consent was revoked is ``after-revocation``), ``duplicate-payload``,
-``file-hash-mismatch``, and ``missing-file`` (a consent statement or a voice model the log refers
-to is gone; a clip that has moved is only counted). Clips of a voice with no enrollment in the
-log (another generator using guard's provenance) are checked against the consent they cite.
+``file-hash-mismatch``, ``missing-file`` (a consent statement, a voice model, or one of the
+enrollment recordings kept beside a model in a home's ``voices/<id>/recordings/``, that the log
+refers to is gone; a clip that has moved is only counted), ``after-deletion`` (a clip or an
+enrollment of a voice after its ``voice.deleted`` event) and ``bad-deletion`` (a ``voice.deleted``
+event of a voice not enrolled before it, naming another consent than its enrollment's, or of a
+voice already deleted). Clips of a voice with no enrollment in the log (another generator using
+guard's provenance) are checked against the consent they cite.
+
+A voice whose deletion is logged is expected to have lost its model and recordings: that is not
+a failure. Its files still in the home (a deletion that was stopped, a folder restored from a
+backup) are noted (``erasure-incomplete``). Consent statements stay: they are the evidence of the
+consent under which the voice's earlier clips were made.
 
 A file in a home's ``consents/`` folder that no consent refers to fails nothing: it is noted
 (``unreferenced-file``), since a grant killed before its event was committed leaves one behind
@@ -18,6 +27,7 @@ from __future__ import annotations
 
 import glob
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +39,38 @@ from guard.home import Home
 from guard.ledger.canon import load_public_key, parse_time
 from guard.ledger.report import AuditReport, Failure
 
+# The folder beside a voice model in a home's voices/<voice_id>/ that keeps the voice's enrollment
+# recordings, one audio file (any extension) per recording the enrollment event names, by stem.
+RECORDINGS_FOLDER = "recordings"
+ERASE_FIX = "if it was erased on purpose, log that with `voiceguard voices delete {vid} --reason TEXT`"
+
+
+@dataclass
+class _Erasures:
+    """Voice deletions: ``logged`` maps a voice id to (position, "event N") of its first ``voice.deleted``
+    event in the whole log; ``done`` maps it to "event N" of the deletions met so far, in order."""
+
+    logged: dict[str, tuple[int, str]]
+    done: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, events: Sequence[dict[str, Any] | None]) -> _Erasures:
+        logged: dict[str, tuple[int, str]] = {}
+        for position, event in enumerate(events):
+            if event is not None and event.get("kind") == "voice.deleted":
+                vid = event["body"].get("voice_id")
+                if isinstance(vid, str):
+                    logged.setdefault(vid, (position, f"event {event.get('seq')}"))
+        return cls(logged)
+
+    def erased_after(self, vid: object, position: int) -> str | None:
+        """"event N" of the deletion of ``vid`` that follows the event at ``position``, or None."""
+        found = self.logged.get(vid) if isinstance(vid, str) else None
+        return found[1] if found is not None and found[0] > position else None
+
 
 def _check_file(report: AuditReport, ident: str, path: object, digest: object, *, what: str | None,
-                home: Home | None = None) -> None:
+                home: Home | None = None, fix: str = "") -> None:
     """Compare a file with its stored hash; ``what`` names a file that must exist (None: may have moved).
 
     With ``home``, a stored path into a home's ``consents/`` or ``voices/`` is read in that home
@@ -44,7 +83,7 @@ def _check_file(report: AuditReport, ident: str, path: object, digest: object, *
         if what is None:
             report.checked["files_missing"] += 1
         else:
-            report.fail("missing-file", ident, f"{what} {p} is missing; restore it from a backup")
+            report.fail("missing-file", ident, f"{what} {p} is missing; restore it from a backup{fix}")
         return
     report.checked["files"] += 1
     try:
@@ -90,7 +129,8 @@ def check_meaning(events: Sequence[dict[str, Any] | None], public_key: str, repo
     payloads: dict[str, str] = {}
     enrolled: dict[str, str] = {}  # voice id -> the consent it was enrolled under
     statements: set[str] = set()  # names of the statement files consent events refer to
-    for event in events:
+    erasures = _Erasures.of(events)
+    for position, event in enumerate(events):
         if event is None:
             continue
         kind, body, seq = event.get("kind"), event["body"], event.get("seq")
@@ -128,7 +168,12 @@ def check_meaning(events: Sequence[dict[str, Any] | None], public_key: str, repo
             elif cid not in revoked:
                 revoked[cid] = t
         elif kind in ("clip.generated", "voice.enrolled"):
-            _check_use(report, kind, ident, body, t, consents, unverified, revoked, payloads, enrolled, files, home)
+            _check_use(report, kind, ident, body, t, consents, unverified, revoked, payloads, enrolled, files, home,
+                       erasures, position)
+        elif kind == "voice.deleted":
+            _check_deletion(report, ident, body, enrolled, erasures)
+        elif kind == "clone.refused":
+            report.checked["refusals"] += 1
     if files and home is not None:
         _note_strays(report, home, statements)
 
@@ -161,16 +206,19 @@ def _note_strays(report: AuditReport, home: Home, referenced: set[str]) -> None:
 
 def _check_use(report: AuditReport, kind: str, ident: str, body: dict[str, Any], t: Any, consents: dict,
                unverified: dict[str, Failure], revoked: dict, payloads: dict[str, str], enrolled: dict[str, str],
-               files: bool, home: Home | None) -> None:
+               files: bool, home: Home | None, erasures: _Erasures, position: int) -> None:
     """A clip or an enrollment: its consent, scope, time and files; a clip of an enrolled voice, its speaker.
 
     ``enrolled`` maps each voice id to the consent of its first enrollment, and grows here.
+    ``position`` is the event's place in the log, to tell whether the voice's deletion follows it.
     """
     report.checked["clips" if kind == "clip.generated" else "enrollments"] += 1
     cid, vid = body.get("consent_id"), body.get("voice_id")
+    what = f"{ident} ({kind} {body.get('record_id', vid)})"
+    if isinstance(vid, str) and vid in erasures.done:
+        report.fail("after-deletion", what, f"made after voice {vid!r} was deleted ({erasures.done[vid]})")
     if kind == "voice.enrolled" and isinstance(vid, str):
         enrolled.setdefault(vid, str(cid))
-    what = f"{ident} ({kind} {body.get('record_id', vid)})"
     record = consents.get(cid)
     if record is None:
         report.fail("unknown-consent", what, f"cites consent {cid!r}, which was never granted before it",
@@ -197,8 +245,67 @@ def _check_use(report: AuditReport, kind: str, ident: str, body: dict[str, Any],
         _check_speaker(report, what, vid, record, consents.get(enrolled.get(vid)) if isinstance(vid, str) else None,
                        t, revoked)
     elif files:
-        _check_file(report, what, body.get("model_path"), body.get("model_sha256"), what="the voice model",
-                    home=home)
+        erased = erasures.erased_after(vid, position)
+        if erased is not None:
+            _note_erasure_left(report, str(vid), body, erased, home)
+        else:
+            fix = f"; {ERASE_FIX.format(vid=vid)}"
+            _check_file(report, what, body.get("model_path"), body.get("model_sha256"), what="the voice model",
+                        home=home, fix=fix)
+            _check_recordings(report, what, str(vid), body, home, fix=fix)
+
+
+def _check_recordings(report: AuditReport, what: str, vid: str, body: dict[str, Any], home: Home | None, *,
+                      fix: str) -> None:
+    """The enrollment recordings kept beside a voice model in ``home``'s voices/: one file per recording the event
+    names. A model outside a home's voices/ (another generator's) has none to check; a voice folder that is gone
+    altogether is reported once, with its model."""
+    path, names = body.get("model_path"), body.get("files")
+    if home is None or not isinstance(path, str) or not path or not isinstance(names, dict) or not names:
+        return
+    folder = home.stored_file(path).parent
+    if folder.parent != home.voices_dir or not folder.is_dir():
+        return
+    kept = folder / RECORDINGS_FOLDER
+    stems = {p.stem for p in kept.iterdir() if p.suffix != ".txt" and p.is_file()} if kept.is_dir() else set()
+    missing = sorted(str(n) for n in names if Path(str(n)).stem not in stems)
+    if missing:
+        shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        report.fail("missing-file", what, f"{len(missing)} of the {len(names)} enrollment recordings of voice {vid!r} "
+                                          f"kept in {kept} are missing ({shown}); restore them from a backup{fix}")
+
+
+def _note_erasure_left(report: AuditReport, vid: str, body: dict[str, Any], erased: str, home: Home | None) -> None:
+    """Note the files of voice ``vid``, whose deletion is logged (``erased``: "event N"), still in ``home``."""
+    if home is None:
+        return
+    path = body.get("model_path")
+    folder = home.stored_file(path).parent if isinstance(path, str) and path else home.voices_dir / vid
+    left = [folder] if folder.parent == home.voices_dir and folder.exists() else []
+    if home.voices_dir.is_dir():  # a deletion stopped after it was logged leaves its files in a hidden folder
+        left += sorted(home.voices_dir.glob(f".{glob.escape(vid)}.*"))
+    if left:
+        report.note("erasure-incomplete", f"voice {vid}", f"its deletion is logged ({erased}), but "
+                    f"{', '.join(map(str, left))} still hold its files; run `voiceguard voices delete {vid} "
+                    f"--reason TEXT` again to remove them")
+
+
+def _check_deletion(report: AuditReport, ident: str, body: dict[str, Any], enrolled: dict[str, str],
+                    erasures: _Erasures) -> None:
+    """A ``voice.deleted`` event: of a voice enrolled before it, under the consent it was enrolled under, once."""
+    report.checked["deletions"] += 1
+    vid, cid = body.get("voice_id"), body.get("consent_id")
+    what = f"{ident} (voice.deleted {vid})"
+    if vid in erasures.done:
+        report.fail("bad-deletion", what, f"voice {vid!r} was already deleted ({erasures.done[vid]})")
+        return
+    if vid not in enrolled:
+        report.fail("bad-deletion", what, f"deletes voice {vid!r}, which was never enrolled before it")
+    elif cid != enrolled[vid]:
+        report.fail("bad-deletion", what, f"names consent {cid!r}, but voice {vid!r} was enrolled under consent "
+                                          f"{enrolled[vid]}")
+    if isinstance(vid, str):
+        erasures.done[vid] = ident
 
 
 def _check_speaker(report: AuditReport, what: str, vid: object, record: Any, base: Any, t: Any, revoked: dict) -> None:

@@ -67,14 +67,52 @@ def read_home(home: Home) -> tuple[LogData, object]:
     return data, stored_key
 
 
-def export_bundle(home: Home, out: Path) -> list[Path]:
-    """Write ``events.jsonl``, ``tree_heads.jsonl``, ``public_key.txt`` and ``checkpoint.json`` to ``out``.
+def check_export_folder(home: Home, out: Path, *, overwrite: bool = False) -> Path:
+    """``out`` if a bundle may be written there: outside the data home, and new or empty unless ``overwrite``.
+
+    An earlier bundle's ``checkpoint.json`` is what ``--checkpoint`` holds a later audit to, so
+    it is never replaced unasked; and a bundle inside the home would be overwritten or mixed with
+    the files the audit checks.
 
     Raises
     ------
     LedgerError
-        When a stored value cannot be written as JSON (the ledger is damaged).
+        ``out`` is inside the data home, is not a folder, or already holds files (without ``overwrite``).
     """
+    out = Path(out)
+    target, root = out.resolve(), home.root.resolve()
+    if target == root or root in target.parents:
+        raise LedgerError(f"export folder {out} is inside the data home {home.root}; export the bundle to a folder "
+                          f"outside it")
+    if out.exists() and not out.is_dir():
+        raise LedgerError(f"export folder {out} is a file; give a folder for the bundle")
+    held = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+    if held and not overwrite:
+        shown = ", ".join(held[:4]) + (f" and {len(held) - 4} more" if len(held) > 4 else "")
+        kind = "an earlier bundle" if "checkpoint.json" in held or "events.jsonl" in held else "files"
+        raise LedgerError(f"export folder {out} already holds {kind} ({shown}); a bundle's checkpoint.json is what "
+                          f"`voiceguard audit --checkpoint` checks later, so it is not replaced unasked: export to a "
+                          f"new folder, or pass --force to replace the bundle's files there")
+    return out
+
+
+def export_bundle(home: Home, out: Path, *, overwrite: bool = False) -> list[Path]:
+    """Write ``events.jsonl``, ``tree_heads.jsonl``, ``public_key.txt`` and ``checkpoint.json`` to ``out``.
+
+    Parameters
+    ----------
+    out : Path
+        A new or empty folder outside the home (:func:`check_export_folder`).
+    overwrite : bool
+        Write into a folder that already holds files, replacing the bundle's own files there.
+
+    Raises
+    ------
+    LedgerError
+        When ``out`` is refused (:func:`check_export_folder`), or a stored value cannot be written
+        as JSON (the ledger is damaged).
+    """
+    out = check_export_folder(home, out, overwrite=overwrite)
     data, stored_key = read_home(home)
     path = home.ledger_path
     problem = public_key_problem(stored_key)
@@ -88,7 +126,6 @@ def export_bundle(home: Home, out: Path) -> list[Path]:
         found = head_problem(row)
         if found:
             raise damaged(path, f"tree head {describe(row[0])} cannot be exported: {found}")
-    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / name for name in BUNDLE_FILES]
     with open(paths[0], "w", encoding="utf-8") as fh:

@@ -57,7 +57,8 @@ __all__ = ["KINDS", "SCHEMA_VERSION", "Event", "Ledger", "TreeHead", "checkpoint
            "event_canonical", "open_ledger", "read_checkpoint", "read_raw"]
 
 SCHEMA_VERSION = 1
-KINDS: tuple[str, ...] = ("consent.granted", "consent.revoked", "voice.enrolled", "clip.generated", "clone.refused")
+KINDS: tuple[str, ...] = ("consent.granted", "consent.revoked", "voice.enrolled", "clip.generated", "clone.refused",
+                          "voice.deleted")
 BUSY_TIMEOUT_S = 120.0
 
 _SCHEMA = """
