@@ -203,8 +203,13 @@ def decide(watermark: dict, provenance: dict | None, detector: dict, *, threshol
                        f"{m['segments'][0][0]:.1f}-{m['segments'][-1][1]:.1f} s" + _record_of(m.get("provenance"))
                        for m in others if m.get("segments"))
         payload = watermark.get("payload")
+        owner = watermark.get("key_owner")
+        if owner:
+            mark += f" (the key trusted as {owner!r})"
         if payload is None:
             return "watermarked", f"{mark}; presence only: payload not readable{tail}"
+        if owner:
+            return "watermarked", f"{mark}, payload {payload}: its record is in {owner}'s ledger, not this home's{tail}"
         if provenance is None:
             return "watermarked", f"{mark}, payload {payload}: no record of it in this home's ledger{tail}"
         if provenance.get("error"):
@@ -312,7 +317,10 @@ class Scanner:
         self.config = config
         self.notes: list[str] = []  # why a part will not run, for people
         self.home: Home | None = open_home(config.home_dir) if config.home_dir else None
-        self.keys: list[bytes] = self.home.watermark_keys() if self.home else []
+        from guard.watermark.trust import verification_keys
+
+        # the home's own keys, then the keys it trusts (other operators', verification only), by name
+        self.keys, self.key_owners = verification_keys(self.home) if self.home else ([], [])
         self.watermark_off = (None if self.home else
                               "no voiceguard home, so no watermark key (pass --home or run `voiceguard init`)")
         if self.watermark_off:
@@ -369,16 +377,20 @@ class Scanner:
             watermark, verification = self._check_watermark(y, bounds, steps)
         finally:
             steps.close()
-        provenance = self._lookup(verification)
+        provenance = self._lookup(verification) if not watermark.get("key_owner") else None  # theirs: their ledger
         for other in watermark.get("other_marks") or []:  # pieces of other generated clips joined in
-            other["provenance"] = self._lookup_payload(int(other["payload"], 16)) if other.get("payload") else None
+            other["key_owner"] = self.key_owners[other["key_index"]]
+            other["provenance"] = (self._lookup_payload(int(other["payload"], 16))
+                                   if other.get("payload") and other["key_owner"] is None else None)
         manifest = self._manifest(path)
         verdict, reason = decide(watermark, provenance, detector, threshold=self.config.threshold,
                                  suggest_speed_search=self._speed_search_may_help(y.shape[0] / SCAN_RATE))
         if manifest:
-            conflicts = manifest_conflicts(manifest, watermark, provenance)
+            claim = next((manifest[k] for k in ("payload", "soft_binding") if manifest.get(k) is not None), None)
+            ours = claim is not None and watermark.get("detected") is False and self._claims_ours(claim)
+            conflicts = manifest_conflicts(manifest, watermark, provenance, claims_this_home=ours)
             manifest["conflicts"] = [detail for _, detail in conflicts]
-            reason += manifest_text(manifest, conflicts, signer_off=self.signer_off)
+            reason += manifest_text(manifest, conflicts, signer_off=self.signer_off, watermark=watermark)
         view = overview(y, sample_rate=SCAN_RATE) if self.config.keep_overview else None
         return ScanResult(name, verdict, reason, watermark, provenance, manifest, detector,
                           round(y.shape[0] / SCAN_RATE, 3), None, view)
@@ -421,7 +433,17 @@ class Scanner:
         # verify's own JSON keys (DESIGN.md), less the file (the row's) and the key index
         d = v.to_dict()
         section = {k: d[k] for k in ("detected", "payload", "p_value", "segments", "reason", "speed", "other_marks")}
+        # whose key found the mark: None for this home's own, else the name a trusted key was added under
+        section["key_owner"] = self.key_owners[v.key_index] if v.key_index is not None else None
         return section, v
+
+    def _claims_ours(self, claim: Any) -> bool:
+        """Whether a manifest's claimed payload (hex text or int) is that of a clip in this home's ledger."""
+        try:
+            payload = int(_hex(claim), 16)
+        except ValueError:
+            return False
+        return 0 <= payload < 2**32 and self._lookup_payload(payload) is not None
 
     def _lookup(self, verification: Any) -> dict | None:
         if verification is None or not verification.detected or verification.payload is None:
@@ -550,7 +572,8 @@ def _hex(value: Any) -> str:
         return text
 
 
-def manifest_conflicts(manifest: dict, watermark: dict, provenance: dict | None) -> list[tuple[str, str]]:
+def manifest_conflicts(manifest: dict, watermark: dict, provenance: dict | None, *,
+                       claims_this_home: bool = False) -> list[tuple[str, str]]:
     """Where a manifest's claims contradict the watermark that was read and the ledger record found for it.
 
     Parameters
@@ -563,6 +586,10 @@ def manifest_conflicts(manifest: dict, watermark: dict, provenance: dict | None)
         mark whose payload could not be read compares nothing either.
     provenance : dict or None
         The ledger record of the watermark's payload; compared only when one was found.
+    claims_this_home : bool
+        The payload the manifest names belongs to a clip in this home's ledger. Another
+        signer's payload claim is held against a scan that found no mark only then: otherwise
+        the mark would be keyed by that signer, whose key this home may not hold.
 
     Returns
     -------
@@ -584,7 +611,7 @@ def manifest_conflicts(manifest: dict, watermark: dict, provenance: dict | None)
         (payload, _), (binding, _) = claims.items()
         found.append(("itself", f"manifest soft binding {binding}, manifest payload {payload}"))
     detected, mark = watermark.get("detected"), watermark.get("payload")
-    if detected is False and claims:
+    if detected is False and claims and (claims_this_home or not _keyed_elsewhere(manifest)):
         value, name = next(iter(claims.items()))
         found.append(("watermark", f"manifest {name} {value}, no voiceguard watermark found"))
     elif detected and mark is not None:
@@ -598,11 +625,23 @@ def manifest_conflicts(manifest: dict, watermark: dict, provenance: dict | None)
     return found
 
 
-def manifest_text(manifest: dict, conflicts: Sequence[tuple[str, str]], *, signer_off: str | None) -> str:
+def _keyed_elsewhere(manifest: dict) -> bool:
+    """Whether a manifest was signed by another operator, whose watermark key this home may not hold.
+
+    Its claimed payload then says nothing against a scan that found no mark: the mark, if it
+    is there, is keyed by that operator (unless this home trusts their key).
+    """
+    return bool(manifest.get("valid") and manifest.get("signer_checked") and not manifest.get("trusted"))
+
+
+def manifest_text(manifest: dict, conflicts: Sequence[tuple[str, str]], *, signer_off: str | None,
+                  watermark: dict | None = None) -> str:
     """The manifest's part of a scan reason (starting ``"; "``): validity, signer, contradictions.
 
     "C2PA manifest valid" is said only with who signed it: this home, another signer, or
-    "signer not checked" with ``signer_off`` (why there is no trust anchor).
+    "signer not checked" with ``signer_off`` (why there is no trust anchor). When another
+    signer's manifest claims a payload and ``watermark`` (the scan's section) found no mark,
+    the text says the mark would be keyed by that signer, not that the two contradict.
     """
     if not manifest.get("valid"):
         text = "; C2PA manifest INVALID"
@@ -610,6 +649,11 @@ def manifest_text(manifest: dict, conflicts: Sequence[tuple[str, str]], *, signe
         text = "; C2PA manifest valid, signed by this home"
     elif manifest.get("signer_checked"):
         text = "; C2PA manifest signed by another signer, not this home"
+        claim = manifest.get("payload") if manifest.get("payload") is not None else manifest.get("soft_binding")
+        if (watermark is not None and watermark.get("detected") is False and claim is not None
+                and not any(against == "watermark" for against, _ in conflicts)):
+            text += (f" (it names watermark payload {_hex(claim)}, which only that signer's key can find: "
+                     f"`voiceguard watermark trust` their exported key to check it)")
     else:
         text = f"; C2PA manifest valid (signer not checked: {signer_off or 'no trust anchor'})"
     for against in dict.fromkeys(a for a, _ in conflicts):

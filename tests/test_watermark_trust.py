@@ -92,3 +92,35 @@ def test_cli_refusals_are_one_line(runner, home: Home, studio: Home, tmp_path: P
                        (["untrust", "nobody"], "no key is trusted as 'nobody'")):
         res = runner.invoke(cli, ["--home", str(home.root), "watermark", *args])
         assert res.exit_code in (1, 2) and says in res.output and "Traceback" not in res.output, res.output
+
+
+def test_scan_names_a_trusted_keys_mark_and_looks_for_no_record_of_it_here(home: Home, studio: Home,
+                                                                          tmp_path: Path) -> None:
+    from guard.scan import ScanConfig, Scanner
+
+    clip = marked_noise(tmp_path / "studio-clip.wav", studio.watermark_key(), 0x1234ABCD)
+    trust.trust(home, "example-studio", studio.watermark_key())
+    result = Scanner(ScanConfig(home_dir=str(home.root))).scan(clip)
+    assert result.verdict == "watermarked" and result.watermark["key_owner"] == "example-studio"
+    assert result.provenance is None
+    assert "(the key trusted as 'example-studio'), payload 1234abcd: its record is in example-studio's ledger" \
+        in result.reason
+    own = marked_noise(tmp_path / "own.wav", home.watermark_key(), 0x0BADCAFE, seed=1)
+    mine = Scanner(ScanConfig(home_dir=str(home.root))).scan(own)
+    assert mine.watermark["key_owner"] is None and "no record of it in this home's ledger" in mine.reason
+
+
+def test_another_signers_manifest_without_a_mark_found_here_is_no_contradiction() -> None:
+    from guard.scan import manifest_conflicts, manifest_text
+
+    theirs = {"valid": True, "signer_checked": True, "trusted": False, "payload": "1234abcd"}
+    unmarked = {"detected": False, "payload": None}
+    assert manifest_conflicts(theirs, unmarked, None) == []
+    text = manifest_text(theirs, [], signer_off=None, watermark=unmarked)
+    assert "it names watermark payload 1234abcd, which only that signer's key can find" in text
+    assert "contradicts" not in text
+    ours = {**theirs, "trusted": True}  # this home's own manifest naming a mark that is not there: a contradiction
+    assert manifest_conflicts(ours, unmarked, None) == [("watermark", "manifest payload 1234abcd, no voiceguard "
+                                                                       "watermark found")]
+    marked = {"detected": True, "payload": "0badcafe"}  # a mark found with another payload contradicts, whoever signed
+    assert manifest_conflicts(theirs, marked, None) == [("watermark", "manifest payload 1234abcd, watermark 0badcafe")]
