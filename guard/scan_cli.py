@@ -37,15 +37,36 @@ def _home_for_scan(home_dir: Path, *, quiet: bool) -> str | None:
     return None
 
 
-def _table(results: list[ScanResult]) -> list[str]:
+def _p_text(r: ScanResult, threshold: float) -> str:
+    """The P_SYN cell: the file's p_synthetic; ``n/a`` where the detector does not apply (no speech);
+    the peak of a synthetic part, starred, where that part made the verdict though the file scores lower."""
+    from guard.scan import synthetic_part
+
+    detector = r.detector or {}
+    p_syn = detector.get("p_synthetic")
+    if p_syn is None:
+        return "-"
+    if detector.get("speech") is False:
+        return "n/a"
+    if r.verdict == "likely-synthetic" and p_syn < threshold:
+        part = synthetic_part(detector.get("segments") or [], threshold=threshold)
+        if part is not None:
+            return f"{part[2]:.2f}*"
+    return f"{p_syn:.2f}"
+
+
+def _table(results: list[ScanResult], *, threshold: float) -> list[str]:
     width = min(48, max([len(r.file) for r in results] + [4]))
     lines = [f"{'FILE':<{width}}  {'VERDICT':<16}  {'PAYLOAD':<8}  {'P_SYN':>5}  REASON"]
+    starred = False
     for r in results:
         name = r.file if len(r.file) <= width else "..." + r.file[-(width - 3):]
         payload = (r.watermark or {}).get("payload") or "-"
-        p_syn = (r.detector or {}).get("p_synthetic")
-        p_text = "-" if p_syn is None else f"{p_syn:.2f}"
+        p_text = _p_text(r, threshold)
+        starred = starred or p_text.endswith("*")
         lines.append(f"{name:<{width}}  {r.verdict:<16}  {payload:<8}  {p_text:>5}  {r.reason}")
+    if starred:
+        lines.append("(* the peak of a synthetic part inside the file; the file as a whole scores lower)")
     return lines
 
 
@@ -120,7 +141,7 @@ def scan_command(paths: tuple[Path, ...], report_path: Path | None, workers: int
         scanning.close()  # stops the workers
         say(f"interrupted: {len(results)} of {len(files)} file(s) scanned", quiet=False)
     if not (as_json or quiet):
-        for line in _table(results):
+        for line in _table(results, threshold=threshold):
             click.echo(line, err=True)
     counts = Counter(r.verdict for r in results)
     say(f"scanned {len(results)} file(s): " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))

@@ -178,3 +178,21 @@ def test_a_pool_scan_stopped_early_cancels_the_files_not_started(tmp_path: Path)
     started = time.monotonic()
     scanning.close()
     assert first.file == str(files[0]) and time.monotonic() - started < 30
+
+
+def test_the_p_syn_cell_says_what_drove_the_verdict() -> None:
+    from guard.scan import ScanResult
+    from guard.scan_cli import _table
+
+    def row(verdict: str, detector: dict) -> ScanResult:
+        return ScanResult("a.wav", verdict, "r", {"detected": False, "payload": None}, None, None, detector, 12.0)
+
+    windows = [[0.0, 3.0, 0.05], [2.0, 5.0, 0.81], [4.0, 7.0, 0.77], [6.0, 9.0, 0.04]]
+    part = row("likely-synthetic", {"p_synthetic": 0.11, "speech": True, "segments": windows})
+    noise = row("no-evidence", {"p_synthetic": 0.26, "speech": False, "segments": []})
+    plain = row("no-evidence", {"p_synthetic": 0.02, "speech": True, "segments": windows[:1]})
+    lines = _table([part, noise, plain], threshold=0.5)
+    cells = [line.split()[3] for line in lines[1:4]]
+    assert cells == ["0.81*", "n/a", "0.02"]
+    assert lines[-1].startswith("(* the peak of a synthetic part")
+    assert len(_table([plain], threshold=0.5)) == 2  # no footnote without a star
