@@ -95,9 +95,9 @@ def test_a_clone_stopped_after_its_record_keeps_the_clip_and_a_later_clone_place
     staged = staging / "clip.wav"
     assert staged.is_file() and sha256_file(staged) == logged["audio_sha256"]  # kept, not cleaned away
     assert out.stat().st_size == 0  # the name stays reserved for it
-    (failure,) = audit_home(amy).failures  # the audit says where the recorded clip waits, and what places it
-    assert failure.kind == "file-hash-mismatch" and f"left that at {staged}" in failure.detail
-    assert "the next `voiceguard clone`" in failure.detail
+    (note,) = audit_home(amy).notes  # the audit says where the recorded clip waits, and what places it
+    assert note.kind == "clip-changed" and f"left that at {staged}" in note.detail
+    assert "the next `voiceguard clone`" in note.detail
     monkeypatch.undo()
     monkeypatch.setattr(pipeline, "speak", lambda model, text: voiced_glide(8.0, seed=len(text)))
     res = runner.invoke(cli, ["clone", "amy", TEXT + " Again.", "-o", str(out.parent / "next.wav"),
@@ -236,7 +236,7 @@ def test_a_clone_killed_after_its_record_is_finished_by_the_next_clone(amy, outd
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert done.returncode == -signal.SIGKILL, done.stderr
     (logged,) = _clip_events(amy)
-    assert len(_staging_folders(outdir)) == 1 and audit_home(amy).ok is False
+    assert len(_staging_folders(outdir)) == 1 and [n.kind for n in audit_home(amy).notes] == ["clip-changed"]
     res = runner.invoke(cli, ["clone", "amy", TEXT + " Again.", "-o", str(outdir / "next.wav"), "--purpose",
                               "research", "--home", str(amy.root)])
     assert res.exit_code == 0, res.output

@@ -18,6 +18,10 @@ a failure. Its files still in the home (a deletion that was stopped, a folder re
 backup) are noted (``erasure-incomplete``). Consent statements stay: they are the evidence of the
 consent under which the voice's earlier clips were made.
 
+A clip (a file outside the home, in its owner's hands) that no longer matches its record is
+noted (``clip-changed``), not failed, as a deleted or moved clip is only counted: the log and
+its consents are intact. The home's own files (statements, models, recordings) must match.
+
 A file in a home's ``consents/`` folder that no consent refers to fails nothing: it is noted
 (``unreferenced-file``), since a grant killed before its event was committed leaves one behind
 (the next grant removes a half-made copy; a whole one is left for people to judge).
@@ -89,16 +93,27 @@ def _check_file(report: AuditReport, ident: str, path: object, digest: object, *
     try:
         actual = sha256_file(p)
     except OSError as exc:
-        report.fail("file-hash-mismatch", ident, f"{p} cannot be read ({exc.strerror})")
+        if what is None:
+            report.note("clip-changed", ident, f"{p} cannot be read ({exc.strerror}), so it cannot be compared")
+        else:
+            report.fail("file-hash-mismatch", ident, f"{p} cannot be read ({exc.strerror})")
         return
     if actual != digest:
-        staged = _stranded_clip(p, digest) if what is None else None
-        if staged is not None:
-            report.fail("file-hash-mismatch", ident, f"{p} is not the recorded clip: an interrupted clone left that "
-                                                     f"at {staged}; the next `voiceguard clone` into {p.parent} "
-                                                     f"moves it into place (or move it by hand)")
-        else:
+        if what is not None:  # a file of the home's own, which the log's meaning rests on
             report.fail("file-hash-mismatch", ident, f"{p} no longer matches the SHA-256 stored in the ledger")
+            return
+        # A clip lives outside the home, in its owner's hands: edited or replaced after it was
+        # made, it no longer is the clip the record describes, but the log and its consents
+        # are intact (as when a clip is deleted, which is only counted). Noted, not failed.
+        staged = _stranded_clip(p, digest)
+        if staged is not None:
+            report.note("clip-changed", ident, f"{p} is not the recorded clip: an interrupted clone left that at "
+                                               f"{staged}; the next `voiceguard clone` into {p.parent} moves it "
+                                               f"into place (or move it by hand)")
+        else:
+            report.note("clip-changed", ident, f"{p} no longer matches the SHA-256 stored in the ledger: the clip was "
+                                               f"edited or replaced after it was generated (the log and its consents "
+                                               f"are intact; keep edits under a new name to keep the clip checkable)")
 
 
 def _stranded_clip(path: Path, digest: object) -> Path | None:
