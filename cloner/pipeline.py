@@ -110,6 +110,11 @@ def check_text(text: object) -> str:
 def speak(model: VoiceModel, text: str) -> np.ndarray:
     """Say ``text`` in the enrolled voice, unmarked (callers mark it; :func:`clone` always does).
 
+    No consent is checked and nothing is logged here: this is the synthesis step :func:`clone`
+    wraps, for callers that answer for their own use (the benchmarks' detector-training
+    spoofs, made under a licence consent). Use :func:`clone` for anything that leaves the
+    process.
+
     Parameters
     ----------
     model : VoiceModel
