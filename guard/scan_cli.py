@@ -150,7 +150,7 @@ def scan_command(paths: tuple[Path, ...], report_path: Path | None, workers: int
         from guard.report import write_report
 
         write_report(results, report_path, threshold=threshold, notes=scanner.notes,
-                     show_progress=not (as_json or quiet))
+                     show_progress=not (as_json or quiet), workers=workers)
         say(f"report written to {report_path}", quiet=quiet)
     if interrupted:
         _leave_now(130)

@@ -77,6 +77,14 @@ def test_html_is_self_contained_escaped_and_complete() -> None:
         assert expected in text
 
 
+def test_figures_drawn_by_two_workers_are_the_ones_one_draws() -> None:
+    results = [_marked_result(f"clip{i}.wav") for i in range(5)] + _results()
+    stamp = re.compile(r"generated [0-9-]+ [0-9:]+ UTC")
+    one = stamp.sub("", render_html(results, threshold=0.5, workers=1))
+    two = stamp.sub("", render_html(results, threshold=0.5, workers=2))
+    assert one == two and one.count("data:image/png;base64,") == 7  # in order, every file but the broken one
+
+
 def test_bad_threshold_and_write(tmp_path: Path) -> None:
     with pytest.raises(ParameterError, match="threshold"):
         render_html(_results(), threshold=2.0)
