@@ -30,3 +30,36 @@ def grant_statement(home, voice_id: str, persona: str, work: Path, *, purposes=P
     wav = save(work / f"statement-{voice_id}.wav", personas.get(persona).speak(text, sample_rate=SR), sample_rate=SR)
     return consent.grant(home, voice_id=voice_id, subject=subject, operator="voiceguard tests",
                          purposes=list(purposes), expires=expires, statement_wav=wav)
+
+
+def install_tiny_voice(home, consent_id: str, *, recordings: tuple[str, ...] = (), log: bool = True,  # noqa: ANN001
+                       voice_id: str = "amy") -> Path:
+    """A tiny untrained voice model for ``voice_id`` saved in ``home`` (seeded), with ``recordings`` kept beside it
+    (``NAME.flac`` + ``NAME.txt``) and, with ``log``, its ``voice.enrolled`` event naming them; the voice's folder."""
+    import numpy as np
+    import torch
+
+    from cloner import voice
+    from cloner.convert import ConversionNet, ConvertConfig, F0Map, Normaliser
+    from guard import ledger
+
+    torch.manual_seed(0)
+    model = voice.VoiceModel(
+        voice_id=voice_id, consent_id=consent_id, sample_rate=16000, tts=voice.TTSSettings("en-us", 160, 40, 50),
+        config=ConvertConfig(hidden=8, kernel=3, steps=1), in_norm=Normaliser(np.zeros(4), np.ones(4)),
+        out_norm=Normaliser(np.zeros(3), np.ones(3)), f0_map=F0Map(4.8, 0.2, 5.2, 0.25), target_gv=np.full(3, 0.1),
+        pause_s=0.4, net=ConversionNet(4, 3, hidden=8, kernel=3).eval(), postfilter=None,
+        created_at="2026-01-01T00:00:00+00:00", training={"speech_s": 65.0})
+    folder = voice.voice_folder(home, voice_id)
+    digest = voice.save_voice(model, folder)
+    if recordings:
+        (folder / "recordings").mkdir()
+    for name in recordings:
+        (folder / "recordings" / f"{name}.flac").write_bytes(f"recording {name}".encode())
+        (folder / "recordings" / f"{name}.txt").write_text(f"sentence {name}\n")
+    if log:
+        ledger.log_enrollment(home, voice_id=voice_id, consent_id=consent_id,
+                              files={f"{name}.wav": f"{i:02x}" * 32 for i, name in enumerate(recordings or ("a",))},
+                              model_sha256=digest, model_version=str(voice.FORMAT_VERSION),
+                              model_path=folder / voice.WEIGHTS_FILE)
+    return folder

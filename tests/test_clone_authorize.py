@@ -14,10 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
+from clone_support import install_tiny_voice
 
 from cloner import authorize, output, pipeline, voice
-from cloner.convert import ConversionNet, ConvertConfig, F0Map, Normaliser
 from cloner.enroll import trim
 from guard import consent, ledger
 from guard.cli import cli
@@ -33,20 +32,7 @@ def _grant(home, *, subject: str = "Reader One", purposes=("research",)):  # noq
 
 
 def _install_voice(home, consent_id: str, *, log: bool = True) -> Path:  # noqa: ANN001
-    torch.manual_seed(0)
-    model = voice.VoiceModel(
-        voice_id="amy", consent_id=consent_id, sample_rate=16000, tts=voice.TTSSettings("en-us", 160, 40, 50),
-        config=ConvertConfig(hidden=8, kernel=3, steps=1), in_norm=Normaliser(np.zeros(4), np.ones(4)),
-        out_norm=Normaliser(np.zeros(3), np.ones(3)), f0_map=F0Map(4.8, 0.2, 5.2, 0.25), target_gv=np.full(3, 0.1),
-        pause_s=0.4, net=ConversionNet(4, 3, hidden=8, kernel=3).eval(), postfilter=None,
-        created_at="2026-01-01T00:00:00+00:00", training={"speech_s": 65.0})
-    folder = voice.voice_folder(home, "amy")
-    digest = voice.save_voice(model, folder)
-    if log:
-        ledger.log_enrollment(home, voice_id="amy", consent_id=consent_id, files={"a.wav": "ab" * 32},
-                              model_sha256=digest, model_version=str(voice.FORMAT_VERSION),
-                              model_path=folder / voice.WEIGHTS_FILE)
-    return folder
+    return install_tiny_voice(home, consent_id, log=log)
 
 
 def _refusals(home) -> list[dict]:  # noqa: ANN001
