@@ -4,7 +4,10 @@ Each file is decoded once at :data:`SCAN_RATE` and the same samples go to the wa
 verifier and the deepfake detector. The verdict follows a fixed order of evidence:
 
 1. our watermark is present -> ``"watermarked"`` (with the provenance record when the
-   payload survived and the home's ledger knows it; "presence only" when it did not);
+   payload survived and the home's ledger knows it; "presence only" when it did not). A
+   payload the ledger logged for a mark made with ``voiceguard watermark embed`` (any audio,
+   a real person's recording too), not for a generated clip, is said to be one
+   (``provenance.kind`` ``"mark"``, ``"clip"`` for a clip);
 2. else the detector's ``p_synthetic >= threshold`` -> ``"likely-synthetic"``;
 3. else ``"no-evidence"``; a file that cannot be decoded -> ``"error"``.
 
@@ -171,6 +174,9 @@ def decide(watermark: dict, provenance: dict | None, detector: dict, *, threshol
         ``{detected, payload, p_value, reason}``; ``detected`` is None when not checked.
     provenance : dict or None
         The ledger record of the payload, or None when there is none (or no payload).
+        ``kind`` ``"mark"``: the payload was logged by ``voiceguard watermark embed`` (audio this
+        home marked, perhaps a real recording), not given to a generated clip; the verdict is
+        still ``"watermarked"``, and the reason says so.
     detector : dict
         ``{p_synthetic, warning, speech}``; ``p_synthetic`` is None when the detector did
         not run; ``speech`` False (no voiced speech found) makes its score moot.
@@ -214,6 +220,8 @@ def decide(watermark: dict, provenance: dict | None, detector: dict, *, threshol
             return "watermarked", f"{mark}, payload {payload}: no record of it in this home's ledger{tail}"
         if provenance.get("error"):
             return "watermarked", f"{mark}, payload {payload}: {provenance['error']}{tail}"
+        if provenance.get("kind") == "mark":
+            return "watermarked", f"{mark}, payload {payload}: {_mark_text(provenance)}{tail}"
         return "watermarked", (f"{mark}, payload {payload}: record {provenance.get('record_id')} "
                                f"(voice {provenance.get('voice_id')}, consent {provenance.get('consent_id')}: "
                                f"{provenance.get('consent_status_at_generation')} at generation, "
@@ -438,7 +446,7 @@ class Scanner:
         return section, v
 
     def _claims_ours(self, claim: Any) -> bool:
-        """Whether a manifest's claimed payload (hex text or int) is that of a clip in this home's ledger."""
+        """Whether a manifest's claimed payload (hex text or int) is that of a clip or a mark in this home's ledger."""
         try:
             payload = int(_hex(claim), 16)
         except ValueError:
@@ -451,20 +459,31 @@ class Scanner:
         return self._lookup_payload(int(verification.payload))
 
     def _lookup_payload(self, payload: int) -> dict | None:
-        """The provenance record of ``payload`` with its consent's status then and now (None: no record)."""
+        """The provenance record of ``payload`` with its consent's status then and now (None: no record).
+
+        ``kind`` says what the ledger logged the payload for: ``"clip"`` (a generated clip,
+        ``clip.generated``) or ``"mark"`` (audio marked with ``voiceguard watermark embed``,
+        ``audio.marked``: no voice, no consent, ``valid`` False, and ``seq`` its ledger event);
+        None when the lookup failed (``error`` says why).
+        """
         from guard.consent import get as get_consent
-        from guard.provenance import lookup
+        from guard.provenance import MarkRecord, payload_owner
 
         if self.home is None:
             return None
         try:
-            record = lookup(self.home, payload)
+            record = payload_owner(self.home, payload)
         except GuardError as exc:  # e.g. a damaged ledger: say so on this row, keep scanning
             return {"record_id": None, "voice_id": None, "consent_id": None, "created_at": None, "valid": False,
                     "consent_status_at_generation": None, "consent_status_now": None,
-                    "error": f"ledger lookup failed: {_one_line(exc)}"}
+                    "error": f"ledger lookup failed: {_one_line(exc)}", "kind": None}
         if record is None:
             return None
+        if isinstance(record, MarkRecord):  # audio the home marked: nobody's voice or consent stands behind it
+            return {"record_id": record.record_id, "voice_id": None, "consent_id": None,
+                    "created_at": record.created_at.isoformat(), "valid": False,
+                    "consent_status_at_generation": None, "consent_status_now": None, "kind": "mark",
+                    "seq": record.seq}
         rec = record.to_dict()
         created_at = _as_datetime(rec.get("created_at"))
         try:
@@ -476,7 +495,7 @@ class Scanner:
         return {"record_id": rec.get("record_id"), "voice_id": rec.get("voice_id"),
                 "consent_id": rec.get("consent_id"), "created_at": rec.get("created_at"),
                 "valid": at_generation == "valid",
-                "consent_status_at_generation": at_generation, "consent_status_now": now}
+                "consent_status_at_generation": at_generation, "consent_status_now": now, "kind": "clip"}
 
     def _manifest(self, path: str | os.PathLike[str]) -> dict | None:
         from guard.provenance import read_manifest
@@ -662,10 +681,26 @@ def manifest_text(manifest: dict, conflicts: Sequence[tuple[str, str]], *, signe
     return text
 
 
+def _marked_on(provenance: dict) -> str:
+    """The date (``2026-01-31``) a mark's record was made, from its ``created_at``."""
+    when = _as_datetime(provenance.get("created_at"))
+    return when.date().isoformat() if when is not None else "an unknown date"
+
+
+def _mark_text(provenance: dict) -> str:
+    """What a scan reason says of a payload the ledger logged as a mark (``audio.marked``), not a clip."""
+    return (f"marked with `voiceguard watermark embed` on {_marked_on(provenance)} (record "
+            f"{provenance.get('record_id')}, ledger event {provenance.get('seq')}; audio this home marked, not a "
+            f"generated clip: no voice or consent behind it)")
+
+
 def _record_of(provenance: dict | None) -> str:
     """`` (record R, voice V, consent C: S now)`` for an other mark's provenance, or nothing."""
     if not provenance or not provenance.get("record_id"):
         return ""
+    if provenance.get("kind") == "mark":
+        return (f" (marked with `voiceguard watermark embed` on {_marked_on(provenance)}, record "
+                f"{provenance['record_id']}: not a generated clip)")
     return (f" (record {provenance['record_id']}, voice {provenance.get('voice_id')}, consent "
             f"{provenance.get('consent_id')}: {provenance.get('consent_status_now')} now)")
 

@@ -2,7 +2,9 @@
 
 Public surface: :class:`Ledger` / :func:`open_ledger` to append and read events,
 :func:`log_enrollment`, :func:`log_refusal` and :func:`log_deletion` for the cloner, :func:`on_init` for
-``voiceguard init``, and :mod:`guard.ledger.audit` to verify a home or an exported bundle.
+``voiceguard init``, and :mod:`guard.ledger.audit` to verify a home or an exported bundle. Clips
+(``clip.generated``) and marks made with ``voiceguard watermark embed`` (``audio.marked``) are
+logged by :mod:`guard.provenance` (:func:`~guard.provenance.issue`, :func:`~guard.provenance.record_mark`).
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ Failures: ``bad-consent-signature``, ``duplicate-consent``, ``unknown-consent``,
 (wrong voice or purpose), ``consent-not-valid`` (expired or not yet valid at the event's time),
 ``after-revocation``, ``not-enrolled-speaker`` (a clip of an enrolled voice under a consent that is
 neither the one it was enrolled under nor that speaker's renewal, :func:`guard.consent.renews`;
-a clip after the enrollment consent was revoked is ``after-revocation``), ``duplicate-payload``,
+a clip after the enrollment consent was revoked is ``after-revocation``), ``duplicate-payload``
+(one watermark payload logged twice: two clips, two marks, or a clip and a mark),
 ``file-hash-mismatch``, ``missing-file`` (a consent statement, a voice model, or one of the
 enrollment recordings kept beside a model in a home's ``voices/<id>/recordings/``, that the log
 refers to is gone; a clip that has moved is only counted), ``after-deletion`` (a clip or an
@@ -21,6 +22,13 @@ consent under which the voice's earlier clips were made.
 A clip (a file outside the home, in its owner's hands) that no longer matches its record is
 noted (``clip-changed``), not failed, as a deleted or moved clip is only counted: the log and
 its consents are intact. The home's own files (statements, models, recordings) must match.
+
+A mark (``audio.marked``: audio marked with ``voiceguard watermark embed``, any recording, no
+voice or consent behind it) is counted (``marks``), its payload held to the same one-use rule
+as clips' and its file compared as a clip's is: changed is noted (``mark-changed``), missing
+counted in ``files_missing``. The mark is logged before its file is renamed into place, so an
+embed killed in between leaves the logged file at a hidden ``.voiceguard-<hex>-<name>`` beside
+its path; the note names it.
 
 A file in a home's ``consents/`` folder that no consent refers to fails nothing: it is noted
 (``unreferenced-file``), since a grant killed before its event was committed leaves one behind
@@ -74,11 +82,12 @@ class _Erasures:
 
 
 def _check_file(report: AuditReport, ident: str, path: object, digest: object, *, what: str | None,
-                home: Home | None = None, fix: str = "") -> None:
+                home: Home | None = None, fix: str = "", mark: bool = False) -> None:
     """Compare a file with its stored hash; ``what`` names a file that must exist (None: may have moved).
 
     With ``home``, a stored path into a home's ``consents/`` or ``voices/`` is read in that home
     (:meth:`guard.home.Home.stored_file`): a moved or copied home checks its own files.
+    ``mark``: the file of an ``audio.marked`` event (``what`` None), noted as ``mark-changed``.
     """
     if not path:
         return
@@ -86,6 +95,8 @@ def _check_file(report: AuditReport, ident: str, path: object, digest: object, *
     if not p.is_file():
         if what is None:
             report.checked["files_missing"] += 1
+            if mark:
+                _note_stranded_mark(report, ident, p, digest, missing=True)
         else:
             report.fail("missing-file", ident, f"{what} {p} is missing; restore it from a backup{fix}")
         return
@@ -94,13 +105,20 @@ def _check_file(report: AuditReport, ident: str, path: object, digest: object, *
         actual = sha256_file(p)
     except OSError as exc:
         if what is None:
-            report.note("clip-changed", ident, f"{p} cannot be read ({exc.strerror}), so it cannot be compared")
+            report.note("mark-changed" if mark else "clip-changed", ident,
+                        f"{p} cannot be read ({exc.strerror}), so it cannot be compared")
         else:
             report.fail("file-hash-mismatch", ident, f"{p} cannot be read ({exc.strerror})")
         return
     if actual != digest:
         if what is not None:  # a file of the home's own, which the log's meaning rests on
             report.fail("file-hash-mismatch", ident, f"{p} no longer matches the SHA-256 stored in the ledger")
+            return
+        if mark:
+            if not _note_stranded_mark(report, ident, p, digest, missing=False):
+                report.note("mark-changed", ident, f"{p} no longer matches the SHA-256 stored in the ledger: the "
+                                                   f"marked file was edited or replaced after it was marked (the log "
+                                                   f"is intact)")
             return
         # A clip lives outside the home, in its owner's hands: edited or replaced after it was
         # made, it no longer is the clip the record describes, but the log and its consents
@@ -114,6 +132,22 @@ def _check_file(report: AuditReport, ident: str, path: object, digest: object, *
             report.note("clip-changed", ident, f"{p} no longer matches the SHA-256 stored in the ledger: the clip was "
                                                f"edited or replaced after it was generated (the log and its consents "
                                                f"are intact; keep edits under a new name to keep the clip checkable)")
+
+
+def _note_stranded_mark(report: AuditReport, ident: str, path: Path, digest: object, *, missing: bool) -> bool:
+    """Note the copy of a marked file that an embed killed after logging it left beside ``path``; whether one was."""
+    for staged in sorted(path.parent.glob(f".voiceguard-*-{glob.escape(path.name)}")):
+        try:
+            if not (staged.is_file() and sha256_file(staged) == digest):
+                continue
+        except OSError:
+            continue
+        state = "is missing" if missing else "is not the marked file"
+        report.note("mark-changed", ident, f"{path} {state}: a `voiceguard watermark embed` stopped after logging "
+                                           f"its mark left the marked file at {staged}; move it to {path}, or delete "
+                                           f"it (the log is intact)")
+        return True
+    return False
 
 
 def _stranded_clip(path: Path, digest: object) -> Path | None:
@@ -189,6 +223,8 @@ def check_meaning(events: Sequence[dict[str, Any] | None], public_key: str, repo
             _check_deletion(report, ident, body, enrolled, erasures)
         elif kind == "clone.refused":
             report.checked["refusals"] += 1
+        elif kind == "audio.marked":
+            _check_mark(report, ident, body, payloads, files)
     if files and home is not None:
         _note_strays(report, home, statements)
 
@@ -251,7 +287,7 @@ def _check_use(report: AuditReport, kind: str, ident: str, body: dict[str, Any],
         if status != "valid":
             report.fail("consent-not-valid", what, f"consent {cid} was {status} at {t.isoformat()}")
     if kind == "clip.generated":
-        payload = str(body.get("payload"))
+        payload = str(body.get("payload")).strip().lower()  # one payload however its hex is written
         if payload in payloads:
             report.fail("duplicate-payload", what, f"payload {payload} already used by {payloads[payload]}")
         payloads[payload] = what
@@ -268,6 +304,18 @@ def _check_use(report: AuditReport, kind: str, ident: str, body: dict[str, Any],
             _check_file(report, what, body.get("model_path"), body.get("model_sha256"), what="the voice model",
                         home=home, fix=fix)
             _check_recordings(report, what, str(vid), body, home, fix=fix)
+
+
+def _check_mark(report: AuditReport, ident: str, body: dict[str, Any], payloads: dict[str, str], files: bool) -> None:
+    """An ``audio.marked`` event: its payload used by no clip or mark before it; its file compared like a clip's."""
+    report.checked["marks"] += 1
+    what = f"{ident} (audio.marked {body.get('record_id')})"
+    payload = str(body.get("payload")).strip().lower()  # one payload however its hex is written
+    if payload in payloads:
+        report.fail("duplicate-payload", what, f"payload {payload} already used by {payloads[payload]}")
+    payloads[payload] = what
+    if files:
+        _check_file(report, what, body.get("audio_path"), body.get("audio_sha256"), what=None, mark=True)
 
 
 def _check_recordings(report: AuditReport, what: str, vid: str, body: dict[str, Any], home: Home | None, *,

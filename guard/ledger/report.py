@@ -16,7 +16,7 @@ MAX_FAILURES_PER_KIND = 100
 # (0 when the log holds nothing of that kind), so tools reading ``--json`` need no defaults.
 CHECKED_KEYS: tuple[str, ...] = ("public_key", "tree_heads", "events", "checkpoint", "pinned checkpoint", "consents",
                                  "revocations", "enrollments", "clips", "files", "files_missing", "refusals",
-                                 "deletions")
+                                 "deletions", "marks")
 
 _FOLLOWERS = {
     "tree-head-mismatch": "{n} later tree head(s) no longer match",
@@ -64,11 +64,12 @@ class AuditReport:
     ``checked`` holds every key of :data:`CHECKED_KEYS`, 0 for what the log has none of:
     ``public_key`` (key comparisons made), ``tree_heads``, ``events``, ``checkpoint`` and
     ``pinned checkpoint`` (checkpoints checked), ``consents``, ``revocations``,
-    ``enrollments``, ``clips``, ``files`` (files hashed), ``files_missing`` (clips moved
-    away), ``refusals`` (``clone.refused`` events) and ``deletions`` (``voice.deleted``
-    events). ``notes`` are findings that do not fail the audit (a statement recording in the
-    home that no consent refers to, files of a deleted voice still in the home), with the
-    fields of a :class:`Failure`.
+    ``enrollments``, ``clips``, ``files`` (files hashed), ``files_missing`` (clips and marked
+    files moved away), ``refusals`` (``clone.refused`` events), ``deletions``
+    (``voice.deleted`` events) and ``marks`` (``audio.marked`` events: audio marked with
+    ``voiceguard watermark embed``). ``notes`` are findings that do not fail the audit (a
+    statement recording in the home that no consent refers to, files of a deleted voice still
+    in the home, a clip or marked file changed), with the fields of a :class:`Failure`.
     ``key_id`` names the public key the log was verified against (None until the audit sets it),
     so people can compare it with the key id published for this log.
     """

@@ -57,8 +57,9 @@ __all__ = ["KINDS", "SCHEMA_VERSION", "Event", "Ledger", "TreeHead", "checkpoint
            "event_canonical", "open_ledger", "read_checkpoint", "read_raw"]
 
 SCHEMA_VERSION = 1
+# new kinds go at the end: the order is part of what people and tools read
 KINDS: tuple[str, ...] = ("consent.granted", "consent.revoked", "voice.enrolled", "clip.generated", "clone.refused",
-                          "voice.deleted")
+                          "voice.deleted", "audio.marked")
 BUSY_TIMEOUT_S = 120.0
 
 _SCHEMA = """

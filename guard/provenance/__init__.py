@@ -3,6 +3,12 @@
 :func:`issue` is called by a generator after it has written and watermarked a clip;
 :func:`lookup` maps a payload read from a watermark back to its record; :func:`read_manifest`
 reads a file's C2PA manifest for ``scan``.
+
+The home's key also marks audio that is no generated clip (``voiceguard watermark embed``,
+any recording): :func:`record_mark` logs each such mark as ``audio.marked`` (a
+:class:`MarkRecord`, which names no voice and no consent). A payload names one piece of
+audio: :func:`new_payload`, :func:`issue` and :func:`record_mark` refuse one that a clip or a
+mark already uses, and :func:`payload_owner` says which.
 """
 
 from __future__ import annotations
@@ -23,10 +29,12 @@ from guard.home import Home
 from guard.provenance.certs import create_chain, signer_files
 from guard.provenance.manifest import ManifestReport, read_manifest, sign_clip
 
-__all__ = ["ProvenanceRecord", "ManifestReport", "new_payload", "issue", "lookup", "read_manifest", "on_init",
-           "PAYLOAD_BITS"]
+__all__ = ["ProvenanceRecord", "MarkRecord", "ManifestReport", "new_payload", "issue", "lookup", "lookup_mark",
+           "payload_owner", "check_unused", "describe_owner", "record_mark", "read_manifest", "on_init",
+           "PAYLOAD_BITS", "MARK_KIND"]
 
 PAYLOAD_BITS = 32
+MARK_KIND = "audio.marked"  # the ledger event of a mark made with `voiceguard watermark embed`
 
 
 def on_init(home: Home) -> list[Path]:
@@ -69,6 +77,54 @@ class ProvenanceRecord:
             raise ProvenanceError(f"malformed provenance record ({type(exc).__name__}: {exc})") from None
 
 
+@dataclass(frozen=True)
+class MarkRecord:
+    """What the ledger's ``audio.marked`` event says about audio marked with ``voiceguard watermark embed``.
+
+    Unlike a clip's record it names no voice and no consent: the audio may be anyone's
+    recording, and the record says only that this home marked it, when, and into which file.
+
+    Attributes
+    ----------
+    record_id : str
+        ``mark-`` and 16 hex digits.
+    payload : int in [0, 2**32)
+    audio_sha256 : str
+        SHA-256 (hex) of the marked file as written.
+    audio_path : str
+        Where the marked file was written (resolved).
+    source_sha256 : str
+        SHA-256 (hex) of the file that was marked.
+    strength : float in (0, 1]
+    created_at : datetime
+    seq : int or None
+        The ledger event's sequence number (not part of the event's body).
+    """
+
+    record_id: str
+    payload: int
+    audio_sha256: str
+    audio_path: str
+    source_sha256: str
+    strength: float
+    created_at: datetime
+    seq: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The event body (``seq`` is the event's, not the body's)."""
+        return {"record_id": self.record_id, "payload": f"{self.payload:08x}", "audio_sha256": self.audio_sha256,
+                "audio_path": self.audio_path, "source_sha256": self.source_sha256, "strength": self.strength,
+                "created_at": self.created_at.isoformat()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], *, seq: int | None = None) -> MarkRecord:
+        try:
+            return cls(str(d["record_id"]), int(str(d["payload"]), 16), str(d["audio_sha256"]), str(d["audio_path"]),
+                       str(d["source_sha256"]), float(d["strength"]), datetime.fromisoformat(d["created_at"]), seq)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ProvenanceError(f"malformed mark record ({type(exc).__name__}: {exc})") from None
+
+
 def _records(home: Home) -> list[ProvenanceRecord]:
     from guard.ledger import Ledger
 
@@ -76,8 +132,16 @@ def _records(home: Home) -> list[ProvenanceRecord]:
         return [ProvenanceRecord.from_dict(e.body) for e in led.verified_events("clip.generated")]
 
 
+def _marks(home: Home) -> list[MarkRecord]:
+    from guard.ledger import Ledger
+
+    with Ledger(home) as led:  # the same verified (and cached) log as _records reads
+        return [MarkRecord.from_dict(e.body, seq=e.seq) for e in led.verified_events(MARK_KIND)]
+
+
 def _used_payloads(home: Home) -> set[int]:
-    return {r.payload for r in _records(home)}
+    """Every payload a clip or a mark of this home's ledger uses."""
+    return {r.payload for r in _records(home)} | {m.payload for m in _marks(home)}
 
 
 def _check_payload(payload: object) -> int:
@@ -87,7 +151,7 @@ def _check_payload(payload: object) -> int:
 
 
 def new_payload(home: Home) -> int:
-    """A random 32-bit payload that no clip of this home's ledger uses yet."""
+    """A random 32-bit payload that no clip and no mark of this home's ledger uses yet."""
     used = _used_payloads(home)
     while True:
         candidate = secrets.randbits(PAYLOAD_BITS)
@@ -139,7 +203,7 @@ def issue(home: Home, *, payload: int, voice_id: str, consent_id: str, text: str
     Raises
     ------
     ProvenanceError
-        Bad arguments, or a payload another clip uses.
+        Bad arguments, or a payload another clip or a mark uses.
     ConsentError
         Unknown consent, another voice's, not valid now, or not covering ``purpose``.
     WatermarkError
@@ -163,8 +227,10 @@ def issue(home: Home, *, payload: int, voice_id: str, consent_id: str, text: str
         raise ProvenanceError("text must be a non-empty string")
 
     def allowed() -> None:
-        if payload in _used_payloads(home):
-            raise ProvenanceError(f"payload {payload:08x} is already used by another clip; take one from new_payload()")
+        owner = payload_owner(home, payload)
+        if owner is not None:
+            raise ProvenanceError(f"payload {payload:08x} is already used by {describe_owner(owner)}; take one from "
+                                  f"new_payload()")
         _check_consent(home, voice_id=voice_id, consent_id=consent_id, purpose=purpose)
 
     allowed()
@@ -219,3 +285,88 @@ def lookup(home: Home, payload: int) -> ProvenanceRecord | None:
     payload = _check_payload(payload)
     return next((r for r in _records(home) if r.payload == payload), None)
 
+
+def lookup_mark(home: Home, payload: int) -> MarkRecord | None:
+    """The record of the audio marked (``voiceguard watermark embed``) with ``payload``, or None."""
+    payload = _check_payload(payload)
+    return next((m for m in _marks(home) if m.payload == payload), None)
+
+
+def payload_owner(home: Home, payload: int) -> ProvenanceRecord | MarkRecord | None:
+    """The clip record, else the mark record, whose watermark carries ``payload``; None when neither uses it.
+
+    A ledger holding both for one payload fails the audit (``duplicate-payload``); the clip is
+    returned then.
+    """
+    return lookup(home, payload) or lookup_mark(home, payload)
+
+
+def describe_owner(owner: ProvenanceRecord | MarkRecord) -> str:
+    """``"generated clip record rec-... (voice amy)"`` or ``"marked audio record mark-... (ledger event 4, ...)"``."""
+    if isinstance(owner, MarkRecord):
+        return (f"marked audio record {owner.record_id} (ledger event {owner.seq}: {owner.audio_path}, marked on "
+                f"{owner.created_at.date().isoformat()})")
+    return f"generated clip record {owner.record_id} (voice {owner.voice_id})"
+
+
+def check_unused(home: Home, payload: int) -> None:
+    """ProvenanceError unless no clip and no mark of ``home``'s ledger uses ``payload`` (the message names the user)."""
+    owner = payload_owner(home, payload)
+    if owner is not None:
+        raise ProvenanceError(f"payload {payload:08x} is already used by {describe_owner(owner)}")
+
+
+def record_mark(home: Home, *, payload: int, audio_path: Path, source_sha256: str, strength: float,
+                final_path: Path | None = None) -> MarkRecord:
+    """Log that this home marked audio with ``payload`` (``audio.marked``); call it before the file takes its place.
+
+    The payload is checked unused (by clips and by earlier marks) again under the ledger's
+    write lock, so two marks made at once cannot share one. Nothing here reads the mark back:
+    the caller has checked that ``audio_path`` carries ``payload`` under the home's key.
+
+    Parameters
+    ----------
+    home : Home
+    payload : int in [0, 2**32)
+        The payload embedded in the file (from :func:`new_payload`, or chosen and unused).
+    audio_path : Path
+        The marked file as written (its SHA-256 is logged), perhaps under a staging name.
+    source_sha256 : str
+        SHA-256 (hex) of the audio that was marked.
+    strength : float in (0, 1]
+        The strength it was marked with.
+    final_path : Path, optional
+        Where the file will live once the caller renames it (the logged path, which the audit
+        checks); default ``audio_path``.
+
+    Returns
+    -------
+    MarkRecord
+        With ``seq``, the ledger event's sequence number.
+
+    Raises
+    ------
+    ProvenanceError
+        Bad arguments, or a payload a clip or a mark already uses (naming which).
+    LedgerError
+        The ledger cannot take the record (missing, read-only, damaged).
+    """
+    if not isinstance(home, Home):
+        raise ProvenanceError(f"home must be a guard.home.Home (guard.home.open_home(path)), given {type(home).__name__}")
+    payload = _check_payload(payload)
+    audio_path = Path(audio_path)
+    if not audio_path.is_file():
+        raise ProvenanceError(f"{audio_path}: no such marked file to record")
+    digest = str(source_sha256).lower()
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise ProvenanceError(f"source_sha256 must be 64 hex digits (a SHA-256), given {source_sha256!r}")
+    if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not 0.0 < strength <= 1.0:
+        raise ProvenanceError(f"strength must be within (0, 1], given strength={strength!r}")
+    check_unused(home, payload)  # before the lock too: a clear refusal without waiting for writers
+    record = MarkRecord(f"mark-{secrets.token_hex(8)}", payload, sha256_file(audio_path),
+                        str(Path(final_path or audio_path).resolve()), digest, float(strength),
+                        datetime.now(timezone.utc))
+    from guard import ledger
+
+    event = ledger.append(home, MARK_KIND, record.to_dict(), precondition=lambda: check_unused(home, payload))
+    return MarkRecord.from_dict(event.body, seq=event.seq)

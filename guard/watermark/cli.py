@@ -10,8 +10,8 @@ import click
 import numpy as np
 
 from guard.cliutil import emit_json, file_failed, home_option, input_path, json_option, say
-from guard.errors import GuardError, WatermarkError
-from guard.home import open_home
+from guard.errors import GuardError, ProvenanceError, WatermarkError
+from guard.home import Home, open_home
 from guard.replace import replace_keeping_mode
 
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
@@ -47,34 +47,37 @@ def watermark_group() -> None:
               help="Marked audio, format from the extension: same length, mono, and the same rate "
                    "where the format has it (Opus only has 8/12/16/24/48 kHz, MP3 no rate under 8 kHz).")
 @click.option("--payload", "value", default=None, callback=_parse_payload,
-              help="32-bit payload as hex (default: a random one no clip of the home's ledger uses); a payload "
-                   "the ledger gives to a generated clip is refused.")
+              help="32-bit payload as hex (default: a random one no clip or mark of the home's ledger uses); a "
+                   "payload the ledger gives to a generated clip or an earlier mark is refused.")
 @click.option("--strength", type=float, default=1.0, show_default=True, callback=_check_strength,
               help="Within (0, 1]; lower is quieter and less robust.")
 @home_option
 @json_option
 def embed_command(in_path: Path, out_path: Path, value: int | None, strength: float, home_dir: Path, as_json: bool) -> None:
-    """Mark IN with the home's current watermark key and write OUT.
+    """Mark IN with the home's current watermark key and write OUT; the mark is logged in the home's ledger.
 
     OUT is encoded, read back and verified before it is written; when the mark or its payload
     does not read back (audio with too little sound to carry it, a strength too low) nothing
-    is written and the command fails.
+    is written and the command fails. Every mark is logged (an `audio.marked` event: its payload,
+    the SHA-256 of IN and of OUT, OUT's path, the strength and the time), so `scan` tells
+    audio this home marked from a generated clip, and the audit accounts for every payload.
+    The event is logged before OUT takes its place: a kill in between leaves a logged mark
+    whose file never arrived (harmless; the audit notes it and names the hidden copy left
+    beside OUT), never a marked file at OUT that the ledger does not know.
     """
     from guard import provenance
     from guard.audio import info, load, rate_change_note, save
+    from guard.digest import sha256_file
     from guard.watermark import embed, verify
 
     home = open_home(home_dir)
     if value is None:
         value = provenance.new_payload(home)
     else:
-        owner = provenance.lookup(home, value)
-        if owner is not None:  # scan would name that clip's record, voice and consent for this audio
-            raise WatermarkError(f"payload {value:08x} belongs to generated clip record {owner.record_id} (voice "
-                                 f"{owner.voice_id}); marking other audio with it would attribute that audio to "
-                                 f"the record; choose another --payload or leave it out")
+        _refuse_used(home, value)
     source = info(in_path)
     rate = source.sample_rate
+    source_sha256 = sha256_file(in_path)  # before anything is written: OUT may be IN
     y = load(in_path, sample_rate=rate)
     try:
         marked = embed(y, sample_rate=rate, payload=value, key=home.watermark_key(), strength=strength)
@@ -96,7 +99,22 @@ def embed_command(in_path: Path, out_path: Path, value: int | None, strength: fl
             raise WatermarkError(f"{out_path}: {found} read back from the encoded audio ({check.reason}), so nothing "
                                  f"was written; the audio needs more sound in 300-4000 Hz to carry the mark"
                                  + (f", or a --strength above {strength:g}" if strength < 1.0 else ""))
-        replace_keeping_mode(staged, target)
+        # logged first, renamed second: a mark at OUT is always in the ledger; a stop in between
+        # leaves a logged mark whose file never arrived, which misattributes nothing
+        try:
+            mark = provenance.record_mark(home, payload=value, audio_path=staged, source_sha256=source_sha256,
+                                          strength=strength, final_path=target)
+        except ProvenanceError as exc:  # taken by another writer while this one marked
+            raise WatermarkError(f"{out_path}: {exc}, so nothing was written; run the command again (without "
+                                 f"--payload for a fresh one)") from None
+        except GuardError as exc:
+            raise type(exc)(f"{out_path}: the mark could not be logged, so nothing was written: {exc}") from None
+        try:
+            replace_keeping_mode(staged, target)
+        except OSError as exc:
+            raise WatermarkError(f"{out_path}: cannot be written ({exc.strerror or exc}); the mark was logged as "
+                                 f"ledger event {mark.seq} ({mark.record_id}), but no file carries it. Fix the "
+                                 f"folder and run the command again") from None
     finally:
         staged.unlink(missing_ok=True)
     noise = float(np.sum((marked - y).astype(np.float64) ** 2))
@@ -105,9 +123,26 @@ def embed_command(in_path: Path, out_path: Path, value: int | None, strength: fl
     notes = ([f"{source.channels} channels mixed to mono"] if source.channels > 1 else []) + ([changed] if changed else [])
     if as_json:
         emit_json({"file": str(out_path), "source": str(in_path), "payload": f"{value:08x}", "snr_db": snr_db,
-                   "sample_rate": written_rate, "notes": notes})
+                   "sample_rate": written_rate, "notes": notes, "record_id": mark.record_id, "ledger_seq": mark.seq,
+                   "sha256": mark.audio_sha256})
     else:
-        say(f"{out_path}: marked with payload {value:08x} (SNR {snr_db} dB)" + "".join(f"; {n}" for n in notes))
+        say(f"{out_path}: marked with payload {value:08x} (SNR {snr_db} dB), logged as {mark.record_id} (ledger "
+            f"event {mark.seq})" + "".join(f"; {n}" for n in notes))
+
+
+def _refuse_used(home: Home, value: int) -> None:
+    """WatermarkError when ``--payload`` is already a generated clip's or an earlier mark's (naming which)."""
+    from guard import provenance
+
+    owner = provenance.payload_owner(home, value)
+    if isinstance(owner, provenance.ProvenanceRecord):  # scan would name that clip's record, voice and consent
+        raise WatermarkError(f"payload {value:08x} belongs to generated clip record {owner.record_id} (voice "
+                             f"{owner.voice_id}); marking other audio with it would attribute that audio to "
+                             f"the record; choose another --payload or leave it out")
+    if owner is not None:
+        raise WatermarkError(f"payload {value:08x} was already used by an earlier mark: "
+                             f"{provenance.describe_owner(owner)}; a payload names one piece of audio, so choose "
+                             f"another --payload or leave it out")
 
 
 def _key_name(owner: str | None, index: int) -> str:
