@@ -220,8 +220,9 @@ def voices_delete_command(voice_id: str, reason: str, home_dir: Path, as_json: b
 @click.argument("text", type=Text(multiline=True))
 @click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Output audio file (format from extension).")
-@click.option("--purpose", required=True, type=click.Choice(PURPOSES),
-              help="What the clip is for; must be one the voice's consent covers.")
+@click.option("--purpose", required=True, type=Text(),
+              help=f"What the clip is for ({', '.join(PURPOSES)}); must be one the voice's consent covers. Any other "
+                   f"is refused and, like every refused clone, logged.")
 @click.option("--force", is_flag=True, help="Replace OUT if it exists (never a file inside the data home).")
 @home_option
 @json_option

@@ -22,7 +22,7 @@ def test_clone_help_lists_formats_speech_length_and_purposes(runner) -> None:  #
     text = " ".join(res.stdout.split())
     assert "OUT's extension picks the format: .wav, .flac, .ogg, .mp3, .m4a, .opus, .webm." in text
     assert "about 3 s of speech (3.07 s)" in text and "padded with silence to 3.32 s" in text
-    assert "[" + "|".join(PURPOSES) + "]" in text
+    assert "(" + ", ".join(PURPOSES) + ")" in text and "like every refused clone, logged" in text
 
 
 def test_a_clip_shorter_than_the_help_says_is_padded_to_its_length() -> None:
