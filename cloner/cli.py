@@ -251,6 +251,8 @@ def clone_command(voice_id: str, text: str, out: Path, purpose: str, force: bool
         if r.staged is None:
             say(f"Recovered {r.file} (record {r.record_id}), which an interrupted clone had left unplaced",
                 quiet=as_json)
+        elif r.record_id is None:
+            say(f"Note: {r.staged} holds a clip an interrupted clone left: {r.reason}")
         else:
             say(f"Warning: the clip of record {r.record_id} for {r.file} is still at {r.staged}: {r.reason}")
     result = clone(home, voice_id, text, purpose=purpose, out_path=out, overwrite=force)

@@ -259,7 +259,7 @@ def clone(home: Home, voice_id: str, text: str, *, purpose: str, out_path: Path,
         place(staged, out_path, overwrite=True)
         reserved.clear()
     except BaseException as exc:
-        if recording and _recorded(home, recording[-1], exc):
+        if recording and _recorded(home, recording[-1]):
             # the ledger vouches for this clip now: keep it, and OUT's reservation, for recover()
             staging.keep()
             if isinstance(exc, Exception):
@@ -276,15 +276,18 @@ def clone(home: Home, voice_id: str, text: str, *, purpose: str, out_path: Path,
                        prov.manifest, round(marked.shape[0] / model.sample_rate, 3), model.sample_rate)
 
 
-def _recorded(home: Home, payload: int, exc: BaseException) -> bool:
-    """Whether the clip carrying ``payload`` is in the ledger; assumed so when stopped (no time to look) or unsure."""
+def _recorded(home: Home, payload: int) -> bool:
+    """Whether the clip carrying ``payload`` is in the ledger; assumed so when the look itself fails.
+
+    Looked up after Ctrl-C too (a few milliseconds): a clone stopped before its record landed
+    gives its reserved name back instead of leaving an empty file there for good. Only a
+    second interruption, or a ledger that cannot be read, keeps the clip for :mod:`cloner.recover`.
+    """
     from guard import provenance
 
-    if not isinstance(exc, Exception):
-        return True
     try:
         return provenance.lookup(home, payload) is not None
-    except Exception:  # noqa: BLE001 - keeping an unrecorded clip costs only a later clean-up
+    except BaseException:  # noqa: BLE001 - unsure (or stopped again): keep it, placing it costs only a later look
         return True
 
 

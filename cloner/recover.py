@@ -25,13 +25,14 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Recovery:
-    """A recorded clip an interrupted clone left in a staging folder: placed now, or still waiting there.
+    """A clip an interrupted clone left in a staging folder: placed now, or still waiting there.
 
     ``staged`` is None when the clip is at ``file`` now; else where it still is and ``reason`` why.
+    ``record_id`` is None for a clip no record of this home names (never placed or removed).
     """
 
     file: str
-    record_id: str
+    record_id: str | None
     staged: str | None = None
     reason: str | None = None
 
@@ -39,15 +40,21 @@ class Recovery:
         return asdict(self)
 
 
+_UNRECORDED = ("no record in this home's ledger names it (a clone stopped before its record was written, or "
+               "another home's clone): left in place; remove it if it is neither")
+
+
 def recover(folder: Path, *, home: Home) -> list[Recovery]:
-    """Finish the renames that interrupted clones left undone in ``folder``; remove their unrecorded leftovers.
+    """Finish the renames that interrupted clones left undone in ``folder``; remove their empty leftovers.
 
     A staging folder whose lock no process holds is one a killed clone left. When its clip's
     SHA-256 is that of a ``clip.generated`` record for a file in ``folder``, the clip (and its
     sidecar manifest) is renamed to that file, provided the name is free or holds only the
     empty file the clone reserved; otherwise it is left where it is and reported. A clip no
-    record names (the process was killed before the record was written) is removed with its
-    folder, as are empty folders. Staging folders of clones still at work are not touched.
+    record of this home names is never removed: it may be another home's recorded clip (a
+    clone into the same folder with another ``--home``), or one killed before its record was
+    written; it is reported (``record_id`` None) and left for people to judge. Empty folders
+    are removed. Staging folders of clones still at work are not touched.
 
     Parameters
     ----------
@@ -59,7 +66,7 @@ def recover(folder: Path, *, home: Home) -> list[Recovery]:
     Returns
     -------
     list of Recovery
-        One per recorded clip found, placed or not; empty when there was nothing to do.
+        One per clip found, placed or not; empty when there was nothing to do.
 
     Raises
     ------
@@ -91,8 +98,10 @@ def recover(folder: Path, *, home: Home) -> list[Recovery]:
                 record = records.get(sha256_file(clips[0]))
                 if record is not None:
                     found.append(_finish(staging, clips[0], folder / clips[0].name, record))
-                    continue
-            shutil.rmtree(staging, ignore_errors=True)  # empty, or a clip no record names: nothing refers to it
+                else:
+                    found.append(Recovery(str(folder / clips[0].name), None, str(clips[0]), _UNRECORDED))
+                continue
+            shutil.rmtree(staging, ignore_errors=True)  # empty: nothing of anyone's is in it
         finally:
             os.close(fd)
     return found

@@ -153,16 +153,63 @@ def test_a_clone_stopped_before_its_record_leaves_nothing(amy, outdir: Path, mon
     assert list(outdir.iterdir()) == [] and _clip_events(amy) == []
 
 
-def test_leftovers_of_killed_clones_without_a_record_are_removed(amy, outdir: Path) -> None:  # noqa: ANN001
+
+def test_ctrl_c_after_the_name_is_reserved_but_before_the_commit_gives_the_name_back(amy, outdir: Path,  # noqa: ANN001
+                                                                                     monkeypatch) -> None:  # noqa: ANN001
+    from guard.ledger import store
+
+    append = store.Ledger.append
+
+    def stopped_in_the_lock(self, kind, body, *, precondition=None, on_abort=None):  # noqa: ANN001, ANN202
+        def then_stop() -> None:
+            if precondition is not None:
+                precondition()  # the clone's last checks pass and OUT is reserved...
+            raise KeyboardInterrupt  # ...and Ctrl-C comes before the event is committed
+        return append(self, kind, body, precondition=then_stop, on_abort=on_abort)
+
+    monkeypatch.setattr(store.Ledger, "append", stopped_in_the_lock)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.clone(amy, "amy", TEXT, purpose="research", out_path=outdir / "clip.wav")
+    assert list(outdir.iterdir()) == [] and _clip_events(amy) == []  # no empty file left holding the name
+
+
+def test_empty_leftovers_are_removed_and_a_clip_no_record_here_names_is_kept_and_reported(amy, outdir: Path,  # noqa: ANN001
+                                                                                           runner) -> None:  # noqa: ANN001
     empty = outdir / ".voiceguard-0123456789ab"
     unrecorded = outdir / ".voiceguard-ba9876543210"
     empty.mkdir()
     unrecorded.mkdir()
-    (unrecorded / "clip.wav").write_bytes(b"a marked clip whose record was never written")
+    clip = unrecorded / "clip.wav"  # another home's recorded clip, or one whose clone died before its record
+    clip.write_bytes(b"a marked clip no record of this home names")
     other = outdir / ".voiceguard-notours"
     other.mkdir()
-    assert recover(outdir, home=amy) == []
-    assert [p.name for p in outdir.iterdir()] == [".voiceguard-notours"]
+    (found,) = recover(outdir, home=amy)
+    assert found.record_id is None and found.staged == str(clip) and "left in place" in found.reason
+    assert sorted(p.name for p in outdir.iterdir()) == [".voiceguard-ba9876543210", ".voiceguard-notours"]
+    assert clip.read_bytes() == b"a marked clip no record of this home names"
+    res = runner.invoke(cli, ["clone", "amy", TEXT, "-o", str(outdir / "next.wav"), "--purpose", "research",
+                              "--home", str(amy.root)])
+    assert res.exit_code == 0, res.output
+    assert f"Note: {clip} holds a clip an interrupted clone left" in res.stderr and clip.is_file()
+
+
+def test_a_clone_with_another_home_never_removes_this_homes_stranded_clip(amy, outdir: Path, monkeypatch,  # noqa: ANN001
+                                                                          runner, tmp_path: Path) -> None:
+    from guard.home import init_home
+
+    out = outdir / "clip.wav"
+    _stop_at_the_rename(monkeypatch, KeyboardInterrupt())
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.clone(amy, "amy", TEXT, purpose="research", out_path=out)
+    monkeypatch.undo()
+    (staging,) = _staging_folders(outdir)
+    stranger, _ = init_home(tmp_path / "stranger")  # e.g. the default home, or a mistyped --home
+    res = runner.invoke(cli, ["clone", "amy", TEXT, "-o", str(outdir / "c.wav"), "--purpose", "research",
+                              "--home", str(stranger.root)])
+    assert res.exit_code == 1 and "clone refused" in res.stderr
+    assert sha256_file(staging / "clip.wav") == _clip_events(amy)[0]["audio_sha256"]  # still there
+    (placed,) = recover(outdir, home=amy)  # and its own home places it
+    assert placed.staged is None and sha256_file(out) == _clip_events(amy)[0]["audio_sha256"]
 
 
 def test_the_staging_folder_of_a_clone_at_work_is_left_alone(amy, outdir: Path) -> None:  # noqa: ANN001
