@@ -215,7 +215,8 @@ def decide(watermark: dict, provenance: dict | None, detector: dict, *, threshol
         if payload is None:
             return "watermarked", f"{mark}; presence only: payload not readable{tail}"
         if owner:
-            return "watermarked", f"{mark}, payload {payload}: its record is in {owner}'s ledger, not this home's{tail}"
+            return "watermarked", (f"{mark}, payload {payload}: not looked up (a record of it, if any, is in "
+                                   f"{owner}'s ledger; whoever holds that key can make such marks){tail}")
         if provenance is None:
             return "watermarked", f"{mark}, payload {payload}: no record of it in this home's ledger{tail}"
         if provenance.get("error"):
@@ -394,11 +395,9 @@ class Scanner:
         verdict, reason = decide(watermark, provenance, detector, threshold=self.config.threshold,
                                  suggest_speed_search=self._speed_search_may_help(y.shape[0] / SCAN_RATE))
         if manifest:
-            claim = next((manifest[k] for k in ("payload", "soft_binding") if manifest.get(k) is not None), None)
-            ours = claim is not None and watermark.get("detected") is False and self._claims_ours(claim)
-            conflicts = manifest_conflicts(manifest, watermark, provenance, claims_this_home=ours)
+            conflicts = manifest_conflicts(manifest, watermark, provenance)
             manifest["conflicts"] = [detail for _, detail in conflicts]
-            reason += manifest_text(manifest, conflicts, signer_off=self.signer_off, watermark=watermark)
+            reason += manifest_text(manifest, conflicts, signer_off=self.signer_off)
         view = overview(y, sample_rate=SCAN_RATE) if self.config.keep_overview else None
         return ScanResult(name, verdict, reason, watermark, provenance, manifest, detector,
                           round(y.shape[0] / SCAN_RATE, 3), None, view)
@@ -444,14 +443,6 @@ class Scanner:
         # whose key found the mark: None for this home's own, else the name a trusted key was added under
         section["key_owner"] = self.key_owners[v.key_index] if v.key_index is not None else None
         return section, v
-
-    def _claims_ours(self, claim: Any) -> bool:
-        """Whether a manifest's claimed payload (hex text or int) is that of a clip or a mark in this home's ledger."""
-        try:
-            payload = int(_hex(claim), 16)
-        except ValueError:
-            return False
-        return 0 <= payload < 2**32 and self._lookup_payload(payload) is not None
 
     def _lookup(self, verification: Any) -> dict | None:
         if verification is None or not verification.detected or verification.payload is None:
@@ -591,8 +582,7 @@ def _hex(value: Any) -> str:
         return text
 
 
-def manifest_conflicts(manifest: dict, watermark: dict, provenance: dict | None, *,
-                       claims_this_home: bool = False) -> list[tuple[str, str]]:
+def manifest_conflicts(manifest: dict, watermark: dict, provenance: dict | None) -> list[tuple[str, str]]:
     """Where a manifest's claims contradict the watermark that was read and the ledger record found for it.
 
     Parameters
@@ -605,10 +595,6 @@ def manifest_conflicts(manifest: dict, watermark: dict, provenance: dict | None,
         mark whose payload could not be read compares nothing either.
     provenance : dict or None
         The ledger record of the watermark's payload; compared only when one was found.
-    claims_this_home : bool
-        The payload the manifest names belongs to a clip in this home's ledger. Another
-        signer's payload claim is held against a scan that found no mark only then: otherwise
-        the mark would be keyed by that signer, whose key this home may not hold.
 
     Returns
     -------
@@ -630,9 +616,13 @@ def manifest_conflicts(manifest: dict, watermark: dict, provenance: dict | None,
         (payload, _), (binding, _) = claims.items()
         found.append(("itself", f"manifest soft binding {binding}, manifest payload {payload}"))
     detected, mark = watermark.get("detected"), watermark.get("payload")
-    if detected is False and claims and (claims_this_home or not _keyed_elsewhere(manifest)):
+    if detected is False and claims:
+        # Another signer's claim may name a mark of a key this home lacks, but anyone can sign
+        # such a claim (every home has a signing chain): it stays unconfirmed, so it is listed.
         value, name = next(iter(claims.items()))
-        found.append(("watermark", f"manifest {name} {value}, no voiceguard watermark found"))
+        elsewhere = " with this home's keys (another operator's mark is found only with their key)"
+        found.append(("watermark", f"manifest {name} {value}, no voiceguard watermark found"
+                                   + (elsewhere if _signed_elsewhere(manifest) else "")))
     elif detected and mark is not None:
         found += [("watermark", f"manifest {name} {value}, watermark {_hex(mark)}")
                   for value, name in claims.items() if value != _hex(mark)]
@@ -644,23 +634,16 @@ def manifest_conflicts(manifest: dict, watermark: dict, provenance: dict | None,
     return found
 
 
-def _keyed_elsewhere(manifest: dict) -> bool:
-    """Whether a manifest was signed by another operator, whose watermark key this home may not hold.
-
-    Its claimed payload then says nothing against a scan that found no mark: the mark, if it
-    is there, is keyed by that operator (unless this home trusts their key).
-    """
+def _signed_elsewhere(manifest: dict) -> bool:
+    """Whether a valid manifest was signed by a signer that is not this home's."""
     return bool(manifest.get("valid") and manifest.get("signer_checked") and not manifest.get("trusted"))
 
 
-def manifest_text(manifest: dict, conflicts: Sequence[tuple[str, str]], *, signer_off: str | None,
-                  watermark: dict | None = None) -> str:
+def manifest_text(manifest: dict, conflicts: Sequence[tuple[str, str]], *, signer_off: str | None) -> str:
     """The manifest's part of a scan reason (starting ``"; "``): validity, signer, contradictions.
 
     "C2PA manifest valid" is said only with who signed it: this home, another signer, or
-    "signer not checked" with ``signer_off`` (why there is no trust anchor). When another
-    signer's manifest claims a payload and ``watermark`` (the scan's section) found no mark,
-    the text says the mark would be keyed by that signer, not that the two contradict.
+    "signer not checked" with ``signer_off`` (why there is no trust anchor).
     """
     if not manifest.get("valid"):
         text = "; C2PA manifest INVALID"
@@ -668,11 +651,6 @@ def manifest_text(manifest: dict, conflicts: Sequence[tuple[str, str]], *, signe
         text = "; C2PA manifest valid, signed by this home"
     elif manifest.get("signer_checked"):
         text = "; C2PA manifest signed by another signer, not this home"
-        claim = manifest.get("payload") if manifest.get("payload") is not None else manifest.get("soft_binding")
-        if (watermark is not None and watermark.get("detected") is False and claim is not None
-                and not any(against == "watermark" for against, _ in conflicts)):
-            text += (f" (it names watermark payload {_hex(claim)}, which only that signer's key can find: "
-                     f"`voiceguard watermark trust` their exported key to check it)")
     else:
         text = f"; C2PA manifest valid (signer not checked: {signer_off or 'no trust anchor'})"
     for against in dict.fromkeys(a for a, _ in conflicts):

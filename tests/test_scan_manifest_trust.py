@@ -80,7 +80,8 @@ def test_forged_manifest_from_another_home_lends_no_credibility(tmp_path: Path, 
     assert mf["record_id"] == record.record_id  # what it claims is still shown, for the analyst
     assert "C2PA manifest signed by another signer, not this home" in row["reason"]
     assert "C2PA manifest valid" not in row["reason"]
-    assert mf["conflicts"] == [f"manifest payload {PAYLOAD:08x}, no voiceguard watermark found"]
+    assert mf["conflicts"] == [f"manifest payload {PAYLOAD:08x}, no voiceguard watermark found with this home's keys "
+                               f"(another operator's mark is found only with their key)"]
     assert "C2PA manifest contradicts the watermark" in row["reason"]
     assert read_manifest(forged, trust_anchors=(other.keys_dir / CA_CERT).read_text()).trusted is True
 

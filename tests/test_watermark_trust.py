@@ -103,23 +103,25 @@ def test_scan_names_a_trusted_keys_mark_and_looks_for_no_record_of_it_here(home:
     result = Scanner(ScanConfig(home_dir=str(home.root))).scan(clip)
     assert result.verdict == "watermarked" and result.watermark["key_owner"] == "example-studio"
     assert result.provenance is None
-    assert "(the key trusted as 'example-studio'), payload 1234abcd: its record is in example-studio's ledger" \
-        in result.reason
+    assert "(the key trusted as 'example-studio'), payload 1234abcd: not looked up (a record of it, if any, is in " \
+        "example-studio's ledger" in result.reason
     own = marked_noise(tmp_path / "own.wav", home.watermark_key(), 0x0BADCAFE, seed=1)
     mine = Scanner(ScanConfig(home_dir=str(home.root))).scan(own)
     assert mine.watermark["key_owner"] is None and "no record of it in this home's ledger" in mine.reason
 
 
-def test_another_signers_manifest_without_a_mark_found_here_is_no_contradiction() -> None:
+def test_a_payload_claim_no_key_here_confirms_stays_a_contradiction_whoever_signed_it() -> None:
     from guard.scan import manifest_conflicts, manifest_text
 
-    theirs = {"valid": True, "signer_checked": True, "trusted": False, "payload": "1234abcd"}
     unmarked = {"detected": False, "payload": None}
-    assert manifest_conflicts(theirs, unmarked, None) == []
-    text = manifest_text(theirs, [], signer_off=None, watermark=unmarked)
-    assert "it names watermark payload 1234abcd, which only that signer's key can find" in text
-    assert "contradicts" not in text
-    ours = {**theirs, "trusted": True}  # this home's own manifest naming a mark that is not there: a contradiction
+    theirs = {"valid": True, "signer_checked": True, "trusted": False, "payload": "1234abcd"}
+    # anyone can sign such a claim (every home has a chain): it is listed, with why it may be another's key
+    assert manifest_conflicts(theirs, unmarked, None) == [
+        ("watermark", "manifest payload 1234abcd, no voiceguard watermark found with this home's keys (another "
+                      "operator's mark is found only with their key)")]
+    text = manifest_text(theirs, manifest_conflicts(theirs, unmarked, None), signer_off=None)
+    assert "contradicts the watermark" in text and "trust" not in text  # never advice to trust a key a manifest names
+    ours = {**theirs, "trusted": True}
     assert manifest_conflicts(ours, unmarked, None) == [("watermark", "manifest payload 1234abcd, no voiceguard "
                                                                        "watermark found")]
     marked = {"detected": True, "payload": "0badcafe"}  # a mark found with another payload contradicts, whoever signed
