@@ -74,11 +74,22 @@ def _files(home: Home, roots: list[Path]) -> list[str]:
 
 
 def _check_removable(home: Home, voice_id: str, roots: list[Path]) -> None:
-    """CloneError naming the first folder whose entries cannot be removed here (before anything is logged)."""
+    """CloneError naming the first folder whose entries cannot be removed here (before anything is logged).
+
+    A link among them is refused too: removing it would leave the speaker's data it leads to in
+    place while the log says the voice was erased, and erasing what lies outside the home is
+    not this command's to do.
+    """
     folders = [home.voices_dir] if roots else []
     for root in roots:
-        if root.is_dir() and not root.is_symlink():
-            folders += [root] + sorted(p for p in root.rglob("*") if p.is_dir() and not p.is_symlink())
+        entries = [root] + (sorted(root.rglob("*")) if root.is_dir() and not root.is_symlink() else [])
+        link = next((p for p in entries if p.is_symlink()), None)
+        if link is not None:
+            raise CloneError(f"cannot delete voice {voice_id!r}: {link} is a link (to {os.readlink(link)}), so "
+                             f"removing it would leave the data it leads to; nothing was deleted or logged. Delete "
+                             f"or move that data by hand, remove the link, and run it again")
+        if root.is_dir():
+            folders += [root] + sorted(p for p in root.rglob("*") if p.is_dir())
     for folder in folders:
         if not os.access(folder, os.W_OK | os.X_OK):
             raise CloneError(f"cannot delete voice {voice_id!r}: {folder} is not writable here (a read-only file "

@@ -303,3 +303,20 @@ def test_a_deletion_logged_by_another_process_meanwhile_is_not_logged_twice(amy:
     with pytest.raises(CloneError, match="deleted by another process meanwhile"):
         erase.delete_voice(amy, "amy", reason="r")
     assert _events(amy, "voice.deleted") == [] and (amy.voices_dir / "amy" / "model.pt").is_file()
+
+
+@pytest.mark.parametrize("linked", ["folder", "recording"])
+def test_a_voice_reached_through_a_link_is_not_logged_as_erased(amy: Home, tmp_path: Path, linked: str) -> None:
+    folder = amy.voices_dir / "amy"
+    if linked == "folder":  # the voice's data lives elsewhere, the home holds a link to it
+        elsewhere = tmp_path / "elsewhere"
+        shutil.move(str(folder), elsewhere)
+        folder.symlink_to(elsewhere, target_is_directory=True)
+        data = elsewhere / "model.pt"
+    else:
+        data = tmp_path / "b.flac"
+        shutil.move(str(folder / "recordings" / "b.flac"), data)
+        (folder / "recordings" / "b.flac").symlink_to(data)
+    with pytest.raises(CloneError, match="is a link .* nothing was deleted or logged"):
+        erase.delete_voice(amy, "amy", reason="retired")
+    assert data.is_file() and _events(amy, "voice.deleted") == []

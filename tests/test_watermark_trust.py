@@ -53,10 +53,10 @@ def test_a_trusted_key_finds_and_names_another_operators_mark(runner, home: Home
 
 
 @pytest.mark.parametrize(("name", "key", "says"), [
-    ("bad name", bytes(32), "cannot trust a key under the name 'bad name'"),
-    ("../up", bytes(32), "cannot trust a key under the name"),
-    ("", bytes(32), "cannot trust a key under the name"),
-    ("x" * 65, bytes(32), "cannot trust a key under the name"),
+    ("bad name", bytes(32), "'bad name' cannot name a trusted key"),
+    ("../up", bytes(32), "cannot name a trusted key"),
+    ("", bytes(32), "cannot name a trusted key"),
+    ("x" * 65, bytes(32), "cannot name a trusted key"),
     ("short", bytes(31), "a watermark key is 32 bytes, given 31"),
     ("own", None, "one of this home's own watermark keys"),
 ])
@@ -87,7 +87,11 @@ def test_cli_refusals_are_one_line(runner, home: Home, studio: Home, tmp_path: P
     key_file = _export(runner, studio, tmp_path / "studio.key")
     again = runner.invoke(cli, ["--home", str(studio.root), "watermark", "export-key", "-o", str(key_file)])
     assert again.exit_code == 1 and "exists; choose a new file name" in again.stderr
-    for args, says in ((["trust", str(key_file), "--name", "no way"], "cannot trust a key under the name"),
+    huge = tmp_path / "huge.bin"
+    huge.write_bytes(bytes(1 << 20))  # not a key: refused without reading it all (/dev/zero would never end)
+    for args, says in ((["trust", str(key_file), "--name", "no way"], "cannot name a trusted key"),
+                       (["trust", str(huge), "--name", "x"], "given more than 32"),
+                       (["untrust", "a/b"], "'a/b' cannot name a trusted key"),
                        (["trust", str(tmp_path / "missing.key"), "--name", "x"], "missing.key"),
                        (["untrust", "nobody"], "no key is trusted as 'nobody'")):
         res = runner.invoke(cli, ["--home", str(home.root), "watermark", *args])

@@ -67,7 +67,7 @@ def verification_keys(home: Home) -> tuple[list[bytes], list[str | None]]:
 def check_name(name: str) -> str:
     """``name`` when it can name a trusted key (1-64 letters, digits, ``.``, ``_``, ``-``), else HomeError."""
     if not NAME.fullmatch(name):
-        raise HomeError(f"cannot trust a key under the name {name!r}: use 1-64 letters, digits, '.', '_' or '-', "
+        raise HomeError(f"{name!r} cannot name a trusted key: use 1-64 letters, digits, '.', '_' or '-', "
                         f"starting with a letter or digit (e.g. example-studio)")
     return name
 
@@ -83,7 +83,8 @@ def trust(home: Home, name: str, key: bytes) -> Path:
     """
     check_name(name)
     if len(key) != WATERMARK_KEY_BYTES:
-        raise HomeError(f"a watermark key is {WATERMARK_KEY_BYTES} bytes, given {len(key)}; pass the file "
+        given = f"{len(key)}" if len(key) <= WATERMARK_KEY_BYTES else f"more than {WATERMARK_KEY_BYTES}"
+        raise HomeError(f"a watermark key is {WATERMARK_KEY_BYTES} bytes, given {given}; pass the file "
                         f"`voiceguard watermark export-key` wrote")
     if key in home.watermark_keys():
         raise HomeError("that key is one of this home's own watermark keys; its marks are verified already")

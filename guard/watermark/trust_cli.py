@@ -8,7 +8,7 @@ import click
 
 from guard.cliutil import emit_json, home_option, input_path, json_option, say
 from guard.errors import WatermarkError
-from guard.home import open_home
+from guard.home import WATERMARK_KEY_BYTES, open_home
 
 
 @click.command("export-key")
@@ -50,7 +50,8 @@ def trust_command(key_file: Path, name: str, home_dir: Path) -> None:
 
     home = open_home(home_dir)
     try:
-        key = key_file.read_bytes()
+        with open(key_file, "rb") as fh:  # a key is 32 bytes: read no more than tells a wrong file apart
+            key = fh.read(WATERMARK_KEY_BYTES + 1)
     except OSError as exc:
         raise WatermarkError(f"{key_file}: cannot be read ({exc.strerror or exc})") from None
     path = trust(home, name, key)
