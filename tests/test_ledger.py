@@ -347,3 +347,33 @@ def test_on_abort_runs_exactly_when_the_event_does_not_land(home: Home, monkeypa
                 led.append("clone.refused", {"voice_id": "amy", "purpose": "game", "reason": "x"},
                            precondition=precondition, on_abort=lambda: aborted.append(1))
         assert len(led) == int(landed) and aborted == ([] if landed else [1])
+
+
+class _StoppedAtCommit:
+    """A connection that commits and then raises as COMMIT returns, as Ctrl-C at that instant would."""
+
+    def __init__(self, conn) -> None:  # noqa: ANN001
+        self._conn = conn
+
+    def execute(self, sql: str, *args: object):  # noqa: ANN202
+        result = self._conn.execute(sql, *args)
+        if sql == "COMMIT":
+            raise KeyboardInterrupt
+        return result
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._conn, name)
+
+
+def test_an_interrupt_as_the_commit_returns_keeps_what_the_landed_event_refers_to(home: Home) -> None:
+    aborted: list[int] = []
+    with Ledger(home) as led:
+        real = led._conn
+        led._conn = _StoppedAtCommit(real)
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                led.append("clone.refused", {"voice_id": "amy", "purpose": "game", "reason": "x"},
+                           on_abort=lambda: aborted.append(1))
+        finally:
+            led._conn = real
+        assert len(led) == 1 and aborted == []  # the event landed: what it refers to must stay
