@@ -49,7 +49,6 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +58,8 @@ from guard import progress
 from guard.audio import is_audio_path, load
 from guard.errors import GuardError, ParameterError
 from guard.home import Home, open_home
+from guard.scan_manifest import manifest_conflicts, manifest_text
+from guard.scan_verdict import as_datetime, decide
 
 SCAN_RATE = 16000
 DEFAULT_THRESHOLD = 0.5
@@ -73,25 +74,11 @@ BLOCK_S = 120.0
 # in one block.
 BLOCK_OVERLAP_S = 10.0
 VERDICTS = ("watermarked", "likely-synthetic", "no-evidence", "error")
-# after "no voiceguard watermark" in a reason, for a file scanned without --speed-search (see decide);
-# the range of guard.watermark.verify.SPEED_FACTORS, as the option's help gives it
-SPEED_HINT = " at its own speed (--speed-search also tries speeds x0.94-x1.06)"
 
 
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
-
-
-def _as_datetime(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    return None
 
 
 def not_checked(part: str, why: str) -> dict:
@@ -162,124 +149,6 @@ class ScanResult:
         return {"file": self.file, "verdict": self.verdict, "reason": self.reason,
                 "watermark": self.watermark, "provenance": self.provenance, "manifest": self.manifest,
                 "detector": self.detector, "duration_s": self.duration_s, "error": self.error}
-
-
-def decide(watermark: dict, provenance: dict | None, detector: dict, *, threshold: float,
-           suggest_speed_search: bool = False) -> tuple[str, str]:
-    """The verdict and its one-line reason from the three pieces of evidence.
-
-    Parameters
-    ----------
-    watermark : dict
-        ``{detected, payload, p_value, reason}``; ``detected`` is None when not checked.
-    provenance : dict or None
-        The ledger record of the payload, or None when there is none (or no payload).
-        ``kind`` ``"mark"``: the payload was logged by ``voiceguard watermark embed`` (audio this
-        home marked, perhaps a real recording), not given to a generated clip; the verdict is
-        still ``"watermarked"``, and the reason says so.
-    detector : dict
-        ``{p_synthetic, warning, speech}``; ``p_synthetic`` is None when the detector did
-        not run; ``speech`` False (no voiced speech found) makes its score moot.
-    threshold : float in [0, 1]
-        ``p_synthetic`` at or above which an unmarked file is "likely-synthetic".
-    suggest_speed_search : bool
-        When the watermark was looked for and not found, say that it was looked for at the
-        file's own speed only and that ``--speed-search`` tries others (:data:`SPEED_HINT`;
-        for a scan without it, of a file long enough to carry a mark). Said whatever the
-        detector says: a sped-up or slowed copy of a marked clip loses its mark, and the
-        detector misses such copies of natural-sounding speech (p_synthetic under 0.01 for
-        4 marked LibriSpeech clips at x0.956 and x1.04), so the hint cannot wait for it.
-
-    Returns
-    -------
-    verdict : str, one of :data:`VERDICTS`
-    reason : str (one line)
-    """
-    if not 0.0 <= threshold <= 1.0:
-        raise ParameterError(f"threshold must be within [0, 1], given threshold={threshold}")
-    if watermark.get("detected"):
-        p = watermark.get("p_value")
-        mark = "voiceguard watermark present" + (f" (p={p:.1e})" if p is not None else "")
-        speed = watermark.get("speed")
-        if speed not in (None, 1.0):
-            mark += f" in a copy played at x{speed:.4f} speed"
-        others = watermark.get("other_marks") or []
-        # pieces of other generated clips joined into this one
-        tail = "".join(f"; also a piece marked with payload {m.get('payload') or '(unread)'} at "
-                       f"{m['segments'][0][0]:.1f}-{m['segments'][-1][1]:.1f} s" + _record_of(m.get("provenance"))
-                       for m in others if m.get("segments"))
-        payload = watermark.get("payload")
-        owner = watermark.get("key_owner")
-        if owner:
-            mark += f" (the key trusted as {owner!r})"
-        if payload is None:
-            return "watermarked", f"{mark}; presence only: payload not readable{tail}"
-        if owner:
-            return "watermarked", (f"{mark}, payload {payload}: not looked up (a record of it, if any, is in "
-                                   f"{owner}'s ledger; whoever holds that key can make such marks){tail}")
-        if provenance is None:
-            return "watermarked", f"{mark}, payload {payload}: no record of it in this home's ledger{tail}"
-        if provenance.get("error"):
-            return "watermarked", f"{mark}, payload {payload}: {provenance['error']}{tail}"
-        if provenance.get("kind") == "mark":
-            return "watermarked", f"{mark}, payload {payload}: {_mark_text(provenance)}{tail}"
-        return "watermarked", (f"{mark}, payload {payload}: record {provenance.get('record_id')} "
-                               f"(voice {provenance.get('voice_id')}, consent {provenance.get('consent_id')}: "
-                               f"{provenance.get('consent_status_at_generation')} at generation, "
-                               f"{provenance.get('consent_status_now')} now){tail}")
-    if watermark.get("detected") is None:
-        wm_text = f"watermark not checked ({watermark.get('reason')})"
-    else:
-        wm_text = "no voiceguard watermark" + (SPEED_HINT if suggest_speed_search else "")
-    p_syn = detector.get("p_synthetic")
-    if p_syn is None:
-        return "no-evidence", f"{wm_text}; detector not run ({detector.get('warning')})"
-    if detector.get("speech") is False:
-        return "no-evidence", f"{wm_text}; detector does not apply: {detector.get('warning')}"
-    caveat = (" (detector evidence only: it also flags some real recordings, e.g. very short, reverberant or "
-              "pitch-shifted ones" + (f"; {detector['warning']}" if detector.get("warning") else "") + ")")
-    if p_syn >= threshold:
-        return "likely-synthetic", f"{wm_text}; detector p_synthetic={p_syn:.2f} >= threshold {threshold:.2f}{caveat}"
-    part = synthetic_part(detector.get("segments") or [], threshold=threshold)
-    if part is not None:  # a synthetic piece inside real audio or silence: the file's mean hides it
-        start, end, top = part
-        return "likely-synthetic", (f"{wm_text}; detector: {start:.1f}-{end:.1f} s scores likely synthetic "
-                                    f"(p_synthetic up to {top:.2f}) though the whole file scores {p_syn:.2f}{caveat}")
-    return "no-evidence", f"{wm_text}; detector p_synthetic={p_syn:.2f} < threshold {threshold:.2f}"
-
-
-PART_WINDOWS = 2  # consecutive detector windows (3 s every 2 s: 5 s of audio) that make a synthetic part
-
-
-def synthetic_part(segments: Sequence[Sequence[float]], *, threshold: float) -> tuple[float, float, float] | None:
-    """The longest run of at least :data:`PART_WINDOWS` consecutive windows scoring ``p >= threshold``.
-
-    Parameters
-    ----------
-    segments : sequence of (start_s, end_s, p_synthetic)
-        The detector's windows in time order.
-    threshold : float
-
-    Returns
-    -------
-    (start_s, end_s, max p) or None
-        One window alone is not enough: on 251 LibriSpeech recordings (median 14 s) a single
-        window reached 0.5 in 12 files, two in a row in 2 (the file mean in none).
-
-    Examples
-    --------
-    >>> synthetic_part([(0, 3, 0.1), (2, 5, 0.9), (4, 7, 0.95), (6, 9, 0.2)], threshold=0.5)
-    (2.0, 7.0, 0.95)
-    """
-    best, run = None, []
-    for start, end, p in list(segments) + [(0.0, 0.0, -1.0)]:  # a sentinel ends the last run
-        if p >= threshold:
-            run.append((float(start), float(end), float(p)))
-            continue
-        if len(run) >= PART_WINDOWS and (best is None or len(run) > best[0]):
-            best = (len(run), (run[0][0], run[-1][1], max(r[2] for r in run)))
-        run = []
-    return None if best is None else best[1]
 
 
 @dataclass(frozen=True)
@@ -476,7 +345,7 @@ class Scanner:
                     "consent_status_at_generation": None, "consent_status_now": None, "kind": "mark",
                     "seq": record.seq}
         rec = record.to_dict()
-        created_at = _as_datetime(rec.get("created_at"))
+        created_at = as_datetime(rec.get("created_at"))
         try:
             consent = get_consent(self.home, rec["consent_id"])
             at_generation = consent.status(at=created_at) if created_at else None
@@ -571,116 +440,6 @@ def block_bounds(n_samples: int, *, sample_rate: int, block_s: float = BLOCK_S) 
                              f"given block_s={block_s}")
     k = max(1, -(-(n_samples - window) // block))  # ceil: the last block is longer than one window
     return [(i * block, (i + 1) * block + window - hop if i < k - 1 else n_samples) for i in range(k)]
-
-
-def _hex(value: Any) -> str:
-    """A payload as 8 lower-case hex digits when it is one, else as given (a forged manifest may hold anything)."""
-    text = str(value).strip().lower()
-    try:
-        return f"{int(text, 16):08x}"
-    except ValueError:
-        return text
-
-
-def manifest_conflicts(manifest: dict, watermark: dict, provenance: dict | None) -> list[tuple[str, str]]:
-    """Where a manifest's claims contradict the watermark that was read and the ledger record found for it.
-
-    Parameters
-    ----------
-    manifest : dict
-        :meth:`guard.provenance.manifest.ManifestReport.to_dict`; a claim that is absent
-        (None) contradicts nothing.
-    watermark : dict
-        The scan's watermark section; ``detected`` None (not checked) compares nothing, and a
-        mark whose payload could not be read compares nothing either.
-    provenance : dict or None
-        The ledger record of the watermark's payload; compared only when one was found.
-
-    Returns
-    -------
-    list of (against, detail)
-        ``against`` is ``"watermark"``, ``"ledger record"`` or ``"itself"``; ``detail`` reads
-        like ``"manifest payload 11111111, watermark 708f1029"``.
-
-    Examples
-    --------
-    >>> manifest_conflicts({"payload": "11111111"}, {"detected": True, "payload": "708f1029"}, None)
-    [('watermark', 'manifest payload 11111111, watermark 708f1029')]
-    """
-    found: list[tuple[str, str]] = []
-    claims: dict[str, str] = {}  # claimed payload -> where the manifest claims it
-    for name, key in (("payload", "payload"), ("soft binding", "soft_binding")):
-        if manifest.get(key) is not None:
-            claims.setdefault(_hex(manifest[key]), name)
-    if len(claims) > 1:
-        (payload, _), (binding, _) = claims.items()
-        found.append(("itself", f"manifest soft binding {binding}, manifest payload {payload}"))
-    detected, mark = watermark.get("detected"), watermark.get("payload")
-    if detected is False and claims:
-        # Another signer's claim may name a mark of a key this home lacks, but anyone can sign
-        # such a claim (every home has a signing chain): it stays unconfirmed, so it is listed.
-        value, name = next(iter(claims.items()))
-        elsewhere = " with this home's keys (another operator's mark is found only with their key)"
-        found.append(("watermark", f"manifest {name} {value}, no voiceguard watermark found"
-                                   + (elsewhere if _signed_elsewhere(manifest) else "")))
-    elif detected and mark is not None:
-        found += [("watermark", f"manifest {name} {value}, watermark {_hex(mark)}")
-                  for value, name in claims.items() if value != _hex(mark)]
-    if provenance and provenance.get("record_id") and not provenance.get("error"):
-        for name, key in (("record", "record_id"), ("voice", "voice_id"), ("consent", "consent_id")):
-            claim, logged = manifest.get(key), provenance.get(key)
-            if claim is not None and logged is not None and str(claim) != str(logged):
-                found.append(("ledger record", f"manifest {name} {claim}, ledger {name} {logged}"))
-    return found
-
-
-def _signed_elsewhere(manifest: dict) -> bool:
-    """Whether a valid manifest was signed by a signer that is not this home's."""
-    return bool(manifest.get("valid") and manifest.get("signer_checked") and not manifest.get("trusted"))
-
-
-def manifest_text(manifest: dict, conflicts: Sequence[tuple[str, str]], *, signer_off: str | None) -> str:
-    """The manifest's part of a scan reason (starting ``"; "``): validity, signer, contradictions.
-
-    "C2PA manifest valid" is said only with who signed it: this home, another signer, or
-    "signer not checked" with ``signer_off`` (why there is no trust anchor).
-    """
-    if not manifest.get("valid"):
-        text = "; C2PA manifest INVALID"
-    elif manifest.get("trusted"):
-        text = "; C2PA manifest valid, signed by this home"
-    elif manifest.get("signer_checked"):
-        text = "; C2PA manifest signed by another signer, not this home"
-    else:
-        text = f"; C2PA manifest valid (signer not checked: {signer_off or 'no trust anchor'})"
-    for against in dict.fromkeys(a for a, _ in conflicts):
-        details = [d for a, d in conflicts if a == against]
-        text += f"; C2PA manifest contradicts {'the ' if against != 'itself' else ''}{against}: " + " and ".join(details)
-    return text
-
-
-def _marked_on(provenance: dict) -> str:
-    """The date (``2026-01-31``) a mark's record was made, from its ``created_at``."""
-    when = _as_datetime(provenance.get("created_at"))
-    return when.date().isoformat() if when is not None else "an unknown date"
-
-
-def _mark_text(provenance: dict) -> str:
-    """What a scan reason says of a payload the ledger logged as a mark (``audio.marked``), not a clip."""
-    return (f"marked with `voiceguard watermark embed` on {_marked_on(provenance)} (record "
-            f"{provenance.get('record_id')}, ledger event {provenance.get('seq')}; audio this home marked, not a "
-            f"generated clip: no voice or consent behind it)")
-
-
-def _record_of(provenance: dict | None) -> str:
-    """`` (record R, voice V, consent C: S now)`` for an other mark's provenance, or nothing."""
-    if not provenance or not provenance.get("record_id"):
-        return ""
-    if provenance.get("kind") == "mark":
-        return (f" (marked with `voiceguard watermark embed` on {_marked_on(provenance)}, record "
-                f"{provenance['record_id']}: not a generated clip)")
-    return (f" (record {provenance['record_id']}, voice {provenance.get('voice_id')}, consent "
-            f"{provenance.get('consent_id')}: {provenance.get('consent_status_now')} now)")
 
 
 def scan_file(path: str | os.PathLike[str], *, home_dir: str | os.PathLike[str] | None,

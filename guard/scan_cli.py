@@ -40,7 +40,7 @@ def _home_for_scan(home_dir: Path, *, quiet: bool) -> str | None:
 def _p_text(r: ScanResult, threshold: float) -> str:
     """The P_SYN cell: the file's p_synthetic; ``n/a`` where the detector does not apply (no speech);
     the peak of a synthetic part, starred, where that part made the verdict though the file scores lower."""
-    from guard.scan import synthetic_part
+    from guard.scan_verdict import synthetic_part
 
     detector = r.detector or {}
     p_syn = detector.get("p_synthetic")

@@ -8,7 +8,7 @@ from conftest import tone, untrained_model_file
 
 from guard.detect.voicing import MIN_VOICED_S, voiced_seconds
 from guard.errors import AudioError
-from guard.scan import decide
+from guard.scan_verdict import decide
 
 SR = 16000
 

@@ -16,12 +16,12 @@ from guard.scan import (
     ScanConfig,
     Scanner,
     collect,
-    decide,
     not_checked,
     overview,
     scan_file,
     scan_files,
 )
+from guard.scan_verdict import decide
 
 SR = 16000
 MARK = {"detected": True, "payload": "0badcafe", "p_value": 1e-12, "segments": [[0.0, 10.0]], "reason": ""}

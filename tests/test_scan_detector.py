@@ -97,14 +97,14 @@ def test_damaged_model_is_one_error_line(runner, tmp_path: Path, home, clips) ->
     ([], None),
 ])
 def test_synthetic_part_is_the_longest_run_of_windows_over_the_threshold(ps: list, part: tuple | None) -> None:
-    from guard.scan import synthetic_part
+    from guard.scan_verdict import synthetic_part
 
     segments = [(2.0 * i, 2.0 * i + 3.0, p) for i, p in enumerate(ps)]
     assert synthetic_part(segments, threshold=0.5) == part
 
 
 def test_a_synthetic_part_makes_the_verdict_and_names_its_span() -> None:
-    from guard.scan import decide
+    from guard.scan_verdict import decide
 
     detector = {"p_synthetic": 0.12, "speech": True, "warning": None,
                 "segments": [[0.0, 3.0, 0.01], [2.0, 5.0, 0.02], [4.0, 7.0, 0.95], [6.0, 9.0, 0.99], [8.0, 11.0, 0.03]]}

@@ -115,7 +115,7 @@ def test_scan_names_a_trusted_keys_mark_and_looks_for_no_record_of_it_here(home:
 
 
 def test_a_payload_claim_no_key_here_confirms_stays_a_contradiction_whoever_signed_it() -> None:
-    from guard.scan import manifest_conflicts, manifest_text
+    from guard.scan_manifest import manifest_conflicts, manifest_text
 
     unmarked = {"detected": False, "payload": None}
     theirs = {"valid": True, "signer_checked": True, "trusted": False, "payload": "1234abcd"}
