@@ -150,6 +150,17 @@ def _check_payload(payload: object) -> int:
     return int(payload)
 
 
+def _check_target(home: object, payload: object, audio_path: object, *, missing: str) -> tuple[int, Path]:
+    """The payload and the path of a record's audio, checked: ProvenanceError on a bad home, payload or file."""
+    if not isinstance(home, Home):
+        raise ProvenanceError(f"home must be a guard.home.Home (guard.home.open_home(path)), given {type(home).__name__}")
+    payload = _check_payload(payload)
+    path = Path(str(audio_path))
+    if not path.is_file():
+        raise ProvenanceError(f"{path}: {missing}")
+    return payload, path
+
+
 def new_payload(home: Home) -> int:
     """A random 32-bit payload that no clip and no mark of this home's ledger uses yet."""
     used = _used_payloads(home)
@@ -213,12 +224,7 @@ def issue(home: Home, *, payload: int, voice_id: str, consent_id: str, text: str
         manifest was signed, the file carries a manifest of a record that was never logged:
         discard it.
     """
-    if not isinstance(home, Home):
-        raise ProvenanceError(f"home must be a guard.home.Home (guard.home.open_home(path)), given {type(home).__name__}")
-    payload = _check_payload(payload)
-    audio_path = Path(audio_path)
-    if not audio_path.is_file():
-        raise ProvenanceError(f"{audio_path}: no such audio file to sign")
+    payload, audio_path = _check_target(home, payload, audio_path, missing="no such audio file to sign")
     for name, value in (("voice_id", voice_id), ("consent_id", consent_id), ("generator", generator),
                         ("generator_version", generator_version)):
         if not isinstance(value, str) or not value:
@@ -351,12 +357,7 @@ def record_mark(home: Home, *, payload: int, audio_path: Path, source_sha256: st
     LedgerError
         The ledger cannot take the record (missing, read-only, damaged).
     """
-    if not isinstance(home, Home):
-        raise ProvenanceError(f"home must be a guard.home.Home (guard.home.open_home(path)), given {type(home).__name__}")
-    payload = _check_payload(payload)
-    audio_path = Path(audio_path)
-    if not audio_path.is_file():
-        raise ProvenanceError(f"{audio_path}: no such marked file to record")
+    payload, audio_path = _check_target(home, payload, audio_path, missing="no such marked file to record")
     digest = str(source_sha256).lower()
     if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
         raise ProvenanceError(f"source_sha256 must be 64 hex digits (a SHA-256), given {source_sha256!r}")
