@@ -31,10 +31,6 @@ LOCK_NAME = ".lock"
 STAGING_NAME = re.compile(re.escape(STAGING_PREFIX) + "[0-9a-f]{12}")
 
 
-def _inside(path: Path, folder: Path) -> bool:
-    return path == folder or folder in path.parents
-
-
 def check_output(out_path: Path, *, home: Home, overwrite: bool = False) -> Path:
     """Check that a clip may be written at ``out_path``; return it.
 
@@ -60,7 +56,7 @@ def check_output(out_path: Path, *, home: Home, overwrite: bool = False) -> Path
         raise CloneError(f"{out}: {parent} is a file, not a folder; choose an output path inside a folder")
     if not parent.is_dir():
         raise CloneError(f"{out}: output folder {parent} does not exist; create it first")
-    if _inside(out.resolve(), home.root.resolve()):
+    if home.contains(out):
         raise CloneError(f"{out}: is inside the data home {home.root}, whose files the audit checks; write clips "
                          f"outside it")
     if out.is_dir():

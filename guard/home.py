@@ -82,6 +82,11 @@ class Home:
     def voices_dir(self) -> Path:
         return self.root / "voices"
 
+    def contains(self, path: str | os.PathLike[str]) -> bool:
+        """Whether ``path`` (links followed) is the home or lies inside it, where only voiceguard writes."""
+        target, root = Path(path).resolve(), self.root.resolve()
+        return target == root or root in target.parents
+
     def stored_file(self, stored: str | os.PathLike[str]) -> Path:
         """The file a path stored in the ledger names, inside *this* home when it names a home file.
 

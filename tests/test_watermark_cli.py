@@ -65,7 +65,7 @@ def test_embed_that_does_not_read_back_writes_nothing(runner, home, speech_file:
         assert not out.exists() and sorted(p.name for p in folder.iterdir()) == ["hum.wav"]
     # OUT = IN: the input survives a failed check byte for byte
     before = hum.read_bytes()
-    r = runner.invoke(cli, ["--home", str(home.root), "watermark", "embed", str(hum), "-o", str(hum)])
+    r = runner.invoke(cli, ["--home", str(home.root), "watermark", "embed", str(hum), "-o", str(hum), "--force"])
     assert r.exit_code == 1 and hum.read_bytes() == before
 
 
@@ -74,7 +74,7 @@ def test_embed_writes_through_a_link(runner, home, speech_file: Path, tmp_path: 
     target.write_bytes(b"old")
     link = tmp_path / "link.wav"
     link.symlink_to(target)
-    r = runner.invoke(cli, ["--home", str(home.root), "watermark", "embed", str(speech_file), "-o", str(link)])
+    r = runner.invoke(cli, ["--home", str(home.root), "watermark", "embed", str(speech_file), "-o", str(link), "--force"])
     assert r.exit_code == 0, r.output
     assert link.is_symlink() and load(target, sample_rate=SR).shape == load(speech_file, sample_rate=SR).shape
 
@@ -86,6 +86,8 @@ def test_embed_over_a_file_keeps_its_permissions(runner, home, speech_file: Path
     out.write_bytes(b"old")
     out.chmod(mode)
     r = runner.invoke(cli, ["--home", str(home.root), "watermark", "embed", str(speech_file), "-o", str(out)])
+    assert r.exit_code == 1 and "already exists" in r.stderr and out.read_bytes() == b"old"  # not unasked
+    r = runner.invoke(cli, ["--home", str(home.root), "watermark", "embed", str(speech_file), "-o", str(out), "--force"])
     assert r.exit_code == 0, r.output
     assert out.stat().st_mode & 0o777 == mode and load(out, sample_rate=SR).shape[0] > 0
 

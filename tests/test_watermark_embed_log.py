@@ -74,7 +74,7 @@ def test_embed_says_where_the_mark_was_logged(runner, home: Home, talk: Path, tm
 
 def test_embedding_in_place_logs_the_source_before_it_was_marked(runner, home: Home, talk: Path) -> None:  # noqa: ANN001
     source_sha = sha256_file(talk)
-    r = embed(runner, home, talk, talk)
+    r = embed(runner, home, talk, talk, "--force")
     assert r.exit_code == 0, r.output
     (event,) = marks(home)
     assert event.body["source_sha256"] == source_sha and event.body["audio_sha256"] == sha256_file(talk) != source_sha
@@ -176,7 +176,7 @@ def test_a_rename_that_fails_after_the_mark_was_logged_says_so(runner, home: Hom
     monkeypatch.setattr(wm_cli, "replace_keeping_mode", refuse)
     out = tmp_path / "o.wav"
     out.write_bytes(b"old")
-    r = embed(runner, home, talk, out)
+    r = embed(runner, home, talk, out, "--force")
     (event,) = marks(home)  # logged first: a logged mark whose file never arrived misattributes nothing
     errors = [line for line in r.stderr.splitlines() if line.startswith("Error:")]
     assert r.exit_code == 1 and len(errors) == 1
@@ -207,7 +207,7 @@ def test_a_kill_between_logging_and_renaming_leaves_no_unlogged_mark_at_out(home
     if existing:
         out.write_bytes(b"old")
     proc = subprocess.run([sys.executable, "-c", _KILLED_EMBED, "--home", str(home.root), "watermark", "embed",
-                           str(talk), "-o", str(out)], capture_output=True, text=True, timeout=300,
+                           str(talk), "-o", str(out), "--force"], capture_output=True, text=True, timeout=300,
                           cwd=Path(__file__).resolve().parents[1], env={**os.environ, "PYTHONPATH": "."})
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     # OUT is what it was: whatever carries the mark is in the ledger, at a hidden name beside OUT
@@ -235,3 +235,23 @@ def test_an_embed_the_ledger_cannot_log_writes_nothing(runner, home: Home, talk:
     assert not out.exists() and not list(tmp_path.glob(".voiceguard-*"))
     monkeypatch.undo()
     assert marks(home) == []
+
+
+def test_embed_refuses_the_home_an_existing_file_and_audio_already_marked_here(runner, home: Home, talk: Path,  # noqa: ANN001
+                                                                               tmp_path: Path) -> None:
+    statement = home.root / "consents" / "consent-0123456789abcdef.wav"
+    statement.parent.mkdir(exist_ok=True)
+    statement.write_bytes(b"the speaker's consent statement")
+    r = embed(runner, home, talk, statement, "--force")  # --force never reaches into the home
+    assert r.exit_code == 1 and "inside the data home" in r.stderr
+    assert statement.read_bytes() == b"the speaker's consent statement" and marks(home) == []
+    first = tmp_path / "first.wav"
+    assert embed(runner, home, talk, first).exit_code == 0
+    (event,) = marks(home)
+    again = embed(runner, home, first, tmp_path / "second.wav")  # a second mark would hide the first and its record
+    assert again.exit_code == 1 and "already carries this home's watermark" in again.stderr
+    assert f"payload {event.body['payload']}" in again.stderr and event.body["record_id"] in again.stderr
+    assert not (tmp_path / "second.wav").exists() and len(marks(home)) == 1
+    key_out = home.keys_dir / "watermark-0009.key"
+    r = runner.invoke(cli, ["--home", str(home.root), "watermark", "export-key", "-o", str(key_out)])
+    assert r.exit_code == 1 and "inside the data home" in r.stderr and not key_out.exists()

@@ -51,9 +51,11 @@ def watermark_group() -> None:
                    "payload the ledger gives to a generated clip or an earlier mark is refused.")
 @click.option("--strength", type=float, default=1.0, show_default=True, callback=_check_strength,
               help="Within (0, 1]; lower is quieter and less robust.")
+@click.option("--force", is_flag=True, help="Replace OUT if it exists (IN itself included; never a file in the home).")
 @home_option
 @json_option
-def embed_command(in_path: Path, out_path: Path, value: int | None, strength: float, home_dir: Path, as_json: bool) -> None:
+def embed_command(in_path: Path, out_path: Path, value: int | None, strength: float, force: bool, home_dir: Path,
+                  as_json: bool) -> None:
     """Mark IN with the home's current watermark key and write OUT; the mark is logged in the home's ledger.
 
     OUT is encoded, read back and verified before it is written; when the mark or its payload
@@ -71,6 +73,7 @@ def embed_command(in_path: Path, out_path: Path, value: int | None, strength: fl
     from guard.watermark import embed, verify
 
     home = open_home(home_dir)
+    _check_output(home, out_path, force=force)
     if value is None:
         value = provenance.new_payload(home)
     else:
@@ -79,6 +82,7 @@ def embed_command(in_path: Path, out_path: Path, value: int | None, strength: fl
     rate = source.sample_rate
     source_sha256 = sha256_file(in_path)  # before anything is written: OUT may be IN
     y = load(in_path, sample_rate=rate)
+    _refuse_marked(home, in_path, y, rate)
     try:
         marked = embed(y, sample_rate=rate, payload=value, key=home.watermark_key(), strength=strength)
     except GuardError as exc:
@@ -143,6 +147,32 @@ def _refuse_used(home: Home, value: int) -> None:
         raise WatermarkError(f"payload {value:08x} was already used by an earlier mark: "
                              f"{provenance.describe_owner(owner)}; a payload names one piece of audio, so choose "
                              f"another --payload or leave it out")
+
+
+def _check_output(home: Home, out_path: Path, *, force: bool) -> None:
+    """WatermarkError unless ``out_path`` may be written: outside the home, and new unless ``force``."""
+    if home.contains(out_path):
+        raise WatermarkError(f"{out_path}: is inside the data home {home.root}, whose files the audit checks; write "
+                             f"marked audio outside it")
+    if (out_path.exists() or out_path.is_symlink()) and not force:
+        raise WatermarkError(f"{out_path} already exists; choose another name, or pass --force to replace it")
+
+
+def _refuse_marked(home: Home, in_path: Path, y: np.ndarray, rate: int) -> None:
+    """WatermarkError when IN already carries this home's mark: a second mark would hide the first and its record."""
+    from guard import provenance
+    from guard.audio import resample
+    from guard.watermark import verify
+
+    found = verify(resample(y, orig_sr=rate, target_sr=16000) if rate != 16000 else y, sample_rate=16000,
+                   keys=home.watermark_keys())
+    if not found.detected:
+        return
+    owner = provenance.payload_owner(home, found.payload) if found.payload is not None else None
+    whose = (f"payload {found.payload:08x}, " + (provenance.describe_owner(owner) if owner else "no record of it here")
+             if found.payload is not None else "its payload unreadable")
+    raise WatermarkError(f"{in_path} already carries this home's watermark ({whose}); marking it again would hide "
+                         f"where it came from. Mark the unmarked original instead")
 
 
 def _key_name(owner: str | None, index: int) -> str:

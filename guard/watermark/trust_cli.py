@@ -26,6 +26,8 @@ def export_key_command(out_path: Path, home_dir: Path) -> None:
     from guard.home import write_private
 
     home = open_home(home_dir)
+    if home.contains(out_path):  # a key file in keys/ would become one of the home's own keys
+        raise WatermarkError(f"{out_path}: is inside the data home {home.root}; write the exported key outside it")
     try:
         created = write_private(out_path, home.watermark_key())
     except OSError as exc:
