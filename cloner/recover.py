@@ -40,8 +40,20 @@ class Recovery:
         return asdict(self)
 
 
-_UNRECORDED = ("no record in this home's ledger names it (a clone stopped before its record was written, or "
-               "another home's clone): left in place; remove it if it is neither")
+_UNRECORDED = ("it carries no mark of this home's keys, so it is another home's clone (or not a clone): left in "
+               "place; remove it if nobody needs it")
+
+
+def _marked_here(clip: Path, home: Home) -> bool:
+    """Whether ``clip`` carries a mark of one of ``home``'s own keys (unsure, e.g. unreadable: True is not said)."""
+    from guard.audio import load
+    from guard.errors import GuardError
+    from guard.watermark import verify
+
+    try:
+        return verify(load(clip, sample_rate=16000), sample_rate=16000, keys=home.watermark_keys()).detected
+    except GuardError:
+        return False
 
 
 def recover(folder: Path, *, home: Home) -> list[Recovery]:
@@ -51,10 +63,12 @@ def recover(folder: Path, *, home: Home) -> list[Recovery]:
     SHA-256 is that of a ``clip.generated`` record for a file in ``folder``, the clip (and its
     sidecar manifest) is renamed to that file, provided the name is free or holds only the
     empty file the clone reserved; otherwise it is left where it is and reported. A clip no
-    record of this home names is never removed: it may be another home's recorded clip (a
-    clone into the same folder with another ``--home``), or one killed before its record was
-    written; it is reported (``record_id`` None) and left for people to judge. Empty folders
-    are removed. Staging folders of clones still at work are not touched.
+    record of this home names is removed only when it carries this home's mark (its clone was
+    stopped before its record was written: a complete clone with a manifest naming a record
+    that does not exist); one without it may be another home's recorded clip (a clone into
+    the same folder with another ``--home``), so it is reported (``record_id`` None) and left
+    for people to judge. Empty folders are removed. Staging folders of clones still at work
+    are not touched.
 
     Parameters
     ----------
@@ -98,10 +112,12 @@ def recover(folder: Path, *, home: Home) -> list[Recovery]:
                 record = records.get(sha256_file(clips[0]))
                 if record is not None:
                     found.append(_finish(staging, clips[0], folder / clips[0].name, record))
-                else:
+                    continue
+                if not _marked_here(clips[0], home):  # another home's (or no) mark: not ours to judge
                     found.append(Recovery(str(folder / clips[0].name), None, str(clips[0]), _UNRECORDED))
-                continue
-            shutil.rmtree(staging, ignore_errors=True)  # empty: nothing of anyone's is in it
+                    continue
+            # empty, or a clip of this home's key whose clone stopped before its record: nothing refers to it
+            shutil.rmtree(staging, ignore_errors=True)
         finally:
             os.close(fd)
     return found

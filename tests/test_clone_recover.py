@@ -193,6 +193,19 @@ def test_empty_leftovers_are_removed_and_a_clip_no_record_here_names_is_kept_and
     assert f"Note: {clip} holds a clip an interrupted clone left" in res.stderr and clip.is_file()
 
 
+def test_a_clip_of_this_homes_key_that_no_record_names_is_removed(amy, outdir: Path) -> None:  # noqa: ANN001
+    from conftest import marked_noise
+
+    orphan = outdir / ".voiceguard-ab0123456789"
+    orphan.mkdir()  # a clone of this home killed after marking and signing, before its record was written
+    marked_noise(orphan / "clip.wav", amy.watermark_key(), 0x1234ABCD)
+    foreign = outdir / ".voiceguard-cd0123456789"
+    foreign.mkdir()  # a clip marked with another key: maybe another home's recorded clip
+    marked_noise(foreign / "clip.wav", bytes(range(32)), 0x1234ABCD)
+    (found,) = recover(outdir, home=amy)
+    assert found.staged == str(foreign / "clip.wav") and not orphan.exists() and foreign.is_dir()
+
+
 def test_a_clone_with_another_home_never_removes_this_homes_stranded_clip(amy, outdir: Path, monkeypatch,  # noqa: ANN001
                                                                           runner, tmp_path: Path) -> None:
     from guard.home import init_home
