@@ -1,7 +1,9 @@
 """The audit's checks of files on disk: the home's statements, models and recordings, and clips and marks.
 
-A home's own files (consent statements, voice models, kept enrollment recordings) must be
-there and match their stored SHA-256: the log's meaning rests on them. Clips and marked files
+A home's own files must be there (consent statements, voice models, kept enrollment
+recordings) and the statements and models match their stored SHA-256: the log's meaning rests
+on them. The kept recordings are re-encoded copies of what the event hashed, so only their
+presence is checked. Clips and marked files
 live outside the home, in their owners' hands: one changed is noted, one gone is counted.
 Files in ``consents/`` that no consent names, and files of a voice whose deletion is logged,
 are noted.

@@ -19,8 +19,9 @@ def export_key_command(out_path: Path, home_dir: Path) -> None:
     """Write the home's current watermark key, for someone you trust to verify your clips.
 
     They add it with `voiceguard watermark trust FILE --name YOUR-NAME`; their `scan` and
-    `watermark verify` then find your marks (clips you made before a key rotation need the
-    older key: export again before rotating). Whoever holds the key can also make and remove
+    `watermark verify` then find your marks made with this key, the home's current one (marks
+    of a key the home held before a rotation, done through the library's
+    Home.rotate_watermark_key, are not found with it). Whoever holds the key can also make and remove
     marks that verify under it: hand it out only under agreement.
     """
     from guard.home import write_private
