@@ -6,6 +6,7 @@ import json
 import stat
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import marked_noise
 
@@ -130,3 +131,17 @@ def test_a_payload_claim_no_key_here_confirms_stays_a_contradiction_whoever_sign
                                                                        "watermark found")]
     marked = {"detected": True, "payload": "0badcafe"}  # a mark found with another payload contradicts, whoever signed
     assert manifest_conflicts(theirs, marked, None) == [("watermark", "manifest payload 1234abcd, watermark 0badcafe")]
+
+
+def test_a_piece_marked_with_a_trusted_key_inside_own_audio_is_named_in_verify_json(runner, home: Home,  # noqa: ANN001
+                                                                                   studio: Home, tmp_path: Path) -> None:
+    from guard.audio import load, save
+
+    ours = load(marked_noise(tmp_path / "a.wav", home.watermark_key(), 0x0BADCAFE, seconds=8.0), sample_rate=16000)
+    theirs = load(marked_noise(tmp_path / "b.wav", studio.watermark_key(), 0x1234ABCD, seconds=8.0, seed=1),
+                  sample_rate=16000)
+    joined = save(tmp_path / "joined.wav", np.concatenate([ours, theirs]), sample_rate=16000)
+    trust.trust(home, "example-studio", studio.watermark_key())
+    out = json.loads(runner.invoke(cli, ["--home", str(home.root), "watermark", "verify", "--json", str(joined)]).stdout)
+    owners = {out["payload"]: out["key_owner"], **{m["payload"]: m["key_owner"] for m in out["other_marks"]}}
+    assert owners == {"0badcafe": None, "1234abcd": "example-studio"}

@@ -213,7 +213,10 @@ def verify_command(files: tuple[Path, ...], speed_search: bool, home_dir: Path, 
             continue
         owner = owners[result.key_index] if result.key_index is not None else None
         if as_json:
-            emit_json({**result.to_dict(file=str(path)), "key_owner": owner})
+            data = result.to_dict(file=str(path))
+            for other, mark in zip(data["other_marks"], result.other_marks):  # whose key each joined piece is
+                other["key_owner"] = owners[mark.key_index]
+            emit_json({**data, "key_owner": owner})
             continue
         if result.detected:
             payload = f"payload {result.payload:08x}" if result.payload is not None else "payload unreadable"
