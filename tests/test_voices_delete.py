@@ -320,3 +320,11 @@ def test_a_voice_reached_through_a_link_is_not_logged_as_erased(amy: Home, tmp_p
     with pytest.raises(CloneError, match="is a link .* nothing was deleted or logged"):
         erase.delete_voice(amy, "amy", reason="retired")
     assert data.is_file() and _events(amy, "voice.deleted") == []
+
+
+def test_a_clone_of_a_voice_whose_folder_was_removed_by_hand_says_so(amy: Home, outdir: Path) -> None:
+    shutil.rmtree(amy.voices_dir / "amy")
+    with pytest.raises(ConsentError, match=r"voice .amy. is enrolled in the ledger but its model is missing .*"
+                                           r"`voiceguard voices delete amy"):
+        pipeline.clone(amy, "amy", TEXT, purpose="research", out_path=outdir / "c.wav")
+    assert len(_events(amy, "clone.refused")) == 1 and list(outdir.iterdir()) == []
