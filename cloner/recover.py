@@ -45,7 +45,7 @@ _UNRECORDED = ("it carries no mark of this home's keys, so it is another home's 
 
 
 def _marked_here(clip: Path, home: Home) -> bool:
-    """Whether ``clip`` carries a mark of one of ``home``'s own keys (unsure, e.g. unreadable: True is not said)."""
+    """Whether ``clip`` carries a mark of one of ``home``'s own keys (a file that cannot be read counts as not)."""
     from guard.audio import load
     from guard.errors import GuardError
     from guard.watermark import verify
