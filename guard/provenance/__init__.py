@@ -233,10 +233,7 @@ def issue(home: Home, *, payload: int, voice_id: str, consent_id: str, text: str
         raise ProvenanceError("text must be a non-empty string")
 
     def allowed() -> None:
-        owner = payload_owner(home, payload)
-        if owner is not None:
-            raise ProvenanceError(f"payload {payload:08x} is already used by {describe_owner(owner)}; take one from "
-                                  f"new_payload()")
+        check_unused(home, payload, fix="take one from new_payload()")
         _check_consent(home, voice_id=voice_id, consent_id=consent_id, purpose=purpose)
 
     allowed()
@@ -315,11 +312,15 @@ def describe_owner(owner: ProvenanceRecord | MarkRecord) -> str:
     return f"generated clip record {owner.record_id} (voice {owner.voice_id})"
 
 
-def check_unused(home: Home, payload: int) -> None:
-    """ProvenanceError unless no clip and no mark of ``home``'s ledger uses ``payload`` (the message names the user)."""
+def check_unused(home: Home, payload: int, *, fix: str = "") -> None:
+    """ProvenanceError unless no clip and no mark of ``home``'s ledger uses ``payload``.
+
+    The message names the user, then ``fix`` (what the caller should do instead) when given.
+    """
     owner = payload_owner(home, payload)
     if owner is not None:
-        raise ProvenanceError(f"payload {payload:08x} is already used by {describe_owner(owner)}")
+        raise ProvenanceError(f"payload {payload:08x} is already used by {describe_owner(owner)}"
+                              + (f"; {fix}" if fix else ""))
 
 
 def record_mark(home: Home, *, payload: int, audio_path: Path, source_sha256: str, strength: float,
