@@ -79,19 +79,19 @@ def check_file(report: AuditReport, ident: str, path: object, digest: object, *,
 
 
 def note_stranded_mark(report: AuditReport, ident: str, path: Path, digest: object, *, missing: bool) -> bool:
-    """Note the copy of a marked file that an embed killed after logging it left beside ``path``; whether one was."""
-    for staged in sorted(path.parent.glob(f".voiceguard-*-{glob.escape(path.name)}")):
-        try:
-            if not (staged.is_file() and sha256_file(staged) == digest):
-                continue
-        except OSError:
-            continue
-        state = "is missing" if missing else "is not the marked file"
-        report.note("mark-changed", ident, f"{path} {state}: a `voiceguard watermark embed` stopped after logging "
-                                           f"its mark left the marked file at {staged}; move it to {path}, or delete "
-                                           f"it (the log is intact)")
-        return True
-    return False
+    """Note the copy of a marked file that an embed killed after logging it left beside ``path``; whether one was.
+
+    ``voiceguard watermark embed`` writes ``.voiceguard-<hex>-<name>`` beside its OUT and
+    renames it after the mark is logged.
+    """
+    staged = _stranded_copy(path, digest, f".voiceguard-*-{glob.escape(path.name)}")
+    if staged is None:
+        return False
+    state = "is missing" if missing else "is not the marked file"
+    report.note("mark-changed", ident, f"{path} {state}: a `voiceguard watermark embed` stopped after logging "
+                                       f"its mark left the marked file at {staged}; move it to {path}, or delete "
+                                       f"it (the log is intact)")
+    return True
 
 
 def stranded_clip(path: Path, digest: object) -> Path | None:
@@ -100,7 +100,12 @@ def stranded_clip(path: Path, digest: object) -> Path | None:
     :func:`cloner.pipeline.clone` builds a clip at ``.voiceguard-<hex>/<name>`` beside its
     final name and renames it after the record is written (:mod:`cloner.recover`).
     """
-    for staged in sorted(path.parent.glob(f".voiceguard-*/{glob.escape(path.name)}")):
+    return _stranded_copy(path, digest, f".voiceguard-*/{glob.escape(path.name)}")
+
+
+def _stranded_copy(path: Path, digest: object, pattern: str) -> Path | None:
+    """The first file matching ``pattern`` beside ``path`` whose SHA-256 is ``digest``, or None."""
+    for staged in sorted(path.parent.glob(pattern)):
         try:
             if staged.is_file() and sha256_file(staged) == digest:
                 return staged
