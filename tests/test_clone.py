@@ -234,18 +234,19 @@ def _events(home, kind: str) -> list:  # noqa: ANN001
 
 
 def test_a_revocation_while_the_clip_is_made_refuses_it(enrolled, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
-    from guard import consent, provenance
+    from guard import consent
+    from guard.provenance import clips as clip_issuing
 
     home = _copy_of(enrolled, tmp_path)
     clips = len(_events(home, "clip.generated"))
-    signing = provenance.sign_clip
+    signing = clip_issuing.sign_clip
 
     def sign_then_revoke(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         done = signing(*args, **kwargs)
         consent.revoke(home, enrolled[1].consent_id, reason="withdrawn while the clip was made")
         return done
 
-    monkeypatch.setattr(provenance, "sign_clip", sign_then_revoke)
+    monkeypatch.setattr(clip_issuing, "sign_clip", sign_then_revoke)
     out = tmp_path / "out" / "late.wav"
     out.parent.mkdir()
     with pytest.raises(ConsentError, match="clone refused: .*is revoked"):
@@ -258,20 +259,20 @@ def test_a_revocation_while_the_clip_is_made_refuses_it(enrolled, tmp_path: Path
 
 
 def test_a_name_taken_while_the_clip_is_made_logs_no_clip(enrolled, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
-    from guard import provenance
+    from guard.provenance import clips as clip_issuing
 
     home = _copy_of(enrolled, tmp_path)
     clips = len(_events(home, "clip.generated"))
     out = tmp_path / "out" / "same.wav"
     out.parent.mkdir()
-    signing = provenance.sign_clip
+    signing = clip_issuing.sign_clip
 
     def sign_while_another_writes(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         done = signing(*args, **kwargs)
         out.write_bytes(b"the other clone's clip")
         return done
 
-    monkeypatch.setattr(provenance, "sign_clip", sign_while_another_writes)
+    monkeypatch.setattr(clip_issuing, "sign_clip", sign_while_another_writes)
     with pytest.raises(CloneError, match="appeared while the clip was made"):
         pipeline.clone(home, "nova", TEXT, purpose="audiobook", out_path=out)
     assert out.read_bytes() == b"the other clone's clip" and len(_events(home, "clip.generated")) == clips
@@ -280,12 +281,12 @@ def test_a_name_taken_while_the_clip_is_made_logs_no_clip(enrolled, tmp_path: Pa
 
 def test_an_encoding_that_loses_the_payload_is_tried_again_then_refused(enrolled, tmp_path: Path,
                                                                         monkeypatch) -> None:  # noqa: ANN001
-    from guard import provenance
     from guard.errors import WatermarkError
+    from guard.provenance import clips as clip_issuing
 
     home = _copy_of(enrolled, tmp_path)
     clips = len(_events(home, "clip.generated"))
-    real_check = provenance._check_marked
+    real_check = clip_issuing._check_marked
     calls: list[int] = []
 
     def lossy_once(home_, path, payload):  # noqa: ANN001, ANN202
@@ -294,14 +295,14 @@ def test_an_encoding_that_loses_the_payload_is_tried_again_then_refused(enrolled
             raise WatermarkError(f"{path}: its watermark does not read back with payload {payload:08x}")
         return real_check(home_, path, payload)
 
-    monkeypatch.setattr(provenance, "_check_marked", lossy_once)
+    monkeypatch.setattr(clip_issuing, "_check_marked", lossy_once)
     made = pipeline.clone(home, "nova", TEXT, purpose="audiobook", out_path=tmp_path / "second.wav")
     assert len(calls) == 2 and made.payload == f"{calls[1]:08x}" and len(_events(home, "clip.generated")) == clips + 1
 
     def always_lossy(home_, path, payload):  # noqa: ANN001, ANN202
         raise WatermarkError(f"{path}: its watermark does not read back with payload {payload:08x}")
 
-    monkeypatch.setattr(provenance, "_check_marked", always_lossy)
+    monkeypatch.setattr(clip_issuing, "_check_marked", always_lossy)
     with pytest.raises(CloneError, match=r"never\.mp3: the \.mp3 encoding does not keep a readable watermark"):
         pipeline.clone(home, "nova", TEXT, purpose="audiobook", out_path=tmp_path / "never.mp3")
     assert not (tmp_path / "never.mp3").exists() and len(_events(home, "clip.generated")) == clips + 1
@@ -309,20 +310,20 @@ def test_an_encoding_that_loses_the_payload_is_tried_again_then_refused(enrolled
 
 def test_a_sidecar_name_taken_while_the_clip_is_made_is_not_replaced(enrolled, tmp_path: Path,
                                                                      monkeypatch) -> None:  # noqa: ANN001
-    from guard import provenance
+    from guard.provenance import clips as clip_issuing
 
     home = _copy_of(enrolled, tmp_path)
     clips = len(_events(home, "clip.generated"))
     out = tmp_path / "out" / "clip.ogg"  # Ogg carries its manifest in a sidecar, clip.ogg.c2pa
     out.parent.mkdir()
-    signing = provenance.sign_clip
+    signing = clip_issuing.sign_clip
 
     def sign_while_another_writes(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         done = signing(*args, **kwargs)
         (out.parent / "clip.ogg.c2pa").write_bytes(b"someone else's manifest")
         return done
 
-    monkeypatch.setattr(provenance, "sign_clip", sign_while_another_writes)
+    monkeypatch.setattr(clip_issuing, "sign_clip", sign_while_another_writes)
     with pytest.raises(CloneError, match=r"clip.ogg.c2pa appeared while the clip was made"):
         pipeline.clone(home, "nova", TEXT, purpose="audiobook", out_path=out)
     assert sorted(p.name for p in out.parent.iterdir()) == ["clip.ogg.c2pa"]

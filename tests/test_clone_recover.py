@@ -142,12 +142,12 @@ def test_a_recorded_clip_whose_name_holds_another_file_is_reported_not_placed(am
 
 
 def test_a_clone_stopped_before_its_record_leaves_nothing(amy, outdir: Path, monkeypatch) -> None:  # noqa: ANN001
-    from guard import provenance
+    from guard.provenance import clips
 
     def stop(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(provenance, "sign_clip", stop)
+    monkeypatch.setattr(clips, "sign_clip", stop)
     with pytest.raises(KeyboardInterrupt):
         pipeline.clone(amy, "amy", TEXT, purpose="research", out_path=outdir / "clip.wav")
     assert list(outdir.iterdir()) == [] and _clip_events(amy) == []

@@ -195,16 +195,16 @@ def test_issue_refuses_audio_without_the_payload(home: Home, granted: str, tmp_p
 def test_a_revocation_while_the_clip_is_signed_stops_its_record(home: Home, granted: str, tmp_path: Path,
                                                                rng: np.random.Generator,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    from guard.provenance import manifest
+    from guard.provenance import clips
 
-    signing = manifest.sign_clip
+    signing = clips.sign_clip
 
     def sign_then_revoke(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         done = signing(*args, **kwargs)
         consent.revoke(home, granted, reason="withdrawn while the clip was being made")
         return done
 
-    monkeypatch.setattr(provenance, "sign_clip", sign_then_revoke)
+    monkeypatch.setattr(clips, "sign_clip", sign_then_revoke)
     with pytest.raises(ConsentError, match="is revoked"):
         issue(home, granted, clip(tmp_path / "c.wav", rng))
     assert _clip_events(home) == []

@@ -141,10 +141,10 @@ def test_two_embeds_get_different_payloads(runner, home: Home, talk: Path, tmp_p
 
 def test_a_payload_taken_while_marking_is_refused_under_the_lock(runner, home: Home, talk: Path, tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
-    from guard import provenance
+    from guard.provenance import marks as mark_logging
 
     # another writer logs the payload after this embed's last check outside the lock, before it takes the lock
-    real = provenance.check_unused
+    real = mark_logging.check_unused
     calls = []
 
     def racing(home_: Home, payload: int) -> None:
@@ -157,7 +157,7 @@ def test_a_payload_taken_while_marking_is_refused_under_the_lock(runner, home: H
                                             "source_sha256": "11" * 32, "strength": 1.0,
                                             "created_at": "2026-01-01T00:00:00+00:00"})
 
-    monkeypatch.setattr(provenance, "check_unused", racing)
+    monkeypatch.setattr(mark_logging, "check_unused", racing)
     out = tmp_path / "o.wav"
     r = embed(runner, home, talk, out, "--payload", "77778888")
     assert r.exit_code == 1 and "payload 77778888 is already used by marked audio record mark-other" in r.stderr
