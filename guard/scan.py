@@ -323,8 +323,8 @@ class Scanner:
 
         ``kind`` says what the ledger logged the payload for: ``"clip"`` (a generated clip,
         ``clip.generated``) or ``"mark"`` (audio marked with ``voiceguard watermark embed``,
-        ``audio.marked``: no voice, no consent, ``valid`` False, and ``seq`` its ledger event);
-        None when the lookup failed (``error`` says why).
+        ``audio.marked``: no voice, no consent, ``valid`` False); ``seq`` is the record's
+        ledger event in both; None when the lookup failed (``error`` says why).
         """
         from guard.consent import get as get_consent
         from guard.provenance import MarkRecord, payload_owner
@@ -336,7 +336,7 @@ class Scanner:
         except GuardError as exc:  # e.g. a damaged ledger: say so on this row, keep scanning
             return {"record_id": None, "voice_id": None, "consent_id": None, "created_at": None, "valid": False,
                     "consent_status_at_generation": None, "consent_status_now": None,
-                    "error": f"ledger lookup failed: {_one_line(exc)}", "kind": None}
+                    "error": f"ledger lookup failed: {_one_line(exc)}", "kind": None, "seq": None}
         if record is None:
             return None
         if isinstance(record, MarkRecord):  # audio the home marked: nobody's voice or consent stands behind it
@@ -355,7 +355,8 @@ class Scanner:
         return {"record_id": rec.get("record_id"), "voice_id": rec.get("voice_id"),
                 "consent_id": rec.get("consent_id"), "created_at": rec.get("created_at"),
                 "valid": at_generation == "valid",
-                "consent_status_at_generation": at_generation, "consent_status_now": now, "kind": "clip"}
+                "consent_status_at_generation": at_generation, "consent_status_now": now, "kind": "clip",
+                "seq": record.seq}
 
     def _manifest(self, path: str | os.PathLike[str]) -> dict | None:
         from guard.provenance import read_manifest

@@ -65,4 +65,7 @@ def test_a_generated_clip_scans_as_kind_clip(home: Home, tmp_path: Path) -> None
                               audio_path=clip, generator="test", generator_version="1")
     result = Scanner(ScanConfig(home_dir=str(home.root))).scan(clip)
     assert result.provenance["kind"] == "clip" and result.provenance["record_id"] == record.record_id
+    with Ledger(home) as led:
+        (event,) = led.verified_events("clip.generated")
+    assert record.seq == event.seq and result.provenance["seq"] == event.seq  # its ledger event, as for marks
     assert f"record {record.record_id} (voice amy, consent {grant.consent_id}" in result.reason

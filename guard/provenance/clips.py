@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
 from collections.abc import Callable
@@ -109,8 +110,8 @@ def issue(home: Home, *, payload: int, voice_id: str, consent_id: str, text: str
         if precondition is not None:
             precondition()
 
-    ledger.append(home, "clip.generated", record.to_dict(), precondition=still_allowed)
-    return record
+    event = ledger.append(home, "clip.generated", record.to_dict(), precondition=still_allowed)
+    return dataclasses.replace(record, seq=event.seq)
 
 
 def _check_consent(home: Home, *, voice_id: str, consent_id: str, purpose: str | None) -> None:

@@ -21,7 +21,7 @@ def _records(home: Home) -> list[ProvenanceRecord]:
     from guard.ledger import Ledger
 
     with Ledger(home) as led:  # checked against the signed tree head: an edited record is refused, not believed
-        return [ProvenanceRecord.from_dict(e.body) for e in led.verified_events("clip.generated")]
+        return [ProvenanceRecord.from_dict(e.body, seq=e.seq) for e in led.verified_events("clip.generated")]
 
 
 def _marks(home: Home) -> list[MarkRecord]:

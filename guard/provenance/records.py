@@ -7,7 +7,7 @@ payload, written as 8 hex digits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +21,12 @@ MARK_KIND = "audio.marked"  # the ledger event of a mark made with `voiceguard w
 
 @dataclass(frozen=True)
 class ProvenanceRecord:
-    """What the ledger's ``clip.generated`` event says about one clip."""
+    """What the ledger's ``clip.generated`` event says about one clip.
+
+    ``seq`` is the ledger event's sequence number when the record was read from the ledger or
+    logged by :func:`~guard.provenance.clips.issue` (None otherwise); it is not part of the
+    event's body and takes no part in comparisons.
+    """
 
     record_id: str
     payload: int
@@ -35,8 +40,10 @@ class ProvenanceRecord:
     manifest: str  # "embedded" or the sidecar's path
     audio_path: str | None = None
     purpose: str | None = None
+    seq: int | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
+        """The event body (``seq`` is the event's, not the body's)."""
         return {"record_id": self.record_id, "payload": f"{self.payload:08x}", "voice_id": self.voice_id,
                 "consent_id": self.consent_id, "text_sha256": self.text_sha256, "audio_sha256": self.audio_sha256,
                 "generator": self.generator, "generator_version": self.generator_version,
@@ -44,12 +51,12 @@ class ProvenanceRecord:
                 "purpose": self.purpose}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> ProvenanceRecord:
+    def from_dict(cls, d: dict[str, Any], *, seq: int | None = None) -> ProvenanceRecord:
         try:
             return cls(str(d["record_id"]), int(str(d["payload"]), 16), str(d["voice_id"]), str(d["consent_id"]),
                        str(d["text_sha256"]), str(d["audio_sha256"]), str(d["generator"]),
                        str(d["generator_version"]), datetime.fromisoformat(d["created_at"]), str(d["manifest"]),
-                       d.get("audio_path"), d.get("purpose"))
+                       d.get("audio_path"), d.get("purpose"), seq)
         except (KeyError, TypeError, ValueError) as exc:
             raise ProvenanceError(f"malformed provenance record ({type(exc).__name__}: {exc})") from None
 
