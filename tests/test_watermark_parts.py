@@ -420,7 +420,7 @@ def test_declip_without_clipped_samples_or_shorter_than_a_frame(rng: np.random.G
 
 
 def test_segmentation_keeps_long_evidence_and_drops_blips() -> None:
-    from guard.watermark.verify import _runs, _two_state_path
+    from guard.watermark.localize import _runs, _two_state_path
 
     llr = np.full(60, -1.0)
     llr[20:35] = 2.0  # a marked stretch
@@ -432,7 +432,7 @@ def test_segmentation_keeps_long_evidence_and_drops_blips() -> None:
 
 
 def test_segment_edges_move_to_the_middle_of_a_pause() -> None:
-    from guard.watermark.verify import _centred_in_silence
+    from guard.watermark.localize import _centred_in_silence
 
     silent = np.zeros(40, dtype=bool)
     silent[10:20] = True  # a pause before the segment; its edge was put at the pause's start
@@ -444,7 +444,7 @@ def test_segment_edges_move_to_the_middle_of_a_pause() -> None:
 
 
 def test_segment_edges_in_silence_at_the_clips_ends_go_to_the_sound() -> None:
-    from guard.watermark.verify import _centred_in_silence
+    from guard.watermark.localize import _centred_in_silence
 
     silent = np.zeros(40, dtype=bool)
     silent[:8] = True  # leading and trailing silence: nothing there could be marked
@@ -454,7 +454,7 @@ def test_segment_edges_in_silence_at_the_clips_ends_go_to_the_sound() -> None:
 
 
 def test_minus_keeps_the_uncovered_parts() -> None:
-    from guard.watermark.verify import _minus
+    from guard.watermark.pieces import _minus
 
     assert _minus((0.0, 10.0), [(2.0, 3.0), (6.0, 7.0)]) == [(0.0, 2.0), (3.0, 6.0), (7.0, 10.0)]
     assert _minus((2.0, 3.0), [(0.0, 10.0)]) == []
