@@ -298,9 +298,10 @@ def test_a_changed_clip_file_is_noted_and_a_deleted_one_counted_neither_fails(bu
     (tmp_path / "clip1.wav").unlink()
     report = audit_home(busy)
     assert report.ok and report.failures == []  # the log and its consents are intact
-    (note,) = report.notes
+    note, gone = report.notes
     assert note.kind == "clip-changed" and "clip0.wav no longer matches" in note.detail
     assert "edited or replaced after it was generated" in note.detail
+    assert gone.kind == "clip-missing" and f"{(tmp_path / 'clip1.wav').resolve()} is missing" in gone.detail
     assert report.checked["files_missing"] == 1
 
 

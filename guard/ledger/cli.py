@@ -63,9 +63,10 @@ def audit_command(export_dir: Path | None, force: bool, bundle_dir: Path | None,
     and a missing consent statement, voice model or kept enrollment recording are failures (a
     voice's model and recordings are expected gone once `voiceguard voices delete` logged their
     erasure); a file in the home's consents/ folder that no consent refers to (left by a grant
-    that was killed) is only a NOTE. With
+    that was killed) is only a NOTE, as is a clip or marked file that was changed, moved or deleted. With
     --checkpoint FILE the log must also extend the tree head saved in FILE. The report names
-    the key the log is signed with; with --public-key KEY that key must be KEY. README.md
+    the key the log is signed with; with --public-key KEY that key must be KEY. --export DIR
+    names the files it wrote (with --json, under "exported": {"dir", "files"}). README.md
     ("4. Audit consent logs") explains every failure kind.
     """
     from guard.ledger.audit import audit_bundle, audit_home, export_bundle
@@ -76,6 +77,7 @@ def audit_command(export_dir: Path | None, force: bool, bundle_dir: Path | None,
     if force and export_dir is None:
         raise click.UsageError("--force applies to --export DIR only")
 
+    exported = None  # with --export: {"dir": DIR, "files": [the names written, in order]}, --json's "exported"
     if bundle_dir is not None:
         report = audit_bundle(bundle_dir, checkpoint=checkpoint_file, expected_key=public_key)
         where = str(bundle_dir)
@@ -86,11 +88,12 @@ def audit_command(export_dir: Path | None, force: bool, bundle_dir: Path | None,
         report = audit_home(home, checkpoint=checkpoint_file, expected_key=public_key)
         where = str(home.ledger_path)
         if export_dir is not None:
-            written = export_bundle(home, export_dir, overwrite=force)
+            names = [p.name for p in export_bundle(home, export_dir, overwrite=force)]
+            exported = {"dir": str(export_dir), "files": names}
             if not as_json:
-                say(f"Exported {len(written)} files to {export_dir}")
+                say(f"Exported {len(names)} files to {export_dir}: {', '.join(names)}")
     if as_json:
-        emit_json(report.to_dict())
+        emit_json(report.to_dict() | ({"exported": exported} if exported is not None else {}))
     else:
         say(f"Audit of {where}: {'OK' if report.ok else 'FAILED'} ({report.counts()}), signed by key {report.key_id}")
         for line in report.lines():

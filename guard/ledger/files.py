@@ -4,7 +4,8 @@ A home's own files must be there (consent statements, voice models, kept enrollm
 recordings) and the statements and models match their stored SHA-256: the log's meaning rests
 on them. The kept recordings are re-encoded copies of what the event hashed, so only their
 presence is checked. Clips and marked files
-live outside the home, in their owners' hands: one changed is noted, one gone is counted.
+live outside the home, in their owners' hands: one changed is noted, one gone is counted and noted
+(``clip-missing``, ``mark-missing``, naming the path the log recorded and the event).
 Files in ``consents/`` that no consent names, and files of a voice whose deletion is logged,
 are noted.
 """
@@ -12,6 +13,7 @@ are noted.
 from __future__ import annotations
 
 import glob
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +29,8 @@ ERASE_FIX = "if it was erased on purpose, log that with `voiceguard voices delet
 
 def check_file(report: AuditReport, ident: str, path: object, digest: object, *, what: str | None,
                 home: Home | None = None, fix: str = "", mark: bool = False) -> None:
-    """Compare a file with its stored hash; ``what`` names a file that must exist (None: may have moved).
+    """Compare a file with its stored hash; ``what`` names a file that must exist (None: may have moved, which is
+    counted in ``files_missing`` and noted by :func:`note_missing`).
 
     With ``home``, a stored path into a home's ``consents/`` or ``voices/`` is read in that home
     (:meth:`guard.home.Home.stored_file`): a moved or copied home checks its own files.
@@ -39,8 +42,7 @@ def check_file(report: AuditReport, ident: str, path: object, digest: object, *,
     if not p.is_file():
         if what is None:
             report.checked["files_missing"] += 1
-            if mark:
-                note_stranded_mark(report, ident, p, digest, missing=True)
+            note_missing(report, ident, p, digest, mark=mark)
         else:
             report.fail("missing-file", ident, f"{what} {p} is missing; restore it from a backup{fix}")
         return
@@ -66,7 +68,7 @@ def check_file(report: AuditReport, ident: str, path: object, digest: object, *,
             return
         # A clip lives outside the home, in its owner's hands: edited or replaced after it was
         # made, it no longer is the clip the record describes, but the log and its consents
-        # are intact (as when a clip is deleted, which is only counted). Noted, not failed.
+        # are intact (as when a clip is deleted: clip-missing). Noted, not failed.
         staged = stranded_clip(p, digest)
         if staged is not None:
             report.note("clip-changed", ident, f"{p} is not the recorded clip: an interrupted clone left that at "
@@ -76,6 +78,30 @@ def check_file(report: AuditReport, ident: str, path: object, digest: object, *,
             report.note("clip-changed", ident, f"{p} no longer matches the SHA-256 stored in the ledger: the clip was "
                                                f"edited or replaced after it was generated (the log and its consents "
                                                f"are intact; keep edits under a new name to keep the clip checkable)")
+
+
+def note_missing(report: AuditReport, ident: str, path: Path, digest: object, *, mark: bool) -> None:
+    """Note a clip (``clip-missing``) or marked file (``mark-missing``) the log names that is gone from ``path``.
+
+    ``ident`` names the event (``"event 4 (clip.generated rec-...)"``). Such files live outside
+    the home, in their owners' hands, so one moved or deleted fails nothing. A copy that an
+    interrupted embed left is noted by :func:`note_stranded_mark` instead; one that an
+    interrupted clone left is named in the note.
+    """
+    if mark:
+        if not note_stranded_mark(report, ident, path, digest, missing=True):
+            report.note("mark-missing", ident, f"{path} is missing: the marked file was moved or deleted after it was "
+                                               f"marked (the log is intact; put it back there to keep it checkable)")
+        return
+    staged = stranded_clip(path, digest)
+    if staged is not None:
+        report.note("clip-missing", ident, f"{path} is missing: an interrupted clone left the recorded clip at "
+                                           f"{staged}; the next `voiceguard clone` into {path.parent} moves it into "
+                                           f"place (or move it by hand)")
+    else:
+        report.note("clip-missing", ident, f"{path} is missing: the clip was moved or deleted after it was generated "
+                                           f"(the log and its consents are intact; put it back there to keep it "
+                                           f"checkable)")
 
 
 def note_stranded_mark(report: AuditReport, ident: str, path: Path, digest: object, *, missing: bool) -> bool:
@@ -151,13 +177,36 @@ def check_recordings(report: AuditReport, what: str, vid: str, body: dict[str, A
     folder = home.stored_file(path).parent
     if folder.parent != home.voices_dir or not folder.is_dir():
         return
+    missing = missing_recordings(folder, names)
+    if missing:
+        report.fail("missing-file", what, f"{len(missing)} of the {len(names)} enrollment recordings of voice {vid!r} "
+                                          f"kept in {folder / RECORDINGS_FOLDER} are missing ({first_few(missing)}); "
+                                          f"restore them from a backup{fix}")
+
+
+def missing_recordings(folder: Path, names: Iterable[object]) -> list[str]:
+    """Those of ``names`` (``a.wav``) with no audio file of the same stem, any extension, in ``folder/recordings/``.
+
+    Parameters
+    ----------
+    folder : Path
+        A voice's folder, ``voices/<voice_id>/``.
+    names : iterable
+        The recording names its ``voice.enrolled`` event lists.
+
+    Returns
+    -------
+    list of str
+        Sorted.
+    """
     kept = folder / RECORDINGS_FOLDER
     stems = {p.stem for p in kept.iterdir() if p.suffix != ".txt" and p.is_file()} if kept.is_dir() else set()
-    missing = sorted(str(n) for n in names if Path(str(n)).stem not in stems)
-    if missing:
-        shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
-        report.fail("missing-file", what, f"{len(missing)} of the {len(names)} enrollment recordings of voice {vid!r} "
-                                          f"kept in {kept} are missing ({shown}); restore them from a backup{fix}")
+    return sorted(str(n) for n in names if Path(str(n)).stem not in stems)
+
+
+def first_few(names: list[str], shown: int = 3) -> str:
+    """``a.wav, b.wav, c.wav and 2 more``: the first ``shown`` of ``names`` and a count of the rest."""
+    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
 def note_erasure_left(report: AuditReport, vid: str, body: dict[str, Any], erased: str, home: Home | None) -> None:
