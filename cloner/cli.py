@@ -142,26 +142,57 @@ def voices_group() -> None:
 @home_option
 @json_option
 def voices_list_command(home_dir: Path, as_json: bool) -> None:
-    """List enrolled voices with their enrollment consent's status (one JSON object per voice with --json)."""
-    from cloner.authorize import consent_states
+    """List enrolled voices: whether they can be cloned, and their enrollment consent's status.
+
+    Each voice's state: ok; DELETED (its erasure is logged: clones are refused, and files of it
+    still here should be removed again with `voiceguard voices delete`); INCOMPLETE (its model or
+    kept recordings are missing or changed); MISSING (enrolled in the ledger, its folder gone:
+    restore it, or log its erasure with `voiceguard voices delete`); NOT-ENROLLED (a folder no
+    enrollment record matches); UNREADABLE. With --json, one object per voice, with "state" and
+    "problems".
+    """
+    from cloner.authorize import consent_states, voice_states
     from cloner.voice import list_voices
 
     home = open_home(home_dir)
-    voices = consent_states(home, list_voices(home))
+    voices = consent_states(home, voice_states(home, list_voices(home)))
     for v in voices:
         if as_json:
             emit_json(v)
-        elif "error" in v:
-            say(f"{v['voice_id']:24s} ERROR {v['error']}")
         else:
-            status = v["consent_status"]
-            note = {"revoked": "REVOKED: no more clones; a new consent needs a new enrollment (new voice id)",
-                    "expired": "EXPIRED: clones need the speaker's renewed consent",
-                    "renewed": "expired, renewed by the speaker"}.get(status, status)
-            say(f"{v['voice_id']:24s} {v['language']:8s} {v['sample_rate']:6d} Hz "
-                f"{v['speech_s']:7.1f} s  consent {v['consent_id']} ({note})  {v['created_at']}")
+            say(_voice_line(v))
     if not voices and not as_json:
         say("no voices enrolled; see `voiceguard enroll --help`")
+
+
+CONSENT_NOTES = {"revoked": "REVOKED: no more clones; a new consent needs a new enrollment (new voice id)",
+                 "expired": "EXPIRED: clones need the speaker's renewed consent",
+                 "renewed": "expired, renewed by the speaker"}
+INCOMPLETE_FIX = "restore them from a backup, or erase the voice with `voiceguard voices delete {vid} --reason TEXT`"
+
+
+def _voice_summary(v: dict) -> str:
+    """A voice of `voices list` for people: language, rate, speech, consent and when it was made, or its error."""
+    if "error" in v:
+        return f"{v['voice_id']:24s} ERROR {v['error']}"
+    status = v["consent_status"]
+    consent = f"consent {v['consent_id']} ({CONSENT_NOTES.get(status, status)})"
+    if v["language"] is None:  # no voice.json to describe it: its folder is gone
+        return f"{v['voice_id']:24s} {consent}  enrolled {v['created_at']}"
+    return (f"{v['voice_id']:24s} {v['language']:8s} {v['sample_rate']:6d} Hz "
+            f"{v['speech_s']:7.1f} s  {consent}  {v['created_at']}")
+
+
+def _voice_line(v: dict) -> str:
+    """One voice of `voices list` for people: its summary, then its state and problems unless it is ok."""
+    line = _voice_summary(v)
+    if v["state"] in ("ok", "unreadable"):  # an unreadable voice's ERROR says what is wrong
+        return line
+    if v["state"] == "deleted":
+        erased = f"erased at {v['deleted_at']} (ledger event {v['deletion_event']}); its clones are refused"
+        return f"{line}  DELETED: " + "; ".join([erased, *v["problems"]])
+    fix = [INCOMPLETE_FIX.format(vid=v["voice_id"])] if v["state"] == "incomplete" else []
+    return f"{line}  {v['state'].upper()}: " + "; ".join([*v["problems"], *fix])
 
 
 @voices_group.command("delete")

@@ -4,14 +4,15 @@
 normalisers, F0 map, global variance, training summary, the SHA-256 of the weights);
 ``model.pt`` holds the state dicts of the conversion network and of the spectral
 post-filter, loaded with ``weights_only=True`` and checked against that hash; ``recordings/``
-keeps the enrollment audio and transcripts. A folder of another format version is refused, not
-guessed at. :func:`cloner.erase.delete_voice` erases a voice's folder and logs that as
-``voice.deleted``.
+keeps the enrollment audio and transcripts. :func:`missing_parts` says what of a folder is gone.
+A folder of another format version is refused, not guessed at. :func:`cloner.erase.delete_voice`
+erases a voice's folder and logs that as ``voice.deleted``.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from guard.consent.record import VOICE_ID
 from guard.digest import sha256_file
 from guard.errors import CloneError, ParameterError
 from guard.home import Home
+from guard.ledger.files import first_few, missing_recordings
 
 FORMAT_VERSION = 1
 META_FILE = "voice.json"
@@ -187,3 +189,41 @@ def list_voices(home: Home) -> list[dict]:
             "speech_s": meta["training"].get("speech_s"), "format_version": meta["format_version"],
         })
     return out
+
+
+def missing_parts(folder: Path, meta: dict, *, recordings: Iterable[str]) -> list[str]:
+    """What of an enrolled voice's folder is missing or changed, as short phrases; empty when it is whole.
+
+    A missing or changed model makes every clone of the voice fail; a missing kept recording
+    makes the audit fail (``missing-file``).
+
+    Parameters
+    ----------
+    folder : Path
+        The voice's folder, ``voices/<voice_id>/``.
+    meta : dict
+        Its parsed ``voice.json`` (:func:`read_meta`).
+    recordings : iterable of str
+        The recording names its ``voice.enrolled`` event lists (``a.wav``); each is kept in
+        ``recordings/`` as an audio file of the same stem, any extension (the audit's rule).
+
+    Returns
+    -------
+    list of str
+        For example ``["model file model.pt missing", "1 of 2 kept recordings missing (b.wav)"]``.
+    """
+    problems = []
+    weights = folder / WEIGHTS_FILE
+    try:
+        if sha256_file(weights) != meta.get("weights_sha256"):
+            problems.append(f"model file {WEIGHTS_FILE} does not match the hash in {META_FILE}")
+    except FileNotFoundError:
+        problems.append(f"model file {WEIGHTS_FILE} missing")
+    except OSError as exc:
+        problems.append(f"model file {WEIGHTS_FILE} unreadable ({exc.strerror or exc})")
+    names = sorted(str(n) for n in recordings)
+    missing = missing_recordings(folder, names)
+    if missing:
+        problems.append(f"{len(missing)} of {len(names)} kept recordings missing ({first_few(missing)})")
+    return problems
+

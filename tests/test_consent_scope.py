@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -211,3 +212,24 @@ def test_statement_reuse_is_refused() -> None:
     with pytest.raises(ConsentError, match="evidence of consent c1, which was revoked"):
         check_reuse(wav, sha, [revoked], **same)
     check_reuse(wav, sha, [record("c9", kind="license", sha=sha)], **(same | {"subject": "X"}))
+
+
+def test_a_copy_of_a_statement_is_found_where_a_copied_home_keeps_it(home: Home, tmp_path: Path) -> None:
+    from conftest import voiced_glide
+
+    from guard.audio import save
+
+    said = voiced_glide(3.0, seed=11)
+    (home.root / "consents").mkdir(exist_ok=True)
+    kept = save(home.root / "consents" / "c1.wav", said, sample_rate=16000)  # this (copied) home's own copy
+    granted_at = tmp_path / "gone-home" / "consents" / "c1.wav"  # where the grant stored it: that home is gone
+    plain = record("c1", sha="ab" * 32)
+    first = replace(plain, evidence={**plain.evidence, "file": str(granted_at)})
+    reencoded = said[160:] * 0.5  # trimmed and quieter: other bytes, the same recording
+    other_terms = {"voice_id": "ada", "subject": "ada", "operator": "Shady Corp", "purposes": ("audiobook",),
+                   "day": SOON}
+    check_reuse(tmp_path / "s.wav", "cd" * 32, [first], audio=reencoded, **other_terms)  # the stored path: not found
+    with pytest.raises(ConsentError, match=r"s.wav: this recording \(or a copy of it\) is already the evidence of "
+                                           r"consent c1"):
+        check_reuse(tmp_path / "s.wav", "cd" * 32, [first], audio=reencoded, home=home, **other_terms)
+    assert kept.is_file()

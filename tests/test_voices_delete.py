@@ -100,7 +100,9 @@ def test_delete_erases_the_voice_logs_it_and_the_audit_passes(amy: Home, runner,
     assert report.checked["deletions"] == 1 and report.notes == []
     assert runner.invoke(cli, ["--home", str(amy.root), "audit"]).exit_code == 0
     listed = runner.invoke(cli, ["--home", str(amy.root), "voices", "list", "--json"])
-    assert listed.exit_code == 0 and listed.stdout == ""
+    (shown,) = [json.loads(line) for line in listed.stdout.splitlines()]  # listed as deleted, nothing left to fix
+    assert listed.exit_code == 0 and shown["voice_id"] == "amy" and shown["state"] == "deleted"
+    assert shown["problems"] == [] and shown["deletion_event"] == out["event_seq"]
 
 
 def test_a_bundle_of_a_log_with_a_deletion_audits_clean(amy: Home, tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import click
 from guard.cliutil import Text, emit_json, home_option, json_option, say
 from guard.consent.record import MAX_EXPIRY_YEARS, PURPOSES, Consent, as_date, check_expiry
 from guard.errors import ConsentError, ParameterError
-from guard.home import open_home
+from guard.home import Home, open_home
 
 
 class ExpiryDate(click.ParamType):
@@ -49,14 +49,23 @@ def _describe(c: Consent) -> str:
             f"operator {c.operator!r}  evidence {evidence}{extra}")
 
 
-def _evidence_lines(evidence: dict) -> list[str]:
+def statement_file(c: Consent, home: Home | None) -> str | None:
+    """Where consent ``c``'s statement recording is kept: in ``home`` when given (a moved or copied home keeps it
+    in its own ``consents/``, :meth:`guard.home.Home.stored_file`), else as granted; None for other evidence."""
+    stored = c.evidence.get("file")
+    if c.evidence.get("kind") != "statement" or not stored:
+        return None
+    return str(home.stored_file(str(stored))) if home is not None else str(stored)
+
+
+def _evidence_lines(evidence: dict, kept_at: str | None) -> list[str]:
     """The evidence of a consent for people: what it is, where it is kept, how well it matched (no embedding)."""
     kind = evidence.get("kind")
     if kind == "license":
         return [f"evidence: a licence, {evidence.get('text')!r} (SHA-256 {evidence.get('sha256')})"]
     if kind != "statement":
         return [f"evidence: {kind}"]
-    lines = [f"evidence: a spoken statement, {evidence.get('duration_s')} s, kept at {evidence.get('file')} "
+    lines = [f"evidence: a spoken statement, {evidence.get('duration_s')} s, kept at {kept_at} "
              f"(SHA-256 {evidence.get('sha256')})"]
     scores = evidence.get("field_scores") or {}
     fields = ", ".join(f"{k.replace('purpose:', 'purpose ')} {v:.2f}" for k, v in scores.items()
@@ -72,10 +81,12 @@ def _evidence_lines(evidence: dict) -> list[str]:
     return lines
 
 
-def show_lines(c: Consent) -> list[str]:
+def show_lines(c: Consent, *, home: Home | None = None) -> list[str]:
     """A consent record as lines for people: lists joined, times and evidence in words, no embedding.
 
-    The labels are the keys of ``--json``, which holds every value in full.
+    The labels are the keys of ``--json``, which holds every value in full. With ``home``, the
+    statement recording is named where that home keeps it (:func:`statement_file`), not where
+    it was granted.
     """
     status = c.status()
     if c.revoked_at is not None:
@@ -85,7 +96,7 @@ def show_lines(c: Consent) -> list[str]:
              f"languages: {', '.join(c.languages)}", f"valid_from: {c.valid_from.isoformat()}",
              f"expires: {c.last_day.isoformat()} (valid through the end of that day, UTC)",
              f"created_at: {c.created_at.isoformat()}"]
-    lines += _evidence_lines(dict(c.evidence))
+    lines += _evidence_lines(dict(c.evidence), statement_file(c, home))
     lines.append(f"signature: Ed25519, {c.signature[:16]}... (--json gives it whole)" if c.signature
                  else "signature: none")
     return lines
@@ -181,12 +192,18 @@ def list_command(home_dir: Path, as_json: bool) -> None:
 @home_option
 @json_option
 def show_command(consent_id: str, home_dir: Path, as_json: bool) -> None:
-    """Show one consent record in full."""
+    """Show one consent record in full.
+
+    A spoken statement's recording is named where this home keeps it, also in a home moved or
+    copied since the grant; with --json that path is "statement_file" (null for a licence),
+    while "evidence" holds the path as signed at the grant.
+    """
     from guard.consent import get
 
-    record = get(open_home(home_dir), consent_id)
+    home = open_home(home_dir)
+    record = get(home, consent_id)
     if as_json:
-        emit_json(record.to_dict())
+        emit_json({**record.to_dict(), "statement_file": statement_file(record, home)})
         return
-    for line in show_lines(record):
+    for line in show_lines(record, home=home):
         say(line)

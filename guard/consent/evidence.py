@@ -87,11 +87,13 @@ def check_not_granted(existing: Sequence[Consent], *, kind: str, digest: str, vo
 
 
 def check_reuse(wav: Path, digest: str, existing: Sequence[Consent], *, voice_id: str, subject: str, operator: str,
-                purposes: Sequence[str], day: date, audio: np.ndarray | None = None) -> None:
+                purposes: Sequence[str], day: date, audio: np.ndarray | None = None, home: Home | None = None) -> None:
     """Refuse a recording that already backs a consent on other terms, or a revoked one.
 
     The same bytes (SHA-256), or, when ``audio`` (the recording at 16 kHz) is given, a copy
     of a kept statement re-encoded, trimmed or sped up (:func:`guard.consent.fingerprint.similarity`).
+    With ``home``, each kept statement is read where that home keeps it (a moved or copied
+    home's own ``consents/``), not at the path stored at its grant.
 
     Raises
     ------
@@ -101,7 +103,7 @@ def check_reuse(wav: Path, digest: str, existing: Sequence[Consent], *, voice_id
     for c in existing:
         if c.evidence.get("kind") != "statement":
             continue
-        if c.evidence.get("sha256") != digest and not _copy_of(audio, c):
+        if c.evidence.get("sha256") != digest and not _copy_of(audio, c, home):
             continue
         if not _same_terms(c, voice_id=voice_id, subject=subject, operator=operator, purposes=purposes, day=day):
             raise ConsentError(f"{wav}: this recording (or a copy of it) is already the evidence of consent {c.consent_id} (voice "
@@ -113,16 +115,19 @@ def check_reuse(wav: Path, digest: str, existing: Sequence[Consent], *, voice_id
                                f"a new consent needs a new recording of the speaker")
 
 
-def _copy_of(audio: np.ndarray | None, c: Consent) -> bool:
-    """Whether ``audio`` is a copy of consent ``c``'s kept statement recording."""
+def _copy_of(audio: np.ndarray | None, c: Consent, home: Home | None) -> bool:
+    """Whether ``audio`` is a copy of consent ``c``'s kept statement recording (read in ``home`` when given)."""
     from guard.audio import load
     from guard.consent.fingerprint import SAME_RECORDING, similarity
 
-    kept = c.evidence.get("file")
-    if audio is None or not kept or not Path(str(kept)).is_file():
+    stored = c.evidence.get("file")
+    if audio is None or not stored:
+        return False
+    kept = home.stored_file(str(stored)) if home is not None else Path(str(stored))
+    if not kept.is_file():
         return False
     try:
-        return similarity(load(str(kept), sample_rate=EMBED_RATE), audio) >= SAME_RECORDING
+        return similarity(load(kept, sample_rate=EMBED_RATE), audio) >= SAME_RECORDING
     except GuardError:  # an unreadable kept file is the audit's to report
         return False
 
@@ -178,7 +183,7 @@ def statement_evidence(home: Home, consent_id: str, wav: Path, *, voice_id: str,
     y = load(wav, sample_rate=EMBED_RATE)
     digest = sha256_file(wav)
     check_reuse(wav, digest, existing, voice_id=voice_id, subject=subject, operator=operator,
-                purposes=purposes, day=day, audio=y)
+                purposes=purposes, day=day, audio=y, home=home)
     try:
         match = match_statement(y, sample_rate=EMBED_RATE, subject=subject, operator=operator, purposes=purposes,
                                 expires=day)
