@@ -7,10 +7,12 @@ how to create a missing home instead of creating one silently.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import os
 import secrets
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +26,10 @@ _WM_PREFIX = "watermark-"
 _WM_SUFFIX = ".key"
 _WM_GLOB = f"{_WM_PREFIX}*{_WM_SUFFIX}"
 ROTATE_ATTEMPTS = 8
+# what a watermark key's fingerprint hashes before the key: a fingerprint is then no hash of the key
+# that any other use of SHA-256 could produce (and it never reveals the key itself)
+FINGERPRINT_DOMAIN = b"voiceguard watermark key fingerprint v1\x00"
+FINGERPRINT_HEX_DIGITS = 16
 HOME_FILE_FOLDERS = ("consents", "voices")  # folders of a home whose files the ledger names
 
 
@@ -111,7 +117,7 @@ class Home:
 
     def watermark_key_paths(self) -> list[Path]:
         """Watermark key files (``watermark-NNNN.key``), newest first by creation index; other names are ignored."""
-        indexed = [(i, p) for p in self.keys_dir.glob(_WM_GLOB) if (i := _wm_index(p)) is not None]
+        indexed = [(i, p) for p in self.keys_dir.glob(_WM_GLOB) if (i := watermark_key_index(p.name)) is not None]
         return [p for _, p in sorted(indexed, reverse=True)]
 
     def watermark_keys(self) -> list[bytes]:
@@ -128,8 +134,25 @@ class Home:
         """The current (newest) watermark key, used for embedding."""
         return self.watermark_keys()[0]
 
+    def next_watermark_key_path(self, *, taken: Iterable[str] = ()) -> Path:
+        """The file a new watermark key goes to: the index one above the highest one in use.
+
+        Parameters
+        ----------
+        taken : iterable of str
+            Names of key files that existed once (the ledger's ``key.rotated`` events name
+            them), whose indices are not given again even when the file is gone: a key made
+            under a lost key's name would pass for the lost key.
+        """
+        names = [p.name for p in self.watermark_key_paths()] + list(taken)
+        indices = [i for name in names if (i := watermark_key_index(name)) is not None]
+        return self.keys_dir / f"{_WM_PREFIX}{max(indices, default=-1) + 1:04d}{_WM_SUFFIX}"
+
     def rotate_watermark_key(self) -> Path:
         """Add a new watermark key; older keys stay so old clips still verify.
+
+        Logs nothing: `voiceguard watermark rotate-key` adds the key together with its
+        ``key.rotated`` ledger event, which the audit checks the key file against.
 
         Returns
         -------
@@ -142,9 +165,7 @@ class Home:
             When no new key file could be created (other rotations kept taking the next index).
         """
         for _ in range(ROTATE_ATTEMPTS):
-            indices = [_wm_index(p) for p in self.watermark_key_paths()]
-            index = max([i for i in indices if i is not None], default=-1) + 1
-            path = self.keys_dir / f"{_WM_PREFIX}{index:04d}{_WM_SUFFIX}"
+            path = self.next_watermark_key_path()
             if write_private(path, secrets.token_bytes(WATERMARK_KEY_BYTES)):
                 return path
         raise HomeError(f"could not add a watermark key to {self.keys_dir}: {ROTATE_ATTEMPTS} attempts found the "
@@ -194,10 +215,23 @@ class Home:
         return f"restore keys/{name} from a backup; a new key cannot verify the existing ledger/clips ({content})"
 
 
-def _wm_index(path: Path) -> int | None:
-    """The creation index in a watermark key's name, or None for a name that has none."""
-    digits = path.name[len(_WM_PREFIX):-len(_WM_SUFFIX)]
-    return int(digits) if digits.isdigit() else None
+def watermark_key_index(name: str) -> int | None:
+    """The creation index in a watermark key file's name (``watermark-0003.key`` -> 3), or None for another name."""
+    if not (name.startswith(_WM_PREFIX) and name.endswith(_WM_SUFFIX)):
+        return None
+    digits = name[len(_WM_PREFIX):-len(_WM_SUFFIX)]
+    return int(digits) if digits.isascii() and digits.isdigit() else None
+
+
+def watermark_key_fingerprint(key: bytes) -> str:
+    """Name a watermark key without revealing it: 16 hex digits of SHA-256 over a domain prefix and the key.
+
+    Examples
+    --------
+    >>> len(watermark_key_fingerprint(bytes(32)))
+    16
+    """
+    return hashlib.sha256(FINGERPRINT_DOMAIN + bytes(key)).hexdigest()[:FINGERPRINT_HEX_DIGITS]
 
 
 def init_home(path: str | os.PathLike[str] | None = None) -> tuple[Home, list[Path]]:

@@ -60,7 +60,7 @@ def test_checked_keeps_its_keys_and_adds_marks_at_the_end(home: Home, tmp_path: 
     assert CHECKED_KEYS[:13] == ("public_key", "tree_heads", "events", "checkpoint", "pinned checkpoint", "consents",
                                  "revocations", "enrollments", "clips", "files", "files_missing", "refusals",
                                  "deletions")
-    assert CHECKED_KEYS[13:] == ("marks",)
+    assert CHECKED_KEYS[13:] == ("marks", "key_rotations")
     _append(home, [("audio.marked", _mark())])
     export_bundle(home, tmp_path / "bundle")
     for report in (audit_home(home), audit_bundle(tmp_path / "bundle")):
@@ -107,7 +107,8 @@ def test_a_changed_marked_file_is_noted_and_a_deleted_one_counted_neither_fails(
     gone.unlink()
     report = audit_home(home)
     assert report.ok and report.failures == []
-    (note,) = report.notes
+    note, gone_note = report.notes
     assert note.kind == "mark-changed" and note.id == "event 0 (audio.marked mark-c)"
+    assert gone_note.kind == "mark-missing" and gone_note.id == "event 1 (audio.marked mark-g)"
     assert f"{changed.resolve()} no longer matches" in note.detail and "edited or replaced after it was marked" in note.detail
     assert report.checked["files_missing"] == 1 and report.checked["files"] == 1

@@ -12,7 +12,7 @@ from conftest import marked_noise
 
 from guard.cli import cli
 from guard.errors import HomeError
-from guard.home import Home, init_home
+from guard.home import Home, init_home, watermark_key_fingerprint
 from guard.watermark import trust
 
 
@@ -24,6 +24,7 @@ def studio(tmp_path: Path) -> Home:
 def _export(runner, studio: Home, path: Path) -> Path:  # noqa: ANN001
     res = runner.invoke(cli, ["--home", str(studio.root), "watermark", "export-key", "-o", str(path)])
     assert res.exit_code == 0, res.output
+    assert f"fingerprint {watermark_key_fingerprint(studio.watermark_key())}" in res.stderr
     return path
 
 
@@ -48,6 +49,7 @@ def test_a_trusted_key_finds_and_names_another_operators_mark(runner, home: Home
     assert home.watermark_key() != studio.watermark_key() and studio.watermark_key() not in home.watermark_keys()
     listed = json.loads(runner.invoke(cli, ["--home", str(home.root), "watermark", "trusted", "--json"]).stdout)
     assert [r["name"] for r in listed["trusted"]] == ["example-studio"]
+    assert listed["trusted"][0]["key_id"] == watermark_key_fingerprint(studio.watermark_key())  # as export-key says
     res = runner.invoke(cli, ["--home", str(home.root), "watermark", "untrust", "example-studio"])
     assert res.exit_code == 0 and trust.trusted_keys(home) == {}
     assert json.loads(runner.invoke(cli, verify).stdout)["detected"] is False

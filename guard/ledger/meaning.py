@@ -8,7 +8,7 @@ a clip after the enrollment consent was revoked is ``after-revocation``), ``dupl
 (one watermark payload logged twice: two clips, two marks, or a clip and a mark),
 ``file-hash-mismatch``, ``missing-file`` (a consent statement, a voice model, or one of the
 enrollment recordings kept beside a model in a home's ``voices/<id>/recordings/``, that the log
-refers to is gone; a clip that has moved is only counted), ``after-deletion`` (a clip or an
+refers to is gone; a clip that has moved is noted, ``clip-missing``), ``after-deletion`` (a clip or an
 enrollment of a voice after its ``voice.deleted`` event) and ``bad-deletion`` (a ``voice.deleted``
 event of a voice not enrolled before it, naming another consent than its enrollment's, or of a
 voice already deleted). Clips of a voice with no enrollment in the log (another generator using
@@ -20,19 +20,21 @@ backup) are noted (``erasure-incomplete``). Consent statements stay: they are th
 consent under which the voice's earlier clips were made.
 
 A clip (a file outside the home, in its owner's hands) that no longer matches its record is
-noted (``clip-changed``), not failed, as a deleted or moved clip is only counted: the log and
-its consents are intact. The home's own files (statements, models, recordings) must match.
+noted (``clip-changed``), not failed, as a deleted or moved clip is (``clip-missing``, and
+counted in ``files_missing``): the log and its consents are intact. The home's own files (statements, models, recordings) must match.
 
 A mark (``audio.marked``: audio marked with ``voiceguard watermark embed``, any recording, no
 voice or consent behind it) is counted (``marks``), its payload held to the same one-use rule
 as clips' and its file compared as a clip's is: changed is noted (``mark-changed``), missing
-counted in ``files_missing``. The mark is logged before its file is renamed into place, so an
+noted (``mark-missing``) and counted in ``files_missing``. The mark is logged before its file is renamed into place, so an
 embed killed in between leaves the logged file at a hidden ``.voiceguard-<hex>-<name>`` beside
 its path; the note names it.
 
 A file in a home's ``consents/`` folder that no consent refers to fails nothing: it is noted
 (``unreferenced-file``), since a grant killed before its event was committed leaves one behind
 (the next grant removes a half-made copy; a whole one is left for people to judge).
+
+A watermark key rotation (``key.rotated``) is checked by :mod:`guard.ledger.keys`.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ from guard.ledger.files import (
     note_strays,
     statement_name,
 )
+from guard.ledger.keys import KeyFiles, check_rotation
 from guard.ledger.report import AuditReport, Failure
 
 
@@ -95,6 +98,7 @@ def check_meaning(events: Sequence[dict[str, Any] | None], public_key: str, repo
     enrolled: dict[str, str] = {}  # voice id -> the consent it was enrolled under
     statements: set[str] = set()  # names of the statement files consent events refer to
     erasures = _Erasures.of(events)
+    keys = KeyFiles(home) if files and home is not None else None
     for position, event in enumerate(events):
         if event is None:
             continue
@@ -141,6 +145,8 @@ def check_meaning(events: Sequence[dict[str, Any] | None], public_key: str, repo
             report.checked["refusals"] += 1
         elif kind == "audio.marked":
             _check_mark(report, ident, body, payloads, files)
+        elif kind == "key.rotated":
+            check_rotation(report, ident, body, keys)
     if files and home is not None:
         note_strays(report, home, statements)
 

@@ -1,4 +1,4 @@
-"""`voiceguard watermark export-key|trust|untrust|trusted`: share a home's key, trust another operator's."""
+"""`voiceguard watermark rotate-key|export-key|trust|untrust|trusted`: the home's keys; trust another operator's."""
 
 from __future__ import annotations
 
@@ -6,9 +6,35 @@ from pathlib import Path
 
 import click
 
-from guard.cliutil import emit_json, home_option, input_path, json_option, say
+from guard.cliutil import Text, emit_json, home_option, input_path, json_option, say
 from guard.errors import WatermarkError
-from guard.home import WATERMARK_KEY_BYTES, open_home
+from guard.home import WATERMARK_KEY_BYTES, open_home, watermark_key_fingerprint, write_private
+
+
+@click.command("rotate-key")
+@click.option("--reason", required=True, type=Text(multiline=True),
+              help="Why the key is rotated (kept in the ledger), e.g. 'exported copy lost'.")
+@home_option
+@json_option
+def rotate_key_command(reason: str, home_dir: Path, as_json: bool) -> None:
+    """Add a new watermark key: marks made from now on use it; clips marked before still verify.
+
+    The older keys stay in the home, so `watermark verify`, `scan` and `audit` still check the
+    clips marked with them. The rotation is a `key.rotated` ledger event naming the new key
+    file, its fingerprint and that of the key it replaces, and the reason (never a key); the
+    audit fails when a logged key is gone from keys/ or changed. Whoever trusts this home's key
+    needs a fresh `voiceguard watermark export-key` to find the new marks. --json prints
+    key_file (its path), fingerprint, previous_fingerprint, reason and ledger_seq.
+    """
+    from guard.watermark.rotation import rotate_key
+
+    rotation = rotate_key(open_home(home_dir), reason=reason)
+    if as_json:
+        emit_json(rotation.to_dict())
+        return
+    say(f"Added watermark key {rotation.key_file} (fingerprint {rotation.fingerprint}, ledger event "
+        f"{rotation.ledger_seq}): new marks use it, clips marked with older keys still verify here; whoever trusts "
+        f"your key needs a fresh `voiceguard watermark export-key` to find the new marks")
 
 
 @click.command("export-key")
@@ -20,12 +46,10 @@ def export_key_command(out_path: Path, home_dir: Path) -> None:
 
     They add it with `voiceguard watermark trust FILE --name YOUR-NAME`; their `scan` and
     `watermark verify` then find your marks made with this key, the home's current one (marks
-    of a key the home held before a rotation, done through the library's
-    Home.rotate_watermark_key, are not found with it). Whoever holds the key can also make and remove
-    marks that verify under it: hand it out only under agreement.
+    of a key the home held before a rotation with `voiceguard watermark rotate-key` are not
+    found with it; after a rotation, export the key again). Whoever holds the key can also make
+    and remove marks that verify under it: hand it out only under agreement.
     """
-    from guard.home import write_private
-
     home = open_home(home_dir)
     if home.contains(out_path):  # a key file in keys/ would become one of the home's own keys
         raise WatermarkError(f"{out_path}: is inside the data home {home.root}; write the exported key outside it")
@@ -35,7 +59,9 @@ def export_key_command(out_path: Path, home_dir: Path) -> None:
         raise WatermarkError(f"{out_path}: cannot write the key there ({exc.strerror or exc})") from None
     if not created:
         raise WatermarkError(f"{out_path} exists; choose a new file name (a key is never written over a file)")
-    say(f"Wrote the watermark key to {out_path} (0600). Whoever holds it can verify, make and remove your marks.")
+    say(f"Wrote the watermark key to {out_path} (0600; fingerprint {watermark_key_fingerprint(home.watermark_key())}, "
+        f"shown as its key id by `watermark trusted` where it is trusted). Whoever holds it can verify, make and "
+        f"remove your marks.")
 
 
 @click.command("trust")
@@ -76,13 +102,15 @@ def untrust_command(name: str, home_dir: Path) -> None:
 @home_option
 @json_option
 def trusted_command(home_dir: Path, as_json: bool) -> None:
-    """List the watermark keys this home trusts for verification, by name."""
-    import hashlib
+    """List the watermark keys this home trusts for verification, by name and key id.
 
+    The key id is the key's fingerprint, as `export-key` and `rotate-key` print it where the key
+    was made: compare the two to check you trust the key you were meant to.
+    """
     from guard.watermark.trust import trusted_keys
 
     keys = trusted_keys(open_home(home_dir))
-    rows = [{"name": n, "key_id": hashlib.sha256(k).hexdigest()[:16]} for n, k in keys.items()]
+    rows = [{"name": n, "key_id": watermark_key_fingerprint(k)} for n, k in keys.items()]
     if as_json:
         emit_json({"trusted": rows})
         return
@@ -92,4 +120,4 @@ def trusted_command(home_dir: Path, as_json: bool) -> None:
         say(f"{row['name']}  key id {row['key_id']}")
 
 
-KEY_COMMANDS = (export_key_command, trust_command, untrust_command, trusted_command)
+KEY_COMMANDS = (rotate_key_command, export_key_command, trust_command, untrust_command, trusted_command)

@@ -1,0 +1,97 @@
+"""The audit's checks of watermark key rotations (``key.rotated`` events) against a home's ``keys/``.
+
+A rotation (a key added with ``voiceguard watermark rotate-key``) is counted
+(``key_rotations``); a body without a key file name, fingerprints or a reason is
+``malformed-event``. In a home, the key file it names must still be in ``keys/`` and hold the
+key it logged the fingerprint of, and a key with the fingerprint of the key it replaced must
+still be there too: else ``key-missing`` or ``key-changed``, since the clips marked with that key
+could no longer be verified. The home's first key, made by ``init``, has no event.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from guard.home import FINGERPRINT_HEX_DIGITS, Home, watermark_key_fingerprint, watermark_key_index
+from guard.ledger.report import AuditReport
+from guard.ledger.rows import is_hex
+
+__all__ = ["KeyFiles", "check_rotation"]
+
+
+@dataclass
+class KeyFiles:
+    """The watermark key files of the audited home, for the checks of ``key.rotated`` events.
+
+    ``added`` maps the fingerprint of each key a rotation added to its event ("event N"): a key
+    that a rotation added and a later one replaced is reported once, at the rotation that added it.
+    """
+
+    home: Home
+    added: dict[str, str] = field(default_factory=dict)
+    _present: set[str] | None = None
+
+    def present(self) -> set[str]:
+        """The fingerprints of the watermark key files in keys/ that can be read (read once)."""
+        if self._present is None:
+            self._present = set()
+            for path in self.home.watermark_key_paths():
+                with contextlib.suppress(OSError):  # an unreadable key counts as gone
+                    self._present.add(watermark_key_fingerprint(path.read_bytes()))
+        return self._present
+
+
+def check_rotation(report: AuditReport, ident: str, body: dict[str, Any], keys: KeyFiles | None) -> None:
+    """A ``key.rotated`` event: well-formed; with ``keys`` (a home's files are checked), the key it added still in
+    keys/ and unchanged, and the key it replaced still there."""
+    report.checked["key_rotations"] += 1
+    what = f"{ident} (key.rotated {body.get('key_file')})"
+    problem = _rotation_problem(body)
+    if problem is not None:
+        report.fail("malformed-event", what, problem)
+        return
+    if keys is None:
+        return
+    _check_added_key(report, what, body, keys.home)
+    previous = body["previous_fingerprint"]
+    if previous not in keys.added and previous not in keys.present():
+        report.fail("key-missing", what, f"no watermark key in {keys.home.keys_dir} has the fingerprint {previous} of "
+                                         f"the key this rotation replaced: clips marked with it can no longer be "
+                                         f"verified; restore that key file from a backup")
+    keys.added[body["fingerprint"]] = ident
+
+
+def _rotation_problem(body: dict[str, Any]) -> str | None:
+    """What makes a ``key.rotated`` body malformed, or None: a key file name, two fingerprints, a reason."""
+    name = body.get("key_file")
+    if not isinstance(name, str) or watermark_key_index(name) is None:
+        return f"key_file {name!r} is not the name of a watermark key file (watermark-NNNN.key)"
+    for field_name in ("fingerprint", "previous_fingerprint"):
+        value = body.get(field_name)
+        if not is_hex(value, FINGERPRINT_HEX_DIGITS):
+            return f"{field_name} {value!r} is not {FINGERPRINT_HEX_DIGITS} lower-case hex digits"
+    reason = body.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        return f"reason {reason!r} is not a non-empty text"
+    return None
+
+
+def _check_added_key(report: AuditReport, what: str, body: dict[str, Any], home: Home) -> None:
+    """The key file a rotation added: still in ``home``'s keys/, with the fingerprint the event logged."""
+    path = home.keys_dir / body["key_file"]
+    fix = f"clips marked with it can no longer be verified; restore keys/{path.name} from a backup"
+    try:
+        key = path.read_bytes()
+    except FileNotFoundError:
+        report.fail("key-missing", what, f"the watermark key {path} that this rotation added is gone: {fix}")
+        return
+    except OSError as exc:
+        report.fail("key-missing", what, f"the watermark key {path} that this rotation added cannot be read "
+                                         f"({exc.strerror or exc}): {fix}")
+        return
+    found = watermark_key_fingerprint(key)
+    if found != body["fingerprint"]:
+        report.fail("key-changed", what, f"{path} holds another key (fingerprint {found}) than the one this rotation "
+                                         f"added (fingerprint {body['fingerprint']}): {fix}")
