@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-import secrets
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import numpy as np
 
 from guard.cliutil import emit_json, file_failed, home_option, input_path, json_option, say
-from guard.errors import GuardError, ProvenanceError, WatermarkError
+from guard.errors import AudioError, GuardError, ProvenanceError, WatermarkError
 from guard.home import Home, open_home
 from guard.replace import replace_keeping_mode
+from guard.watermark.staging import StagedFile, sweep
+
+if TYPE_CHECKING:
+    from guard.provenance import MarkRecord
 
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
@@ -65,12 +69,14 @@ def embed_command(in_path: Path, out_path: Path, value: int | None, strength: fl
     audio this home marked from a generated clip, and the audit accounts for every payload.
     The event is logged before OUT takes its place: a kill in between leaves a logged mark
     whose file never arrived (harmless; the audit notes it and names the hidden copy left
-    beside OUT), never a marked file at OUT that the ledger does not know.
+    beside OUT), never a marked file at OUT that the ledger does not know. A kill before the
+    event leaves a hidden marked file no record names; the next embed into that folder removes
+    it, and says so.
     """
     from guard import provenance
-    from guard.audio import info, load, rate_change_note, save
+    from guard.audio import info, load, rate_change_note
     from guard.digest import sha256_file
-    from guard.watermark import embed, verify
+    from guard.watermark import embed
 
     home = open_home(home_dir)
     _check_output(home, out_path, force=force)
@@ -91,36 +97,16 @@ def embed_command(in_path: Path, out_path: Path, value: int | None, strength: fl
     # failed check leaves whatever was at OUT (the input itself when OUT is IN) untouched; a
     # link at OUT is written through, as any writer would
     target = out_path.resolve() if out_path.is_symlink() else out_path
-    staged = target.with_name(f".voiceguard-{secrets.token_hex(4)}-{target.name}")  # same extension, hidden
+    if not target.parent.is_dir():
+        raise AudioError(f"{out_path}: output folder {target.parent} does not exist")
+    _sweep_leftovers(home, target.parent)
     try:
-        try:
-            save(staged, marked, sample_rate=rate)
-            check = verify(load(staged, sample_rate=16000), sample_rate=16000, keys=[home.watermark_key()])
-        except GuardError as exc:  # name the path the user gave, not the hidden one
-            raise type(exc)(str(exc).replace(str(staged), str(out_path))) from None
-        if check.payload != value:
-            found = "its payload does not" if check.detected else "the mark does not"
-            raise WatermarkError(f"{out_path}: {found} read back from the encoded audio ({check.reason}), so nothing "
-                                 f"was written; the audio needs more sound in 300-4000 Hz to carry the mark"
-                                 + (f", or a --strength above {strength:g}" if strength < 1.0 else ""))
-        # logged first, renamed second: a mark at OUT is always in the ledger; a stop in between
-        # leaves a logged mark whose file never arrived, which misattributes nothing
-        try:
-            mark = provenance.record_mark(home, payload=value, audio_path=staged, source_sha256=source_sha256,
-                                          strength=strength, final_path=target)
-        except ProvenanceError as exc:  # taken by another writer while this one marked
-            raise WatermarkError(f"{out_path}: {exc}, so nothing was written; run the command again (without "
-                                 f"--payload for a fresh one)") from None
-        except GuardError as exc:
-            raise type(exc)(f"{out_path}: the mark could not be logged, so nothing was written: {exc}") from None
-        try:
-            replace_keeping_mode(staged, target)
-        except OSError as exc:
-            raise WatermarkError(f"{out_path}: cannot be written ({exc.strerror or exc}); the mark was logged as "
-                                 f"ledger event {mark.seq} ({mark.record_id}), but no file carries it. Fix the "
-                                 f"folder and run the command again") from None
-    finally:
-        staged.unlink(missing_ok=True)
+        staging = StagedFile(target)
+    except OSError as exc:
+        raise WatermarkError(f"{out_path}: cannot write in {target.parent} ({exc.strerror or exc})") from None
+    with staging:
+        mark = _write_marked(home, staging.path, target, out_path, marked, rate=rate, value=value,
+                             strength=strength, source_sha256=source_sha256)
     noise = float(np.sum((marked - y).astype(np.float64) ** 2))
     snr_db = round(10 * np.log10(float(np.sum(y.astype(np.float64) ** 2)) / noise), 2) if noise > 0 else None
     written_rate, changed = rate_change_note(out_path, rate)
@@ -132,6 +118,51 @@ def embed_command(in_path: Path, out_path: Path, value: int | None, strength: fl
     else:
         say(f"{out_path}: marked with payload {value:08x} (SNR {snr_db} dB), logged as {mark.record_id} (ledger "
             f"event {mark.seq})" + "".join(f"; {n}" for n in notes))
+
+
+def _write_marked(home: Home, staged: Path, target: Path, out_path: Path, marked: np.ndarray, *, rate: int,
+                  value: int, strength: float, source_sha256: str) -> MarkRecord:
+    """Write ``marked`` to ``staged``, check it reads back with ``value``, log the mark, rename it to ``target``.
+
+    Logged first, renamed second: a mark at OUT is always in the ledger; a stop in between
+    leaves a logged mark whose file never arrived, which misattributes nothing. Errors name
+    ``out_path``, the path the user gave, never the hidden one.
+    """
+    from guard import provenance
+    from guard.audio import load, save
+    from guard.watermark import verify
+
+    try:
+        save(staged, marked, sample_rate=rate)
+        check = verify(load(staged, sample_rate=16000), sample_rate=16000, keys=[home.watermark_key()])
+    except GuardError as exc:
+        raise type(exc)(str(exc).replace(str(staged), str(out_path))) from None
+    if check.payload != value:
+        found = "its payload does not" if check.detected else "the mark does not"
+        raise WatermarkError(f"{out_path}: {found} read back from the encoded audio ({check.reason}), so nothing "
+                             f"was written; the audio needs more sound in 300-4000 Hz to carry the mark"
+                             + (f", or a --strength above {strength:g}" if strength < 1.0 else ""))
+    try:
+        mark = provenance.record_mark(home, payload=value, audio_path=staged, source_sha256=source_sha256,
+                                      strength=strength, final_path=target)
+    except ProvenanceError as exc:  # taken by another writer while this one marked
+        raise WatermarkError(f"{out_path}: {exc}, so nothing was written; run the command again (without "
+                             f"--payload for a fresh one)") from None
+    except GuardError as exc:
+        raise type(exc)(f"{out_path}: the mark could not be logged, so nothing was written: {exc}") from None
+    try:
+        replace_keeping_mode(staged, target)
+    except OSError as exc:
+        raise WatermarkError(f"{out_path}: cannot be written ({exc.strerror or exc}); the mark was logged as "
+                             f"ledger event {mark.seq} ({mark.record_id}), but no file carries it. Fix the "
+                             f"folder and run the command again") from None
+    return mark
+
+
+def _sweep_leftovers(home: Home, folder: Path) -> None:
+    """Remove unlogged marked files that killed embeds left in ``folder``, saying so; name the others left there."""
+    for left in sweep(folder, home):
+        say(f"Note: {left.path}, left by an interrupted `watermark embed`, {left.reason}")
 
 
 def _refuse_used(home: Home, value: int) -> None:
