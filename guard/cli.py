@@ -145,12 +145,20 @@ def info_command(files: tuple[Path, ...], as_json: bool) -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: click's own handling, except that Ctrl-C exits 130 with one line.
+
+    In its standalone mode click turns Ctrl-C into "Aborted!" and exit 1, which scripts cannot
+    tell from a failure; an interrupted command exits 130 here, as shells report SIGINT.
+    """
     try:
-        cli.main(prog_name="voiceguard", standalone_mode=True)
-    except KeyboardInterrupt:  # pragma: no cover - interactive only
+        code = cli.main(prog_name="voiceguard", standalone_mode=False)
+    except (click.exceptions.Abort, KeyboardInterrupt):  # click raises Abort for a Ctrl-C inside a command
         click.echo("Error: interrupted", err=True)
         sys.exit(130)
+    except click.ClickException as exc:  # usage errors and the commands' errors, shown as click shows them
+        exc.show()
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

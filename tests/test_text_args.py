@@ -4,6 +4,7 @@ are a usage error (exit 2) naming the argument, never a traceback, and change no
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import date, timedelta
@@ -117,3 +118,19 @@ def test_a_file_name_that_is_not_utf8_is_not_refused_as_text(runner, tmp_path: P
     res = runner.invoke(cli, ["tts", "Good morning.", "-o", str(out)])
     assert res.exit_code == 1, res.output
     assert "Invalid value" not in res.stderr and "output folder" in res.stderr
+
+
+@pytest.mark.parametrize(("args", "code", "stderr"), [
+    (["info", "x.wav"], 130, "Error: interrupted\n"),  # Ctrl-C inside a command: exit 130, not click's 1
+    (["info"], 2, "Error: Missing argument 'FILES...'"),  # usage errors as click shows them
+    (["--version"], 0, ""),
+])
+def test_the_console_entry_point_exits_130_when_interrupted(args: list[str], code: int, stderr: str) -> None:
+    interrupted = ("import guard.audio\n"
+                   "def stopped(path):\n    raise KeyboardInterrupt\n"
+                   "guard.audio.info = stopped\n"
+                   "from guard.cli import main\nmain()")
+    proc = subprocess.run([sys.executable, "-c", interrupted, *args], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[1], env={**os.environ, "PYTHONPATH": "."})
+    assert proc.returncode == code, proc.stderr
+    assert stderr in proc.stderr and "Traceback" not in proc.stderr and "Aborted!" not in proc.stderr
