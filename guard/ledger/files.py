@@ -30,7 +30,7 @@ ERASE_FIX = "if it was erased on purpose, log that with `voiceguard voices delet
 def check_file(report: AuditReport, ident: str, path: object, digest: object, *, what: str | None,
                 home: Home | None = None, fix: str = "", mark: bool = False) -> None:
     """Compare a file with its stored hash; ``what`` names a file that must exist (None: may have moved, which is
-    counted in ``files_missing`` and noted by :func:`note_missing`).
+    counted in ``files_missing`` and noted by :func:`note_outside`).
 
     With ``home``, a stored path into a home's ``consents/`` or ``voices/`` is read in that home
     (:meth:`guard.home.Home.stored_file`): a moved or copied home checks its own files.
@@ -42,7 +42,7 @@ def check_file(report: AuditReport, ident: str, path: object, digest: object, *,
     if not p.is_file():
         if what is None:
             report.checked["files_missing"] += 1
-            note_missing(report, ident, p, digest, mark=mark)
+            note_outside(report, ident, p, digest, mark=mark, missing=True)
         else:
             report.fail("missing-file", ident, f"{what} {p} is missing; restore it from a backup{fix}")
         return
@@ -60,48 +60,36 @@ def check_file(report: AuditReport, ident: str, path: object, digest: object, *,
         if what is not None:  # a file of the home's own, which the log's meaning rests on
             report.fail("file-hash-mismatch", ident, f"{p} no longer matches the SHA-256 stored in the ledger")
             return
-        if mark:
-            if not note_stranded_mark(report, ident, p, digest, missing=False):
-                report.note("mark-changed", ident, f"{p} no longer matches the SHA-256 stored in the ledger: the "
-                                                   f"marked file was edited or replaced after it was marked (the log "
-                                                   f"is intact)")
-            return
         # A clip lives outside the home, in its owner's hands: edited or replaced after it was
         # made, it no longer is the clip the record describes, but the log and its consents
-        # are intact (as when a clip is deleted: clip-missing). Noted, not failed.
-        staged = stranded_clip(p, digest)
-        if staged is not None:
-            report.note("clip-changed", ident, f"{p} is not the recorded clip: an interrupted clone left that at "
-                                               f"{staged}; the next `voiceguard clone` into {p.parent} moves it "
-                                               f"into place (or move it by hand)")
-        else:
-            report.note("clip-changed", ident, f"{p} no longer matches the SHA-256 stored in the ledger: the clip was "
-                                               f"edited or replaced after it was generated (the log and its consents "
-                                               f"are intact; keep edits under a new name to keep the clip checkable)")
+        # are intact (as when a clip is deleted). Noted, not failed.
+        note_outside(report, ident, p, digest, mark=mark, missing=False)
 
+def note_outside(report: AuditReport, ident: str, path: Path, digest: object, *, mark: bool, missing: bool) -> None:
+    """Note a clip or marked file the log names that is gone from ``path`` or no longer matches ``digest``.
 
-def note_missing(report: AuditReport, ident: str, path: Path, digest: object, *, mark: bool) -> None:
-    """Note a clip (``clip-missing``) or marked file (``mark-missing``) the log names that is gone from ``path``.
-
-    ``ident`` names the event (``"event 4 (clip.generated rec-...)"``). Such files live outside
-    the home, in their owners' hands, so one moved or deleted fails nothing. A copy that an
-    interrupted embed left is noted by :func:`note_stranded_mark` instead; one that an
-    interrupted clone left is named in the note.
+    Kinds ``clip-missing``, ``clip-changed``, ``mark-missing``, ``mark-changed``; ``ident`` names
+    the event (``"event 4 (clip.generated rec-...)"``). Such files live outside the home, in
+    their owners' hands, so one moved, edited or deleted fails nothing. A copy that an
+    interrupted embed (:func:`note_stranded_mark`) or clone (:func:`stranded_clip`) left is named.
     """
-    if mark:
-        if not note_stranded_mark(report, ident, path, digest, missing=True):
-            report.note("mark-missing", ident, f"{path} is missing: the marked file was moved or deleted after it was "
-                                               f"marked (the log is intact; put it back there to keep it checkable)")
+    if mark and note_stranded_mark(report, ident, path, digest, missing=missing):
         return
-    staged = stranded_clip(path, digest)
+    kind = f"{'mark' if mark else 'clip'}-{'missing' if missing else 'changed'}"
+    staged = None if mark else stranded_clip(path, digest)
     if staged is not None:
-        report.note("clip-missing", ident, f"{path} is missing: an interrupted clone left the recorded clip at "
-                                           f"{staged}; the next `voiceguard clone` into {path.parent} moves it into "
-                                           f"place (or move it by hand)")
-    else:
-        report.note("clip-missing", ident, f"{path} is missing: the clip was moved or deleted after it was generated "
-                                           f"(the log and its consents are intact; put it back there to keep it "
-                                           f"checkable)")
+        state = "is missing: an interrupted clone left the recorded clip at" if missing else \
+            "is not the recorded clip: an interrupted clone left that at"
+        report.note(kind, ident, f"{path} {state} {staged}; the next `voiceguard clone` into {path.parent} moves it "
+                                 f"into place (or move it by hand)")
+        return
+    state = "is missing" if missing else "no longer matches the SHA-256 stored in the ledger"
+    what, made = ("the marked file", "marked") if mark else ("the clip", "generated")
+    happened = "moved or deleted" if missing else "edited or replaced"
+    intact = "the log is intact" if mark else "the log and its consents are intact"
+    keep = "put it back there" if missing else ("" if mark else "keep edits under a new name")
+    report.note(kind, ident, f"{path} {state}: {what} was {happened} after it was {made} ({intact}"
+                             + (f"; {keep} to keep it checkable)" if keep else ")"))
 
 
 def note_stranded_mark(report: AuditReport, ident: str, path: Path, digest: object, *, missing: bool) -> bool:
