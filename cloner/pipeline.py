@@ -42,6 +42,7 @@ from cloner.voice import (
 from guard.audio import save
 from guard.errors import CloneError, ConsentError, ParameterError, WatermarkError
 from guard.home import Home
+from guard.watermark.rotation import current_key
 
 GENERATOR = "voiceguard-cloner"
 TARGET_LEVEL_DBFS = -20.0
@@ -232,6 +233,7 @@ def clone(home: Home, voice_id: str, text: str, *, purpose: str, out_path: Path,
     recording: list[int] = []
     # Build the clip under its final name in a hidden folder beside it: the C2PA manifest
     # names the file, and a failure anywhere leaves nothing at out_path.
+    key = current_key(home).key  # the key the ledger names as current; a refusal here leaves nothing behind
     staging = staging_folder(out_path)
     try:
         # A short clip may carry one payload and not another, and a lossy format may lose what
@@ -240,7 +242,7 @@ def clone(home: Home, voice_id: str, text: str, *, purpose: str, out_path: Path,
             last = attempt == MARK_ATTEMPTS - 1
             payload = provenance.new_payload(home)
             try:
-                marked = mark(y, sample_rate=model.sample_rate, payload=payload, key=home.watermark_key())
+                marked = mark(y, sample_rate=model.sample_rate, payload=payload, key=key)
             except CloneError:
                 if last:
                     raise

@@ -131,7 +131,12 @@ class Home:
         return keys
 
     def watermark_key(self) -> bytes:
-        """The current (newest) watermark key, used for embedding."""
+        """The newest watermark key file's key.
+
+        What marks are made with is the key the ledger logged as current
+        (:func:`guard.watermark.rotation.current_key`): a newer file no ``key.rotated`` event
+        names is never used to mark.
+        """
         return self.watermark_keys()[0]
 
     def next_watermark_key_path(self, *, taken: Iterable[str] = ()) -> Path:
@@ -146,7 +151,7 @@ class Home:
         """
         names = [p.name for p in self.watermark_key_paths()] + list(taken)
         indices = [i for name in names if (i := watermark_key_index(name)) is not None]
-        return self.keys_dir / f"{_WM_PREFIX}{max(indices, default=-1) + 1:04d}{_WM_SUFFIX}"
+        return self.keys_dir / watermark_key_name(max(indices, default=-1) + 1)
 
     def rotate_watermark_key(self) -> Path:
         """Add a new watermark key; older keys stay so old clips still verify.
@@ -215,6 +220,11 @@ class Home:
         return f"restore keys/{name} from a backup; a new key cannot verify the existing ledger/clips ({content})"
 
 
+def watermark_key_name(index: int) -> str:
+    """The file name of the watermark key with creation ``index`` (``3`` -> ``watermark-0003.key``); 0 is init's."""
+    return f"{_WM_PREFIX}{index:04d}{_WM_SUFFIX}"
+
+
 def watermark_key_index(name: str) -> int | None:
     """The creation index in a watermark key file's name (``watermark-0003.key`` -> 3), or None for another name."""
     if not (name.startswith(_WM_PREFIX) and name.endswith(_WM_SUFFIX)):
@@ -268,7 +278,7 @@ def init_home(path: str | os.PathLike[str] | None = None) -> tuple[Home, list[Pa
         d.mkdir(parents=True, exist_ok=True)
     os.chmod(root / "keys", 0o700)
     os.chmod(root / "voices", 0o700)  # recordings and voice models: biometric data, the owner's alone
-    first = home.keys_dir / f"{_WM_PREFIX}{0:04d}{_WM_SUFFIX}"
+    first = home.keys_dir / watermark_key_name(0)
     if new_watermark and write_private(first, secrets.token_bytes(WATERMARK_KEY_BYTES)):
         created.append(first)  # a concurrent init that made it first wins; either way there is one key
     if new_signing:

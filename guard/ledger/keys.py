@@ -18,7 +18,7 @@ from guard.home import FINGERPRINT_HEX_DIGITS, Home, watermark_key_fingerprint, 
 from guard.ledger.report import AuditReport
 from guard.ledger.rows import is_hex
 
-__all__ = ["KeyFiles", "check_rotation"]
+__all__ = ["KeyFiles", "check_rotation", "check_marking_key", "note_unlogged_keys"]
 
 
 @dataclass
@@ -27,10 +27,14 @@ class KeyFiles:
 
     ``added`` maps the fingerprint of each key a rotation added to its event ("event N"): a key
     that a rotation added and a later one replaced is reported once, at the rotation that added it.
+    ``added_files`` names the key files the rotations added (the others, but init's first key, are
+    noted as ``unlogged-key``).
     """
 
     home: Home
     added: dict[str, str] = field(default_factory=dict)
+    lost: set[str] = field(default_factory=set)  # fingerprints of marking keys already reported gone
+    added_files: set[str] = field(default_factory=set)
     _present: set[str] | None = None
 
     def present(self) -> set[str]:
@@ -61,6 +65,7 @@ def check_rotation(report: AuditReport, ident: str, body: dict[str, Any], keys: 
                                          f"the key this rotation replaced: clips marked with it can no longer be "
                                          f"verified; restore that key file from a backup")
     keys.added[body["fingerprint"]] = ident
+    keys.added_files.add(body["key_file"])
 
 
 def _rotation_problem(body: dict[str, Any]) -> str | None:
@@ -95,3 +100,40 @@ def _check_added_key(report: AuditReport, what: str, body: dict[str, Any], home:
     if found != body["fingerprint"]:
         report.fail("key-changed", what, f"{path} holds another key (fingerprint {found}) than the one this rotation "
                                          f"added (fingerprint {body['fingerprint']}): {fix}")
+
+
+def check_marking_key(report: AuditReport, what: str, body: dict[str, Any], keys: KeyFiles | None) -> None:
+    """A clip's or mark's ``key_fingerprint``: well-formed; with ``keys``, that key still in keys/.
+
+    A record logged before the fingerprint was kept has none, and nothing is checked. A lost key
+    is reported once, at the first record marked with it: every later one is lost with it.
+    """
+    fingerprint = body.get("key_fingerprint")
+    if fingerprint is None:
+        return
+    if not is_hex(fingerprint, FINGERPRINT_HEX_DIGITS):
+        report.fail("malformed-event", what, f"key_fingerprint {fingerprint!r} is not {FINGERPRINT_HEX_DIGITS} "
+                                             f"lower-case hex digits")
+        return
+    if keys is None or fingerprint in keys.present() or fingerprint in keys.lost:
+        return
+    keys.lost.add(fingerprint)
+    report.fail("key-missing", what, f"no watermark key in {keys.home.keys_dir} has the fingerprint {fingerprint} of "
+                                     f"the key this was marked with: it, and every later record marked with that "
+                                     f"key, can no longer be verified; restore that key file from a backup")
+
+
+def note_unlogged_keys(report: AuditReport, keys: KeyFiles | None) -> None:
+    """Note watermark key files that neither ``init`` (``watermark-0000.key``) nor a ``key.rotated`` event made.
+
+    No mark is made with such a key (:func:`guard.watermark.rotation.current_key`); a
+    ``rotate-key`` killed before its commit leaves one, and so does a file copied in by hand.
+    """
+    if keys is None:
+        return
+    for path in sorted(keys.home.watermark_key_paths()):
+        if watermark_key_index(path.name) != 0 and path.name not in keys.added_files:
+            report.note("unlogged-key", path.name, f"{path} is a watermark key no `key.rotated` event names (a "
+                                                   f"`voiceguard watermark rotate-key` stopped before its commit "
+                                                   f"leaves one, and so does a file copied in): no mark is made with "
+                                                   f"it; remove it unless something was marked with it elsewhere")

@@ -128,19 +128,23 @@ def export_bundle(home: Home, out: Path, *, overwrite: bool = False) -> list[Pat
             raise damaged(path, f"tree head {describe(row[0])} cannot be exported: {found}")
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / name for name in BUNDLE_FILES]
-    with open(paths[0], "w", encoding="utf-8") as fh:
-        for row in data.events:
-            fh.write(json.dumps(dict(zip(EVENT_KEYS, row)), ensure_ascii=False) + "\n")
-    with open(paths[1], "w", encoding="utf-8") as fh:
-        for row in data.heads:
-            fh.write(json.dumps(dict(zip(HEAD_FIELDS, row))) + "\n")
-    paths[2].write_text(data.public_key + "\n")
+    # names and speaker embeddings: for whoever it is handed to, not every user here, even part-written
+    _write_private(paths[0], "".join(json.dumps(dict(zip(EVENT_KEYS, row)), ensure_ascii=False) + "\n"
+                                     for row in data.events))
+    _write_private(paths[1], "".join(json.dumps(dict(zip(HEAD_FIELDS, row))) + "\n" for row in data.heads))
+    _write_private(paths[2], data.public_key + "\n")
     if data.checkpoint is not None:
         paths.append(out / "checkpoint.json")
-        paths[-1].write_text(json.dumps(data.checkpoint.to_dict()) + "\n")
-    for written in paths:  # names and speaker embeddings: for whoever it is handed to, not every user here
-        os.chmod(written, 0o600)
+        _write_private(paths[-1], json.dumps(data.checkpoint.to_dict()) + "\n")
     return paths
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path``, readable by its owner only from the moment it exists (0600)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        os.fchmod(fd, 0o600)  # a file replaced with --force keeps its old mode otherwise
+        fh.write(text)
 
 
 def _rows(path: Path, keys: tuple[str, ...]) -> list[tuple]:

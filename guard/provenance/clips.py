@@ -91,7 +91,7 @@ def issue(home: Home, *, payload: int, voice_id: str, consent_id: str, text: str
         _check_consent(home, voice_id=voice_id, consent_id=consent_id, purpose=purpose)
 
     allowed()
-    _check_marked(home, audio_path, payload)
+    key_fingerprint = _check_marked(home, audio_path, payload)
     chain, key = signer_files(home)
     record_id = f"rec-{secrets.token_hex(8)}"
     manifest = sign_clip(audio_path, chain_pem=chain, key_pem=key, record_id=record_id, payload=payload,
@@ -102,7 +102,7 @@ def issue(home: Home, *, payload: int, voice_id: str, consent_id: str, text: str
     record = ProvenanceRecord(record_id, payload, voice_id, consent_id,
                               hashlib.sha256(text.encode("utf-8")).hexdigest(), sha256_file(audio_path), generator,
                               generator_version, datetime.now(timezone.utc), manifest,
-                              str(Path(final_path or audio_path).resolve()), purpose)
+                              str(Path(final_path or audio_path).resolve()), purpose, key_fingerprint)
     from guard import ledger
 
     def still_allowed() -> None:
@@ -124,14 +124,17 @@ def _check_consent(home: Home, *, voice_id: str, consent_id: str, purpose: str |
                            f"{', '.join(record.purposes)})")
 
 
-def _check_marked(home: Home, audio_path: Path, payload: int) -> None:
-    """WatermarkError unless the file at ``audio_path`` reads back with ``payload`` under this home's keys."""
+def _check_marked(home: Home, audio_path: Path, payload: int) -> str:
+    """The fingerprint of the home's key under which ``audio_path`` reads back with ``payload``; else WatermarkError."""
     from guard.audio import load
+    from guard.home import watermark_key_fingerprint
     from guard.watermark import verify
 
     rate = 16000
-    found = verify(load(audio_path, sample_rate=rate), sample_rate=rate, keys=home.watermark_keys())
-    if found.payload != payload:
+    keys = home.watermark_keys()
+    found = verify(load(audio_path, sample_rate=rate), sample_rate=rate, keys=keys)
+    if found.payload != payload or found.key_index is None:
         raise WatermarkError(f"{audio_path}: its watermark does not read back with payload {payload:08x} "
                              f"({found.reason}); only audio marked with this home's key and that payload gets a "
                              f"record")
+    return watermark_key_fingerprint(keys[found.key_index])

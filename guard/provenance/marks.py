@@ -13,7 +13,7 @@ from pathlib import Path
 
 from guard.digest import sha256_file
 from guard.errors import ProvenanceError
-from guard.home import Home
+from guard.home import FINGERPRINT_HEX_DIGITS, Home
 from guard.provenance.checks import _check_target
 from guard.provenance.payloads import check_unused
 from guard.provenance.records import MARK_KIND, MarkRecord
@@ -22,7 +22,7 @@ __all__ = ["record_mark"]
 
 
 def record_mark(home: Home, *, payload: int, audio_path: Path, source_sha256: str, strength: float,
-                final_path: Path | None = None) -> MarkRecord:
+                final_path: Path | None = None, key_fingerprint: str | None = None) -> MarkRecord:
     """Log that this home marked audio with ``payload`` (``audio.marked``); call it before the file takes its place.
 
     The payload is checked unused (by clips and by earlier marks) again under the ledger's
@@ -43,6 +43,9 @@ def record_mark(home: Home, *, payload: int, audio_path: Path, source_sha256: st
     final_path : Path, optional
         Where the file will live once the caller renames it (the logged path, which the audit
         checks); default ``audio_path``.
+    key_fingerprint : str, optional
+        The fingerprint of the watermark key it was marked with
+        (:func:`guard.watermark.rotation.current_key`), so the audit can tell when it is lost.
 
     Returns
     -------
@@ -62,10 +65,15 @@ def record_mark(home: Home, *, payload: int, audio_path: Path, source_sha256: st
         raise ProvenanceError(f"source_sha256 must be 64 hex digits (a SHA-256), given {source_sha256!r}")
     if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not 0.0 < strength <= 1.0:
         raise ProvenanceError(f"strength must be within (0, 1], given strength={strength!r}")
+    from guard.ledger.rows import is_hex
+
+    if key_fingerprint is not None and not is_hex(key_fingerprint, FINGERPRINT_HEX_DIGITS):
+        raise ProvenanceError(f"key_fingerprint must be {FINGERPRINT_HEX_DIGITS} lower-case hex digits, given "
+                              f"{key_fingerprint!r}")
     check_unused(home, payload)  # before the lock too: a clear refusal without waiting for writers
     record = MarkRecord(f"mark-{secrets.token_hex(8)}", payload, sha256_file(audio_path),
                         str(Path(final_path or audio_path).resolve()), digest, float(strength),
-                        datetime.now(timezone.utc))
+                        datetime.now(timezone.utc), key_fingerprint)
     from guard import ledger
 
     event = ledger.append(home, MARK_KIND, record.to_dict(),

@@ -11,8 +11,9 @@ import numpy as np
 
 from guard.cliutil import emit_json, file_failed, home_option, input_path, json_option, say
 from guard.errors import AudioError, GuardError, ProvenanceError, WatermarkError
-from guard.home import Home, open_home
+from guard.home import Home, open_home, watermark_key_fingerprint
 from guard.replace import replace_keeping_mode
+from guard.watermark.rotation import CurrentKey, current_key
 from guard.watermark.staging import StagedFile, sweep
 
 if TYPE_CHECKING:
@@ -89,8 +90,9 @@ def embed_command(in_path: Path, out_path: Path, value: int | None, strength: fl
     source_sha256 = sha256_file(in_path)  # before anything is written: OUT may be IN
     y = load(in_path, sample_rate=rate)
     _refuse_marked(home, in_path, y, rate)
+    current = current_key(home)
     try:
-        marked = embed(y, sample_rate=rate, payload=value, key=home.watermark_key(), strength=strength)
+        marked = embed(y, sample_rate=rate, payload=value, key=current.key, strength=strength)
     except GuardError as exc:
         raise type(exc)(f"{in_path}: {exc}") from None
     # written beside OUT under a hidden name and read back before it takes OUT's place, so a
@@ -105,7 +107,7 @@ def embed_command(in_path: Path, out_path: Path, value: int | None, strength: fl
     except OSError as exc:
         raise WatermarkError(f"{out_path}: cannot write in {target.parent} ({exc.strerror or exc})") from None
     with staging:
-        mark = _write_marked(home, staging.path, target, out_path, marked, rate=rate, value=value,
+        mark = _write_marked(home, staging.path, target, out_path, marked, current, rate=rate, value=value,
                              strength=strength, source_sha256=source_sha256)
     noise = float(np.sum((marked - y).astype(np.float64) ** 2))
     snr_db = round(10 * np.log10(float(np.sum(y.astype(np.float64) ** 2)) / noise), 2) if noise > 0 else None
@@ -120,8 +122,8 @@ def embed_command(in_path: Path, out_path: Path, value: int | None, strength: fl
             f"event {mark.seq})" + "".join(f"; {n}" for n in notes))
 
 
-def _write_marked(home: Home, staged: Path, target: Path, out_path: Path, marked: np.ndarray, *, rate: int,
-                  value: int, strength: float, source_sha256: str) -> MarkRecord:
+def _write_marked(home: Home, staged: Path, target: Path, out_path: Path, marked: np.ndarray, current: CurrentKey, *,
+                  rate: int, value: int, strength: float, source_sha256: str) -> MarkRecord:
     """Write ``marked`` to ``staged``, check it reads back with ``value``, log the mark, rename it to ``target``.
 
     Logged first, renamed second: a mark at OUT is always in the ledger; a stop in between
@@ -134,7 +136,7 @@ def _write_marked(home: Home, staged: Path, target: Path, out_path: Path, marked
 
     try:
         save(staged, marked, sample_rate=rate)
-        check = verify(load(staged, sample_rate=16000), sample_rate=16000, keys=[home.watermark_key()])
+        check = verify(load(staged, sample_rate=16000), sample_rate=16000, keys=[current.key])
     except GuardError as exc:
         raise type(exc)(str(exc).replace(str(staged), str(out_path))) from None
     if check.payload != value:
@@ -144,7 +146,7 @@ def _write_marked(home: Home, staged: Path, target: Path, out_path: Path, marked
                              + (f", or a --strength above {strength:g}" if strength < 1.0 else ""))
     try:
         mark = provenance.record_mark(home, payload=value, audio_path=staged, source_sha256=source_sha256,
-                                      strength=strength, final_path=target)
+                                      strength=strength, final_path=target, key_fingerprint=current.fingerprint)
     except ProvenanceError as exc:  # taken by another writer while this one marked
         raise WatermarkError(f"{out_path}: {exc}, so nothing was written; run the command again (without "
                              f"--payload for a fresh one)") from None
@@ -227,7 +229,9 @@ def verify_command(files: tuple[Path, ...], speed_search: bool, home_dir: Path, 
 
     The home's own keys are tried first, then the keys it trusts (`watermark trust`); a mark
     found with a trusted key is reported under its name (``key_owner`` in --json, null for
-    the home's own).
+    the home's own). ``key_fingerprint`` names the key that found it, as `export-key`,
+    `rotate-key` and `trusted` print it (``key_index``, its place in the list tried, shifts
+    with each rotation).
     """
     from guard.audio import load
     from guard.watermark import verify
@@ -247,7 +251,9 @@ def verify_command(files: tuple[Path, ...], speed_search: bool, home_dir: Path, 
             data = result.to_dict(file=str(path))
             for other, mark in zip(data["other_marks"], result.other_marks):  # whose key each joined piece is
                 other["key_owner"] = owners[mark.key_index]
-            emit_json({**data, "key_owner": owner})
+                other["key_fingerprint"] = watermark_key_fingerprint(keys[mark.key_index])
+            found = watermark_key_fingerprint(keys[result.key_index]) if result.key_index is not None else None
+            emit_json({**data, "key_owner": owner, "key_fingerprint": found})
             continue
         if result.detected:
             payload = f"payload {result.payload:08x}" if result.payload is not None else "payload unreadable"

@@ -1,7 +1,10 @@
 """Rotating a home's watermark key: a new key for new marks, logged as ``key.rotated``; older keys stay.
 
-:func:`rotate_key` serves ``voiceguard watermark rotate-key``; the audit checks the key files
-against these events (:mod:`guard.ledger.keys`).
+:func:`rotate_key` serves ``voiceguard watermark rotate-key``; :func:`current_key` is the key
+new marks are made with: the one the last ``key.rotated`` event added, else the home's first
+key (made by ``init``, ``watermark-0000.key``). A key file no event names (a rotation killed
+before its commit leaves one; so does a file copied in) is never used to mark. The audit
+checks the key files against these events (:mod:`guard.ledger.keys`).
 """
 
 from __future__ import annotations
@@ -10,12 +13,21 @@ import contextlib
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from guard.errors import WatermarkError
-from guard.home import WATERMARK_KEY_BYTES, Home, watermark_key_fingerprint, write_private
+from guard.errors import HomeError, WatermarkError
+from guard.home import (
+    WATERMARK_KEY_BYTES,
+    Home,
+    watermark_key_fingerprint,
+    watermark_key_name,
+    write_private,
+)
 
-__all__ = ["KEY_ROTATED", "KeyRotation", "rotate_key"]
+if TYPE_CHECKING:
+    from guard.ledger import Ledger
+
+__all__ = ["KEY_ROTATED", "KeyRotation", "rotate_key", "CurrentKey", "current_key", "logged_current"]
 
 KEY_ROTATED = "key.rotated"  # the ledger event of a watermark key added by `rotate-key`
 MAX_REASON_CHARS = 200  # spaces collapsed, as a consent revocation's reason
@@ -37,6 +49,78 @@ class KeyRotation:
                 "ledger_seq": self.ledger_seq}
 
 
+@dataclass(frozen=True)
+class LoggedKey:
+    """What the ledger says the current watermark key is: its file, fingerprint and the event that added it.
+
+    ``fingerprint`` and ``event_seq`` are None for the home's first key, which no event names.
+    """
+
+    path: Path
+    fingerprint: str | None
+    event_seq: int | None
+
+    def origin(self) -> str:
+        """``"added by ledger event 7"`` or ``"made by init"``."""
+        return f"added by ledger event {self.event_seq}" if self.event_seq is not None else "made by init"
+
+
+@dataclass(frozen=True)
+class CurrentKey:
+    """The key new marks are made with, read from its file and checked against the ledger."""
+
+    path: Path
+    key: bytes
+    fingerprint: str
+    event_seq: int | None
+
+
+def logged_current(home: Home, ledger: Ledger | None = None) -> LoggedKey:
+    """The current watermark key as the ledger names it (its file need not exist); see :func:`current_key`.
+
+    ``ledger``: an open ledger of ``home`` to read (one holding the write lock, say), else one is opened.
+    """
+    from guard.ledger import open_ledger
+
+    if ledger is None:
+        with open_ledger(home) as led:
+            rotations = list(led.events(KEY_ROTATED))
+    else:
+        rotations = list(ledger.events(KEY_ROTATED))
+    if not rotations:
+        return LoggedKey(home.keys_dir / watermark_key_name(0), None, None)
+    last = rotations[-1]
+    return LoggedKey(home.keys_dir / str(last.body.get("key_file")), str(last.body.get("fingerprint")), last.seq)
+
+
+def current_key(home: Home) -> CurrentKey:
+    """The key new marks are made with: the one the last ``key.rotated`` event added, else the home's first key.
+
+    Raises
+    ------
+    HomeError
+        That key's file is missing or unreadable, or no longer holds the key whose fingerprint
+        was logged: marks made now could not be tied to the ledger's keys (restore it from a
+        backup, or add a logged key with ``voiceguard watermark rotate-key``).
+    """
+    logged = logged_current(home)
+    fix = ("restore it from a backup, or add a new key with `voiceguard watermark rotate-key --reason TEXT` "
+           "(clips marked with the lost key cannot be verified without it)")
+    try:
+        key = logged.path.read_bytes()
+    except OSError as exc:
+        state = "is missing" if isinstance(exc, FileNotFoundError) else f"cannot be read ({exc.strerror or exc})"
+        raise HomeError(f"the current watermark key {logged.path} ({logged.origin()}) {state}; {fix}") from None
+    if len(key) != WATERMARK_KEY_BYTES:
+        raise HomeError(f"the current watermark key {logged.path} ({logged.origin()}) is {len(key)} bytes, not "
+                        f"{WATERMARK_KEY_BYTES}; {fix}")
+    found = watermark_key_fingerprint(key)
+    if logged.fingerprint is not None and found != logged.fingerprint:
+        raise HomeError(f"the current watermark key {logged.path} holds another key (fingerprint {found}) than the "
+                        f"one {logged.origin()} (fingerprint {logged.fingerprint}); {fix}")
+    return CurrentKey(logged.path, key, found, logged.event_seq)
+
+
 def rotate_key(home: Home, *, reason: str) -> KeyRotation:
     """Add a new watermark key to ``home`` and log it (``key.rotated``) in one ledger transaction.
 
@@ -56,6 +140,9 @@ def rotate_key(home: Home, *, reason: str) -> KeyRotation:
     WatermarkError
         An empty or too long reason; a key added by another process meanwhile; a key file that
         cannot be written.
+    HomeError
+        No rotation was logged yet and the home's first key cannot be read (its fingerprint is
+        what the event names as replaced).
     LedgerError
         The ledger cannot be written (nothing is added then).
     """
@@ -66,12 +153,14 @@ def rotate_key(home: Home, *, reason: str) -> KeyRotation:
     with Ledger(home) as led:
         logged = [str(e.body.get("key_file")) for e in led.events(KEY_ROTATED)]
         path = home.next_watermark_key_path(taken=logged)
-        previous = watermark_key_fingerprint(home.watermark_key())
+        replaced = logged_current(home, led)
+        # the key it replaces as the ledger knows it: a lost current key is still named truly
+        previous = replaced.fingerprint or current_key(home).fingerprint
         body = {"key_file": path.name, "fingerprint": watermark_key_fingerprint(key),
                 "previous_fingerprint": previous, "reason": reason}
 
         def add_key() -> None:  # under the write lock: no other rotation lands between this check and the event
-            _check_still_current(home, path, previous, logged)
+            _check_still_current(home, led, path, replaced)
             _write_key(path, key)
 
         def take_back() -> None:  # the event was not committed: no key without its record
@@ -91,12 +180,13 @@ def _one_line_reason(reason: str) -> str:
     return text
 
 
-def _check_still_current(home: Home, path: Path, previous: str, logged: list[str]) -> None:
-    """Refuse when a key was added since ``path`` and ``previous`` were chosen (another rotation meanwhile)."""
-    now = watermark_key_fingerprint(home.watermark_key())
-    if now != previous or home.next_watermark_key_path(taken=logged) != path:
-        raise WatermarkError(f"another watermark key was added to {home.keys_dir} meanwhile (the current key's "
-                             f"fingerprint is now {now}); nothing was added or logged: run the command again")
+def _check_still_current(home: Home, led: Ledger, path: Path, replaced: LoggedKey) -> None:
+    """Refuse when a key was added since ``path`` and ``replaced`` were chosen (another rotation meanwhile)."""
+    now = logged_current(home, led)
+    logged = [str(e.body.get("key_file")) for e in led.events(KEY_ROTATED)]
+    if now != replaced or home.next_watermark_key_path(taken=logged) != path:
+        raise WatermarkError(f"another watermark key was added to {home.keys_dir} meanwhile (the current key is now "
+                             f"{now.path.name}); nothing was added or logged: run the command again")
 
 
 def _write_key(path: Path, key: bytes) -> None:

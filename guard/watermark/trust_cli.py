@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
 
 from guard.cliutil import Text, emit_json, home_option, input_path, json_option, say
 from guard.errors import WatermarkError
-from guard.home import WATERMARK_KEY_BYTES, open_home, watermark_key_fingerprint, write_private
+from guard.home import (
+    WATERMARK_KEY_BYTES,
+    Home,
+    open_home,
+    watermark_key_fingerprint,
+    write_private,
+)
 
 
 @click.command("rotate-key")
@@ -38,30 +45,48 @@ def rotate_key_command(reason: str, home_dir: Path, as_json: bool) -> None:
 
 
 @click.command("export-key")
-@click.option("-o", "--output", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+@click.option("-o", "--output", "out_name", required=True, type=click.Path(dir_okay=False),
               help="Where to write the key (a new file, readable by its owner only).")
+@click.option("--key", "fingerprint", default=None, metavar="FINGERPRINT",
+              help="Export the home's key with this fingerprint (an older key, as `rotate-key` and `watermark "
+                   "verify --json` name it) instead of the current one.")
 @home_option
-def export_key_command(out_path: Path, home_dir: Path) -> None:
+def export_key_command(out_name: str, fingerprint: str | None, home_dir: Path) -> None:
     """Write the home's current watermark key, for someone you trust to verify your clips.
 
     They add it with `voiceguard watermark trust FILE --name YOUR-NAME`; their `scan` and
-    `watermark verify` then find your marks made with this key, the home's current one (marks
-    of a key the home held before a rotation with `voiceguard watermark rotate-key` are not
-    found with it; after a rotation, export the key again). Whoever holds the key can also make
-    and remove marks that verify under it: hand it out only under agreement.
+    `watermark verify` then find your marks made with this key. Marks made with a key the home
+    held before a rotation (`voiceguard watermark rotate-key`) need that key: export it with
+    --key FINGERPRINT. Whoever holds a key can also make and remove marks that verify under it:
+    hand it out only under agreement.
     """
+    from guard.watermark.rotation import current_key
+
+    if not out_name or out_name.endswith(("/", os.sep)):
+        raise click.BadParameter(f"must name a file, given {out_name!r}", param_hint="'-o' / '--output'")
+    out_path = Path(out_name)
     home = open_home(home_dir)
     if home.contains(out_path):  # a key file in keys/ would become one of the home's own keys
         raise WatermarkError(f"{out_path}: is inside the data home {home.root}; write the exported key outside it")
+    key = current_key(home).key if fingerprint is None else _own_key(home, fingerprint)
     try:
-        created = write_private(out_path, home.watermark_key())
+        created = write_private(out_path, key)
     except OSError as exc:
         raise WatermarkError(f"{out_path}: cannot write the key there ({exc.strerror or exc})") from None
     if not created:
         raise WatermarkError(f"{out_path} exists; choose a new file name (a key is never written over a file)")
-    say(f"Wrote the watermark key to {out_path} (0600; fingerprint {watermark_key_fingerprint(home.watermark_key())}, "
-        f"shown as its key id by `watermark trusted` where it is trusted). Whoever holds it can verify, make and "
-        f"remove your marks.")
+    say(f"Wrote the watermark key to {out_path} (0600; fingerprint {watermark_key_fingerprint(key)}, shown as its key "
+        f"id by `watermark trusted` where it is trusted). Whoever holds it can verify, make and remove your marks.")
+
+
+def _own_key(home: Home, fingerprint: str) -> bytes:
+    """The home's watermark key with ``fingerprint``; WatermarkError naming the fingerprints it has otherwise."""
+    keys = {watermark_key_fingerprint(k): k for k in home.watermark_keys()}
+    wanted = fingerprint.strip().lower()
+    if wanted not in keys:
+        raise WatermarkError(f"no watermark key of {home.root} has the fingerprint {fingerprint!r}; its keys' "
+                             f"fingerprints are {', '.join(sorted(keys))}")
+    return keys[wanted]
 
 
 @click.command("trust")
