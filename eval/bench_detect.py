@@ -1,12 +1,15 @@
 """`voiceguard bench detect`: EER of the detector (and the LFCC-GMM baseline) on a corpus, clean and attacked.
 
 For each condition (clean, then each attack applied to every test file) it reports EER,
-its threshold and TPR at 1% FPR, with a breakdown by attack family; on the self-play corpus
-also min t-DCF (ASVspoof 2019 cost model) against resemblyzer speaker-verification trials
-(:mod:`eval.asv_trials`, scored once on the clean audio); the CNN's scoring
-speed in x real time on one thread; a DET plot and a JSON file with ``--out``. The
-baseline GMMs train on the corpus's own train split (with the CNN's augmentation), so
-both systems see the same data.
+its threshold and TPR at 1% FPR, with a breakdown by attack family (``by_attack``) and, on
+corpora whose protocol names a codec per file (ASVspoof 2021 LA/DF), by codec (``by_codec``,
+bona fide and spoof of that codec, also printed as a table). Min t-DCF (ASVspoof 2019 cost
+model) is reported beside EER against speaker-verification trials: on the self-play corpus
+resemblyzer's (:mod:`eval.asv_trials`, scored once on the clean audio), on ASVspoof 2019 LA
+the organizers' ASV score file of the split when it is there. Also the CNN's scoring speed
+in x real time on one thread; a DET plot and a JSON file with ``--out``. The baseline GMMs
+train on the corpus's own train split (a CSV's ``train`` rows; with the CNN's
+augmentation), so both systems see the same data.
 
 A clip that cannot be used never stops the run: a file that does not decode or is shorter
 than the detector's minimum is named on stderr and skipped (``skipped`` in the JSON), and a
@@ -21,6 +24,7 @@ import math
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import numpy as np
@@ -37,11 +41,14 @@ from guard.cliutil import (
 )
 from guard.errors import DatasetError, GuardError
 
+if TYPE_CHECKING:
+    from eval.asv_trials import AsvScores
+
 SAMPLE_RATE = 16000
 DATASETS = ("selfplay", "folder", "csv", "asvspoof2019", "asvspoof2021-la", "asvspoof2021-df", "asvspoof5",
             "in-the-wild", "wavefake")  # the keys of eval.datasets.LOADERS (a test keeps them equal)
 DEFAULT_ATTACKS = ("none", "mp3_32k", "opus_16k", "telephone")
-TRAIN_SPLITS = {"selfplay": "train", "asvspoof2019": "train", "asvspoof5": "train"}
+TRAIN_SPLITS = {"selfplay": "train", "asvspoof2019": "train", "asvspoof5": "train", "csv": "train"}
 Attack = Callable[[np.ndarray, int, np.random.Generator], np.ndarray]
 
 
@@ -147,28 +154,66 @@ def _metrics(bona: np.ndarray, spoof: np.ndarray) -> dict:
             "n_bonafide": int(bona.size), "n_spoof": int(spoof.size)}
 
 
-def _condition(clips: list, scores: np.ndarray, asv: object = None) -> dict:
+def _metrics_or_note(bona: np.ndarray, spoof: np.ndarray, *, where: str) -> dict:
+    """:func:`_metrics`, or a row of None with a note when a class has no score (``where`` ends the note)."""
+    if bona.size and spoof.size:
+        return _metrics(bona, spoof)
+    missing = "bonafide" if not bona.size else "spoof"
+    return {"eer": None, "threshold": None, "tpr_at_fpr_1pct": None, "n_bonafide": int(bona.size), "n_spoof": int(spoof.size),
+            "note": f"no {missing} clip {where}"}
+
+
+def _by_codec(clips: list, scores: np.ndarray) -> dict | None:
+    """Metrics over the bona fide and spoof clips of each codec; None when the corpus names no codec.
+
+    Parameters
+    ----------
+    clips : list of (item, np.ndarray)
+        Scored clips; :func:`eval.datasets.codec_of` gives each item's codec.
+    scores : np.ndarray [shape=(len(clips),)]
+        Their scores, higher = more synthetic.
+    """
+    from eval.datasets import codec_of
+
+    codecs = np.asarray([codec_of(it) for it, _ in clips], dtype=object)
+    named = sorted({c for c in codecs if c is not None})
+    if not named:
+        return None
+    is_spoof = np.asarray([it.label == "spoof" for it, _ in clips])
+    return {c: _metrics_or_note(scores[(codecs == c) & ~is_spoof], scores[(codecs == c) & is_spoof], where="with this codec")
+            for c in named}
+
+
+def _min_tdcf(bona: np.ndarray, spoof: np.ndarray, asv: AsvScores) -> float | None:
+    """Min t-DCF of detector scores (higher = more synthetic) against the ASV trials ``asv``; None where undefined."""
     from eval.metrics import min_tdcf
     from guard.errors import ParameterError
 
-    missing = [label for label in ("bonafide", "spoof") if not any(it.label == label for it, _ in clips)]
-    if missing:
-        return {"eer": None, "threshold": None, "tpr_at_fpr_1pct": None, "n_bonafide": sum(it.label == "bonafide" for it, _ in clips),
-                "n_spoof": sum(it.label == "spoof" for it, _ in clips), "note": f"no {missing[0]} clip left to score", "by_attack": {}}
-    is_spoof = np.asarray([it.label == "spoof" for it, _ in clips])
+    try:
+        return round(min_tdcf(bona, spoof, asv_target_scores=asv.target, asv_nontarget_scores=asv.nontarget,
+                              asv_spoof_scores=asv.spoof), 5)
+    except ParameterError:
+        return None
+
+
+def _condition(clips: list, scores: np.ndarray, asv: AsvScores | None = None) -> dict:
+    """The metrics row of one condition: EER and friends, min t-DCF with ``asv``, by attack and by codec."""
+    is_spoof = np.asarray([it.label == "spoof" for it, _ in clips], dtype=bool)
     attacks = np.asarray([it.attack for it, _ in clips])
-    row = _metrics(scores[~is_spoof], scores[is_spoof])
-    if asv is not None:
-        try:
-            row["min_tdcf"] = round(min_tdcf(scores[~is_spoof], scores[is_spoof], asv_target_scores=asv.target,
-                                             asv_nontarget_scores=asv.nontarget, asv_spoof_scores=asv.spoof), 5)
-        except ParameterError:
-            row["min_tdcf"] = None
-    row["by_attack"] = {a: _metrics(scores[~is_spoof], scores[is_spoof & (attacks == a)]) for a in sorted(set(attacks[is_spoof]))}
+    row = _metrics_or_note(scores[~is_spoof], scores[is_spoof], where="left to score")
+    if row["eer"] is None:
+        row["by_attack"] = {}
+    else:
+        if asv is not None:
+            row["min_tdcf"] = _min_tdcf(scores[~is_spoof], scores[is_spoof], asv)
+        row["by_attack"] = {a: _metrics(scores[~is_spoof], scores[is_spoof & (attacks == a)]) for a in sorted(set(attacks[is_spoof]))}
+    by_codec = _by_codec(clips, scores)
+    if by_codec is not None:
+        row["by_codec"] = by_codec
     return row
 
 
-def _scored_row(clips: list, scores: np.ndarray, skipped: list[dict], asv: object, attack_skipped: list[dict]) -> tuple[dict, list, np.ndarray]:
+def _scored_row(clips: list, scores: np.ndarray, skipped: list[dict], asv: AsvScores | None, attack_skipped: list[dict]) -> tuple[dict, list, np.ndarray]:
     """The metrics row of one condition over the clips that were scored, with its skip count."""
     ok = np.isfinite(scores)
     kept = [c for c, k in zip(clips, ok) if k]
@@ -189,6 +234,86 @@ def _both_classes(clips: list, *, root: Path, what: str, skipped: list[dict], hi
             raise DatasetError(f"{root}: {what} has no {label} clips{why}{hint}")
 
 
+def _csv_train_items(root: Path, split: str | None, *, quiet: bool) -> list | None:
+    """A CSV's ``train`` rows for the baseline; None, with a line saying why, when it has none or scores them."""
+    from eval.datasets import load_dataset
+
+    rows = load_dataset("csv", root, warn=lambda message: None)  # loading the scored rows already warned
+    train = [it for it in rows if it.split == TRAIN_SPLITS["csv"]]
+    if not train:
+        say("the csv layout has no train split, so the LFCC-GMM baseline is not run", quiet=quiet)
+        return None
+    if split in (None, TRAIN_SPLITS["csv"]):
+        others = sorted({it.split for it in rows} - {"", TRAIN_SPLITS["csv"]})
+        scored = "without --split all rows" if split is None else "with --split train the train rows"
+        fix = f"pass --split {others[0]}" if others else "give the rows to score a split of their own and pass it as --split"
+        say(f"the csv's train rows would train the LFCC-GMM baseline, but {scored} are scored, so it is not run; {fix}",
+            quiet=quiet)
+        return None
+    return train
+
+
+def _baseline_train_items(dataset: str, root: Path, split: str | None, *, warn: Callable[[str], None],
+                          quiet: bool) -> list | None:
+    """The items the LFCC-GMM baseline trains on (the corpus's train split), or None when it is not run.
+
+    Raises
+    ------
+    DatasetError
+        A corpus with a train split (ASVspoof 2019, ASVspoof 5, selfplay) whose train split cannot be read.
+    """
+    from eval.datasets import load_dataset
+
+    if dataset == "csv":
+        return _csv_train_items(root, split, quiet=quiet)
+    if dataset not in TRAIN_SPLITS:
+        say(f"the {dataset} layout has no train split, so the LFCC-GMM baseline is not run", quiet=quiet)
+        return None
+    try:
+        return load_dataset(dataset, root, TRAIN_SPLITS[dataset], warn=warn)
+    except DatasetError as exc:
+        raise DatasetError(f"{exc}; the {TRAIN_SPLITS[dataset]} split is needed for the LFCC-GMM baseline; "
+                           "pass --no-baseline") from None
+
+
+def _asvspoof2019_asv(root: Path, split: str, *, quiet: bool) -> tuple[AsvScores | None, dict | None]:
+    """The organizers' ASV trials of ``split`` and their summary; (None, None), said once, when the file is absent.
+
+    Raises
+    ------
+    DatasetError
+        The score file is there but malformed.
+    """
+    from eval.datasets import asvspoof2019_asv_path, read_asv_scores
+
+    path = asvspoof2019_asv_path(root, split)
+    if path is None:
+        say("min t-DCF needs ASV scores, which ASVspoof 2019 LA gives for dev and eval only; reporting EER only", quiet=quiet)
+        return None, None
+    if not path.is_file():
+        say(f"min t-DCF needs the organizers' ASV scores, {path}: not found; reporting EER only", quiet=quiet)
+        return None, None
+    scores = read_asv_scores(path)
+    summary = {**scores.summary(), "system": "ASVspoof 2019 LA organizers' ASV", "file": str(path.resolve())}
+    return scores, {**summary, "n_speakers": None}  # the score file does not name the enrolled speakers
+
+
+def _codec_table(results: dict) -> list[str]:
+    """Lines of the per-codec EER table (CNN, and LFCC-GMM when it ran); none when no condition has ``by_codec``."""
+    gmm = results["gmm"]
+    lines = []
+    for name, row in results["cnn"].items():
+        for codec, cell in row.get("by_codec", {}).items():
+            text = f"{name:>10}  {codec:<14} {_eer_text(cell):>8}"
+            if gmm is not None:
+                text += f" {_eer_text(gmm.get(name, {}).get('by_codec', {}).get(codec, {})):>8}"
+            lines.append(text + f" {cell['n_bonafide']:>9} {cell['n_spoof']:>6}")
+    if not lines:
+        return []
+    head = f"{'condition':>10}  {'codec':<14} {'CNN EER':>8}" + (f" {'GMM EER':>8}" if gmm is not None else "")
+    return ["EER by codec:", head + f" {'bona fide':>9} {'spoof':>6}", *lines]
+
+
 def run(dataset: str, root: Path, *, split: str | None, model: Path | None, attacks: list[str], baseline: bool,
         gmm_components: int, limit: int | None, seed: int, quiet: bool, asv: bool = True) -> tuple[dict, dict]:
     """Score the corpus under each attack; returns (results, DET score pairs for plotting).
@@ -196,8 +321,9 @@ def run(dataset: str, root: Path, *, split: str | None, model: Path | None, atta
     Raises
     ------
     DatasetError
-        The corpus cannot be read, lacks a class after skipping unusable files, or (with
-        ``baseline``) lacks the train split the LFCC-GMM baseline needs.
+        The corpus cannot be read, lacks a class after skipping unusable files, (with
+        ``baseline``) lacks the train split the LFCC-GMM baseline needs, or (ASVspoof 2019,
+        with ``asv``) has a malformed ASV score file.
     """
     import torch
 
@@ -215,25 +341,19 @@ def run(dataset: str, root: Path, *, split: str | None, model: Path | None, atta
 
     test_split = scored_split(dataset, split)
     items = load_dataset(dataset, root, split, warn=warn)
-    train_items = None
+    train_items = _baseline_train_items(dataset, root, split, warn=warn, quiet=quiet) if baseline else None
     gmm_hint = "; it is needed for the LFCC-GMM baseline; pass --no-baseline"
-    if baseline and dataset in TRAIN_SPLITS:
-        try:
-            train_items = load_dataset(dataset, root, TRAIN_SPLITS[dataset], warn=warn)
-        except DatasetError as exc:
-            raise DatasetError(f"{exc}; the {TRAIN_SPLITS[dataset]} split is needed for the LFCC-GMM baseline; "
-                               "pass --no-baseline") from None
-    elif baseline:
-        say(f"the {dataset} layout has no train split, so the LFCC-GMM baseline is not run", quiet=quiet)
+    asv_scores, asv_summary = (_asvspoof2019_asv(root, test_split, quiet=quiet) if asv and dataset == "asvspoof2019"
+                               else (None, None))
     skipped: list[dict] = []
     clips = load_items(items, limit=limit, rng=rng, quiet=quiet, skipped=skipped)
     _both_classes(clips, root=root, what=f"the {test_split} split of {dataset}", skipped=skipped)
-    asv_scores = None
     if asv and dataset == "selfplay" and split in (None, "test"):
         from eval.asv_trials import selfplay_asv_scores
 
         say("scoring speaker-verification trials for min t-DCF (resemblyzer)", quiet=quiet)
         asv_scores = selfplay_asv_scores(clips, sample_rate=SAMPLE_RATE)
+        asv_summary = asv_scores.summary() if asv_scores is not None else None
     gmm = None
     train_skipped: list[dict] = []
     if train_items is not None:
@@ -251,7 +371,7 @@ def run(dataset: str, root: Path, *, split: str | None, model: Path | None, atta
                      "cnn": {}, "gmm": {} if gmm else None, "gmm_components": gmm_components if gmm else None,
                      "gmm_train": ({"split": TRAIN_SPLITS[dataset], "n_files": len(train_clips), "n_skipped": len(train_skipped),
                                     "skipped": train_skipped} if gmm else None),
-                     "asv": asv_scores.summary() if asv_scores is not None else None}
+                     "asv": asv_summary}
     curves: dict = {}
     for name, (fn, _src) in conditions.items():
         cond_rng = np.random.default_rng([seed, len(name)])
@@ -287,6 +407,8 @@ def run(dataset: str, root: Path, *, split: str | None, model: Path | None, atta
         if row["n_skipped"]:
             line += f"   ({row['n_skipped']} clip(s) skipped)"
         say(line, quiet=quiet)
+    for line in _codec_table(results):
+        say(line, quiet=quiet)
     results.setdefault("cnn_x_realtime_1_thread", None)
     return results, curves
 
@@ -316,7 +438,9 @@ def _tdcf_text(row: dict) -> str:
 @click.option("--attacks", default=",".join(DEFAULT_ATTACKS), show_default=True, help="Comma-separated conditions; none = clean.")
 @click.option("--baseline/--no-baseline", default=True, show_default=True, help="Also train and score the LFCC-GMM baseline.")
 @click.option("--gmm-components", type=click.IntRange(1, 1024), default=64, show_default=True)
-@click.option("--asv/--no-asv", default=True, show_default=True, help="selfplay: min t-DCF against resemblyzer ASV trials.")
+@click.option("--asv/--no-asv", default=True, show_default=True,
+              help="Min t-DCF beside EER: selfplay against resemblyzer ASV trials, asvspoof2019 against the "
+                   "organizers' ASV scores (LA/ASVspoof2019_LA_asv_scores/) when present.")
 @click.option("--limit", type=click.IntRange(1, None), default=None, help="At most N files per class (seeded draw).")
 @click.option("--out", "out_dir", type=OutputFolder(), default=None, help="Write results.json and det.png here.")
 @seed_option

@@ -3,12 +3,15 @@
 Labels are ``"bonafide"`` or ``"spoof"``; ``attack`` is the corpus's attack or system id
 (``"-"`` for bona fide). Layouts, one per loader (``ROOT`` is what ``--root`` names):
 
-- ``asvspoof2019``: ``ROOT/ASVspoof2019_LA_cm_protocols/ASVspoof2019.LA.cm.{train.trn,dev.trl,eval.trl}.txt``
-  with lines ``LA_0079 LA_T_1138215 - - bonafide``; audio ``ROOT/ASVspoof2019_LA_{split}/flac/<utt>.flac``.
+- ``asvspoof2019``: ``ROOT/LA/ASVspoof2019_LA_cm_protocols/ASVspoof2019.LA.cm.{train.trn,dev.trl,eval.trl}.txt``
+  with lines ``LA_0079 LA_T_1138215 - - bonafide``; audio ``ROOT/LA/ASVspoof2019_LA_{split}/flac/<utt>.flac``
+  (the ``LA/`` level may be omitted). The organizers' ASV scores, when present, are
+  ``ROOT/LA/ASVspoof2019_LA_asv_scores/ASVspoof2019.LA.asv.{dev,eval}.gi.trl.scores.txt``
+  (:func:`asvspoof2019_asv_path`, :func:`read_asv_scores`).
 - ``asvspoof2021-la`` / ``asvspoof2021-df``: ``ROOT/keys/{LA,DF}/CM/trial_metadata.txt`` with lines
   ``LA_0009 LA_E_9332881 alaw ita_tx A07 spoof notrim eval ...``; audio
   ``ROOT/ASVspoof2021_{LA,DF}_eval/flac/<utt>.flac``. ``split`` filters the subset column
-  (progress, eval, hidden_track).
+  (progress, eval, hidden_track); the codec column is kept as :attr:`CorpusItem.codec`.
 - ``asvspoof5``: ``ROOT/ASVspoof5_protocols/ASVspoof5.{train,dev.track_1,eval.track_1}.tsv``,
   whitespace separated: speaker, file, gender, codec, codec_q, codec_seed, attack_tag,
   attack_label, key, tmp; audio ``ROOT/flac_{T,D,E_eval}/<file>.flac``.
@@ -30,10 +33,15 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
+from eval.asv_trials import AsvScores
 from guard.detect.data import (
     LabeledFile,
     Warn,
@@ -109,22 +117,104 @@ def _lines(path: Path) -> list[tuple[int, list[str]]]:
     return [(i, line.split()) for i, line in enumerate(_text(path).splitlines(), start=1) if line.strip()]
 
 
+@dataclass(frozen=True)
+class CorpusItem(LabeledFile):
+    """A corpus file whose protocol also names the codec its audio went through (ASVspoof 2021)."""
+
+    codec: str = "-"
+
+
+def codec_of(item: LabeledFile) -> str | None:
+    """The codec the corpus's protocol names for ``item``; None when its layout has no codec column."""
+    return item.codec if isinstance(item, CorpusItem) else None
+
+
 _ASV19_PROTOCOLS = {"train": "train.trn", "dev": "dev.trl", "eval": "eval.trl"}
+_ASV19_CM = "ASVspoof2019_LA_cm_protocols"
+_ASV19_ASV_SPLITS = ("dev", "eval")  # the organizers give ASV scores for these only
+ASV_KEYS = ("target", "nontarget", "spoof")
+
+
+def asvspoof2019_base(root: Path) -> Path:
+    """The folder holding ``ASVspoof2019_LA_cm_protocols/``: ``root`` itself or ``root/LA``.
+
+    Raises
+    ------
+    DatasetError
+        Neither holds it.
+    """
+    for base in (root, root / "LA"):
+        if (base / _ASV19_CM).is_dir():
+            return base
+    raise DatasetError(f"{root / _ASV19_CM}: not found, nor {root / 'LA' / _ASV19_CM}; expected the ASVspoof 2019 LA "
+                       f"layout (LA/{_ASV19_CM}/, the LA/ level may be omitted)")
 
 
 def asvspoof2019(root: Path, split: str | None = None, *, warn: Warn | None = None) -> list[Item]:
-    """ASVspoof 2019 LA (``split`` train, dev or eval; default eval)."""
+    """ASVspoof 2019 LA (``split`` train, dev or eval; default eval); ``root`` with or without the ``LA/`` level."""
     split = split or "eval"
     _check_split("asvspoof2019", split)
-    proto = _need(root / "ASVspoof2019_LA_cm_protocols" / f"ASVspoof2019.LA.cm.{_ASV19_PROTOCOLS[split]}.txt",
-                  "expected the ASVspoof 2019 LA layout (ASVspoof2019_LA_cm_protocols/)")
-    audio = root / f"ASVspoof2019_LA_{split}" / "flac"
+    base = asvspoof2019_base(root)
+    proto = _need(base / _ASV19_CM / f"ASVspoof2019.LA.cm.{_ASV19_PROTOCOLS[split]}.txt",
+                  f"expected the ASVspoof 2019 LA layout ({_ASV19_CM}/)")
+    audio = base / f"ASVspoof2019_LA_{split}" / "flac"
     items = []
     for i, f in _lines(proto):
         if len(f) < 5:
             raise DatasetError(f"{proto} line {i}: expected 5 fields 'SPEAKER UTT - ATTACK LABEL', given {' '.join(f)!r}")
         items.append((f"{proto} line {i}", Item(audio / f"{f[1]}.flac", _label(f[4], f"{proto} line {i}"), split, f[0], f[3])))
     return _unique(items, warn)
+
+
+def asvspoof2019_asv_path(root: Path, split: str) -> Path | None:
+    """Where the organizers' ASV scores of ``split`` lie (None for train, which has none)."""
+    if split not in _ASV19_ASV_SPLITS:
+        return None
+    return asvspoof2019_base(root) / "ASVspoof2019_LA_asv_scores" / f"ASVspoof2019.LA.asv.{split}.gi.trl.scores.txt"
+
+
+def _asv_trial(fields: list[str], where: str) -> tuple[str, float]:
+    """One ``SOURCE KEY SCORE`` line of an ASV score file as (key, score)."""
+    if len(fields) != 3:
+        raise DatasetError(f"{where}: expected 3 fields 'SOURCE KEY SCORE', given {' '.join(fields)!r}")
+    _, key, raw = fields
+    if key not in ASV_KEYS:
+        raise DatasetError(f"{where}: key {key!r} is none of {', '.join(ASV_KEYS)}")
+    try:
+        score = float(raw)
+    except ValueError:
+        score = math.nan
+    if not math.isfinite(score):
+        raise DatasetError(f"{where}: score {raw!r} is not a finite number")
+    return key, score
+
+
+def read_asv_scores(path: Path) -> AsvScores:
+    """Trials of an ASVspoof 2019 ASV score file: ``SOURCE KEY SCORE`` lines, KEY target, nontarget or spoof.
+
+    Parameters
+    ----------
+    path : Path
+        E.g. ``ASVspoof2019.LA.asv.eval.gi.trl.scores.txt``; SOURCE is the trial's source (the
+        attack id, such as ``A07``, on spoof trials) and is not used; scores are higher for the
+        same speaker.
+
+    Returns
+    -------
+    AsvScores
+        The scores by key. ``n_speakers`` is 0: the file does not name the enrolled speakers.
+
+    Raises
+    ------
+    DatasetError
+        Unreadable or non-UTF-8 file, a malformed line (named), or a key with no trial.
+    """
+    trials = [_asv_trial(f, f"{path} line {i}") for i, f in _lines(path)]
+    by_key = {key: [score for k, score in trials if k == key] for key in ASV_KEYS}
+    empty = [key for key, scores in by_key.items() if not scores]
+    if empty:
+        raise DatasetError(f"{path}: holds no {empty[0]} trials; min t-DCF needs target, nontarget and spoof trials")
+    return AsvScores(*(np.asarray(by_key[key], dtype=np.float64) for key in ASV_KEYS), n_speakers=0)
 
 
 def _asvspoof2021(track: str) -> Loader:
@@ -138,11 +228,12 @@ def _asvspoof2021(track: str) -> Loader:
         for i, f in _lines(meta):
             if len(f) < 8:
                 raise DatasetError(f"{meta} line {i}: expected at least 8 fields, given {' '.join(f)!r}")
-            item = Item(audio / f"{f[1]}.flac", _label(f[5], f"{meta} line {i}"), f[7], f[0], f[4])
+            item = CorpusItem(audio / f"{f[1]}.flac", _label(f[5], f"{meta} line {i}"), f[7], f[0], f[4], codec=f[2])
             items.append((f"{meta} line {i}", item))
         return [it for it in _unique(items, warn) if not split or it.split == split]
 
-    loader.__doc__ = f"ASVspoof 2021 {track} (``split`` filters the subset column: progress, eval, hidden_track)."
+    loader.__doc__ = (f"ASVspoof 2021 {track} (``split`` filters the subset column: progress, eval, hidden_track); "
+                      "items are :class:`CorpusItem` with the codec column.")
     return loader
 
 

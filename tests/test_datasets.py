@@ -262,3 +262,74 @@ def test_broken_link_is_kept_so_loading_reports_it(tmp_path: Path) -> None:
     make_wavefake(tmp_path / "wf")
     (tmp_path / "wf" / "generated_audio" / "ljspeech_melgan" / "gone.wav").symlink_to(tmp_path / "nowhere.wav")
     assert "gone.wav" in [it.path.name for it in load_dataset("wavefake", tmp_path / "wf")]
+
+
+# --- ASVspoof 2019: the LA/ level and the ASV score file; ASVspoof 2021: the codec column (QA #5, #6) ---
+
+
+@pytest.mark.parametrize("level", ["", "LA"])
+def test_asvspoof2019_root_may_hold_the_la_level(level: str, tmp_path: Path) -> None:
+    from eval.datasets import asvspoof2019_asv_path
+
+    make_asvspoof2019(tmp_path / level)
+    items = load_dataset("asvspoof2019", tmp_path)
+    assert [it.path for it in items] == [tmp_path / level / "ASVspoof2019_LA_eval" / "flac" / f"LA_E_100000{i}.flac" for i in (1, 2)]
+    assert [it.path.name for it in load_dataset("asvspoof2019", tmp_path, "train")] == ["LA_T_1138215.flac"]
+    assert asvspoof2019_asv_path(tmp_path, "dev") == (tmp_path / level / "ASVspoof2019_LA_asv_scores" /
+                                                      "ASVspoof2019.LA.asv.dev.gi.trl.scores.txt")
+    assert asvspoof2019_asv_path(tmp_path, "train") is None
+
+
+def test_asvspoof2019_without_protocols_names_both_places(tmp_path: Path) -> None:
+    (tmp_path / "LA").mkdir()
+    with pytest.raises(DatasetError, match=r"ASVspoof2019_LA_cm_protocols: not found, nor .*LA/ASVspoof2019_LA_cm_protocols; "
+                                           r"expected the ASVspoof 2019 LA layout \(LA/ASVspoof2019_LA_cm_protocols/, "
+                                           r"the LA/ level may be omitted\)"):
+        load_dataset("asvspoof2019", tmp_path)
+
+
+def test_read_asv_scores_sorts_trials_by_key(tmp_path: Path) -> None:
+    from eval.datasets import read_asv_scores
+
+    path = _write(tmp_path / "asv.txt", "bonafide target 2.5\n\nbonafide nontarget -1.0\nA07 spoof 0.25\n"
+                                        "bonafide target 3\nA19 spoof -2e-1\n")
+    asv = read_asv_scores(path)
+    assert asv.target.tolist() == [2.5, 3.0] and asv.nontarget.tolist() == [-1.0] and asv.spoof.tolist() == [0.25, -0.2]
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("LA_1 target 1\nLA_1 nontarget\n", r"asv.txt line 2: expected 3 fields 'SOURCE KEY SCORE', given 'LA_1 nontarget'"),
+        ("LA_1 target 1 extra\n", r"asv.txt line 1: expected 3 fields"),
+        ("LA_1 Target 1\n", r"asv.txt line 1: key 'Target' is none of target, nontarget, spoof"),
+        ("LA_1 target inf\n", r"asv.txt line 1: score 'inf' is not a finite number"),
+        ("LA_1 target x1\n", r"asv.txt line 1: score 'x1' is not a finite number"),
+        ("LA_1 target 1\nLA_2 nontarget 0\n", r"asv.txt: holds no spoof trials; min t-DCF needs target, nontarget and spoof"),
+        ("", r"asv.txt: holds no target trials"),
+    ],
+)
+def test_read_asv_scores_refuses_malformed_files(text: str, match: str, tmp_path: Path) -> None:
+    from eval.datasets import read_asv_scores
+
+    with pytest.raises(DatasetError, match=match):
+        read_asv_scores(_write(tmp_path / "asv.txt", text))
+
+
+def test_read_asv_scores_refuses_non_utf8(tmp_path: Path) -> None:
+    from eval.datasets import read_asv_scores
+
+    path = tmp_path / "asv.txt"
+    path.write_bytes(b"LA_1 target 1\nL\xe4 spoof 1\n")
+    with pytest.raises(DatasetError, match=r"asv.txt line 2: not UTF-8"):
+        read_asv_scores(path)
+
+
+@pytest.mark.parametrize("track", ["LA", "DF"])
+def test_asvspoof2021_items_carry_the_codec_column(track: str, tmp_path: Path) -> None:
+    from eval.datasets import codec_of
+
+    make_asvspoof2021(tmp_path, track)
+    assert [codec_of(it) for it in load_dataset(f"asvspoof2021-{track.lower()}", tmp_path)] == ["alaw", "none"]
+    make_asvspoof2019(tmp_path)
+    assert {codec_of(it) for it in load_dataset("asvspoof2019", tmp_path)} == {None}
