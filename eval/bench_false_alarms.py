@@ -32,6 +32,7 @@ from guard.cliutil import (
     to_json,
 )
 from guard.errors import DatasetError, GuardError
+from guard.walk import files_under
 
 RATE = 16000
 PAUSE_S = 0.2
@@ -77,7 +78,7 @@ def find_voices(roots: list[Path], *, min_files: int) -> list[Voice]:
         if not root.is_dir():
             raise DatasetError(f"{root}: no such folder of real speech")
         root = root.resolve()
-        folders = sorted({p.parent for p in root.rglob("*") if p.is_file() and is_audio_path(p)})
+        folders = sorted({p.parent for p in files_under(root) if p.is_file() and is_audio_path(p)})
         for folder in folders:
             files = audio_files(folder)
             if len(files) >= min_files and folder not in seen:

@@ -52,6 +52,7 @@ from eval.levels import at_rms_of
 from guard import progress
 from guard.audio import is_audio_path, load, save
 from guard.errors import AudioError, DatasetError, GuardError
+from guard.walk import files_under
 
 SAMPLE_RATE = 16000
 DEFAULT_LIBRISPEECH = Path(__file__).resolve().parents[2] / "shared" / "data" / "librispeech-sample"
@@ -364,13 +365,13 @@ class SelfplayConfig:
 
 def librispeech_sources(root: Path) -> list[Source]:
     """Every audio file under ``root``; the speaker is the name's first dash-separated field."""
-    files = sorted(p for p in root.rglob("*") if p.is_file() and is_audio_path(p))
+    files = sorted(p for p in files_under(root) if p.is_file() and is_audio_path(p))
     return [Source(p, "ls-" + p.stem.split("-")[0]) for p in files]
 
 
 def asterisk_sources(root: Path) -> list[Source]:
     """Every prompt under ``root`` (one speaker, Allison)."""
-    files = sorted(p for p in root.rglob("*") if p.is_file() and is_audio_path(p))
+    files = sorted(p for p in files_under(root) if p.is_file() and is_audio_path(p))
     return [Source(p, "allison") for p in files]
 
 
@@ -467,7 +468,7 @@ def build(
     for folder in config.extra_single:
         if not Path(folder).is_dir():
             raise DatasetError(f"single-speaker folder {folder} does not exist")
-        found = sorted(p for p in Path(folder).rglob("*") if p.is_file() and is_audio_path(p))
+        found = sorted(p for p in files_under(folder) if p.is_file() and is_audio_path(p))
         if not found:
             raise DatasetError(f"single-speaker folder {folder} holds no audio files")
         extra_rng.shuffle(found)

@@ -3,13 +3,15 @@
 This is the one module that touches codecs: libsndfile (``soundfile``) for the formats it
 knows, PyAV's ffmpeg for the rest (AAC/M4A, Opus in WebM, the audio track of MP4) and for
 lossy encoding at a chosen bitrate. Long files are decoded block by block, downmixed and
-resampled as a stream, so only the decoded output is ever held in full.
+resampled as a stream, so only the decoded output is ever held in full. A file cut short (a
+broken download or copy) is an error naming it wherever its container can tell: see :func:`info`.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import zlib
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,7 +27,9 @@ DEFAULT_MAX_DURATION_S = 2 * 3600.0
 BLOCK_FRAMES = 1 << 18  # ~5 s at 48 kHz per decoded block
 AUDIO_EXTENSIONS = frozenset(
     {".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".mp4",
-     ".webm", ".aif", ".aiff", ".au", ".caf", ".w64"}
+     ".webm", ".aif", ".aiff", ".au", ".caf", ".w64",
+     # containers PyAV decodes that phones, cameras, audiobooks and Windows write
+     ".mov", ".mkv", ".mka", ".3gp", ".m4b", ".wma", ".amr"}
 )
 # Extensions libsndfile decodes; everything else goes through PyAV. MP3 goes through PyAV
 # too: libsndfile takes an MP3's length from its Xing header, and on a truncated file it
@@ -35,7 +39,8 @@ _SNDFILE_EXTENSIONS = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".aif
 _SNDFILE_CONTAINERS = frozenset(f.lower() for f in sf.available_formats()) - {"mp3"}
 # Magic numbers of audio containers, to tell "not audio" from "audio, but truncated".
 _MAGIC = ((b"RIFF", "wav"), (b"fLaC", "flac"), (b"OggS", "ogg"), (b"ID3", "mp3"),
-          (b"\x1a\x45\xdf\xa3", "webm"), (b"FORM", "aiff"), (b".snd", "au"))
+          (b"\x1a\x45\xdf\xa3", "webm"), (b"FORM", "aiff"), (b".snd", "au"), (b"#!AMR", "amr"),
+          (b"\x30\x26\xb2\x75\x8e\x66\xcf\x11", "wma"))
 _OGG_WRITE_FRAMES = 1 << 14
 # Raw ADTS AAC carries no edit list; encoders prime it with 1024 samples that players drop.
 _ADTS_PRIMING = 1024
@@ -145,10 +150,22 @@ def _check_path(path: str | os.PathLike[str]) -> Path:
             raise AudioError(f"{p}: a symbolic link that leads to no file (broken, or a loop)")
         raise AudioError(f"{p}: file not found")
     if p.is_dir():
-        raise AudioError(f"{p}: is a directory, not an audio file")
+        raise AudioError(_not_a_file(p))
     if p.stat().st_size == 0:
         raise AudioError(f"{p}: file is empty (0 bytes)")
     return p
+
+
+def _not_a_file(folder: Path) -> str:
+    """Why a folder given as a file cannot be read; a folder walk hands on one it cannot list, for this."""
+    try:
+        with os.scandir(folder):
+            pass
+    except OSError as exc:
+        why = (exc.strerror or type(exc).__name__).lower()
+        return (f"{folder}: is a folder that cannot be read ({why}), so no file in it was read; make it readable "
+                "for this user (chmod u+rx) and try again")
+    return f"{folder}: is a directory, not an audio file"
 
 
 def _sniff(p: Path) -> str | None:
@@ -159,6 +176,8 @@ def _sniff(p: Path) -> str | None:
             return kind
     if head[4:8] == b"ftyp":
         return "mp4"
+    if len(head) >= 2 and head[0] == 0xFF and (head[1] & 0xF6) == 0xF0:
+        return "aac"  # ADTS: a 12-bit sync word and layer 0, where an MPEG audio frame has layer 1-3
     if len(head) >= 2 and head[0] == 0xFF and (head[1] & 0xE0) == 0xE0:
         return "mp3"
     return None
@@ -184,27 +203,95 @@ def _use_sndfile(p: Path) -> bool:
 def info(path: str | os.PathLike[str]) -> AudioInfo:
     """Report duration, rate, channels, codec and container of an audio file.
 
+    A file cut short is an error, as it is when decoding: one that holds less than its header
+    promises (a WAV's data size; an MP3's Xing/Info/VBRI byte count or a Matroska/WebM
+    Segment size, where what decodes is more than :data:`TRUNCATION_TOLERANCE_S` short of the
+    header's length), or an Ogg stream that breaks off inside a page. A header that gives no
+    length (a streamed WAV or WebM, an MP3 without a Xing header) is not judged.
+
     Raises
     ------
     AudioError
         Missing file, a directory, an empty, non-audio or truncated file, or no samples.
     """
-    p = _check_path(path)
-    result = None
-    if _use_sndfile(p):
-        try:
-            with sf.SoundFile(os.fsencode(p)) as fh:
-                result = AudioInfo(str(p), fh.frames / fh.samplerate, int(fh.samplerate),
-                                   int(fh.channels), int(fh.frames), fh.subtype.lower(), fh.format.lower())
-        except (sf.LibsndfileError, RuntimeError):
-            result = None
-        if result is not None and result.container == "wav":
-            _check_wav_length(p, result.sample_rate)
-    if result is None:
-        result = _info_av(p)
-    if result.frames <= 0:
+    return _probe(_check_path(path))[0]
+
+
+def _probe(p: Path) -> tuple[AudioInfo, bool]:
+    """The checked :class:`AudioInfo` of ``p``, and whether PyAV (not libsndfile) is to decode it."""
+    header = _info_sndfile(p) if _use_sndfile(p) else None
+    by_av = header is None or header.frames <= 0
+    if header is None:
+        header = _info_av(p)
+    elif header.frames <= 0:  # libsndfile finds no samples where ffmpeg may: a streamed WAV whose header says 0 bytes
+        header = _info_av_if_samples(p) or header
+    _check_whole(p, header)
+    if header.frames <= 0:
         raise AudioError(f"{p}: contains no audio samples")
-    return result
+    return header, by_av or header.container not in _SNDFILE_CONTAINERS
+
+
+def _info_sndfile(p: Path) -> AudioInfo | None:
+    try:
+        with sf.SoundFile(os.fsencode(p)) as fh:
+            return AudioInfo(str(p), fh.frames / fh.samplerate, int(fh.samplerate),
+                             int(fh.channels), int(fh.frames), fh.subtype.lower(), fh.format.lower())
+    except (sf.LibsndfileError, RuntimeError):
+        return None
+
+
+def _info_av_if_samples(p: Path) -> AudioInfo | None:
+    try:
+        header = _info_av(p)
+    except AudioError:
+        return None
+    return header if header.frames > 0 else None
+
+
+# How far what decodes may fall short of a header's length before the file is called truncated:
+# a few codec frames (4 MP3 frames at 44.1 kHz, 5 Opus frames), for encoder delay and padding.
+TRUNCATION_TOLERANCE_S = 0.1
+
+
+def _truncated(p: Path, detail: str) -> AudioError:
+    return AudioError(f"{p}: truncated ({detail}); copy or export it again from a good copy")
+
+
+def _check_whole(p: Path, header: AudioInfo) -> None:
+    """Raise AudioError when ``p`` holds less than its container promises (see :func:`info`)."""
+    if header.container in ("wav", "wavex"):
+        _check_wav_length(p, header.sample_rate)
+    elif header.container == "mp3":
+        _check_promise(p, _mp3_bytes(p))
+    elif header.container in ("matroska", "webm"):
+        _check_promise(p, _segment_bytes(p))
+    elif header.container == "ogg" and _ogg_breaks_off(p):
+        raise _truncated(p, f"the Ogg stream breaks off inside a page, after {header.duration_s:.3f} s")
+
+
+def _check_promise(p: Path, sizes: tuple[int, int] | None) -> None:
+    """Given (bytes the header promises, bytes the file holds), raise AudioError when the file is short
+    and what decodes falls more than :data:`TRUNCATION_TOLERANCE_S` short of the header's length."""
+    if sizes is None or sizes[1] >= sizes[0]:
+        return
+    promised_s, held_s = _promised_and_decoded_s(p)
+    if promised_s is None:
+        raise _truncated(p, f"header promises {sizes[0]} bytes, holds {sizes[1]}")
+    if promised_s - held_s > TRUNCATION_TOLERANCE_S:
+        raise _truncated(p, f"header promises {promised_s:.3f} s, holds {held_s:.3f} s")
+
+
+def _promised_and_decoded_s(p: Path) -> tuple[float | None, float]:
+    """The length in seconds the container's header gives (None when it gives none), and what decodes."""
+    container, stream = _open_av(p)
+    try:
+        promised_s = container.duration / av.time_base if container.duration else None
+        held_s = 0.0
+        for block, rate, _channels in _blocks_av(p, container, stream):
+            held_s += block.shape[0] / rate
+    finally:
+        container.close()
+    return promised_s, held_s
 
 
 # A data size a streaming writer leaves when it cannot seek back to fill it in (0, or
@@ -241,9 +328,111 @@ def _check_wav_length(p: Path, sample_rate: int) -> None:
                     return
                 promised_s = chunk_size // block_align / sample_rate
                 held_s = max(0, held) // block_align / sample_rate
-                raise AudioError(f"{p}: truncated (header promises {promised_s:.3f} s, holds {held_s:.3f} s); "
-                                 "copy or export it again from a good copy")
+                raise _truncated(p, f"header promises {promised_s:.3f} s, holds {held_s:.3f} s")
             fh.seek(start + chunk_size + (chunk_size & 1))
+
+
+def _mp3_bytes(p: Path) -> tuple[int, int] | None:
+    """(Bytes an MP3's Xing/Info or VBRI header says its frames take, bytes the file holds from its
+    first frame on), or None without such a header or count (a VBR file without one is not judged)."""
+    with open(p, "rb") as fh:
+        head = fh.read(10)
+        start = 0
+        if len(head) == 10 and head[:3] == b"ID3":  # ID3v2: a 4-byte "syncsafe" size (7 bits a byte), a footer flag
+            start = 10 + sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(head[6:10])) + (10 if head[5] & 0x10 else 0)
+        fh.seek(start)
+        frame = fh.read(64)
+    if len(frame) < 4 or frame[0] != 0xFF or (frame[1] & 0xE0) != 0xE0:
+        return None
+    held = p.stat().st_size - start
+    for tag in (b"Xing", b"Info"):  # after the side information: 9 to 32 bytes, by MPEG version and channels
+        at = frame.find(tag, 4, 40)
+        if at >= 0:
+            flags = int.from_bytes(frame[at + 4:at + 8], "big")
+            field = at + 8 + (4 if flags & 1 else 0)  # the byte count follows the frame count, each when flagged
+            return (int.from_bytes(frame[field:field + 4], "big"), held) if flags & 2 else None
+    if frame[36:40] == b"VBRI":
+        return int.from_bytes(frame[46:50], "big"), held
+    return None
+
+
+_EBML_ID, _SEGMENT_ID = b"\x1a\x45\xdf\xa3", b"\x18\x53\x80\x67"
+
+
+def _segment_bytes(p: Path) -> tuple[int, int] | None:
+    """(Bytes a Matroska/WebM file's Segment says it holds, bytes after the Segment's header), or
+    None when the Segment's size is unknown (a streamed file) or the layout is not the usual one."""
+    with open(p, "rb") as fh:
+        head = fh.read(4096)
+    ebml = _ebml_size(head, 4) if head.startswith(_EBML_ID) else None
+    if ebml is None or ebml[0] is None:
+        return None
+    at = 4 + ebml[1] + ebml[0]
+    segment = _ebml_size(head, at + 4) if head[at:at + 4] == _SEGMENT_ID else None
+    if segment is None or segment[0] is None:
+        return None
+    return segment[0], p.stat().st_size - (at + 4 + segment[1])
+
+
+def _ebml_size(buf: bytes, at: int) -> tuple[int | None, int] | None:
+    """An EBML size field at ``at``: (its value, None for "unknown"; its length in bytes), or None when unreadable."""
+    if at >= len(buf) or buf[at] == 0:
+        return None
+    length = 9 - buf[at].bit_length()  # the first set bit marks the length
+    if at + length > len(buf):
+        return None
+    value = int.from_bytes(buf[at:at + length], "big") & ((1 << (7 * length)) - 1)
+    return (None if value == (1 << (7 * length)) - 1 else value), length
+
+
+_OGG_MAX_PAGE = 27 + 255 + 255 * 255
+_BIT_REVERSED = bytes(int(f"{i:08b}"[::-1], 2) for i in range(256))
+
+
+def _ogg_breaks_off(p: Path) -> bool:
+    """Whether an Ogg file ends inside a page. No Ogg header gives a length, but a cut file's last
+    page is cut too. From the first whole page (checksum right) of the last two pages' worth of
+    bytes, pages are followed to the end; bytes at the end that are not a page are not judged."""
+    size = p.stat().st_size
+    with open(p, "rb") as fh:
+        fh.seek(max(0, size - 2 * _OGG_MAX_PAGE))
+        tail = fh.read()
+    at = tail.find(b"OggS")
+    while at >= 0 and not _ogg_page_is_whole(tail, at):
+        at = tail.find(b"OggS", at + 1)
+    if at < 0:
+        return False  # no whole page to start from: not judged
+    end = _ogg_page_end(tail, at)
+    while end is not None and end <= len(tail):
+        rest = tail[end:end + 4]
+        if not rest or not b"OggS".startswith(rest):
+            return False  # ends after a whole page, or with bytes that are no page (a tag?)
+        end = _ogg_page_end(tail, end)
+    return True  # the last page's header or body is cut
+
+
+def _ogg_page_end(buf: bytes, at: int) -> int | None:
+    """Where the Ogg page starting at ``at`` ends, by its header; None when the header itself is cut."""
+    if len(buf) < at + 27 or len(buf) < at + 27 + buf[at + 26]:
+        return None
+    lacing = buf[at + 27:at + 27 + buf[at + 26]]
+    return at + 27 + len(lacing) + sum(lacing)
+
+
+def _ogg_page_is_whole(buf: bytes, at: int) -> bool:
+    """Whether a whole Ogg page (version 0, its checksum right) starts at ``at``, not a chance "OggS" in a packet."""
+    end = _ogg_page_end(buf, at)
+    if end is None or end > len(buf) or buf[at + 4] != 0:
+        return False
+    return _ogg_crc(buf[at:end]) == int.from_bytes(buf[at + 22:at + 26], "little")
+
+
+def _ogg_crc(page: bytes) -> int:
+    """Ogg's CRC-32 (polynomial 0x04C11DB7, not reflected, no initial or final XOR) of a page, by way
+    of zlib's reflected CRC-32 on bit-reversed bytes."""
+    blank = page[:22] + b"\0\0\0\0" + page[26:]
+    raw = zlib.crc32(blank.translate(_BIT_REVERSED), 0xFFFFFFFF) ^ 0xFFFFFFFF
+    return int(f"{raw:032b}"[::-1], 2)
 
 
 def _open_av(p: Path):  # noqa: ANN202 - returns (container, stream)
@@ -362,10 +551,10 @@ def load(
     if not max_duration_s > 0:
         raise ParameterError(f"max_duration_s must be > 0, given max_duration_s={max_duration_s}")
     p = _check_path(path)
-    header = info(p)
+    header, by_av = _probe(p)
     if header.duration_s > max_duration_s:
         raise AudioError(f"{p}: is {header.duration_s:.1f} s long, over the maximum of {max_duration_s:g} s; cut it into shorter files")
-    blocks = _blocks_sndfile(p) if header.container in _SNDFILE_CONTAINERS else _blocks_av(p)
+    blocks = _blocks_av(p) if by_av else _blocks_sndfile(p)
     skip = _ADTS_PRIMING if header.container == "aac" else 0
     pieces: list[np.ndarray] = []
     stream = None

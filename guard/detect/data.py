@@ -8,8 +8,9 @@ loaders in eval/ write or read the same two layouts:
   ``attack``; relative ``file`` paths are relative to the CSV's folder. It is UTF-8 (a BOM,
   as Excel writes, is fine); a ``.tsv`` file is tab separated. A file listed twice with one
   label is counted once (with a warning); a file listed with both labels is an error;
-- a folder with ``bonafide/`` and ``spoof/`` subfolders of audio files (searched recursively;
-  a broken link is kept, so that loading reports it by name).
+- a folder with ``bonafide/`` and ``spoof/`` subfolders of audio files (searched recursively,
+  links to folders followed, each folder once; a broken link is kept, so that loading reports
+  it by name, and a folder that cannot be read is named to ``warn``).
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ from __future__ import annotations
 import csv
 import io
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from guard.audio import is_audio_path
 from guard.errors import DetectError
+from guard.walk import files_under, warn_stderr
 
 Warn = Callable[[str], None]
 
@@ -53,11 +54,6 @@ def normalise_label(raw: str, *, where: str) -> str:
     if label is None:
         raise DetectError(f"{where}: label {raw!r} is neither bonafide nor spoof")
     return label
-
-
-def warn_stderr(message: str) -> None:
-    """The default ``warn``: one line on stderr, where people's text goes."""
-    print(f"warning: {message}", file=sys.stderr)
 
 
 def read_table_text(path: Path) -> str:
@@ -154,19 +150,25 @@ def read_csv(path: Path, *, warn: Warn | None = None) -> list[LabeledFile]:
     return dedupe(entries, warn=warn)
 
 
-def audio_files(folder: Path) -> list[Path]:
-    """Audio files under ``folder`` (recursive, sorted), broken links included so that loading names them."""
-    return [p for p in sorted(folder.rglob("*")) if is_audio_path(p) and (p.is_file() or (p.is_symlink() and not p.exists()))]
+def audio_files(folder: Path, *, warn: Warn | None = None) -> list[Path]:
+    """Audio files under ``folder`` (recursive, sorted), broken links included so that loading names them.
+
+    Links to folders are followed, each folder once (:func:`guard.walk.walk`); a folder that
+    cannot be read, and a link loop or second link to a folder, is told to ``warn`` (default:
+    a line on stderr).
+    """
+    return [p for p in files_under(folder, warn=warn)
+            if is_audio_path(p) and (p.is_file() or (p.is_symlink() and not p.exists()))]
 
 
-def read_folder(root: Path) -> list[LabeledFile]:
-    """Audio under ``root/bonafide/`` and ``root/spoof/``."""
+def read_folder(root: Path, *, warn: Warn | None = None) -> list[LabeledFile]:
+    """Audio under ``root/bonafide/`` and ``root/spoof/``; ``warn`` is told of folders left out (see :func:`audio_files`)."""
     items = []
     for label in LABELS:
         sub = root / label
         if not sub.is_dir():
             raise DetectError(f"{root}: no {label}/ subfolder; a data folder needs bonafide/ and spoof/")
-        items += [LabeledFile(p, label) for p in audio_files(sub)]
+        items += [LabeledFile(p, label) for p in audio_files(sub, warn=warn)]
     return items
 
 
@@ -178,7 +180,8 @@ def read_spec(spec: str | os.PathLike[str], *, warn: Warn | None = None) -> list
     spec : path-like
         A ``.csv``/``.tsv`` manifest or a folder with ``bonafide/`` and ``spoof/``.
     warn : callable, optional
-        Told about repeated manifest rows (default: a line on stderr).
+        Told about repeated manifest rows, and folders a labelled folder's walk leaves out
+        (default: a line on stderr).
 
     Raises
     ------
@@ -188,7 +191,7 @@ def read_spec(spec: str | os.PathLike[str], *, warn: Warn | None = None) -> list
     """
     p = Path(spec)
     if p.is_dir():
-        items = read_folder(p)
+        items = read_folder(p, warn=warn)
     elif p.is_file() and p.suffix.lower() in (".csv", ".tsv"):
         items = read_csv(p, warn=warn)
     elif p.exists():
