@@ -281,17 +281,16 @@ _WAVEFAKE_REAL = (("LJSpeech-1.1/wavs", "ljspeech"), ("jsut_ver1.1/basic5000/wav
 
 def wavefake(root: Path, split: str | None = None, *, warn: Warn | None = None) -> list[Item]:
     """WaveFake: generated_audio/<vocoder>/ as spoof, LJSpeech/JSUT as bona fide when present; no splits."""
-    del warn
     _no_split("wavefake", split)
     gen = _need(root / "generated_audio", "expected WaveFake's generated_audio/ folder")
     items = []
     for sub in sorted(p for p in gen.iterdir() if p.is_dir()):
         speaker = "jsut" if sub.name.startswith("jsut") else "ljspeech"
-        items += [Item(p, "spoof", "eval", speaker, sub.name) for p in audio_files(sub)]
+        items += [Item(p, "spoof", "eval", speaker, sub.name) for p in audio_files(sub, warn=warn)]
     for rel, speaker in _WAVEFAKE_REAL:
         real = root / rel
         if real.is_dir():
-            items += [Item(p, "bonafide", "eval", speaker, "-") for p in audio_files(real)]
+            items += [Item(p, "bonafide", "eval", speaker, "-") for p in audio_files(real, warn=warn)]
     if not any(it.label == "bonafide" for it in items):
         raise DatasetError(f"{root}: no real speech; put LJSpeech-1.1/ (or jsut_ver1.1/) beside generated_audio/")
     return items
@@ -302,12 +301,11 @@ def folder(root: Path, split: str | None = None, *, warn: Warn | None = None) ->
 
     Broken links are kept, so that decoding reports them by name.
     """
-    del warn
     _no_split("folder", split)
     items = []
     for label in ("bonafide", "spoof"):
         sub = _need(root / label, "a dataset folder needs bonafide/ and spoof/ subfolders")
-        for p in audio_files(sub):
+        for p in audio_files(sub, warn=warn):
             rel = p.relative_to(sub).parts
             attack = "-" if label == "bonafide" else (rel[0] if len(rel) > 1 else "spoof")
             items.append(Item(p, label, "", "-", attack))
