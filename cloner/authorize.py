@@ -7,15 +7,21 @@ chosen by :func:`guard.consent.check_enrolled`: the enrolled speaker's own conse
 renewal by the same speaker, never another subject's grant or licence for the same voice id.
 A voice whose deletion is logged (``voice.deleted``, :func:`cloner.erase.delete_voice`) is refused
 whatever is on disk: a folder restored from a backup after the deletion does not bring it back.
-:func:`voice_states` tells ``voiceguard voices list`` the same, voice by voice, with the same checks.
+:func:`voice_states` tells ``voiceguard voices list`` the same, voice by voice, with the same checks
+(:func:`consent_refusal` puts each purpose to the consent check clone makes). A clone of a voice
+with no folder is refused with :func:`absent_voice`'s reason: deleted, a deletion stopped before
+it was logged (its hidden folder named), a folder gone, or an id the ledger never enrolled
+(:func:`unknown_voice` lists the voices it did).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from guard.errors import CloneError, ConsentError, ParameterError
 from guard.home import Home
+from guard.ledger.files import interrupted_deletion_advice, interrupted_deletions, voice_leftovers
 
 if TYPE_CHECKING:
     from guard.ledger.store import Event
@@ -105,35 +111,141 @@ def authorize(home: Home, voice_id: str, purpose: str, *, model_consent_id: str,
     return consent.check_enrolled(home, voice_id, purpose, enrolled_under=enrolled_under)
 
 
+def enrolled_voices(home: Home) -> list[str]:
+    """The ids of the voices this home's ledger enrolled and did not delete, sorted."""
+    deleted = _by_voice(home, "voice.deleted")
+    return sorted(vid for vid in _by_voice(home, "voice.enrolled") if vid not in deleted)
+
+
+def unknown_voice(home: Home, voice_id: str) -> str:
+    """``unknown voice 'x' (enrolled: amy, bea)``: what to say of a voice id the ledger never enrolled.
+
+    Only the voices the ledger enrolled (and did not delete) are listed, never a folder that
+    merely sits in ``voices/``.
+    """
+    return f"unknown voice {voice_id!r} (enrolled: {', '.join(enrolled_voices(home)) or 'none'})"
+
+
+def absent_voice(home: Home, voice_id: str) -> str:
+    """Why a clone of ``voice_id``, whose folder holds no ``voice.json``, is refused, with what to do.
+
+    Its deletion is logged; or it is enrolled and a deletion stopped before it was logged left
+    its files in a hidden folder (:func:`guard.ledger.files.interrupted_deletions`: finish the
+    deletion or rename the folder back); or it is enrolled and its folder is gone (restore it,
+    or log its erasure); or the ledger never enrolled it (:func:`unknown_voice`).
+
+    Parameters
+    ----------
+    home : Home
+    voice_id : str
+        A well-formed voice id (:func:`cloner.voice.check_voice_id`).
+
+    Returns
+    -------
+    str
+        One line, without "clone refused: ".
+    """
+    deleted = deletion(home, voice_id)
+    if deleted is not None:
+        return (f"voice {voice_id!r} was deleted at {deleted.time.isoformat()} (ledger event {deleted.seq}); a "
+                f"deleted voice is never cloned again")
+    if not enrollments(home, voice_id):
+        return unknown_voice(home, voice_id)
+    folder = home.voices_dir / voice_id
+    asides = interrupted_deletions(home, voice_id)
+    if asides:
+        return (f"voice {voice_id!r} is enrolled in the ledger but its model is not in {folder}: "
+                f"{interrupted_deletion_advice(home, voice_id, asides)}")
+    return (f"voice {voice_id!r} is enrolled in the ledger but its model is missing from {folder}; restore the "
+            f"folder from a backup, or log its erasure with `voiceguard voices delete {voice_id} --reason TEXT`")
+
+
+def consent_refusal(home: Home, voice_id: str, *, enrolled_under: str, first: Iterable[str] = ()) -> str | None:
+    """Why clone's consent check refuses ``voice_id`` for every purpose now; None when it allows one.
+
+    Each purpose is put to :func:`guard.consent.check_enrolled`, the check :func:`authorize`
+    makes, ``first`` (the enrollment consent's purposes) before the others; a voice that is
+    refused costs one check per purpose.
+
+    Parameters
+    ----------
+    home : Home
+    voice_id : str
+    enrolled_under : str
+        The consent id of the voice's ``voice.enrolled`` event.
+    first : iterable of str
+        Purposes to try first; the refusal returned is that of the first purpose tried.
+
+    Returns
+    -------
+    str or None
+        The first refusal's message, or None when a clone for some purpose would be allowed.
+    """
+    from guard import consent
+    from guard.consent.record import PURPOSES
+
+    first = [p for p in first if p in PURPOSES]
+    refusal = None
+    for purpose in first + [p for p in PURPOSES if p not in first]:
+        try:
+            consent.check_enrolled(home, voice_id, purpose, enrolled_under=enrolled_under)
+        except ConsentError as exc:
+            refusal = refusal or str(exc)
+            continue
+        return None
+    return refusal
+
+
+def _consent_status(records: dict, consent_id: object) -> str | None:
+    """The status of consent ``consent_id`` among ``records`` (id -> Consent) now: "renewed" when it expired and a
+    renewal by its speaker is valid, "unknown" when the home lacks it, None when no consent id is known."""
+    from guard import consent
+
+    if consent_id is None:
+        return None
+    base = records.get(str(consent_id))
+    if base is None:
+        return "unknown"
+    now = base.status()
+    if now == "expired" and any(c.status() == "valid" and consent.renews(c, base) for c in records.values()):
+        return "renewed"  # the speaker's own renewal covers clones now
+    return now
+
+
 def consent_states(home: Home, voices: list[dict]) -> list[dict]:
-    """Each voice summary with ``consent_status``: its enrollment consent's status now ("renewed" when
-    it expired and the speaker's own renewal is valid; "unknown" when the consent is not in the home)."""
+    """Each voice summary with ``consent_status``: its enrollment consent's status now ("renewed" when it expired
+    and the speaker's own renewal is valid; "unknown" when the consent is not in the home; None when the voice has
+    no known consent id)."""
     from guard import consent
 
     records = {c.consent_id: c for c in consent.list_consents(home)}
+    return [{**v, "consent_status": _consent_status(records, v.get("consent_id"))} for v in voices]
 
-    def status(consent_id: object) -> str:
-        base = records.get(str(consent_id))
-        if base is None:
-            return "unknown"
-        now = base.status()
-        if now == "expired" and any(c.status() == "valid" and consent.renews(c, base) for c in records.values()):
-            return "renewed"  # the speaker's own renewal covers clones now
-        return now
 
-    return [{**v, "consent_status": status(v.get("consent_id"))} if "error" not in v else v for v in voices]
+# Every key of a voice of `voiceguard voices list --json`, in order; each is present for every voice (None when
+# unknown): what its voice.json says, its state, its enrollment consent's status, its deletion, its folder's error.
+VOICE_KEYS = ("voice_id", "consent_id", "language", "sample_rate", "created_at", "speech_s", "format_version",
+              "state", "problems", "consent_status", "deleted_at", "deletion_event", "error")
+# Consent statuses that name a refused voice's state (consent-revoked, ...); a refusal under a valid or renewed
+# consent (its statement recording missing or changed) is "consent-refused".
+REFUSING_STATUSES = ("revoked", "expired", "not-yet-valid", "unknown")
 
 
 def voice_states(home: Home, voices: list[dict]) -> list[dict]:
-    """Each voice summary with ``state`` and ``problems``, plus the voices the ledger enrolled whose folder is gone.
+    """Each voice with ``state``, ``problems`` and ``consent_status``, plus the voices the ledger enrolled whose
+    folder is gone.
 
     ``state`` is "ok" (clones work), "deleted" (its ``voice.deleted`` event is logged: clones
-    are refused, and a folder of it still on disk should be removed again), "incomplete" (its
-    model or kept recordings are missing or changed), "missing" (enrolled in the ledger, no
-    folder and no deletion logged), "not-enrolled" (a folder no enrollment record matches: clones
-    are refused) or "unreadable" (``voice.json`` missing or corrupt); ``problems`` lists what is
-    wrong in short phrases, empty when nothing is. A deleted voice also gets ``deleted_at`` and
-    ``deletion_event``. Deletion and enrollment are judged by the checks clones are refused by.
+    are refused, and files of it still on disk, its folder or a hidden one, are named, to be
+    removed again), "consent-revoked", "consent-expired", "consent-not-yet-valid",
+    "consent-unknown" or "consent-refused" (clone's consent check, :func:`consent_refusal`,
+    refuses every purpose), "incomplete" (its model or kept recordings are missing or changed),
+    "deletion-interrupted" (its folder was moved aside by a deletion stopped before it was
+    logged: finish it, or rename the folder back), "missing" (enrolled in the ledger, no folder
+    and no deletion logged), "not-enrolled" (a folder no enrollment record matches: clones are
+    refused) or "unreadable" (``voice.json`` missing or corrupt). ``problems`` lists what is
+    wrong in short phrases, empty when nothing is. Deletion, enrollment and consent are judged
+    by the checks clones are refused by, in the order clone makes them.
 
     Parameters
     ----------
@@ -144,54 +256,101 @@ def voice_states(home: Home, voices: list[dict]) -> list[dict]:
     Returns
     -------
     list of dict
-        Sorted by voice id; a voice with no folder has the keys of the others, with None for
-        what only its ``voice.json`` knew (language, sample rate, speech, format version).
+        Sorted by voice id, each with every key of :data:`VOICE_KEYS`, None for what is not
+        known (a voice with no readable ``voice.json`` has its consent id and enrollment time
+        from the ledger when it is enrolled there).
     """
+    from guard import consent
+
     enrolled, deleted = _by_voice(home, "voice.enrolled"), _by_voice(home, "voice.deleted")
     on_disk = [_state_on_disk(home, v, enrolled.get(v["voice_id"], []), _first(deleted, v["voice_id"]))
                for v in voices]
     listed = {v["voice_id"] for v in voices}
     gone = [_state_gone(home, vid, events[0], _first(deleted, vid)) for vid, events in enrolled.items()
             if vid not in listed]
-    return sorted(on_disk + gone, key=lambda v: v["voice_id"])
+    records = {c.consent_id: c for c in consent.list_consents(home)}
+    judged = [_with_asides(home, _judge_consent(home, v, records)) for v in on_disk + gone]
+    return sorted(judged, key=lambda v: v["voice_id"])
 
 
-def _deleted(home: Home, summary: dict, deleted: Event) -> dict:
-    """``summary`` of a voice whose deletion is logged, naming its files still on disk."""
-    folder = home.voices_dir / summary["voice_id"]
-    back = [f"its files are back in {folder} (the audit notes erasure-incomplete): remove them with `voiceguard "
-            f"voices delete {summary['voice_id']} --reason TEXT`"] if folder.exists() else []
-    return {**summary, "state": "deleted", "problems": back, "deleted_at": deleted.time.isoformat(),
+def _entry(summary: dict, enrolled: list[Event]) -> dict:
+    """A voice of the list with every key of :data:`VOICE_KEYS`: ``summary`` (:func:`cloner.voice.list_voices`),
+    the consent id and time of its first ``voice.enrolled`` event where the summary lacks them, None for the rest."""
+    ledger = {"consent_id": enrolled[0].body.get("consent_id"), "created_at": enrolled[0].time.isoformat()} \
+        if enrolled else {}
+    return {**dict.fromkeys(VOICE_KEYS), "problems": [], **ledger, **summary}
+
+
+def _deleted(home: Home, entry: dict, deleted: Event) -> dict:
+    """``entry`` of a voice whose deletion is logged, naming its files still on disk (its folder, hidden ones)."""
+    vid = entry["voice_id"]
+    left = voice_leftovers(home, vid)
+    still = [f"its files are still in {', '.join(map(str, left))} (the audit notes erasure-incomplete): remove "
+             f"them with `voiceguard voices delete {vid} --reason TEXT`"] if left else []
+    return {**entry, "state": "deleted", "problems": still, "deleted_at": deleted.time.isoformat(),
             "deletion_event": deleted.seq}
 
 
 def _state_on_disk(home: Home, summary: dict, events: list[Event], deleted: Event | None) -> dict:
-    """The state of a voice with a folder: deleted, unreadable, not-enrolled, incomplete or ok."""
+    """The state of a voice with a folder: deleted, unreadable, not-enrolled, incomplete or ok (its consent is
+    judged after)."""
     from cloner.voice import missing_parts, read_meta, voice_folder
 
+    entry = _entry(summary, events)
     if deleted is not None:
-        return _deleted(home, summary, deleted)
-    if "error" in summary:
-        return {**summary, "state": "unreadable", "problems": [summary["error"]]}
+        return _deleted(home, entry, deleted)
+    if entry["error"] is not None:
+        return {**entry, "state": "unreadable", "problems": [entry["error"]]}
     try:
         folder = voice_folder(home, summary["voice_id"])
         meta = read_meta(folder)
         event = _enrollment(home, summary["voice_id"], events, None, model_consent_id=str(meta.get("consent_id")),
                             weights_sha256=meta.get("weights_sha256"))
     except (CloneError, ParameterError) as exc:  # changed since it was listed, or an id no folder may have
-        return {**summary, "state": "unreadable", "problems": [str(exc)]}
+        return {**entry, "state": "unreadable", "problems": [str(exc)], "error": str(exc)}
     except ConsentError as exc:
-        return {**summary, "state": "not-enrolled", "problems": [str(exc)]}
+        return {**entry, "state": "not-enrolled", "problems": [str(exc)]}
     problems = missing_parts(folder, meta, recordings=event.body.get("files") or {})
-    return {**summary, "state": "incomplete" if problems else "ok", "problems": problems}
+    return {**entry, "state": "incomplete" if problems else "ok", "problems": problems}
 
 
 def _state_gone(home: Home, voice_id: str, enrolled: Event, deleted: Event | None) -> dict:
-    """The state of a voice the ledger enrolled whose folder is gone: deleted, or missing."""
-    summary = {"voice_id": voice_id, "consent_id": enrolled.body.get("consent_id"), "language": None,
-               "sample_rate": None, "created_at": enrolled.time.isoformat(), "speech_s": None, "format_version": None}
+    """The state of a voice the ledger enrolled whose folder is gone: deleted, deletion-interrupted or missing."""
+    entry = _entry({"voice_id": voice_id}, [enrolled])
     if deleted is not None:
-        return _deleted(home, summary, deleted)
-    return {**summary, "state": "missing",
+        return _deleted(home, entry, deleted)
+    asides = interrupted_deletions(home, voice_id)
+    if asides:
+        return {**entry, "state": "deletion-interrupted",
+                "problems": [interrupted_deletion_advice(home, voice_id, asides)]}
+    return {**entry, "state": "missing",
             "problems": [f"its folder {home.voices_dir / voice_id} is gone: restore it from a backup, or log its "
                          f"erasure with `voiceguard voices delete {voice_id} --reason TEXT`"]}
+
+
+def _judge_consent(home: Home, entry: dict, records: dict) -> dict:
+    """``entry`` with ``consent_status``; an enrolled voice (ok or incomplete) that clone's consent check refuses
+    for every purpose gets the state ``consent-<status>`` (or ``consent-refused``), the refusal first in its
+    problems, as clone checks the consent before it loads the model."""
+    status = _consent_status(records, entry["consent_id"])
+    entry = {**entry, "consent_status": status}
+    if entry["state"] not in ("ok", "incomplete"):
+        return entry
+    record = records.get(str(entry["consent_id"]))
+    refusal = consent_refusal(home, entry["voice_id"], enrolled_under=str(entry["consent_id"]),
+                              first=record.purposes if record is not None else ())
+    if refusal is None:
+        return entry
+    state = f"consent-{status}" if status in REFUSING_STATUSES else "consent-refused"
+    return {**entry, "state": state, "problems": [refusal, *entry["problems"]]}
+
+
+def _with_asides(home: Home, entry: dict) -> dict:
+    """``entry`` with a problem naming the folders a deletion of the voice, stopped before it was logged, left aside
+    while the voice's folder is in place (a deleted or deletion-interrupted voice names them already)."""
+    if entry["state"] in ("deleted", "deletion-interrupted"):
+        return entry
+    asides = interrupted_deletions(home, entry["voice_id"])
+    if not asides:
+        return entry
+    return {**entry, "problems": [*entry["problems"], interrupted_deletion_advice(home, entry["voice_id"], asides)]}

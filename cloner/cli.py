@@ -144,18 +144,23 @@ def voices_group() -> None:
 def voices_list_command(home_dir: Path, as_json: bool) -> None:
     """List enrolled voices: whether they can be cloned, and their enrollment consent's status.
 
-    Each voice's state: ok; DELETED (its erasure is logged: clones are refused, and files of it
-    still here should be removed again with `voiceguard voices delete`); INCOMPLETE (its model or
-    kept recordings are missing or changed); MISSING (enrolled in the ledger, its folder gone:
-    restore it, or log its erasure with `voiceguard voices delete`); NOT-ENROLLED (a folder no
-    enrollment record matches); UNREADABLE. With --json, one object per voice, with "state" and
-    "problems".
+    Each voice's state, by the checks clone makes: ok; DELETED (its erasure is logged: clones
+    are refused, and files of it still here should be removed again with `voiceguard voices
+    delete`); CONSENT-REVOKED, CONSENT-EXPIRED, CONSENT-NOT-YET-VALID, CONSENT-UNKNOWN or
+    CONSENT-REFUSED (its consent allows no clone now; the problem says why); INCOMPLETE (its
+    model or kept recordings are missing or changed); DELETION-INTERRUPTED (a `voices delete`
+    stopped before it was logged left its files in a hidden voices/.VOICE_ID.deleting-* folder:
+    run the delete again to finish it, or rename the folder back to voices/VOICE_ID to keep the
+    voice); MISSING (enrolled in the ledger, its folder gone: restore it, or log its erasure
+    with `voiceguard voices delete`); NOT-ENROLLED (a folder no enrollment record matches);
+    UNREADABLE (its voice.json is missing or corrupt). With --json, one object per voice, each
+    with the same keys (null where unknown), among them "state" and "problems".
     """
-    from cloner.authorize import consent_states, voice_states
+    from cloner.authorize import voice_states
     from cloner.voice import list_voices
 
     home = open_home(home_dir)
-    voices = consent_states(home, voice_states(home, list_voices(home)))
+    voices = voice_states(home, list_voices(home))
     for v in voices:
         if as_json:
             emit_json(v)
@@ -172,21 +177,26 @@ INCOMPLETE_FIX = "restore them from a backup, or erase the voice with `voiceguar
 
 
 def _voice_summary(v: dict) -> str:
-    """A voice of `voices list` for people: language, rate, speech, consent and when it was made, or its error."""
-    if "error" in v:
-        return f"{v['voice_id']:24s} ERROR {v['error']}"
+    """A voice of `voices list` for people: language, rate, speech, consent and when it was made, as far as known.
+
+    The consent's status is spelled out unless the voice's state already says what it means for
+    clones (a CONSENT-... state).
+    """
+    if v["consent_id"] is None:  # neither a readable voice.json nor an enrollment says more
+        return f"{v['voice_id']:24s}"
     status = v["consent_status"]
-    consent = f"consent {v['consent_id']} ({CONSENT_NOTES.get(status, status)})"
-    if v["language"] is None:  # no voice.json to describe it: its folder is gone
+    note = status if v["state"].startswith("consent-") else CONSENT_NOTES.get(status, status)
+    consent = f"consent {v['consent_id']} ({note})"
+    if v["language"] is None:  # no voice.json to describe it: only its enrollment is known
         return f"{v['voice_id']:24s} {consent}  enrolled {v['created_at']}"
     return (f"{v['voice_id']:24s} {v['language']:8s} {v['sample_rate']:6d} Hz "
             f"{v['speech_s']:7.1f} s  {consent}  {v['created_at']}")
 
 
 def _voice_line(v: dict) -> str:
-    """One voice of `voices list` for people: its summary, then its state and problems unless it is ok."""
+    """One voice of `voices list` for people: its summary, then its state and problems unless it is ok with none."""
     line = _voice_summary(v)
-    if v["state"] in ("ok", "unreadable"):  # an unreadable voice's ERROR says what is wrong
+    if v["state"] == "ok" and not v["problems"]:
         return line
     if v["state"] == "deleted":
         erased = f"erased at {v['deleted_at']} (ledger event {v['deletion_event']}); its clones are refused"

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cloner.voice import check_voice_id, list_voices, voice_folder
+from cloner.authorize import unknown_voice
+from cloner.voice import check_voice_id, voice_folder
 from guard.errors import CloneError
 from guard.home import Home
+from guard.ledger.files import deletion_aside, voice_leftovers
 
 if TYPE_CHECKING:
     from guard.ledger.store import Event
@@ -52,16 +53,6 @@ def _history(home: Home, voice_id: str) -> tuple[list[Event], Event | None]:
         events = [e for e in ledger.verified_events() if e.body.get("voice_id") == voice_id]
     enrolled = [e for e in events if e.kind == "voice.enrolled"]
     return enrolled, next((e for e in events if e.kind == "voice.deleted"), None)
-
-
-def _leftovers(home: Home, voice_id: str) -> list[Path]:
-    """What the home holds of ``voice_id``: its folder, and hidden ones of a stopped enrollment or deletion."""
-    if not home.voices_dir.is_dir():
-        return []
-    folder = voice_folder(home, voice_id)
-    # voice ids hold no '.', so ".amy." never starts another voice's hidden folder
-    hidden = sorted(home.voices_dir.glob(f".{voice_id}.*"))
-    return ([folder] if folder.exists() or folder.is_symlink() else []) + hidden
 
 
 def _files(home: Home, roots: list[Path]) -> list[str]:
@@ -163,7 +154,7 @@ def delete_voice(home: Home, voice_id: str, *, reason: str) -> DeletedVoice:
     voice_id = check_voice_id(voice_id)
     reason = one_line(reason, "reason")
     enrolled, deleted = _history(home, voice_id)
-    left = _leftovers(home, voice_id)
+    left = voice_leftovers(home, voice_id)
     if deleted is not None:
         if not left:
             raise CloneError(f"voice {voice_id!r} was already deleted at {deleted.time.isoformat()} (ledger event "
@@ -179,12 +170,11 @@ def delete_voice(home: Home, voice_id: str, *, reason: str) -> DeletedVoice:
             raise CloneError(f"{folder} has no enrollment record in the ledger of {home.root}: it is not a voice this "
                              f"home enrolled, so no deletion can be logged for it; remove the folder by hand if "
                              f"nothing needs it")
-        known = ", ".join(v["voice_id"] for v in list_voices(home)) or "none"
-        raise CloneError(f"unknown voice {voice_id!r} (enrolled: {known}); `voiceguard voices list` shows them")
+        raise CloneError(f"{unknown_voice(home, voice_id)}; `voiceguard voices list` shows them")
     consent_id = str(enrolled[0].body.get("consent_id"))
     _check_removable(home, voice_id, left)
     removed = _files(home, left)
-    aside = home.voices_dir / f".{voice_id}.deleting-{secrets.token_hex(6)}"
+    aside = deletion_aside(home, voice_id)
     moved: list[Path] = []
 
     def move_aside() -> None:

@@ -34,7 +34,6 @@ from cloner.voice import (
     META_FILE,
     VoiceModel,
     check_voice_id,
-    list_voices,
     load_voice,
     read_meta,
     voice_folder,
@@ -192,19 +191,9 @@ def clone(home: Home, voice_id: str, text: str, *, purpose: str, out_path: Path,
         raise _refuse(home, repr(voice_id)[:80], purpose, str(exc)) from None
     folder = voice_folder(home, voice_id)
     if not (folder / META_FILE).is_file():
-        from cloner.authorize import deletion, enrollments
+        from cloner.authorize import absent_voice
 
-        deleted = deletion(home, voice_id)
-        if deleted is not None:
-            raise _refuse(home, voice_id, purpose, f"voice {voice_id!r} was deleted at {deleted.time.isoformat()} "
-                                                   f"(ledger event {deleted.seq}); a deleted voice is never cloned again")
-        if enrollments(home, voice_id):
-            raise _refuse(home, voice_id, purpose, f"voice {voice_id!r} is enrolled in the ledger but its model is "
-                                                   f"missing from {folder}; restore the folder from a backup, or log "
-                                                   f"its erasure with `voiceguard voices delete {voice_id} --reason "
-                                                   f"TEXT`")
-        known = ", ".join(v["voice_id"] for v in list_voices(home)) or "none"
-        raise _refuse(home, voice_id, purpose, f"unknown voice {voice_id!r} (enrolled: {known})")
+        raise _refuse(home, voice_id, purpose, absent_voice(home, voice_id))
     meta = read_meta(folder)
     try:
         record = authorize(home, voice_id, purpose, model_consent_id=str(meta.get("consent_id")),

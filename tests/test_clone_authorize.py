@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import warnings
 from datetime import date, timedelta
 from pathlib import Path
@@ -108,6 +109,20 @@ def test_a_refusal_is_logged_whatever_else_is_wrong_with_the_call(home, tmp_path
     assert logged["voice_id"] in (voice_id, repr(voice_id)) and logged["purpose"] == "marketing"
 
 
+def test_a_voice_with_no_folder_is_refused_for_the_reason_the_ledger_gives(home, tmp_path: Path) -> None:  # noqa: ANN001
+    own = _grant(home)
+    folder = _install_voice(home, own.consent_id)
+    (home.voices_dir / "ghost").mkdir()  # a folder no enrollment names is not offered as a voice
+    assert authorize.unknown_voice(home, "nobody") == "unknown voice 'nobody' (enrolled: amy)"
+    assert authorize.absent_voice(home, "nobody") == "unknown voice 'nobody' (enrolled: amy)"
+    shutil.rmtree(folder)
+    assert authorize.absent_voice(home, "amy").startswith(f"voice 'amy' is enrolled in the ledger but its model is "
+                                                          f"missing from {folder}; restore the folder from a backup")
+    ledger.log_deletion(home, voice_id="amy", consent_id=own.consent_id, reason="r", removed=[])
+    assert "was deleted at" in authorize.absent_voice(home, "amy")
+    assert authorize.enrolled_voices(home) == [] and authorize.unknown_voice(home, "x").endswith("(enrolled: none)")
+
+
 def test_cli_uncovered_purpose_lists_what_the_consent_covers(runner, home, tmp_path: Path) -> None:  # noqa: ANN001
     _install_voice(home, _grant(home, purposes=("research", "detector-training")).consent_id)
     res = runner.invoke(cli, ["--home", str(home.root), "clone", "amy", TEXT, "-o", str(tmp_path / "c.wav"),
@@ -138,10 +153,12 @@ def test_voices_list_shows_the_enrollment_consent_status(runner, home) -> None: 
     assert json.loads(listed.stdout)["consent_status"] == "valid"
     consent.revoke(home, own.consent_id, reason="withdrawn")
     listed = runner.invoke(cli, ["--home", str(home.root), "voices", "list", "--json"])
-    assert listed.exit_code == 0 and json.loads(listed.stdout)["consent_status"] == "revoked"
+    shown = json.loads(listed.stdout)
+    assert listed.exit_code == 0 and shown["consent_status"] == "revoked" and shown["state"] == "consent-revoked"
     human = runner.invoke(cli, ["--home", str(home.root), "voices", "list"])
     assert human.stdout == ""  # people's text goes to stderr
-    assert f"consent {own.consent_id} (REVOKED: no more clones; a new consent needs a new enrollment" in human.stderr
+    assert f"consent {own.consent_id} (revoked)" in human.stderr
+    assert f"CONSENT-REVOKED: consent {own.consent_id}, under which voice 'amy' was enrolled, was revoked" in human.stderr
 
 
 # -- where a clip may be written ------------------------------------------------------------------------

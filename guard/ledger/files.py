@@ -6,13 +6,16 @@ on them. The kept recordings are re-encoded copies of what the event hashed, so 
 presence is checked. Clips and marked files
 live outside the home, in their owners' hands: one changed is noted, one gone is counted and noted
 (``clip-missing``, ``mark-missing``, naming the path the log recorded and the event).
-Files in ``consents/`` that no consent names, and files of a voice whose deletion is logged,
-are noted.
+Files in ``consents/`` (or its subfolders) that no consent names, folders in ``voices/`` that no
+enrollment names (``unenrolled-voice``), files of a voice whose deletion is logged
+(``erasure-incomplete``) and the hidden folder a deletion stopped before it was logged left
+(``deletion-interrupted``, :func:`interrupted_deletions`) are noted.
 """
 
 from __future__ import annotations
 
 import glob
+import secrets
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,8 @@ from guard.ledger.report import AuditReport
 # recordings, one audio file (any extension) per recording the enrollment event names, by stem.
 RECORDINGS_FOLDER = "recordings"
 ERASE_FIX = "if it was erased on purpose, log that with `voiceguard voices delete {vid} --reason TEXT`"
+# `voiceguard voices delete` moves voices/<voice_id>/ to voices/.<voice_id>.deleting-<hex> before it logs voice.deleted.
+DELETING_INFIX = ".deleting-"
 
 
 def check_file(report: AuditReport, ident: str, path: object, digest: object, *, what: str | None,
@@ -44,7 +49,7 @@ def check_file(report: AuditReport, ident: str, path: object, digest: object, *,
             report.checked["files_missing"] += 1
             note_outside(report, ident, p, digest, mark=mark, missing=True)
         else:
-            report.fail("missing-file", ident, f"{what} {p} is missing; restore it from a backup{fix}")
+            report.fail("missing-file", ident, f"{what} {p} is missing{_missing_advice(home, p, fix)}")
         return
     report.checked["files"] += 1
     try:
@@ -64,6 +69,17 @@ def check_file(report: AuditReport, ident: str, path: object, digest: object, *,
         # made, it no longer is the clip the record describes, but the log and its consents
         # are intact (as when a clip is deleted). Noted, not failed.
         note_outside(report, ident, p, digest, mark=mark, missing=False)
+
+
+def _missing_advice(home: Home | None, path: Path, fix: str) -> str:
+    """How to put back a home's own ``path`` that is missing: from a backup (then ``fix``), or, for a file of a voice
+    in ``voices/<id>/`` whose deletion was stopped before it was logged, from the hidden folder it was moved to."""
+    if home is not None and path.parent.parent == home.voices_dir:
+        asides = interrupted_deletions(home, path.parent.name)
+        if asides:
+            return f": {interrupted_deletion_advice(home, path.parent.name, asides)}"
+    return f"; restore it from a backup{fix}"
+
 
 def note_outside(report: AuditReport, ident: str, path: Path, digest: object, *, mark: bool, missing: bool) -> None:
     """Note a clip or marked file the log names that is gone from ``path`` or no longer matches ``digest``.
@@ -139,6 +155,19 @@ def statement_name(home: Home, body: dict[str, Any]) -> str:
 
 
 def note_strays(report: AuditReport, home: Home, referenced: set[str]) -> None:
+    """Note what the home keeps that the log does not account for.
+
+    Each file in ``consents/`` whose name is not in ``referenced`` (the statement names the
+    consent events give), each folder in ``consents/`` that holds files (statements are kept in
+    ``consents/`` itself), and each entry of ``voices/`` that no ``voice.enrolled`` event of the
+    home's ledger names (``unenrolled-voice``; a plain file there is an ``unreferenced-file``).
+    """
+    _note_stray_statements(report, home, referenced)
+    _note_consent_subfolders(report, home)
+    _note_unenrolled_voices(report, home)
+
+
+def _note_stray_statements(report: AuditReport, home: Home, referenced: set[str]) -> None:
     """Note each file in the home's consents/ folder that no consent event refers to."""
     from guard.consent.evidence import KEPT_NAME, PARTIAL_NAME, stray_statements
 
@@ -154,11 +183,132 @@ def note_strays(report: AuditReport, home: Home, referenced: set[str]) -> None:
         report.note("unreferenced-file", path, f"no consent refers to it: {why}")
 
 
+def _note_consent_subfolders(report: AuditReport, home: Home) -> None:
+    """Note each folder in the home's consents/ that holds files: no consent refers to a file in a folder there."""
+    try:
+        folders = sorted(p for p in (home.root / "consents").iterdir() if p.is_dir())
+        held = {folder: sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
+                               if p.is_symlink() or not p.is_dir()) for folder in folders}
+    except OSError:  # no such folder, or one that cannot be listed (its statements are checked one by one)
+        return
+    for folder, names in held.items():
+        if names:
+            report.note("unreferenced-file", folder, f"no consent refers to the {len(names)} file(s) in this folder "
+                                                     f"({first_few(names)}): voiceguard keeps statements in "
+                                                     f"{folder.parent} itself, never in a folder there; remove it "
+                                                     f"if nothing needs it")
+
+
+def _note_unenrolled_voices(report: AuditReport, home: Home) -> None:
+    """Note each entry of the home's voices/ (hidden ones aside) that no ``voice.enrolled`` event names."""
+    enrolled = _enrolled_voice_ids(home)
+    try:
+        entries = sorted(p for p in home.voices_dir.iterdir() if not p.name.startswith("."))
+    except OSError:  # no voices yet, or a folder that cannot be listed
+        return
+    if enrolled is None:  # the ledger's events cannot be read: the audit fails for that, and cannot tell
+        return
+    for entry in entries:
+        if entry.name in enrolled:
+            continue
+        if entry.is_dir():
+            report.note("unenrolled-voice", entry, f"no enrollment in the ledger names voice {entry.name!r}: this "
+                        f"folder (a voice model and recordings are biometric data) is a copy, was put there by "
+                        f"hand, or is an enrollment stopped before it was logged; its clones are refused; remove "
+                        f"it if nothing needs it, or enroll the speaker again under a valid consent")
+        else:
+            report.note("unreferenced-file", entry, "not a voice folder: voiceguard keeps only voice folders in "
+                                                    f"{home.voices_dir}; remove it if nothing needs it")
+
+
+def _enrolled_voice_ids(home: Home) -> set[str] | None:
+    """The voice ids that ``voice.enrolled`` events of the home's ledger name; None when they cannot be read (the
+    audit reports why)."""
+    from guard.errors import GuardError
+    from guard.ledger.store import open_ledger
+
+    try:
+        with open_ledger(home) as ledger:
+            return {str(event.body.get("voice_id")) for event in ledger.events("voice.enrolled")}
+    except GuardError:
+        return None
+
+
+def voice_leftovers(home: Home, voice_id: str) -> list[Path]:
+    """What ``home`` holds of voice ``voice_id``: its folder (or a link by that name), then its hidden folders.
+
+    A hidden folder is one a stopped enrollment (``.ID.<hex>.tmp``) or deletion
+    (``.ID.deleting-<hex>``, :func:`deletion_aside`) left in ``voices/``.
+
+    Parameters
+    ----------
+    home : Home
+    voice_id : str
+        Any text, such as a voice id read from a log: one that is not a valid voice id has nothing in a home.
+
+    Returns
+    -------
+    list of Path
+        The folder first (when it exists), then the hidden folders, sorted.
+    """
+    from guard.consent.record import VOICE_ID
+
+    if not isinstance(voice_id, str) or not VOICE_ID.fullmatch(voice_id):
+        return []
+    folder = home.voices_dir / voice_id
+    try:  # voice ids hold no '.', so ".amy." never starts another voice's hidden folder
+        hidden = sorted(p for p in home.voices_dir.iterdir() if p.name.startswith(f".{voice_id}."))
+    except OSError:  # no voices/ yet, or one that cannot be listed
+        hidden = []
+    return ([folder] if folder.exists() or folder.is_symlink() else []) + hidden
+
+
+def deletion_aside(home: Home, voice_id: str) -> Path:
+    """A new hidden name, ``voices/.ID.deleting-<hex>``, to move ``voice_id``'s folder to while its deletion is logged."""
+    return home.voices_dir / f".{voice_id}{DELETING_INFIX}{secrets.token_hex(6)}"
+
+
+def interrupted_deletions(home: Home, voice_id: str) -> list[Path]:
+    """The hidden folders (:func:`deletion_aside`) that deletions of ``voice_id`` stopped part-way left, sorted.
+
+    Unless the voice's ``voice.deleted`` event is logged, each was left by a deletion stopped
+    before its event was committed: the voice's files, moved aside, with nothing logged.
+    """
+    prefix = f".{voice_id}{DELETING_INFIX}"
+    return [p for p in voice_leftovers(home, voice_id) if p.name.startswith(prefix)]
+
+
+def interrupted_deletion_advice(home: Home, voice_id: str, asides: list[Path]) -> str:
+    """What to tell people of ``asides`` (:func:`interrupted_deletions`, not empty) of a voice not logged deleted.
+
+    Names the hidden folders and both ways out: finish the deletion, or keep the voice.
+    """
+    folder = home.voices_dir / voice_id
+    where = ", ".join(map(str, asides))
+    finish = f"run `voiceguard voices delete {voice_id} --reason TEXT` again to finish it"
+    if folder.exists() or folder.is_symlink():
+        return (f"a `voiceguard voices delete` stopped before it was logged left files of the voice in {where}, and "
+                f"{folder} is in place again: {finish}, or remove {where} by hand to keep the voice")
+    back = f"rename {asides[0]}" if len(asides) == 1 else "rename one of them"
+    return (f"a `voiceguard voices delete` stopped before it was logged left the voice's files in {where}: {finish}, "
+            f"or {back} back to {folder} to keep the voice")
+
+
+def note_interrupted_deletion(report: AuditReport, vid: str, home: Home) -> None:
+    """Note ``deletion-interrupted``: the folders a deletion of voice ``vid``, not logged, left aside (if any)."""
+    asides = interrupted_deletions(home, vid)
+    if asides:
+        report.note("deletion-interrupted", f"voice {vid}", interrupted_deletion_advice(home, vid, asides))
+
+
 def check_recordings(report: AuditReport, what: str, vid: str, body: dict[str, Any], home: Home | None, *,
                       fix: str) -> None:
     """The enrollment recordings kept beside a voice model in ``home``'s voices/: one file per recording the event
     names. A model outside a home's voices/ (another generator's) has none to check; a voice folder that is gone
-    altogether is reported once, with its model."""
+    altogether is reported once, with its model. A deletion of the voice stopped before it was logged
+    (its deletion is not logged: the caller checks) is noted, ``deletion-interrupted``."""
+    if home is not None:
+        note_interrupted_deletion(report, vid, home)
     path, names = body.get("model_path"), body.get("files")
     if home is None or not isinstance(path, str) or not path or not isinstance(names, dict) or not names:
         return
@@ -198,14 +348,12 @@ def first_few(names: list[str], shown: int = 3) -> str:
 
 
 def note_erasure_left(report: AuditReport, vid: str, body: dict[str, Any], erased: str, home: Home | None) -> None:
-    """Note the files of voice ``vid``, whose deletion is logged (``erased``: "event N"), still in ``home``."""
-    if home is None:
-        return
-    path = body.get("model_path")
-    folder = home.stored_file(path).parent if isinstance(path, str) and path else home.voices_dir / vid
-    left = [folder] if folder.parent == home.voices_dir and folder.exists() else []
-    if home.voices_dir.is_dir():  # a deletion stopped after it was logged leaves its files in a hidden folder
-        left += sorted(home.voices_dir.glob(f".{glob.escape(vid)}.*"))
+    """Note the files of voice ``vid``, whose deletion is logged (``erased``: "event N"), still in ``home``.
+
+    ``body`` is its ``voice.enrolled`` event's; its files are found by the voice id
+    (:func:`voice_leftovers`), including the hidden folder of a deletion stopped after it was logged.
+    """
+    left = voice_leftovers(home, vid) if home is not None else []
     if left:
         report.note("erasure-incomplete", f"voice {vid}", f"its deletion is logged ({erased}), but "
                     f"{', '.join(map(str, left))} still hold its files; run `voiceguard voices delete {vid} "
