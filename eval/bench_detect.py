@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import click
 import numpy as np
 
+from eval.detect_rows import codec_table, eer_text, scored_row, tdcf_text
 from guard.cliutil import (
     OutputFolder,
     emit_json,
@@ -146,87 +147,6 @@ def _score_condition(clips: list, attacked: list, score: Callable[[np.ndarray], 
     return out, skipped
 
 
-def _metrics(bona: np.ndarray, spoof: np.ndarray) -> dict:
-    from eval.metrics import compute_eer, tpr_at_fpr
-
-    eer, thr = compute_eer(bona, spoof)
-    return {"eer": round(eer, 5), "threshold": round(thr, 5), "tpr_at_fpr_1pct": round(tpr_at_fpr(bona, spoof, fpr=0.01), 5),
-            "n_bonafide": int(bona.size), "n_spoof": int(spoof.size)}
-
-
-def _metrics_or_note(bona: np.ndarray, spoof: np.ndarray, *, where: str) -> dict:
-    """:func:`_metrics`, or a row of None with a note when a class has no score (``where`` ends the note)."""
-    if bona.size and spoof.size:
-        return _metrics(bona, spoof)
-    missing = "bonafide" if not bona.size else "spoof"
-    return {"eer": None, "threshold": None, "tpr_at_fpr_1pct": None, "n_bonafide": int(bona.size), "n_spoof": int(spoof.size),
-            "note": f"no {missing} clip {where}"}
-
-
-def _by_codec(clips: list, scores: np.ndarray) -> dict | None:
-    """Metrics over the bona fide and spoof clips of each codec; None when the corpus names no codec.
-
-    Parameters
-    ----------
-    clips : list of (item, np.ndarray)
-        Scored clips; :func:`eval.datasets.codec_of` gives each item's codec.
-    scores : np.ndarray [shape=(len(clips),)]
-        Their scores, higher = more synthetic.
-    """
-    from eval.datasets import codec_of
-
-    codecs = np.asarray([codec_of(it) for it, _ in clips], dtype=object)
-    named = sorted({c for c in codecs if c is not None})
-    if not named:
-        return None
-    is_spoof = np.asarray([it.label == "spoof" for it, _ in clips])
-    return {c: _metrics_or_note(scores[(codecs == c) & ~is_spoof], scores[(codecs == c) & is_spoof], where="with this codec")
-            for c in named}
-
-
-def _min_tdcf(bona: np.ndarray, spoof: np.ndarray, asv: AsvScores) -> float | None:
-    """Min t-DCF of detector scores (higher = more synthetic) against the ASV trials ``asv``; None where undefined."""
-    from eval.metrics import min_tdcf
-    from guard.errors import ParameterError
-
-    try:
-        return round(min_tdcf(bona, spoof, asv_target_scores=asv.target, asv_nontarget_scores=asv.nontarget,
-                              asv_spoof_scores=asv.spoof), 5)
-    except ParameterError:
-        return None
-
-
-def _condition(clips: list, scores: np.ndarray, asv: AsvScores | None = None) -> dict:
-    """The metrics row of one condition: EER and friends, min t-DCF with ``asv``, by attack and by codec."""
-    is_spoof = np.asarray([it.label == "spoof" for it, _ in clips], dtype=bool)
-    attacks = np.asarray([it.attack for it, _ in clips])
-    row = _metrics_or_note(scores[~is_spoof], scores[is_spoof], where="left to score")
-    if row["eer"] is None:
-        row["by_attack"] = {}
-    else:
-        if asv is not None:
-            row["min_tdcf"] = _min_tdcf(scores[~is_spoof], scores[is_spoof], asv)
-        row["by_attack"] = {a: _metrics(scores[~is_spoof], scores[is_spoof & (attacks == a)]) for a in sorted(set(attacks[is_spoof]))}
-    by_codec = _by_codec(clips, scores)
-    if by_codec is not None:
-        row["by_codec"] = by_codec
-    return row
-
-
-def _scored_row(clips: list, scores: np.ndarray, skipped: list[dict], asv: AsvScores | None, attack_skipped: list[dict]) -> tuple[dict, list, np.ndarray]:
-    """The metrics row of one condition over the clips that were scored, with its skip count."""
-    ok = np.isfinite(scores)
-    kept = [c for c, k in zip(clips, ok) if k]
-    row = _condition(kept, scores[ok], asv)
-    row["n_skipped"] = int((~ok).sum())
-    row["skipped"] = attack_skipped + skipped
-    return row, kept, scores[ok]
-
-
-def _eer_text(row: dict) -> str:
-    return f"{100 * row['eer']:6.2f}%" if row.get("eer") is not None else "   n/a "
-
-
 def _both_classes(clips: list, *, root: Path, what: str, skipped: list[dict], hint: str = "") -> None:
     for label in ("bonafide", "spoof"):
         if not any(it.label == label for it, _ in clips):
@@ -296,22 +216,6 @@ def _asvspoof2019_asv(root: Path, split: str, *, quiet: bool) -> tuple[AsvScores
     scores = read_asv_scores(path)
     summary = {**scores.summary(), "system": "ASVspoof 2019 LA organizers' ASV", "file": str(path.resolve())}
     return scores, {**summary, "n_speakers": None}  # the score file does not name the enrolled speakers
-
-
-def _codec_table(results: dict) -> list[str]:
-    """Lines of the per-codec EER table (CNN, and LFCC-GMM when it ran); none when no condition has ``by_codec``."""
-    gmm = results["gmm"]
-    lines = []
-    for name, row in results["cnn"].items():
-        for codec, cell in row.get("by_codec", {}).items():
-            text = f"{name:>10}  {codec:<14} {_eer_text(cell):>8}"
-            if gmm is not None:
-                text += f" {_eer_text(gmm.get(name, {}).get('by_codec', {}).get(codec, {})):>8}"
-            lines.append(text + f" {cell['n_bonafide']:>9} {cell['n_spoof']:>6}")
-    if not lines:
-        return []
-    head = f"{'condition':>10}  {'codec':<14} {'CNN EER':>8}" + (f" {'GMM EER':>8}" if gmm is not None else "")
-    return ["EER by codec:", head + f" {'bona fide':>9} {'spoof':>6}", *lines]
 
 
 def run(dataset: str, root: Path, *, split: str | None, model: Path | None, attacks: list[str], baseline: bool,
@@ -387,7 +291,7 @@ def run(dataset: str, root: Path, *, split: str | None, model: Path | None, atta
         cnn, cnn_skipped = _score_condition(clips, attacked, lambda z: detector.score(z, sample_rate=SAMPLE_RATE).score,
                                             label=name)
         elapsed = time.perf_counter() - t0
-        row, kept, kept_scores = _scored_row(clips, cnn, cnn_skipped, asv_scores, attack_skipped)
+        row, kept, kept_scores = scored_row(clips, cnn, cnn_skipped, asv_scores, attack_skipped)
         results["cnn"][name] = row
         if name == "none":
             audio_s = sum(y.shape[0] for (_, y), s in zip(clips, cnn) if np.isfinite(s)) / SAMPLE_RATE
@@ -395,19 +299,19 @@ def run(dataset: str, root: Path, *, split: str | None, model: Path | None, atta
         if row["eer"] is not None:
             is_spoof = np.asarray([it.label == "spoof" for it, _ in kept])
             curves[f"CNN {name}"] = (kept_scores[~is_spoof], kept_scores[is_spoof])
-        line = f"{name:>10}: CNN EER {_eer_text(row)}" + _tdcf_text(row) + f" ({row['n_bonafide']} bona fide, {row['n_spoof']} spoof)"
+        line = f"{name:>10}: CNN EER {eer_text(row)}" + tdcf_text(row) + f" ({row['n_bonafide']} bona fide, {row['n_spoof']} spoof)"
         if gmm is not None:
             g, gmm_skipped = _score_condition(clips, attacked, lambda z: gmm.score(z, sample_rate=SAMPLE_RATE), label=f"{name} (GMM)")
-            grow, gkept, gkept_scores = _scored_row(clips, g, gmm_skipped, asv_scores, attack_skipped)
+            grow, gkept, gkept_scores = scored_row(clips, g, gmm_skipped, asv_scores, attack_skipped)
             results["gmm"][name] = grow
             if grow["eer"] is not None:
                 g_spoof = np.asarray([it.label == "spoof" for it, _ in gkept])
                 curves[f"GMM {name}"] = (gkept_scores[~g_spoof], gkept_scores[g_spoof])
-            line += f"   LFCC-GMM EER {_eer_text(grow)}" + _tdcf_text(grow)
+            line += f"   LFCC-GMM EER {eer_text(grow)}" + tdcf_text(grow)
         if row["n_skipped"]:
             line += f"   ({row['n_skipped']} clip(s) skipped)"
         say(line, quiet=quiet)
-    for line in _codec_table(results):
+    for line in codec_table(results):
         say(line, quiet=quiet)
     results.setdefault("cnn_x_realtime_1_thread", None)
     return results, curves
@@ -423,10 +327,6 @@ def _check_split_option(dataset: str, split: str | None) -> None:
         raise click.BadParameter(f"the {dataset} layout has no splits; drop --split", param_hint="--split")
     if SPLITS.get(dataset) and split not in SPLITS[dataset]:
         raise click.BadParameter(f"{dataset} has no split {split!r}; choose from {', '.join(SPLITS[dataset])}", param_hint="--split")
-
-
-def _tdcf_text(row: dict) -> str:
-    return f" (min t-DCF {row['min_tdcf']:.4f})" if row.get("min_tdcf") is not None else ""
 
 
 @click.command("detect")

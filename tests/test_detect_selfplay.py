@@ -335,13 +335,13 @@ def test_asv_trials_pair_crops_of_the_same_speaker(monkeypatch: pytest.MonkeyPat
     assert asv.spoof.size == 2 and asv.spoof.max() > 0.8 and asv.spoof.min() < 0.2
     assert asv.summary()["eer"] == 0.0
     assert selfplay_asv_scores(clips[:2], sample_rate=SR) is None
-    from eval.bench_detect import _condition
+    from eval.detect_rows import condition_row
 
     labels = np.asarray([it.label == "spoof" for it, _ in clips])
-    perfect = _condition(clips, labels.astype(float), asv)
-    useless = _condition(clips, np.zeros(len(clips)), asv)
+    perfect = condition_row(clips, labels.astype(float), asv)
+    useless = condition_row(clips, np.zeros(len(clips)), asv)
     assert perfect["min_tdcf"] == 0.0 and useless["min_tdcf"] == pytest.approx(1.0)
-    assert "min_tdcf" not in _condition(clips, labels.astype(float))
+    assert "min_tdcf" not in condition_row(clips, labels.astype(float))
 
 
 def test_two_recordings_with_one_clip_name_are_refused(tmp_path: Path) -> None:
