@@ -12,6 +12,7 @@ import json
 import math
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -116,8 +117,18 @@ class FiniteFloat(click.FloatRange):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         number = super().convert(value, param, ctx)
         if not math.isfinite(number):
-            self.fail(f"{value!r} is not a finite number; give a number such as 1.5", param, ctx)
+            self.fail(f"{value!r} is not a finite number; give {self._wanted()}", param, ctx)
         return number
+
+    def _wanted(self) -> str:
+        """What to give instead: ``a number with 0 <= x <= 1``, ``a number with x > 0``, ``a number such as 1.5``."""
+        low = None if self.min is None else f"{self.min:g} {'<' if self.min_open else '<='} x"
+        high = None if self.max is None else f"x {'<' if self.max_open else '<='} {self.max:g}"
+        if low and high:
+            return f"a number with {low}{high[1:]}"
+        if low:
+            return f"a number with x {'>' if self.min_open else '>='} {self.min:g}"
+        return f"a number with {high}" if high else "a number such as 1.5"
 
 
 class OutputFolder(click.Path):
@@ -149,6 +160,25 @@ class OutputFolder(click.Path):
         if not os.access(path, os.W_OK | os.X_OK):
             self.fail(f"folder {str(path)!r} is not writable", param, ctx)
         return path
+
+
+def cannot_write_in(folder: Path) -> str | None:
+    """Why no file can be created in ``folder`` (the OS's words), or None when one can.
+
+    The sure test is to create one (and remove it again): checked before long work whose
+    result goes there, so that hours of it are not lost to a folder that cannot take it.
+
+    Examples
+    --------
+    >>> cannot_write_in(Path("/no/such/folder"))
+    'No such file or directory'
+    """
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".voiceguard-write-test-"):
+            pass
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
 
 
 def _remove_empty(folders: list[Path]) -> None:
@@ -223,7 +253,8 @@ def say(message: str, *, quiet: bool = False) -> None:
 
 
 def progress(items: Iterable[T], *, silent: bool, desc: str = "", total: int | None = None) -> Iterator[T]:
-    """Iterate with a tqdm bar on stderr unless ``silent``."""
+    """Iterate with a tqdm bar on stderr unless ``silent`` (none either where stderr is no terminal:
+    :func:`guard.progress.bar`)."""
     if silent:
         yield from items
         return

@@ -1,10 +1,9 @@
-"""Progress bars on stderr: live on a terminal, a line every few seconds in a log file.
+"""Progress bars on stderr, drawn only on a terminal.
 
-On a terminal tqdm redraws ten times a second; redirected to a file (a CI log, ``2> log``)
-each redraw would be another carriage-return-joined record, so there the bar is redrawn
-every :data:`LOG_INTERVAL_S` seconds with plain ASCII instead, and its last state is left
-on a line of its own, so that the next message starts a line instead of following the
-cleared bar.
+Every long command draws its bars through :func:`bar` (directly, or through
+:func:`guard.cliutil.progress`), so this one rule serves them all. Redirected to a file
+(``scan ... 2> scan.txt``, a CI log) a bar is no help: its redraws are carriage-return-joined
+records in the middle of the table and messages the file is kept for, so there it is off.
 """
 
 from __future__ import annotations
@@ -13,8 +12,16 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-LOG_INTERVAL_S = 15.0
-__all__ = ["LOG_INTERVAL_S", "bar"]
+__all__ = ["bar", "on_terminal"]
+
+
+def on_terminal() -> bool:
+    """Whether stderr is a terminal, the one place a bar is drawn."""
+    isatty = getattr(sys.stderr, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # a closed stream
+        return False
 
 
 def bar(items: Iterable | None = None, *, desc: str, total: int | None = None, enabled: bool = True) -> Any:
@@ -28,7 +35,8 @@ def bar(items: Iterable | None = None, *, desc: str, total: int | None = None, e
     total : int, optional
         Number of steps (default: ``len(items)`` when it has one).
     enabled : bool
-        False gives a bar that prints nothing (``quiet`` and ``--json`` runs).
+        False gives a bar that prints nothing (``quiet`` and ``--json`` runs). A bar also
+        prints nothing when stderr is not a terminal (:func:`on_terminal`).
 
     Returns
     -------
@@ -37,6 +45,5 @@ def bar(items: Iterable | None = None, *, desc: str, total: int | None = None, e
     """
     from tqdm import tqdm
 
-    live = sys.stderr.isatty()
-    return tqdm(items, desc=desc, total=total, file=sys.stderr, disable=not enabled, leave=not live,
-                dynamic_ncols=live, ascii=not live, mininterval=0.1 if live else LOG_INTERVAL_S)
+    return tqdm(items, desc=desc, total=total, file=sys.stderr, disable=not (enabled and on_terminal()),
+                leave=False, dynamic_ncols=True, ascii=False, mininterval=0.1)

@@ -19,6 +19,7 @@ import functools
 import html
 import io
 import os
+import tempfile
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
@@ -27,13 +28,17 @@ from pathlib import Path
 import numpy as np
 
 from guard import progress
-from guard.errors import ParameterError
-from guard.scan import ScanResult
+from guard.errors import GuardError, ParameterError
+from guard.replace import replace_keeping_mode
+from guard.scan import ScanResult, printable
+from guard.scan_verdict import p_synthetic_cell
 
 COLORS = {"watermarked": "#1f6feb", "likely-synthetic": "#d1242f", "no-evidence": "#1a7f37", "error": "#6e7781"}
 SPECTRO_COLUMNS = 320  # time columns of the drawn spectrogram (neighbouring frames averaged in power)
 SPECTRO_DB_STEP = 2.0  # its levels, dB: 40 steps over the 80 dB shown, too fine to see
 MAX_SPAN_ROWS = 40  # rows of each kind in a file's table of spans; the rest are counted
+# under the summary when a p_synthetic is starred (guard.scan_verdict.p_synthetic_cell), as under the CLI's table
+STAR_NOTE = "* the peak of a synthetic part inside the file; the file as a whole scores lower"
 _CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:24px auto;max-width:1180px;color:#1f2328;padding:0 16px}
 h1{font-size:24px;margin:0 0 4px} h2{font-size:17px;margin:0 0 8px;word-break:break-all}
@@ -55,7 +60,13 @@ a{color:#0969da;text-decoration:none}
 
 
 def _esc(value: object) -> str:
-    return html.escape("-" if value is None else str(value))
+    """``value`` as HTML text: escaped, and made printable (a file name's bytes that are not UTF-8 as ``\\xNN``)."""
+    return html.escape(printable("-" if value is None else str(value), controls=True))
+
+
+def _applies(detector: dict) -> bool:
+    """Whether the detector ran and applies to the file (it found voiced speech): else it has no spans or score."""
+    return detector.get("p_synthetic") is not None and detector.get("speech") is not False
 
 
 def _badge(verdict: str) -> str:
@@ -156,10 +167,11 @@ def _watermark_track(ax, watermark: dict, *, end_s: float) -> None:  # noqa: ANN
 def _detector_track(ax, detector: dict, *, end_s: float, threshold: float) -> None:  # noqa: ANN001
     ax.set_ylim(-0.06, 1.08)  # room for points at exactly 0 or 1
     ax.set_ylabel("p_syn", rotation=0, ha="right", va="center")
-    if detector.get("p_synthetic") is None:
+    if not _applies(detector):
         ax.set_facecolor("#eaeef2")
         ax.set_yticks([])
-        ax.text(end_s / 2, 0.5, "detector not run", ha="center", va="center", fontsize=9, color="#59636e")
+        text = "detector not run" if detector.get("p_synthetic") is None else "detector does not apply: no voiced speech"
+        ax.text(end_s / 2, 0.5, text, ha="center", va="center", fontsize=9, color="#59636e")
         return
     ax.set_yticks([0, 0.5, 1])
     ax.axhline(threshold, color="#59636e", linestyle="--", linewidth=1)
@@ -271,7 +283,7 @@ def spans_table(r: ScanResult, *, threshold: float) -> str:
     for other in wm.get("other_marks") or []:
         rows += _span_rows("other watermark", [(a, b, f"payload {other.get('payload') or 'not readable'}")
                                                for a, b in other.get("segments") or []], minutes=minutes)
-    if det.get("p_synthetic") is not None:
+    if _applies(det):
         runs = detector_runs(det.get("segments") or [], threshold=threshold)
         rows += _span_rows(f"detector >= {threshold:.2f}", [(a, b, f"p_synthetic up to {top:.2f} ({n} window{'s' * (n > 1)})")
                                                             for a, b, top, n in runs], minutes=minutes)
@@ -279,6 +291,7 @@ def spans_table(r: ScanResult, *, threshold: float) -> str:
     if not rows:
         wm_text = "watermark not checked" if wm.get("detected") is None else "no marked segment"
         det_text = ("detector not run" if det.get("p_synthetic") is None
+                    else "detector does not apply (no voiced speech)" if det.get("speech") is False
                     else f"no detector window at or over {threshold:.2f}")
         return f'<p class="muted spans">{_esc(caption)}: {wm_text}; {_esc(det_text)}.</p>'
 
@@ -309,7 +322,8 @@ def _details(r: ScanResult) -> str:
                             [(k, "; ".join(map(str, v)) if isinstance(v, list) else v) for k, v in mf.items()]))
     tables.append(_kv_table("Detector", [
         ("score", None if det.get("score") is None else f"{det['score']:.3f}"),
-        ("p_synthetic", None if det.get("p_synthetic") is None else f"{det['p_synthetic']:.3f}"),
+        ("p_synthetic", None if det.get("p_synthetic") is None
+         else "n/a (does not apply: no voiced speech)" if det.get("speech") is False else f"{det['p_synthetic']:.3f}"),
         ("windows", len(det.get("segments") or [])), ("note", det.get("warning"))]))
     return '<div class="grid">' + "".join(tables) + "</div>"
 
@@ -354,12 +368,14 @@ def render_html(results: Sequence[ScanResult], *, threshold: float, notes: Seque
         items = progress.bar(items, total=len(results), desc="report")
     short = _short_names([r.file for r in results])
     figures = _figures(results, threshold=threshold, workers=workers)
+    starred = False
     for i, r in items:
         payload = (r.watermark or {}).get("payload")
-        p_syn = (r.detector or {}).get("p_synthetic")
+        p_text = p_synthetic_cell(r.verdict, r.watermark, r.detector, threshold=threshold)
+        starred = starred or p_text.endswith("*")
         rows.append(f'<tr><td><a href="#f{i}" title="{_esc(r.file)}">{_esc(short[i])}</a></td><td>{_badge(r.verdict)}</td>'
                     f"<td>{_esc(r.reason)}</td><td>{_esc(payload)}</td>"
-                    f'<td class="num">{"-" if p_syn is None else f"{p_syn:.2f}"}</td></tr>')
+                    f'<td class="num">{_esc(p_text)}</td></tr>')
         png = next(figures)
         img = "" if png is None else f'<img alt="timelines of {_esc(r.file)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
         duration = "" if r.duration_s is None else f" &middot; {r.duration_s:.2f} s"
@@ -373,22 +389,57 @@ def render_html(results: Sequence[ScanResult], *, threshold: float, notes: Seque
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{_esc(title)}</title>'
             f"<style>{_CSS}</style></head><body><h1>{_esc(title)}</h1>"
             f'<p class="muted">{len(results)} file(s), generated {stamp}; detector threshold {threshold:.2f}. '
-            "Verdict order: our watermark, then the detector; a part that did not run is never evidence.</p>"
+            "Verdict order: our watermark, then the detector; a part that did not run is never evidence. A "
+            "watermarked file's reason also names a synthetic part outside its marked segments.</p>"
             f'<p class="counts">{count_text}</p>' + (f'<ul class="notes">{note_list}</ul>' if notes else "")
             + '<table class="summary"><colgroup><col style="width:22%"><col style="width:130px"><col>'
             '<col style="width:90px"><col style="width:100px"></colgroup>'
             "<thead><tr><th>file</th><th>verdict</th><th>reason</th><th>payload</th>"
             f"<th>p_synthetic</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+            + (f'<p class="muted">{STAR_NOTE}</p>' if starred else "")
             + "".join(sections) + "</body></html>")
 
 
 def write_report(results: Sequence[ScanResult], path: str | os.PathLike[str], *, threshold: float,
                  notes: Sequence[str] = (), title: str = "voiceguard scan report",
                  show_progress: bool = False, workers: int = 1) -> Path:
-    """Write :func:`render_html` to ``path`` (parent folders created) and return the path."""
+    """Write :func:`render_html` to ``path`` (parent folders created) and return the path.
+
+    The report is written to a hidden file beside ``path`` and renamed over it when whole, so
+    that a failure (a full disk, a killed process) leaves the report that was there before as
+    it was. A link at ``path`` is written through, as before.
+
+    Raises
+    ------
+    GuardError
+        The report could not be written (the OS's reason, and that an earlier one is kept).
+    """
     out = Path(path)
     text = render_html(results, threshold=threshold, notes=notes, title=title, show_progress=show_progress,
                        workers=workers)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        # backslashreplace: should an undecodable name ever get past _esc, a visible \udcXX rather than a lost report
+        _write_atomically(out.resolve() if out.is_symlink() else out, text.encode("utf-8", "backslashreplace"))
+    except OSError as exc:
+        raise GuardError(f"{printable(str(out), controls=True)}: report not written ({exc.strerror or exc}); "
+                         "a report already there is left as it was") from None
     return out
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    """Put ``data`` at ``target`` by a rename from a file beside it: readers see the old file or the new, whole."""
+    fd, staged = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        if not target.exists():  # a new report gets the mode a plain write would give it, not mkstemp's 0600
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(staged, 0o666 & ~umask)
+        replace_keeping_mode(Path(staged), target)
+    except BaseException:
+        Path(staged).unlink(missing_ok=True)
+        raise

@@ -7,7 +7,10 @@ verifier and the deepfake detector. The verdict follows a fixed order of evidenc
    payload survived and the home's ledger knows it; "presence only" when it did not). A
    payload the ledger logged for a mark made with ``voiceguard watermark embed`` (any audio,
    a real person's recording too), not for a generated clip, is said to be one
-   (``provenance.kind`` ``"mark"``, ``"clip"`` for a clip);
+   (``provenance.kind`` ``"mark"``, ``"clip"`` for a clip). The reason also says where the mark
+   is when it covers only part of the file, and names a run of detector windows outside every
+   marked segment that scores likely synthetic (``detector.synthetic_part``): a mark vouches
+   for the audio it is in, not for the rest of the file;
 2. else the detector's ``p_synthetic >= threshold`` -> ``"likely-synthetic"``;
 3. else ``"no-evidence"``; a file that cannot be decoded -> ``"error"``.
 
@@ -41,8 +44,10 @@ Examples
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
+import re
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -55,11 +60,11 @@ from typing import Any
 import numpy as np
 
 from guard import progress
-from guard.audio import is_audio_path, load
-from guard.errors import GuardError, ParameterError
+from guard.audio import DEFAULT_MAX_DURATION_S, is_audio_path, load
+from guard.errors import AudioError, GuardError, ParameterError
 from guard.home import Home, open_home
 from guard.scan_manifest import manifest_conflicts, manifest_text
-from guard.scan_verdict import as_datetime, decide
+from guard.scan_verdict import as_datetime, decide, unmarked_synthetic_part
 
 SCAN_RATE = 16000
 DEFAULT_THRESHOLD = 0.5
@@ -79,6 +84,54 @@ VERDICTS = ("watermarked", "likely-synthetic", "no-evidence", "error")
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+_NOT_UNICODE = re.compile(r"[\ud800-\udfff]")
+_NOT_UNICODE_OR_CONTROL = re.compile(r"[\ud800-\udfff\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str, *, controls: bool = False) -> str:
+    """``text`` as valid Unicode to show or write: a file-name byte that was not UTF-8 as ``\\xNN``.
+
+    Python reads such a byte of a file name (Latin-1 ``café`` is ``caf\\xe9``) as a lone
+    surrogate (``"\\udce9"``), which no UTF-8 encoder writes (a report holding one could not
+    be written), and which JSON readers turn into U+FFFD. Shown as ``\\xe9``, the name is readable and
+    can be typed back (bash: ``$'caf\\xe9.wav'``).
+
+    Parameters
+    ----------
+    text : str
+    controls : bool
+        Also escape control characters (``\\x1b``, ``\\n``): for a table line or an HTML
+        page, where a name's escape sequence or newline would act. JSON escapes them itself.
+
+    Examples
+    --------
+    >>> printable("caf\\udce9.wav")
+    'caf\\\\xe9.wav'
+    >>> printable("a\\x1b[2Jb.wav", controls=True)
+    'a\\\\x1b[2Jb.wav'
+    """
+    pattern = _NOT_UNICODE_OR_CONTROL if controls else _NOT_UNICODE
+    return pattern.sub(_escaped, text)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8, read with surrogateescape
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def _printable_values(obj: Any) -> Any:
+    """``obj`` with :func:`printable` applied to every string in it (dicts and lists walked)."""
+    if isinstance(obj, str):
+        return printable(obj)
+    if isinstance(obj, dict):
+        return {k: _printable_values(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_printable_values(v) for v in obj]
+    return obj
 
 
 def not_checked(part: str, why: str) -> dict:
@@ -146,9 +199,11 @@ class ScanResult:
     overview: Overview | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
-        return {"file": self.file, "verdict": self.verdict, "reason": self.reason,
+        """The row as JSON-ready values; strings made valid Unicode (:func:`printable`), so a file name
+        that is not UTF-8 shows its bytes as ``\\xNN``."""
+        return _printable_values({"file": self.file, "verdict": self.verdict, "reason": self.reason,
                 "watermark": self.watermark, "provenance": self.provenance, "manifest": self.manifest,
-                "detector": self.detector, "duration_s": self.duration_s, "error": self.error}
+                "detector": self.detector, "duration_s": self.duration_s, "error": self.error})
 
 
 @dataclass(frozen=True)
@@ -174,6 +229,10 @@ class ScanConfig:
     block_s : float > 0
         A longer file (by more than one detector window) is checked in blocks of this many
         seconds, a whole number of detector hops (:func:`block_bounds`).
+    max_duration_s : float > 0
+        A longer file gets an ``"error"`` row (:func:`guard.audio.load`). The blocks bound the
+        work's memory, but the decoded file is held whole: about 58 MB per hour at
+        :data:`SCAN_RATE`.
     """
 
     home_dir: str | None = None
@@ -183,6 +242,7 @@ class ScanConfig:
     speed_search: bool = False
     show_progress: bool = False
     block_s: float = BLOCK_S
+    max_duration_s: float = DEFAULT_MAX_DURATION_S
 
 
 class Scanner:
@@ -192,6 +252,9 @@ class Scanner:
         if not 0.0 <= config.threshold <= 1.0:
             raise ParameterError(f"threshold must be within [0, 1], given threshold={config.threshold}")
         block_bounds(0, sample_rate=SCAN_RATE, block_s=config.block_s)  # checks block_s
+        limit = config.max_duration_s
+        if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not (math.isfinite(limit) and limit > 0):
+            raise ParameterError(f"max_duration_s must be a finite number of seconds > 0, given max_duration_s={limit!r}")
         self.config = config
         self.notes: list[str] = []  # why a part will not run, for people
         self.home: Home | None = open_home(config.home_dir) if config.home_dir else None
@@ -242,9 +305,13 @@ class Scanner:
         """Scan one file; a file that cannot be decoded gives an ``"error"`` row, never raises."""
         name = str(path)
         try:
-            y = load(path, sample_rate=SCAN_RATE)
+            y = load(path, sample_rate=SCAN_RATE, max_duration_s=self.config.max_duration_s)
+        except OSError as exc:  # a file a folder walk found that this user may not read
+            return _error_row(name, unreadable_text(name, exc))
+        except AudioError as exc:
+            return _error_row(name, _one_line(exc) + self._too_long_hint(_one_line(exc)))
         except GuardError as exc:
-            return ScanResult(name, "error", _one_line(exc), error=_one_line(exc))
+            return _error_row(name, _one_line(exc))
         bounds = block_bounds(y.shape[0], sample_rate=SCAN_RATE, block_s=self.config.block_s)
         steps = progress.bar(desc=f"scan {Path(name).name}", total=2 * len(bounds),
                              enabled=self.config.show_progress and len(bounds) > 1)
@@ -261,8 +328,13 @@ class Scanner:
             other["provenance"] = (self._lookup_payload(int(other["payload"], 16))
                                    if other.get("payload") and other["key_owner"] is None else None)
         manifest = self._manifest(path)
+        duration_s = y.shape[0] / SCAN_RATE
         verdict, reason = decide(watermark, provenance, detector, threshold=self.config.threshold,
-                                 suggest_speed_search=self._speed_search_may_help(y.shape[0] / SCAN_RATE))
+                                 suggest_speed_search=self._speed_search_may_help(duration_s), duration_s=duration_s)
+        part = unmarked_synthetic_part(watermark, detector, threshold=self.config.threshold)
+        # [start_s, end_s, max p_synthetic] of the longest run of windows at or over the threshold that
+        # overlaps no marked segment, or null: for a watermarked file, what its mark does not vouch for
+        detector["synthetic_part"] = None if part is None else [round(v, 3) for v in part[:2]] + [round(part[2], 6)]
         if manifest:
             conflicts = manifest_conflicts(manifest, watermark, provenance)
             manifest["conflicts"] = [detail for _, detail in conflicts]
@@ -270,6 +342,13 @@ class Scanner:
         view = overview(y, sample_rate=SCAN_RATE) if self.config.keep_overview else None
         return ScanResult(name, verdict, reason, watermark, provenance, manifest, detector,
                           round(y.shape[0] / SCAN_RATE, 3), None, view)
+
+    def _too_long_hint(self, message: str) -> str:
+        """What to add to ``message`` when it is :func:`guard.audio.load`'s refusal of a file over the limit:
+        the limit can be raised (``scan --max-duration``)."""
+        if f"maximum of {self.config.max_duration_s:g} s" not in message:
+            return ""
+        return "; or raise the limit with --max-duration SECONDS (about 58 MB of memory per hour of audio)"
 
     def _speed_search_may_help(self, duration_s: float) -> bool:
         """Whether a file without our mark could still show one with ``--speed-search``: it was not
@@ -462,25 +541,35 @@ def scan_file(path: str | os.PathLike[str], *, home_dir: str | os.PathLike[str] 
     return Scanner(config).scan(path)
 
 
-def collect(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[Path], list[Path]]:
+def collect(paths: Sequence[str | os.PathLike[str]], *, warn: Callable[[str], None] | None = None) -> tuple[list[Path], list[Path]]:
     """Expand files and folders (recursively) into audio files to scan and files skipped.
 
     A path named explicitly is always scanned (a missing or non-audio one gives an error
     row); inside folders only files with an extension of :data:`guard.audio.AUDIO_EXTENSIONS`
-    are scanned and the others are returned as skipped. Order: as given, folders sorted.
+    are scanned and the others (links that lead nowhere too) are returned as skipped. Links
+    to folders are followed (:func:`guard.walk.walk`), each folder once: a link loop, or a
+    second link to a folder, is told to ``warn`` (default: a line on stderr). A folder that
+    cannot be read is returned among the files, so that its error row names it. Order: as
+    given, folders sorted.
     """
+    from guard.walk import walk, warn_stderr
+
     files: list[Path] = []
     skipped: list[Path] = []
     seen: set[Path] = set()
     for raw in paths:
         p = Path(raw)
-        # inside a folder, a link that leads nowhere is skipped (and counted), not dropped unseen
-        found = sorted(q for q in p.rglob("*") if q.is_file() or (q.is_symlink() and not q.exists())) if p.is_dir() else [p]
-        for q in found:
-            if q in seen:
-                continue
-            seen.add(q)
-            (files if (not p.is_dir() or (is_audio_path(q) and q.exists())) else skipped).append(q)
+        to_scan, to_skip = [p], []
+        if p.is_dir():
+            found = walk(p)
+            for line in found.repeated_lines():
+                (warn or warn_stderr)(line)
+            audio = {q for q in found.entries if is_audio_path(q) and q.exists()}
+            to_scan = sorted([*audio, *(folder for folder, _ in found.unreadable)])
+            to_skip = [q for q in found.entries if q not in audio]
+        files += [q for q in to_scan if q not in seen]
+        skipped += [q for q in to_skip if q not in seen]
+        seen.update(to_scan, to_skip)
     return files, skipped
 
 
@@ -503,9 +592,38 @@ def _scan_in_worker(path: Path) -> ScanResult:
 def _scan_safely(scanner: Scanner, path: Path) -> ScanResult:
     try:
         return scanner.scan(path)
+    except OSError as exc:  # the file, or one the scan reads for it, could not be read
+        return _error_row(str(path), unreadable_text(str(path), exc))
     except Exception as exc:  # noqa: BLE001 - one broken file or part must not end a batch
-        msg = f"{path}: scan failed: {type(exc).__name__}: {_one_line(exc)}"
-        return ScanResult(str(path), "error", msg, error=msg)
+        return _error_row(str(path), f"{path}: scan failed: {type(exc).__name__}: {_one_line(exc)}")
+
+
+def _error_row(name: str, message: str) -> ScanResult:
+    return ScanResult(name, "error", message, error=message)
+
+
+def unreadable_text(name: str, exc: OSError) -> str:
+    """The one-line reason of a file that could not be read: the file, why, and what to do.
+
+    Parameters
+    ----------
+    name : str
+        The file scanned.
+    exc : OSError
+        What reading it raised; its ``filename``, when another file's, is named too.
+
+    Examples
+    --------
+    >>> import errno
+    >>> unreadable_text("in/a.ogg", PermissionError(errno.EACCES, "Permission denied", "in/a.ogg"))
+    'in/a.ogg: cannot be read (permission denied); make it readable for this user (chmod u+r) and scan it again'
+    """
+    other = exc.filename is not None and os.fsdecode(exc.filename) != name
+    where = f"{name}: reading {os.fsdecode(exc.filename)}" if other else name
+    if isinstance(exc, PermissionError):
+        return f"{where}: cannot be read (permission denied); make it readable for this user (chmod u+r) and scan it again"
+    why = exc.strerror.lower() if exc.strerror else _one_line(exc)
+    return f"{where}: cannot be read ({why}); check the file (or copy it off a failing disk) and scan it again"
 
 
 def _one_thread() -> Callable[[], None]:

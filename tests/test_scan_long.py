@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from guard import progress
 from guard.audio import save
 from guard.cli import cli
 from guard.detect.scoring import HOP_S, WINDOW_S, window_starts
@@ -128,9 +129,13 @@ def test_join_shifts_merges_and_keeps_other_payloads_apart() -> None:
     assert not none.detected and none.p_value == 0.01 and none.segments == []
 
 
-def test_a_long_file_shows_progress_unless_silenced(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_long_file_shows_progress_unless_silenced(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     y = (0.05 * np.random.default_rng(3).standard_normal(41 * SR)).astype(np.float32)
     path = save(tmp_path / "long.wav", y, sample_rate=SR)
+    Scanner(ScanConfig(block_s=10.0, show_progress=True)).scan(path)
+    assert capsys.readouterr().err == ""  # stderr is no terminal here: bars are for people watching one
+    monkeypatch.setattr(progress, "on_terminal", lambda: True)
     Scanner(ScanConfig(block_s=10.0, show_progress=True)).scan(path)
     assert "scan long.wav" in capsys.readouterr().err
     Scanner(ScanConfig(block_s=10.0, show_progress=False)).scan(path)
@@ -140,6 +145,7 @@ def test_a_long_file_shows_progress_unless_silenced(tmp_path: Path, capsys: pyte
 @pytest.mark.parametrize("flags, bar", [([], True), (["--json"], False), (["-q"], False)])
 def test_the_cli_shows_a_long_files_progress_but_not_under_json_or_quiet(
         runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flags: list[str], bar: bool) -> None:  # noqa: ANN001
+    monkeypatch.setattr(progress, "on_terminal", lambda: True)  # as if stderr were a terminal
     monkeypatch.delenv("VOICEGUARD_HOME", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "user"))  # no home: only the detector runs, quickly
     y = (0.05 * np.random.default_rng(4).standard_normal(int((BLOCK_S + 4) * SR))).astype(np.float32)
