@@ -47,7 +47,6 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
-import re
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -63,6 +62,7 @@ from guard import progress
 from guard.audio import DEFAULT_MAX_DURATION_S, is_audio_path, load
 from guard.errors import AudioError, GuardError, ParameterError
 from guard.home import Home, open_home
+from guard.plaintext import printable
 from guard.scan_manifest import manifest_conflicts, manifest_text
 from guard.scan_verdict import as_datetime, decide, unmarked_synthetic_part
 
@@ -84,43 +84,6 @@ VERDICTS = ("watermarked", "likely-synthetic", "no-evidence", "error")
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
-
-
-_NOT_UNICODE = re.compile(r"[\ud800-\udfff]")
-_NOT_UNICODE_OR_CONTROL = re.compile(r"[\ud800-\udfff\x00-\x1f\x7f-\x9f]")
-
-
-def printable(text: str, *, controls: bool = False) -> str:
-    """``text`` as valid Unicode to show or write: a file-name byte that was not UTF-8 as ``\\xNN``.
-
-    Python reads such a byte of a file name (Latin-1 ``café`` is ``caf\\xe9``) as a lone
-    surrogate (``"\\udce9"``), which no UTF-8 encoder writes (a report holding one could not
-    be written), and which JSON readers turn into U+FFFD. Shown as ``\\xe9``, the name is readable and
-    can be typed back (bash: ``$'caf\\xe9.wav'``).
-
-    Parameters
-    ----------
-    text : str
-    controls : bool
-        Also escape control characters (``\\x1b``, ``\\n``): for a table line or an HTML
-        page, where a name's escape sequence or newline would act. JSON escapes them itself.
-
-    Examples
-    --------
-    >>> printable("caf\\udce9.wav")
-    'caf\\\\xe9.wav'
-    >>> printable("a\\x1b[2Jb.wav", controls=True)
-    'a\\\\x1b[2Jb.wav'
-    """
-    pattern = _NOT_UNICODE_OR_CONTROL if controls else _NOT_UNICODE
-    return pattern.sub(_escaped, text)
-
-
-def _escaped(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8, read with surrogateescape
-        return f"\\x{code - 0xDC00:02x}"
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def _printable_values(obj: Any) -> Any:
