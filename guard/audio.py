@@ -21,7 +21,7 @@ import soundfile as sf
 import soxr
 
 from guard.container_lengths import mp3_bytes, ogg_breaks_off, segment_bytes, wav_shortfall_s
-from guard.errors import AudioError, ParameterError
+from guard.errors import AudioError, ParameterError, TooLongError
 
 DEFAULT_MAX_DURATION_S = 2 * 3600.0
 BLOCK_FRAMES = 1 << 18  # ~5 s at 48 kHz per decoded block
@@ -414,7 +414,7 @@ def load(
     p = _check_path(path)
     header, by_av = _probe(p)
     if header.duration_s > max_duration_s:
-        raise AudioError(f"{p}: is {header.duration_s:.1f} s long, over the maximum of {max_duration_s:g} s; cut it into shorter files")
+        raise TooLongError(f"{p}: is {header.duration_s:.1f} s long, over the maximum of {max_duration_s:g} s; cut it into shorter files")
     blocks = _blocks_av(p) if by_av else _blocks_sndfile(p)
     skip = _ADTS_PRIMING if header.container == "aac" else 0
     pieces: list[np.ndarray] = []
@@ -423,7 +423,7 @@ def load(
     for block, rate, _channels in blocks:
         seen_frames += block.shape[0]
         if seen_frames / rate > max_duration_s:
-            raise AudioError(f"{p}: is longer than the maximum of {max_duration_s:g} s; cut it into shorter files")
+            raise TooLongError(f"{p}: is longer than the maximum of {max_duration_s:g} s; cut it into shorter files")
         mono = _downmix(block)
         if skip:
             dropped = min(skip, mono.shape[0])

@@ -15,6 +15,10 @@ class AudioError(GuardError):
     """An audio file or array cannot be read, written or used."""
 
 
+class TooLongError(AudioError):
+    """An audio file is longer than the caller's limit (``max_duration_s``)."""
+
+
 class HomeError(GuardError):
     """The data home is missing, incomplete or unreadable."""
 

@@ -60,7 +60,7 @@ import numpy as np
 
 from guard import progress
 from guard.audio import DEFAULT_MAX_DURATION_S, is_audio_path, load
-from guard.errors import AudioError, GuardError, ParameterError
+from guard.errors import GuardError, ParameterError, TooLongError
 from guard.home import Home, open_home
 from guard.plaintext import printable
 from guard.scan_manifest import manifest_conflicts, manifest_text
@@ -271,8 +271,9 @@ class Scanner:
             y = load(path, sample_rate=SCAN_RATE, max_duration_s=self.config.max_duration_s)
         except OSError as exc:  # a file a folder walk found that this user may not read
             return _error_row(name, unreadable_text(name, exc))
-        except AudioError as exc:
-            return _error_row(name, _one_line(exc) + self._too_long_hint(_one_line(exc)))
+        except TooLongError as exc:  # the limit can be raised
+            return _error_row(name, _one_line(exc) + "; or raise the limit with --max-duration SECONDS (about 58 MB of "
+                                                     "memory per hour of audio)")
         except GuardError as exc:
             return _error_row(name, _one_line(exc))
         bounds = block_bounds(y.shape[0], sample_rate=SCAN_RATE, block_s=self.config.block_s)
@@ -305,13 +306,6 @@ class Scanner:
         view = overview(y, sample_rate=SCAN_RATE) if self.config.keep_overview else None
         return ScanResult(name, verdict, reason, watermark, provenance, manifest, detector,
                           round(y.shape[0] / SCAN_RATE, 3), None, view)
-
-    def _too_long_hint(self, message: str) -> str:
-        """What to add to ``message`` when it is :func:`guard.audio.load`'s refusal of a file over the limit:
-        the limit can be raised (``scan --max-duration``)."""
-        if f"maximum of {self.config.max_duration_s:g} s" not in message:
-            return ""
-        return "; or raise the limit with --max-duration SECONDS (about 58 MB of memory per hour of audio)"
 
     def _speed_search_may_help(self, duration_s: float) -> bool:
         """Whether a file without our mark could still show one with ``--speed-search``: it was not
