@@ -81,7 +81,9 @@ def tts_command(text: str | None, out: Path | None, voice: str, rate_wpm: int, p
 @click.option("--language", default="en-us", show_default=True, type=Text(), help="espeak-ng voice of the TTS front end.")
 @click.option("--fast", is_flag=True, help="Short training for demos and tests (lower quality).")
 @click.option("--steps", type=click.IntRange(1, 100_000), default=None, help="Training steps (overrides --fast).")
-@click.option("--print-script", is_flag=True, help="Print the consent statement and the sentences to record, then exit.")
+@click.option("--print-script", is_flag=True,
+              help="Print the sentences to record, and with --subject, --operator, --purpose and --expires the consent "
+                   "statement with a one-time code logged in the home (as `consent template`), then exit.")
 @click.option("--subject", default=None, type=Text(), help="With --print-script: the speaker's name, for the statement.")
 @click.option("--operator", default=None, type=Text(), help="With --print-script: who will use the voice.")
 @click.option("--purpose", "purposes", multiple=True, type=click.Choice(PURPOSES),
@@ -100,15 +102,18 @@ def enroll_command(voice_id: str | None, recordings_dir: Path | None, consent_id
 
     if print_script:
         lines = script.sentences(language=language)
-        statement = None
-        if subject and operator and purposes and expires:
-            statement = script.consent_statement(subject=subject, operator=operator, purposes=purposes, expires=expires)
+        issued = None
+        if subject and operator and purposes and expires:  # a statement needs a one-time code from the home
+            issued = script.consent_statement(open_home(home_dir), subject=subject, operator=operator,
+                                              purposes=purposes, expires=expires)
         if as_json:
-            emit_json({"statement": statement, "sentences": list(lines)})
+            emit_json({**(issued.to_dict() if issued else {"statement": None}), "sentences": list(lines)})
             return
-        if statement:
+        if issued:
             click.echo("Read this consent statement first, into its own file (statement.wav):\n")
-            click.echo(statement + "\n")
+            click.echo(issued.statement + "\n")
+            say(f"Consent code {issued.challenge.challenge_id} is valid until "
+                f"{issued.challenge.valid_until.isoformat()}, for a grant on exactly these terms.", quiet=quiet)
         else:
             say("(give --subject, --operator, --purpose and --expires to print the consent statement too)", quiet=quiet)
         click.echo("Then record each sentence as NN.wav with its text in NN.txt:\n")

@@ -11,6 +11,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from datetime import date
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from guard.consent.challenge import IssuedStatement
+    from guard.home import Home
 
 SENTENCES: tuple[str, ...] = (
     "The orange boat drifted slowly toward the quiet harbor at dawn.",
@@ -95,11 +100,16 @@ def sentences(*, language: str = "en") -> tuple[str, ...]:
     return SENTENCES
 
 
-def consent_statement(*, subject: str, operator: str, purposes: Sequence[str], expires: date | str) -> str:
-    """The consent statement the speaker reads first, from :func:`guard.consent.template`."""
-    from guard.consent import template
+def consent_statement(home: Home, *, subject: str, operator: str, purposes: Sequence[str],
+                      expires: date | str) -> IssuedStatement:
+    """The consent statement the speaker reads first, with a one-time code logged in ``home``.
 
-    return template(subject=subject, operator=operator, purposes=list(purposes), expires=expires)
+    The same as ``voiceguard consent template`` (:func:`guard.consent.challenge.issue_statement`):
+    ``consent grant --statement`` accepts a recording of it only with that code.
+    """
+    from guard.consent.challenge import issue_statement
+
+    return issue_statement(home, subject=subject, operator=operator, purposes=list(purposes), expires=expires)
 
 
 def phoneme_counts(texts: Sequence[str], *, voice: str = "en-us") -> Counter[str]:

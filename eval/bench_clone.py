@@ -108,9 +108,9 @@ def _prepare(name: str, *, folder: Path, train_s: float, n_test: int, seed: int)
 
 
 def _grant(home, name: str, voice_id: str, *, work: Path, rate: int):  # noqa: ANN001, ANN202
-    from cloner import personas, script
+    from cloner import personas
+    from eval.bench_consent_code import grant_read_statement
     from guard import consent
-    from guard.audio import save
 
     expires = (date.today() + timedelta(days=365)).isoformat()
     if name == "asterisk":
@@ -119,10 +119,9 @@ def _grant(home, name: str, voice_id: str, *, work: Path, rate: int):  # noqa: A
                              expires=expires, license_text=ASTERISK_LICENSE)
     purposes = ("research", "detector-training")
     subject = f"persona {name} (synthetic speech)"
-    statement = script.consent_statement(subject=subject, operator="voiceguard benchmark", purposes=purposes, expires=expires)
-    wav = save(work / "statement.wav", personas.get(name).speak(statement, sample_rate=rate), sample_rate=rate)
-    return consent.grant(home, voice_id=voice_id, subject=subject, operator="voiceguard benchmark",
-                         purposes=purposes, expires=expires, statement_wav=wav)
+    terms = {"subject": subject, "operator": "voiceguard benchmark", "purposes": purposes, "expires": expires}
+    return grant_read_statement(home, personas.get(name), voice_id=voice_id, terms=terms, wav=work / "statement.wav",
+                                sample_rate=rate)[0]
 
 
 def compare(a: np.ndarray, b: np.ndarray, *, sample_rate: int) -> dict:

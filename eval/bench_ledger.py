@@ -12,10 +12,12 @@ comparison (utterance against utterance, cosine similarity), on
   to 8 kHz (different speakers),
 - espeak-ng voices (synthetic): same voice on different sentences vs different voices.
 
-``--statement-check``: how often the consent statement check (:func:`guard.consent.evidence.statement_refusal`
+``--statement-check``: how often the consent statement check (:func:`guard.consent.verdict.statement_refusal`
 of :func:`guard.consent.statement.match_statement`) accepts statements spoken by espeak-ng voices
 (synthetic) for their own claim, for claims with one field (subject, operator, purposes, day,
-month, year) changed, and unrelated speech for any claim.
+month, year) changed, and unrelated speech for any claim. Each statement ends with a fixed
+consent code (:data:`STATEMENT_CODES`), claimed with it; its code check itself is measured by
+eval/bench_consent_code.py.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ STATEMENT_VOICES = ("en-us", "en", "en-us+f3", "en-gb-x-rp")
 STATEMENT_PEOPLE = (("Ada Lovelace", "Example Studio", ("audiobook", "research"), 400),
                     ("Nova", "Example Audiobooks Ltd", ("audiobook", "accessibility"), 365),
                     ("John Smith", "Acme Games", ("game", "dubbing"), 1000))
+STATEMENT_CODES = ("471926", "305817", "962340")  # one per person: fixed, so the words read repeat from run to run
 UNRELATED = ("The quick brown fox jumps over the lazy dog near the river bank. It was a sunny afternoon "
              "and the birds were singing in the trees.")
 
@@ -252,9 +255,9 @@ def measure_statement_check(*, max_prompts: int, silent: bool) -> dict:
 
     from cloner.tts import synthesize
     from guard import asr
-    from guard.consent.evidence import STATEMENT_THRESHOLD, statement_refusal
     from guard.consent.statement import match_statement
-    from guard.consent.template import template
+    from guard.consent.template import statement_text
+    from guard.consent.verdict import STATEMENT_THRESHOLD, statement_refusal
 
     people = [dict(subject=s, operator=o, purposes=p, expires=date.today() + timedelta(days=d))
               for s, o, p, d in STATEMENT_PEOPLE]
@@ -264,10 +267,11 @@ def measure_statement_check(*, max_prompts: int, silent: bool) -> dict:
     for voice in progress(STATEMENT_VOICES, silent=silent, desc="statement check"):
         unrelated = synthesize(UNRELATED, voice=voice, sample_rate=RATE)
         for i, person in enumerate(people):
-            y = synthesize(template(**person), voice=voice, sample_rate=RATE)
+            code = STATEMENT_CODES[i % len(STATEMENT_CODES)]
+            y = synthesize(statement_text(**person, code=code), voice=voice, sample_rate=RATE)
             claims = {**_altered_claims(people, i), "unrelated": person}
             for kind, claim in claims.items():
-                match = match_statement(unrelated if kind == "unrelated" else y, sample_rate=RATE, **claim)
+                match = match_statement(unrelated if kind == "unrelated" else y, sample_rate=RATE, **claim, code=code)
                 ok = statement_refusal(match, day=claim["expires"]) is None
                 accepted[kind].append(ok)
                 rows.append({"voice": voice, "person": person["subject"], "claim": kind, "accepted": ok,

@@ -14,6 +14,7 @@ BENCHES = {
     "scan": "eval.bench_scan:command",
     "ledger": "eval.bench_ledger:command",
     "false-alarms": "eval.bench_false_alarms:command",
+    "consent-code": "eval.bench_consent_code:command",
 }
 
 

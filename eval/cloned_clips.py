@@ -76,9 +76,7 @@ def _enroll_personas(work: Path, names: Sequence[str], texts: Sequence[str], *, 
     from cloner.convert import ConvertConfig
     from cloner.enroll import enroll
     from cloner.voice import load_voice
-    from guard import consent
-    from guard.audio import save
-    from guard.consent.template import template
+    from eval.bench_consent_code import grant_read_statement
     from guard.home import init_home
 
     home, _ = init_home(work / "home")
@@ -86,12 +84,10 @@ def _enroll_personas(work: Path, names: Sequence[str], texts: Sequence[str], *, 
     models = {}
     for name in names:
         persona = personas.get(name)
-        statement_text = template(subject=name.title(), operator=OPERATOR, purposes=[PURPOSE], expires=expires)
-        statement = save(work / f"{name}-statement.wav", persona.speak(statement_text, sample_rate=RATE),
-                         sample_rate=RATE)
+        terms = {"subject": name.title(), "operator": OPERATOR, "purposes": [PURPOSE], "expires": expires}
+        grant, _, _ = grant_read_statement(home, persona, voice_id=f"{name}-bench", terms=terms,
+                                           wav=work / f"{name}-statement.wav", sample_rate=RATE)
         recordings = personas.record_script(persona, work / f"{name}-recordings", sample_rate=RATE, sentences=texts)
-        grant = consent.grant(home, voice_id=f"{name}-bench", subject=name.title(), operator=OPERATOR,
-                              purposes=[PURPOSE], expires=expires, statement_wav=statement)
         enroll(home, f"{name}-bench", recordings_dir=recordings, consent_id=grant.consent_id,
                config=ConvertConfig.fast(), seed=seed, progress=progress, warn=lambda m: None)
         models[name] = load_voice(home, f"{name}-bench")

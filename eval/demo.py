@@ -1,7 +1,8 @@
 """`voiceguard demo`: the four jobs end to end on built-in synthetic data, in a fresh home.
 
 A synthetic persona (espeak-ng with its own pitch, rate and timbre: never a real person)
-records a consent statement and the enrollment script; consent is granted and the voice
+records a consent statement (with its one-time code, read again with a new code if the check
+refuses a reading) and the enrollment script; consent is granted and the voice
 enrolled; three sentences are cloned (watermarked, recorded, C2PA-signed); copies go through
 MP3 32 kbit/s, the telephone chain, noise and a 3 s crop; an unmarked TTS clip (and, when
 the Debian corpus is installed, a real recording) joins them; everything is scanned into an
@@ -128,6 +129,7 @@ def run_demo(out: Path, *, seed: int, persona_name: str = "nova", n_sentences: i
     from cloner.convert import ConvertConfig
     from cloner.enroll import enroll
     from cloner.pipeline import clone
+    from eval.bench_consent_code import grant_read_statement
     from guard import consent
     from guard.audio import save
     from guard.home import init_home
@@ -143,18 +145,20 @@ def run_demo(out: Path, *, seed: int, persona_name: str = "nova", n_sentences: i
     persona = personas.get(persona_name)
     voice_id = f"{persona.name}-demo"
     expires = date.today() + timedelta(days=365)
-    statement_text = consent.template(subject=persona.name.title(), operator=OPERATOR, purposes=list(PURPOSES),
-                                      expires=expires)
-    statement = save(out / "consent-statement.wav", persona.speak(statement_text, sample_rate=DEMO_RATE),
-                     sample_rate=DEMO_RATE)
+    terms = {"subject": persona.name.title(), "operator": OPERATOR, "purposes": list(PURPOSES), "expires": expires}
+    refused: list[str] = []
+    grant, statement_text, _ = grant_read_statement(home, persona, voice_id=voice_id, terms=terms,
+                                                    wav=out / "consent-statement.wav", sample_rate=DEMO_RATE,
+                                                    notify=refused.append)
     speech_s = record_persona(persona, out / "recordings", n_sentences=n_sentences)
     story.tell(f"Synthetic persona '{persona.name}' (espeak-ng {persona.espeak_voice}, warped timbre) read the consent "
-               f"statement and {n_sentences} script sentences ({speech_s:.0f} s of audio)")
-    story.detail(f'statement: "{statement_text[:90]}..."')
-
-    grant = consent.grant(home, voice_id=voice_id, subject=persona.name.title(), operator=OPERATOR,
-                          purposes=list(PURPOSES), expires=expires, statement_wav=statement)
-    story.tell(f"Consent {grant.consent_id} granted for {voice_id}: purposes {', '.join(PURPOSES)}, expires {expires}")
+               f"statement `consent template` gave, with its one-time code, and {n_sentences} script sentences "
+               f"({speech_s:.0f} s of audio)")
+    story.detail(f'statement: "{statement_text[:90]}... {statement_text.rsplit(". ", 1)[-1]}"')
+    for line in refused:
+        story.detail(f"note: {line}")
+    story.tell(f"Consent {grant.consent_id} granted for {voice_id}: purposes {', '.join(PURPOSES)}, expires {expires}, "
+               f"code {grant.evidence['challenge_id']} heard")
 
     t0 = time.perf_counter()
     enroll(home, voice_id, recordings_dir=out / "recordings", consent_id=grant.consent_id,
@@ -219,7 +223,8 @@ def run_demo(out: Path, *, seed: int, persona_name: str = "nova", n_sentences: i
 
     summary = {
         "out": str(out), "home": str(home.root), "report": str(report), "voice_id": voice_id,
-        "consent_id": grant.consent_id, "verdicts": checks, "all_verdicts_expected": all(c["ok"] for c in checks),
+        "consent_id": grant.consent_id, "challenge_id": grant.evidence["challenge_id"],
+        "statement_readings": len(refused) + 1, "verdicts": checks, "all_verdicts_expected": all(c["ok"] for c in checks),
         "clone_refused_after_revocation": refusal != "NOT REFUSED" and not refused_path.exists(),
         "audit_ok": audit.ok, "tampered_audit_failed": not bad.ok, "elapsed_s": round(story.elapsed_s(), 1),
     }

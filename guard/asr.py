@@ -31,6 +31,11 @@ from guard.errors import AudioError, ParameterError
 ASR_RATE = 16000
 MIN_DURATION_S = 0.3
 STATEMENT_WEIGHT = 10  # copies of the statement in the language model, against one of each background word
+# Pronunciations of the digits a consent code is read with that the en-us dictionary lacks (it keeps one
+# per word): "zero" as "zee-ro" (CMUdict's second one), and "four" without its "r" (as British speakers
+# and espeak-ng's en-gb voices say it) or with the vowel of "go". Without them "four" is often heard as
+# "fall", "far" or "on" (eval/bench_consent_code.py).
+EXTRA_PRONUNCIATIONS: dict[str, tuple[str, ...]] = {"zero": ("Z IY R OW",), "four": ("F AO", "F OW R")}
 _LOCK = threading.Lock()
 
 _ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen " \
@@ -132,6 +137,12 @@ def _pronounce(word: str) -> str:
     return " ".join(phones) or "SIL"
 
 
+def _dictionary_lines(word: str) -> str:
+    """The restricted dictionary's entries for ``word``: its pronunciation, then any of :data:`EXTRA_PRONUNCIATIONS`."""
+    extra = EXTRA_PRONUNCIATIONS.get(word, ())
+    return f"{word} {_pronounce(word)}\n" + "".join(f"{word}({i}) {p}\n" for i, p in enumerate(extra, 2))
+
+
 def _arpa(sentences: Sequence[Sequence[str]]) -> str:
     from pocketsphinx.lm import ArpaBoLM
 
@@ -160,7 +171,7 @@ def _decode(y: np.ndarray, *, sample_rate: int, sentences: Sequence[Sequence[str
         lm_path = Path(tmp) / "restricted.arpa"
         dict_path = Path(tmp) / "restricted.dict"
         lm_path.write_text(_arpa(sentences))
-        dict_path.write_text("".join(f"{w} {_pronounce(w)}\n" for w in vocab))
+        dict_path.write_text("".join(_dictionary_lines(w) for w in vocab))
         decoder = Decoder(lm=str(lm_path), dict=str(dict_path), loglevel="FATAL")
         decoder.start_utt()
         decoder.process_raw(pcm, full_utt=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from cloner import personas, script
+from cloner import personas
 from guard.audio import save
 
 SR = 16000
@@ -13,6 +13,27 @@ PURPOSES = ("research", "audiobook")
 # A fixed day, not "today + n": the statement's words (and so how well the recogniser hears
 # them) stay the same from one day to the next.
 EXPIRES = date(date.today().year + 2, 1, 1)
+# The one-time consent code the tests' statements end with: `consent template` draws a random one,
+# the tests log this one (issue_code) so that the words read, and how well they are heard, repeat.
+STATEMENT_CODE = "471926"
+# The terms persona nova's statement names (the nova_statement fixture), until EXPIRES.
+NOVA_TERMS = {"subject": "persona nova (synthetic)", "operator": "voiceguard tests", "purposes": ["research", "audiobook"]}
+
+
+def issue_code(home, *, subject: str, operator: str, purposes, expires, code: str = STATEMENT_CODE,  # noqa: ANN001
+               days_ago: float = 0.0):  # noqa: ANN201
+    """Log ``code`` in ``home`` for these terms as `consent template` logs a code it drew (``consent.challenge``),
+    issued ``days_ago`` days ago (so expired after 14); the Challenge."""
+    from datetime import datetime, timedelta, timezone
+
+    from guard import ledger
+    from guard.consent.challenge import Challenge, terms_sha256
+
+    issued = datetime.now(timezone.utc) - timedelta(days=days_ago)
+    draft = Challenge.draft(code=code, now=issued, terms_sha256=terms_sha256(subject=subject, operator=operator,
+                                                                           purposes=purposes, expires=expires))
+    ledger.append(home, "consent.challenge", draft.body())
+    return draft
 
 
 def record_script(folder: Path, persona: str, sentences: list[str] | tuple[str, ...]) -> Path:
@@ -21,15 +42,16 @@ def record_script(folder: Path, persona: str, sentences: list[str] | tuple[str, 
 
 
 def grant_statement(home, voice_id: str, persona: str, work: Path, *, purposes=PURPOSES):  # noqa: ANN001, ANN201
-    """Grant consent for ``voice_id`` with ``persona`` reading the statement (synthetic speech)."""
+    """Grant consent for ``voice_id`` with ``persona`` reading the statement with its code (synthetic speech)."""
     from guard import consent
+    from guard.consent.template import statement_text
 
-    expires = EXPIRES.isoformat()
-    subject = f"persona {persona} (synthetic)"
-    text = script.consent_statement(subject=subject, operator="voiceguard tests", purposes=purposes, expires=expires)
+    terms = {"subject": f"persona {persona} (synthetic)", "operator": "voiceguard tests", "purposes": list(purposes),
+             "expires": EXPIRES}
+    issue_code(home, **terms)
+    text = statement_text(**terms, code=STATEMENT_CODE)
     wav = save(work / f"statement-{voice_id}.wav", personas.get(persona).speak(text, sample_rate=SR), sample_rate=SR)
-    return consent.grant(home, voice_id=voice_id, subject=subject, operator="voiceguard tests",
-                         purposes=list(purposes), expires=expires, statement_wav=wav)
+    return consent.grant(home, voice_id=voice_id, statement_wav=wav, **terms)
 
 
 def install_tiny_voice(home, consent_id: str, *, recordings: tuple[str, ...] = (), log: bool = True,  # noqa: ANN001

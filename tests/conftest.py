@@ -1,4 +1,4 @@
-"""Shared fixtures: a seeded rng, signals made in code, a tiny detector corpus, untrained detector models, a fresh home, a CLI runner."""
+"""Shared fixtures: a seeded rng, signals made in code, a tiny detector corpus, untrained detector models, a fresh home, a CLI runner, a persona's consent statement with its code."""
 
 from __future__ import annotations
 
@@ -143,6 +143,22 @@ def speech() -> np.ndarray:
     from cloner.tts import synthesize
 
     return synthesize("The quick brown fox jumps over the lazy dog near the river bank.", voice="en-us", sample_rate=SR)
+
+
+@pytest.fixture(scope="session")
+def nova_statement(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Persona nova reading the statement of clone_support.NOVA_TERMS until clone_support.EXPIRES with
+    clone_support.STATEMENT_CODE (synthetic speech, made once per session); log the code in a home with
+    clone_support.issue_code to grant it."""
+    from clone_support import EXPIRES, NOVA_TERMS, STATEMENT_CODE
+
+    from cloner import personas
+    from guard.audio import save
+    from guard.consent.template import statement_text
+
+    text = statement_text(**NOVA_TERMS, expires=EXPIRES, code=STATEMENT_CODE)
+    return save(tmp_path_factory.mktemp("statement") / "statement.wav", personas.get("nova").speak(text, sample_rate=SR),
+                sample_rate=SR)
 
 
 @pytest.fixture

@@ -60,7 +60,7 @@ def test_checked_keeps_its_keys_and_adds_marks_at_the_end(home: Home, tmp_path: 
     assert CHECKED_KEYS[:13] == ("public_key", "tree_heads", "events", "checkpoint", "pinned checkpoint", "consents",
                                  "revocations", "enrollments", "clips", "files", "files_missing", "refusals",
                                  "deletions")
-    assert CHECKED_KEYS[13:] == ("marks", "key_rotations")
+    assert CHECKED_KEYS[13:] == ("marks", "key_rotations", "challenges")
     _append(home, [("audio.marked", _mark())])
     export_bundle(home, tmp_path / "bundle")
     for report in (audit_home(home), audit_bundle(tmp_path / "bundle")):

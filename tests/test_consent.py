@@ -24,13 +24,16 @@ def licence(home: Home, voice_id: str = "corpus-1", purposes=("research",), expi
                          expires=expires, license_text="CC BY 4.0")
 
 
-def test_template_names_everything_in_words() -> None:
-    text = consent.template(subject="Ada Lovelace", operator="Example Studio", purposes=["research", "audiobook"],
-                            expires="2027-03-14")
+def test_template_names_everything_in_words(home: Home) -> None:
+    expires = date(date.today().year + 1, 3, 14)
+    text = consent.template(home, subject="Ada Lovelace", operator="Example Studio", purposes=["research", "audiobook"],
+                            expires=expires)
     assert text.startswith("I, Ada Lovelace, agree that Example Studio may use recordings of my voice")
-    assert "for audiobooks and research, until the fourteenth of March twenty twenty seven." in text
+    assert f"for audiobooks and research, until {spoken_date(expires)}. I can withdraw this consent" in text
+    assert " My consent code is " in text and text.endswith(".")  # its one-time code: tests/test_consent_challenge.py
     assert not any(c.isdigit() for c in text)
     assert spoken_date(date(2031, 12, 23)) == "the twenty third of December twenty thirty one"
+    assert spoken_date(date(2027, 3, 14)) == "the fourteenth of March twenty twenty seven"
 
 
 @pytest.mark.parametrize(("kwargs", "error", "match"), [
@@ -40,10 +43,10 @@ def test_template_names_everything_in_words() -> None:
     ({"purposes": "research"}, ConsentError, "list of names"),
     ({"expires": "next year"}, ParameterError, "YYYY-MM-DD"),
 ])
-def test_template_rejects_bad_input(kwargs: dict, error: type, match: str) -> None:
-    args = {"subject": "A", "operator": "B", "purposes": ["research"], "expires": "2030-01-01"} | kwargs
+def test_template_rejects_bad_input(home: Home, kwargs: dict, error: type, match: str) -> None:
+    args = {"subject": "A", "operator": "B", "purposes": ["research"], "expires": NEXT_YEAR} | kwargs
     with pytest.raises(error, match=match):
-        consent.template(**args)
+        consent.template(home, **args)
 
 
 def test_licence_grant_is_signed_logged_and_valid(home: Home) -> None:
@@ -157,8 +160,8 @@ def run(runner, home: Home, *args: str):  # noqa: ANN001, ANN201
 
 def test_cli_template_grant_list_show_revoke(runner, home: Home) -> None:  # noqa: ANN001
     res = run(runner, home, "template", "--subject", "Ada", "--operator", "Lab", "--purpose", "game",
-              "--expires", "2030-01-01")
-    assert res.exit_code == 0 and res.stdout.startswith("I, Ada, agree that Lab")
+              "--expires", NEXT_YEAR)
+    assert res.exit_code == 0 and res.stdout.startswith("I, Ada, agree that Lab") and "My consent code is" in res.stdout
     res = run(runner, home, "grant", "corpus-1", "--subject", "Reader", "--operator", "Lab", "--purpose", "research",
               "--purpose", "detector-training", "--expires", SOON.isoformat(), "--license", "CC BY 4.0", "--json")
     assert res.exit_code == 0, res.output
@@ -279,7 +282,8 @@ def test_the_same_agreement_granted_again_is_refused_naming_the_first(home: Home
 
 
 def _logged_statement_consent(home: Home, name: str) -> Path:
-    """A consent whose statement evidence is ``consents/<name>``, signed and logged as a grant would (no speech)."""
+    """A consent whose statement evidence is ``consents/<name>``, signed and logged as a grant before consent codes
+    would (no speech, no code)."""
     import hashlib
 
     from guard import ledger
@@ -310,13 +314,15 @@ def test_the_audit_notes_statement_copies_no_consent_refers_to_and_a_grant_remov
         path.write_bytes(b"left behind")
     report = audit_home(home)
     assert report.ok, report.failures
-    assert sorted(n.id for n in report.notes) == sorted(str(p) for p in [whole, partial, foreign])
-    assert {n.kind for n in report.notes} == {"unreferenced-file"}
+    strays = [n for n in report.notes if n.kind != "no-challenge"]  # logged with no consent code, as before codes
+    assert sorted(n.id for n in strays) == sorted(str(p) for p in [whole, partial, foreign])
+    assert {n.kind for n in report.notes} == {"unreferenced-file", "no-challenge"}
     licence(home)  # any grant sweeps half-made copies, under the ledger's write lock
     # a whole copy might be the evidence of a consent in a ledger restored from a backup: kept, noted
     assert sorted(folder.iterdir()) == sorted([kept, whole, foreign])
     report = audit_home(home)
-    assert report.ok and sorted(n.id for n in report.notes) == sorted([str(whole), str(foreign)])
+    strays = [n for n in report.notes if n.kind != "no-challenge"]
+    assert report.ok and sorted(n.id for n in strays) == sorted([str(whole), str(foreign)])
     consent.check(home, "amy", "research")  # the referenced statement is untouched and still checks
 
 

@@ -13,6 +13,7 @@ from guard.cli import cli
 from guard.consent.evidence import check_reuse
 from guard.consent.record import MAX_EXPIRY_YEARS, Consent, as_date, latest_expiry
 from guard.consent.statement import score_hypothesis, statement_pieces
+from guard.consent.template import statement_text, terms_text
 from guard.errors import ConsentError, ParameterError
 from guard.home import Home
 
@@ -153,13 +154,13 @@ def test_cli_expiry_is_a_usage_error(runner, home: Home, command: str, expires: 
 # -- statement scoring ------------------------------------------------------------------------------------
 
 CLAIM = {"subject": "Nova Synth", "operator": "QA Labs", "purposes": ["audiobook", "accessibility"],
-         "expires": date(2027, 6, 30)}
+         "expires": date(2027, 6, 30), "code": "471926"}
 
 
 def _heard(**changes) -> list[str]:  # noqa: ANN003
     from guard.asr import words
 
-    return words(consent.template(**(CLAIM | changes)))
+    return words(statement_text(**(CLAIM | changes)))
 
 
 @pytest.mark.parametrize(("claim", "expires"), [
@@ -172,9 +173,13 @@ def test_statement_pieces_are_the_template(claim: dict, expires: date) -> None:
 
     args = claim | {"expires": expires}
     pieces = statement_pieces(**args)
-    assert [w for text, _ in pieces for w in words(text)] == words(consent.template(**args))
-    match = score_hypothesis(words(consent.template(**args)), pieces)
+    assert [w for text, _ in pieces for w in words(text)] == words(statement_text(**args))
+    match = score_hypothesis(words(statement_text(**args)), pieces)
     assert match.overall == 1.0 and set(match.fields.values()) == {1.0} and match.other_date == ()
+    assert match.code_heard == args["code"] and "code" in match.fields
+    terms = {k: v for k, v in args.items() if k != "code"}  # without a code: the terms alone, no code field
+    assert [w for text, _ in statement_pieces(**terms) for w in words(text)] == words(terms_text(**terms))
+    assert "code" not in score_hypothesis(words(terms_text(**terms)), statement_pieces(**terms)).fields
 
 
 @pytest.mark.parametrize(("said", "field", "score"), [

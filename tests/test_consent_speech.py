@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from clone_support import issue_code
 
 from guard import asr, consent, speaker
 from guard.audio import save
@@ -23,6 +24,9 @@ ASTERISK = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
 LIBRISPEECH = Path(__file__).resolve().parents[2] / "shared" / "data" / "librispeech-sample"
 EXPIRES = date(date.today().year + 2, 1, 1)  # fixed words from day to day (see tests/clone_support.py)
 WHO = {"subject": "Ada Lovelace", "operator": "Example Studio", "purposes": ["audiobook", "research"]}
+# The statement's one-time code: fixed, so the words read repeat; one the en-us+f3 voice is heard saying in full
+# (in "four seven", its "seven" is heard as "can and").
+CODE = "305817"
 UNRELATED = ("The quick brown fox jumps over the lazy dog near the river bank. It was a sunny afternoon "
              "and the birds were singing in the trees.")
 
@@ -35,7 +39,15 @@ def say(text: str, voice: str = "en-us") -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def statement_text() -> str:
-    return consent.template(**WHO, expires=EXPIRES)
+    from guard.consent.template import statement_text
+
+    return statement_text(**WHO, expires=EXPIRES, code=CODE)
+
+
+@pytest.fixture
+def coded(home: Home) -> None:
+    """The statement's one-time code issued in ``home`` for WHO until EXPIRES (as `consent template` would)."""
+    issue_code(home, **WHO, expires=EXPIRES, code=CODE)
 
 
 def test_match_score_separates_the_template_from_other_speech(statement_text: str) -> None:
@@ -46,6 +58,7 @@ def test_match_score_separates_the_template_from_other_speech(statement_text: st
     assert 0.0 <= unrelated <= own <= 1.0
 
 
+@pytest.mark.usefixtures("coded")
 def test_grant_with_statement_keeps_hash_embedding_and_score(home: Home, tmp_path: Path,
                                                              statement_text: str) -> None:
     wav = save(tmp_path / "statement.wav", say(statement_text, "en-us+f3"), sample_rate=SR)
@@ -66,6 +79,7 @@ def test_grant_with_statement_keeps_hash_embedding_and_score(home: Home, tmp_pat
     assert "file-hash-mismatch" in audit_home(home).kinds()
 
 
+@pytest.mark.usefixtures("coded")
 def test_statement_saying_something_else_is_refused_with_its_score(home: Home, tmp_path: Path) -> None:
     wav = save(tmp_path / "statement.wav", say(UNRELATED), sample_rate=SR)
     with pytest.raises(ConsentError, match=r"does not say the consent template \(match score 0\.\d\d <"):
@@ -79,6 +93,7 @@ def test_statement_saying_something_else_is_refused_with_its_score(home: Home, t
     (lambda p: save(p, np.zeros(SR * 2, dtype=np.float32), sample_rate=SR), AudioError, "silent"),
     (lambda p: save(p, np.full(SR // 10, 0.1, dtype=np.float32), sample_rate=SR), AudioError, "too short"),
 ])
+@pytest.mark.usefixtures("coded")
 def test_bad_statement_files_are_clear_errors(home: Home, tmp_path: Path, make, error, match: str) -> None:  # noqa: ANN001
     path = tmp_path / "statement.wav"
     make(path)
@@ -87,6 +102,7 @@ def test_bad_statement_files_are_clear_errors(home: Home, tmp_path: Path, make, 
     assert consent.list_consents(home) == []
 
 
+@pytest.mark.usefixtures("coded")
 def test_speaker_matches_the_same_voice(home: Home, tmp_path: Path, statement_text: str) -> None:
     VOICE = "en-us+f3"  # noqa: N806
     # en-us+f3: the statement check hears its whole statement (en-us+m3's date is mostly misheard).
@@ -188,6 +204,12 @@ def test_wer(ref: str, hyp: str, expected: float) -> None:
 def test_asr_bad_input(call, error: type, match: str) -> None:  # noqa: ANN001
     with pytest.raises(error, match=match):
         call()
+
+
+def test_the_restricted_dictionary_gives_digits_their_other_pronunciations() -> None:
+    assert asr._dictionary_lines("four") == "four F AO R\nfour(2) F AO\nfour(3) F OW R\n"
+    assert asr._dictionary_lines("zero") == "zero Z IH R OW\nzero(2) Z IY R OW\n"
+    assert asr._dictionary_lines("seven") == "seven S EH V AH N\n"
 
 
 def test_words_normalisation() -> None:

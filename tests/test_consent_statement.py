@@ -1,4 +1,7 @@
-"""The spoken statement must say this consent, field by field, and one recording backs one consent (synthetic speech)."""
+"""The spoken statement must say this consent, field by field, and one recording backs one consent (synthetic speech).
+
+Its one-time code (tests/test_consent_challenge.py) is logged in each home with clone_support.issue_code.
+"""
 
 from __future__ import annotations
 
@@ -6,29 +9,28 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from clone_support import EXPIRES, SR
+from clone_support import EXPIRES, SR, STATEMENT_CODE, issue_code
+from clone_support import NOVA_TERMS as WHO
 
-from cloner import personas, script
+from cloner import personas
 from guard import consent
 from guard.audio import save
+from guard.consent.template import statement_text
 from guard.errors import AudioError, ConsentError
 from guard.home import Home
 
-WHO = {"subject": "persona nova (synthetic)", "operator": "voiceguard tests", "purposes": ["research", "audiobook"]}
 
-
-@pytest.fixture(scope="module")
-def statement(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Persona nova reading the statement of WHO until EXPIRES."""
-    text = script.consent_statement(**WHO, expires=EXPIRES)
-    return save(tmp_path_factory.mktemp("statement") / "statement.wav", personas.get("nova").speak(text, sample_rate=SR),
-                sample_rate=SR)
+@pytest.fixture
+def statement(home: Home, nova_statement: Path) -> Path:
+    """Persona nova reading the statement of WHO until EXPIRES, its code issued in ``home``."""
+    issue_code(home, **WHO, expires=EXPIRES)
+    return nova_statement
 
 
 def test_own_statement_is_accepted_and_backs_only_its_consent(home: Home, statement: Path) -> None:
     c = consent.grant(home, voice_id="nova", expires=EXPIRES, statement_wav=statement, **WHO)
     fields = c.evidence["field_scores"]
-    assert set(fields) == {"subject", "operator", "purpose:research", "purpose:audiobook", "expires"}
+    assert set(fields) == {"subject", "operator", "purpose:research", "purpose:audiobook", "expires", "code"}
     assert min(fields.values()) >= consent.NAME_THRESHOLD and c.evidence["match_score"] >= consent.STATEMENT_THRESHOLD
     for change in ({"voice_id": "mallory"}, {"operator": "Shady Corp"}, {"purposes": ["research"]}):
         args = {"voice_id": "nova", **WHO, **change}
@@ -55,8 +57,8 @@ def test_recording_similarity_tells_copies_from_other_readings() -> None:
     from guard.consent.fingerprint import SAME_RECORDING, similarity
 
     nova = personas.get("nova")
-    a = nova.speak(script.consent_statement(**WHO, expires=EXPIRES), sample_rate=16000)
-    other = nova.speak(script.consent_statement(**WHO, expires=EXPIRES.replace(month=6)), sample_rate=16000)
+    a = nova.speak(statement_text(**WHO, expires=EXPIRES, code=STATEMENT_CODE), sample_rate=16000)
+    other = nova.speak(statement_text(**WHO, expires=EXPIRES.replace(month=6), code=STATEMENT_CODE), sample_rate=16000)
     assert similarity(a, transcode(a, sample_rate=16000, codec="opus", bitrate_bps=16000)) >= SAME_RECORDING
     assert similarity(a, other) < SAME_RECORDING  # another date read: another recording
     assert similarity(a, a[:8000]) == 0.0 and similarity(a[:100], a[:100]) == 0.0  # lengths apart; too short
@@ -68,6 +70,7 @@ def test_recording_similarity_tells_copies_from_other_readings() -> None:
 ])
 def test_a_claim_the_statement_does_not_say_is_refused(home: Home, statement: Path, change: dict, match: str) -> None:
     args = {"voice_id": "nova", "expires": EXPIRES, **WHO, **change}
+    issue_code(home, **{k: v for k, v in args.items() if k != "voice_id"})  # the code of the claimed terms, as said
     with pytest.raises(ConsentError, match=match) as info:
         consent.grant(home, statement_wav=statement, **args)
     assert str(info.value).startswith(f"{statement}: ")
@@ -79,6 +82,7 @@ def test_a_claim_the_statement_does_not_say_is_refused(home: Home, statement: Pa
     (np.full(10, 0.1, dtype=np.float32), "too short to recognise"),
 ])
 def test_unusable_statement_audio_names_the_file(home: Home, tmp_path: Path, y: np.ndarray, match: str) -> None:
+    issue_code(home, **WHO, expires=EXPIRES)
     path = save(tmp_path / "bad-statement.wav", y, sample_rate=SR)
     with pytest.raises(AudioError, match=match) as info:
         consent.grant(home, voice_id="nova", expires=EXPIRES, statement_wav=path, **WHO)

@@ -30,7 +30,8 @@ N_REFUSALS = 12
 
 
 def _granted(home: Home, statement: Path) -> dict:
-    """A consent.granted body with statement evidence kept in the home, signed by the home's key."""
+    """A consent.granted body with statement evidence kept in the home, signed by the home's key (no consent code,
+    as granted before codes: the audit notes it, no-challenge)."""
     now = datetime.now(timezone.utc)
     record = Consent(consent_id="consent-amy", voice_id="amy", subject="Amy", operator="Lab", purposes=("research",),
                      languages=("en",), valid_from=now - timedelta(days=1), expires_at=now + timedelta(days=30),
@@ -422,7 +423,8 @@ def test_edited_event_is_named_once_with_its_consequences_counted(lived: Home, r
     assert_fail(res, "leaf-hash-mismatch", "event 3 (clone.refused)", "changed after it was logged")
     later = N_REFUSALS + 4 - 3 + 1  # heads 4..16 and the checkpoint
     one_line(res, "...", f"and {later} later tree head(s) no longer match and the stored tree state")
-    assert len(res.stderr.strip().splitlines()) == 3
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 4 and lines[1].startswith("  NOTE no-challenge: event 0 (consent-amy)")  # logged as before codes
     failures = json.loads(invoke(runner, lived, "audit", "--json").stdout)["failures"]
     heads = [f for f in failures if f["kind"] == "tree-head-mismatch"]
     assert len(heads) == later and {f["consequence_of"] for f in heads} == {"leaf-hash-mismatch: event 3 (clone.refused)"}

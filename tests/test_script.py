@@ -50,19 +50,21 @@ def test_cli_print_script(runner) -> None:  # noqa: ANN001
     assert script.SENTENCES[5] in result.output
 
 
-def test_cli_print_script_with_statement(runner) -> None:  # noqa: ANN001
+def test_cli_print_script_with_statement(runner, home) -> None:  # noqa: ANN001
     import json
     from datetime import date
 
     from guard.cli import cli
 
     expires = date(date.today().year + 2, 1, 31).isoformat()
-    args = ["enroll", "--print-script", "--subject", "Ada Lovelace", "--operator", "Acme Audio",
-            "--purpose", "audiobook", "--expires", expires]
+    args = ["--home", str(home.root), "enroll", "--print-script", "--subject", "Ada Lovelace", "--operator",
+            "Acme Audio", "--purpose", "audiobook", "--expires", expires]
     result = runner.invoke(cli, args)
     assert result.exit_code == 0
-    assert result.output.index("I, Ada Lovelace, agree") < result.output.index("01. ")
+    assert result.stdout.index("I, Ada Lovelace, agree") < result.stdout.index("01. ")
+    assert "My consent code is " in result.stdout and "Consent code challenge-" in result.stderr
     data = json.loads(runner.invoke(cli, [*args, "--json"]).stdout)
     assert data["statement"].startswith("I, Ada Lovelace") and len(data["sentences"]) == len(script.SENTENCES)
+    assert len(data["code"]) == 6 and data["challenge_id"].startswith("challenge-") and data["valid_until"]
     bad = runner.invoke(cli, [*args[:-4], "--purpose", "flying", "--expires", expires])
     assert bad.exit_code == 2 and "'flying' is not one of" in bad.output  # a usage error, like consent grant's

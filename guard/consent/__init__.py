@@ -1,9 +1,11 @@
 """Consent: records with spoken or licence evidence, their scope and expiry, and revocation.
 
-A grant is signed with the home's Ed25519 key and written to the ledger as
-``consent.granted``; a revocation is a later ``consent.revoked`` event, never an edit. The
-cloner calls :func:`check_enrolled` before every clip (only the enrolled speaker's own consent
-counts) and :func:`speaker_matches` at enrollment.
+A spoken statement is read from :func:`template`, which issues a one-time code in the home
+(``consent.challenge``, :mod:`guard.consent.challenge`); a grant accepts the recording only with
+the code of an open challenge issued for its terms. A grant is signed with the home's Ed25519
+key and written to the ledger as ``consent.granted``; a revocation is a later
+``consent.revoked`` event, never an edit. The cloner calls :func:`check_enrolled` before every
+clip (only the enrolled speaker's own consent counts) and :func:`speaker_matches` at enrollment.
 """
 
 from __future__ import annotations
@@ -18,11 +20,9 @@ from pathlib import Path
 import numpy as np
 from cryptography.exceptions import InvalidSignature
 
+from guard.consent.challenge import VALID_DAYS, issue_statement, template
 from guard.consent.evidence import (
-    DATE_THRESHOLD,
-    NAME_THRESHOLD,
-    PURPOSE_THRESHOLD,
-    STATEMENT_THRESHOLD,
+    check_code_unused,
     check_not_granted,
     check_reuse,
     keep_statement,
@@ -45,21 +45,29 @@ from guard.consent.record import (
     one_line,
 )
 from guard.consent.scope import check_enrolled, check_evidence, renews
-from guard.consent.template import template
+from guard.consent.verdict import (
+    DATE_THRESHOLD,
+    NAME_THRESHOLD,
+    PURPOSE_THRESHOLD,
+    STATEMENT_THRESHOLD,
+)
 from guard.digest import sha256_file
 from guard.errors import ConsentError, ParameterError
 from guard.home import Home
 
-__all__ = ["PURPOSES", "LICENSE_PURPOSES", "STATUSES", "MAX_EXPIRY_YEARS", "Consent", "template", "grant", "revoke",
+__all__ = ["PURPOSES", "LICENSE_PURPOSES", "STATUSES", "MAX_EXPIRY_YEARS", "VALID_DAYS", "Consent", "template",
+           "issue_statement", "grant", "revoke",
            "get", "get_valid", "list_consents", "check", "check_enrolled", "renews", "speaker_matches", "STATEMENT_THRESHOLD",
            "NAME_THRESHOLD", "PURPOSE_THRESHOLD", "DATE_THRESHOLD", "SPEAKER_THRESHOLD"]
 
-# The statement check (guard.consent.evidence, guard.consent.statement): the recording is decoded
+# The statement check (guard.consent.statement, guard.consent.verdict): the recording is decoded
 # once, with the claimed statement, ~500 common words and every month, ordinal, number, year and
 # purpose word in the language model. It must say STATEMENT_THRESHOLD of the statement's words in
 # order; NAME_THRESHOLD of the subject's and of the operator's words; PURPOSE_THRESHOLD of every
 # purpose's words; DATE_THRESHOLD of the expiry's day, month and year words, with no other month,
-# ordinal or number heard where the date is said. Measured on espeak-ng speech (synthetic: personas
+# ordinal or number heard where the date is said; and, since consent codes, every digit of an open
+# code issued for these terms, with no other digit where the code is said (measured by
+# eval/bench_consent_code.py). Before codes, measured on espeak-ng speech (synthetic: personas
 # nova, orson, juniper and en-us+f3, each reading four statements, scored against its own claim and
 # against claims with another subject, operator, purposes or date; 144 decodes): own claims scored
 # 0.76-1.00 overall and 12/16 were accepted (the 4 refused each had one name or purpose misheard);
@@ -95,7 +103,9 @@ def grant(home: Home, *, voice_id: str, subject: str, operator: str, purposes: S
     languages : sequence of str
     statement_wav : Path, optional
         The subject reading :func:`template`; checked by speech recognition (overall and field
-        by field), kept in the home with its SHA-256 and speaker embedding. A recording that
+        by field, and its one-time code: that of a challenge of this home issued for exactly
+        these terms, not expired now and cited by no other consent; the evidence names it as
+        ``challenge_id``), kept in the home with its SHA-256 and speaker embedding. A recording that
         already backs a consent on other terms, or a revoked one, is refused. The copy is
         put in the home's ``consents/`` folder only while the grant holds the ledger's write
         lock, and taken back unless the consent is committed; a copy left by a grant killed
@@ -111,7 +121,8 @@ def grant(home: Home, *, voice_id: str, subject: str, operator: str, purposes: S
     ConsentError
         Bad voice id, unknown purpose, already expired or too far ahead, both or neither
         evidence, a licence for a non-research purpose, a statement that does not say this
-        consent's template, or a statement recording already used for another consent.
+        consent's template, no open code for these terms or a code heard that is none of them
+        (expired or already used: named), or a statement recording already used for another consent.
     AudioError
         The statement recording is unreadable or has no usable speech (the file is named).
     """
@@ -151,7 +162,7 @@ def grant(home: Home, *, voice_id: str, subject: str, operator: str, purposes: S
         if notify is not None and wav.is_file():  # a missing file is named at once, below
             notify("Checking the statement (speech recognition and speaker embedding)...")
         evidence = statement_evidence(home, consent_id, wav, voice_id=voice_id, subject=subject, operator=operator,
-                                      purposes=purposes, day=day, existing=existing)
+                                      purposes=purposes, day=day, existing=existing, at=now)
     record = Consent(consent_id, voice_id, subject, operator, purposes, langs, now, end_of(day), evidence, now)
     record = replace(record, signature=home.signing_key().sign(record.message()).hex())
     from guard import ledger
@@ -163,6 +174,7 @@ def grant(home: Home, *, voice_id: str, subject: str, operator: str, purposes: S
         if evidence["kind"] == "statement":
             check_reuse(Path(statement_wav), evidence["sha256"], existing, voice_id=voice_id,  # type: ignore[arg-type]
                         subject=subject, operator=operator, purposes=purposes, day=day)
+            check_code_unused(Path(statement_wav), evidence["challenge_id"], existing)  # type: ignore[arg-type]
         sweep_statements(home)  # half-made copies of grants killed while copying
         if evidence["kind"] == "statement":  # last: nothing that could refuse the grant follows
             keep_statement(Path(statement_wav), evidence)  # type: ignore[arg-type]

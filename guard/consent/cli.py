@@ -74,6 +74,8 @@ def _evidence_lines(evidence: dict, kept_at: str | None) -> list[str]:
                  f"{evidence.get('match_threshold')})" + (f"; by field: {fields}" if fields else ""))
     if evidence.get("template"):
         lines.append(f"statement text: {evidence['template']}")
+    lines.append(f"consent code: {evidence['challenge_id']} (issued by `voiceguard consent template`)"
+                 if evidence.get("challenge_id") else "consent code: none (granted before consent codes)")
     embedding = evidence.get("speaker_embedding")
     if isinstance(embedding, list):
         lines.append(f"speaker embedding: {len(embedding)} values, compared with the recordings at enrollment "
@@ -112,14 +114,29 @@ def consent_group() -> None:
 @_operator
 @_purpose
 @_expires
-def template_command(subject: str, operator: str, purposes: tuple[str, ...], expires: date) -> None:
-    """Print the statement the speaker reads aloud for a spoken consent."""
-    from guard.consent.template import template
+@home_option
+@json_option
+def template_command(subject: str, operator: str, purposes: tuple[str, ...], expires: date, home_dir: Path,
+                     as_json: bool) -> None:
+    """Print the statement the speaker reads aloud for a spoken consent, with a fresh one-time code.
 
+    The code is logged in the home (a consent.challenge event) and is valid for 14 days, for a
+    grant on exactly these terms; `consent grant --statement` accepts a recording only with it.
+    With --json: statement, challenge_id, code, valid_until.
+    """
+    from guard.consent.challenge import issue_statement
+
+    home = open_home(home_dir)
     try:
-        click.echo(template(subject=subject, operator=operator, purposes=purposes, expires=expires))
+        issued = issue_statement(home, subject=subject, operator=operator, purposes=purposes, expires=expires)
     except ConsentError as exc:  # a blank or over-long name: the command line's to fix
         raise click.UsageError(str(exc)) from None
+    if as_json:
+        emit_json(issued.to_dict())
+        return
+    click.echo(issued.statement)  # the command's product, as before codes: stdout
+    say(f"Consent code {issued.challenge.challenge_id} is valid until {issued.challenge.valid_until.isoformat()}, "
+        f"for a grant on exactly these terms; record the speaker reading the whole statement, code included.")
 
 
 @consent_group.command("grant")

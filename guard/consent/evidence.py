@@ -1,10 +1,11 @@
 """Evidence for a consent: a licence text, or a spoken statement checked, kept and fingerprinted.
 
 A statement recording backs one consent. It must say that consent's statement (overall, and
-each of its subject, operator, purposes and expiry date: :mod:`guard.consent.statement`),
-and its bytes must not already back another consent, or a revoked one: a recording that
-says one thing cannot become the evidence of something else, and a withdrawn consent cannot
-be granted again from its old recording.
+each of its subject, operator, purposes and expiry date: :mod:`guard.consent.statement`)
+ending with the one-time code of an open challenge issued for exactly these terms (every digit
+heard in place: :mod:`guard.consent.challenge`), and its bytes must not already back another
+consent, or a revoked one: a recording that says one thing cannot become the evidence of
+something else, and a withdrawn consent cannot be granted again from its old recording.
 
 The copy kept in the home's ``consents/`` folder is made only under the ledger's write lock,
 just before the grant's event is committed (:func:`keep_statement`), and taken back if the
@@ -20,24 +21,19 @@ import os
 import re
 import shutil
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
 
+from guard.consent.challenge import TEMPLATE_FIX, candidates
 from guard.consent.record import Consent, name_key
-from guard.consent.statement import StatementMatch
+from guard.consent.verdict import STATEMENT_THRESHOLD, choose_candidate
 from guard.digest import sha256_file
 from guard.errors import AudioError, ConsentError, GuardError
 from guard.home import Home
 
 EMBED_RATE = 16000
-# Thresholds of the statement check (see guard.consent.statement); the measurements behind them
-# are in guard/consent/__init__.py.
-STATEMENT_THRESHOLD = 0.50
-NAME_THRESHOLD = 0.50
-PURPOSE_THRESHOLD = 0.50
-DATE_THRESHOLD = 0.60
 STATEMENTS_FOLDER = "consents"
 # The names grant gives what it writes there: a kept statement, and its copy while it is made.
 KEPT_NAME = re.compile(r"consent-[0-9a-f]{16}\.[^./]+")
@@ -50,15 +46,6 @@ def licence_evidence(text: str) -> dict:
     if not text:
         raise ConsentError("license text is empty")
     return {"kind": "license", "text": text, "sha256": hashlib.sha256(text.encode()).hexdigest()}
-
-
-_FIELD_NAMES = {"expires": "expiry date"}
-
-
-def _field_threshold(field: str) -> float:
-    if field == "expires":
-        return DATE_THRESHOLD
-    return PURPOSE_THRESHOLD if field.startswith("purpose:") else NAME_THRESHOLD
 
 
 def _same_terms(c: Consent, *, voice_id: str, subject: str, operator: str, purposes: Sequence[str], day: date) -> bool:
@@ -115,6 +102,20 @@ def check_reuse(wav: Path, digest: str, existing: Sequence[Consent], *, voice_id
                                f"a new consent needs a new recording of the speaker")
 
 
+def check_code_unused(wav: Path, challenge_id: str, existing: Sequence[Consent]) -> None:
+    """Refuse a grant whose consent code another consent already cites (checked again under the ledger's write lock).
+
+    Raises
+    ------
+    ConsentError
+        Naming the consent that used the code.
+    """
+    for c in existing:
+        if c.evidence.get("challenge_id") == challenge_id:
+            raise ConsentError(f"{wav}: consent code {challenge_id} was already used by consent {c.consent_id}; a code "
+                               f"backs one consent: {TEMPLATE_FIX}")
+
+
 def _copy_of(audio: np.ndarray | None, c: Consent, home: Home | None) -> bool:
     """Whether ``audio`` is a copy of consent ``c``'s kept statement recording (read in ``home`` when given)."""
     from guard.audio import load
@@ -132,71 +133,53 @@ def _copy_of(audio: np.ndarray | None, c: Consent, home: Home | None) -> bool:
         return False
 
 
-def statement_refusal(match: StatementMatch, *, day: date) -> str | None:
-    """Why a decoded statement does not back this consent, or None when it does.
-
-    Parameters
-    ----------
-    match : StatementMatch
-        :func:`guard.consent.statement.match_statement` of the recording against the claim.
-    day : date
-        The claimed expiry date (named in the reason when another date was heard).
-    """
-    from guard.consent.template import spoken_date
-
-    if match.overall < STATEMENT_THRESHOLD:
-        return (f"the statement does not say the consent template (match score {match.overall:.2f} < "
-                f"{STATEMENT_THRESHOLD:.2f}); record it again reading `voiceguard consent template` word for word")
-    if match.other_date:
-        return (f"the statement names another expiry date (heard {' '.join(match.other_date)!r} where this "
-                f"consent's date, {spoken_date(day)}, is said); record the speaker reading this consent's "
-                f"`voiceguard consent template`")
-    missing = [(k, v) for k, v in match.fields.items() if v < _field_threshold(k)]
-    if missing:
-        said = ", ".join(f"{_FIELD_NAMES.get(k, k.replace('purpose:', 'purpose '))} ({v:.2f} of its words heard, "
-                         f"need {_field_threshold(k):.2f})" for k, v in missing)
-        return (f"the statement does not say this consent's {said}; the recording must name this subject, "
-                f"operator, every purpose and the expiry date, as `voiceguard consent template` prints them")
-    return None
-
-
 def statement_evidence(home: Home, consent_id: str, wav: Path, *, voice_id: str, subject: str, operator: str,
-                       purposes: Sequence[str], day: date, existing: Sequence[Consent]) -> dict:
+                       purposes: Sequence[str], day: date, existing: Sequence[Consent], at: datetime) -> dict:
     """Check a statement recording and describe it as evidence, naming where its copy will be kept.
 
     Nothing is written: :func:`keep_statement` copies the recording to ``evidence["file"]``
     once the grant holds the ledger's write lock.
+
+    Parameters
+    ----------
+    at : datetime
+        The time of the grant: the code must not have expired by then.
 
     Raises
     ------
     AudioError
         The file cannot be read or has no usable speech (the message names the file).
     ConsentError
-        It does not say this consent's statement, or it already backs another consent.
+        It does not say this consent's statement with an open code issued for these terms, or it
+        already backs another consent.
     """
     from guard import speaker
     from guard.audio import load
-    from guard.consent.statement import match_statement
-    from guard.consent.template import template
+    from guard.consent.statement import match_statements
 
     wav = Path(wav)
     y = load(wav, sample_rate=EMBED_RATE)
     digest = sha256_file(wav)
-    check_reuse(wav, digest, existing, voice_id=voice_id, subject=subject, operator=operator,
-                purposes=purposes, day=day, audio=y, home=home)
+    terms = {"subject": subject, "operator": operator, "purposes": purposes}
+    check_reuse(wav, digest, existing, voice_id=voice_id, day=day, audio=y, home=home, **terms)
+    issued = candidates(home, **terms, expires=day, at=at, consents=existing)
+    if not issued:
+        raise ConsentError(f"{wav}: no open consent code for these terms (subject, operator, purposes and expiry): "
+                           f"{TEMPLATE_FIX}")
     try:
-        match = match_statement(y, sample_rate=EMBED_RATE, subject=subject, operator=operator, purposes=purposes,
-                                expires=day)
+        matches = match_statements(y, sample_rate=EMBED_RATE, **terms, expires=day,
+                                   codes=[c.challenge.code for c in issued])
         embedding = speaker.embed_speaker(y, sample_rate=EMBED_RATE)
     except AudioError as exc:
         raise AudioError(f"{wav}: {exc}; record the speaker reading the statement again") from None
-    reason = statement_refusal(match, day=day)
-    if reason is not None:
-        raise ConsentError(f"{wav}: {reason}")
+    try:
+        chosen, match = choose_candidate(list(zip(issued, matches)), day=day)
+    except ConsentError as exc:
+        raise ConsentError(f"{wav}: {exc}") from None
     kept = home.root.resolve() / STATEMENTS_FOLDER / f"{consent_id}{wav.suffix.lower() or '.wav'}"
     return {"kind": "statement", "file": str(kept), "sha256": digest,
-            "duration_s": round(y.shape[0] / EMBED_RATE, 3),
-            "template": template(subject=subject, operator=operator, purposes=purposes, expires=day),
+            "duration_s": round(y.shape[0] / EMBED_RATE, 3), "template": chosen.statement,
+            "challenge_id": chosen.challenge.challenge_id,
             "match_score": round(float(match.overall), 4), "match_threshold": STATEMENT_THRESHOLD,
             "field_scores": {k: round(float(v), 4) for k, v in match.fields.items()},
             "speaker_embedding": [round(float(v), 6) for v in embedding]}

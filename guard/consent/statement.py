@@ -1,14 +1,15 @@
-"""Whether a consent statement recording says *this* consent: its subject, operator, purposes and date.
+"""Whether a consent statement recording says *this* consent: its subject, operator, purposes, date and code.
 
 The recording is decoded once by the restricted recogniser (:func:`guard.asr.transcribe`)
-with a language model of the claimed statement (weighted :data:`guard.asr.STATEMENT_WEIGHT`
-times), :data:`guard.asr.BACKGROUND` common words, and :data:`COMPETITORS`: every month,
-ordinal, number and purpose word, so that a spoken "June" or "games" is heard as itself
-instead of being forced onto the claimed "December" or "audiobooks". The hypothesis is
-aligned with the statement (longest common subsequence), and each field is scored by the
-fraction of its words that the alignment found; where the date is said, a month, ordinal or
-number the claimed date lacks is a sign of another date. See :mod:`guard.consent.evidence`
-for the thresholds.
+with a language model of the claimed statements (each weighted :data:`guard.asr.STATEMENT_WEIGHT`
+times: one per consent code issued for the claimed terms), :data:`guard.asr.BACKGROUND` common
+words, and :data:`COMPETITORS`: every month, ordinal, number, digit and purpose word, so that a
+spoken "June", "games" or "five" is heard as itself instead of being forced onto the claimed
+"December", "audiobooks" or code digit. The hypothesis is aligned with each statement (longest
+common subsequence), and each field is scored by the fraction of its words that the alignment
+found; where the date is said, a month, ordinal or number the claimed date lacks is a sign of
+another date, and the digits heard where the code is said are kept (:attr:`StatementMatch.code_heard`).
+See :mod:`guard.consent.verdict` for the thresholds.
 """
 
 from __future__ import annotations
@@ -19,14 +20,25 @@ from datetime import date
 
 import numpy as np
 
-from guard.consent.template import MONTHS, ORDINALS, SPOKEN_PURPOSE, date_words, template
+from guard.consent.template import (
+    CODE_SENTENCE,
+    DIGIT_WORDS,
+    MONTHS,
+    ORDINALS,
+    SPOKEN_PURPOSE,
+    code_words,
+    date_words,
+    statement_text,
+    terms_text,
+)
+from guard.errors import ParameterError
 
 # Words a statement with another date or other purposes would contain: in the language model
 # they compete with the claimed ones, so a changed field decodes as what was said.
 COMPETITORS: tuple[str, ...] = tuple(dict.fromkeys(
     [*MONTHS, *ORDINALS, "thirtieth", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
      "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen",
-     "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "hundred", "thousand", "oh",
+     "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "hundred", "thousand", "oh", "zero",
      *" ".join(SPOKEN_PURPOSE.values()).split()]))
 PURPOSE_WORDS: tuple[str, ...] = tuple(" ".join(SPOKEN_PURPOSE.values()).split())
 
@@ -40,19 +52,23 @@ class StatementMatch:
     overall : float in [0, 1]
         Statement words found in order / statement words.
     fields : dict of str -> float in [0, 1]
-        ``subject``, ``operator``, ``purpose:<name>`` for each purpose, and ``expires`` (the
-        day, month and year words): the fraction of that field's words found in place.
+        ``subject``, ``operator``, ``purpose:<name>`` for each purpose, ``expires`` (the day,
+        month and year words) and, for a statement with a code, ``code`` (its digits): the
+        fraction of that field's words found in place.
     heard : str
         The recogniser's hypothesis.
     other_date : tuple of str
         Date words (months, ordinals, numbers) heard where the expiry date is said that the
         claimed date does not contain: the recording names another date.
+    code_heard : str
+        The digits heard where the code is said (``"471926"``), in order; empty without a code.
     """
 
     overall: float
     fields: dict[str, float]
     heard: str
     other_date: tuple[str, ...] = ()
+    code_heard: str = ""
 
     def weakest(self) -> tuple[str, float]:
         """The field with the lowest score, and that score."""
@@ -60,8 +76,12 @@ class StatementMatch:
         return name, self.fields[name]
 
 
-def statement_pieces(*, subject: str, operator: str, purposes: Sequence[str], expires: date) -> list[tuple[str, str | None]]:
-    """:func:`guard.consent.template` as (text, field) pieces; field is None for the fixed wording."""
+def statement_pieces(*, subject: str, operator: str, purposes: Sequence[str], expires: date,
+                     code: str | None = None) -> list[tuple[str, str | None]]:
+    """:func:`guard.consent.template.statement_text` as (text, field) pieces; field is None for the fixed wording.
+
+    Without ``code``, the pieces of :func:`guard.consent.template.terms_text` (no ``code`` field).
+    """
     from guard.consent.record import check_purposes
 
     names = check_purposes(purposes)
@@ -75,6 +95,8 @@ def statement_pieces(*, subject: str, operator: str, purposes: Sequence[str], ex
     ordinal, month, year = date_words(expires)
     pieces += [(", until the", None), (ordinal, "expires"), ("of", None), (month, "expires"), (year, "expires"),
                (". I can withdraw this consent at any time.", None)]
+    if code is not None:
+        pieces += [(CODE_SENTENCE, None), (code_words(code), "code")]
     return pieces
 
 
@@ -98,15 +120,24 @@ def _lcs_pairs(a: Sequence[str], b: Sequence[str]) -> list[int | None]:
     return pairs
 
 
-def _heard_between(pairs: list[int | None], owner: list[str | None], field: str, heard: Sequence[str]) -> list[str]:
-    """Hypothesis words between the statement words around ``field`` that no statement word took."""
+def _span(pairs: list[int | None], owner: list[str | None], field: str, n_heard: int) -> range:
+    """Positions of the hypothesis between the statement words the alignment found around ``field``."""
     span = [i for i, o in enumerate(owner) if o == field]
     before = [pairs[i] for i in range(span[0]) if pairs[i] is not None]
     after = [pairs[i] for i in range(span[-1] + 1, len(owner)) if pairs[i] is not None]
-    lo = before[-1] + 1 if before else 0
-    hi = after[0] if after else len(heard)
-    taken = {pairs[i] for i in span}
-    return [heard[j] for j in range(lo, hi) if j not in taken]
+    return range(before[-1] + 1 if before else 0, after[0] if after else n_heard)
+
+
+def _heard_between(pairs: list[int | None], owner: list[str | None], field: str, heard: Sequence[str]) -> list[str]:
+    """Hypothesis words between the statement words around ``field`` that no statement word took."""
+    taken = {p for p, o in zip(pairs, owner) if o == field}
+    return [heard[j] for j in _span(pairs, owner, field, len(heard)) if j not in taken]
+
+
+def _digits_heard(pairs: list[int | None], owner: list[str | None], heard: Sequence[str]) -> str:
+    """The digit words heard where the code is said, as digits (other words there are left out)."""
+    return "".join(str(DIGIT_WORDS.index(heard[j])) for j in _span(pairs, owner, "code", len(heard))
+                   if heard[j] in DIGIT_WORDS)
 
 
 def score_hypothesis(heard: Sequence[str], pieces: Sequence[tuple[str, str | None]]) -> StatementMatch:
@@ -129,12 +160,45 @@ def score_hypothesis(heard: Sequence[str], pieces: Sequence[tuple[str, str | Non
     claimed = {w for w, o in zip(target, owner) if o == "expires"}
     other_date = [w for w in _heard_between(pairs, owner, "expires", heard) if w in date_words_heard and w not in claimed] \
         if "expires" in fields else []
-    return StatementMatch(sum(p is not None for p in pairs) / len(target), fields, " ".join(heard), tuple(other_date))
+    code_heard = _digits_heard(pairs, owner, heard) if "code" in fields else ""
+    return StatementMatch(sum(p is not None for p in pairs) / len(target), fields, " ".join(heard), tuple(other_date),
+                          code_heard)
 
 
-def match_statement(y: np.ndarray, *, sample_rate: int, subject: str, operator: str, purposes: Sequence[str],
-                    expires: date) -> StatementMatch:
-    """Decode ``y`` and score it against the statement of this consent.
+def hear_statements(y: np.ndarray, *, sample_rate: int, statements: Sequence[str], expires: date) -> list[str]:
+    """Decode ``y`` once, with the claimed ``statements`` (one per code) in the language model.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)], float
+        Mono speech, at least 0.3 s.
+    sample_rate : int > 0
+    statements : sequence of str
+        The texts the recording may say (at least one), each weighted :data:`guard.asr.STATEMENT_WEIGHT` times.
+    expires : date
+        The claimed expiry: the years around it join the competitors.
+
+    Returns
+    -------
+    list of str
+        The hypothesis, lower-case words.
+
+    Raises
+    ------
+    AudioError
+        Silent, too short or otherwise unusable audio.
+    """
+    from guard import asr
+
+    years = [date_words(expires.replace(year=y, month=1, day=1))[2] for y in range(date.today().year, date.today().year + 12)]
+    phrases = [text for text in statements for _ in range(asr.STATEMENT_WEIGHT)] + list(asr.BACKGROUND) \
+        + list(COMPETITORS) + years
+    return asr.transcribe(y, sample_rate=sample_rate, phrases=phrases).split()
+
+
+def match_statements(y: np.ndarray, *, sample_rate: int, subject: str, operator: str, purposes: Sequence[str],
+                     expires: date, codes: Sequence[str]) -> list[StatementMatch]:
+    """Decode ``y`` once and score it against this consent's statement with each of ``codes``.
 
     Parameters
     ----------
@@ -144,6 +208,44 @@ def match_statement(y: np.ndarray, *, sample_rate: int, subject: str, operator: 
     subject, operator : str
     purposes : sequence of str
     expires : date
+    codes : sequence of str
+        The consent codes the recording may say (at least one), each of
+        :data:`guard.consent.template.CODE_DIGITS` digits.
+
+    Returns
+    -------
+    list of StatementMatch
+        One per code, in the order of ``codes``.
+
+    Raises
+    ------
+    AudioError
+        Silent, too short or otherwise unusable audio.
+    """
+    terms = {"subject": subject, "operator": operator, "purposes": purposes, "expires": expires}
+    if not codes:
+        raise ParameterError("codes must hold at least one consent code")
+    heard = hear_statements(y, sample_rate=sample_rate, expires=expires,
+                            statements=[statement_text(**terms, code=code) for code in codes])
+    return [score_hypothesis(heard, statement_pieces(**terms, code=code)) for code in codes]
+
+
+def match_statement(y: np.ndarray, *, sample_rate: int, subject: str, operator: str, purposes: Sequence[str],
+                    expires: date, code: str | None) -> StatementMatch:
+    """Decode ``y`` and score it against the statement of this consent, with ``code`` or, None, without one.
+
+    Without a code this is the check as it was before codes (the terms alone): benchmarks compare
+    the two; a grant always needs a code (:func:`match_statements`).
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)], float
+        Mono speech, at least 0.3 s.
+    sample_rate : int > 0
+    subject, operator : str
+    purposes : sequence of str
+    expires : date
+    code : str or None
 
     Returns
     -------
@@ -154,11 +256,8 @@ def match_statement(y: np.ndarray, *, sample_rate: int, subject: str, operator: 
     AudioError
         Silent, too short or otherwise unusable audio.
     """
-    from guard import asr
-
-    text = template(subject=subject, operator=operator, purposes=purposes, expires=expires)
-    years = [date_words(expires.replace(year=y, month=1, day=1))[2] for y in range(date.today().year, date.today().year + 12)]
-    phrases = [text] * asr.STATEMENT_WEIGHT + list(asr.BACKGROUND) + list(COMPETITORS) + years
-    heard = asr.transcribe(y, sample_rate=sample_rate, phrases=phrases).split()
-    return score_hypothesis(heard, statement_pieces(subject=subject, operator=operator, purposes=purposes,
-                                                    expires=expires))
+    terms = {"subject": subject, "operator": operator, "purposes": purposes, "expires": expires}
+    if code is not None:
+        return match_statements(y, sample_rate=sample_rate, **terms, codes=[code])[0]
+    heard = hear_statements(y, sample_rate=sample_rate, statements=[terms_text(**terms)], expires=expires)
+    return score_hypothesis(heard, statement_pieces(**terms))

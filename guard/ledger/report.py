@@ -16,7 +16,7 @@ MAX_FAILURES_PER_KIND = 100
 # (0 when the log holds nothing of that kind), so tools reading ``--json`` need no defaults.
 CHECKED_KEYS: tuple[str, ...] = ("public_key", "tree_heads", "events", "checkpoint", "pinned checkpoint", "consents",
                                  "revocations", "enrollments", "clips", "files", "files_missing", "refusals",
-                                 "deletions", "marks", "key_rotations")
+                                 "deletions", "marks", "key_rotations", "challenges")
 
 _FOLLOWERS = {
     "tree-head-mismatch": "{n} later tree head(s) no longer match",
@@ -67,8 +67,9 @@ class AuditReport:
     ``enrollments``, ``clips``, ``files`` (files hashed), ``files_missing`` (clips and marked
     files moved away), ``refusals`` (``clone.refused`` events), ``deletions``
     (``voice.deleted`` events), ``marks`` (``audio.marked`` events: audio marked with
-    ``voiceguard watermark embed``) and ``key_rotations`` (``key.rotated`` events: watermark keys
-    added with ``voiceguard watermark rotate-key``). ``notes`` are findings that do not fail the audit (a
+    ``voiceguard watermark embed``), ``key_rotations`` (``key.rotated`` events: watermark keys
+    added with ``voiceguard watermark rotate-key``) and ``challenges`` (``consent.challenge``
+    events: one-time consent codes issued by ``voiceguard consent template``). ``notes`` are findings that do not fail the audit (a
     statement recording in the home that no consent refers to, files of a deleted voice still
     in the home, a clip or marked file changed), with the fields of a :class:`Failure`.
     ``key_id`` names the public key the log was verified against (None until the audit sets it),

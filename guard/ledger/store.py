@@ -59,7 +59,7 @@ __all__ = ["KINDS", "SCHEMA_VERSION", "Event", "Ledger", "TreeHead", "checkpoint
 SCHEMA_VERSION = 1
 # new kinds go at the end: the order is part of what people and tools read
 KINDS: tuple[str, ...] = ("consent.granted", "consent.revoked", "voice.enrolled", "clip.generated", "clone.refused",
-                          "voice.deleted", "audio.marked", "key.rotated")
+                          "voice.deleted", "audio.marked", "key.rotated", "consent.challenge")
 BUSY_TIMEOUT_S = 120.0
 
 _SCHEMA = """
