@@ -203,7 +203,7 @@ def test_a_read_only_ledger_adds_no_key(home: Home, monkeypatch: pytest.MonkeyPa
 # -- the audit --------------------------------------------------------------------------------------------------
 
 def test_the_audit_counts_rotations_and_passes(runner, home: Home, tmp_path: Path) -> None:  # noqa: ANN001
-    assert CHECKED_KEYS[-1] == "key_rotations" and CHECKED_KEYS.index("marks") == len(CHECKED_KEYS) - 2
+    assert CHECKED_KEYS[-2:] == ("key_rotations", "challenges") and CHECKED_KEYS.index("marks") == len(CHECKED_KEYS) - 3
     assert _rotate(runner, home, "--reason", "one").exit_code == 0
     assert _rotate(runner, home, "--reason", "two").exit_code == 0
     export_bundle(home, tmp_path / "bundle")

@@ -34,7 +34,9 @@ A file in a home's ``consents/`` folder that no consent refers to fails nothing:
 (``unreferenced-file``), since a grant killed before its event was committed leaves one behind
 (the next grant removes a half-made copy; a whole one is left for people to judge).
 
-A watermark key rotation (``key.rotated``) is checked by :mod:`guard.ledger.keys`.
+A watermark key rotation (``key.rotated``) is checked by :mod:`guard.ledger.keys`; one-time consent
+codes (``consent.challenge``) and the spoken consents citing them by :mod:`guard.ledger.challenges`
+(``bad-challenge``; a spoken consent citing none is noted, ``no-challenge``).
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ from guard.ledger.files import (
     note_strays,
     statement_name,
 )
-from guard.ledger.keys import KeyFiles, check_rotation
+from guard.ledger.keys import KeyFiles, check_marking_key, check_rotation, note_unlogged_keys
 from guard.ledger.report import AuditReport, Failure
 
 
@@ -89,6 +91,7 @@ def check_meaning(events: Sequence[dict[str, Any] | None], public_key: str, repo
     """Check what the (parsed) events mean; ``files``: compare stored hashes with files on disk (a home's own
     statement and model files in ``home`` when given)."""
     from guard.consent.record import Consent
+    from guard.ledger.challenges import ChallengeLog, check_challenge, check_citation
 
     key = load_public_key(public_key)
     consents: dict[str, Consent] = {}
@@ -98,7 +101,9 @@ def check_meaning(events: Sequence[dict[str, Any] | None], public_key: str, repo
     enrolled: dict[str, str] = {}  # voice id -> the consent it was enrolled under
     statements: set[str] = set()  # names of the statement files consent events refer to
     erasures = _Erasures.of(events)
-    keys = KeyFiles(home) if files and home is not None else None
+    # a copy handed to an auditor without its keys/ (audited against a pinned public key) has no key files to check
+    keys = KeyFiles(home) if files and home is not None and home.keys_dir.is_dir() else None
+    codes = ChallengeLog()
     for position, event in enumerate(events):
         if event is None:
             continue
@@ -124,6 +129,7 @@ def check_meaning(events: Sequence[dict[str, Any] | None], public_key: str, repo
             if record.consent_id in consents:
                 report.fail("duplicate-consent", ident, f"consent {record.consent_id} granted twice")
             consents[record.consent_id] = record
+            check_citation(report, f"{ident} ({record.consent_id})", record, codes)
             ev = record.evidence
             if ev.get("kind") == "statement" and files:
                 check_file(report, f"{ident} ({record.consent_id})", ev.get("file"), ev.get("sha256"),
@@ -139,16 +145,22 @@ def check_meaning(events: Sequence[dict[str, Any] | None], public_key: str, repo
         elif kind in ("clip.generated", "voice.enrolled"):
             _check_use(report, kind, ident, body, t, consents, unverified, revoked, payloads, enrolled, files, home,
                        erasures, position)
+            if kind == "clip.generated":
+                check_marking_key(report, f"{ident} ({kind} {body.get('record_id')})", body, keys)
         elif kind == "voice.deleted":
             _check_deletion(report, ident, body, enrolled, erasures)
         elif kind == "clone.refused":
             report.checked["refusals"] += 1
         elif kind == "audio.marked":
             _check_mark(report, ident, body, payloads, files)
+            check_marking_key(report, f"{ident} ({kind} {body.get('record_id')})", body, keys)
         elif kind == "key.rotated":
             check_rotation(report, ident, body, keys)
+        elif kind == "consent.challenge":
+            check_challenge(report, ident, body, t, codes)
     if files and home is not None:
         note_strays(report, home, statements)
+        note_unlogged_keys(report, keys)
 
 
 def _check_use(report: AuditReport, kind: str, ident: str, body: dict[str, Any], t: Any, consents: dict,
