@@ -212,7 +212,7 @@ def _voice_line(v: dict) -> str:
 
 @voices_group.command("delete")
 @click.argument("voice_id", type=Text())
-@click.option("--reason", required=True, type=Text(multiline=True),
+@click.option("--reason", required=True, type=Text(multiline=True, nonblank=True),
               help="Why the voice is erased (kept in the ledger), e.g. \"consent withdrawn by the speaker\".")
 @home_option
 @json_option

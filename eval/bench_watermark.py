@@ -34,7 +34,7 @@ import numpy as np
 
 from guard.cliutil import (
     FiniteFloat,
-    InputPath,
+    GivenPath,
     OutputFolder,
     emit_json,
     json_option,
@@ -425,7 +425,7 @@ def _plot(results: dict, path: Path, title: str) -> None:
 
 
 @click.command("watermark")
-@click.option("--clips", "clips_dir", type=InputPath(file_okay=False, path_type=Path), default=None,
+@click.option("--clips", "clips_dir", type=GivenPath(file_okay=False, path_type=Path), default=None,
               help="Folder of real speech (looped/cut to --duration); default: espeak-ng speech made on the fly.")
 @click.option("--cloned", is_flag=True, help="Clips from voiceguard's cloner (synthetic personas enrolled in a throw-away home) "
               "instead of espeak-ng speech.")

@@ -17,7 +17,15 @@ from typing import Any
 import click
 
 from guard import __version__
-from guard.cliutil import emit_json, file_failed, home_option, input_path, json_option, say
+from guard.cliutil import (
+    GivenPath,
+    emit_json,
+    file_failed,
+    home_option,
+    input_path,
+    json_option,
+    say,
+)
 from guard.errors import GuardError
 
 # name -> "module:attribute" of a click command or group.
@@ -92,7 +100,7 @@ def _silence_stdout() -> None:
 
 @click.group(cls=LazyGroup, lazy=LAZY_COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="voiceguard")
-@click.option("--home", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--home", type=GivenPath(file_okay=False, path_type=Path), default=None,
               help="Data home (default: $VOICEGUARD_HOME or ~/.voiceguard).")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks for errors.")
 @click.pass_context

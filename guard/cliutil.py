@@ -39,9 +39,9 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
-class InputPath(click.Path):
-    """A path argument that refuses the empty string, which ``pathlib`` would read as ``.``
-    (``voiceguard scan ""`` must not scan the current folder)."""
+class GivenPath(click.Path):
+    """A path argument or option that refuses the empty string, which ``pathlib`` would read as ``.``
+    (``voiceguard scan ""`` must not scan the current folder, ``--home ""`` must not make it a home)."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str) and not value.strip():
@@ -65,6 +65,9 @@ class Text(click.ParamType):
     multiline : bool
         Allow tab, newline and carriage return (a text to speak, a reason, a licence).
         Without it (a name, a purpose, an id, a voice) every control character is refused.
+    nonblank : bool
+        Refuse text that is empty or only spaces (a reason kept in the ledger), as a usage
+        error like the others.
 
     Examples
     --------
@@ -75,8 +78,9 @@ class Text(click.ParamType):
 
     name = "text"
 
-    def __init__(self, *, multiline: bool = False) -> None:
+    def __init__(self, *, multiline: bool = False, nonblank: bool = False) -> None:
         self.multiline = multiline
+        self.nonblank = nonblank
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if not isinstance(value, str):
@@ -88,6 +92,8 @@ class Text(click.ParamType):
             wanted = "plain text" if self.multiline else "one line of plain text"
             self.fail(f"control character U+{ord(m.group()):04X} at character {m.start() + 1} is not allowed; "
                       f"give {wanted}", param, ctx)
+        if self.nonblank and not value.strip():
+            self.fail("is empty; say why (it is kept in the ledger)", param, ctx)
         return value
 
 
@@ -190,9 +196,9 @@ def _remove_empty(folders: list[Path]) -> None:
             return
 
 
-def input_path() -> InputPath:
+def input_path() -> GivenPath:
     """The type of every file or folder argument a command reads."""
-    return InputPath(path_type=Path)
+    return GivenPath(path_type=Path)
 
 
 def _finite(obj: Any) -> Any:
@@ -282,7 +288,7 @@ def seed_option(func: Callable) -> Callable:
 def home_option(func: Callable) -> Callable:
     """``--home DIR`` on a command; falls back to the group's ``--home``, then the environment."""
 
-    @click.option("--home", "home_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    @click.option("--home", "home_dir", type=GivenPath(file_okay=False, path_type=Path), default=None,
                   help="Data home (default: $VOICEGUARD_HOME or ~/.voiceguard).")
     @functools.wraps(func)
     def wrapper(*args: Any, home_dir: Path | None = None, **kwargs: Any) -> Any:

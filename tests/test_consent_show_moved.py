@@ -96,3 +96,23 @@ def test_show_of_an_unknown_consent_in_a_copy_is_one_error_line(copied: tuple[Ho
     res = runner.invoke(cli, ["--home", str(copy.root), "consent", "show", "consent-nobody"])
     assert res.exit_code == 1 and res.stderr.startswith("Error: no consent 'consent-nobody'")
     assert res.stderr.count("\n") == 1
+
+
+def test_show_says_when_the_statement_is_missing(home: Home, runner) -> None:  # noqa: ANN001
+    statement = _grant_statement(home)
+    assert json.loads(_show(runner, home, "--json").stdout)["statement_present"] is True
+    statement.unlink()
+    res = _show(runner, home)
+    assert res.exit_code == 0 and f"MISSING from {statement} (restore it from a backup" in res.stderr
+    assert "kept at" not in res.stderr
+    data = json.loads(_show(runner, home, "--json").stdout)
+    assert data["statement_file"] == str(statement) and data["statement_present"] is False
+
+
+@pytest.mark.parametrize("args", [["--home", "", "init"], ["init", "--home", ""], ["audit", "--export", ""]])
+def test_an_empty_path_is_a_usage_error_not_the_current_folder(runner, tmp_path: Path, args: list[str],  # noqa: ANN001
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    res = runner.invoke(cli, args)
+    assert res.exit_code == 2 and "an empty path was given; name a file or folder" in res.stderr, res.output
+    assert list(tmp_path.iterdir()) == []  # nothing made here

@@ -191,7 +191,7 @@ def test_deleting_after_the_revocation_needs_no_hint(amy: Home, runner) -> None:
     (["nobody", "--reason", "r"], 1, "Error: unknown voice 'nobody' (enrolled: amy)"),
     (["Amy", "--reason", "r"], 1, "Error: voice id must be 1-64 lowercase letters"),
     (["../amy", "--reason", "r"], 1, "Error: voice id must be 1-64 lowercase letters"),
-    (["amy", "--reason", "   "], 1, "Error: reason must be a non-empty text"),
+    (["amy", "--reason", "   "], 2, "Invalid value for '--reason': is empty; say why"),
     (["amy"], 2, "Missing option '--reason'"),
     ([], 2, "Missing argument 'VOICE_ID'"),
 ])

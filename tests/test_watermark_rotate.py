@@ -118,8 +118,8 @@ def test_a_lost_keys_name_is_never_given_to_a_new_key(home: Home) -> None:
 
 @pytest.mark.parametrize(("args", "code", "says"), [
     ([], 2, "Missing option '--reason'"),
-    (["--reason", ""], 1, "--reason must say why the key is rotated"),
-    (["--reason", " \n\t "], 1, "--reason must say why the key is rotated"),
+    (["--reason", ""], 2, "Invalid value for '--reason': is empty; say why (it is kept in the ledger)"),
+    (["--reason", " \n\t "], 2, "Invalid value for '--reason': is empty"),  # a usage error, as a control character
     (["--reason", "x" * 201], 1, "--reason is 201 characters long; at most 200"),
     (["--reason", "a\x00b"], 2, "control character U+0000"),
     (["--reason", "ok", "--home", "{missing}"], 1, "does not exist"),

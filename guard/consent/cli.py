@@ -65,7 +65,9 @@ def _evidence_lines(evidence: dict, kept_at: str | None) -> list[str]:
         return [f"evidence: a licence, {evidence.get('text')!r} (SHA-256 {evidence.get('sha256')})"]
     if kind != "statement":
         return [f"evidence: {kind}"]
-    lines = [f"evidence: a spoken statement, {evidence.get('duration_s')} s, kept at {kept_at} "
+    where = f"kept at {kept_at}" if kept_at is None or Path(kept_at).is_file() else \
+        f"MISSING from {kept_at} (restore it from a backup: the audit fails missing-file)"
+    lines = [f"evidence: a spoken statement, {evidence.get('duration_s')} s, {where} "
              f"(SHA-256 {evidence.get('sha256')})"]
     scores = evidence.get("field_scores") or {}
     fields = ", ".join(f"{k.replace('purpose:', 'purpose ')} {v:.2f}" for k, v in scores.items()
@@ -171,7 +173,7 @@ def grant_command(voice_id: str, subject: str, operator: str, purposes: tuple[st
 
 @consent_group.command("revoke")
 @click.argument("consent_id", type=Text())
-@click.option("--reason", required=True, type=Text(multiline=True), help="Why consent is withdrawn (kept in the ledger).")
+@click.option("--reason", required=True, type=Text(multiline=True, nonblank=True), help="Why consent is withdrawn (kept in the ledger).")
 @home_option
 @json_option
 def revoke_command(consent_id: str, reason: str, home_dir: Path, as_json: bool) -> None:
@@ -212,7 +214,8 @@ def show_command(consent_id: str, home_dir: Path, as_json: bool) -> None:
     """Show one consent record in full.
 
     A spoken statement's recording is named where this home keeps it, also in a home moved or
-    copied since the grant; with --json that path is "statement_file" (null for a licence),
+    copied since the grant; with --json that path is "statement_file" (null for a licence) and
+    "statement_present" says whether the file is there,
     while "evidence" holds the path as signed at the grant.
     """
     from guard.consent import get
@@ -220,7 +223,9 @@ def show_command(consent_id: str, home_dir: Path, as_json: bool) -> None:
     home = open_home(home_dir)
     record = get(home, consent_id)
     if as_json:
-        emit_json({**record.to_dict(), "statement_file": statement_file(record, home)})
+        kept = statement_file(record, home)
+        emit_json({**record.to_dict(), "statement_file": kept,
+                   "statement_present": None if kept is None else Path(kept).is_file()})
         return
     for line in show_lines(record, home=home):
         say(line)

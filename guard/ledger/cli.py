@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from guard.cliutil import emit_json, home_option, json_option, say
+from guard.cliutil import GivenPath, emit_json, home_option, json_option, say
 from guard.errors import HomeError, ParameterError
 from guard.home import Home, open_home, resolve_home
 
@@ -36,7 +36,7 @@ def _home_to_audit(home_dir: Path | None) -> Home:
 
 
 @click.command("audit")
-@click.option("--export", "export_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--export", "export_dir", type=GivenPath(file_okay=False, path_type=Path), default=None,
               help="Also write a bundle (events, tree heads, public key, checkpoint.json) that --bundle verifies "
                    "elsewhere; keep its checkpoint.json to use with --checkpoint later. The folder must be new or empty "
                    "(see --force) and outside the data home.")

@@ -19,7 +19,7 @@ from guard.home import (
 
 
 @click.command("rotate-key")
-@click.option("--reason", required=True, type=Text(multiline=True),
+@click.option("--reason", required=True, type=Text(multiline=True, nonblank=True),
               help="Why the key is rotated (kept in the ledger), e.g. 'exported copy lost'.")
 @home_option
 @json_option
