@@ -15,7 +15,7 @@ and, for comparison, ``no_code``: the check as it was before codes (the statemen
 code sentence, decoded and scored on its terms alone by
 :func:`guard.consent.statement.match_statement` with ``code=None``): accepted?
 
-Run: ``python -m eval.bench_consent_code [--personas nova,orson,juniper] [--codes 10] [--seed 0] [--json]``.
+Run: ``voiceguard bench consent-code [--personas nova,orson,juniper] [--codes 10] [--seed 0] [--json]``.
 
 Measured (seed 0, nova, orson and juniper x 10): ``right`` accepted 19/30 (nova 8, orson 2,
 juniper 9), ``no_code`` 23/30 (nova 9, orson 4, juniper 10: the same figures as the grant gave
