@@ -56,7 +56,7 @@ def test_show_lines_describe_a_spoken_statement_without_its_embedding() -> None:
                          "match_threshold": 0.6, "field_scores": {"subject": 1.0, "purpose:audiobook": 0.5},
                          "speaker_embedding": [0.125] * 256}, now, signature="cd" * 64)
     text = "\n".join(show_lines(record))
-    assert "evidence: a spoken statement, 12.5 s, kept at /home/consents/consent-1.wav" in text
+    assert "evidence: a spoken statement, 12.5 s, MISSING from /home/consents/consent-1.wav (restore it" in text
     assert "statement match: 0.93 of its words heard (needs 0.6); by field: subject 1.00, purpose audiobook 0.50" in text
     assert "statement text: I, Nova, agree that Studio may ..." in text
     assert "speaker embedding: 256 values" in text and "0.125" not in text
