@@ -154,10 +154,12 @@ class Home:
         return self.keys_dir / watermark_key_name(max(indices, default=-1) + 1)
 
     def rotate_watermark_key(self) -> Path:
-        """Add a new watermark key; older keys stay so old clips still verify.
+        """Add a key file only (the low-level step, with no ledger event): older keys stay.
 
-        Logs nothing: `voiceguard watermark rotate-key` adds the key together with its
-        ``key.rotated`` ledger event, which the audit checks the key file against.
+        A key added this way is named by no ``key.rotated`` event, so it verifies but never
+        marks (:func:`guard.watermark.rotation.current_key`), and the audit notes it
+        (``unlogged-key``). For a key that marks, use :func:`guard.watermark.rotation.rotate_key`
+        (``voiceguard watermark rotate-key``), which adds the key together with its event.
 
         Returns
         -------
