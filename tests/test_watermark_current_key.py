@@ -43,18 +43,41 @@ def _marks(home: Home) -> list:
 
 
 def test_a_key_file_no_event_names_is_never_used_to_mark(runner, home: Home, tmp_path: Path) -> None:  # noqa: ANN001
-    first = watermark_key_fingerprint(home.watermark_key())
-    stray = home.keys_dir / "watermark-0001.key"
+    logged = rotate_key(home, reason="yearly")
+    stray = home.keys_dir / "watermark-0002.key"
     stray.write_bytes(bytes(range(32)))  # what a rotate-key killed before its commit leaves
-    assert current_key(home).fingerprint == first and home.watermark_key() == stray.read_bytes()
+    assert current_key(home).fingerprint == logged.fingerprint and home.watermark_key() == stray.read_bytes()
     out = tmp_path / "o.wav"
     assert _run(runner, home, "watermark", "embed", str(_noise(tmp_path / "a.wav", 1)), "-o", str(out)).exit_code == 0
     (event,) = _marks(home)
-    assert event.body["key_fingerprint"] == first  # the mark names the key that made it
+    assert event.body["key_fingerprint"] == logged.fingerprint  # the mark names the key that made it
     found = json.loads(_run(runner, home, "watermark", "verify", "--json", str(out)).stdout)
-    assert found["key_fingerprint"] == first and found["key_index"] == 1  # the index counts the stray key
+    assert found["key_fingerprint"] == logged.fingerprint and found["key_index"] == 1  # the index counts the stray
     stray.unlink()
     assert json.loads(_run(runner, home, "watermark", "verify", "--json", str(out)).stdout)["detected"]
+
+
+def test_extra_keys_with_no_rotation_logged_stop_marking_until_one_is(runner, home: Home,  # noqa: ANN001
+                                                                      tmp_path: Path) -> None:
+    first = current_key(home)
+    home.rotate_watermark_key()  # a key added with the library before rotations were logged: it marked last
+    legacy = home.watermark_key()
+    res = _run(runner, home, "watermark", "embed", str(_noise(tmp_path / "a.wav", 1)), "-o", str(tmp_path / "o.wav"))
+    error = _one_error(res.stderr)
+    assert res.exit_code == 1 and "holds watermark key(s) watermark-0001.key besides init's" in error
+    assert "run `voiceguard watermark rotate-key --reason TEXT`" in error and _marks(home) == []
+    rotation = rotate_key(home, reason="log the keys")  # neither init's (perhaps retired) key nor the unlogged one
+    assert rotation.previous_fingerprint == watermark_key_fingerprint(legacy) != first.fingerprint
+    assert current_key(home).fingerprint == rotation.fingerprint
+
+
+def test_a_home_whose_only_key_is_lost_says_to_restore_it(home: Home) -> None:
+    (home.keys_dir / "watermark-0000.key").unlink()
+    with pytest.raises(HomeError, match=r"\(made by init\) is missing; restore it from a backup \(clips") as err:
+        current_key(home)
+    assert "rotate-key" not in str(err.value)  # which would refuse the same way
+    with pytest.raises(HomeError, match="no watermark key of .* can be read, and the ledger logs no rotation: restore"):
+        rotate_key(home, reason="lost")
 
 
 def test_a_lost_current_key_stops_marking_and_a_rotation_names_it_truly(runner, home: Home,  # noqa: ANN001
@@ -150,3 +173,24 @@ def test_the_audit_notes_a_key_file_no_event_names(home: Home) -> None:
     assert report.ok, report.failures
     (note,) = [n for n in report.notes if n.kind == "unlogged-key"]
     assert note.id == "watermark-0002.key" and "no mark is made with it" in note.detail
+
+
+def test_a_lost_key_is_reported_once_by_the_rotation_and_the_marks(runner, home: Home,  # noqa: ANN001
+                                                                  tmp_path: Path) -> None:
+    added = rotate_key(home, reason="yearly")
+    for n in range(2):
+        _run(runner, home, "watermark", "embed", str(_noise(tmp_path / f"a{n}.wav", n)), "-o", str(tmp_path / f"{n}.wav"))
+    added.key_file.unlink()
+    lost = [f for f in audit_home(home).failures if f.kind == "key-missing"]
+    assert len(lost) == 1 and "that this rotation added is gone" in lost[0].detail
+
+
+def test_an_auditor_who_cannot_read_keys_gets_no_key_failures(runner, home: Home, tmp_path: Path,  # noqa: ANN001
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import guard.ledger.keys as ledger_keys
+
+    rotate_key(home, reason="yearly")
+    _run(runner, home, "watermark", "embed", str(_noise(tmp_path / "a.wav", 1)), "-o", str(tmp_path / "o.wav"))
+    monkeypatch.setattr(ledger_keys.os, "access", lambda path, mode: False)  # keys/ is 0700, another user's
+    report = audit_home(home)
+    assert report.ok and not [n for n in report.notes if n.kind == "unlogged-key"], report.failures

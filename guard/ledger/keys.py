@@ -11,6 +11,7 @@ could no longer be verified. The home's first key, made by ``init``, has no even
 from __future__ import annotations
 
 import contextlib
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +19,7 @@ from guard.home import FINGERPRINT_HEX_DIGITS, Home, watermark_key_fingerprint, 
 from guard.ledger.report import AuditReport
 from guard.ledger.rows import is_hex
 
-__all__ = ["KeyFiles", "check_rotation", "check_marking_key", "note_unlogged_keys"]
+__all__ = ["KeyFiles", "check_rotation", "check_marking_key", "note_unlogged_keys", "keys_readable"]
 
 
 @dataclass
@@ -58,9 +59,11 @@ def check_rotation(report: AuditReport, ident: str, body: dict[str, Any], keys: 
         return
     if keys is None:
         return
-    _check_added_key(report, what, body, keys.home)
+    if not _check_added_key(report, what, body, keys.home):
+        keys.lost.add(body["fingerprint"])  # reported here: not again at the records it marked
     previous = body["previous_fingerprint"]
-    if previous not in keys.added and previous not in keys.present():
+    if previous not in keys.added and previous not in keys.present() and previous not in keys.lost:
+        keys.lost.add(previous)
         report.fail("key-missing", what, f"no watermark key in {keys.home.keys_dir} has the fingerprint {previous} of "
                                          f"the key this rotation replaced: clips marked with it can no longer be "
                                          f"verified; restore that key file from a backup")
@@ -83,23 +86,25 @@ def _rotation_problem(body: dict[str, Any]) -> str | None:
     return None
 
 
-def _check_added_key(report: AuditReport, what: str, body: dict[str, Any], home: Home) -> None:
-    """The key file a rotation added: still in ``home``'s keys/, with the fingerprint the event logged."""
+def _check_added_key(report: AuditReport, what: str, body: dict[str, Any], home: Home) -> bool:
+    """The key file a rotation added: still in ``home``'s keys/, with the fingerprint the event logged; whether so."""
     path = home.keys_dir / body["key_file"]
     fix = f"clips marked with it can no longer be verified; restore keys/{path.name} from a backup"
     try:
         key = path.read_bytes()
     except FileNotFoundError:
         report.fail("key-missing", what, f"the watermark key {path} that this rotation added is gone: {fix}")
-        return
+        return False
     except OSError as exc:
         report.fail("key-missing", what, f"the watermark key {path} that this rotation added cannot be read "
                                          f"({exc.strerror or exc}): {fix}")
-        return
+        return False
     found = watermark_key_fingerprint(key)
     if found != body["fingerprint"]:
         report.fail("key-changed", what, f"{path} holds another key (fingerprint {found}) than the one this rotation "
                                          f"added (fingerprint {body['fingerprint']}): {fix}")
+        return False
+    return True
 
 
 def check_marking_key(report: AuditReport, what: str, body: dict[str, Any], keys: KeyFiles | None) -> None:
@@ -136,4 +141,10 @@ def note_unlogged_keys(report: AuditReport, keys: KeyFiles | None) -> None:
             report.note("unlogged-key", path.name, f"{path} is a watermark key no `key.rotated` event names (a "
                                                    f"`voiceguard watermark rotate-key` stopped before its commit "
                                                    f"leaves one, and so does a file copied in): no mark is made with "
-                                                   f"it; remove it unless something was marked with it elsewhere")
+                                                   f"it; keep it if clips were marked with it (keys added before "
+                                                   f"rotations were logged), else remove it")
+
+
+def keys_readable(home: Home) -> bool:
+    """Whether ``home``'s ``keys/`` is there and this user may list and read it (an auditor's copy may lack it)."""
+    return home.keys_dir.is_dir() and os.access(home.keys_dir, os.R_OK | os.X_OK)

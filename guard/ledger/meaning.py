@@ -58,7 +58,13 @@ from guard.ledger.files import (
     note_strays,
     statement_name,
 )
-from guard.ledger.keys import KeyFiles, check_marking_key, check_rotation, note_unlogged_keys
+from guard.ledger.keys import (
+    KeyFiles,
+    check_marking_key,
+    check_rotation,
+    keys_readable,
+    note_unlogged_keys,
+)
 from guard.ledger.report import AuditReport, Failure
 
 
@@ -101,8 +107,9 @@ def check_meaning(events: Sequence[dict[str, Any] | None], public_key: str, repo
     enrolled: dict[str, str] = {}  # voice id -> the consent it was enrolled under
     statements: set[str] = set()  # names of the statement files consent events refer to
     erasures = _Erasures.of(events)
-    # a copy handed to an auditor without its keys/ (audited against a pinned public key) has no key files to check
-    keys = KeyFiles(home) if files and home is not None and home.keys_dir.is_dir() else None
+    # a copy handed to an auditor without its keys/ (audited against a pinned public key), or whose keys/ this user
+    # may not read (0700), has no key files to check
+    keys = KeyFiles(home) if files and home is not None and keys_readable(home) else None
     codes = ChallengeLog()
     for position, event in enumerate(events):
         if event is None:

@@ -125,16 +125,17 @@ def _check_consent(home: Home, *, voice_id: str, consent_id: str, purpose: str |
 
 
 def _check_marked(home: Home, audio_path: Path, payload: int) -> str:
-    """The fingerprint of the home's key under which ``audio_path`` reads back with ``payload``; else WatermarkError."""
+    """The fingerprint of the home's current key (:func:`guard.watermark.rotation.current_key`), under which
+    ``audio_path`` must read back with ``payload``; else WatermarkError (a key no rotation logged never marks)."""
     from guard.audio import load
-    from guard.home import watermark_key_fingerprint
     from guard.watermark import verify
+    from guard.watermark.rotation import current_key
 
     rate = 16000
-    keys = home.watermark_keys()
-    found = verify(load(audio_path, sample_rate=rate), sample_rate=rate, keys=keys)
-    if found.payload != payload or found.key_index is None:
-        raise WatermarkError(f"{audio_path}: its watermark does not read back with payload {payload:08x} "
-                             f"({found.reason}); only audio marked with this home's key and that payload gets a "
-                             f"record")
-    return watermark_key_fingerprint(keys[found.key_index])
+    current = current_key(home)
+    found = verify(load(audio_path, sample_rate=rate), sample_rate=rate, keys=[current.key])
+    if found.payload != payload:
+        raise WatermarkError(f"{audio_path}: its watermark does not read back with payload {payload:08x} under the "
+                             f"home's current key ({found.reason}); only audio marked with that key and that payload "
+                             f"gets a record")
+    return current.fingerprint

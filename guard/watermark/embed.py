@@ -92,7 +92,7 @@ def embed(y: np.ndarray, *, sample_rate: int, payload: int, key: bytes, strength
 
     Examples
     --------
-    >>> marked = embed(y, sample_rate=16000, payload=0xC0FFEE, key=home.watermark_key())  # doctest: +SKIP
+    >>> marked = embed(y, sample_rate=16000, payload=0xC0FFEE, key=current_key(home).key)  # doctest: +SKIP
     """
     sample_rate = check_sample_rate(sample_rate)
     y = valid_audio(y, sample_rate=sample_rate)

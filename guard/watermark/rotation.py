@@ -104,8 +104,12 @@ def current_key(home: Home) -> CurrentKey:
         backup, or add a logged key with ``voiceguard watermark rotate-key``).
     """
     logged = logged_current(home)
-    fix = ("restore it from a backup, or add a new key with `voiceguard watermark rotate-key --reason TEXT` "
-           "(clips marked with the lost key cannot be verified without it)")
+    if logged.event_seq is None:
+        _check_no_unlogged_keys(home)
+        fix = "restore it from a backup (clips marked with it cannot be verified without it)"
+    else:
+        fix = ("restore it from a backup, or add a new key with `voiceguard watermark rotate-key --reason TEXT` "
+               "(clips marked with the lost key cannot be verified without it)")
     try:
         key = logged.path.read_bytes()
     except OSError as exc:
@@ -119,6 +123,22 @@ def current_key(home: Home) -> CurrentKey:
         raise HomeError(f"the current watermark key {logged.path} holds another key (fingerprint {found}) than the "
                         f"one {logged.origin()} (fingerprint {logged.fingerprint}); {fix}")
     return CurrentKey(logged.path, key, found, logged.event_seq)
+
+
+def _check_no_unlogged_keys(home: Home) -> None:
+    """HomeError when a home whose ledger logs no rotation holds watermark keys besides init's.
+
+    Which of them marks is then unknown: keys added with the library before rotations were
+    logged (the newest marked last), or a ``rotate-key`` stopped before its commit (never
+    used). Neither init's key (perhaps retired) nor an unlogged one is used; one logged
+    rotation settles it, and the older keys stay and verify.
+    """
+    extra = [p.name for p in home.watermark_key_paths() if p.name != watermark_key_name(0)]
+    if extra:
+        raise HomeError(f"{home.keys_dir} holds watermark key(s) {', '.join(sorted(extra))} besides init's, and the "
+                        f"ledger logs no key rotation, so which key marks is unknown (keys added before rotations "
+                        f"were logged, or a stopped `rotate-key`); run `voiceguard watermark rotate-key --reason "
+                        f"TEXT` to add a logged key that marks from then on (the older keys stay and still verify)")
 
 
 def rotate_key(home: Home, *, reason: str) -> KeyRotation:
@@ -154,8 +174,10 @@ def rotate_key(home: Home, *, reason: str) -> KeyRotation:
         logged = [str(e.body.get("key_file")) for e in led.events(KEY_ROTATED)]
         path = home.next_watermark_key_path(taken=logged)
         replaced = logged_current(home, led)
-        # the key it replaces as the ledger knows it: a lost current key is still named truly
-        previous = replaced.fingerprint or current_key(home).fingerprint
+        # the key it replaces as the ledger knows it (a lost current key is still named truly);
+        # with no rotation logged, the newest key file: init's, or the last one added before
+        # rotations were logged
+        previous = replaced.fingerprint or _newest_key_fingerprint(home)
         body = {"key_file": path.name, "fingerprint": watermark_key_fingerprint(key),
                 "previous_fingerprint": previous, "reason": reason}
 
@@ -168,6 +190,16 @@ def rotate_key(home: Home, *, reason: str) -> KeyRotation:
 
         event = led.append(KEY_ROTATED, body, precondition=add_key, on_abort=take_back)
     return KeyRotation(path, body["fingerprint"], previous, reason, event.seq)
+
+
+def _newest_key_fingerprint(home: Home) -> str:
+    """The fingerprint of ``home``'s newest key file; HomeError naming init's key when none can be read."""
+    try:
+        return watermark_key_fingerprint(home.watermark_key())
+    except (HomeError, OSError):
+        raise HomeError(f"no watermark key of {home.keys_dir} can be read, and the ledger logs no rotation: restore "
+                        f"keys/{watermark_key_name(0)} from a backup (clips marked with it cannot be verified "
+                        f"without it); `voiceguard init` in a new folder starts a home with a new key") from None
 
 
 def _one_line_reason(reason: str) -> str:
