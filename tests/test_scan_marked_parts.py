@@ -132,11 +132,14 @@ def test_a_scan_names_an_unmarked_synthetic_part_beside_a_marked_piece(home: Hom
     row = Scanner(ScanConfig(home_dir=str(home.root))).scan(path).to_dict()
     assert row["verdict"] == "watermarked" and row["watermark"]["payload"] == "0badcafe"
     duration_s = row["duration_s"]
-    assert f"voiceguard watermark present (p={row['watermark']['p_value']:.1e}) in 0.0-6.0 s of {duration_s:.1f} s" \
+    ((mark_start, mark_end),) = row["watermark"]["segments"]  # at 0.5 s resolution: the key drawn moves it a step
+    assert mark_start == 0.0 and 5.5 <= mark_end <= 7.0
+    spans = f"{mark_start:.1f}-{mark_end:.1f} s"
+    assert f"voiceguard watermark present (p={row['watermark']['p_value']:.1e}) in {spans} of {duration_s:.1f} s" \
         in row["reason"]
     start, end, top = row["detector"]["synthetic_part"]
     assert 6.0 <= start <= 8.0 and end > 12.0 and top >= 0.5  # the espeak speech after the marked noise
-    assert f"; detector: {start:.1f}-{end:.1f} s, outside the watermarked 0.0-6.0 s, scores likely synthetic" \
+    assert f"; detector: {start:.1f}-{end:.1f} s, outside the watermarked {spans}, scores likely synthetic" \
         in row["reason"]
 
 
