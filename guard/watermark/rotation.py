@@ -75,22 +75,23 @@ class CurrentKey:
     event_seq: int | None
 
 
-def logged_current(home: Home, ledger: Ledger | None = None) -> LoggedKey:
-    """The current watermark key as the ledger names it (its file need not exist); see :func:`current_key`.
-
-    ``ledger``: an open ledger of ``home`` to read (one holding the write lock, say), else one is opened.
-    """
+def logged_current(home: Home) -> LoggedKey:
+    """The current watermark key as the ledger names it (its file need not exist); see :func:`current_key`."""
     from guard.ledger import open_ledger
 
-    if ledger is None:
-        with open_ledger(home) as led:
-            rotations = list(led.events(KEY_ROTATED))
-    else:
-        rotations = list(ledger.events(KEY_ROTATED))
+    with open_ledger(home) as led:
+        return _rotation_state(home, led)[0]
+
+
+def _rotation_state(home: Home, led: Ledger) -> tuple[LoggedKey, list[str]]:
+    """From one read of ``led``'s rotations: the current key as they name it, and the key file names they used."""
+    rotations = list(led.events(KEY_ROTATED))
+    names = [str(e.body.get("key_file")) for e in rotations]
     if not rotations:
-        return LoggedKey(home.keys_dir / watermark_key_name(0), None, None)
+        return LoggedKey(home.keys_dir / watermark_key_name(0), None, None), names
     last = rotations[-1]
-    return LoggedKey(home.keys_dir / str(last.body.get("key_file")), str(last.body.get("fingerprint")), last.seq)
+    current = LoggedKey(home.keys_dir / str(last.body.get("key_file")), str(last.body.get("fingerprint")), last.seq)
+    return current, names
 
 
 def current_key(home: Home) -> CurrentKey:
@@ -171,9 +172,8 @@ def rotate_key(home: Home, *, reason: str) -> KeyRotation:
     reason = _one_line_reason(reason)
     key = secrets.token_bytes(WATERMARK_KEY_BYTES)
     with Ledger(home) as led:
-        logged = [str(e.body.get("key_file")) for e in led.events(KEY_ROTATED)]
+        replaced, logged = _rotation_state(home, led)
         path = home.next_watermark_key_path(taken=logged)
-        replaced = logged_current(home, led)
         # the key it replaces as the ledger knows it (a lost current key is still named truly);
         # with no rotation logged, the newest key file: init's, or the last one added before
         # rotations were logged
@@ -214,8 +214,7 @@ def _one_line_reason(reason: str) -> str:
 
 def _check_still_current(home: Home, led: Ledger, path: Path, replaced: LoggedKey) -> None:
     """Refuse when a key was added since ``path`` and ``replaced`` were chosen (another rotation meanwhile)."""
-    now = logged_current(home, led)
-    logged = [str(e.body.get("key_file")) for e in led.events(KEY_ROTATED)]
+    now, logged = _rotation_state(home, led)
     if now != replaced or home.next_watermark_key_path(taken=logged) != path:
         raise WatermarkError(f"another watermark key was added to {home.keys_dir} meanwhile (the current key is now "
                              f"{now.path.name}); nothing was added or logged: run the command again")
