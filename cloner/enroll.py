@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import shutil
 import sys
 import time
@@ -43,6 +42,7 @@ from guard.audio import save
 from guard.digest import sha256_file
 from guard.errors import CloneError, ConsentError
 from guard.home import Home
+from guard.ledger.files import enrollment_staging
 
 __all__ = ["EnrolledVoice", "enroll", "train_voice", "trim", "check_consent", "check_speaker", "refine_alignments",
            "mismatched_transcripts"]
@@ -283,7 +283,7 @@ def _install(home: Home, model: VoiceModel, recordings: Sequence[Recording], fin
     from guard import ledger
 
     home.voices_dir.mkdir(parents=True, exist_ok=True)
-    tmp = home.voices_dir / f".{model.voice_id}.{secrets.token_hex(6)}.tmp"
+    tmp = enrollment_staging(home, model.voice_id)
     try:
         digest = save_voice(model, tmp)
         audio_dir = tmp / "recordings"

@@ -80,11 +80,6 @@ def test_a_deleted_voice_restored_is_noted_once_as_erasure_incomplete(amy: Home,
     assert _notes(amy) == [("erasure-incomplete", "voice amy")]
 
 
-def test_hidden_folders_in_voices_are_not_voices(amy: Home) -> None:
-    (amy.voices_dir / ".bea.0123456789ab.tmp").mkdir()  # an enrollment at work
-    assert audit_home(amy).notes == []
-
-
 def test_files_in_a_folder_inside_consents_are_noted(amy: Home) -> None:
     sub = amy.root / "consents" / "sub"
     (sub / "deeper").mkdir(parents=True)
@@ -99,3 +94,44 @@ def test_files_in_a_folder_inside_consents_are_noted(amy: Home) -> None:
 def test_a_home_without_voices_or_consents_has_no_strays(home: Home) -> None:
     report = audit_home(home)
     assert report.ok and report.notes == []
+
+
+def test_the_folder_of_an_enrollment_killed_while_writing_is_noted(amy: Home) -> None:
+    from guard.ledger.files import enrollment_staging
+
+    staged = enrollment_staging(amy, "nova")  # the name enroll writes a voice under before its rename
+    (staged / "recordings").mkdir(parents=True)
+    (staged / "model.pt").write_bytes(b"half")
+    report = audit_home(amy)
+    assert report.ok and _notes(amy) == [("enrollment-interrupted", str(staged))]
+    detail = report.notes[0].detail
+    assert "enrollment of voice 'nova' stopped" in detail and "biometric" in detail and f"rm -r {staged}" in detail
+
+
+@pytest.mark.parametrize("name", [".bea.deleting-0123456789ab", ".nova.12345.tmp", ".nova.0123456789ab.tmp.x"])
+def test_other_hidden_folders_are_neither_voices_nor_enrollments(amy: Home, name: str) -> None:
+    (amy.voices_dir / name).mkdir()
+    assert audit_home(amy).notes == []
+
+
+def test_the_folder_enroll_leaves_when_killed_before_its_rename_is_noted(amy: Home, monkeypatch) -> None:  # noqa: ANN001
+    import types
+
+    import cloner.enroll as enroll_module
+
+    def killed(*_args) -> None:  # noqa: ANN002
+        raise KeyboardInterrupt
+
+    def model_written(_model, folder: Path) -> str:  # noqa: ANN001
+        folder.mkdir()
+        (folder / "model.pt").write_bytes(b"weights")
+        return "0" * 64
+
+    monkeypatch.setattr(enroll_module, "save_voice", model_written)
+    monkeypatch.setattr(enroll_module.os, "rename", killed)
+    monkeypatch.setattr(enroll_module.shutil, "rmtree", lambda *_a, **_k: None)  # a kill runs no clean-up
+    with pytest.raises(KeyboardInterrupt):
+        enroll_module._install(amy, types.SimpleNamespace(voice_id="nova"), [], amy.voices_dir / "nova", ())
+    [(kind, where)] = _notes(amy)
+    assert kind == "enrollment-interrupted" and Path(where).parent == amy.voices_dir
+    assert Path(where).name.startswith(".nova.") and (Path(where) / "model.pt").exists()

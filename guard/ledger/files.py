@@ -8,13 +8,15 @@ live outside the home, in their owners' hands: one changed is noted, one gone is
 (``clip-missing``, ``mark-missing``, naming the path the log recorded and the event).
 Files in ``consents/`` (or its subfolders) that no consent names, folders in ``voices/`` that no
 enrollment names (``unenrolled-voice``), files of a voice whose deletion is logged
-(``erasure-incomplete``) and the hidden folder a deletion stopped before it was logged left
-(``deletion-interrupted``, :func:`interrupted_deletions`) are noted.
+(``erasure-incomplete``), the hidden folder a deletion stopped before it was logged left
+(``deletion-interrupted``, :func:`interrupted_deletions`) and the hidden folder an enrollment killed
+while it wrote the voice left (``enrollment-interrupted``, :func:`enrollment_staging`) are noted.
 """
 
 from __future__ import annotations
 
 import glob
+import re
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
@@ -30,6 +32,8 @@ RECORDINGS_FOLDER = "recordings"
 ERASE_FIX = "if it was erased on purpose, log that with `voiceguard voices delete {vid} --reason TEXT`"
 # `voiceguard voices delete` moves voices/<voice_id>/ to voices/.<voice_id>.deleting-<hex> before it logs voice.deleted.
 DELETING_INFIX = ".deleting-"
+# `voiceguard enroll` writes a voice into voices/.<voice_id>.<12 hex>.tmp, then renames it into place.
+_STAGING_NAME = re.compile(r"\.(?P<voice_id>[^.]+)\.[0-9a-f]{12}\.tmp")
 
 
 def check_file(report: AuditReport, ident: str, path: object, digest: object, *, what: str | None,
@@ -200,12 +204,15 @@ def _note_consent_subfolders(report: AuditReport, home: Home) -> None:
 
 
 def _note_unenrolled_voices(report: AuditReport, home: Home) -> None:
-    """Note each entry of the home's voices/ (hidden ones aside) that no ``voice.enrolled`` event names."""
+    """Note each entry of the home's voices/ that no ``voice.enrolled`` event names, and each enrollment's staging
+    folder (:func:`enrollment_staging`) left behind; other hidden entries are a deletion's (noted per voice)."""
     enrolled = _enrolled_voice_ids(home)
     try:
-        entries = sorted(p for p in home.voices_dir.iterdir() if not p.name.startswith("."))
+        everything = sorted(home.voices_dir.iterdir())
     except OSError:  # no voices yet, or a folder that cannot be listed
         return
+    _note_stopped_enrollments(report, [p for p in everything if p.is_dir() and not p.is_symlink()])
+    entries = [p for p in everything if not p.name.startswith(".")]
     if enrolled is None:  # the ledger's events cannot be read: the audit fails for that, and cannot tell
         return
     for entry in entries:
@@ -219,6 +226,18 @@ def _note_unenrolled_voices(report: AuditReport, home: Home) -> None:
         else:
             report.note("unreferenced-file", entry, "not a voice folder: voiceguard keeps only voice folders in "
                                                     f"{home.voices_dir}; remove it if nothing needs it")
+
+
+def _note_stopped_enrollments(report: AuditReport, folders: list[Path]) -> None:
+    """Note ``enrollment-interrupted`` for each of ``folders`` named as :func:`enrollment_staging` names them."""
+    for folder in folders:
+        found = _STAGING_NAME.fullmatch(folder.name)
+        if found:
+            report.note("enrollment-interrupted", folder,
+                        f"an enrollment of voice {found['voice_id']!r} stopped while it wrote the voice (the process was "
+                        f"killed, or the machine went down) and left this hidden folder: a voice model and "
+                        f"recordings, biometric data that nothing logged or uses; unless that enrollment is running "
+                        f"now, remove it (rm -r {folder})")
 
 
 def _enrolled_voice_ids(home: Home) -> set[str] | None:
@@ -261,6 +280,12 @@ def voice_leftovers(home: Home, voice_id: str) -> list[Path]:
     except OSError:  # no voices/ yet, or one that cannot be listed
         hidden = []
     return ([folder] if folder.exists() or folder.is_symlink() else []) + hidden
+
+
+def enrollment_staging(home: Home, voice_id: str) -> Path:
+    """A new hidden name, ``voices/.ID.<hex>.tmp``, for ``enroll`` to write voice ``voice_id`` into before it renames it
+    into place (an enrollment killed while writing leaves it: :func:`note_strays` notes it)."""
+    return home.voices_dir / f".{voice_id}.{secrets.token_hex(6)}.tmp"
 
 
 def deletion_aside(home: Home, voice_id: str) -> Path:
