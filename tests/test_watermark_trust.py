@@ -51,7 +51,7 @@ def test_a_trusted_key_finds_and_names_another_operators_mark(runner, home: Home
     assert [r["name"] for r in listed["trusted"]] == ["example-studio"]
     assert listed["trusted"][0]["key_id"] == watermark_key_fingerprint(studio.watermark_key())  # as export-key says
     res = runner.invoke(cli, ["--home", str(home.root), "watermark", "untrust", "example-studio"])
-    assert res.exit_code == 0 and trust.trusted_keys(home) == {}
+    assert res.exit_code == 0 and trust.trusted_keys(home) == []
     assert json.loads(runner.invoke(cli, verify).stdout)["detected"] is False
 
 
@@ -66,15 +66,18 @@ def test_a_trusted_key_finds_and_names_another_operators_mark(runner, home: Home
 def test_bad_trust_requests_are_refused(home: Home, name: str, key: bytes | None, says: str) -> None:
     with pytest.raises(HomeError, match=says):
         trust.trust(home, name, home.watermark_key() if key is None else key)
-    assert trust.trusted_keys(home) == {}
+    assert trust.trusted_keys(home) == []
 
 
 def test_a_key_or_name_is_trusted_once(home: Home) -> None:
     trust.trust(home, "a", bytes(range(32)))
     with pytest.raises(HomeError, match="trusted already, as 'a'"):
         trust.trust(home, "b", bytes(range(32)))
-    with pytest.raises(HomeError, match="a key is trusted as 'a' already"):
+    with pytest.raises(HomeError, match=r"a key is trusted as 'a' already \(key id [0-9a-f]{16}\); if a rotated its "
+                                        r"key, keep both with --add"):
         trust.trust(home, "a", bytes(range(1, 33)))
+    with pytest.raises(HomeError, match="no key is trusted as 'b' yet, so there is none to add to"):
+        trust.trust(home, "b", bytes(range(1, 33)), add=True)
     with pytest.raises(HomeError, match=r"no key is trusted as 'c' \(trusted: a\)"):
         trust.untrust(home, "c")
 
@@ -147,3 +150,43 @@ def test_a_piece_marked_with_a_trusted_key_inside_own_audio_is_named_in_verify_j
     out = json.loads(runner.invoke(cli, ["--home", str(home.root), "watermark", "verify", "--json", str(joined)]).stdout)
     owners = {out["payload"]: out["key_owner"], **{m["payload"]: m["key_owner"] for m in out["other_marks"]}}
     assert owners == {"0badcafe": None, "1234abcd": "example-studio"}
+
+
+def test_a_rotated_operators_keys_are_both_trusted_under_its_name(runner, home: Home, studio: Home,  # noqa: ANN001
+                                                                  tmp_path: Path) -> None:
+    from guard.watermark.rotation import current_key, rotate_key
+
+    old_key = studio.watermark_key()
+    old_clip = marked_noise(tmp_path / "old.wav", old_key, 0x1234ABCD)
+    first = _export(runner, studio, tmp_path / "studio-1.key")
+    base = ["--home", str(home.root), "watermark"]
+    assert runner.invoke(cli, [*base, "trust", str(first), "--name", "studio"]).exit_code == 0
+    rotate_key(studio, reason="yearly rotation")
+    new_key = current_key(studio).key
+    new_clip = marked_noise(tmp_path / "new.wav", new_key, 0x0BADCAFE, seed=1)
+    second = tmp_path / "studio-2.key"
+    second.write_bytes(new_key)
+    refused = runner.invoke(cli, [*base, "trust", str(second), "--name", "studio"])
+    assert refused.exit_code == 1 and "keep both with --add" in refused.stderr
+    added = runner.invoke(cli, [*base, "trust", str(second), "--name", "studio", "--add"])
+    assert added.exit_code == 0 and f"key id {watermark_key_fingerprint(new_key)}) beside its older" in added.stderr
+    for clip, payload in ((old_clip, "1234abcd"), (new_clip, "0badcafe")):
+        out = json.loads(runner.invoke(cli, [*base, "verify", "--json", str(clip)]).stdout)
+        assert out["detected"] and out["payload"] == payload and out["key_owner"] == "studio"
+    listed = json.loads(runner.invoke(cli, [*base, "trusted", "--json"]).stdout)["trusted"]
+    old_id, new_id = watermark_key_fingerprint(old_key), watermark_key_fingerprint(new_key)
+    assert listed == [{"name": "studio", "key_id": old_id}, {"name": "studio", "key_id": new_id}]
+    wrong = runner.invoke(cli, [*base, "untrust", "studio", "--key", "0" * 16])
+    assert wrong.exit_code == 1 and f"its key ids are {old_id}, {new_id}" in wrong.stderr
+    one = runner.invoke(cli, [*base, "untrust", "studio", "--key", old_id.upper()])
+    assert one.exit_code == 0 and "Removed 1 key(s) trusted as 'studio'" in one.stderr
+    assert [t.key_id for t in trust.trusted_keys(home)] == [new_id]
+    assert json.loads(runner.invoke(cli, [*base, "verify", "--json", str(old_clip)]).stdout)["detected"] is False
+    assert runner.invoke(cli, [*base, "untrust", "studio"]).exit_code == 0 and trust.trusted_keys(home) == []
+
+
+def test_a_file_in_the_trusted_folder_named_otherwise_is_refused(home: Home) -> None:
+    trust.trust(home, "a", bytes(range(32)))
+    (trust.trusted_folder(home) / "a@not-a-fingerprint.key").write_bytes(bytes(range(1, 33)))
+    with pytest.raises(HomeError, match=r"a@not-a-fingerprint\.key is not a trusted watermark key"):
+        trust.trusted_keys(home)

@@ -92,13 +92,16 @@ def _own_key(home: Home, fingerprint: str) -> bytes:
 @click.command("trust")
 @click.argument("key_file", metavar="KEY_FILE", type=input_path())
 @click.option("--name", required=True, help="Whose key it is (letters, digits, '.', '_', '-'), shown in scan results.")
+@click.option("--add", is_flag=True,
+              help="NAME is trusted already and rotated its key: keep its older key(s) and add this one beside them.")
 @home_option
-def trust_command(key_file: Path, name: str, home_dir: Path) -> None:
+def trust_command(key_file: Path, name: str, add: bool, home_dir: Path) -> None:
     """Trust another operator's watermark key (from their `watermark export-key`) for verification only.
 
     `scan` and `watermark verify` then find that operator's marks and name them; this home
     never marks anything with a trusted key. Their clips' records are in their ledger, not
-    this home's.
+    this home's. When they rotate their key (`watermark rotate-key`), add the new one with
+    --add: clips they marked before the rotation still need the older key.
     """
     from guard.watermark.trust import trust
 
@@ -108,34 +111,37 @@ def trust_command(key_file: Path, name: str, home_dir: Path) -> None:
             key = fh.read(WATERMARK_KEY_BYTES + 1)
     except OSError as exc:
         raise WatermarkError(f"{key_file}: cannot be read ({exc.strerror or exc})") from None
-    path = trust(home, name, key)
-    say(f"Trusted the watermark key of {name!r} for verification ({path})")
+    path = trust(home, name, key, add=add)
+    also = " beside its older key(s)" if add else ""
+    say(f"Trusted the watermark key of {name!r} (key id {watermark_key_fingerprint(key)}){also} for verification "
+        f"({path})")
 
 
 @click.command("untrust")
 @click.argument("name")
+@click.option("--key", "key_id", default=None, metavar="KEY_ID",
+              help="Remove only the key with this key id (as `watermark trusted` lists it), not all of NAME's.")
 @home_option
-def untrust_command(name: str, home_dir: Path) -> None:
-    """Stop trusting the watermark key added as NAME."""
+def untrust_command(name: str, key_id: str | None, home_dir: Path) -> None:
+    """Stop trusting the watermark key(s) added as NAME."""
     from guard.watermark.trust import untrust
 
-    path = untrust(open_home(home_dir), name)
-    say(f"Removed the key trusted as {name!r} ({path})")
+    removed = untrust(open_home(home_dir), name, key_id=key_id)
+    say(f"Removed {len(removed)} key(s) trusted as {name!r} ({', '.join(map(str, removed))})")
 
 
 @click.command("trusted")
 @home_option
 @json_option
 def trusted_command(home_dir: Path, as_json: bool) -> None:
-    """List the watermark keys this home trusts for verification, by name and key id.
+    """List the watermark keys this home trusts for verification, by name and key id (a name per key).
 
     The key id is the key's fingerprint, as `export-key` and `rotate-key` print it where the key
     was made: compare the two to check you trust the key you were meant to.
     """
     from guard.watermark.trust import trusted_keys
 
-    keys = trusted_keys(open_home(home_dir))
-    rows = [{"name": n, "key_id": watermark_key_fingerprint(k)} for n, k in keys.items()]
+    rows = [{"name": t.name, "key_id": t.key_id} for t in trusted_keys(open_home(home_dir))]
     if as_json:
         emit_json({"trusted": rows})
         return
