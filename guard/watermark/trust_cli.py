@@ -30,7 +30,8 @@ def rotate_key_command(reason: str, home_dir: Path, as_json: bool) -> None:
     clips marked with them. The rotation is a `key.rotated` ledger event naming the new key
     file, its fingerprint and that of the key it replaces, and the reason (never a key); the
     audit fails when a logged key is gone from keys/ or changed. Whoever trusts this home's key
-    needs a fresh `voiceguard watermark export-key` to find the new marks. --json prints
+    needs a fresh `voiceguard watermark export-key` to find the new marks (they keep the old key
+    too: `watermark trust FILE --name NAME --add`). --json prints
     key_file (its path), fingerprint, previous_fingerprint, reason and ledger_seq.
     """
     from guard.watermark.rotation import rotate_key
@@ -41,7 +42,8 @@ def rotate_key_command(reason: str, home_dir: Path, as_json: bool) -> None:
         return
     say(f"Added watermark key {rotation.key_file} (fingerprint {rotation.fingerprint}, ledger event "
         f"{rotation.ledger_seq}): new marks use it, clips marked with older keys still verify here; whoever trusts "
-        f"your key needs a fresh `voiceguard watermark export-key` to find the new marks")
+        f"your key needs a fresh `voiceguard watermark export-key` to find the new marks (they add it with "
+        f"`voiceguard watermark trust FILE --name NAME --add`)")
 
 
 @click.command("export-key")
