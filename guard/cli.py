@@ -42,29 +42,63 @@ LAZY_COMMANDS: dict[str, str] = {
     "bench": "eval.cli:bench_group",
     "demo": "eval.demo:demo_command",
 }
+# name -> the first paragraph of that command's help, shown by `voiceguard --help` without importing the command
+# (detect's imports torch, watermark's scipy: seconds); tests/test_cli_help.py keeps each equal to the command's own.
+LAZY_SUMMARIES: dict[str, str] = {
+    "tts": "Speak TEXT with espeak-ng into OUT (plain TTS: not a clone, not watermarked).",
+    "watermark": "Embed or verify the keyed audio watermark.",
+    "consent": "Grant, revoke and inspect consent records (each one is a ledger event).",
+    "audit": "Verify the ledger: the Merkle tree, every signature and tree head, and every consent's scope.",
+    "enroll": "Enroll VOICE_ID from --recordings under --consent, or print the script to read (--print-script).",
+    "voices": "Enrolled voices: list them, or delete one (its model and recordings).",
+    "clone": "Speak TEXT in VOICE_ID's voice into OUT: consent-checked, watermarked, recorded.",
+    "detect": "Deepfake-speech detector: train a model, score files.",
+    "scan": "Check audio files and folders (PATHS, recursive) for our watermark, provenance and deepfake cues.",
+    "bench": "Benchmarks: each prints a table, writes JSON (and plots) with --out.",
+    "demo": "Enroll a consenting synthetic persona, clone, attack, scan, revoke, and audit: all four jobs.",
+}
 
 
 class LazyGroup(click.Group):
     """A group whose subcommands are named up front and imported on first use.
 
-    It is also the command boundary: a :class:`GuardError` from any subcommand becomes one
-    ``Error: ...`` line and exit 1 (the traceback too with ``--verbose``).
+    ``lazy`` maps a command name to ``"module:attribute"``; ``summaries`` may give a command's
+    one-line help, so that the group's ``--help`` lists it without importing it. It is also the
+    command boundary: a :class:`GuardError` from any subcommand becomes one ``Error: ...`` line
+    and exit 1 (the traceback too with ``--verbose``).
     """
 
-    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, summaries: dict[str, str] | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lazy = dict(lazy or {})
+        self.summaries = dict(summaries or {})
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        available = [n for n in self.lazy if self.get_command(ctx, n) is not None]
+        available = [n for n in self.lazy if self._importable(n)]
         return sorted(set(super().list_commands(ctx)) | set(available))
 
     def _importable(self, name: str) -> bool:
-        module = self.lazy[name].split(":")[0]
-        try:
-            return importlib.util.find_spec(module) is not None
-        except ModuleNotFoundError:  # a parent package is not there (yet)
-            return False
+        """Whether the top package of ``name``'s module is installed (looking deeper would import its parents)."""
+        top = self.lazy[name].split(":")[0].split(".")[0]
+        return importlib.util.find_spec(top) is not None
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of ``--help``: a summary from ``summaries`` stands in for a command not imported yet."""
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(n) for n in names)
+        rows = []
+        for name in names:
+            if name in self.summaries and name not in self.commands:
+                rows.append((name, click.Command(name, help=self.summaries[name]).get_short_help_str(limit)))
+                continue
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.commands:
@@ -98,7 +132,7 @@ def _silence_stdout() -> None:
     os.close(devnull)
 
 
-@click.group(cls=LazyGroup, lazy=LAZY_COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, lazy=LAZY_COMMANDS, summaries=LAZY_SUMMARIES, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="voiceguard")
 @click.option("--home", type=GivenPath(file_okay=False, path_type=Path), default=None,
               help="Data home (default: $VOICEGUARD_HOME or ~/.voiceguard).")
