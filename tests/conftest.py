@@ -42,7 +42,7 @@ def voiced_glide(seconds: float = 1.5, *, seed: int = 0) -> np.ndarray:
 
 def median_f0(y: np.ndarray) -> float:
     """Median DIO F0 of the voiced frames of ``y`` (at SR), in Hz."""
-    from eval.selfplay import _f0_track
+    from eval.selfplay_families import _f0_track
 
     f0 = _f0_track(y, SR)
     return float(np.median(f0[f0 > 0]))

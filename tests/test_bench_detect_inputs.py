@@ -74,7 +74,7 @@ def test_an_attack_that_shortens_a_clip_skips_it_for_that_condition_only(corpus:
 
 
 def test_per_clip_scoring_errors_are_skipped_not_fatal() -> None:
-    from eval.bench_detect import _score_condition
+    from eval.detect_run import _score_condition
     from guard.detect.data import LabeledFile
 
     clips = [(LabeledFile(Path(f"{i}.wav"), "spoof"), np.zeros(4)) for i in range(3)]

@@ -34,7 +34,7 @@ def _log_spectrum(y: np.ndarray) -> np.ndarray:
 
 @pytest.mark.parametrize("family", ["phaserebuild", "cepvoc", "harmonic"])
 def test_new_families_keep_the_spectrum_but_change_the_signal(family: str) -> None:
-    from eval.selfplay import COPY_FAMILIES
+    from eval.selfplay_families import COPY_FAMILIES
 
     rng = np.random.default_rng(0)
     y = _voiced(rng)
@@ -65,7 +65,8 @@ class _NamedVoice:
 
 def test_dev_only_and_named_voice_families(tmp_path: Path) -> None:
     from eval.datasets import load_dataset
-    from eval.selfplay import SelfplayConfig, build
+    from eval.selfplay_build import build
+    from eval.selfplay_config import SelfplayConfig
 
     src = _sources(tmp_path / "real", 8)
     config = SelfplayConfig(librispeech=src, asterisk=None, espeak_clips={}, speaker_fractions=(0.5, 0.25, 0.25),
@@ -82,7 +83,7 @@ def test_dev_only_and_named_voice_families(tmp_path: Path) -> None:
 
 
 def test_harmonic_family_rebuilds_voiced_parts_from_harmonics_of_the_f0() -> None:
-    from eval.selfplay import harmonic_noise
+    from eval.selfplay_families import harmonic_noise
 
     y = _voiced(np.random.default_rng(2))
     out = harmonic_noise(y, SR, np.random.default_rng(3))
@@ -104,7 +105,8 @@ def _librispeech_bona_fide(items: list) -> dict:
 
 def test_extra_single_speaker_folders_go_to_train_under_their_folder_name(tmp_path: Path) -> None:
     from eval.datasets import load_dataset
-    from eval.selfplay import SelfplayConfig, build
+    from eval.selfplay_build import build
+    from eval.selfplay_config import SelfplayConfig
 
     src = _sources(tmp_path / "real", 4)
     rng = np.random.default_rng(5)
@@ -134,7 +136,8 @@ def test_extra_single_speaker_folders_go_to_train_under_their_folder_name(tmp_pa
     (lambda root: root, "holds no audio files"),
 ])
 def test_extra_single_speaker_folder_must_hold_audio(tmp_path: Path, make, match: str) -> None:  # noqa: ANN001
-    from eval.selfplay import SelfplayConfig, build
+    from eval.selfplay_build import build
+    from eval.selfplay_config import SelfplayConfig
 
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -147,7 +150,8 @@ def test_joined_voice_folders_become_training_clips_of_their_own_speaker(tmp_pat
     from dataclasses import replace
 
     from eval.datasets import load_dataset
-    from eval.selfplay import SelfplayConfig, build
+    from eval.selfplay_build import build
+    from eval.selfplay_config import SelfplayConfig
 
     src = _sources(tmp_path / "real", 4)
     rng = np.random.default_rng(6)
@@ -179,7 +183,8 @@ def test_joined_voice_folders_become_training_clips_of_their_own_speaker(tmp_pat
     (lambda root: (root.parent / "a" / "sounds" / "en", root.parent / "b" / "sounds" / "en"), "both be speaker joined-sounds-en"),
 ])
 def test_joined_voice_folder_must_hold_enough_audio(tmp_path: Path, make, match: str) -> None:  # noqa: ANN001
-    from eval.selfplay import SelfplayConfig, build
+    from eval.selfplay_build import build
+    from eval.selfplay_config import SelfplayConfig
 
     empty, one_word = tmp_path / "empty", tmp_path / "one_word"
     empty.mkdir()
@@ -215,7 +220,8 @@ def test_cli_rejects_an_unknown_dev_only_family(tmp_path: Path) -> None:
     (("world",), ("lpc",), ("lpc",), "in both training and test"),
 ])
 def test_dev_only_families_must_be_unseen(tmp_path: Path, train: tuple, dev_only: tuple, test: tuple, match: str) -> None:
-    from eval.selfplay import SelfplayConfig, build
+    from eval.selfplay_build import build
+    from eval.selfplay_config import SelfplayConfig
 
     src = _sources(tmp_path / "real", 2)
     config = SelfplayConfig(librispeech=src, asterisk=None, train_families=train, dev_only_families=dev_only, test_families=test)
@@ -345,7 +351,8 @@ def test_asv_trials_pair_crops_of_the_same_speaker(monkeypatch: pytest.MonkeyPat
 
 
 def test_two_recordings_with_one_clip_name_are_refused(tmp_path: Path) -> None:
-    from eval.selfplay import SelfplayConfig, build
+    from eval.selfplay_build import build
+    from eval.selfplay_config import SelfplayConfig
 
     src = _sources(tmp_path / "real", 2)
     (src / "copy").mkdir()

@@ -151,7 +151,8 @@ def test_bench_detect_on_a_folder(tiny_model: Path, tiny_corpus: Path, runner, t
 
 def test_selfplay_builds_disjoint_splits(tmp_path: Path) -> None:
     from eval.datasets import load_dataset
-    from eval.selfplay import SelfplayConfig, build
+    from eval.selfplay_build import build
+    from eval.selfplay_config import SelfplayConfig
 
     src = tmp_path / "real"
     src.mkdir()

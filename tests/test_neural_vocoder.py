@@ -62,7 +62,7 @@ def test_shipped_vocoder_rebuilds_the_spectrum_but_not_the_waveform() -> None:
     noise = (np.random.default_rng(1).standard_normal(y.size) * np.sqrt(np.mean(y**2))).astype(np.float32)
     assert _mel_distance(out, y) < 0.5 * _mel_distance(noise, y)  # ...with the input's spectrum
     assert nv.resynthesize(y[:100]).shape == (100,)  # shorter than one frame: still its own length
-    from eval.selfplay import COPY_FAMILIES
+    from eval.selfplay_families import COPY_FAMILIES
 
     np.testing.assert_array_equal(COPY_FAMILIES["neuralvoc"](y, SR, np.random.default_rng(0)), out)
 

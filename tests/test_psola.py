@@ -14,7 +14,7 @@ SR = 16000
 @pytest.mark.parametrize("semitones", [-4.0, -2.0, 3.0])
 def test_psola_moves_the_pitch_by_the_factor_and_keeps_length_and_level(semitones: float) -> None:
     from eval.psola import td_psola
-    from eval.selfplay import _f0_track
+    from eval.selfplay_families import _f0_track
 
     y = voiced_glide()
     factor = 2.0 ** (semitones / 12)
@@ -53,7 +53,7 @@ def test_silence_and_too_few_marks_are_returned_unchanged() -> None:
 
 
 def test_psola_family_keeps_the_envelope_and_changes_the_waveform() -> None:
-    from eval.selfplay import COPY_FAMILIES
+    from eval.selfplay_families import COPY_FAMILIES
 
     y = voiced_glide(seed=2)
     out = COPY_FAMILIES["psola"](y, SR, np.random.default_rng(3))

@@ -207,7 +207,8 @@ def test_bench_watermark_clips_and_cloned_exclude_each_other(runner, tmp_path: P
 
 
 def test_bench_windows_are_cut_from_the_marked_part() -> None:
-    from eval.bench_watermark import RATE, _marked_part
+    from eval.watermark_clips import RATE
+    from eval.watermark_measure import _marked_part
 
     z = np.arange(14 * RATE, dtype=np.float32)  # a 10 s clip spliced between 2 s of padding each side
     inside = _marked_part("splice", z)
@@ -302,7 +303,7 @@ def _clip_folder(folder: Path, speech: np.ndarray) -> Path:
 
 
 def test_bench_folder_clips_skip_and_name_bad_files_and_draw_others(tmp_path: Path, speech: np.ndarray) -> None:
-    from eval.bench_watermark import folder_clips
+    from eval.watermark_clips import folder_clips
 
     folder = _clip_folder(tmp_path / "clips", speech)
     for seed in range(4):  # whatever order the seed draws: the good files are found, every bad one named
@@ -323,7 +324,7 @@ def test_bench_folder_clips_skip_and_name_bad_files_and_draw_others(tmp_path: Pa
 
 
 def test_bench_folder_clips_of_only_bad_files(tmp_path: Path) -> None:
-    from eval.bench_watermark import folder_clips
+    from eval.watermark_clips import folder_clips
     from guard.errors import DatasetError
 
     (tmp_path / "a.wav").write_bytes(b"")
@@ -349,7 +350,7 @@ def test_bench_watermark_clips_folder_with_bad_files(runner, tmp_path: Path, spe
 
 
 def test_bench_silent_clip_error_names_the_clip() -> None:
-    from eval.bench_watermark import evaluate
+    from eval.watermark_measure import evaluate
     from guard.errors import WatermarkError
 
     with pytest.raises(WatermarkError, match=r"^clip quiet\.wav: nothing to mark"):
@@ -416,7 +417,7 @@ def test_embed_refuses_a_payload_that_names_a_generated_clip(runner, home, speec
 def test_folder_clips_judges_silence_in_the_clip_as_cut(tmp_path: Path) -> None:
     from conftest import voiced_glide
 
-    from eval.bench_watermark import folder_clips
+    from eval.watermark_clips import folder_clips
     from guard.errors import DatasetError
 
     late = np.concatenate([np.zeros(12 * 16000, np.float32), np.tile(voiced_glide(), 4)])  # speech after 12 s
