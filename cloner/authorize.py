@@ -24,7 +24,7 @@ from guard.home import Home
 from guard.ledger.files import interrupted_deletion_advice, interrupted_deletions, voice_leftovers
 
 if TYPE_CHECKING:
-    from guard.ledger.store import Event
+    from guard.ledger.events import Event
 
 
 def _by_voice(home: Home, kind: str) -> dict[str, list[Event]]:

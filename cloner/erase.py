@@ -21,7 +21,7 @@ from guard.home import Home
 from guard.ledger.files import deletion_aside, voice_leftovers
 
 if TYPE_CHECKING:
-    from guard.ledger.store import Event
+    from guard.ledger.events import Event
 
 
 @dataclass(frozen=True)

@@ -132,7 +132,8 @@ def _timed_scan(folder: Path, *, home_dir: str, model_path: str | None, workers:
     """Scan ``folder`` end to end; return (wall seconds, CPU seconds of this process and its workers, results)."""
     import resource
 
-    from guard.scan import ScanConfig, Scanner, collect, scan_files
+    from guard.scan import ScanConfig, Scanner, scan_files
+    from guard.scan_collect import collect
 
     def cpu_s() -> float:
         children = resource.getrusage(resource.RUSAGE_CHILDREN)

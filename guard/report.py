@@ -29,8 +29,9 @@ import numpy as np
 
 from guard import progress
 from guard.errors import GuardError, ParameterError
+from guard.plaintext import printable
 from guard.replace import replace_keeping_mode
-from guard.scan import ScanResult, printable
+from guard.scan_result import ScanResult
 from guard.scan_verdict import p_synthetic_cell
 
 COLORS = {"watermarked": "#1f6feb", "likely-synthetic": "#d1242f", "no-evidence": "#1a7f37", "error": "#6e7781"}
@@ -124,7 +125,7 @@ def display_db(image_db: np.ndarray, *, max_columns: int, step_db: float = SPECT
     Parameters
     ----------
     image_db : np.ndarray [shape=(n_bands, n_frames)]
-        Power in dB (:attr:`guard.scan.Overview.image_db`).
+        Power in dB (:attr:`guard.scan_overview.Overview.image_db`).
     max_columns : int > 0
         Neighbouring frames are averaged in power, ``ceil(n_frames / max_columns)`` to a
         column (the last column may average fewer).

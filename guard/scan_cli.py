@@ -22,15 +22,10 @@ from guard.cliutil import (
     say,
 )
 from guard.errors import GuardError, HomeError
-from guard.scan import (
-    DEFAULT_THRESHOLD,
-    ScanConfig,
-    Scanner,
-    ScanResult,
-    collect,
-    printable,
-    scan_files,
-)
+from guard.plaintext import printable
+from guard.scan import DEFAULT_THRESHOLD, ScanConfig, Scanner, scan_files
+from guard.scan_collect import collect
+from guard.scan_result import ScanResult
 from guard.scan_verdict import p_synthetic_cell
 
 

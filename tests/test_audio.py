@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 from conftest import chirp, dominant_freq_hz, tone
 
-from guard import audio
+from guard import audio, audio_decode
 from guard.errors import AudioError, ParameterError
 
 SR = 16000
@@ -62,7 +62,7 @@ def test_resample_to_8k_keeps_pitch_after_mp3(tmp_path: Path) -> None:
 
 
 def test_long_file_is_decoded_in_blocks(tmp_path: Path, rng: np.random.Generator) -> None:
-    n = audio.BLOCK_FRAMES * 3 + 123
+    n = audio_decode.BLOCK_FRAMES * 3 + 123
     y = (0.1 * rng.standard_normal(n)).astype(np.float32)
     path = tmp_path / "long.flac"
     sf.write(path, y, 48000, subtype="PCM_24")

@@ -8,7 +8,7 @@ import av
 import numpy as np
 import pytest
 
-from guard import audio
+from guard import audio, audio_decode
 from guard.errors import AudioError
 from tests.conftest import SR, chirp, tone
 
@@ -69,7 +69,7 @@ def test_a_cut_of_a_frame_is_tolerated_and_a_tenth_is_not(tmp_path: Path, ext: s
     data = _whole(tmp_path, ext).read_bytes()
     nearly = tmp_path / f"nearly.{ext}"
     nearly.write_bytes(data[:-60])  # part of the last MP3 frame; WebM's closing index
-    assert _load_s(nearly) > SECONDS - audio.TRUNCATION_TOLERANCE_S
+    assert _load_s(nearly) > SECONDS - audio_decode.TRUNCATION_TOLERANCE_S
     short = tmp_path / f"short.{ext}"
     short.write_bytes(data[: int(len(data) * 0.9)])
     with pytest.raises(AudioError, match=r"short\.\w+: truncated"):
@@ -137,7 +137,7 @@ def test_containers_phones_and_cameras_write_are_audio_and_decode(tmp_path: Path
 
 
 def test_a_folder_scan_takes_those_containers(tmp_path: Path) -> None:
-    from guard.scan import collect
+    from guard.scan_collect import collect
 
     for ext, fmt, codec, rate, bit_rate in CONTAINERS:
         _write_av(tmp_path / f"clip.{ext}", tone(440.0, 1.0, rate), fmt=fmt, codec=codec, rate=rate, bit_rate=bit_rate)

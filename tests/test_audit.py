@@ -373,8 +373,8 @@ def test_parallel_signature_check_finds_the_same_failures(busy: Home, monkeypatc
 
 
 def test_an_event_dated_before_the_one_it_follows_fails_the_audit() -> None:
+    from guard.ledger.events import event_canonical
     from guard.ledger.report import AuditReport
-    from guard.ledger.store import event_canonical
     from guard.ledger.structure import Trail, check_events
 
     times = ["2026-11-25T17:02:02.000000+00:00", "2026-11-25T17:01:58.000000+00:00"]  # the second backdated

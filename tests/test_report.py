@@ -16,7 +16,8 @@ from conftest import chirp
 
 from guard.errors import ParameterError
 from guard.report import COLORS, figure_png, render_html, write_report
-from guard.scan import ScanResult, not_checked, overview
+from guard.scan_overview import overview
+from guard.scan_result import ScanResult, not_checked
 
 SR = 16000
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -8,7 +8,8 @@ import re
 from conftest import SR, chirp
 
 from guard.report import STAR_NOTE, figure_png, render_html, spans_table
-from guard.scan import ScanResult, overview
+from guard.scan_overview import overview
+from guard.scan_result import ScanResult
 
 NO_SPEECH = ("no voiced speech found (0.00 s voiced): the detector was trained on speech, so its score says nothing "
              "about this audio")

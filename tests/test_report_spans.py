@@ -17,7 +17,8 @@ from guard.report import (
     render_html,
     spans_table,
 )
-from guard.scan import ScanResult, not_checked, overview
+from guard.scan_overview import overview
+from guard.scan_result import ScanResult, not_checked
 
 SR = 16000
 

@@ -11,16 +11,11 @@ from conftest import chirp, tone
 
 from guard.audio import save
 from guard.errors import HomeError, ParameterError
-from guard.scan import (
-    SCAN_RATE,
-    ScanConfig,
-    Scanner,
-    collect,
-    not_checked,
-    overview,
-    scan_file,
-    scan_files,
-)
+from guard.scan import ScanConfig, Scanner, scan_file, scan_files
+from guard.scan_blocks import SCAN_RATE
+from guard.scan_collect import collect
+from guard.scan_overview import overview
+from guard.scan_result import not_checked
 from guard.scan_verdict import decide
 
 SR = 16000

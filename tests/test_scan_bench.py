@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from guard.cli import cli
-from guard.scan import collect
+from guard.scan_collect import collect
 
 
 def test_corpus_counts(tmp_path: Path) -> None:

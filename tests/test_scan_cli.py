@@ -149,7 +149,7 @@ def test_a_report_path_that_is_not_html_is_refused(runner, home, tmp_path: Path)
 def test_ctrl_c_keeps_what_was_scanned_and_exits_130(runner, home, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
     from guard import scan_cli
-    from guard.scan import ScanResult
+    from guard.scan_result import ScanResult
 
     files = [save(tmp_path / f"f{i}.wav", tone(300 + 50 * i, 1.0), sample_rate=16000) for i in range(3)]
 
@@ -181,8 +181,8 @@ def test_a_pool_scan_stopped_early_cancels_the_files_not_started(tmp_path: Path)
 
 
 def test_the_p_syn_cell_says_what_drove_the_verdict() -> None:
-    from guard.scan import ScanResult
     from guard.scan_cli import _table
+    from guard.scan_result import ScanResult
 
     def row(verdict: str, detector: dict) -> ScanResult:
         return ScanResult("a.wav", verdict, "r", {"detected": False, "payload": None}, None, None, detector, 12.0)

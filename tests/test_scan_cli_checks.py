@@ -18,7 +18,8 @@ from guard.audio import DEFAULT_MAX_DURATION_S, save
 from guard.cli import cli
 from guard.cliutil import cannot_write_in
 from guard.errors import ParameterError
-from guard.scan import ScanConfig, Scanner, unreadable_text
+from guard.scan import ScanConfig, Scanner
+from guard.scan_result import unreadable_text
 
 
 @pytest.fixture

@@ -16,7 +16,8 @@ from conftest import chirp
 
 from guard.audio import save
 from guard.cli import cli
-from guard.scan import SCAN_RATE, ScanConfig, Scanner
+from guard.scan import ScanConfig, Scanner
+from guard.scan_blocks import SCAN_RATE
 
 
 def _model(path: Path, *, offset: float) -> Path:

@@ -14,15 +14,9 @@ from guard.audio import save
 from guard.cli import cli
 from guard.detect.scoring import HOP_S, WINDOW_S, window_starts
 from guard.errors import ParameterError
-from guard.scan import (
-    BLOCK_OVERLAP_S,
-    BLOCK_S,
-    SCAN_RATE,
-    ScanConfig,
-    Scanner,
-    block_bounds,
-    overview,
-)
+from guard.scan import ScanConfig, Scanner
+from guard.scan_blocks import BLOCK_OVERLAP_S, BLOCK_S, SCAN_RATE, block_bounds
+from guard.scan_overview import overview
 from guard.watermark.result import join
 
 SR = SCAN_RATE

@@ -14,7 +14,8 @@ from guard.errors import ProvenanceError
 from guard.home import Home, init_home
 from guard.provenance.certs import CA_CERT, signer_files
 from guard.provenance.manifest import read_manifest, sign_clip
-from guard.scan import SCAN_RATE, ScanConfig, Scanner
+from guard.scan import ScanConfig, Scanner
+from guard.scan_blocks import SCAN_RATE
 from guard.scan_manifest import manifest_conflicts, manifest_text
 
 PAYLOAD = 0x708F1029

@@ -16,8 +16,9 @@ from conftest import SR
 
 from guard.audio import save
 from guard.home import Home
-from guard.scan import ScanConfig, Scanner, ScanResult
+from guard.scan import ScanConfig, Scanner
 from guard.scan_cli import _table
+from guard.scan_result import ScanResult
 from guard.scan_verdict import decide, p_synthetic_cell, unmarked_synthetic_part, where_marked
 from guard.watermark import embed
 

@@ -12,7 +12,8 @@ from guard.audio import save
 from guard.cli import cli
 from guard.home import Home
 from guard.ledger import Ledger
-from guard.scan import SCAN_RATE, ScanConfig, Scanner
+from guard.scan import ScanConfig, Scanner
+from guard.scan_blocks import SCAN_RATE
 from guard.scan_verdict import decide
 
 MARK = {"detected": True, "payload": "0badcafe", "p_value": 1e-12, "segments": [[0.0, 10.0]], "reason": ""}

@@ -16,8 +16,9 @@ import guard.report
 from guard.audio import save
 from guard.cli import cli
 from guard.errors import GuardError
+from guard.plaintext import printable
 from guard.report import write_report
-from guard.scan import ScanResult, printable
+from guard.scan_result import ScanResult
 
 LATIN1 = os.fsdecode(b"caf\xe9 latin1.wav")  # what Python makes of a Latin-1 name: "caf\udce9 latin1.wav"
 

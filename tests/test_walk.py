@@ -122,7 +122,8 @@ def test_files_under_tells_warn_of_each_problem_and_stderr_by_default(tmp_path: 
 
 def test_scan_collect_follows_links_and_gives_unreadable_folders_an_error_row(tmp_path: Path,
                                                                               lock: Callable[[Path], Path]) -> None:
-    from guard.scan import ScanConfig, Scanner, collect
+    from guard.scan import ScanConfig, Scanner
+    from guard.scan_collect import collect
 
     _wav(tmp_path / "data" / "linked.wav")
     inbox = tmp_path / "inbox"
@@ -176,7 +177,7 @@ def test_bench_folder_layout_counts_spoofs_behind_a_link(tmp_path: Path) -> None
 
 def test_false_alarm_voices_and_selfplay_sources_behind_a_link_are_found(tmp_path: Path) -> None:
     from eval.bench_false_alarms import find_voices
-    from eval.selfplay import librispeech_sources
+    from eval.selfplay_sources import librispeech_sources
 
     for name in ("1-1-0000.wav", "1-1-0001.wav"):
         _touch(tmp_path / "speaker" / name)

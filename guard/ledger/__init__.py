@@ -14,7 +14,8 @@ from pathlib import Path
 
 from guard.errors import ParameterError
 from guard.home import Home
-from guard.ledger.store import KINDS, Event, Ledger, TreeHead, create_ledger, open_ledger
+from guard.ledger.events import KINDS, Event
+from guard.ledger.store import Ledger, TreeHead, create_ledger, open_ledger
 
 __all__ = ["KINDS", "Event", "Ledger", "TreeHead", "open_ledger", "on_init", "log_enrollment", "log_refusal",
            "log_deletion", "append"]

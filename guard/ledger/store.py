@@ -6,6 +6,9 @@ the head and the new range together. Several processes may append at once; SQLit
 orders them, so no event is lost, duplicated or reordered, and a process killed mid-append
 leaves the previous, complete state. After the commit the newest head is also written to
 ``ledger.head.json`` beside the database, so a truncated database is caught by the audit.
+
+What an event is lives in :mod:`guard.ledger.events`; reading the log and checking it against
+its signed head in :mod:`guard.ledger.reading`; the Merkle proofs in :mod:`guard.ledger.proofs`.
 """
 
 from __future__ import annotations
@@ -13,53 +16,30 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from guard.errors import GuardError, LedgerError, ParameterError
+from guard.errors import LedgerError, ParameterError
 from guard.home import Home
 from guard.ledger import merkle
 from guard.ledger.canon import (
     canonical_json,
     key_id,
-    load_public_key,
     parse_time,
     public_key_hex,
     tree_head_message,
     utc_now,
 )
-from guard.ledger.heads import (
-    CHECKPOINT_NAME,
-    TreeHead,
-    checkpoint_path,
-    read_checkpoint,
-    write_checkpoint,
-)
-from guard.ledger.rows import (
-    body_problem,
-    column_problems,
-    damaged,
-    decode_text,
-    describe,
-    parse_event,
-    parse_frontier,
-    public_key_problem,
-)
+from guard.ledger.events import KINDS, SCHEMA_VERSION, Event, event_canonical
+from guard.ledger.heads import TreeHead, checkpoint_path, write_checkpoint
+from guard.ledger.proofs import LedgerProofs
+from guard.ledger.rows import body_problem, damaged, decode_text, parse_frontier, public_key_problem
 
-__all__ = ["KINDS", "SCHEMA_VERSION", "Event", "Ledger", "TreeHead", "checkpoint_path", "create_ledger",
-           "event_canonical", "open_ledger", "read_checkpoint", "read_raw"]
+__all__ = ["Ledger", "TreeHead", "checkpoint_path", "create_ledger", "open_ledger", "read_raw"]
 
-SCHEMA_VERSION = 1
-# new kinds go at the end: the order is part of what people and tools read
-KINDS: tuple[str, ...] = ("consent.granted", "consent.revoked", "voice.enrolled", "clip.generated", "clone.refused",
-                          "voice.deleted", "audio.marked", "key.rotated", "consent.challenge")
 BUSY_TIMEOUT_S = 120.0
 
 _SCHEMA = """
@@ -72,29 +52,6 @@ CREATE TABLE IF NOT EXISTS tree_heads (
     tree_size INTEGER PRIMARY KEY, root_hash TEXT NOT NULL, timestamp TEXT NOT NULL,
     key_id TEXT NOT NULL, signature TEXT NOT NULL);
 """
-
-
-@dataclass(frozen=True)
-class Event:
-    """One ledger event; ``seq`` is its 0-based leaf index in the Merkle tree."""
-
-    seq: int
-    kind: str
-    time: datetime
-    body: dict[str, Any]
-    leaf_hash: str  # hex
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"seq": self.seq, "kind": self.kind, "time": self.time.isoformat(), "body": self.body,
-                "leaf_hash": self.leaf_hash}
-
-
-def event_canonical(*, seq: int, kind: str, time: str, body: Mapping[str, Any]) -> str:
-    """The canonical text of an event: the exact bytes its leaf hash covers."""
-    return canonical_json({"body": body, "kind": kind, "seq": seq, "time": time, "v": SCHEMA_VERSION})
-
-
-_VERIFIED: dict[str, tuple[tuple, list[Event]]] = {}  # path -> (key and newest head, its verified events)
 
 
 def writable(path: Path) -> bool:
@@ -169,7 +126,7 @@ def create_ledger(home: Home) -> list[Path]:
     return created
 
 
-class Ledger:
+class Ledger(LedgerProofs):
     """The append-only event log of a home. Use as a context manager, or call :meth:`close`.
 
     Parameters
@@ -316,268 +273,9 @@ class Ledger:
         write_checkpoint(self.home, head)
         return Event(size, kind, parse_time(time), body, leaf.hex())
 
-    def check_extent(self) -> None:
-        """Refuse a log whose rows disagree with its own frontier, checkpoint and key.
-
-        Cheap (a few counts and a small file), so it runs before every append and every
-        consent decision. It catches rows deleted or inserted behind the ledger's back (a
-        revocation deleted in SQLite, say) and a log re-signed under a key that is not the
-        home's, not edited text: that is :meth:`verified_events`' and the audit's job.
-
-        Raises
-        ------
-        LedgerError
-            One line: what disagrees, and to run ``voiceguard audit``.
-        """
-        checkpoint = self._checkpoint()  # before the snapshot: it is written only after a commit
-        with self._snapshot() as conn:
-            self._check_extent(conn, self._frontier_size(conn), checkpoint)
-
-    def _checkpoint(self) -> TreeHead | None:
-        try:
-            return read_checkpoint(self.home)
-        except LedgerError:
-            return None  # a damaged checkpoint file is the audit's to report
-
-    def _frontier_size(self, conn: sqlite3.Connection) -> int:
-        row = conn.execute("SELECT value FROM meta WHERE key='frontier'").fetchone()
-        try:
-            return parse_frontier(None if row is None else row[0]).size
-        except ValueError as exc:
-            raise damaged(self.path, str(exc)) from None
-
-    def _check_extent(self, conn: sqlite3.Connection, size: int, checkpoint: TreeHead | None) -> None:
-        """``conn`` must be inside one transaction, and ``checkpoint`` read before it began."""
-        count, top = conn.execute("SELECT COUNT(*), MAX(seq) FROM events").fetchone()
-        (signed,) = conn.execute("SELECT MAX(tree_size) FROM tree_heads").fetchone()
-        problem = None
-        home_key = self._home_public_key()
-        if home_key is not None and home_key != self.public_key_hex:
-            problem = f"it is signed by key {self.key_id}, not this home's key {key_id(home_key)}"
-        elif checkpoint is not None and checkpoint.key_id != self.key_id:
-            problem = f"its checkpoint {CHECKPOINT_NAME} is signed by key {checkpoint.key_id}, the log by {self.key_id}"
-        elif count != size or (size and top != size - 1):
-            problem = f"it holds {count} events but its Merkle frontier counts {size}"
-        elif (signed or 0) != size:
-            problem = f"its newest signed tree head covers {signed or 0} events, not its {size}"
-        elif checkpoint is not None and checkpoint.tree_size > size:
-            problem = f"its checkpoint {CHECKPOINT_NAME} has signed {checkpoint.tree_size} events, it holds {size}"
-        if problem:
-            raise LedgerError(f"ledger {self.path} is inconsistent: {problem}; nothing was written or decided. "
-                              f"Run `voiceguard audit --home {self.home.root}`, and restore the ledger from a backup "
-                              f"or an exported bundle")
-
-    def _home_public_key(self) -> str | None:
-        """The home's own public key (hex), or None where its signing key cannot be read (an auditor's copy)."""
-        try:
-            return public_key_hex(self.home.public_key())
-        except (GuardError, OSError):  # missing, unreadable (another user's keys), or not a key
-            return None
-
     def _sign_head(self, signer: Ed25519PrivateKey, size: int, root_hex: str, timestamp: str) -> TreeHead:
         msg = tree_head_message(tree_size=size, root_hash=root_hex, timestamp=timestamp, key=self.key_id)
         return TreeHead(size, root_hex, timestamp, self.key_id, signer.sign(msg).hex())
-
-    # -- reading -----------------------------------------------------------------------------
-
-    @contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
-        """The connection, with SQLite's errors (a dropped table, a bad page) as one LedgerError."""
-        try:
-            yield self._conn
-        except sqlite3.DatabaseError as exc:
-            raise damaged(self.path, str(exc)) from None
-
-    @contextmanager
-    def _snapshot(self) -> Iterator[sqlite3.Connection]:
-        """One read transaction: every SELECT inside sees the same committed state, whatever other
-        processes commit meanwhile (without it each statement reads its own)."""
-        with self._reading() as conn:
-            conn.execute("BEGIN")
-            try:
-                yield conn
-            finally:
-                conn.execute("COMMIT")
-
-    def __len__(self) -> int:
-        with self._reading() as conn:
-            return int(conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
-
-    def _event(self, row: tuple, *, check_leaf: bool = True) -> Event:
-        """The event of a stored row, carrying the leaf hash of its text (never the stored column unchecked).
-
-        With ``check_leaf`` the stored ``leaf_hash`` column must equal that hash; without it the
-        caller checks the recomputed hashes against a signed root instead.
-        """
-        seq, kind, time, text, stored = row
-        what = f"event {describe(seq)}"
-        problems = column_problems(row)
-        if problems:
-            raise damaged(self.path, f"{what}: {problems[0]}")
-        leaf = merkle.leaf_hash(text.encode()).hex()
-        if check_leaf and leaf != stored:
-            raise self._changed(seq, kind)
-        try:
-            body = parse_event(text)["body"]
-            when = parse_time(time)
-        except ValueError as exc:
-            raise damaged(self.path, f"{what} ({kind}): {exc}") from None
-        return Event(seq, kind, when, body, leaf)
-
-    def _changed(self, seq: int, kind: str) -> LedgerError:
-        return damaged(self.path, f"event {seq} ({kind}) was changed after it was logged: its stored leaf hash "
-                                  f"differs from the hash of its text")
-
-    def events(self, kind: str | None = None) -> Iterator[Event]:
-        """Events in order, optionally of one kind (the body as stored in its canonical text).
-
-        Each event's text is hashed again, and its ``leaf_hash`` is that hash; a row whose
-        stored leaf hash differs (its text edited after it was logged) is refused. This does
-        not check the log against its signed tree head: :meth:`verified_events` does.
-
-        Raises
-        ------
-        LedgerError
-            When a stored row cannot be read, or its stored leaf hash is not the hash of its
-            text (the message names its seq): the ledger is damaged.
-        """
-        if kind is not None and kind not in KINDS:
-            raise ParameterError(f"unknown event kind={kind!r}; expected one of {', '.join(KINDS)}")
-        sql = "SELECT seq, kind, time, canonical, leaf_hash FROM events"
-        with self._reading() as conn:
-            rows = conn.execute(sql + (" WHERE kind=? ORDER BY seq" if kind else " ORDER BY seq"),
-                                (kind,) if kind else ())
-            for row in rows:
-                yield self._event(row)
-
-    def verified_events(self, kind: str | None = None) -> list[Event]:
-        """Events in order (optionally of one kind), after checking the whole log against its newest signed head.
-
-        Every event's text is hashed again, the Merkle root of all of them must be the root the
-        newest tree head signs, and that signature must verify: an event edited behind the
-        ledger's back (its text, or its text and stored leaf hash together) is refused here
-        instead of being believed. Use it where a decision or a report rests on what the log
-        says (consents, provenance records); it costs one hash per event.
-
-        Raises
-        ------
-        LedgerError
-            The log disagrees with its signed head (naming the first changed event when its
-            stored leaf hash gives it away), or with its own extent (:meth:`check_extent`).
-        """
-        if kind is not None and kind not in KINDS:
-            raise ParameterError(f"unknown event kind={kind!r}; expected one of {', '.join(KINDS)}")
-        checkpoint = self._checkpoint()  # before the snapshot: it is written only after a commit
-        with self._snapshot() as conn:  # the head and the rows from one committed state
-            self._check_extent(conn, self._frontier_size(conn), checkpoint)
-            row = conn.execute("SELECT * FROM tree_heads ORDER BY tree_size DESC LIMIT 1").fetchone()
-            head = None if row is None else TreeHead.from_row(self.path, row)
-            # A scan looks records up once per file, so the last log verified in this process
-            # is reused while its newest signed head is the same: every append signs a new head,
-            # and what is reused was verified, so an edit made since is never believed, only
-            # noticed at the next append, the next new head, or by `voiceguard audit`.
-            stamp = None if head is None else (self.public_key_hex, head.to_dict())
-            cached = _VERIFIED.get(str(self.path))
-            if stamp is not None and cached is not None and cached[0] == stamp:
-                return [e for e in cached[1] if kind is None or e.kind == kind]
-            rows = conn.execute("SELECT seq, kind, time, canonical, leaf_hash FROM events ORDER BY seq").fetchall()
-        events = [self._event(row, check_leaf=False) for row in rows]  # the root below checks every leaf
-        leaves = [bytes.fromhex(e.leaf_hash) for e in events]
-        if head is None:
-            return [e for e in events if kind is None or e.kind == kind]  # an empty log: nothing to check
-        problem = None
-        try:
-            load_public_key(self.public_key_hex).verify(bytes.fromhex(head.signature), head.message())
-        except (InvalidSignature, ValueError):
-            problem = f"its newest tree head (size {head.tree_size}) does not carry a valid signature"
-        if problem is None and merkle.root(leaves).hex() != head.root_hash:
-            changed = next((e for e, row in zip(events, rows) if row[4] != e.leaf_hash), None)
-            problem = (f"event {changed.seq} ({changed.kind}) was changed after it was logged" if changed else
-                       "its events do not hash to the root its newest signed tree head signs")
-        if problem:
-            raise LedgerError(f"ledger {self.path} does not match its signed tree head: {problem}; nothing was "
-                              f"decided from it. Run `voiceguard audit --home {self.home.root}`")
-        _VERIFIED.clear()  # one log kept: the events of a large ledger are not small
-        _VERIFIED[str(self.path)] = (stamp, events)
-        return [e for e in events if kind is None or e.kind == kind]
-
-    def leaf_hashes(self) -> list[bytes]:
-        """The leaf hash of every event in order (32 bytes each), each recomputed from its stored text.
-
-        What the proofs are made of. Cheaper than :meth:`events` (no JSON or time is parsed,
-        no :class:`Event` is made), and as strict about what a proof rests on: every row's
-        columns must have their types, the seqs must run 0, 1, 2, ... and each stored leaf
-        hash must be the hash of its text. Like :meth:`events`, it does not check the log
-        against its signed tree head (:meth:`verified_events` and the audit do).
-
-        Raises
-        ------
-        LedgerError
-            A damaged row, a seq out of place, or an edited text (naming the seq).
-        """
-        with self._reading() as conn:
-            rows = conn.execute("SELECT seq, kind, time, canonical, leaf_hash FROM events ORDER BY seq").fetchall()
-        leaves = []
-        for i, (seq, kind, time, text, stored) in enumerate(rows):
-            # a stored hash equal to the recomputed one is well-formed (64 hex digits): no need to check it apart
-            leaf = merkle.leaf_hash(text.encode()) if type(text) is str else None
-            if leaf is None or seq != i or leaf.hex() != stored or type(kind) is not str or type(time) is not str:
-                raise self._unusable_leaf(i)
-            leaves.append(leaf)
-        return leaves
-
-    def _unusable_leaf(self, position: int) -> LedgerError:
-        """Why the event row at ``position`` (in seq order) gives no leaf hash to trust."""
-        with self._reading() as conn:
-            row = conn.execute("SELECT seq, kind, time, canonical, leaf_hash FROM events ORDER BY seq LIMIT 1 "
-                               "OFFSET ?", (position,)).fetchone()
-        if row is None:  # rows deleted while it was read
-            return damaged(self.path, f"the event at position {position} went missing while the log was read")
-        seq, kind = row[0], row[1]
-        problems = column_problems(row)
-        if problems:
-            return damaged(self.path, f"event {describe(seq)}: {problems[0]}")
-        if seq != position:
-            return damaged(self.path, f"event {seq} ({kind}) is at position {position}: events were deleted or "
-                                      f"inserted")
-        return self._changed(seq, kind)
-
-    def tree_head(self, tree_size: int | None = None) -> TreeHead | None:
-        """The signed head of ``tree_size`` (default: the latest), or None."""
-        with self._reading() as conn:
-            if tree_size is None:
-                row = conn.execute("SELECT * FROM tree_heads ORDER BY tree_size DESC LIMIT 1").fetchone()
-            else:
-                row = conn.execute("SELECT * FROM tree_heads WHERE tree_size=?", (tree_size,)).fetchone()
-        return None if row is None else TreeHead.from_row(self.path, row)
-
-    def tree_heads(self) -> Iterator[TreeHead]:
-        with self._reading() as conn:
-            for row in conn.execute("SELECT * FROM tree_heads ORDER BY tree_size"):
-                yield TreeHead.from_row(self.path, row)
-
-    def inclusion_proof(self, seq: int, tree_size: int | None = None) -> list[str]:
-        """Audit path (hex hashes) of event ``seq`` in the tree of ``tree_size`` (default: all).
-
-        Made from :meth:`leaf_hashes`: hashes recomputed from the events' texts, never a stored
-        leaf hash that disagrees with them (that raises LedgerError naming the event).
-        """
-        leaves = self.leaf_hashes()
-        n = len(leaves) if tree_size is None else tree_size
-        if not 0 < n <= len(leaves):
-            raise ParameterError(f"tree_size must be within [1, {len(leaves)}], given tree_size={tree_size}")
-        return [h.hex() for h in merkle.inclusion_proof(seq, leaves[:n])]
-
-    def consistency_proof(self, old_size: int, new_size: int | None = None) -> list[str]:
-        """Proof (hex hashes) that the tree of ``old_size`` is a prefix of that of ``new_size``.
-
-        Made from :meth:`leaf_hashes`, as :meth:`inclusion_proof` is.
-        """
-        leaves = self.leaf_hashes()
-        n = len(leaves) if new_size is None else new_size
-        if not 0 <= n <= len(leaves):
-            raise ParameterError(f"new_size must be within [0, {len(leaves)}], given new_size={new_size}")
-        return [h.hex() for h in merkle.consistency_proof(old_size, leaves[:n])]
 
     def raw_rows(self) -> tuple[list[tuple], list[tuple], dict[str, object]]:
         """Every event row, tree-head row and meta entry exactly as stored (for the audit)."""
