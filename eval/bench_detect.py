@@ -7,9 +7,14 @@ bona fide and spoof of that codec, also printed as a table). Min t-DCF (ASVspoof
 model) is reported beside EER against speaker-verification trials: on the self-play corpus
 resemblyzer's (:mod:`eval.asv_trials`, scored once on the clean audio), on ASVspoof 2019 LA
 the organizers' ASV score file of the split when it is there. Also the CNN's scoring speed
-in x real time on one thread; a DET plot and a JSON file with ``--out``. The baseline GMMs
-train on the corpus's own train split (a CSV's ``train`` rows; with the CNN's
-augmentation), so both systems see the same data.
+in x real time on one thread; a DET plot and a JSON file with ``--out``. The per-attack
+EERs are also printed, a table per system. The baseline GMMs train on the corpus's own
+train split (a CSV's ``train`` rows; with the CNN's augmentation), so both systems see the
+same data. One rule for every corpus: when the corpus has no train split, or the run scores
+the split the baseline would train on (``--split train``; a CSV without ``--split``), the
+baseline is not run, and a line on stderr and ``gmm_not_run`` in the JSON say why.
+``--limit`` caps only the scored files; ``--gmm-train-limit`` caps the baseline's training
+files (``gmm_train.n_files`` in the JSON says how many it trained on).
 
 A clip that cannot be used never stops the run: a file that does not decode or is shorter
 than the detector's minimum is named on stderr and skipped (``skipped`` in the JSON), and a
@@ -62,18 +67,26 @@ def _check_split_option(dataset: str, split: str | None) -> None:
               "folder, in-the-wild and wavefake have none).")
 @click.option("--model", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Detector model (default: shipped).")
 @click.option("--attacks", default=",".join(DEFAULT_ATTACKS), show_default=True, help="Comma-separated conditions; none = clean.")
-@click.option("--baseline/--no-baseline", default=True, show_default=True, help="Also train and score the LFCC-GMM baseline.")
+@click.option("--baseline/--no-baseline", default=True, show_default=True,
+              help="Also train the LFCC-GMM baseline on the corpus's train split and score it (not run when the "
+                   "train split is the one scored, or there is none).")
 @click.option("--gmm-components", type=click.IntRange(1, 1024), default=64, show_default=True)
 @click.option("--asv/--no-asv", default=True, show_default=True,
               help="Min t-DCF beside EER: selfplay against resemblyzer ASV trials, asvspoof2019 against the "
                    "organizers' ASV scores (LA/ASVspoof2019_LA_asv_scores/) when present.")
-@click.option("--limit", type=click.IntRange(1, None), default=None, help="At most N files per class (seeded draw).")
+@click.option("--limit", type=click.IntRange(1, None), default=None,
+              help="Score at most N files per class of the scored split (seeded draw); the baseline's training "
+                   "files are not capped by it (see --gmm-train-limit).")
+@click.option("--gmm-train-limit", type=click.IntRange(1, None), default=None,
+              help="Train the LFCC-GMM baseline on at most N files per class of its train split (seeded draw; "
+                   "default: all). The JSON's gmm_train.n_files says how many it trained on.")
 @click.option("--out", "out_dir", type=OutputFolder(), default=None, help="Write results.json and det.png here.")
 @seed_option
 @json_option
 @quiet_option
 def command(dataset: str, root: Path, split: str | None, model: Path | None, attacks: str, baseline: bool, gmm_components: int,
-            asv: bool, limit: int | None, out_dir: Path | None, seed: int, as_json: bool, quiet: bool) -> None:
+            asv: bool, limit: int | None, gmm_train_limit: int | None, out_dir: Path | None, seed: int, as_json: bool,
+            quiet: bool) -> None:
     """Detection EER (clean and attacked) of the CNN and the LFCC-GMM baseline; DET plot and JSON."""
     from eval.metrics import plot_det
 
@@ -82,7 +95,8 @@ def command(dataset: str, root: Path, split: str | None, model: Path | None, att
         raise click.BadParameter("give at least one condition (none = clean)", param_hint="--attacks")
     _check_split_option(dataset, split)
     results, curves = run(dataset, root, split=split, model=model, attacks=names, baseline=baseline,
-                          gmm_components=gmm_components, limit=limit, seed=seed, quiet=quiet or as_json, asv=asv)
+                          gmm_components=gmm_components, limit=limit, seed=seed, quiet=quiet or as_json, asv=asv,
+                          gmm_train_limit=gmm_train_limit)
     if out_dir is not None:
         (out_dir / "results.json").write_text(to_json(results, indent=2))
         plot_det(curves, out_dir / "det.png", title=f"{dataset} ({results['split']} split)")

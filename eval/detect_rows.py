@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from eval.asv_trials import AsvScores
 
 __all__ = ["metrics", "metrics_or_note", "codec_rows", "min_tdcf_of", "condition_row", "scored_row", "eer_text",
-           "tdcf_text", "codec_table"]
+           "tdcf_text", "condition_line", "attack_table", "codec_table"]
 
 
 def metrics(bona: np.ndarray, spoof: np.ndarray) -> dict:
@@ -97,6 +97,35 @@ def scored_row(clips: list, scores: np.ndarray, skipped: list[dict], asv: AsvSco
 
 def eer_text(row: dict) -> str:
     return f"{100 * row['eer']:6.2f}%" if row.get("eer") is not None else "   n/a "
+
+
+def condition_line(name: str, cnn: dict, gmm: dict | None) -> str:
+    """The stderr line of one condition: CNN EER (min t-DCF), its clip counts, LFCC-GMM EER when it ran, skips."""
+    line = f"{name:>10}: CNN EER {eer_text(cnn)}" + tdcf_text(cnn) + f" ({cnn['n_bonafide']} bona fide, {cnn['n_spoof']} spoof)"
+    if gmm is not None:
+        line += f"   LFCC-GMM EER {eer_text(gmm)}" + tdcf_text(gmm)
+    if cnn["n_skipped"]:
+        line += f"   ({cnn['n_skipped']} clip(s) skipped)"
+    return line
+
+
+def attack_table(results: dict) -> list[str]:
+    """Lines of the EER-by-attack tables (``by_attack``): per system that ran, a row per attack, a column per condition.
+
+    Each cell is that attack's spoofs against all the condition's bona fide clips; ``n/a``
+    where the condition has no row for the attack. None when no condition has ``by_attack``.
+    """
+    lines = []
+    for system, rows in (("CNN", results["cnn"]), ("LFCC-GMM", results["gmm"] or {})):
+        attacks = sorted({a for row in rows.values() for a in row.get("by_attack", {})})
+        if not attacks:
+            continue
+        width = max(len("attack"), *(len(a) for a in attacks))
+        columns = [(name, max(len(name), 7)) for name in rows]
+        lines += [f"EER by attack ({system}):", f"{'attack':<{width}}" + "".join(f"  {n:>{w}}" for n, w in columns)]
+        lines += [f"{a:<{width}}" + "".join(f"  {eer_text(rows[n].get('by_attack', {}).get(a, {})):>{w}}" for n, w in columns)
+                  for a in attacks]
+    return lines
 
 
 def codec_table(results: dict) -> list[str]:

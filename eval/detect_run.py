@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from eval.detect_attacks import resolve_attacks
-from eval.detect_rows import codec_table, eer_text, scored_row, tdcf_text
+from eval.detect_rows import attack_table, codec_table, condition_line, scored_row
 from guard.cliutil import progress, say
 from guard.errors import DatasetError, GuardError
 
 if TYPE_CHECKING:
     from eval.asv_trials import AsvScores
+    from eval.baseline_gmm import GmmBaseline
 
 SAMPLE_RATE = 16000
 TRAIN_SPLITS = {"selfplay": "train", "asvspoof2019": "train", "asvspoof5": "train", "csv": "train"}
@@ -95,46 +96,84 @@ def _both_classes(clips: list, *, root: Path, what: str, skipped: list[dict], hi
             raise DatasetError(f"{root}: {what} has no {label} clips{why}{hint}")
 
 
-def _csv_train_items(root: Path, split: str | None, *, quiet: bool) -> list | None:
-    """A CSV's ``train`` rows for the baseline; None, with a line saying why, when it has none or scores them."""
+def _no_train_split(dataset: str) -> str:
+    return f"the {dataset} layout has no train split, so the LFCC-GMM baseline is not run"
+
+
+def _csv_splits(root: Path) -> set[str]:
+    """The values of a CSV's split column (empty when it has none)."""
     from eval.datasets import load_dataset
 
     rows = load_dataset("csv", root, warn=lambda message: None)  # loading the scored rows already warned
-    train = [it for it in rows if it.split == TRAIN_SPLITS["csv"]]
-    if not train:
-        say("the csv layout has no train split, so the LFCC-GMM baseline is not run", quiet=quiet)
-        return None
-    if split in (None, TRAIN_SPLITS["csv"]):
-        others = sorted({it.split for it in rows} - {"", TRAIN_SPLITS["csv"]})
-        scored = "without --split all rows" if split is None else "with --split train the train rows"
-        fix = f"pass --split {others[0]}" if others else "give the rows to score a split of their own and pass it as --split"
-        say(f"the csv's train rows would train the LFCC-GMM baseline, but {scored} are scored, so it is not run; {fix}",
-            quiet=quiet)
-        return None
-    return train
+    return {it.split for it in rows} - {""}
 
 
-def _baseline_train_items(dataset: str, root: Path, split: str | None, *, warn: Callable[[str], None],
-                          quiet: bool) -> list | None:
-    """The items the LFCC-GMM baseline trains on (the corpus's train split), or None when it is not run.
+def _train_is_scored(dataset: str, split: str | None, splits: set[str]) -> str:
+    """The line saying the baseline is not run because the run scores its own training split, with the fix.
+
+    ``splits`` are the corpus's splits; the fix names another one, the loader's default first.
+    """
+    from eval.datasets import DEFAULT_SPLITS
+
+    train = TRAIN_SPLITS[dataset]
+    noun = "rows" if dataset == "csv" else "files"
+    scored = f"without --split all {noun} are" if split is None else f"with --split {split} the {split} {noun} are"
+    others = sorted(splits - {train}, key=lambda s: (s != DEFAULT_SPLITS.get(dataset), s))
+    fix = f"pass --split {others[0]}" if others else "give the rows to score a split of their own and pass it as --split"
+    return (f"the {dataset} {train} {noun} would train the LFCC-GMM baseline, but {scored} scored, so it is not run "
+            f"(its EER would be measured on its own training data); {fix}")
+
+
+def _baseline_train_items(dataset: str, root: Path, split: str | None, *,
+                          warn: Callable[[str], None]) -> tuple[list | None, str | None]:
+    """The items the LFCC-GMM baseline trains on (the corpus's train split) and None, or None and why it is not run.
+
+    One rule for every loader: the baseline is not run when the corpus has no train split,
+    or when the scored split is the one it would train on (a CSV scored without ``--split``
+    scores its train rows too).
 
     Raises
     ------
     DatasetError
         A corpus with a train split (ASVspoof 2019, ASVspoof 5, selfplay) whose train split cannot be read.
     """
-    from eval.datasets import load_dataset
+    from eval.datasets import SPLITS, load_dataset, scored_split
 
-    if dataset == "csv":
-        return _csv_train_items(root, split, quiet=quiet)
     if dataset not in TRAIN_SPLITS:
-        say(f"the {dataset} layout has no train split, so the LFCC-GMM baseline is not run", quiet=quiet)
-        return None
+        return None, _no_train_split(dataset)
+    train = TRAIN_SPLITS[dataset]
+    splits = _csv_splits(root) if dataset == "csv" else set(SPLITS[dataset])
+    if train not in splits:
+        return None, _no_train_split(dataset)
+    if scored_split(dataset, split) in (train, "all"):
+        return None, _train_is_scored(dataset, split, splits)
     try:
-        return load_dataset(dataset, root, TRAIN_SPLITS[dataset], warn=warn)
+        items = load_dataset(dataset, root, train, warn=warn if dataset != "csv" else lambda message: None)
     except DatasetError as exc:
-        raise DatasetError(f"{exc}; the {TRAIN_SPLITS[dataset]} split is needed for the LFCC-GMM baseline; "
-                           "pass --no-baseline") from None
+        raise DatasetError(f"{exc}; the {train} split is needed for the LFCC-GMM baseline; pass --no-baseline") from None
+    return items, None
+
+
+def _train_baseline(train_items: list, *, dataset: str, root: Path, gmm_components: int, limit: int | None,
+                    rng: np.random.Generator, seed: int, quiet: bool) -> tuple[GmmBaseline, dict]:
+    """Load the baseline's training files (at most ``limit`` per class) and fit it; returns it and ``gmm_train``.
+
+    Raises
+    ------
+    DatasetError
+        The training files lack a class after skipping unusable ones.
+    """
+    from eval.baseline_gmm import train_gmm
+
+    skipped: list[dict] = []
+    clips = load_items(train_items, limit=limit, rng=rng, quiet=quiet, skipped=skipped)
+    _both_classes(clips, root=root, what=f"the {TRAIN_SPLITS[dataset]} split of {dataset}", skipped=skipped,
+                  hint="; it is needed for the LFCC-GMM baseline; pass --no-baseline")
+    say(f"training the LFCC-GMM baseline ({gmm_components} components) on {len(clips)} clips", quiet=quiet)
+    gmm = train_gmm(((y, it.label == "spoof") for it, y in clips), sample_rate=SAMPLE_RATE, seed=seed,
+                    n_components=gmm_components)
+    return gmm, {"split": TRAIN_SPLITS[dataset], "n_files": len(clips), "n_skipped": len(skipped), "skipped": skipped,
+                 "limit": limit}
 
 
 def _asvspoof2019_asv(root: Path, split: str, *, quiet: bool) -> tuple[AsvScores | None, dict | None]:
@@ -159,9 +198,43 @@ def _asvspoof2019_asv(root: Path, split: str, *, quiet: bool) -> tuple[AsvScores
     return scores, {**summary, "n_speakers": None}  # the score file does not name the enrolled speakers
 
 
+def _attack_all(clips: list, fn: Callable, *, name: str, seed: int, quiet: bool) -> tuple[list, list[dict]]:
+    """Apply attack ``fn`` to every clip; a clip it cannot process is named, left as None and recorded."""
+    cond_rng = np.random.default_rng([seed, len(name)])
+    attacked: list = []
+    skipped: list[dict] = []
+    for it, y in progress(clips, silent=quiet, desc=f"attack {name}"):
+        try:
+            attacked.append(fn(y, SAMPLE_RATE, cond_rng))
+        except GuardError as exc:
+            _skip(skipped, it.path, exc, context=f" under {name}")
+            attacked.append(None)
+    return attacked, skipped
+
+
+def _system_row(clips: list, scores: np.ndarray, skipped: list[dict], *, asv_scores: AsvScores | None,
+                attack_skipped: list[dict]) -> tuple[dict, tuple | None]:
+    """One system's metrics row under one condition, and its DET pair (bona fide, spoof scores) or None."""
+    row, kept, kept_scores = scored_row(clips, scores, skipped, asv_scores, attack_skipped)
+    if row["eer"] is None:
+        return row, None
+    is_spoof = np.asarray([it.label == "spoof" for it, _ in kept])
+    return row, (kept_scores[~is_spoof], kept_scores[is_spoof])
+
+
+def _x_realtime(clips: list, scores: np.ndarray, elapsed_s: float) -> float | None:
+    """Seconds of audio scored (finite ``scores``) per second of ``elapsed_s``, rounded; None when no time passed."""
+    audio_s = sum(y.shape[0] for (_, y), v in zip(clips, scores) if np.isfinite(v)) / SAMPLE_RATE
+    return round(audio_s / elapsed_s, 1) if elapsed_s > 0 else None
+
+
 def run(dataset: str, root: Path, *, split: str | None, model: Path | None, attacks: list[str], baseline: bool,
-        gmm_components: int, limit: int | None, seed: int, quiet: bool, asv: bool = True) -> tuple[dict, dict]:
+        gmm_components: int, limit: int | None, seed: int, quiet: bool, asv: bool = True,
+        gmm_train_limit: int | None = None) -> tuple[dict, dict]:
     """Score the corpus under each attack; returns (results, DET score pairs for plotting).
+
+    ``limit`` caps the scored files per class, ``gmm_train_limit`` the baseline's training
+    files per class (None: all); both draws are seeded.
 
     Raises
     ------
@@ -172,7 +245,6 @@ def run(dataset: str, root: Path, *, split: str | None, model: Path | None, atta
     """
     import torch
 
-    from eval.baseline_gmm import train_gmm
     from eval.datasets import load_dataset, scored_split
     from guard.detect import load_model
 
@@ -186,8 +258,10 @@ def run(dataset: str, root: Path, *, split: str | None, model: Path | None, atta
 
     test_split = scored_split(dataset, split)
     items = load_dataset(dataset, root, split, warn=warn)
-    train_items = _baseline_train_items(dataset, root, split, warn=warn, quiet=quiet) if baseline else None
-    gmm_hint = "; it is needed for the LFCC-GMM baseline; pass --no-baseline"
+    train_items, gmm_not_run = (_baseline_train_items(dataset, root, split, warn=warn) if baseline
+                                else (None, "--no-baseline was given"))
+    if baseline and gmm_not_run:
+        say(gmm_not_run, quiet=quiet)
     asv_scores, asv_summary = (_asvspoof2019_asv(root, test_split, quiet=quiet) if asv and dataset == "asvspoof2019"
                                else (None, None))
     skipped: list[dict] = []
@@ -199,60 +273,33 @@ def run(dataset: str, root: Path, *, split: str | None, model: Path | None, atta
         say("scoring speaker-verification trials for min t-DCF (resemblyzer)", quiet=quiet)
         asv_scores = selfplay_asv_scores(clips, sample_rate=SAMPLE_RATE)
         asv_summary = asv_scores.summary() if asv_scores is not None else None
-    gmm = None
-    train_skipped: list[dict] = []
-    if train_items is not None:
-        train_clips = load_items(train_items, limit=limit, rng=rng, quiet=quiet, skipped=train_skipped)
-        _both_classes(train_clips, root=root, what=f"the {TRAIN_SPLITS[dataset]} split of {dataset}", skipped=train_skipped,
-                      hint=gmm_hint)
-        say(f"training the LFCC-GMM baseline ({gmm_components} components) on {len(train_clips)} clips", quiet=quiet)
-        gmm = train_gmm(((y, it.label == "spoof") for it, y in train_clips), sample_rate=SAMPLE_RATE, seed=seed,
-                        n_components=gmm_components)
+    gmm, gmm_train = (_train_baseline(train_items, dataset=dataset, root=root, gmm_components=gmm_components,
+                                      limit=gmm_train_limit, rng=rng, seed=seed, quiet=quiet)
+                      if train_items is not None else (None, None))
     results: dict = {"dataset": dataset, "root": str(Path(root).resolve()), "split": test_split,
                      "model": str(Path(model).resolve()) if model else "default",
                      "model_meta": {k: v for k, v in detector.meta.items() if k not in ("history",)},
-                     "n_files": len(clips), "n_skipped": len(skipped), "skipped": skipped,
+                     "n_files": len(clips), "n_skipped": len(skipped), "skipped": skipped, "limit": limit,
                      "seed": seed, "attack_source": {k: v[1] for k, v in conditions.items()},
                      "cnn": {}, "gmm": {} if gmm else None, "gmm_components": gmm_components if gmm else None,
-                     "gmm_train": ({"split": TRAIN_SPLITS[dataset], "n_files": len(train_clips), "n_skipped": len(train_skipped),
-                                    "skipped": train_skipped} if gmm else None),
-                     "asv": asv_summary}
+                     "gmm_train": gmm_train, "gmm_not_run": gmm_not_run, "asv": asv_summary,
+                     "cnn_x_realtime_1_thread": None}
     curves: dict = {}
+    systems = {"cnn": ("CNN", lambda z: detector.score(z, sample_rate=SAMPLE_RATE).score)}
+    if gmm is not None:
+        systems["gmm"] = ("GMM", lambda z: gmm.score(z, sample_rate=SAMPLE_RATE))
     for name, (fn, _src) in conditions.items():
-        cond_rng = np.random.default_rng([seed, len(name)])
-        attacked: list = []
-        attack_skipped: list[dict] = []
-        for it, y in progress(clips, silent=quiet, desc=f"attack {name}"):
-            try:
-                attacked.append(fn(y, SAMPLE_RATE, cond_rng))
-            except GuardError as exc:
-                _skip(attack_skipped, it.path, exc, context=f" under {name}")
-                attacked.append(None)
-        t0 = time.perf_counter()
-        cnn, cnn_skipped = _score_condition(clips, attacked, lambda z: detector.score(z, sample_rate=SAMPLE_RATE).score,
-                                            label=name)
-        elapsed = time.perf_counter() - t0
-        row, kept, kept_scores = scored_row(clips, cnn, cnn_skipped, asv_scores, attack_skipped)
-        results["cnn"][name] = row
-        if name == "none":
-            audio_s = sum(y.shape[0] for (_, y), s in zip(clips, cnn) if np.isfinite(s)) / SAMPLE_RATE
-            results["cnn_x_realtime_1_thread"] = round(audio_s / elapsed, 1) if elapsed > 0 else None
-        if row["eer"] is not None:
-            is_spoof = np.asarray([it.label == "spoof" for it, _ in kept])
-            curves[f"CNN {name}"] = (kept_scores[~is_spoof], kept_scores[is_spoof])
-        line = f"{name:>10}: CNN EER {eer_text(row)}" + tdcf_text(row) + f" ({row['n_bonafide']} bona fide, {row['n_spoof']} spoof)"
-        if gmm is not None:
-            g, gmm_skipped = _score_condition(clips, attacked, lambda z: gmm.score(z, sample_rate=SAMPLE_RATE), label=f"{name} (GMM)")
-            grow, gkept, gkept_scores = scored_row(clips, g, gmm_skipped, asv_scores, attack_skipped)
-            results["gmm"][name] = grow
-            if grow["eer"] is not None:
-                g_spoof = np.asarray([it.label == "spoof" for it, _ in gkept])
-                curves[f"GMM {name}"] = (gkept_scores[~g_spoof], gkept_scores[g_spoof])
-            line += f"   LFCC-GMM EER {eer_text(grow)}" + tdcf_text(grow)
-        if row["n_skipped"]:
-            line += f"   ({row['n_skipped']} clip(s) skipped)"
+        attacked, attack_skipped = _attack_all(clips, fn, name=name, seed=seed, quiet=quiet)
+        for key, (short, score) in systems.items():
+            t0 = time.perf_counter()
+            scores, skipped_here = _score_condition(clips, attacked, score, label=name if key == "cnn" else f"{name} ({short})")
+            if key == "cnn" and name == "none":
+                results["cnn_x_realtime_1_thread"] = _x_realtime(clips, scores, time.perf_counter() - t0)
+            results[key][name], pair = _system_row(clips, scores, skipped_here, asv_scores=asv_scores,
+                                                   attack_skipped=attack_skipped)
+            if pair is not None:
+                curves[f"{short} {name}"] = pair
+        say(condition_line(name, results["cnn"][name], results["gmm"][name] if gmm is not None else None), quiet=quiet)
+    for line in attack_table(results) + codec_table(results):
         say(line, quiet=quiet)
-    for line in codec_table(results):
-        say(line, quiet=quiet)
-    results.setdefault("cnn_x_realtime_1_thread", None)
     return results, curves

@@ -247,7 +247,7 @@ def test_csv_train_rows_train_the_baseline(model: Path, runner, tmp_path: Path) 
     assert res.exit_code == 0, res.output
     results = json.loads(res.stdout)
     assert results["split"] == "test" and results["n_files"] == 4
-    assert results["gmm_train"] == {"split": "train", "n_files": 8, "n_skipped": 0, "skipped": []}
+    assert results["gmm_train"] == {"split": "train", "n_files": 8, "n_skipped": 0, "skipped": [], "limit": None}
     assert results["gmm"]["none"]["eer"] is not None and results["gmm_components"] == 2
     assert "no train split" not in res.stderr
 
@@ -258,10 +258,11 @@ def test_csv_train_rows_train_the_baseline(model: Path, runner, tmp_path: Path) 
         ({"test": 2}, False, None, "the csv layout has no train split, so the LFCC-GMM baseline is not run"),
         ({"dev": 2, "test": 2}, True, "test", "the csv layout has no train split, so the LFCC-GMM baseline is not run"),
         ({"train": 2, "test": 2}, True, None,
-         "the csv's train rows would train the LFCC-GMM baseline, but without --split all rows are scored, so it is not run; "
-         "pass --split test"),
+         "the csv train rows would train the LFCC-GMM baseline, but without --split all rows are scored, so it is not run "
+         "(its EER would be measured on its own training data); pass --split test"),
         ({"train": 2, "test": 2}, True, "train",
-         "but with --split train the train rows are scored, so it is not run; pass --split test"),
+         "but with --split train the train rows are scored, so it is not run (its EER would be measured on its own "
+         "training data); pass --split test"),
     ],
 )
 def test_csv_without_usable_train_rows_runs_no_baseline_and_says_why(splits: dict[str, int], column: bool, split: str | None,  # noqa: ANN001
@@ -273,7 +274,7 @@ def test_csv_without_usable_train_rows_runs_no_baseline_and_says_why(splits: dic
     assert message in res.stderr and "training the LFCC-GMM" not in res.stderr
     res = _bench(runner, *args, *(["--split", split] if split else []), "--json")
     results = json.loads(res.stdout)
-    assert results["gmm"] is None and results["gmm_train"] is None
+    assert results["gmm"] is None and results["gmm_train"] is None and message in results["gmm_not_run"]
 
 
 def test_csv_train_rows_of_one_class_are_refused_with_the_baseline_hint(model: Path, runner, tmp_path: Path) -> None:  # noqa: ANN001
