@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from eval.bench_clone import gaps
 from guard.cli import cli
 
 ROW = {"mcd_db": 7.5, "f0_rmse_cents": 120.0, "f0_corr": 0.8, "similarity": 0.7, "wer": 0.2}
@@ -21,7 +22,7 @@ def _measured(name: str, **kwargs) -> dict:  # noqa: ANN003
     metrics["real"] = {"similarity": 0.9, "wer": 0.1}
     return {"voice": name, "kind": "synthetic persona", "sample_rate": 16000, "speech_s": 180.0, "n_recordings": 40,
             "n_test": kwargs["n_test"], "steps": 10, "postfilter_steps": 0, "train_s": 12.0, "tts_settings": {},
-            "metrics": metrics, "mcd_reduction": 0.0, "similarity_gain": 0.0, "wer_gap": 0.0, "synthesis_rtf": 0.1,
+            "metrics": metrics, **gaps(metrics), "synthesis_rtf": 0.1,
             "clone_call": {"audio_s": 9.0, "wall_s": 1.0, "rtf": 0.11, "watermark_detected": True,
                            "payload_matches": True}}
 
