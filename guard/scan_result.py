@@ -50,10 +50,27 @@ class ScanResult:
 
     def to_dict(self) -> dict:
         """The row as JSON-ready values; strings made valid Unicode (:func:`printable`), so a file name
-        that is not UTF-8 shows its bytes as ``\\xNN``."""
-        return _printable_values({"file": self.file, "verdict": self.verdict, "reason": self.reason,
-                "watermark": self.watermark, "provenance": self.provenance, "manifest": self.manifest,
-                "detector": self.detector, "duration_s": self.duration_s, "error": self.error})
+        that is not UTF-8 shows its bytes as ``\\xNN``; ``file_bytes_hex`` then holds the name's exact
+        bytes (hex), since a name may also hold those four characters literally, and is null otherwise."""
+        row = _printable_values({"file": self.file, "verdict": self.verdict, "reason": self.reason,
+                                 "watermark": self.watermark, "provenance": self.provenance, "manifest": self.manifest,
+                                 "detector": self.detector, "duration_s": self.duration_s, "error": self.error})
+        return {**row, "file_bytes_hex": file_bytes_hex(self.file)}
+
+
+def file_bytes_hex(name: str) -> str | None:
+    """The bytes of file name ``name`` as hex when they are not UTF-8 (:func:`printable` shows them escaped), else None.
+
+    Examples
+    --------
+    >>> file_bytes_hex(os.fsdecode(b"caf\\xe9.wav"))
+    '636166e92e776176'
+    >>> file_bytes_hex("caf\\\\xe9.wav") is None  # the four characters \\xe9, shown the same way
+    True
+    """
+    if printable(name) == name:
+        return None
+    return os.fsencode(name).hex()
 
 
 def _error_row(name: str, message: str) -> ScanResult:

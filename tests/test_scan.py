@@ -127,7 +127,7 @@ def test_scan_without_home_says_what_was_not_checked(tmp_path: Path) -> None:
     assert abs(result.duration_s - 2.0) < 0.01 and result.overview is not None
     assert scan_file(path, home_dir=None).to_dict() == result.to_dict()
     assert set(result.to_dict()) == {"file", "verdict", "reason", "watermark", "provenance", "manifest",
-                                     "detector", "duration_s", "error"}
+                                     "detector", "duration_s", "error", "file_bytes_hex"}
 
 
 def test_config_is_checked(tmp_path: Path) -> None:

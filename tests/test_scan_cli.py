@@ -12,7 +12,8 @@ from guard.audio import save
 from guard.cli import cli
 
 SR = 16000
-KEYS = {"file", "verdict", "reason", "watermark", "provenance", "manifest", "detector", "duration_s", "error"}
+KEYS = {"file", "verdict", "reason", "watermark", "provenance", "manifest", "detector", "duration_s", "error",
+        "file_bytes_hex"}
 
 
 @pytest.fixture

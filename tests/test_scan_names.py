@@ -115,3 +115,18 @@ def test_a_report_through_a_link_writes_the_linked_file(tmp_path: Path) -> None:
     link.symlink_to(target)
     write_report([_row("a.wav")], link, threshold=0.5)
     assert link.is_symlink() and "a.wav" in target.read_text()
+
+
+def test_a_name_holding_the_escape_literally_is_told_apart_by_its_bytes(runner, tmp_path: Path,  # noqa: ANN001
+                                                                       no_default_home) -> None:
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    save(folder / LATIN1, tone(300, 1.0), sample_rate=SR)
+    save(folder / "caf\\xe9 latin1.wav", tone(300, 1.0), sample_rate=SR)  # a backslash, an x, an e and a 9
+    result = runner.invoke(cli, ["scan", str(folder), "--json"])
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert result.exit_code == 0 and len(rows) == 2
+    assert {r["file"] for r in rows} == {str(folder / "caf\\xe9 latin1.wav")}  # shown alike
+    by_bytes = {r["file_bytes_hex"] for r in rows}
+    assert by_bytes == {None, os.fsencode(str(folder / LATIN1)).hex()}
+    assert any(Path(os.fsdecode(bytes.fromhex(h))).exists() for h in by_bytes if h)
