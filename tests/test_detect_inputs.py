@@ -79,6 +79,15 @@ def _copy_ckpt(ckpt: Path, tmp_path: Path) -> Path:
     return tmp_path / "run.pt"
 
 
+def _rewrite(ckpt: Path, *, drop: tuple[str, ...] = (), **changes: object) -> None:
+    """Rewrite a checkpoint with some entries replaced (``changes``) or removed (``drop``)."""
+    payload = torch.load(ckpt, weights_only=True)
+    payload.update(changes)
+    for key in drop:
+        del payload[key]
+    torch.save(payload, ckpt)
+
+
 def test_short_and_unreadable_clips_are_skipped_named_and_recorded(corpus: Path, tmp_path: Path) -> None:
     progress: list[str] = []
     warnings: list[str] = []
@@ -127,13 +136,13 @@ def test_resume_refuses_a_checkpoint_of_another_run(kwargs: dict, match: str, ch
     with pytest.raises(DetectError, match=match) as info:
         train(read_spec(corpus), out, quiet=True, resume=True, **args)
     assert str(info.value).startswith(f"{out}.ckpt: checkpoint is from another run")
-    assert str(info.value).endswith(f"delete {out}.ckpt or drop --resume")
+    assert str(info.value).endswith("give the settings of that run, or start over with --force instead of --resume")
 
 
 def test_resume_refuses_a_checkpoint_of_other_data(checkpoint: Path, corpus: Path, tmp_path: Path) -> None:
     out = _copy_ckpt(checkpoint, tmp_path)
     items = [it for it in read_spec(corpus) if it.path.name != "7.wav"]
-    with pytest.raises(DetectError, match=r"data: checkpoint .* drop --resume"):
+    with pytest.raises(DetectError, match=r"data: checkpoint .* --force instead of --resume"):
         train(items, out, seed=0, quiet=True, config=FAST, model=SMALL, resume=True)
 
 
@@ -152,8 +161,28 @@ def test_damaged_checkpoint_is_one_error_naming_it(damage, match: str, checkpoin
                               "--batch-size", "8", "--channels", "4,8", "--seed", "0", "--resume", "-q"])
     assert res.exit_code == 1 and "Traceback" not in res.output
     errors = [ln for ln in res.stderr.splitlines() if ln.startswith("Error:")]
-    assert len(errors) == 1 and match in errors[0] and f"{out}.ckpt" in errors[0] and "drop --resume" in errors[0]
+    assert len(errors) == 1 and match in errors[0] and f"{out}.ckpt" in errors[0] and "--force instead of --resume" in errors[0]
     assert "weights_only" not in res.stderr
+
+
+@pytest.mark.parametrize(
+    ("changes", "drop", "match"),
+    [
+        ({"numpy_rng": '{"bit_generator": "PCG64"}'}, (), "training checkpoint is damaged"),
+        ({"numpy_rng": "not json"}, (), "training checkpoint is damaged"),
+        ({"torch_rng": torch.zeros(3)}, (), "training checkpoint is damaged"),
+        ({"scheduler": {"last_epoch": "x"}}, (), "training checkpoint is damaged"),
+        ({}, ("numpy_rng", "torch_rng", "scheduler"), "written by an older voiceguard, without the random-number state"),
+    ],
+)
+def test_a_checkpoint_without_usable_random_state_is_refused(changes: dict, drop: tuple, match: str, checkpoint: Path,
+                                                             corpus: Path, tmp_path: Path) -> None:
+    out = _copy_ckpt(checkpoint, tmp_path)
+    _rewrite(tmp_path / "run.pt.ckpt", drop=drop, **changes)
+    with pytest.raises(DetectError, match=match) as info:
+        train(read_spec(corpus), out, seed=0, quiet=True, config=FAST, model=SMALL, resume=True)
+    assert str(info.value).startswith(f"{out}.ckpt: ") and str(info.value).endswith("start over with --force instead of --resume")
+    assert "\n" not in str(info.value) and not out.exists()
 
 
 def test_cli_resume_with_other_channels_is_one_error(checkpoint: Path, corpus: Path, runner, tmp_path: Path) -> None:  # noqa: ANN001
@@ -161,7 +190,7 @@ def test_cli_resume_with_other_channels_is_one_error(checkpoint: Path, corpus: P
     res = runner.invoke(cli, ["detect", "train", "--data", str(corpus), "-o", str(out), "--epochs", "2", "--views", "1",
                               "--batch-size", "8", "--channels", "8,8", "--seed", "0", "--resume", "-q"])
     assert res.exit_code == 1 and "Traceback" not in res.output and res.exception is None or isinstance(res.exception, SystemExit)
-    assert res.stderr.startswith("Error: ") and "model.channels" in res.stderr and "drop --resume" in res.stderr
+    assert res.stderr.startswith("Error: ") and "model.channels" in res.stderr and "--force instead of --resume" in res.stderr
 
 
 def test_cli_train_keeps_an_existing_model_unless_forced(corpus: Path, runner, tmp_path: Path) -> None:  # noqa: ANN001
@@ -181,7 +210,8 @@ def test_cli_train_keeps_an_existing_model_unless_forced(corpus: Path, runner, t
 @pytest.mark.parametrize(
     ("extra", "match"),
     [(["--lr", "nan"], "--lr"), (["--lr", "inf"], "--lr"), (["--lr", "0"], "--lr"), (["--lr", "-1e-3"], "--lr"),
-     (["-o", ""], "-o")],
+     (["-o", ""], "-o"), (["--channels", "16,abc"], "--channels"), (["--channels", "8,0"], "--channels"),
+     (["--channels", ""], "--channels")],
 )
 def test_cli_train_bad_values_are_usage_errors(extra: list[str], match: str, corpus: Path, runner, tmp_path: Path) -> None:  # noqa: ANN001
     res = runner.invoke(cli, ["detect", "train", "--data", str(corpus), "-o", str(tmp_path / "x.pt"), "--epochs", "1", *extra])

@@ -90,8 +90,8 @@ def test_train_refuses_a_split_without_both_classes(tmp_path: Path) -> None:
     (tmp_path / "a.wav").write_bytes(b"")
     spec = tmp_path / "m.csv"
     spec.write_text("file,label,split\na.wav,bonafide,train\nb.wav,spoof,train\na.wav,bonafide,dev\n")
-    with pytest.raises(DetectError, match="dev split needs bona fide and spoof"):
-        train(read_spec(spec), tmp_path / "m.pt", seed=0, quiet=True)
+    with pytest.raises(DetectError, match=r"the split=dev rows hold no spoof files; mark some spoof rows split=dev"):
+        train(read_spec(spec), tmp_path / "m.pt", seed=0, quiet=True, source=spec)
     with pytest.raises(DetectError, match="epochs >= 1"):
         TrainConfig(epochs=0)
 
@@ -103,8 +103,10 @@ def test_cli_score_json_and_errors(tiny_model: Path, tiny_corpus: Path, runner, 
     res = runner.invoke(cli, ["detect", "score", str(good), str(short), "--model", str(tiny_model), "--json"])
     assert res.exit_code == 1
     rows = [json.loads(line) for line in res.stdout.splitlines()]
-    assert len(rows) == 2 and set(rows[0]) == {"file", "score", "p_synthetic", "segments", "warning", "voiced_s", "speech"}
+    keys = {"file", "score", "p_synthetic", "segments", "warning", "voiced_s", "speech", "error"}
+    assert len(rows) == 2 and set(rows[0]) == keys and rows[0]["error"] is None
     assert rows[1]["file"] == str(short) and "at least 0.25 s" in rows[1]["error"]  # every file gets its line
+    assert set(rows[1]) == keys and all(rows[1][k] is None for k in keys - {"file", "error"})
     assert "Error:" in res.stderr and "short.wav" in res.stderr and "at least 0.25 s" in res.stderr
     res = runner.invoke(cli, ["detect", "score", str(good), "--model", str(tmp_path / "none.pt")])
     assert res.exit_code == 1 and res.stderr.strip().startswith("Error:") and "not found" in res.stderr
@@ -121,7 +123,7 @@ def test_cli_train_writes_a_model(tiny_corpus: Path, runner, tmp_path: Path) -> 
     res = runner.invoke(cli, ["detect", "train", "--data", str(tmp_path / "nothing"), "-o", str(out)])
     assert res.exit_code == 1 and "Error:" in res.stderr and "data spec not found" in res.stderr
     res = runner.invoke(cli, ["detect", "train", "--data", str(tiny_corpus / "manifest.csv"), "-o", str(out), "--channels", "a,b"])
-    assert res.exit_code == 1 and "--channels must be comma-separated integers" in res.stderr
+    assert res.exit_code == 2 and "--channels" in res.output and "comma-separated integers" in res.output
 
 
 def test_bench_detect_on_a_folder(tiny_model: Path, tiny_corpus: Path, runner, tmp_path: Path) -> None:  # noqa: ANN001

@@ -11,6 +11,8 @@ loaders in eval/ write or read the same two layouts:
 - a folder with ``bonafide/`` and ``spoof/`` subfolders of audio files (searched recursively,
   links to folders followed, each folder once; a broken link is kept, so that loading reports
   it by name, and a folder that cannot be read is named to ``warn``).
+
+:func:`split_items` then divides the files into the train and dev splits that training uses.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from guard.audio import is_audio_path
 from guard.errors import DetectError
@@ -202,3 +206,64 @@ def read_spec(spec: str | os.PathLike[str], *, warn: Warn | None = None) -> list
     if min(counts.values()) == 0:
         raise DetectError(f"{p}: needs files of both classes, found {counts}")
     return items
+
+
+SPLITS = ("train", "dev")
+_SPOKEN = {"bonafide": "bona fide", "spoof": "spoof"}
+
+
+def missing_labels(items: list[LabeledFile]) -> list[str]:
+    """The labels of :data:`LABELS` that no item in ``items`` carries (``[]`` when both are there)."""
+    present = {it.label for it in items}
+    return [label for label in LABELS if label not in present]
+
+
+def no_files_text(missing: list[str]) -> str:
+    """``["bonafide", "spoof"]`` -> ``"no bona fide and no spoof files"``, for messages."""
+    return "no " + " and no ".join(_SPOKEN[label] for label in missing) + " files"
+
+
+def split_items(items: list[LabeledFile], *, dev_fraction: float, rng: np.random.Generator,
+                source: str | os.PathLike[str] | None = None) -> tuple[list[LabeledFile], list[LabeledFile]]:
+    """Train and dev items: by the ``split`` column when any item has one, else a seeded random draw.
+
+    Parameters
+    ----------
+    items : list of LabeledFile
+        As :func:`read_spec` returns them; items of other splits (``test``) are left out.
+    dev_fraction : float in (0, 1)
+        Share of the items drawn for dev when no item has a split.
+    rng : np.random.Generator
+        Draws the random split (one ``random`` call per item); untouched when the items have splits.
+    source : path-like, optional
+        The data spec (CSV or folder) the items came from, named in errors.
+
+    Raises
+    ------
+    DetectError
+        A split without files of both classes: one line naming ``source`` and the fix.
+    """
+    if any(it.split for it in items):
+        parts = tuple([it for it in items if it.split == name] for name in SPLITS)
+    else:
+        mask = rng.random(len(items)) < dev_fraction
+        parts = ([it for it, m in zip(items, mask) if not m], [it for it, m in zip(items, mask) if m])
+    for name, part in zip(SPLITS, parts):
+        missing = missing_labels(part)
+        if missing:
+            raise DetectError(_split_error(name, part, missing, items=items, dev_fraction=dev_fraction, source=source))
+    return parts[0], parts[1]
+
+
+def _split_error(name: str, part: list[LabeledFile], missing: list[str], *, items: list[LabeledFile],
+                 dev_fraction: float, source: str | os.PathLike[str] | None) -> str:
+    """The one-line message for a split that lacks the ``missing`` labels: where, what, and the fix."""
+    where = os.fspath(source) if source is not None else "training data"
+    if any(it.split for it in items):
+        what = f"no rows with split={name}" if not part else f"the split={name} rows hold {no_files_text(missing)}"
+        rows = " and some ".join(missing)
+        return (f"{where}: {what}; mark some {rows} rows split={name}, or drop the split column to draw "
+                f"{dev_fraction:.0%} of the files for dev at random")
+    return (f"{where}: the random split ({dev_fraction:.0%} of {len(items)} files drawn for dev with the seed) left the "
+            f"{name} split with {no_files_text(missing)}; add files of both classes, or list them in a CSV manifest with a "
+            "split column (file,label,split) to choose the dev files")

@@ -1,11 +1,14 @@
-"""Versioned detector model files: configs, calibration and weights in one torch file.
+"""Versioned detector model files (configs, calibration and weights in one torch file) and training checkpoints.
 
 A file holds only tensors, numbers, strings, lists and dicts, so it loads with
 ``torch.load(..., weights_only=True)``; a file of another format or version is refused.
+A training checkpoint (``<model>.ckpt``, written by :class:`guard.detect.train.State`) is
+read and checked here; the training loop decides what it holds.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 import zipfile
@@ -21,6 +24,7 @@ from guard.errors import DetectError, ParameterError
 
 FORMAT = "voiceguard-detector"
 VERSION = 1
+CHECKPOINT_FIX = "start over with --force instead of --resume"  # how every refused checkpoint message ends
 
 
 @dataclass
@@ -115,3 +119,69 @@ def load_model_file(path: str | os.PathLike[str]) -> ModelFile:
     except (KeyError, TypeError, RuntimeError, ParameterError) as exc:
         raise DetectError(f"{p}: detector model file is damaged ({str(exc).splitlines()[0][:200]})") from None
     return mf
+
+
+def checkpoint_path(out_path: Path) -> Path:
+    """Where a run that writes ``out_path`` keeps its checkpoint: ``<name>.ckpt`` beside it."""
+    return out_path.with_name(out_path.name + ".ckpt")
+
+
+def write_checkpoint(path: Path, payload: dict) -> None:
+    """Write a checkpoint atomically (temporary file, then rename): a kill leaves the previous one whole."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def read_checkpoint(path: Path) -> dict:
+    """The checkpoint's payload, with ``run`` parsed to a dict.
+
+    Raises
+    ------
+    DetectError
+        Not a readable torch file, or one that does not say which run it belongs to.
+    """
+    try:
+        payload = load_plain_torch_file(path)
+    except DetectError as exc:
+        raise DetectError(f"{path}: not a readable training checkpoint ({exc}); {CHECKPOINT_FIX}") from None
+    try:
+        saved_run = json.loads(payload["run"]) if isinstance(payload, dict) and "run" in payload else None
+    except (TypeError, ValueError):
+        saved_run = None
+    if not isinstance(saved_run, dict):
+        raise DetectError(f"{path}: checkpoint does not say which run it belongs to; {CHECKPOINT_FIX}")
+    return {**payload, "run": saved_run}
+
+
+def scheduler_state(saved: object, *, like: dict, epoch: int) -> dict:
+    """``saved``, checked to hold the keys and value types of ``like`` (a fresh schedule) and to stand at ``epoch``.
+
+    Torch's ``load_state_dict`` takes any dict and fails only at the next step.
+
+    Raises
+    ------
+    ValueError
+        ``saved`` is not such a schedule state.
+    """
+    if not (isinstance(saved, dict) and saved.keys() == like.keys()
+            and all(type(saved[k]) is type(v) for k, v in like.items()) and saved.get("last_epoch") == epoch):
+        raise ValueError("the learning-rate schedule state does not fit")
+    return saved
+
+
+def random_state(payload: dict, *, bit_generator: type) -> tuple[dict, torch.Tensor]:
+    """The checkpoint's (numpy bit-generator state, torch RNG state), checked so that applying them cannot fail.
+
+    Raises
+    ------
+    ValueError, TypeError
+        Either state is not of the kind this generator or torch takes.
+    """
+    numpy_state = json.loads(payload["numpy_rng"])
+    bit_generator(0).state = numpy_state  # raises for a state of another kind or shape
+    torch_state = payload["torch_rng"]
+    if not (isinstance(torch_state, torch.Tensor) and torch_state.dtype == torch.uint8
+            and torch_state.shape == torch.get_rng_state().shape):
+        raise ValueError("torch_rng is not a torch RNG state")
+    return numpy_state, torch_state

@@ -29,7 +29,9 @@ class DetectorResult:
     score : float
         Raw file score (mean of window logits); > 0 leans synthetic.
     p_synthetic : float in [0, 1]
-        Calibrated probability that the audio is synthetic (equal priors).
+        ``score`` through the logistic calibration fitted on the model's training corpus's dev
+        split (equal priors): a probability that the audio is synthetic only for audio like
+        that split; elsewhere weak supporting evidence (real recordings can read 1.0).
     segments : list of (start_s, end_s, p_synthetic)
         One per sliding window of :data:`WINDOW_S` seconds every :data:`HOP_S` seconds.
     warning : str or None
