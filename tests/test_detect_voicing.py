@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from conftest import tone, untrained_model_file
 
+from guard.detect import voicing
 from guard.detect.voicing import MIN_VOICED_S, voiced_seconds
 from guard.errors import AudioError
 from guard.scan_verdict import decide
@@ -59,3 +60,12 @@ def test_scan_does_not_call_noise_synthetic() -> None:
     verdict, reason = decide(no_mark, None, noise, threshold=0.5)
     assert verdict == "no-evidence" and "does not apply" in reason
     assert decide(no_mark, None, {**noise, "speech": True}, threshold=0.5)[0] == "likely-synthetic"
+
+
+def test_frames_taken_a_chunk_at_a_time_count_as_when_taken_whole(monkeypatch) -> None:  # noqa: ANN001
+    rng = np.random.default_rng(3)
+    t = np.arange(int(16000 * 12.0)) / 16000
+    y = 0.3 * np.sin(2 * np.pi * 140 * t) * (np.sin(2 * np.pi * 0.4 * t) > 0) + 0.02 * rng.standard_normal(t.shape)
+    whole = voicing.voiced_seconds(y, sample_rate=16000)
+    monkeypatch.setattr(voicing, "_CHUNK_FRAMES", 7)  # chunk edges everywhere, one frame short of a multiple
+    assert voicing.voiced_seconds(y, sample_rate=16000) == whole and 4.0 < whole < 8.0

@@ -27,6 +27,7 @@ MIN_VOICED_S = 0.1  # less than this and the clip is "no voiced speech" (half th
 _LAGS = slice(RATE // 400, RATE // 60)
 _WINDOW = np.hanning(FRAME)
 _WINDOW_AC = np.correlate(_WINDOW, _WINDOW, "full")[FRAME - 1:]
+_CHUNK_FRAMES = 4096  # 82 s of frames: about 40 MB of work arrays
 
 
 def voiced_seconds(y: np.ndarray, *, sample_rate: int) -> float:
@@ -55,13 +56,34 @@ def voiced_seconds(y: np.ndarray, *, sample_rate: int) -> float:
     n = 1 + (x.shape[0] - FRAME) // HOP if x.shape[0] >= FRAME else 0
     if n <= 0:
         return 0.0
-    frames = x[np.arange(FRAME)[None, :] + HOP * np.arange(n)[:, None]] * _WINDOW
+    energy, periodicity = np.empty(n), np.empty(n)
+    for start in range(0, n, _CHUNK_FRAMES):  # a chunk at a time: whole, an hour of audio took about 2 GB
+        stop = min(n, start + _CHUNK_FRAMES)
+        energy[start:stop], periodicity[start:stop] = _frame_periodicity(x, start, stop)
+    if not energy.max() > 0:
+        return 0.0
+    loud = energy > energy.max() * 10 ** (-FLOOR_DB / 10)
+    return float(np.count_nonzero((periodicity > PERIODICITY) & loud) * HOP / RATE)
+
+
+def _frame_periodicity(x: np.ndarray, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+    """Energy and periodicity (peak normalised autocorrelation over pitch lags) of frames ``start:stop`` of ``x``.
+
+    Parameters
+    ----------
+    x : np.ndarray [shape=(n,)], float64
+        The differenced signal at :data:`RATE`.
+    start, stop : int
+        Frame indices (frame ``i`` starts at sample ``i * HOP``).
+
+    Returns
+    -------
+    energy, periodicity : np.ndarray [shape=(stop - start,)]
+    """
+    frames = x[np.arange(FRAME)[None, :] + HOP * np.arange(start, stop)[:, None]] * _WINDOW
     frames -= frames.mean(axis=1, keepdims=True)
     ac = np.fft.irfft(np.abs(np.fft.rfft(frames, 2 * FRAME)) ** 2)[:, :FRAME]
     energy = ac[:, 0]
-    if not energy.max() > 0:
-        return 0.0
     # the taper's own autocorrelation shrinks long lags: divide it out
     periodicity = (ac[:, _LAGS] / np.maximum(energy[:, None], 1e-30) * (_WINDOW_AC[0] / _WINDOW_AC[_LAGS])).max(axis=1)
-    loud = energy > energy.max() * 10 ** (-FLOOR_DB / 10)
-    return float(np.count_nonzero((periodicity > PERIODICITY) & loud) * HOP / RATE)
+    return energy, periodicity
