@@ -124,7 +124,7 @@ def _leave_now(code: int) -> None:
 @click.option("--max-duration", "max_duration_s", metavar="SECONDS", type=FiniteFloat(0.0, min_open=True),
               default=DEFAULT_MAX_DURATION_S, show_default=True,
               help="Longest file scanned; a longer one gets an error row. Long files are checked in blocks, "
-                   "but each is decoded whole: about 58 MB of memory per hour of audio.")
+                   "but each is decoded whole: about 230 MB of memory per hour of audio.")
 @click.option("--speed-search", is_flag=True,
               help="Also look for the watermark at playback speeds x0.94-x1.06; about 25x slower on unmarked files.")
 @home_option

@@ -17,7 +17,7 @@ from guard.detect.model import ModelConfig
 SR = 16000
 KEYS = {"file", "score", "p_synthetic", "segments", "warning", "voiced_s", "speech", "error"}
 TOO_LONG = ("is 3.0 s long, over the maximum of 2 s; cut it into shorter files; or raise the limit with "
-            "--max-duration SECONDS (about 2.6 GB of memory per hour of audio)")
+            "--max-duration SECONDS (about 0.8 GB of memory per hour of audio)")
 
 
 @pytest.fixture(scope="module")

@@ -72,7 +72,7 @@ def test_max_duration_sets_the_longest_file_scanned(runner, clip: Path, user_hom
     row = json.loads(short.stdout)
     assert row["verdict"] == "error"
     assert row["error"] == (f"{clip}: is 2.0 s long, over the maximum of 1.5 s; cut it into shorter files; or raise the "
-                            "limit with --max-duration SECONDS (about 58 MB of memory per hour of audio)")
+                            "limit with --max-duration SECONDS (about 230 MB of memory per hour of audio)")
     enough = runner.invoke(cli, ["scan", str(clip), "--max-duration", "2.5", "--json"])
     assert json.loads(enough.stdout)["verdict"] != "error" and json.loads(enough.stdout)["duration_s"] == 2.0
 
