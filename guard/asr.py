@@ -37,6 +37,10 @@ STATEMENT_WEIGHT = 10  # copies of the statement in the language model, against 
 # "fall", "far" or "on" (eval/bench_consent_code.py).
 EXTRA_PRONUNCIATIONS: dict[str, tuple[str, ...]] = {"zero": ("Z IY R OW",), "four": ("F AO", "F OW R")}
 _LOCK = threading.Lock()
+# Latin letters that Unicode does not decompose into a base letter and an accent, spelt as they are
+# usually written in ASCII: otherwise dropped, "Søren" would be heard as "sren" and "Łukasz" as "ukasz".
+LATIN_SPELLING = str.maketrans({"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th",
+                                "ı": "i", "ħ": "h", "ŧ": "t", "ŋ": "ng", "ĸ": "k", "ſ": "s"})
 
 _ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen " \
         "seventeen eighteen nineteen".split()
@@ -83,15 +87,29 @@ def _number_words(n: int) -> list[str]:
     return _number_words(n // 1000) + ["thousand"] + (_number_words(n % 1000) if n % 1000 else [])
 
 
+def _ascii(text: str) -> str:
+    """``text`` lower-case in ASCII: accents dropped, the letters of :data:`LATIN_SPELLING` spelt out, and any
+    character with no ASCII form (a letter of another script) left out."""
+    folded = unicodedata.normalize("NFKD", text.lower()).translate(LATIN_SPELLING)
+    return folded.encode("ascii", "ignore").decode()
+
+
 def words(text: str) -> list[str]:
     """Lower-case words of ``text`` as spoken: digits spelt out, hyphens and punctuation dropped.
+
+    Latin letters lose their accents (``"Zoë"`` -> ``zoe``); those without a base letter in
+    Unicode are spelt as :data:`LATIN_SPELLING` says (``"Søren"`` -> ``soren``). Letters of
+    other scripts are left out: the en-us recogniser has no pronunciation for them
+    (:func:`unspelt` names the words that lose some).
 
     Examples
     --------
     >>> words("Until 1 March 2027, detector-training.")
     ['until', 'one', 'march', 'twenty', 'twenty', 'seven', 'detector', 'training']
+    >>> words("Zoë Ñúñez-Åström, Łukasz Straße")
+    ['zoe', 'nunez', 'astrom', 'lukasz', 'strasse']
     """
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    text = _ascii(text)
     out: list[str] = []
     for token in re.findall(r"[a-z0-9']+", text.replace("-", " ")):
         if token in _ORDINAL:
@@ -103,6 +121,27 @@ def words(text: str) -> list[str]:
         else:
             out.append(token.strip("'"))
     return [w for w in out if w]
+
+
+def _spoken_character(c: str) -> bool:
+    """Whether ``c`` is a letter or a digit that a word is spelt with (not a mark or a modifier letter such as ʻ)."""
+    category = unicodedata.category(c)
+    return category[0] == "N" or (category[0] == "L" and category != "Lm")
+
+
+def unspelt(text: str) -> list[str]:
+    """The words of ``text`` (runs of letters and digits) with a letter or digit that :func:`words` leaves out.
+
+    The recogniser hears only what :func:`words` spells (Latin letters, accented or not, and
+    digits); a word listed here is, in part or whole, nothing it can hear.
+
+    Examples
+    --------
+    >>> unspelt("Zoë Иван-Smith, Søren 李小龍")
+    ['Иван', '李小龍']
+    """
+    return [w for w in re.findall(r"[^\W_]+", unicodedata.normalize("NFC", text))
+            if any(_spoken_character(c) and not _ascii(c) for c in w)]
 
 
 @functools.lru_cache(maxsize=1)

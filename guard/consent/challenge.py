@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from guard.consent.record import Consent, as_date, as_utc, check_expiry, check_purposes, one_line
-from guard.consent.template import CODE_DIGITS, check_code, statement_text
+from guard.consent.template import CODE_DIGITS, check_code, spoken_names, statement_text
 from guard.errors import ConsentError
 from guard.home import Home
 
@@ -154,12 +154,15 @@ def issue_statement(home: Home, *, subject: str, operator: str, purposes: Sequen
     Raises
     ------
     ConsentError
-        A blank or over-long name, an unknown purpose, an expiry in the past or too far ahead.
+        A blank or over-long name, or one the statement check cannot hear (a word not in Latin
+        letters: :func:`guard.consent.template.spoken_name`), an unknown purpose, an expiry in the past
+        or too far ahead. Nothing is logged.
     """
     from guard import ledger
 
     now = datetime.now(timezone.utc)
     day = check_expiry(as_date(expires), today=now.date())
+    spoken_names(subject=subject, operator=operator)  # before a code is drawn for terms no recording could back
     code = "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
     text = statement_text(subject=subject, operator=operator, purposes=purposes, expires=day, code=code)
     digest = terms_sha256(subject=subject, operator=operator, purposes=purposes, expires=day)

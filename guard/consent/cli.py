@@ -8,7 +8,14 @@ from pathlib import Path
 import click
 
 from guard.cliutil import Text, emit_json, home_option, json_option, say
-from guard.consent.record import MAX_EXPIRY_YEARS, PURPOSES, Consent, as_date, check_expiry
+from guard.consent.record import (
+    MAX_EXPIRY_YEARS,
+    PURPOSES,
+    Consent,
+    as_date,
+    check_expiry,
+    one_line,
+)
 from guard.errors import ConsentError, ParameterError
 from guard.home import Home, open_home
 
@@ -124,15 +131,19 @@ def template_command(subject: str, operator: str, purposes: tuple[str, ...], exp
 
     The code is logged in the home (a consent.challenge event) and is valid for 14 days, for a
     grant on exactly these terms; `consent grant --statement` accepts a recording only with it.
-    With --json: statement, challenge_id, code, valid_until.
+    The statement check hears Latin letters (accents allowed) and digits: give a name written in
+    another script in its Latin transliteration. With --json: statement, challenge_id, code, valid_until.
     """
     from guard.consent.challenge import issue_statement
+    from guard.consent.template import spoken_names
 
     home = open_home(home_dir)
     try:
-        issued = issue_statement(home, subject=subject, operator=operator, purposes=purposes, expires=expires)
+        subject, operator = one_line(subject, "subject"), one_line(operator, "operator")
     except ConsentError as exc:  # a blank or over-long name: the command line's to fix
         raise click.UsageError(str(exc)) from None
+    spoken_names(subject=subject, operator=operator)  # a name the check cannot hear: an error naming the fix
+    issued = issue_statement(home, subject=subject, operator=operator, purposes=purposes, expires=expires)
     if as_json:
         emit_json(issued.to_dict())
         return
@@ -159,8 +170,11 @@ def grant_command(voice_id: str, subject: str, operator: str, purposes: tuple[st
                   as_json: bool) -> None:
     """Record consent for VOICE_ID, with a spoken statement or a licence as evidence."""
     from guard.consent import grant
+    from guard.consent.template import spoken_names
 
     home = open_home(home_dir)
+    if statement is not None and license_text is None:  # refused at once, not after seconds of speech recognition
+        spoken_names(subject=subject, operator=operator)
     record = grant(home, voice_id=voice_id, subject=subject, operator=operator, purposes=purposes,
                    expires=expires, languages=languages, statement_wav=statement, license_text=license_text,
                    notify=lambda message: say(message, quiet=as_json))

@@ -1,7 +1,8 @@
 """Evidence for a consent: a licence text, or a spoken statement checked, kept and fingerprinted.
 
 A statement recording backs one consent. It must say that consent's statement (overall, and
-each of its subject, operator, purposes and expiry date: :mod:`guard.consent.statement`)
+each of its subject, operator, purposes and expiry date: :mod:`guard.consent.statement`; a
+subject or operator not in Latin letters cannot be heard, so is refused)
 ending with the one-time code of an open challenge issued for exactly these terms (every digit
 heard in place: :mod:`guard.consent.challenge`), and its bytes must not already back another
 consent, or a revoked one: a recording that says one thing cannot become the evidence of
@@ -28,6 +29,7 @@ import numpy as np
 
 from guard.consent.challenge import TEMPLATE_FIX, candidates
 from guard.consent.record import Consent, name_key
+from guard.consent.template import spoken_names
 from guard.consent.verdict import STATEMENT_THRESHOLD, choose_candidate
 from guard.digest import sha256_file
 from guard.errors import AudioError, ConsentError, GuardError
@@ -150,13 +152,16 @@ def statement_evidence(home: Home, consent_id: str, wav: Path, *, voice_id: str,
     AudioError
         The file cannot be read or has no usable speech (the message names the file).
     ConsentError
-        It does not say this consent's statement with an open code issued for these terms, or it
-        already backs another consent.
+        The subject or operator has a word the statement check cannot hear (not in Latin letters:
+        :func:`guard.consent.template.spoken_name`; refused before the recording is read); it does
+        not say this consent's statement with an open code issued for these terms, or it already
+        backs another consent.
     """
     from guard import speaker
     from guard.audio import load
     from guard.consent.statement import match_statements
 
+    spoken_names(subject=subject, operator=operator)  # no field of the terms may go unchecked
     wav = Path(wav)
     y = load(wav, sample_rate=EMBED_RATE)
     digest = sha256_file(wav)

@@ -10,6 +10,10 @@ common subsequence), and each field is scored by the fraction of its words that 
 found; where the date is said, a month, ordinal or number the claimed date lacks is a sign of
 another date, and the digits heard where the code is said are kept (:attr:`StatementMatch.code_heard`).
 See :mod:`guard.consent.verdict` for the thresholds.
+
+The recogniser hears only Latin letters (accents dropped) and digits (:func:`guard.asr.words`),
+so a subject or operator with a word in another script is refused before anything is decoded
+(:func:`guard.consent.template.spoken_name`): every field of the terms is scored, none is left out.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from guard.consent.template import (
     SPOKEN_PURPOSE,
     code_words,
     date_words,
+    spoken_names,
     statement_text,
     terms_text,
 )
@@ -81,10 +86,18 @@ def statement_pieces(*, subject: str, operator: str, purposes: Sequence[str], ex
     """:func:`guard.consent.template.statement_text` as (text, field) pieces; field is None for the fixed wording.
 
     Without ``code``, the pieces of :func:`guard.consent.template.terms_text` (no ``code`` field).
+    Every field has words the recogniser can hear: a subject or operator with none, or with a
+    word in another script, is refused (:func:`guard.consent.template.spoken_name`).
+
+    Raises
+    ------
+    ConsentError
+        A subject or operator the statement check cannot hear, an unknown purpose, a malformed code.
     """
     from guard.consent.record import check_purposes
 
     names = check_purposes(purposes)
+    subject, operator = spoken_names(subject=subject, operator=operator)
     pieces: list[tuple[str, str | None]] = [("I,", None), (subject, "subject"), (", agree that", None),
                                             (operator, "operator"),
                                             ("may use recordings of my voice to make a synthetic copy of my voice for", None)]
@@ -140,16 +153,35 @@ def _digits_heard(pairs: list[int | None], owner: list[str | None], heard: Seque
                    if heard[j] in DIGIT_WORDS)
 
 
-def score_hypothesis(heard: Sequence[str], pieces: Sequence[tuple[str, str | None]]) -> StatementMatch:
-    """Score a recogniser hypothesis (lower-case words) against statement ``pieces``."""
+def _target_words(pieces: Sequence[tuple[str, str | None]]) -> tuple[list[str], list[str | None]]:
+    """The statement's words as the recogniser spells them, and the field of each (None: fixed wording).
+
+    Raises
+    ------
+    ParameterError
+        A field with no word the recogniser can hear: it would be left out of the scores.
+    """
     from guard.asr import words
 
     target: list[str] = []
     owner: list[str | None] = []
     for text, field in pieces:
         w = words(text)
+        if field is not None and not w:
+            raise ParameterError(f"the statement's {field} field {text!r} has no word the recogniser can hear, so it "
+                                 f"could not be checked")
         target += w
         owner += [field] * len(w)
+    return target, owner
+
+
+def score_hypothesis(heard: Sequence[str], pieces: Sequence[tuple[str, str | None]]) -> StatementMatch:
+    """Score a recogniser hypothesis (lower-case words) against statement ``pieces`` (:func:`statement_pieces`).
+
+    Every field of ``pieces`` gets a score: one with no word the recogniser can hear is a
+    ParameterError, never a field left out.
+    """
+    target, owner = _target_words(pieces)
     heard = list(heard)
     pairs = _lcs_pairs(target, heard)
     fields: dict[str, float] = {}
@@ -221,6 +253,8 @@ def match_statements(y: np.ndarray, *, sample_rate: int, subject: str, operator:
     ------
     AudioError
         Silent, too short or otherwise unusable audio.
+    ConsentError
+        A subject or operator the recogniser cannot hear (:func:`guard.consent.template.spoken_name`).
     """
     terms = {"subject": subject, "operator": operator, "purposes": purposes, "expires": expires}
     if not codes:
@@ -255,6 +289,8 @@ def match_statement(y: np.ndarray, *, sample_rate: int, subject: str, operator: 
     ------
     AudioError
         Silent, too short or otherwise unusable audio.
+    ConsentError
+        A subject or operator the recogniser cannot hear (:func:`guard.consent.template.spoken_name`).
     """
     terms = {"subject": subject, "operator": operator, "purposes": purposes, "expires": expires}
     if code is not None:

@@ -23,6 +23,8 @@ MONTHS = ("January February March April May June July August September October N
 DIGIT_WORDS: tuple[str, ...] = tuple("zero one two three four five six seven eight nine".split())
 CODE_DIGITS = 6
 CODE_SENTENCE = "My consent code is"
+# The fix for a name the statement check cannot hear (:func:`spoken_name`).
+TRANSLITERATE = "give the name as it is spoken, in Latin letters (a transliteration, as in a passport)"
 
 
 def _ordinal(n: int) -> str:
@@ -48,6 +50,65 @@ def spoken_date(day: date) -> str:
     """A date as it is read aloud: ``the first of January twenty twenty seven``."""
     ordinal, month, year = date_words(day)
     return f"the {ordinal} of {month} {year}"
+
+
+def spoken_name(text: str, field: str) -> str:
+    """``text`` as one line, if the statement check can hear every word of it; else ConsentError naming ``field``.
+
+    The check (:mod:`guard.consent.statement`) scores a field by the fraction of its words
+    heard, and it listens only for the words :func:`guard.asr.words` spells: Latin letters,
+    with or without accents (``"Zoë Ñúñez-Åström"``, ``"Søren"``), and digits. A word in
+    another script (Cyrillic, Greek, Arabic, CJK...) would be left out of the field without a
+    trace, so a recording naming anyone would pass for it. Hence the rule: a spoken name needs at
+    least one word the check can hear, and every word of it (a run of letters and digits,
+    :func:`guard.asr.unspelt`) must be one. A name partly in Latin letters (``"Иван Smith"``) is
+    refused too: the check would score it on "Smith" alone, so "John Smith" would pass for it.
+    So is a word with a Latin letter :func:`guard.asr.words` has no spelling for (``"Ɓ"``).
+    Punctuation, accents and modifier letters (ʻ) are not words, and the check ignores them.
+
+    Parameters
+    ----------
+    text : str
+        A subject's or operator's name.
+    field : {"subject", "operator"}
+        Named in the error.
+
+    Raises
+    ------
+    ConsentError
+        A blank or over-long name (:func:`guard.consent.record.one_line`), or one the check cannot hear, with the fix.
+
+    Examples
+    --------
+    >>> spoken_name("Zoë  Ñúñez-Åström", "subject")
+    'Zoë Ñúñez-Åström'
+    >>> spoken_name("Иван Петров", "subject")
+    Traceback (most recent call last):
+    ...
+    guard.errors.ConsentError: the subject 'Иван Петров' has no word in Latin letters, which the statement check needs: give the name as it is spoken, in Latin letters (a transliteration, as in a passport)
+    """
+    from guard.asr import unspelt, words
+
+    text = one_line(text, field)
+    if not words(text):
+        raise ConsentError(f"the {field} {text!r} has no word in Latin letters, which the statement check needs: "
+                           f"{TRANSLITERATE}")
+    unheard = unspelt(text)
+    if unheard:
+        raise ConsentError(f"the {field} {text!r} has words not in Latin letters ({', '.join(map(repr, unheard))}), "
+                           f"which the statement check cannot hear: {TRANSLITERATE}")
+    return text
+
+
+def spoken_names(*, subject: str, operator: str) -> tuple[str, str]:
+    """The subject and operator as one line each, if the statement check can hear them (:func:`spoken_name`).
+
+    Raises
+    ------
+    ConsentError
+        Naming the first of them that is blank, over-long or not in Latin letters.
+    """
+    return spoken_name(subject, "subject"), spoken_name(operator, "operator")
 
 
 def _join(items: Sequence[str]) -> str:
@@ -85,6 +146,12 @@ def statement_text(*, subject: str, operator: str, purposes: Sequence[str], expi
     code : str
         :data:`CODE_DIGITS` digits, read one by one.
 
+    Raises
+    ------
+    ConsentError
+        A subject or operator the statement check cannot hear (:func:`spoken_name`: a name in
+        another script needs its Latin transliteration), an unknown purpose, a malformed code.
+
     Examples
     --------
     >>> statement_text(subject="Ada Lovelace", operator="Example Studio", purposes=["audiobook"], expires="2027-01-01",
@@ -100,8 +167,13 @@ def terms_text(*, subject: str, operator: str, purposes: Sequence[str], expires:
 
     A recording of this alone backs no consent (a grant needs the code); the statement check's
     benchmarks read it to compare with the check before codes.
+
+    Raises
+    ------
+    ConsentError
+        A subject or operator the statement check cannot hear (:func:`spoken_name`), an unknown purpose.
     """
-    subject, operator = one_line(subject, "subject"), one_line(operator, "operator")  # as grant takes them
+    subject, operator = spoken_names(subject=subject, operator=operator)  # spaces collapsed, as grant takes them
     names = [SPOKEN_PURPOSE[p] for p in check_purposes(purposes)]
     return (f"I, {subject}, agree that {operator} may use recordings of my voice "
             f"to make a synthetic copy of my voice for {_join(names)}, until {spoken_date(as_date(expires))}. "
