@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -52,13 +52,14 @@ from guard.consent.verdict import (
     STATEMENT_THRESHOLD,
 )
 from guard.digest import sha256_file
-from guard.errors import ConsentError, ParameterError
+from guard.errors import AudioError, ConsentError, ParameterError
 from guard.home import Home
 
 __all__ = ["PURPOSES", "LICENSE_PURPOSES", "STATUSES", "MAX_EXPIRY_YEARS", "VALID_DAYS", "Consent", "template",
            "issue_statement", "grant", "revoke",
            "get", "get_valid", "list_consents", "check", "check_enrolled", "renews", "speaker_matches", "STATEMENT_THRESHOLD",
-           "NAME_THRESHOLD", "PURPOSE_THRESHOLD", "DATE_THRESHOLD", "SPEAKER_THRESHOLD"]
+           "NAME_THRESHOLD", "PURPOSE_THRESHOLD", "DATE_THRESHOLD", "SPEAKER_THRESHOLD",
+           "SPEAKER_THRESHOLD_EACH", "SpeakerMatch"]
 
 # The statement check (guard.consent.statement, guard.consent.verdict): the recording is decoded
 # once, with the claimed statement, ~500 common words and every month, ordinal, number, year and
@@ -80,6 +81,20 @@ __all__ = ["PURPOSES", "LICENSE_PURPOSES", "STATUSES", "MAX_EXPIRY_YEARS", "VALI
 # asterisk Allison vs librispeech at 8 kHz EER 3.0% (at 0.754), pooled EER 2.2% (at 0.731). espeak-ng
 # voices are far closer to each other (EER 18.8% at 0.900): this check does not tell two espeak voices apart.
 SPEAKER_THRESHOLD = 0.73
+# Cosine similarity at or above which each enrollment recording on its own is taken as the statement's
+# speaker (beside SPEAKER_THRESHOLD on all recordings together). One 2-5 s take embeds noisier than a whole
+# statement, so genuine takes score lower one by one. Measured (seed 0) on takes against a statement by the
+# same speaker: librispeech-sample (213 speakers: first 6 s as the statement, the rest in 2-5 s takes) 0/473
+# takes below 0.60 (lowest 0.660; 2-2.5 s takes median 0.85), the same takes band-limited to 8 kHz 0/473
+# (lowest 0.639), with white noise at 20 dB SNR 4/473 (where the mean check already refuses 19/213 speakers);
+# asterisk Allison at 8 kHz (5 statements of ~20 s, 154 takes) 0/770 (lowest 0.650); espeak personas nova,
+# orson, juniper (a statement each, 64 script sentences each) 0/192 (lowest 0.832); random 30-take
+# enrollments refused 0/1000 (Allison) and 0/600 (personas). Another speaker's takes: librispeech pairs
+# 20.8% of 100276 takes at or above 0.60; persona orson's takes against nova's statement 0.47-0.57 (0/64 at
+# or above), so 1, 3, 6 or 15 of them among 30 nova takes are refused 200/200 draws each, where the mean
+# check alone refused 0/200 even at 15. A block of a real speaker who sounds close enough passes (about 6%
+# of random librispeech speakers for a 15-take block, modelled), and no threshold tells nova from juniper.
+SPEAKER_THRESHOLD_EACH = 0.60
 EMBED_RATE = 16000
 
 
@@ -304,9 +319,59 @@ def check(home: Home, voice_id: str, purpose: str, at: datetime | None = None) -
     raise ConsentError(f"consent {last.consent_id} for voice {voice_id!r} is {last.status(t)}")
 
 
-def speaker_matches(consent: Consent, recordings: Sequence[Path], *,
-                    threshold: float = SPEAKER_THRESHOLD) -> tuple[float, bool]:
-    """Whether the recordings' speaker is the one who read the consent statement.
+@dataclass(frozen=True)
+class SpeakerMatch:
+    """How well enrollment recordings match the speaker of a consent statement.
+
+    Unpacks as ``(score, ok)``, the pair :func:`speaker_matches` returned before it checked each
+    recording: ``score, ok = speaker_matches(...)``.
+
+    Attributes
+    ----------
+    score : float in [-1, 1]
+        Cosine similarity of the recordings' mean embedding and the statement's.
+    threshold : float
+        What ``score`` must reach.
+    recordings : tuple of Path
+        The recordings, in the order given.
+    scores : tuple of float
+        Each recording's cosine similarity to the statement, in the order of ``recordings``.
+    each_threshold : float
+        What every one of ``scores`` must reach.
+    """
+
+    score: float
+    threshold: float
+    recordings: tuple[Path, ...]
+    scores: tuple[float, ...]
+    each_threshold: float
+
+    @property
+    def mean_ok(self) -> bool:
+        """The recordings together sound like the statement's speaker."""
+        return self.score >= self.threshold
+
+    @property
+    def mismatched(self) -> list[tuple[Path, float]]:
+        """``(recording, score)`` of each recording below ``each_threshold``, in the order given."""
+        return [(p, s) for p, s in zip(self.recordings, self.scores) if s < self.each_threshold]
+
+    @property
+    def ok(self) -> bool:
+        """The recordings together, and every one of them, match the statement's speaker."""
+        return self.mean_ok and not self.mismatched
+
+    def __iter__(self) -> Iterator[float | bool]:
+        return iter((self.score, self.ok))
+
+
+def speaker_matches(consent: Consent, recordings: Sequence[Path], *, threshold: float = SPEAKER_THRESHOLD,
+                    each_threshold: float = SPEAKER_THRESHOLD_EACH) -> SpeakerMatch:
+    """Whether the recordings' speaker is the one who read the consent statement, together and one by one.
+
+    Each recording is embedded once; the mean of the embeddings must reach ``threshold`` and each
+    embedding on its own ``each_threshold``, so a block of another speaker's takes cannot hide among
+    the consenting speaker's.
 
     Parameters
     ----------
@@ -315,26 +380,50 @@ def speaker_matches(consent: Consent, recordings: Sequence[Path], *,
     recordings : sequence of Path
         Audio files of the speaker to enroll (at least one).
     threshold : float in [-1, 1]
-        Cosine similarity at or above which the speakers match.
+        Cosine similarity at or above which the recordings together match.
+    each_threshold : float in [-1, 1]
+        Cosine similarity at or above which one recording matches; default
+        :data:`SPEAKER_THRESHOLD_EACH`, measured on 2-5 s takes.
 
     Returns
     -------
-    score : float
-        Cosine similarity of the recordings' mean embedding and the statement's.
-    ok : bool
-        ``score >= threshold``.
+    SpeakerMatch
+        ``.ok`` when both hold; ``.mismatched`` names the recordings below ``each_threshold``.
+        Unpacks as ``(score, ok)``.
+
+    Raises
+    ------
+    ConsentError
+        The consent has no spoken statement, or there are no recordings.
+    ParameterError
+        A threshold outside [-1, 1].
+    AudioError
+        A recording that cannot be read or holds too little speech, named.
     """
     from guard import speaker
-    from guard.audio import load
 
     if consent.evidence.get("kind") != "statement":
         raise ConsentError(f"consent {consent.consent_id} has no spoken statement to compare a speaker with")
-    if not -1.0 <= threshold <= 1.0:
-        raise ParameterError(f"threshold must be within [-1, 1], given threshold={threshold}")
-    paths = [Path(p) for p in recordings]
+    for name, value in (("threshold", threshold), ("each_threshold", each_threshold)):
+        if not -1.0 <= value <= 1.0:
+            raise ParameterError(f"{name} must be within [-1, 1], given {name}={value}")
+    paths = tuple(Path(p) for p in recordings)
     if not paths:
         raise ConsentError("no recordings to compare with the consent statement")
     reference = np.asarray(consent.evidence["speaker_embedding"], dtype=np.float32)
-    embeddings = [speaker.embed_speaker(load(p, sample_rate=EMBED_RATE), sample_rate=EMBED_RATE) for p in paths]
-    score = speaker.similarity(speaker.mean_embedding(embeddings), reference)
-    return score, score >= threshold
+    embeddings = [_embed_recording(p) for p in paths]
+    return SpeakerMatch(score=speaker.similarity(speaker.mean_embedding(embeddings), reference), threshold=threshold,
+                        recordings=paths, scores=tuple(speaker.similarity(e, reference) for e in embeddings),
+                        each_threshold=each_threshold)
+
+
+def _embed_recording(path: Path) -> np.ndarray:
+    """The speaker embedding of one recording (shape (256,)); an AudioError names the file."""
+    from guard import speaker
+    from guard.audio import load
+
+    y = load(path, sample_rate=EMBED_RATE)  # its errors name the file
+    try:
+        return speaker.embed_speaker(y, sample_rate=EMBED_RATE)
+    except AudioError as exc:
+        raise AudioError(f"{path}: {exc}") from None
