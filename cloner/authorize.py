@@ -8,8 +8,10 @@ renewal by the same speaker, never another subject's grant or licence for the sa
 A voice whose deletion is logged (``voice.deleted``, :func:`cloner.erase.delete_voice`) is refused
 whatever is on disk: a folder restored from a backup after the deletion does not bring it back.
 :func:`voice_states` tells ``voiceguard voices list`` the same, voice by voice, with the same checks
-(:func:`consent_refusal` puts each purpose to the consent check clone makes). A clone of a voice
-with no folder is refused with :func:`absent_voice`'s reason: deleted, a deletion stopped before
+(:func:`consent_refusal` puts each purpose to the consent check clone makes). A voice is cloned
+only in a language its consent names (:func:`uncovered_language`): the language its ``voice.json``
+speaks must be the one its enrollment logged, and among the covering consent's languages. A
+clone of a voice with no folder is refused with :func:`absent_voice`'s reason: deleted, a deletion stopped before
 it was logged (its hidden folder named), a folder gone, or an id the ledger never enrolled
 (:func:`unknown_voice` lists the voices it did).
 """
@@ -24,6 +26,7 @@ from guard.home import Home
 from guard.ledger.files import interrupted_deletion_advice, interrupted_deletions, voice_leftovers
 
 if TYPE_CHECKING:
+    from guard.consent import Consent
     from guard.ledger.events import Event
 
 
@@ -54,7 +57,7 @@ def _first(grouped: dict[str, list[Event]], voice_id: str) -> Event | None:
 
 
 def _enrollment(home: Home, voice_id: str, events: list[Event], deleted: Event | None, *, model_consent_id: str,
-                weights_sha256: str | None) -> Event:
+                weights_sha256: str | None, language: str | None = None) -> Event:
     """``voice_id``'s one ``voice.enrolled`` event among ``events``, checked against the voice on disk and against
     its deletion ``deleted``; see :func:`enrollment_consent`, whose ConsentError it raises."""
     if deleted is not None:
@@ -71,10 +74,25 @@ def _enrollment(home: Home, voice_id: str, events: list[Event], deleted: Event |
                                                       and body.get("model_sha256") != weights_sha256):
         raise ConsentError(f"the voice folder of {voice_id!r} does not match its enrollment record (event "
                            f"{events[0].seq}: consent {body.get('consent_id')}); run `voiceguard audit`")
+    _check_logged_language(voice_id, events[0], language)
     return events[0]
 
 
-def enrollment_consent(home: Home, voice_id: str, *, model_consent_id: str, weights_sha256: str | None) -> str:
+def _check_logged_language(voice_id: str, event: Event, language: str | None) -> None:
+    """ConsentError when the voice folder speaks another language than its enrollment ``event`` logged (an edited
+    ``voice.json``); nothing to compare when either is unknown (enrollments logged before events named it)."""
+    from cloner.tts import voice_language
+
+    logged = event.body.get("language")
+    if language is None or logged is None or voice_language(language) == logged:
+        return
+    raise ConsentError(f"the voice folder of {voice_id!r} speaks {voice_language(language)}, but its enrollment "
+                       f"record (event {event.seq}) logged {logged}; run `voiceguard audit`, and enroll the voice "
+                       f"again to change its language")
+
+
+def enrollment_consent(home: Home, voice_id: str, *, model_consent_id: str, weights_sha256: str | None,
+                       language: str | None = None) -> str:
     """The consent id of ``voice_id``'s one ``voice.enrolled`` event, checked against the voice on disk.
 
     Parameters
@@ -85,6 +103,9 @@ def enrollment_consent(home: Home, voice_id: str, *, model_consent_id: str, weig
         The consent id in the voice folder's ``voice.json``.
     weights_sha256 : str or None
         The SHA-256 of the voice's weights from ``voice.json``.
+    language : str, optional
+        The espeak-ng voice of ``voice.json`` (``en-us``); its language must be the one the
+        enrollment logged, where it logged one.
 
     Raises
     ------
@@ -93,22 +114,61 @@ def enrollment_consent(home: Home, voice_id: str, *, model_consent_id: str, weig
         the voice's deletion is logged.
     """
     event = _enrollment(home, voice_id, enrollments(home, voice_id), deletion(home, voice_id),
-                        model_consent_id=model_consent_id, weights_sha256=weights_sha256)
+                        model_consent_id=model_consent_id, weights_sha256=weights_sha256, language=language)
     return str(event.body["consent_id"])
 
 
-def authorize(home: Home, voice_id: str, purpose: str, *, model_consent_id: str, weights_sha256: str | None):  # noqa: ANN201
+def uncovered_language(record: Consent, language: str) -> str | None:
+    """The language tag of espeak-ng voice ``language`` (``en-us`` for ``en-us+f3``) when consent ``record`` does
+    not name it (:func:`guard.ledger.meaning.language_covered`: consent ``en`` covers ``en-us`` and ``en-gb``);
+    None when it does."""
+    from cloner.tts import voice_language
+    from guard.ledger.meaning import language_covered
+
+    tag = voice_language(language)
+    return None if language_covered(tag, record.languages) else tag
+
+
+def _check_language(record: Consent, voice_id: str, language: str | None) -> Consent:
+    """``record`` (the consent chosen for a clone) when it names the voice's ``language`` (or none is known)."""
+    tag = None if language is None else uncovered_language(record, language)
+    if tag is None:
+        return record
+    raise ConsentError(f"voice {voice_id!r} speaks {tag}, a language consent {record.consent_id} does not cover (its "
+                       f"speaker consented to be cloned in {', '.join(record.languages)}); a voice is cloned only in "
+                       f"a language its speaker consented to: enroll the speaker again under a consent that names it")
+
+
+def _allowed(home: Home, voice_id: str, purpose: str, *, enrolled_under: str, language: str | None) -> Consent:
+    """The consent that covers a clone of the voice for ``purpose`` and in ``language`` now; ConsentError if none."""
+    from guard import consent
+
+    record = consent.check_enrolled(home, voice_id, purpose, enrolled_under=enrolled_under)
+    return _check_language(record, voice_id, language)
+
+
+def authorize(home: Home, voice_id: str, purpose: str, *, model_consent_id: str, weights_sha256: str | None,  # noqa: ANN201
+              language: str | None = None):
     """The consent that covers a clone of ``voice_id`` for ``purpose`` now; ConsentError when none does.
+
+    Parameters
+    ----------
+    home : Home
+    voice_id : str
+    purpose : str
+    model_consent_id, weights_sha256 : str
+        As :func:`enrollment_consent` takes them, from ``voice.json``.
+    language : str, optional
+        The espeak-ng voice of ``voice.json``: it must speak the language the enrollment logged,
+        one the covering consent names.
 
     Returns
     -------
     guard.consent.Consent
     """
-    from guard import consent
-
     enrolled_under = enrollment_consent(home, voice_id, model_consent_id=model_consent_id,
-                                        weights_sha256=weights_sha256)
-    return consent.check_enrolled(home, voice_id, purpose, enrolled_under=enrolled_under)
+                                        weights_sha256=weights_sha256, language=language)
+    return _allowed(home, voice_id, purpose, enrolled_under=enrolled_under, language=language)
 
 
 def enrolled_voices(home: Home) -> list[str]:
@@ -160,12 +220,13 @@ def absent_voice(home: Home, voice_id: str) -> str:
             f"folder from a backup, or log its erasure with `voiceguard voices delete {voice_id} --reason TEXT`")
 
 
-def consent_refusal(home: Home, voice_id: str, *, enrolled_under: str, first: Iterable[str] = ()) -> str | None:
+def consent_refusal(home: Home, voice_id: str, *, enrolled_under: str, first: Iterable[str] = (),
+                    language: str | None = None) -> str | None:
     """Why clone's consent check refuses ``voice_id`` for every purpose now; None when it allows one.
 
-    Each purpose is put to :func:`guard.consent.check_enrolled`, the check :func:`authorize`
-    makes, ``first`` (the enrollment consent's purposes) before the others; a voice that is
-    refused costs one check per purpose.
+    Each purpose is put to the check :func:`authorize` makes (:func:`guard.consent.check_enrolled`,
+    then the voice's language against the covering consent's), ``first`` (the enrollment
+    consent's purposes) before the others; a voice that is refused costs one check per purpose.
 
     Parameters
     ----------
@@ -175,20 +236,21 @@ def consent_refusal(home: Home, voice_id: str, *, enrolled_under: str, first: It
         The consent id of the voice's ``voice.enrolled`` event.
     first : iterable of str
         Purposes to try first; the refusal returned is that of the first purpose tried.
+    language : str, optional
+        The espeak-ng voice of the voice's ``voice.json``; not checked when None.
 
     Returns
     -------
     str or None
         The first refusal's message, or None when a clone for some purpose would be allowed.
     """
-    from guard import consent
     from guard.consent.record import PURPOSES
 
     first = [p for p in first if p in PURPOSES]
     refusal = None
     for purpose in first + [p for p in PURPOSES if p not in first]:
         try:
-            consent.check_enrolled(home, voice_id, purpose, enrolled_under=enrolled_under)
+            _allowed(home, voice_id, purpose, enrolled_under=enrolled_under, language=language)
         except ConsentError as exc:
             refusal = refusal or str(exc)
             continue
@@ -305,7 +367,7 @@ def _state_on_disk(home: Home, summary: dict, events: list[Event], deleted: Even
         folder = voice_folder(home, summary["voice_id"])
         meta = read_meta(folder)
         event = _enrollment(home, summary["voice_id"], events, None, model_consent_id=str(meta.get("consent_id")),
-                            weights_sha256=meta.get("weights_sha256"))
+                            weights_sha256=meta.get("weights_sha256"), language=summary.get("language"))
     except (CloneError, ParameterError) as exc:  # changed since it was listed, or an id no folder may have
         return {**entry, "state": "unreadable", "problems": [str(exc)], "error": str(exc)}
     except ConsentError as exc:
@@ -338,7 +400,7 @@ def _judge_consent(home: Home, entry: dict, records: dict) -> dict:
         return entry
     record = records.get(str(entry["consent_id"]))
     refusal = consent_refusal(home, entry["voice_id"], enrolled_under=str(entry["consent_id"]),
-                              first=record.purposes if record is not None else ())
+                              first=record.purposes if record is not None else (), language=entry["language"])
     if refusal is None:
         return entry
     state = f"consent-{status}" if status in REFUSING_STATUSES else "consent-refused"

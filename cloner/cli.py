@@ -62,6 +62,7 @@ def tts_command(text: str | None, out: Path | None, voice: str, rate_wpm: int, p
         return
     if text is None or out is None:
         raise click.UsageError("TEXT and -o OUT are required (or use --list-voices or --list-variants)")
+    tts.check_script(text, voice=voice)  # letters the voice would spell out, not say
     y = tts.synthesize(text, voice=voice, rate_wpm=rate_wpm, pitch=pitch, sample_rate=sample_rate)
     save(out, y, sample_rate=sample_rate)
     duration_s = y.shape[0] / sample_rate
@@ -78,12 +79,18 @@ def tts_command(text: str | None, out: Path | None, voice: str, rate_wpm: int, p
 @click.option("--recordings", "recordings_dir", type=click.Path(path_type=Path), default=None,
               help="Folder of audio files with same-name .txt transcripts (>= 60 s of speech).")
 @click.option("--consent", "consent_id", default=None, type=Text(), help="Consent id from `voiceguard consent grant`.")
-@click.option("--language", default="en-us", show_default=True, type=Text(), help="espeak-ng voice of the TTS front end.")
-@click.option("--fast", is_flag=True, help="Short training for demos and tests (lower quality).")
-@click.option("--steps", type=click.IntRange(1, 100_000), default=None, help="Training steps (overrides --fast).")
+@click.option("--language", default="en-us", show_default=True, type=Text(),
+              help="espeak-ng voice of the TTS front end; its language must be one the consent names (consent en "
+                   "covers en-us and en-gb), and every transcript must be written in its script.")
+@click.option("--fast", is_flag=True, help="Short training for demos and tests (lower quality): fewer steps for both "
+                                           "the conversion network and the spectral post-filter.")
+@click.option("--steps", type=click.IntRange(1, 100_000), default=None,
+              help="Training steps of the conversion network only, in place of the default's or --fast's; the "
+                   "spectral post-filter trains for its own steps whatever this says (fewer with --fast).")
 @click.option("--print-script", is_flag=True,
-              help="Print the sentences to record, and with --subject, --operator, --purpose and --expires the consent "
-                   "statement with a one-time code logged in the home (as `consent template`), then exit.")
+              help="Print the sentences to record, numbered from 01 (sentence 01 is recorded as 01.wav with its text "
+                   "in 01.txt), and with all of --subject, --operator, --purpose and --expires the consent statement "
+                   "with a one-time code logged in the home (as `consent template`), then exit.")
 @click.option("--subject", default=None, type=Text(), help="With --print-script: the speaker's name, for the statement.")
 @click.option("--operator", default=None, type=Text(), help="With --print-script: who will use the voice.")
 @click.option("--purpose", "purposes", multiple=True, type=click.Choice(PURPOSES),
@@ -98,27 +105,15 @@ def enroll_command(voice_id: str | None, recordings_dir: Path | None, consent_id
                    purposes: tuple[str, ...], expires: date | None, seed: int, home_dir: Path,
                    as_json: bool, quiet: bool) -> None:
     """Enroll VOICE_ID from --recordings under --consent, or print the script to read (--print-script)."""
-    from cloner import script
-
+    terms = {"--subject": subject, "--operator": operator, "--purpose": purposes, "--expires": expires}
     if print_script:
-        lines = script.sentences(language=language)
-        issued = None
-        if subject and operator and purposes and expires:  # a statement needs a one-time code from the home
-            issued = script.consent_statement(open_home(home_dir), subject=subject, operator=operator,
-                                              purposes=purposes, expires=expires)
-        if as_json:
-            emit_json({**(issued.to_dict() if issued else {"statement": None}), "sentences": list(lines)})
-            return
-        if issued:
-            click.echo("Read this consent statement first, into its own file (statement.wav):\n")
-            click.echo(issued.statement + "\n")
-            say(f"Consent code {issued.challenge.challenge_id} is valid until "
-                f"{issued.challenge.valid_until.isoformat()}, for a grant on exactly these terms.", quiet=quiet)
-        else:
-            say("(give --subject, --operator, --purpose and --expires to print the consent statement too)", quiet=quiet)
-        click.echo("Then record each sentence as NN.wav with its text in NN.txt:\n")
-        click.echo(script.print_script(language=language))
+        _print_script(terms, language=language, home_dir=home_dir, as_json=as_json, quiet=quiet)
         return
+    given = [name for name, value in terms.items() if value]
+    if given:
+        raise click.UsageError(f"{', '.join(given)} {'goes' if len(given) == 1 else 'go'} only with --print-script (the "
+                               f"consent statement's terms); to enroll, give VOICE_ID, --recordings DIR and --consent "
+                               f"CONSENT_ID")
     if not voice_id or recordings_dir is None or not consent_id:
         raise click.UsageError("VOICE_ID, --recordings DIR and --consent CONSENT_ID are required (or --print-script)")
     from cloner.convert import ConvertConfig
@@ -136,6 +131,47 @@ def enroll_command(voice_id: str | None, recordings_dir: Path | None, consent_id
     else:
         say(f"Enrolled voice {result.voice_id} ({result.speech_s:.0f} s of speech in {result.n_recordings} files, "
             f"trained in {result.train_s:.0f} s) under consent {result.consent_id}", quiet=quiet)
+
+
+def _statement_terms(terms: dict[str, object]) -> dict[str, object] | None:
+    """The consent statement's terms of `enroll --print-script` (option name -> value): all of them, or None when
+    none is given; a usage error naming the missing ones when only some are."""
+    missing = [name for name, value in terms.items() if not value]
+    if len(missing) == len(terms):
+        return None
+    if missing:
+        given = [name for name in terms if name not in missing]
+        raise click.UsageError(f"the consent statement needs --subject, --operator, --purpose and --expires together; "
+                               f"{', '.join(given)} given without {', '.join(missing)}")
+    return terms
+
+
+def _print_script(terms: dict[str, object], *, language: str, home_dir: Path, as_json: bool, quiet: bool) -> None:
+    """`enroll --print-script`: the consent statement (with all of its terms) with a one-time code logged in the
+    home, then the numbered sentences, each to be recorded as NN.wav + NN.txt under its number."""
+    from cloner import script
+
+    lines = script.sentences(language=language)
+    full = _statement_terms(terms)
+    issued = None
+    if full is not None:  # a statement needs a one-time code from the home
+        issued = script.consent_statement(open_home(home_dir), subject=full["--subject"], operator=full["--operator"],
+                                          purposes=full["--purpose"], expires=full["--expires"])
+    if as_json:
+        emit_json({**(issued.to_dict() if issued else {"statement": None}), "sentences": list(lines)})
+        return
+    if issued:
+        click.echo("Read this consent statement first, into its own file (statement.wav):\n")
+        click.echo(issued.statement + "\n")
+        say(f"Consent code {issued.challenge.challenge_id} is valid until "
+            f"{issued.challenge.valid_until.isoformat()}, for a grant on exactly these terms.", quiet=quiet)
+    else:
+        say("(give --subject, --operator, --purpose and --expires to print the consent statement too)", quiet=quiet)
+    first = script.recording_name(1)
+    step = (f"record each sentence below under its number, as NN.wav with its text in NN.txt ({first}.wav and "
+            f"{first}.txt for the first):\n")
+    click.echo(f"Then {step}" if issued else step[:1].upper() + step[1:])
+    click.echo(script.print_script(language=language))
 
 
 @click.group("voices")

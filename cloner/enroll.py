@@ -1,6 +1,7 @@
 """Enrollment: a consenting speaker's recordings + transcripts -> a trained voice under the home.
 
-Order of work: consent (exists, is this voice's, valid) -> every recording checked -> at
+Order of work: consent (exists, is this voice's, valid, names the TTS voice's language) -> every
+recording checked, its transcript in a script that language is read in -> at
 least 60 s of speech -> the statement's speaker is the recordings' speaker -> the TTS
 tuned to the speaker's rate and pitch renders each transcript -> WORLD analysis -> DTW
 alignment, refined through a linear conversion so that two different voices align and a
@@ -44,8 +45,8 @@ from guard.errors import CloneError, ConsentError
 from guard.home import Home
 from guard.ledger.files import enrollment_staging
 
-__all__ = ["EnrolledVoice", "enroll", "train_voice", "trim", "check_consent", "check_speaker", "refine_alignments",
-           "mismatched_transcripts"]
+__all__ = ["EnrolledVoice", "enroll", "train_voice", "trim", "check_consent", "check_language", "check_speaker",
+           "refine_alignments", "mismatched_transcripts"]
 
 if TYPE_CHECKING:
     from guard.consent import Consent
@@ -188,20 +189,34 @@ def check_consent(home: Home, voice_id: str, consent_id: str) -> Consent:
 
 
 def check_speaker(record: Consent, recordings: Sequence[Path]) -> None:
-    """When the evidence is a spoken statement, its speaker must be the recordings' speaker.
+    """When the evidence is a spoken statement, its speaker must be the speaker of every recording.
+
+    The recordings together must reach :data:`guard.consent.SPEAKER_THRESHOLD` and each one on
+    its own :data:`guard.consent.SPEAKER_THRESHOLD_EACH` (:func:`guard.consent.speaker_matches`).
 
     Raises
     ------
     ConsentError
+        One line naming the first five mismatched recordings with their similarity, and how many.
     """
     from guard import consent
 
     if record.evidence.get("kind") != "statement":
         return
-    score, ok = consent.speaker_matches(record, list(recordings))
-    if not ok:
-        raise ConsentError(f"the recordings' speaker does not match the consent statement's "
-                           f"(similarity {score:.2f}); only the person who consented can be enrolled")
+    match = consent.speaker_matches(record, list(recordings))
+    if match.ok:
+        return
+    fix = "only the person who consented can be enrolled"
+    together = f"all {len(match.recordings)} together score {match.score:.2f} (needs {match.threshold:.2f})"
+    bad = match.mismatched
+    if not bad:
+        raise ConsentError(f"the recordings' speaker does not match the consent statement's: {together}; {fix}")
+    named = ", ".join(f"{path.name} {score:.2f}" for path, score in bad[:5])
+    more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+    also = "" if match.mean_ok else f"; {together}"
+    raise ConsentError(f"the speaker of {len(bad)} of {len(match.recordings)} recordings does not match the consent "
+                       f"statement's (each needs similarity {match.each_threshold:.2f}): {named}{more}{also}; "
+                       f"remove them or record them again; {fix}")
 
 
 def _check_never_enrolled(home: Home, voice_id: str) -> None:
@@ -212,6 +227,47 @@ def _check_never_enrolled(home: Home, voice_id: str) -> None:
     if earlier:
         raise CloneError(f"voice {voice_id!r} was enrolled before (ledger event {earlier[0].seq}), and a voice id is "
                          f"enrolled once; choose another id")
+
+
+def check_language(record: Consent, language: str) -> str:
+    """The language tag of the TTS front end's espeak-ng voice ``language`` (``en-us``), which consent ``record`` names.
+
+    A consent covers the languages whose primary subtag is one of its languages' (consent
+    ``en`` covers ``en-us`` and ``en-gb``; :func:`guard.ledger.meaning.language_covered`).
+
+    Raises
+    ------
+    ConsentError
+        The consent does not name the language: one line naming the consent's languages and the fix.
+    """
+    from cloner.authorize import uncovered_language
+    from guard.ledger.meaning import primary_subtag
+
+    tag = uncovered_language(record, language)
+    if tag is None:
+        return tts.voice_language(language)
+    asked = primary_subtag(tag)
+    raise ConsentError(f"language {tag} is outside consent {record.consent_id}, whose speaker consented to be cloned in "
+                       f"{', '.join(record.languages)} only; enroll with a voice of that language (--language "
+                       f"{record.languages[0]}), or have the speaker grant a consent that names {asked} "
+                       f"(`voiceguard consent grant ... --language {asked}`)")
+
+
+def _check_transcript_scripts(recordings: Sequence[Recording], *, language: str, folder: Path) -> None:
+    """CloneError naming the transcripts with letters the espeak-ng voice ``language`` does not read
+    (:func:`cloner.tts.check_script`): the TTS would speak their letter names, not their words."""
+    from guard.errors import TTSError
+
+    bad: list[tuple[str, str]] = []
+    for r in recordings:
+        try:
+            tts.check_script(r.text, voice=language)
+        except TTSError as exc:
+            bad.append((r.transcript_path.name, str(exc)))
+    if bad:
+        others = f" (and {len(bad) - 1} more: {', '.join(name for name, _ in bad[1:4])}" \
+                 f"{', ...' if len(bad) > 4 else ''})" if len(bad) > 1 else ""
+        raise CloneError(f"{folder}: transcript {bad[0][0]}{others}: {bad[0][1]}")
 
 
 def enroll(
@@ -238,7 +294,9 @@ def enroll(
     consent_id : str
         A valid consent for ``voice_id`` (see ``voiceguard consent grant``).
     language : str
-        espeak-ng voice of the TTS front end.
+        espeak-ng voice of the TTS front end; its language must be one the consent names
+        (:func:`check_language`), and is logged with the enrollment (``voice.enrolled``'s
+        ``language``).
     config : ConvertConfig, optional
         Default :class:`ConvertConfig`; ``ConvertConfig.fast()`` for demos and tests.
     seed : int
@@ -249,8 +307,10 @@ def enroll(
 
     Raises
     ------
-    ConsentError, CloneError, ParameterError
-        Each names what to fix; nothing is written under the home.
+    ConsentError, CloneError, ParameterError, TTSError
+        Each names what to fix (a language the consent does not name: ConsentError; a transcript
+        with letters the voice's language is not read in: CloneError); nothing is written under
+        the home.
     """
     voice_id = check_voice_id(voice_id)
     config = (config or ConvertConfig()).validate()
@@ -260,7 +320,9 @@ def enroll(
     _check_never_enrolled(home, voice_id)
     tts.synthesize("check", voice=language, sample_rate=16000)  # an unknown language fails here, early
     record = check_consent(home, voice_id, consent_id)
+    check_language(record, language)
     recordings = read_recordings(Path(recordings_dir))
+    _check_transcript_scripts(recordings, language=language, folder=Path(recordings_dir))
     speech_s = sum(r.speech_s for r in recordings)
     if speech_s < MIN_SPEECH_S:
         raise CloneError(f"{recordings_dir}: only {speech_s:.1f} s of speech in {len(recordings)} file(s); "
@@ -300,7 +362,7 @@ def _install(home: Home, model: VoiceModel, recordings: Sequence[Recording], fin
     try:
         ledger.log_enrollment(home, voice_id=model.voice_id, consent_id=model.consent_id,
                               files=model.training["files"], model_sha256=digest, model_version=str(FORMAT_VERSION),
-                              model_path=final / WEIGHTS_FILE)
+                              model_path=final / WEIGHTS_FILE, language=tts.voice_language(model.tts.language))
     except BaseException:
         shutil.rmtree(final, ignore_errors=True)
         raise

@@ -49,6 +49,11 @@ def check_output(out_path: Path, *, home: Home, overwrite: bool = False) -> Path
         Naming ``out_path`` and what to change.
     """
     out = Path(out_path)
+    if not out.suffix:
+        stem = out.name.rstrip(".")
+        example = f" (e.g. {out.with_name(stem + WRITABLE_EXTENSIONS[0])})" if stem else ""
+        raise CloneError(f"{out} has no file extension, which picks the format; use one of "
+                         f"{', '.join(WRITABLE_EXTENSIONS)}{example}")
     if out.suffix.lower() not in WRITABLE_EXTENSIONS:
         raise CloneError(f"{out}: cannot write '{out.suffix}' files; use one of {', '.join(WRITABLE_EXTENSIONS)}")
     parent = out.parent

@@ -119,6 +119,9 @@ def get(name: str) -> Persona:
 def record_script(persona: Persona, folder: Path, *, sample_rate: int, sentences: Sequence[str] | None = None) -> Path:
     """Write the persona reading ``sentences`` (default: the whole enrollment script) as ``NN.wav`` + ``NN.txt``.
 
+    Numbered from 01 as ``voiceguard enroll --print-script`` numbers them
+    (:func:`cloner.script.recording_name`): the first sentence is ``01.wav`` + ``01.txt``.
+
     Parameters
     ----------
     persona : Persona
@@ -131,12 +134,13 @@ def record_script(persona: Persona, folder: Path, *, sample_rate: int, sentences
     -------
     folder : Path
     """
-    from cloner.script import SENTENCES
+    from cloner.script import SENTENCES, recording_name
     from guard.audio import save
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    for i, text in enumerate(SENTENCES if sentences is None else sentences):
-        save(folder / f"{i:02d}.wav", persona.speak(text, sample_rate=sample_rate), sample_rate=sample_rate)
-        (folder / f"{i:02d}.txt").write_text(text + "\n", encoding="utf-8")
+    for number, text in enumerate(SENTENCES if sentences is None else sentences, start=1):
+        name = recording_name(number)
+        save(folder / f"{name}.wav", persona.speak(text, sample_rate=sample_rate), sample_rate=sample_rate)
+        (folder / f"{name}.txt").write_text(text + "\n", encoding="utf-8")
     return folder

@@ -95,16 +95,19 @@ def render_tts(model: VoiceModel, text: str) -> np.ndarray:
                           pitch_range=s.pitch_range, sample_rate=model.sample_rate)
 
 
-def check_text(text: object) -> str:
+def check_text(text: object, *, voice: str | None = None) -> str:
     """``text`` if it has something to speak: 1 to :data:`MAX_TEXT_CHARS` characters, a letter or digit among
-    them, and nothing espeak-ng would drop or read out as words (:func:`cloner.tts.check_speakable`)."""
+    them, nothing espeak-ng would drop or read out as words (:func:`cloner.tts.check_speakable`), and, given the
+    espeak-ng ``voice`` that will speak it, no letter of a script its language is not read in
+    (:func:`cloner.tts.check_script`)."""
     if not isinstance(text, str) or not text.strip():
         raise tts.TTSError("text is empty; give at least one word to speak")
     if len(text) > MAX_TEXT_CHARS:
         raise tts.TTSError(f"text is {len(text)} characters, over the maximum of {MAX_TEXT_CHARS}; split it")
     if not any(ch.isalnum() for ch in text):
         raise tts.TTSError(f"text has nothing to speak (no letters or digits), given {text[:40]!r}; give words")
-    return tts.check_speakable(text)
+    text = tts.check_speakable(text)
+    return text if voice is None else tts.check_script(text, voice=voice)
 
 
 def speak(model: VoiceModel, text: str) -> np.ndarray:
@@ -127,7 +130,7 @@ def speak(model: VoiceModel, text: str) -> np.ndarray:
     """
     from cloner.enroll import trim
 
-    sentences = split_sentences(check_text(text)) or [text]
+    sentences = split_sentences(check_text(text, voice=model.tts.language)) or [text]
     pause = np.zeros(int(model.pause_s * model.sample_rate), dtype=np.float32)
     pieces: list[np.ndarray] = []
     for i, sentence in enumerate(sentences):
@@ -175,10 +178,11 @@ def clone(home: Home, voice_id: str, text: str, *, purpose: str, out_path: Path,
     ------
     ConsentError
         Refused (unknown voice, no enrollment record, no consent of the enrolled speaker,
-        wrong purpose, expired, enrollment consent revoked): logged as ``clone.refused``; no
-        file written.
+        wrong purpose, a language the consent does not name, expired, enrollment consent
+        revoked): logged as ``clone.refused``; no file written.
     CloneError, TTSError, AudioError, WatermarkError, ProvenanceError
-        Nothing is left at ``out_path``; except that a clip already recorded when the rename into
+        A text the voice cannot say (letters of a script its language is not read in, named:
+        :func:`cloner.tts.check_script`) is refused before any speech is made. Nothing is left at ``out_path``; except that a clip already recorded when the rename into
         ``out_path`` fails stays in its staging folder, which the CloneError names (stopped there,
         by a signal or Ctrl-C, the clip stays too): :func:`cloner.recover.recover` places it.
     """
@@ -195,12 +199,13 @@ def clone(home: Home, voice_id: str, text: str, *, purpose: str, out_path: Path,
 
         raise _refuse(home, voice_id, purpose, absent_voice(home, voice_id))
     meta = read_meta(folder)
+    language = _meta_language(meta)
     try:
         record = authorize(home, voice_id, purpose, model_consent_id=str(meta.get("consent_id")),
-                           weights_sha256=meta.get("weights_sha256"))
+                           weights_sha256=meta.get("weights_sha256"), language=language)
     except ConsentError as exc:
         raise _refuse(home, voice_id, purpose, str(exc)) from None
-    text = check_text(text)
+    text = check_text(text, voice=language)
     out_path = check_output(Path(out_path), home=home, overwrite=overwrite)
     model = load_voice(home, voice_id)
     y = speak(model, text)
@@ -210,7 +215,7 @@ def clone(home: Home, voice_id: str, text: str, *, purpose: str, out_path: Path,
         # in while the clip was made refuses it, and OUT is taken now or never (two clones racing
         # for one name: the loser logs nothing)
         authorize(home, voice_id, purpose, model_consent_id=str(meta.get("consent_id")),
-                  weights_sha256=meta.get("weights_sha256"))
+                  weights_sha256=meta.get("weights_sha256"), language=language)
         if not overwrite:
             # the manifest is signed by now, so whether it went into a sidecar is known
             for name in (out_path, *([sidecar_path(out_path)] if sidecar_path(staged).exists() else [])):
@@ -270,6 +275,14 @@ def clone(home: Home, voice_id: str, text: str, *, purpose: str, out_path: Path,
     staging.discard()
     return CloneResult(str(out_path), prov.record_id, f"{payload:08x}", voice_id, record.consent_id,
                        prov.manifest, round(marked.shape[0] / model.sample_rate, 3), model.sample_rate)
+
+
+def _meta_language(meta: dict) -> str | None:
+    """The espeak-ng voice a ``voice.json`` speaks (its ``tts.language``); None when it names none (loading the
+    voice then fails as a corrupt model)."""
+    settings = meta.get("tts")
+    language = settings.get("language") if isinstance(settings, dict) else None
+    return language if isinstance(language, str) else None
 
 
 def _recorded(home: Home, payload: int) -> bool:

@@ -144,6 +144,15 @@ def _split_ipa(ipa: str) -> list[str]:
     return out
 
 
+def recording_name(number: int) -> str:
+    """The file name, without extension, of the recording of sentence ``number`` (from 1): ``01`` for ``01.wav``.
+
+    :func:`print_script` numbers the sentences the same way, so that a speaker records
+    sentence 01 as ``01.wav`` with its text in ``01.txt``.
+    """
+    return f"{number:02d}"
+
+
 def print_script(*, language: str = "en") -> str:
-    """The script as numbered lines, ready to read aloud."""
-    return "\n".join(f"{i:02d}. {s}" for i, s in enumerate(sentences(language=language), start=1))
+    """The script as lines numbered from 01 (:func:`recording_name`), ready to read aloud."""
+    return "\n".join(f"{recording_name(i)}. {s}" for i, s in enumerate(sentences(language=language), start=1))

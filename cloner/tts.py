@@ -22,8 +22,10 @@ import pickle
 import re
 import sys
 import threading
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import espeakng_loader
 import numpy as np
@@ -51,6 +53,38 @@ _MARKUP = re.compile(
     r"""</[A-Za-z][\w:.-]*\s*>"""
     r"""|<[A-Za-z][\w:.-]*(?:\s+[A-Za-z_:][\w:.-]*\s*=\s*(?:"[^"<>]*"|'[^'<>]*'|[^\s"'<>=]+))*\s*/?>"""
     r"""|<!--|<\?[A-Za-z]""")
+# The scripts espeak-ng reads in each language, by primary language subtag. A letter of any other
+# script is not read in the voice's language: espeak-ng says its letter names in that language
+# ("pe er i ve" for Cyrillic, "Chinese letter" for each kanji in English or Japanese) or switches
+# to another language's rules (Korean, Hindi, Greek words in an English voice), so such text is
+# refused. Measured on this wheel's voices, word by word; where espeak-ng's voice reads less than
+# the language is written in, the table follows the voice: ja reads kana only (a kanji is "Chinese
+# letter"), uz reads Cyrillic only (Latin is spelled out), hak spells Latin. Mandarin and Cantonese
+# are written in Latin too (Pinyin, Jyutping), which their voices read ("latin as English", as Pinyin,
+# as Jyutping); Latin words in other languages' text (ru, el, ...) are refused.
+_SCRIPT_LANGUAGES: tuple[tuple[str, str], ...] = (
+    ("Latin", "af an az bs ca cmn cs cy da de en eo es et eu fi fo fr ga gd gn haw hbs hr ht hu ia id io is it jbo "
+              "kaa kl ku la lb lfn lt ltg lv mi ms mt mto nb nci nl no om pap piqd pl pt py qdb qu quc qya ro sjn sk "
+              "sl smj sq sr sv sw tk tn tr vi yue zh"),
+    ("Cyrillic", "ba be bg bs cv hbs kaa kk ky lfn mk nog ru sr tt uk uz"),
+    ("Greek", "el grc"), ("Armenian", "hy hyw"), ("Georgian", "ka"), ("Hebrew", "he"), ("Arabic", "ar fa sd ug ur"),
+    ("Devanagari", "hi kok mr ne"), ("Bengali", "as bn bpy"), ("Gurmukhi", "pa"), ("Gujarati", "gu"),
+    ("Oriya", "or"), ("Tamil", "ta"), ("Telugu", "te"), ("Kannada", "kn"), ("Malayalam", "ml"), ("Sinhala", "si"),
+    ("Thai", "th"), ("Myanmar", "my shn"), ("Ethiopic", "am ti"), ("Han", "cmn hak yue zh"), ("Hiragana", "ja"),
+    ("Katakana", "ja"), ("Hangul", "ko"), ("Cherokee", "chr"),
+)
+SCRIPTS_BY_LANGUAGE: dict[str, tuple[str, ...]] = {
+    language: tuple(script for script, listed in _SCRIPT_LANGUAGES if language in listed.split())
+    for _, languages in _SCRIPT_LANGUAGES for language in languages.split()}
+# BCP 47 script subtags in espeak-ng's language tags (cmn-latn-pinyin, fa-latn, en-shaw): a script the voice reads too
+_SCRIPT_SUBTAGS = {"latn": "Latin", "cyrl": "Cyrillic", "shaw": "Shavian"}
+# Letters named after no script (µ, ª, ℓ, modifier letters such as the apostrophe ʼ): read alike everywhere
+_NO_SCRIPT = frozenset({"ALEF", "ANGSTROM", "BET", "BLACK-LETTER", "CARON", "DALET", "DOUBLE-STRUCK", "EULER",
+                        "FEMININE", "GIMEL", "INFORMATION", "KELVIN", "MASCULINE", "MASU", "MATHEMATICAL", "MICRO",
+                        "MODIFIER", "OHM", "PLANCK", "ROMAN", "SCRIPT", "SUPERSCRIPT", "TURNED", "VERTICAL"})
+_SCRIPT_ALIASES = {"CJK": "Han", "IDEOGRAPHIC": "Han", "KATAKANA-HIRAGANA": "Katakana"}
+_TWO_WORD_SCRIPTS = frozenset({"IMPERIAL", "INSCRIPTIONAL", "LINEAR", "NEW", "OLD", "TAI"})
+_SHOWN_LETTERS = 5
 
 
 class _EventId(ctypes.Union):
@@ -270,6 +304,134 @@ def check_speakable(text: str) -> str:
     return text
 
 
+def script_of(ch: str) -> str | None:
+    """The script of the letter ``ch`` (``"Latin"``, ``"Cyrillic"``, ``"Han"``...), from its Unicode name.
+
+    Returns
+    -------
+    str or None
+        None for a character that is not a letter (digits, punctuation, spaces, combining marks)
+        and for letters of no script (µ, ª, ℓ, modifier letters); ``"Other"`` for a letter with no
+        Unicode name here.
+    """
+    if not unicodedata.category(ch).startswith("L"):
+        return None
+    name = unicodedata.name(ch, "").removeprefix("FULLWIDTH ").removeprefix("HALFWIDTH ")
+    if not name:
+        return "Other"
+    words = name.split(" ")
+    if words[0] in _NO_SCRIPT:
+        return None
+    if words[0] in _SCRIPT_ALIASES:
+        return _SCRIPT_ALIASES[words[0]]
+    return " ".join(words[:2] if words[0] in _TWO_WORD_SCRIPTS else words[:1]).title()
+
+
+def language_scripts(language: str) -> tuple[str, ...] | None:
+    """The scripts espeak-ng reads in ``language`` (a tag such as ``en-us``); None for a language it does not know.
+
+    The primary subtag picks the scripts (:data:`SCRIPTS_BY_LANGUAGE`); a script subtag adds its
+    own (``cmn-latn-pinyin`` reads Latin too, ``en-shaw`` Shavian).
+
+    Examples
+    --------
+    >>> language_scripts("en-US")
+    ('Latin',)
+    >>> language_scripts("ja")
+    ('Hiragana', 'Katakana')
+    """
+    subtags = str(language).strip().lower().replace("_", "-").split("-")
+    scripts = SCRIPTS_BY_LANGUAGE.get(subtags[0])
+    if scripts is None:
+        return None
+    extra = [_SCRIPT_SUBTAGS[s] for s in subtags[1:] if s in _SCRIPT_SUBTAGS and _SCRIPT_SUBTAGS[s] not in scripts]
+    return (*scripts, *extra)
+
+
+def foreign_letters(text: str, *, language: str) -> dict[str, list[str]]:
+    """The letters of ``text`` in scripts ``language`` is not read in, by script, each letter once, in order.
+
+    Empty when every letter is in one of :func:`language_scripts`, and for a language whose
+    scripts are not known. Digits, punctuation and letters of no script never count.
+    """
+    allowed = language_scripts(language)
+    if allowed is None:
+        return {}
+    found: dict[str, list[str]] = {}
+    for ch in dict.fromkeys(text):
+        script = script_of(ch)
+        if script is not None and script not in allowed:
+            found.setdefault(script, []).append(ch)
+    return found
+
+
+def check_script(text: str, *, voice: str) -> str:
+    """``text`` if espeak-ng's ``voice`` reads every letter of it in the voice's language; else a TTSError.
+
+    A letter of another script is not spoken as written (:data:`SCRIPTS_BY_LANGUAGE`): the
+    error names the first few such letters, their script and the voice's language.
+
+    Parameters
+    ----------
+    text : str
+    voice : str
+        An espeak-ng voice as :func:`synthesize` takes it (``en-us``, ``en-gb+f3``, ``gmw/en-US``).
+
+    Returns
+    -------
+    str
+        ``text``, unchanged.
+
+    Raises
+    ------
+    TTSError
+        Letters of a script the voice's language is not read in.
+
+    Examples
+    --------
+    >>> check_script("Hello, 2 worlds!", voice="en-us")
+    'Hello, 2 worlds!'
+    >>> check_script("Привет", voice="en-us")
+    Traceback (most recent call last):
+    ...
+    guard.errors.TTSError: text has Cyrillic letters ('П', 'р', 'и', 'в', 'е', ...) that a voice speaking en-us cannot say: en-us is read in Latin script; write the text in Latin script (digits and punctuation are fine), or use a voice that speaks the text's language
+    """
+    language = voice_language(voice)
+    found = foreign_letters(text, language=language)
+    if not found:
+        return text
+    foreign = {ch for chars in found.values() for ch in chars}
+    letters = [ch for ch in dict.fromkeys(text) if ch in foreign]
+    shown = ", ".join(repr(ch) for ch in letters[:_SHOWN_LETTERS]) + (", ..." if len(letters) > _SHOWN_LETTERS else "")
+    allowed = " or ".join(language_scripts(language) or ())
+    raise TTSError(f"text has {' and '.join(found)} letters ({shown}) that a voice speaking {language} cannot say: "
+                   f"{language} is read in {allowed} script; write the text in {allowed} script (digits and "
+                   f"punctuation are fine), or use a voice that speaks the text's language")
+
+
+def voice_language(voice: str) -> str:
+    """The language tag espeak-ng lists for ``voice`` (``en-us`` for ``en-us+f3``, ``gmw/en-US`` or ``English (America)``).
+
+    A language espeak-ng lists is itself, lowercased; a voice's identifier or name gives the
+    first language that voice lists. Anything else (no such voice) gives its part before
+    ``+``, lowercased.
+    """
+    if not isinstance(voice, str):
+        raise ParameterError(f"voice must be a string, given {type(voice).__name__}")
+    base = voice.partition("+")[0].strip().lower()
+    voices = _known_voices()
+    if any(base in v.languages for v in voices):
+        return base
+    named = next((v for v in voices if base in (v.identifier.lower(), v.name.lower()) and v.languages), None)
+    return named.languages[0] if named is not None else base
+
+
+@lru_cache(maxsize=1)
+def _known_voices() -> tuple[Voice, ...]:
+    """:func:`list_voices`, read once: the wheel's voices do not change while the process runs."""
+    return tuple(list_voices())
+
+
 def _check_text(text: object) -> str:
     if not isinstance(text, str):
         raise ParameterError(f"text must be a string, given {type(text).__name__}")
@@ -300,7 +462,11 @@ def synthesize_with_timings(
     Parameters
     ----------
     text : str
-        1 to :data:`MAX_TEXT_CHARS` characters.
+        1 to :data:`MAX_TEXT_CHARS` characters. Letters of a script the voice's language is not
+        read in are spoken as espeak-ng speaks them (letter names, or another language's rules):
+        check text from users with :func:`check_script` first, as ``voiceguard tts`` and
+        :func:`cloner.pipeline.clone` do (internal text, such as a pitch probe in English, is not
+        checked).
     voice : str
         An espeak-ng voice identifier, name or language from :func:`list_voices` (``en-us``,
         ``en-gb``, ``fr``...), optionally with a ``+variant`` from :func:`list_variants`
@@ -319,6 +485,12 @@ def synthesize_with_timings(
     y : np.ndarray [shape=(n,), dtype=float32]
     timings : list of Timing
         Word and phoneme start times in seconds, in order.
+
+    Raises
+    ------
+    TTSError
+        Empty, too long or unspeakable text (:func:`check_speakable`), an unknown voice, or a
+        failed synthesis.
     """
     text = _check_text(text)
     voice = _check_voice(voice)

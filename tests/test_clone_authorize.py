@@ -179,6 +179,9 @@ def test_check_output_accepts_a_new_file(home, tmp_path: Path) -> None:  # noqa:
     (lambda t, h: t / "missing" / "x.wav", False, "output folder .*missing does not exist"),
     (lambda t, h: (t / "d.wav").mkdir() or t / "d.wav", True, "is a folder"),
     (lambda t, h: t / "x.xyz", False, "cannot write '.xyz'"),
+    (lambda t, h: t / "noext", False, r"/noext has no file extension, which picks the format; use one of \.wav, "
+                                      r"\.flac, .* \(e\.g\. .*/noext\.wav\)$"),
+    (lambda t, h: t / "clip.", False, r"/clip\. has no file extension, .*\(e\.g\. .*/clip\.wav\)$"),
 ])
 def test_check_output_refuses(home, tmp_path: Path, make, overwrite: bool, match: str) -> None:  # noqa: ANN001
     (home.root / "consents").mkdir(exist_ok=True)

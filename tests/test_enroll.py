@@ -179,3 +179,35 @@ def test_print_script_bad_statement_options_are_usage_errors(runner, args: list[
     base[args[0]] = args[1]
     result = runner.invoke(cli, ["enroll", "--print-script", *[x for kv in base.items() for x in kv]])
     assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
+
+
+def test_steps_help_says_it_sets_the_conversion_networks_steps_only(runner) -> None:  # noqa: ANN001
+    from guard.cli import cli
+
+    res = runner.invoke(cli, ["enroll", "--help"], terminal_width=200)
+    text = " ".join(res.stdout.split())
+    assert res.exit_code == 0 and "overrides --fast" not in text
+    assert ("--steps INTEGER RANGE Training steps of the conversion network only, in place of the default's or "
+            "--fast's; the spectral post-filter trains for its own steps whatever this says (fewer with --fast).") in text
+
+
+@pytest.mark.parametrize(("args", "steps", "postfilter_steps"), [
+    (["--steps", "7"], 7, ConvertConfig().postfilter_steps),
+    (["--steps", "7", "--fast"], 7, ConvertConfig.fast().postfilter_steps),
+    (["--fast"], ConvertConfig.fast().steps, ConvertConfig.fast().postfilter_steps),
+])
+def test_steps_sets_the_conversion_networks_steps_only(runner, home, tmp_path: Path, monkeypatch, args: list[str],  # noqa: ANN001
+                                                      steps: int, postfilter_steps: int) -> None:
+    from guard.cli import cli
+
+    given: list[ConvertConfig] = []
+
+    def stop(*_, config: ConvertConfig, **__) -> None:  # noqa: ANN002, ANN003
+        given.append(config)
+        raise CloneError("stopped before training")
+
+    monkeypatch.setattr(enroll, "enroll", stop)
+    res = runner.invoke(cli, ["--home", str(home.root), "enroll", "amy", "--recordings", str(tmp_path), "--consent",
+                              "consent-x", *args])
+    assert res.exit_code == 1 and "stopped before training" in res.stderr
+    assert (given[0].steps, given[0].postfilter_steps) == (steps, postfilter_steps)

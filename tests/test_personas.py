@@ -64,5 +64,6 @@ def test_record_script_writes_the_enrollment_layout(tmp_path) -> None:  # noqa: 
     folder = personas.record_script(personas.get("juniper"), tmp_path / "rec", sample_rate=8000,
                                     sentences=["One short line.", "And another one here."])
     recs = read_recordings(folder)
-    assert [r.name for r in recs] == ["00", "01"] and recs[1].text == "And another one here."
+    # numbered from 01, as `enroll --print-script` numbers the sentences to record
+    assert [r.name for r in recs] == ["01", "02"] and recs[1].text == "And another one here."
     assert recs[0].original_rate == 8000

@@ -48,6 +48,46 @@ def test_cli_print_script(runner) -> None:  # noqa: ANN001
     result = runner.invoke(cli, ["enroll", "--print-script"])
     assert result.exit_code == 0
     assert script.SENTENCES[5] in result.output
+    # no statement printed, so nothing for a "Then" to follow; the file names are the sentences' numbers
+    assert result.stdout.startswith("Record each sentence below under its number, as NN.wav with its text in NN.txt "
+                                    "(01.wav and 01.txt for the first):")
+    assert f"\n01. {script.SENTENCES[0]}\n" in result.stdout
+
+
+def test_the_printed_numbers_are_the_recordings_names(tmp_path) -> None:  # noqa: ANN001
+    from cloner import personas
+
+    numbers = [line.split(". ")[0] for line in script.print_script().splitlines()]
+    assert numbers[:2] == [script.recording_name(1), script.recording_name(2)] == ["01", "02"]
+    folder = personas.record_script(personas.get("juniper"), tmp_path, sample_rate=8000, sentences=script.SENTENCES[:2])
+    assert sorted(p.name for p in folder.iterdir()) == ["01.txt", "01.wav", "02.txt", "02.wav"]
+    assert (folder / "01.txt").read_text().strip() == script.SENTENCES[0]
+
+
+@pytest.mark.parametrize(("given", "missing"), [
+    (["--subject", "Ada"], "--subject given without --operator, --purpose, --expires"),
+    (["--operator", "Acme", "--expires", "2027-06-30"], "--operator, --expires given without --subject, --purpose"),
+    (["--subject", "Ada", "--operator", "Acme", "--purpose", "audiobook"],
+     "--subject, --operator, --purpose given without --expires"),
+])
+def test_cli_print_script_with_some_statement_terms_is_a_usage_error(runner, given: list[str],  # noqa: ANN001
+                                                                     missing: str) -> None:
+    from guard.cli import cli
+
+    for extra in ([], ["--json"]):
+        result = runner.invoke(cli, ["enroll", "--print-script", *given, *extra])
+        assert result.exit_code == 2 and result.stdout == "" and "Traceback" not in result.output
+        assert ("Error: the consent statement needs --subject, --operator, --purpose and --expires together; "
+                + missing) in result.stderr
+
+
+def test_cli_statement_terms_without_print_script_are_a_usage_error(runner, tmp_path) -> None:  # noqa: ANN001
+    from guard.cli import cli
+
+    result = runner.invoke(cli, ["enroll", "amy", "--recordings", str(tmp_path), "--consent", "consent-x",
+                                 "--subject", "Ada", "--purpose", "audiobook"])
+    assert result.exit_code == 2
+    assert "Error: --subject, --purpose go only with --print-script (the consent statement's terms)" in result.stderr
 
 
 def test_cli_print_script_with_statement(runner, home) -> None:  # noqa: ANN001

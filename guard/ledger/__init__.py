@@ -41,7 +41,7 @@ def _sha256_hex(value: object, name: str) -> str:
 
 
 def log_enrollment(home: Home, *, voice_id: str, consent_id: str, files: Mapping[str, str], model_sha256: str,
-                   model_version: str, model_path: Path | None = None) -> Event:
+                   model_version: str, model_path: Path | None = None, language: str | None = None) -> Event:
     """Record that ``voice_id`` was enrolled under ``consent_id``.
 
     Parameters
@@ -54,6 +54,10 @@ def log_enrollment(home: Home, *, voice_id: str, consent_id: str, files: Mapping
         The voice format version.
     model_path : Path, optional
         Where the model file lives; when given, the audit checks its hash while it exists.
+    language : str, optional
+        The language tag the voice speaks (``en-us``), lowercased into the body's ``language``;
+        the audit fails one its consent does not name (``consent-scope``). Left out of the body
+        when not given, as in enrollments logged before the key existed.
     """
     if not isinstance(files, Mapping) or not files:
         raise ParameterError(f"files must be a non-empty dict of name -> sha256, given {type(files).__name__}")
@@ -61,7 +65,16 @@ def log_enrollment(home: Home, *, voice_id: str, consent_id: str, files: Mapping
     body = {"voice_id": str(voice_id), "consent_id": str(consent_id), "files": checked,
             "model_sha256": _sha256_hex(model_sha256, "model_sha256"), "model_version": str(model_version),
             "model_path": None if model_path is None else str(Path(model_path).resolve())}
+    if language is not None:
+        body["language"] = _language_tag(language)
     return append(home, "voice.enrolled", body)
+
+
+def _language_tag(language: object) -> str:
+    """``language`` lowercased, when it is one word (``en-us``); ParameterError otherwise."""
+    if not isinstance(language, str) or not language.strip() or any(c.isspace() for c in language.strip()):
+        raise ParameterError(f"language must be a language tag such as 'en-us', given {language!r}")
+    return language.strip().lower()
 
 
 def log_refusal(home: Home, *, voice_id: str, purpose: str, reason: str) -> Event:

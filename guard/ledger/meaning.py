@@ -1,7 +1,8 @@
 """The audit's meaning checks: every clip and enrollment within a valid, unrevoked consent; files intact.
 
 Failures: ``bad-consent-signature``, ``duplicate-consent``, ``unknown-consent``, ``consent-scope``
-(wrong voice or purpose), ``consent-not-valid`` (expired or not yet valid at the event's time),
+(wrong voice or purpose, or an enrollment in a language the consent does not name:
+:func:`language_covered`), ``consent-not-valid`` (expired or not yet valid at the event's time),
 ``after-revocation``, ``not-enrolled-speaker`` (a clip of an enrolled voice under a consent that is
 neither the one it was enrolled under nor that speaker's renewal, :func:`guard.consent.renews`;
 a clip after the enrollment consent was revoked is ``after-revocation``), ``duplicate-payload``
@@ -41,7 +42,7 @@ codes (``consent.challenge``) and the spoken consents citing them by :mod:`guard
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +67,26 @@ from guard.ledger.keys import (
     note_unlogged_keys,
 )
 from guard.ledger.report import AuditReport, Failure
+
+
+def primary_subtag(language: str) -> str:
+    """The primary subtag of a language tag, lowercased: ``en`` of ``en-US``, ``en_GB`` or ``EN``."""
+    return str(language).strip().lower().replace("_", "-").split("-")[0]
+
+
+def language_covered(language: str, languages: Iterable[str]) -> bool:
+    """Whether a consent naming ``languages`` covers a voice speaking ``language``.
+
+    A consent covers the languages whose primary subtag is one of its languages' (case
+    aside): consent ``en`` covers ``en-us`` and ``en-gb``, and not ``de``. Enrollment and
+    clone refuse what the audit fails here (``consent-scope``).
+
+    Examples
+    --------
+    >>> language_covered("en-US", ["en"]), language_covered("de", ["en", "fr"])
+    (True, False)
+    """
+    return primary_subtag(language) in {primary_subtag(x) for x in languages}
 
 
 @dataclass
@@ -190,11 +211,7 @@ def _check_use(report: AuditReport, kind: str, ident: str, body: dict[str, Any],
         report.fail("unknown-consent", what, f"cites consent {cid!r}, which was never granted before it",
                     cause=unverified.get(str(cid)))
         return
-    if record.voice_id != vid:
-        report.fail("consent-scope", what, f"voice {vid!r} is not the consent's voice {record.voice_id!r}")
-    purpose = body.get("purpose")
-    if purpose is not None and purpose not in record.purposes:
-        report.fail("consent-scope", what, f"purpose {purpose!r} is outside consent {cid} ({', '.join(map(str, record.purposes))})")
+    _check_scope(report, what, body, record)
     if cid in revoked and t >= revoked[cid]:
         report.fail("after-revocation", what, f"made after consent {cid} was revoked at {revoked[cid].isoformat()}")
     else:
@@ -219,6 +236,21 @@ def _check_use(report: AuditReport, kind: str, ident: str, body: dict[str, Any],
             check_file(report, what, body.get("model_path"), body.get("model_sha256"), what="the voice model",
                         home=home, fix=fix)
             check_recordings(report, what, str(vid), body, home, fix=fix)
+
+
+def _check_scope(report: AuditReport, what: str, body: dict[str, Any], record: Any) -> None:
+    """A clip or an enrollment within its consent ``record``: the consent's voice, one of its purposes (a clip's), and
+    one of its languages (an enrollment's ``language``; events logged before enrollments named it have none)."""
+    vid, cid = body.get("voice_id"), record.consent_id
+    if record.voice_id != vid:
+        report.fail("consent-scope", what, f"voice {vid!r} is not the consent's voice {record.voice_id!r}")
+    purpose = body.get("purpose")
+    if purpose is not None and purpose not in record.purposes:
+        report.fail("consent-scope", what, f"purpose {purpose!r} is outside consent {cid} ({', '.join(map(str, record.purposes))})")
+    language = body.get("language")
+    if language is not None and not language_covered(str(language), record.languages):
+        report.fail("consent-scope", what, f"language {language!r} is outside consent {cid}, whose speaker consented "
+                                           f"to {', '.join(map(str, record.languages))}")
 
 
 def _check_mark(report: AuditReport, ident: str, body: dict[str, Any], payloads: dict[str, str], files: bool) -> None:
