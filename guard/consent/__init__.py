@@ -45,6 +45,7 @@ from guard.consent.record import (
     one_line,
 )
 from guard.consent.scope import check_enrolled, check_evidence, renews
+from guard.consent.template import spoken_names
 from guard.consent.verdict import (
     DATE_THRESHOLD,
     NAME_THRESHOLD,
@@ -174,6 +175,7 @@ def grant(home: Home, *, voice_id: str, subject: str, operator: str, purposes: S
             raise ConsentError(f"a licence allows only {', '.join(LICENSE_PURPOSES)}; purposes {', '.join(outside)} "
                                f"need a spoken statement from the speaker")
     else:
+        spoken_names(subject=subject, operator=operator)  # a name the check cannot hear: refused before any work
         if notify is not None and wav.is_file():  # a missing file is named at once, below
             notify("Checking the statement (speech recognition and speaker embedding)...")
         evidence = statement_evidence(home, consent_id, wav, voice_id=voice_id, subject=subject, operator=operator,

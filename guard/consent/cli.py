@@ -135,14 +135,12 @@ def template_command(subject: str, operator: str, purposes: tuple[str, ...], exp
     another script in its Latin transliteration. With --json: statement, challenge_id, code, valid_until.
     """
     from guard.consent.challenge import issue_statement
-    from guard.consent.template import spoken_names
 
     home = open_home(home_dir)
     try:
         subject, operator = one_line(subject, "subject"), one_line(operator, "operator")
     except ConsentError as exc:  # a blank or over-long name: the command line's to fix
         raise click.UsageError(str(exc)) from None
-    spoken_names(subject=subject, operator=operator)  # a name the check cannot hear: an error naming the fix
     issued = issue_statement(home, subject=subject, operator=operator, purposes=purposes, expires=expires)
     if as_json:
         emit_json(issued.to_dict())
@@ -170,11 +168,8 @@ def grant_command(voice_id: str, subject: str, operator: str, purposes: tuple[st
                   as_json: bool) -> None:
     """Record consent for VOICE_ID, with a spoken statement or a licence as evidence."""
     from guard.consent import grant
-    from guard.consent.template import spoken_names
 
     home = open_home(home_dir)
-    if statement is not None and license_text is None:  # refused at once, not after seconds of speech recognition
-        spoken_names(subject=subject, operator=operator)
     record = grant(home, voice_id=voice_id, subject=subject, operator=operator, purposes=purposes,
                    expires=expires, languages=languages, statement_wav=statement, license_text=license_text,
                    notify=lambda message: say(message, quiet=as_json))
