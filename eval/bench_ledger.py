@@ -11,6 +11,9 @@ comparison (utterance against utterance, cosine similarity), on
 - asterisk Allison prompts (real, 8 kHz, one speaker) against librispeech halves band-limited
   to 8 kHz (different speakers),
 - espeak-ng voices (synthetic): same voice on different sentences vs different voices.
+With it, the per-recording check (:data:`guard.consent.SPEAKER_THRESHOLD_EACH`) is re-measured on
+2-5 s takes against a 6 s statement (eval/speaker_takes.py): genuine takes refused, another
+speaker's takes accepted, on librispeech-sample and asterisk Allison (JSON ``speaker_eer.per_recording``).
 
 ``--statement-check``: how often the consent statement check (:func:`guard.consent.verdict.statement_refusal`
 of :func:`guard.consent.statement.match_statement`) accepts statements spoken by espeak-ng voices
@@ -30,6 +33,7 @@ from pathlib import Path
 import click
 import numpy as np
 
+from eval.speaker_takes import embed_clips, measure_per_recording, table_lines
 from guard.cliutil import (
     OutputFolder,
     emit_json,
@@ -144,21 +148,6 @@ def _halves(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return y[:mid], y[mid:]
 
 
-def _embed_all(clips: list[np.ndarray], *, desc: str, silent: bool) -> tuple[np.ndarray, list[int]]:
-    """Embeddings of the clips that hold enough speech, and the indices of those clips."""
-    from guard.errors import AudioError
-    from guard.speaker import embed_speaker
-
-    kept, index = [], []
-    for i, y in enumerate(progress(clips, silent=silent, desc=desc)):
-        try:
-            kept.append(embed_speaker(y, sample_rate=RATE))
-            index.append(i)
-        except AudioError:  # too little speech once silence is trimmed: not a trial
-            continue
-    return np.stack(kept), index
-
-
 def _trials(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Same-speaker scores a[i]·b[i], different-speaker scores a[i]·b[j], i != j."""
     sims = a @ b.T
@@ -190,8 +179,8 @@ def measure_speaker_eer(*, max_speakers: int, max_prompts: int, seed: int, silen
     if libri:
         chosen = [libri[i] for i in sorted(rng.choice(len(libri), size=min(max_speakers, len(libri)), replace=False))]
         halves = [_halves(load(p, sample_rate=RATE, max_duration_s=60)[: 20 * RATE]) for p in chosen]
-        a, ia = _embed_all([h[0] for h in halves], desc="librispeech A", silent=silent)
-        b, ib = _embed_all([h[1] for h in halves], desc="librispeech B", silent=silent)
+        a, ia = embed_clips([h[0] for h in halves], sample_rate=RATE, desc="librispeech A", silent=silent)
+        b, ib = embed_clips([h[1] for h in halves], sample_rate=RATE, desc="librispeech B", silent=silent)
         both = sorted(set(ia) & set(ib))
         same, diff = _trials(a[[ia.index(i) for i in both]], b[[ib.index(i) for i in both]])
         rows.append(_row("librispeech-sample", same, diff, "real, 16 kHz, halves of one file"))
@@ -201,10 +190,10 @@ def measure_speaker_eer(*, max_speakers: int, max_prompts: int, seed: int, silen
         if prompts:
             ys = [load(p, sample_rate=RATE) for p in prompts]
             ys = [y for y in ys if y.shape[0] > 1.5 * RATE][:max_prompts]
-            allison, _ = _embed_all(ys, desc="asterisk Allison", silent=silent)
+            allison, _ = embed_clips(ys, sample_rate=RATE, desc="asterisk Allison", silent=silent)
             band = [resample(resample(h[1], orig_sr=RATE, target_sr=8000), orig_sr=8000, target_sr=RATE)
                     for h in halves[: len(ys)]]
-            others, _ = _embed_all(band, desc="librispeech at 8 kHz", silent=silent)
+            others, _ = embed_clips(band, sample_rate=RATE, desc="librispeech at 8 kHz", silent=silent)
             same = np.array([allison[i] @ allison[j] for i, j in combinations(range(len(allison)), 2)])
             diff = (allison @ others.T).ravel()
             rows.append(_row("asterisk-allison vs librispeech@8k", same, diff, "real, 8 kHz telephone band"))
@@ -220,7 +209,7 @@ def measure_speaker_eer(*, max_speakers: int, max_prompts: int, seed: int, silen
             say(f"skipping espeak voice {v}: {exc}", quiet=silent)
             continue
         voices.append(v)
-        embs.append(_embed_all(clips, desc=f"espeak {v}", silent=True)[0])
+        embs.append(embed_clips(clips, sample_rate=RATE, desc=f"espeak {v}", silent=True)[0])
     same = np.array([e[i] @ e[j] for e in embs for i, j in combinations(range(len(ESPEAK_TEXTS)), 2)])
     diff = np.array([embs[a][i] @ embs[b][j] for a, b in combinations(range(len(embs)), 2)
                      for i in range(len(ESPEAK_TEXTS)) for j in range(len(ESPEAK_TEXTS)) if i != j])
@@ -317,7 +306,8 @@ def _asterisk_prompts(*, min_words: int, limit: int) -> list[tuple[np.ndarray, s
               help="Events to append and then audit.")
 @click.option("--speaker-eer", is_flag=True, help="Also measure the speaker-match EER (real speech and espeak).")
 @click.option("--statement-check", is_flag=True, help="Also measure how often the consent statement check accepts own and altered claims (espeak).")
-@click.option("--max-speakers", type=click.IntRange(2, 1000), default=251, show_default=True)
+@click.option("--max-speakers", type=click.IntRange(2, 1000), default=251, show_default=True,
+              help="Most librispeech-sample speakers for --speaker-eer (a seeded choice when there are more).")
 @click.option("--max-prompts", type=click.IntRange(2, 1000), default=120, show_default=True)
 @click.option("--out", type=OutputFolder(), default=None, help="Write ledger.json here.")
 @seed_option
@@ -331,6 +321,8 @@ def command(n_events: int, speaker_eer: bool, statement_check: bool, max_speaker
     if speaker_eer:
         result["speaker_eer"] = measure_speaker_eer(max_speakers=max_speakers, max_prompts=max_prompts, seed=seed,
                                                     silent=silent)
+        result["speaker_eer"]["per_recording"] = measure_per_recording(
+            librispeech=LIBRISPEECH, asterisk=ASTERISK, max_speakers=max_speakers, seed=seed, silent=silent)
     if statement_check:
         result["statement_check"] = measure_statement_check(max_prompts=max_prompts, silent=silent)
     if out is not None:
@@ -363,3 +355,6 @@ def command(n_events: int, speaker_eer: bool, statement_check: bool, max_speaker
             say(f"speaker EER {row['corpus']:38s} {row['eer']:.2%} at cos {row['eer_threshold']:.3f} "
                 f"({row['same_trials']} same / {row['different_trials']} different trials; at the "
                 f"threshold in use: FAR {row['far_at_threshold']:.2%}, FRR {row['frr_at_threshold']:.2%})")
+    if speaker_eer:
+        for line in table_lines(result["speaker_eer"]["per_recording"]):
+            say(line)
