@@ -42,7 +42,13 @@ CLONE_PADDED_S = 3.32
 @json_option
 def tts_command(text: str | None, out: Path | None, voice: str, rate_wpm: int, pitch: int,
                 sample_rate: int, list_voices: bool, list_variants: bool, as_json: bool) -> None:
-    """Speak TEXT with espeak-ng into OUT (plain TTS: not a clone, not watermarked)."""
+    """Speak TEXT with espeak-ng into OUT (plain TTS: not a clone, not watermarked).
+
+    An English voice reads TEXT as a person would: money ($3.50, £1.2m), numeric dates (month first
+    in en-us, day first in other English; 2024-05-12), years after "in", "since"... (twenty
+    twenty-four), clock times (3:05 pm), fractions (3/4), "#1", "x < y" and HTML entities (&amp;)
+    are said in words; anything ambiguous is left to espeak-ng. Other languages are spoken as written.
+    """
     from cloner import tts
     from guard.audio import rate_change_note, save
 
@@ -319,6 +325,11 @@ def clone_command(voice_id: str, text: str, out: Path, purpose: str, force: bool
     to carry it readably is refused, so give a sentence or more. A clone outside the voice's
     consent (a purpose it does not cover, expired, revoked, a deleted voice) is refused and the
     refusal logged.
+
+    A voice whose language is English reads TEXT as a person would: money ($3.50), numeric dates
+    (month first in en-us, day first in other English), years, clock times, fractions, "x < y" and
+    HTML entities are said in words, as `voiceguard tts` says them. The clip's ledger record keeps
+    TEXT as given.
 
     A recorded clip that an interrupted clone left in a hidden .voiceguard-* folder beside OUT
     is first moved to the name it was recorded for (with --json, listed under "recovered", a key

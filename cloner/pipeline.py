@@ -89,7 +89,11 @@ def normalise_loudness(y: np.ndarray, *, sample_rate: int) -> np.ndarray:
 
 
 def render_tts(model: VoiceModel, text: str) -> np.ndarray:
-    """The TTS front end alone, with the voice's language, rate and pitch (the baseline)."""
+    """The TTS front end alone, with the voice's language, rate and pitch (the baseline).
+
+    An English voice reads ``text`` as a reader would ("$3.50" as "3 dollars and 50 cents"; see
+    :mod:`cloner.normalize`); this is where :func:`speak`, and so :func:`clone`, has it done.
+    """
     s = model.tts
     return tts.synthesize(text, voice=s.language, rate_wpm=s.rate_wpm, pitch=s.pitch,
                           pitch_range=s.pitch_range, sample_rate=model.sample_rate)
@@ -99,7 +103,10 @@ def check_text(text: object, *, voice: str | None = None) -> str:
     """``text`` if it has something to speak: 1 to :data:`MAX_TEXT_CHARS` characters, a letter or digit among
     them, nothing espeak-ng would drop or read out as words (:func:`cloner.tts.check_speakable`), and, given the
     espeak-ng ``voice`` that will speak it, no letter of a script its language is not read in
-    (:func:`cloner.tts.check_script`)."""
+    (:func:`cloner.tts.check_script`).
+
+    ``text`` is returned as given: what an English voice says for it (:mod:`cloner.normalize`) is made at
+    synthesis (:func:`render_tts`), and the clip's record keeps the text as given."""
     if not isinstance(text, str) or not text.strip():
         raise tts.TTSError("text is empty; give at least one word to speak")
     if len(text) > MAX_TEXT_CHARS:
@@ -123,6 +130,7 @@ def speak(model: VoiceModel, text: str) -> np.ndarray:
     model : VoiceModel
     text : str
         1 to :data:`MAX_TEXT_CHARS` characters; several sentences are joined by the voice's pause.
+        Each sentence is read as a reader would in an English voice (:func:`render_tts`).
 
     Returns
     -------
@@ -161,6 +169,9 @@ def clone(home: Home, voice_id: str, text: str, *, purpose: str, out_path: Path,
     voice_id : str
         An enrolled voice.
     text : str
+        What the clip says, as the user wrote it: the ledger record hashes this text
+        (``text_sha256``), while an English voice speaks it as a reader would ("$3.50" as
+        "3 dollars and 50 cents", :mod:`cloner.normalize`). The C2PA manifest holds no text.
     purpose : str
         Must be among the purposes the enrolled speaker consented to (the consent the voice
         was enrolled under, or the same speaker's renewal); see :mod:`cloner.authorize`.

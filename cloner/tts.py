@@ -12,6 +12,11 @@ whatever the process said earlier, each call runs in a child forked from the pro
 initialisation, which itself never speaks. That is done on Linux only: elsewhere (Windows has
 no fork; on macOS a fork without exec is unsafe once system frameworks run threads) calls
 run in-process and the audio depends on call history as espeak-ng's own does.
+
+A voice whose language is English speaks text as a reader would: :func:`synthesize` and
+:func:`phonemes` first rewrite money, dates, years, clock times, fractions and signs that
+espeak-ng reads symbol by symbol (:mod:`cloner.normalize`; ``normalize=False`` turns it off).
+This is the one place ``voiceguard tts`` and :func:`cloner.pipeline.clone` both go through.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from functools import lru_cache
 import espeakng_loader
 import numpy as np
 
+from cloner.normalize import normalize_text
 from guard.audio import check_sample_rate, resample
 from guard.errors import ParameterError, TTSError
 from guard.plaintext import CONTROL, undecodable
@@ -456,6 +462,7 @@ def synthesize_with_timings(
     pitch: int = DEFAULT_PITCH,
     pitch_range: int = 50,
     sample_rate: int,
+    normalize: bool = True,
 ) -> tuple[np.ndarray, list[Timing]]:
     """Speak ``text``; return the audio and its word/phoneme timings.
 
@@ -479,12 +486,18 @@ def synthesize_with_timings(
         Intonation range (0 = monotone).
     sample_rate : int > 0
         Output rate in Hz (espeak renders at 22050 Hz and is resampled).
+    normalize : bool
+        For a voice whose language is English, speak ``text`` as a reader would
+        (:func:`cloner.normalize.normalize_text`: "$3.50" as "3 dollars and 50 cents",
+        "12/05/2024" as a date, "x < y" with "less than"); other languages are spoken as
+        written either way. False speaks exactly what espeak-ng makes of ``text``.
 
     Returns
     -------
     y : np.ndarray [shape=(n,), dtype=float32]
     timings : list of Timing
-        Word and phoneme start times in seconds, in order.
+        Word and phoneme start times in seconds, in order; words and their ``text_position``
+        are those of the text spoken (after ``normalize``).
 
     Raises
     ------
@@ -498,9 +511,10 @@ def synthesize_with_timings(
     rate_wpm = _check_int("rate_wpm", rate_wpm, 80, 450)
     pitch = _check_int("pitch", pitch, 0, 99)
     pitch_range = _check_int("pitch_range", pitch_range, 0, 99)
+    spoken = _spoken_text(text, voice=voice, normalize=normalize)
     with _ENGINE.lock:
         _ENGINE.lib()  # initialise here, once, so that children inherit a ready engine
-        pcm, events = _in_fresh_child(lambda: _ENGINE.synth(text, voice=voice, rate_wpm=rate_wpm, pitch=pitch,
+        pcm, events = _in_fresh_child(lambda: _ENGINE.synth(spoken, voice=voice, rate_wpm=rate_wpm, pitch=pitch,
                                                             pitch_range=pitch_range))
         native = _ENGINE.native_rate
     if pcm.size == 0:
@@ -510,7 +524,7 @@ def synthesize_with_timings(
     for kind, sample, pos, label in events:
         if kind == _EVENT_WORD:
             length = int(label)
-            word = text.encode("utf-8")[max(pos - 1, 0): max(pos - 1, 0) + length].decode("utf-8", "replace")
+            word = spoken.encode("utf-8")[max(pos - 1, 0): max(pos - 1, 0) + length].decode("utf-8", "replace")
             timings.append(Timing("word", word, sample / native, pos))
         else:
             timings.append(Timing("phoneme", label, sample / native, pos))
@@ -525,6 +539,7 @@ def synthesize(
     pitch: int = DEFAULT_PITCH,
     pitch_range: int = 50,
     sample_rate: int,
+    normalize: bool = True,
 ) -> np.ndarray:
     """Speak ``text`` with espeak-ng; see :func:`synthesize_with_timings` for parameters.
 
@@ -539,17 +554,29 @@ def synthesize(
     (dtype('float32'), 1)
     """
     y, _ = synthesize_with_timings(text, voice=voice, rate_wpm=rate_wpm, pitch=pitch,
-                                   pitch_range=pitch_range, sample_rate=sample_rate)
+                                   pitch_range=pitch_range, sample_rate=sample_rate, normalize=normalize)
     return y
 
 
-def phonemes(text: str, *, voice: str = "en-us", ipa: bool = True) -> str:
-    """Return the phoneme string espeak-ng would speak for ``text``, clauses joined by spaces."""
+def phonemes(text: str, *, voice: str = "en-us", ipa: bool = True, normalize: bool = True) -> str:
+    """Return the phoneme string espeak-ng would speak for ``text``, clauses joined by spaces.
+
+    ``normalize`` as in :func:`synthesize_with_timings`: by default these are the phonemes
+    :func:`synthesize` speaks; False gives espeak-ng's own reading of ``text``.
+    """
     text = _check_text(text)
     voice = _check_voice(voice)
+    spoken = _spoken_text(text, voice=voice, normalize=normalize)
     with _ENGINE.lock:
         lib = _ENGINE.lib()
-        return str(_in_fresh_child(lambda: _phonemes_here(lib, text, voice=voice, ipa=ipa)))
+        return str(_in_fresh_child(lambda: _phonemes_here(lib, spoken, voice=voice, ipa=ipa)))
+
+
+def _spoken_text(text: str, *, voice: str, normalize: bool) -> str:
+    """What ``voice`` says for ``text``: read as a reader would when ``normalize`` (English only), else as written."""
+    if not isinstance(normalize, bool):
+        raise ParameterError(f"normalize must be True or False, given {normalize!r}")
+    return normalize_text(text, language=voice_language(voice)) if normalize else text
 
 
 def _phonemes_here(lib, text: str, *, voice: str, ipa: bool) -> str:  # noqa: ANN001 - the ctypes library
