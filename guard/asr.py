@@ -27,6 +27,7 @@ import numpy as np
 
 from guard.audio import check_sample_rate, resample, valid_audio
 from guard.errors import AudioError, ParameterError
+from guard.number_words import ONES, cardinal
 
 ASR_RATE = 16000
 MIN_DURATION_S = 0.3
@@ -42,9 +43,6 @@ _LOCK = threading.Lock()
 LATIN_SPELLING = str.maketrans({"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th",
                                 "ı": "i", "ħ": "h", "ŧ": "t", "ŋ": "ng", "ĸ": "k", "ſ": "s"})
 
-_ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen " \
-        "seventeen eighteen nineteen".split()
-_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
 _ORDINAL = {"1st": "first", "2nd": "second", "3rd": "third", "4th": "fourth", "5th": "fifth", "6th": "sixth",
             "7th": "seventh", "8th": "eighth", "9th": "ninth", "10th": "tenth"}
 
@@ -76,15 +74,10 @@ paint language among""".split()
 
 
 def _number_words(n: int) -> list[str]:
-    if n < 20:
-        return [_ONES[n]]
-    if n < 100:
-        return [_TENS[n // 10]] + ([_ONES[n % 10]] if n % 10 else [])
-    if n < 1000:
-        return [_ONES[n // 100], "hundred"] + (_number_words(n % 100) if n % 100 else [])
+    """The words a reader says for ``n`` (0-9999), years in two halves ("twenty twenty seven"), no hyphens."""
     if 1100 <= n < 10000 and n % 100 and not 2000 <= n < 2010:  # years: "twenty twenty seven"
         return _number_words(n // 100) + (_number_words(n % 100) if n % 100 >= 10 else ["oh"] + _number_words(n % 100))
-    return _number_words(n // 1000) + ["thousand"] + (_number_words(n % 1000) if n % 1000 else [])
+    return cardinal(n).replace("-", " ").split()
 
 
 def _ascii(text: str) -> str:
@@ -117,7 +110,7 @@ def words(text: str) -> list[str]:
         elif token.isdigit() and len(token) <= 4:
             out.extend(_number_words(int(token)))
         elif token.isdigit():
-            out.extend(_ONES[int(c)] for c in token)
+            out.extend(ONES[int(c)] for c in token)
         else:
             out.append(token.strip("'"))
     return [w for w in out if w]

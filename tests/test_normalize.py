@@ -17,11 +17,12 @@ from clone_support import install_tiny_voice
 from conftest import voiced_glide
 
 from cloner import pipeline, tts
-from cloner.normalize import cardinal, is_english, normalize_text, ordinal, year_words
+from cloner.normalize import is_english, normalize_text
 from cloner.voice import load_voice
 from guard import consent, ledger
 from guard.cli import cli
 from guard.errors import ParameterError
+from guard.number_words import cardinal, ordinal, year_words
 
 SR = 16000
 

@@ -11,16 +11,16 @@ from datetime import date
 
 from guard.consent.record import as_date, check_purposes, one_line
 from guard.errors import ConsentError
+from guard.number_words import ONES, ordinal
 
 SPOKEN_PURPOSE = {
     "audiobook": "audiobooks", "accessibility": "accessibility", "dubbing": "dubbing",
     "assistant": "voice assistants", "game": "games", "research": "research",
     "detector-training": "training deepfake detectors",
 }
-ORDINALS = ("first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth "
-             "fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth").split()
+ORDINALS = tuple(ordinal(n) for n in range(1, 21))  # first ... twentieth
 MONTHS = ("January February March April May June July August September October November December").split()
-DIGIT_WORDS: tuple[str, ...] = tuple("zero one two three four five six seven eight nine".split())
+DIGIT_WORDS: tuple[str, ...] = tuple(ONES[:10])
 CODE_DIGITS = 6
 CODE_SENTENCE = "My consent code is"
 # The fix for a name the statement check cannot hear (:func:`spoken_name`).
@@ -28,11 +28,7 @@ TRANSLITERATE = "give the name as it is spoken, in Latin letters (a transliterat
 
 
 def _ordinal(n: int) -> str:
-    if n <= 20:
-        return ORDINALS[n - 1]
-    if n == 30:
-        return "thirtieth"
-    return ("twenty " if n < 30 else "thirty ") + ORDINALS[n % 10 - 1]
+    return ordinal(n).replace("-", " ")  # "twenty first": the words the recogniser hears
 
 
 def _year(y: int) -> str:
