@@ -108,6 +108,17 @@ def test_the_folder_of_an_enrollment_killed_while_writing_is_noted(amy: Home) ->
     assert "enrollment of voice 'nova' stopped" in detail and "biometric" in detail and f"rm -r {staged}" in detail
 
 
+def test_the_removal_the_note_suggests_is_quoted_for_a_shell(tmp_path: Path) -> None:
+    from guard.home import init_home
+    from guard.ledger.files import enrollment_staging
+
+    spaced, _ = init_home(tmp_path / "Voice Projects" / "home")
+    staged = enrollment_staging(spaced, "ada")
+    staged.mkdir(parents=True)
+    [note] = audit_home(spaced).notes
+    assert note.kind == "enrollment-interrupted" and f"(rm -r '{staged}')" in note.detail
+
+
 @pytest.mark.parametrize("name", [".bea.deleting-0123456789ab", ".nova.12345.tmp", ".nova.0123456789ab.tmp.x"])
 def test_other_hidden_folders_are_neither_voices_nor_enrollments(amy: Home, name: str) -> None:
     (amy.voices_dir / name).mkdir()

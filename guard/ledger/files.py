@@ -18,6 +18,7 @@ from __future__ import annotations
 import glob
 import re
 import secrets
+import shlex
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -237,7 +238,7 @@ def _note_stopped_enrollments(report: AuditReport, folders: list[Path]) -> None:
                         f"an enrollment of voice {found['voice_id']!r} stopped while it wrote the voice (the process was "
                         f"killed, or the machine went down) and left this hidden folder: a voice model and "
                         f"recordings, biometric data that nothing logged or uses; unless that enrollment is running "
-                        f"now, remove it (rm -r {folder})")
+                        f"now, remove it (rm -r {shlex.quote(str(folder))})")
 
 
 def _enrolled_voice_ids(home: Home) -> set[str] | None:
