@@ -14,14 +14,14 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, TypeVar
 
 import click
 import numpy as np
 
 from guard.home import resolve_home
-from guard.plaintext import CONTROL, CONTROL_ONE_LINE, undecodable
+from guard.plaintext import CONTROL, CONTROL_ONE_LINE, printable, undecodable
 from guard.progress import bar
 
 T = TypeVar("T")
@@ -201,16 +201,22 @@ def input_path() -> GivenPath:
     return GivenPath(path_type=Path)
 
 
-def _finite(obj: Any) -> Any:
-    """``obj`` with every NaN or infinite float (numpy's too) replaced by None, numpy made plain."""
+def _json_ready(obj: Any) -> Any:
+    """``obj`` with every NaN or infinite float (numpy's too) replaced by None, numpy made plain, and every
+    string (a path's too) valid Unicode: a file-name byte that was not UTF-8 as ``\\xNN`` (:func:`printable`),
+    where ``json`` would write a lone surrogate that strict parsers refuse."""
     if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
+        return {_json_ready(k): _json_ready(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
+        return [_json_ready(v) for v in obj]
     if isinstance(obj, np.ndarray):
-        return _finite(obj.tolist())
+        return _json_ready(obj.tolist())
     if isinstance(obj, np.generic):
         obj = obj.item()
+    if isinstance(obj, PurePath):
+        obj = str(obj)
+    if isinstance(obj, str):
+        return printable(obj)
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     return obj
@@ -225,7 +231,7 @@ def to_json(obj: Any, *, indent: int | None = None) -> str:
     >>> to_json({"eer": float("nan"), "n": np.int64(3)})
     '{"eer": null, "n": 3}'
     """
-    return json.dumps(_finite(obj), default=_json_default, sort_keys=False, allow_nan=False, indent=indent)
+    return json.dumps(_json_ready(obj), default=_json_default, sort_keys=False, allow_nan=False, indent=indent)
 
 
 def emit_json(obj: Any) -> None:
@@ -238,7 +244,7 @@ def file_failed(path: str | Path, exc: Exception, *, as_json: bool) -> None:
     (naming the file), and with ``--json`` an object ``{"file", "error"}`` on stdout, so
     every file named gets its line of output."""
     message = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
-    click.echo(f"Error: {message}", err=True)
+    click.echo(f"Error: {printable(message, controls=True)}", err=True)
     if as_json:
         emit_json({"file": str(path), "error": message})
 

@@ -211,7 +211,8 @@ def test_cli_train_keeps_an_existing_model_unless_forced(corpus: Path, runner, t
     ("extra", "match"),
     [(["--lr", "nan"], "--lr"), (["--lr", "inf"], "--lr"), (["--lr", "0"], "--lr"), (["--lr", "-1e-3"], "--lr"),
      (["-o", ""], "-o"), (["--channels", "16,abc"], "--channels"), (["--channels", "8,0"], "--channels"),
-     (["--channels", ""], "--channels")],
+     (["--channels", ""], "--channels"), (["--channels", "100000"], "--channels"),
+     (["--channels", "8,8,8,8,8,8,8,8,8"], "--channels")],
 )
 def test_cli_train_bad_values_are_usage_errors(extra: list[str], match: str, corpus: Path, runner, tmp_path: Path) -> None:  # noqa: ANN001
     res = runner.invoke(cli, ["detect", "train", "--data", str(corpus), "-o", str(tmp_path / "x.pt"), "--epochs", "1", *extra])

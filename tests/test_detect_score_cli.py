@@ -79,3 +79,18 @@ def test_the_help_says_what_p_synthetic_is_calibrated_on_and_how_much_to_trust_i
     assert "weak supporting evidence" in text
     assert "calibrated probability of synthetic speech" not in text
     assert "error (null, or the message; the other keys are then null)" in text
+
+
+def test_a_name_that_is_not_utf8_is_shown_as_its_bytes_in_json_and_on_stderr(model: Path, clip: Path, runner,  # noqa: ANN001
+                                                                            tmp_path: Path) -> None:
+    import os
+    import shutil
+
+    odd = tmp_path / os.fsdecode(b"caf\xe9.wav")
+    shutil.copy(clip, odd)
+    gone = tmp_path / os.fsdecode(b"gone\xe9.wav")
+    res = runner.invoke(cli, ["detect", "score", str(odd), str(gone), "--model", str(model), "--json"])
+    rows = [json.loads(line) for line in res.stdout.splitlines()]
+    assert res.exit_code == 1 and [r["file"] for r in rows] == [f"{tmp_path}/caf\\xe9.wav", f"{tmp_path}/gone\\xe9.wav"]
+    assert "\\udc" not in res.stdout and "\udce9" not in res.stderr and f"{tmp_path}/gone\\xe9.wav" in res.stderr
+    assert rows[0]["error"] is None and rows[1]["p_synthetic"] is None and "gone\\xe9.wav" in rows[1]["error"]

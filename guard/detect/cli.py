@@ -20,8 +20,12 @@ from guard.cliutil import (
 )
 from guard.detect.features import KINDS
 from guard.errors import GuardError, TooLongError
+from guard.plaintext import printable
 
 SCORE_RATE = 16000
+# --channels bounds: the shipped model has 4 stages of 16-64; 8 stages of 512 is already a ~50M-parameter net,
+# more than this CPU-trained detector is for (100000 channels asked for 360 GB and crashed)
+MAX_STAGES, MAX_CHANNELS = 8, 512
 MEMORY_PER_HOUR = "0.8 GB"  # measured: peak RSS 0.66 GB for 10 min of speech, 1.32 GB for 60 min (16 kHz FLAC)
 RESULT_KEYS = ("score", "p_synthetic", "segments", "warning", "voiced_s", "speech")  # DetectorResult.to_dict()
 
@@ -46,8 +50,8 @@ def _channel_list(ctx: click.Context, param: click.Parameter, value: str) -> tup
         chans = tuple(int(c) for c in value.split(","))
     except ValueError:
         raise click.BadParameter(f"needs comma-separated integers such as 16,32,48,64, given {value!r}") from None
-    if any(c <= 0 for c in chans):
-        raise click.BadParameter(f"needs channel counts > 0, given {value!r}")
+    if not chans or len(chans) > MAX_STAGES or any(not 1 <= c <= MAX_CHANNELS for c in chans):
+        raise click.BadParameter(f"needs 1-{MAX_STAGES} channel counts of 1-{MAX_CHANNELS}, given {value!r}")
     return chans
 
 
@@ -74,7 +78,7 @@ def detect_group() -> None:
                    "linpulse2: linpulse plus a second pulse map from 1 ms windows.")
 @click.option("--filters", "n_filters", type=click.IntRange(8, 512), default=128, show_default=True, help="Filterbank bands.")
 @click.option("--channels", "channels", default="16,32,48,64", show_default=True, callback=_channel_list,
-              help="Channels of the residual stages (comma-separated integers).")
+              help="Channels of the residual stages (comma-separated integers, 1-512 each, at most 8 stages).")
 @click.option("--loss", type=click.Choice(["bce", "ocsoftmax"]), default="bce", show_default=True,
               help="bce: binary cross-entropy on a logit; ocsoftmax: one-class softmax (margins 0.9/0.2, alpha 20).")
 @click.option("--threads", type=click.IntRange(1, 64), default=1, show_default=True, help="Torch CPU threads.")
@@ -133,7 +137,7 @@ def _score_error(path: Path, exc: GuardError, *, as_json: bool) -> None:
     message = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
     if isinstance(exc, TooLongError):  # the limit can be raised
         message += f"; or raise the limit with --max-duration SECONDS (about {MEMORY_PER_HOUR} of memory per hour of audio)"
-    click.echo(f"Error: {message}", err=True)
+    click.echo(f"Error: {printable(message, controls=True)}", err=True)
     if as_json:
         emit_json({"file": str(path), **dict.fromkeys(RESULT_KEYS), "error": message})
 
@@ -184,7 +188,8 @@ def score_command(files: tuple[Path, ...], model_path: Path | None, max_duration
             emit_json({"file": str(path), **result.to_dict(), "error": None})
         else:
             note = f" ({result.warning})" if result.warning else ""
-            click.echo(f"{path}: p_synthetic {result.p_synthetic:.3f}, score {result.score:+.3f}, "
+            click.echo(f"{printable(str(path), controls=True)}: p_synthetic {result.p_synthetic:.3f}, "
+                       f"score {result.score:+.3f}, "
                        f"{len(result.segments)} window(s){note}", err=True)
     if failed:
         sys.exit(1)
