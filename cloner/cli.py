@@ -48,6 +48,8 @@ def tts_command(text: str | None, out: Path | None, voice: str, rate_wpm: int, p
     in en-us, day first in other English; 2024-05-12), years after "in", "since"... (twenty
     twenty-four), clock times (3:05 pm), fractions (3/4), "#1", "x < y" and HTML entities (&amp;)
     are said in words; anything ambiguous is left to espeak-ng. Other languages are spoken as written.
+    In every language, fullwidth, mathematical and circled letters are read as the plain letters they stand
+    for (Unicode NFKC) and digits of any script as digits; text with no letter or digit is refused.
     """
     from cloner import tts
     from guard.audio import rate_change_note, save
@@ -113,6 +115,7 @@ def enroll_command(voice_id: str | None, recordings_dir: Path | None, consent_id
     """Enroll VOICE_ID from --recordings under --consent, or print the script to read (--print-script)."""
     terms = {"--subject": subject, "--operator": operator, "--purpose": purposes, "--expires": expires}
     if print_script:
+        _refuse_enroll_options_with_print_script({"--recordings": recordings_dir, "--consent": consent_id})
         _print_script(terms, language=language, home_dir=home_dir, as_json=as_json, quiet=quiet)
         return
     given = [name for name, value in terms.items() if value]
@@ -137,6 +140,16 @@ def enroll_command(voice_id: str | None, recordings_dir: Path | None, consent_id
     else:
         say(f"Enrolled voice {result.voice_id} ({result.speech_s:.0f} s of speech in {result.n_recordings} files, "
             f"trained in {result.train_s:.0f} s) under consent {result.consent_id}", quiet=quiet)
+
+
+def _refuse_enroll_options_with_print_script(options: dict[str, object]) -> None:
+    """A usage error naming the enrollment options (option name -> value) given with --print-script, which
+    prints the script and enrolls nothing."""
+    given = [name for name, value in options.items() if value is not None]
+    if given:
+        raise click.UsageError(f"{', '.join(given)} {'goes' if len(given) == 1 else 'go'} only with enrollment, not "
+                               f"with --print-script (which prints the script and enrolls nothing); run `enroll "
+                               f"VOICE_ID --recordings DIR --consent CONSENT_ID` once the recordings are made")
 
 
 def _statement_terms(terms: dict[str, object]) -> dict[str, object] | None:

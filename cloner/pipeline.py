@@ -71,8 +71,9 @@ class CloneResult:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences of ``text``: split after . ! ? ; : followed by space; empty pieces dropped."""
-    return [s.strip() for s in _SENTENCE_END.split(text.strip()) if any(ch.isalnum() for ch in s)]
+    """Sentences of ``text``: split after . ! ? ; : followed by space; pieces with nothing to speak dropped (a
+    letter or digit counts as espeak-ng reads it: ``Ⓐ`` is a letter, :func:`cloner.tts.readable_text`)."""
+    return [s.strip() for s in _SENTENCE_END.split(text.strip()) if any(ch.isalnum() for ch in tts.readable_text(s))]
 
 
 def normalise_loudness(y: np.ndarray, *, sample_rate: int) -> np.ndarray:
@@ -101,19 +102,18 @@ def render_tts(model: VoiceModel, text: str) -> np.ndarray:
 
 def check_text(text: object, *, voice: str | None = None) -> str:
     """``text`` if it has something to speak: 1 to :data:`MAX_TEXT_CHARS` characters, a letter or digit among
-    them, nothing espeak-ng would drop or read out as words (:func:`cloner.tts.check_speakable`), and, given the
-    espeak-ng ``voice`` that will speak it, no letter of a script its language is not read in
-    (:func:`cloner.tts.check_script`).
+    them (:func:`cloner.tts.check_has_words`), nothing espeak-ng would drop or read out as words
+    (:func:`cloner.tts.check_speakable`), and, given the espeak-ng ``voice`` that will speak it, no letter of a
+    script its language is not read in and none it reads as a code point (:func:`cloner.tts.check_script`).
 
-    ``text`` is returned as given: what an English voice says for it (:mod:`cloner.normalize`) is made at
-    synthesis (:func:`render_tts`), and the clip's record keeps the text as given."""
+    ``text`` is returned as given: what a voice says for it (:func:`cloner.tts.readable_text`, then
+    :mod:`cloner.normalize` in English) is made at synthesis (:func:`render_tts`), and the clip's record keeps
+    the text as given."""
     if not isinstance(text, str) or not text.strip():
         raise tts.TTSError("text is empty; give at least one word to speak")
     if len(text) > MAX_TEXT_CHARS:
         raise tts.TTSError(f"text is {len(text)} characters, over the maximum of {MAX_TEXT_CHARS}; split it")
-    if not any(ch.isalnum() for ch in text):
-        raise tts.TTSError(f"text has nothing to speak (no letters or digits), given {text[:40]!r}; give words")
-    text = tts.check_speakable(text)
+    text = tts.check_speakable(tts.check_has_words(text))
     return text if voice is None else tts.check_script(text, voice=voice)
 
 

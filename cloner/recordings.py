@@ -90,6 +90,22 @@ def quality_problem(y: np.ndarray, *, sample_rate: int) -> str | None:
     return None
 
 
+def _unnamed_audio(files: list[Path]) -> list[str]:
+    """A problem for each file with no extension beside a same-name .txt: a take saved without its extension,
+    which would otherwise be passed over as not audio."""
+    names = {p.name for p in files}
+    return [f"{p.name}: has no extension, so it is not read as audio (its transcript {p.name}.txt is there); name it "
+            f"{p.name}.wav, {p.name}.flac, ... for its format" for p in files if not p.suffix and f"{p.name}.txt" in names]
+
+
+def _missing_transcript(audio: Path, files: list[Path]) -> str:
+    """The problem of ``audio`` without its .txt, naming a same-name transcript whose extension differs in case."""
+    txt = audio.with_suffix(".txt")
+    other = next((p for p in files if p.stem == audio.stem and p.suffix.lower() == ".txt"), None)
+    hint = f" ({other.name} is there: rename it {txt.name}, the extension in lower case)" if other else ""
+    return f"{audio.name}: transcript {txt.name} is missing{hint}"
+
+
 def read_recordings(folder: Path, *, sample_rate: int | None = None) -> list[Recording]:
     """Load and check every audio file in ``folder`` with its same-name ``.txt`` transcript.
 
@@ -103,23 +119,25 @@ def read_recordings(folder: Path, *, sample_rate: int | None = None) -> list[Rec
     Raises
     ------
     CloneError
-        No such folder, no audio in it, or any bad file: missing or empty transcript,
-        unreadable audio, a rate under 8 kHz, too short, clipped, too quiet or too noisy.
-        The message names every bad file.
+        No such folder, no audio in it, or any bad file: missing or empty transcript (one whose
+        extension differs only in case, ``01.TXT``, is named), an audio file with no extension
+        beside a same-name ``.txt``, unreadable audio, a rate under 8 kHz, too short, clipped,
+        too quiet or too noisy. The message names every bad file.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise CloneError(f"recordings folder {folder} does not exist or is not a folder")
-    audio_paths = sorted(p for p in folder.iterdir() if p.is_file() and is_audio_path(p))
-    if not audio_paths:
+    files = sorted(p for p in folder.iterdir() if p.is_file())
+    audio_paths = [p for p in files if is_audio_path(p)]
+    problems = _unnamed_audio(files)
+    if not audio_paths and not problems:
         raise CloneError(f"{folder}: no audio files (wav, flac, mp3, ...) with .txt transcripts found")
-    problems: list[str] = []
     rates: dict[Path, int] = {}
     texts: dict[Path, str] = {}
     for path in audio_paths:
         txt = path.with_suffix(".txt")
         if not txt.is_file():
-            problems.append(f"{path.name}: transcript {txt.name} is missing")
+            problems.append(_missing_transcript(path, files))
             continue
         try:
             text = " ".join(txt.read_text(encoding="utf-8").split())

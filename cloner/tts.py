@@ -13,6 +13,8 @@ initialisation, which itself never speaks. That is done on Linux only: elsewhere
 no fork; on macOS a fork without exec is unsafe once system frameworks run threads) calls
 run in-process and the audio depends on call history as espeak-ng's own does.
 
+Every voice speaks text in the forms espeak-ng reads (:func:`readable_text`: NFKC, so that fullwidth and
+mathematical letters are not read as code points, and decimal digits of any script as ASCII).
 A voice whose language is English speaks text as a reader would: :func:`synthesize` and
 :func:`phonemes` first rewrite money, dates, years, clock times, fractions and signs that
 espeak-ng reads symbol by symbol (:mod:`cloner.normalize`; ``normalize=False`` turns it off).
@@ -88,6 +90,15 @@ _SCRIPT_SUBTAGS = {"latn": "Latin", "cyrl": "Cyrillic", "shaw": "Shavian"}
 _NO_SCRIPT = frozenset({"ALEF", "ANGSTROM", "BET", "BLACK-LETTER", "CARON", "DALET", "DOUBLE-STRUCK", "EULER",
                         "FEMININE", "GIMEL", "INFORMATION", "KELVIN", "MASCULINE", "MASU", "MATHEMATICAL", "MICRO",
                         "MODIFIER", "OHM", "PLANCK", "ROMAN", "SCRIPT", "SUPERSCRIPT", "TURNED", "VERTICAL"})
+# Compatibility forms (fullwidth ｗ, mathematical 𝐰, circled Ⓐ, Ǆ, ℓ, ①) are read by espeak-ng as "letter FF57": their
+# NFKC forms are plain letters and digits, which it says. Kept as written are the characters it says as words that NFKC
+# would spell differently (µ "micro" would become Greek mu, ½ "a half" 1⁄2, ™ "trade mark" T M), spacing accents (NFKC
+# makes ¨ a combining mark, read as a code point) and Hangul compatibility jamo (NFKC gives conjoining jamo, read so too).
+_READ_AS_WRITTEN = frozenset("µ™℠№₨ℹ¼½¾⅐⅑⅒⅓⅔⅕⅖⅗⅘⅙⅚⅛⅜⅝⅞⅟↉")
+_HANGUL_COMPATIBILITY_JAMO = range(0x3131, 0x318F)
+# Letters of no script that espeak-ng says (µ "micro", ʼ, ː "length", ℹ "information") or passes over (tone letters);
+# every other letter of no script left after NFKC is read as its code point ("letter 2C6" for ˆ, measured on en-us).
+_SAID_WITHOUT_SCRIPT = frozenset("µʼʻˀˁˈˌːℹ\ua788\U00010780" + "".join(map(chr, range(0xA717, 0xA720))))
 _SCRIPT_ALIASES = {"CJK": "Han", "IDEOGRAPHIC": "Han", "KATAKANA-HIRAGANA": "Katakana"}
 _TWO_WORD_SCRIPTS = frozenset({"IMPERIAL", "INSCRIPTIONAL", "LINEAR", "NEW", "OLD", "TAI"})
 _SHOWN_LETTERS = 5
@@ -354,28 +365,88 @@ def language_scripts(language: str) -> tuple[str, ...] | None:
     return (*scripts, *extra)
 
 
+def readable_text(text: str) -> str:
+    """``text`` in the forms espeak-ng reads: compatibility forms folded by NFKC, decimal digits of any script as ASCII.
+
+    espeak-ng reads fullwidth (``ｗｏｒｌｄ``), mathematical (``𝐰𝐨𝐫𝐥𝐝``), circled (``Ⓐ``) and other
+    compatibility letters as "letter" and their code point, and drops digits of other scripts
+    (``٣٤``); their NFKC forms and ASCII digits it says. Characters it says as words that NFKC
+    would spell otherwise are kept as written (µ, ½, ™, spacing accents, Hangul compatibility jamo).
+    :func:`synthesize` and :func:`phonemes` speak this form of their text, in every language, and
+    :func:`check_script` judges it.
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> readable_text("Ｈｅｌｌｏ 𝐰𝐨𝐫𝐥𝐝 ٣٤, 5 µm, ½")
+    'Hello world 34, 5 µm, ½'
+    """
+    if not isinstance(text, str):
+        raise ParameterError(f"text must be a string, given {type(text).__name__}")
+    pieces: list[str] = []
+    start = 0
+    for i, ch in enumerate(text):
+        if _kept_as_written(ch):
+            pieces += [unicodedata.normalize("NFKC", text[start:i]), ch]
+            start = i + 1
+    pieces.append(unicodedata.normalize("NFKC", text[start:]))
+    return "".join(map(_ascii_digit, "".join(pieces)))
+
+
+def _kept_as_written(ch: str) -> bool:
+    return ch in _READ_AS_WRITTEN or ord(ch) in _HANGUL_COMPATIBILITY_JAMO or unicodedata.category(ch) == "Sk"
+
+
+def _ascii_digit(ch: str) -> str:
+    return str(unicodedata.decimal(ch)) if not ch.isascii() and unicodedata.category(ch) == "Nd" else ch
+
+
 def foreign_letters(text: str, *, language: str) -> dict[str, list[str]]:
     """The letters of ``text`` in scripts ``language`` is not read in, by script, each letter once, in order.
 
-    Empty when every letter is in one of :func:`language_scripts`, and for a language whose
-    scripts are not known. Digits, punctuation and letters of no script never count.
+    A letter is judged by what espeak-ng reads for it (:func:`readable_text`: ``ｗ`` is Latin,
+    ``Ⓐ`` too) and listed as written. Empty when every letter is in one of
+    :func:`language_scripts`, and for a language whose scripts are not known. Digits,
+    punctuation and letters of no script never count (see :func:`unsayable_letters`).
     """
     allowed = language_scripts(language)
     if allowed is None:
         return {}
     found: dict[str, list[str]] = {}
     for ch in dict.fromkeys(text):
-        script = script_of(ch)
-        if script is not None and script not in allowed:
-            found.setdefault(script, []).append(ch)
+        for script in dict.fromkeys(map(script_of, readable_text(ch))):
+            if script is not None and script not in allowed:
+                found.setdefault(script, []).append(ch)
     return found
+
+
+def unsayable_letters(text: str) -> list[str]:
+    """The characters of ``text``, each once, in order, that espeak-ng reads as a code point in any language.
+
+    These are letters of no script (:func:`script_of` gives None) that are left after
+    :func:`readable_text` and that espeak-ng neither says nor passes over: ``ˆ`` is read
+    "letter 2C6", ``Ⅎ`` "letter 2132". µ, ʼ, ː and ℹ are said, and are not listed.
+    """
+    return [ch for ch in dict.fromkeys(text)
+            if any(unicodedata.category(x).startswith("L") and script_of(x) is None and x not in _SAID_WITHOUT_SCRIPT
+                   for x in readable_text(ch))]
 
 
 def check_script(text: str, *, voice: str) -> str:
     """``text`` if espeak-ng's ``voice`` reads every letter of it in the voice's language; else a TTSError.
 
-    A letter of another script is not spoken as written (:data:`SCRIPTS_BY_LANGUAGE`): the
-    error names the first few such letters, their script and the voice's language.
+    Letters are judged in the form :func:`synthesize` speaks (:func:`readable_text`: fullwidth,
+    mathematical and circled letters as the plain letters they fold to). A letter of another
+    script is not spoken as written (:data:`SCRIPTS_BY_LANGUAGE`): the error names the first few
+    such letters, their script and the voice's language. A letter espeak-ng would read as its
+    code point (:func:`unsayable_letters`) is refused too.
 
     Parameters
     ----------
@@ -391,12 +462,14 @@ def check_script(text: str, *, voice: str) -> str:
     Raises
     ------
     TTSError
-        Letters of a script the voice's language is not read in.
+        Letters of a script the voice's language is not read in, or letters read as code points.
 
     Examples
     --------
     >>> check_script("Hello, 2 worlds!", voice="en-us")
     'Hello, 2 worlds!'
+    >>> check_script("Hello ｗｏｒｌｄ", voice="en-us")
+    'Hello ｗｏｒｌｄ'
     >>> check_script("Привет", voice="en-us")
     Traceback (most recent call last):
     ...
@@ -404,15 +477,22 @@ def check_script(text: str, *, voice: str) -> str:
     """
     language = voice_language(voice)
     found = foreign_letters(text, language=language)
-    if not found:
-        return text
-    foreign = {ch for chars in found.values() for ch in chars}
-    letters = [ch for ch in dict.fromkeys(text) if ch in foreign]
-    shown = ", ".join(repr(ch) for ch in letters[:_SHOWN_LETTERS]) + (", ..." if len(letters) > _SHOWN_LETTERS else "")
-    allowed = " or ".join(language_scripts(language) or ())
-    raise TTSError(f"text has {' and '.join(found)} letters ({shown}) that a voice speaking {language} cannot say: "
-                   f"{language} is read in {allowed} script; write the text in {allowed} script (digits and "
-                   f"punctuation are fine), or use a voice that speaks the text's language")
+    if found:
+        foreign = {ch for chars in found.values() for ch in chars}
+        allowed = " or ".join(language_scripts(language) or ())
+        raise TTSError(f"text has {' and '.join(found)} letters ({_shown(text, foreign)}) that a voice speaking "
+                       f"{language} cannot say: {language} is read in {allowed} script; write the text in {allowed} "
+                       f"script (digits and punctuation are fine), or use a voice that speaks the text's language")
+    if unsayable := unsayable_letters(text):
+        raise TTSError(f"text has characters ({_shown(text, set(unsayable))}) that espeak-ng reads out as 'letter' "
+                       f"and their code point; remove them or write plain letters")
+    return text
+
+
+def _shown(text: str, letters: set[str]) -> str:
+    """The first few of ``letters`` in the order ``text`` has them, quoted, with '...' when there are more."""
+    ordered = [ch for ch in dict.fromkeys(text) if ch in letters]
+    return ", ".join(repr(ch) for ch in ordered[:_SHOWN_LETTERS]) + (", ..." if len(ordered) > _SHOWN_LETTERS else "")
 
 
 def voice_language(voice: str) -> str:
@@ -438,6 +518,23 @@ def _known_voices() -> tuple[Voice, ...]:
     return tuple(list_voices())
 
 
+def check_has_words(text: str) -> str:
+    """``text`` if it has a letter or digit to speak (in its :func:`readable_text` form: ``Ⓐ`` counts); else a TTSError.
+
+    Text of punctuation and symbols alone ("...") would come out as a moment of silence.
+
+    Examples
+    --------
+    >>> check_has_words("...")
+    Traceback (most recent call last):
+    ...
+    guard.errors.TTSError: text has nothing to speak (no letters or digits), given '...'; give words
+    """
+    if not any(ch.isalnum() for ch in readable_text(text)):
+        raise TTSError(f"text has nothing to speak (no letters or digits), given {text[:40]!r}; give words")
+    return text
+
+
 def _check_text(text: object) -> str:
     if not isinstance(text, str):
         raise ParameterError(f"text must be a string, given {type(text).__name__}")
@@ -445,7 +542,7 @@ def _check_text(text: object) -> str:
         raise TTSError("text is empty; give at least one word to speak")
     if len(text) > MAX_TEXT_CHARS:
         raise TTSError(f"text is {len(text)} characters, over the maximum of {MAX_TEXT_CHARS}; split it")
-    return check_speakable(text)
+    return check_speakable(check_has_words(text))
 
 
 def _check_int(name: str, value: object, lo: int, hi: int) -> int:
@@ -469,7 +566,8 @@ def synthesize_with_timings(
     Parameters
     ----------
     text : str
-        1 to :data:`MAX_TEXT_CHARS` characters. Letters of a script the voice's language is not
+        1 to :data:`MAX_TEXT_CHARS` characters, a letter or digit among them. Spoken in its
+        :func:`readable_text` form (``ｗ`` as ``w``, ``٣`` as ``3``), in every language. Letters of a script the voice's language is not
         read in are spoken as espeak-ng speaks them (letter names, or another language's rules):
         check text from users with :func:`check_script` first, as ``voiceguard tts`` and
         :func:`cloner.pipeline.clone` do (internal text, such as a pitch probe in English, is not
@@ -502,7 +600,8 @@ def synthesize_with_timings(
     Raises
     ------
     TTSError
-        Empty, too long or unspeakable text (:func:`check_speakable`), an unknown voice, or a
+        Empty, too long or unspeakable text (:func:`check_speakable`), text with nothing to speak
+        (:func:`check_has_words`), an unknown voice, or a
         failed synthesis.
     """
     text = _check_text(text)
@@ -573,10 +672,12 @@ def phonemes(text: str, *, voice: str = "en-us", ipa: bool = True, normalize: bo
 
 
 def _spoken_text(text: str, *, voice: str, normalize: bool) -> str:
-    """What ``voice`` says for ``text``: read as a reader would when ``normalize`` (English only), else as written."""
+    """What ``voice`` says for ``text``: its :func:`readable_text` form, then read as a reader would when
+    ``normalize`` (English only)."""
     if not isinstance(normalize, bool):
         raise ParameterError(f"normalize must be True or False, given {normalize!r}")
-    return normalize_text(text, language=voice_language(voice)) if normalize else text
+    readable = readable_text(text)
+    return normalize_text(readable, language=voice_language(voice)) if normalize else readable
 
 
 def _phonemes_here(lib, text: str, *, voice: str, ipa: bool) -> str:  # noqa: ANN001 - the ctypes library

@@ -211,3 +211,45 @@ def test_steps_sets_the_conversion_networks_steps_only(runner, home, tmp_path: P
                               "consent-x", *args])
     assert res.exit_code == 1 and "stopped before training" in res.stderr
     assert (given[0].steps, given[0].postfilter_steps) == (steps, postfilter_steps)
+
+
+def test_audio_without_an_extension_beside_its_transcript_is_named(short_recordings: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "rec"
+    shutil.copytree(short_recordings, folder)
+    (folder / "02.wav").rename(folder / "02")
+    (folder / "notes").write_text("not a take: no notes.txt beside it\n")
+    with pytest.raises(CloneError, match="1 bad recording") as info:
+        read_recordings(folder)
+    assert "02: has no extension, so it is not read as audio (its transcript 02.txt is there); name it 02.wav, " \
+           "02.flac, ... for its format" in str(info.value)
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(folder / "02", alone / "01")
+    shutil.copy(folder / "02.txt", alone / "01.txt")
+    with pytest.raises(CloneError, match=r"^1 bad recording\(s\) in .*: 01: has no extension"):
+        read_recordings(alone)
+
+
+def test_a_transcript_extension_in_another_case_is_named(short_recordings: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "rec"
+    shutil.copytree(short_recordings, folder)
+    (folder / "03.txt").rename(folder / "03.TXT")
+    if (folder / "03.txt").is_file():
+        pytest.skip("a case-insensitive file system finds 03.txt")
+    with pytest.raises(CloneError, match="1 bad recording") as info:
+        read_recordings(folder)
+    assert "03.wav: transcript 03.txt is missing (03.TXT is there: rename it 03.txt, the extension in lower case)" \
+           in str(info.value)
+
+
+@pytest.mark.parametrize(("args", "named"), [
+    (["--recordings", "."], "--recordings goes"), (["--consent", "consent-x"], "--consent goes"),
+    (["--recordings", ".", "--consent", "consent-x"], "--recordings, --consent go"),
+])
+def test_print_script_with_enrollment_options_is_a_usage_error(runner, args: list[str], named: str) -> None:  # noqa: ANN001
+    from guard.cli import cli
+
+    result = runner.invoke(cli, ["enroll", "--print-script", *args])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert f"{named} only with enrollment, not with --print-script" in result.output
+    assert script.SENTENCES[0] not in result.output  # nothing printed
