@@ -87,8 +87,9 @@ def _check_logged_language(voice_id: str, event: Event, language: str | None) ->
     if language is None or logged is None or voice_language(language) == logged:
         return
     raise ConsentError(f"the voice folder of {voice_id!r} speaks {voice_language(language)}, but its enrollment "
-                       f"record (event {event.seq}) logged {logged}; run `voiceguard audit`, and enroll the voice "
-                       f"again to change its language")
+                       f"record (event {event.seq}) logged {logged}; run `voiceguard audit` (it fails it, "
+                       f"voice-changed), restore its voice.json from a backup, or enroll the voice again to change "
+                       f"its language")
 
 
 def enrollment_consent(home: Home, voice_id: str, *, model_consent_id: str, weights_sha256: str | None,

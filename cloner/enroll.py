@@ -191,15 +191,21 @@ def check_consent(home: Home, voice_id: str, consent_id: str) -> Consent:
 def check_speaker(record: Consent, recordings: Sequence[Path]) -> None:
     """When the evidence is a spoken statement, its speaker must be the speaker of every recording.
 
-    The recordings together must reach :data:`guard.consent.SPEAKER_THRESHOLD` and each one on
-    its own :data:`guard.consent.SPEAKER_THRESHOLD_EACH` (:func:`guard.consent.speaker_matches`).
+    The recordings together must reach :data:`guard.consent.SPEAKER_THRESHOLD`, each one on its own
+    :data:`guard.consent.SPEAKER_THRESHOLD_EACH` and each 1.6 s window of each one
+    :data:`guard.consent.SPEAKER_THRESHOLD_WINDOW` (:func:`guard.consent.speaker_matches`).
 
     Raises
     ------
     ConsentError
-        One line naming the first five mismatched recordings with their similarity, and how many.
+        One line naming the first five recordings that do not match as a whole, then the first five
+        of the others that do not match in part, each with its similarity, and how many.
     """
     from guard import consent
+
+    def first_five(scored: list[tuple[Path, float]]) -> str:
+        named = ", ".join(f"{path.name} {score:.2f}" for path, score in scored[:5])
+        return named + (f" and {len(scored) - 5} more" if len(scored) > 5 else "")
 
     if record.evidence.get("kind") != "statement":
         return
@@ -207,16 +213,20 @@ def check_speaker(record: Consent, recordings: Sequence[Path]) -> None:
     if match.ok:
         return
     fix = "only the person who consented can be enrolled"
-    together = f"all {len(match.recordings)} together score {match.score:.2f} (needs {match.threshold:.2f})"
-    bad = match.mismatched
-    if not bad:
+    n = len(match.recordings)
+    together = f"all {n} together score {match.score:.2f} (needs {match.threshold:.2f})"
+    problems = []
+    if match.mismatched:
+        problems.append(f"the speaker of {len(match.mismatched)} of {n} recordings does not match the consent "
+                        f"statement's (each needs similarity {match.each_threshold:.2f}): {first_five(match.mismatched)}")
+    if match.mixed:
+        problems.append(f"part of {len(match.mixed)} {'more ' if match.mismatched else ''}of {n} recordings is another "
+                        f"voice than the consent statement's (each 1.6 s of speech needs similarity "
+                        f"{match.window_threshold:.2f}; its lowest shown): {first_five(match.mixed)}")
+    if not problems:
         raise ConsentError(f"the recordings' speaker does not match the consent statement's: {together}; {fix}")
-    named = ", ".join(f"{path.name} {score:.2f}" for path, score in bad[:5])
-    more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
     also = "" if match.mean_ok else f"; {together}"
-    raise ConsentError(f"the speaker of {len(bad)} of {len(match.recordings)} recordings does not match the consent "
-                       f"statement's (each needs similarity {match.each_threshold:.2f}): {named}{more}{also}; "
-                       f"remove them or record them again; {fix}")
+    raise ConsentError(f"{'; '.join(problems)}{also}; remove them or record them again; {fix}")
 
 
 def _check_never_enrolled(home: Home, voice_id: str) -> None:
@@ -232,25 +242,32 @@ def _check_never_enrolled(home: Home, voice_id: str) -> None:
 def check_language(record: Consent, language: str) -> str:
     """The language tag of the TTS front end's espeak-ng voice ``language`` (``en-us``), which consent ``record`` names.
 
-    A consent covers the languages whose primary subtag is one of its languages' (consent
-    ``en`` covers ``en-us`` and ``en-gb``; :func:`guard.ledger.meaning.language_covered`).
+    A consent's tag covers the language it equals or prefixes at a ``-`` (consent ``en`` covers
+    ``en-us`` and ``en-gb``, consent ``en-us`` only ``en-us``; :func:`guard.ledger.meaning.language_covered`).
 
     Raises
     ------
     ConsentError
-        The consent does not name the language: one line naming the consent's languages and the fix.
+        The consent does not name the language: one line naming the consent's languages and the fix
+        (``--language`` suggests only a consent language espeak-ng has a voice for).
     """
     from cloner.authorize import uncovered_language
-    from guard.ledger.meaning import primary_subtag
+    from guard.consent.record import LANGUAGE_TAG
 
     tag = uncovered_language(record, language)
     if tag is None:
         return tts.voice_language(language)
-    asked = primary_subtag(tag)
+    asked = tag
+    while not LANGUAGE_TAG.fullmatch(asked) and "-" in asked:  # en-gb-x-rp: a consent can name en-gb, which covers it
+        asked = asked.rpartition("-")[0]
+    spoken = {lang.lower() for v in tts.list_voices() for lang in v.languages}
+    usable = [lang for lang in record.languages if lang in spoken]
+    instead = (f"enroll with a voice of that language (--language {usable[0]})" if usable else
+               f"espeak-ng has no voice for {', '.join(record.languages)} (`voiceguard tts --list-voices` lists "
+               f"them), so no voice can be enrolled under it")
     raise ConsentError(f"language {tag} is outside consent {record.consent_id}, whose speaker consented to be cloned in "
-                       f"{', '.join(record.languages)} only; enroll with a voice of that language (--language "
-                       f"{record.languages[0]}), or have the speaker grant a consent that names {asked} "
-                       f"(`voiceguard consent grant ... --language {asked}`)")
+                       f"{', '.join(record.languages)} only; {instead}, or have the speaker grant a consent that "
+                       f"names {asked} (`voiceguard consent grant ... --language {asked}`)")
 
 
 def _check_transcript_scripts(recordings: Sequence[Recording], *, language: str, folder: Path) -> None:

@@ -19,6 +19,9 @@ EMBED_RATE = 16000
 EMBED_DIM = 256
 MIN_SPEECH_S = 0.5  # after silences are trimmed; below this an embedding says little
 _VAD_WINDOW = EMBED_RATE * 30 // 1000
+_HOP_FRAMES = 77  # resemblyzer's default rate (1.3 windows a second) in its 10 ms frames
+WINDOW_S = 1.6  # seconds of speech in each window the encoder embeds (its 160 frames)
+WINDOW_HOP_S = _HOP_FRAMES / 100  # seconds from one window's start to the next's
 
 _LOCK = threading.Lock()
 _ENCODER: Any = None
@@ -75,6 +78,35 @@ def embed_speaker(y: np.ndarray, *, sample_rate: int) -> np.ndarray:
     >>> e.shape
     (256,)
     """
+    return embed_speaker_windows(y, sample_rate=sample_rate)[0]
+
+
+def embed_speaker_windows(y: np.ndarray, *, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """Embed the voice in ``y`` as a whole and in overlapping windows, at the cost of the whole.
+
+    The encoder embeds every utterance as windows of :data:`WINDOW_S` seconds of speech (after long
+    silences are cut), one every :data:`WINDOW_HOP_S` seconds, and averages them; this returns both.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)], float
+        Mono audio, mostly one speaker's speech.
+    sample_rate : int > 0
+        Rate of ``y`` in Hz (resampled to 16 kHz inside).
+
+    Returns
+    -------
+    embedding : np.ndarray [shape=(256,)], float32
+        L2-normalised embedding of the whole, as :func:`embed_speaker` returns.
+    windows : np.ndarray [shape=(w, 256)], float32
+        L2-normalised embedding of each window, in time order (w >= 1; a short recording's one
+        window is zero-padded).
+
+    Raises
+    ------
+    AudioError
+        When ``y`` is not valid audio or holds less than 0.5 s of speech.
+    """
     sample_rate = check_sample_rate(sample_rate)
     y = valid_audio(y, sample_rate=sample_rate)
     z = resample(y, orig_sr=sample_rate, target_sr=EMBED_RATE) if sample_rate != EMBED_RATE else y
@@ -87,8 +119,11 @@ def embed_speaker(y: np.ndarray, *, sample_rate: int) -> np.ndarray:
     import torch
 
     with torch.inference_mode():
-        e = np.asarray(_encoder().embed_utterance(z), dtype=np.float32)
-    return e / max(float(np.linalg.norm(e)), 1e-12)
+        e, windows, _ = _encoder().embed_utterance(z, return_partials=True, rate=EMBED_RATE / (_HOP_FRAMES * 160))
+    e = np.asarray(e, dtype=np.float32)
+    windows = np.asarray(windows, dtype=np.float32)
+    norms = np.maximum(np.linalg.norm(windows, axis=1, keepdims=True), 1e-12)
+    return e / max(float(np.linalg.norm(e)), 1e-12), windows / norms
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:

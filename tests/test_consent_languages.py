@@ -1,8 +1,8 @@
 """A voice is enrolled and cloned only in a language its speaker consented to, and the audit checks it.
 
 Consents here are licences (no statement to record); the voices are tiny untrained models, so
-every case is decided before any speech is made. A consent covers the languages whose primary
-subtag is one of its languages' (consent ``en`` covers ``en-us`` and ``en-gb``).
+every case is decided before any speech is made. A consent's tag covers the language it equals or
+prefixes at a ``-`` (consent ``en`` covers ``en-us`` and ``en-gb``; ``en-us`` only ``en-us``).
 """
 
 from __future__ import annotations
@@ -84,11 +84,12 @@ def _clone_refused(home: Home, tmp_path: Path, match: str) -> str:
 # -- the rule ---------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("language", "languages", "covered"), [
-    ("en-us", ["en"], True), ("EN-GB", ["en"], True), ("en_GB", ["en"], True), ("en", ["en-gb"], True),
-    ("en-us", ["EN-US"], True), ("fr-fr", ["de", "fr"], True),
+    ("en-us", ["en"], True), ("EN-GB", ["en"], True), ("en_GB", ["en"], True), ("en", ["en"], True),
+    ("en-us", ["EN-US"], True), ("fr-fr", ["de", "fr"], True), ("en-gb-x-rp", ["en-gb"], True),
+    ("en", ["en-gb"], False), ("en-gb", ["en-us"], False), ("eng", ["en"], False), ("en-usa", ["en-us"], False),
     ("de", ["en"], False), ("en-us", ["de", "fr"], False), ("eo", ["en"], False), ("cmn", ["zh"], False),
 ])
-def test_a_consent_covers_the_languages_of_its_primary_subtags(language: str, languages: list[str],
+def test_a_consent_tag_covers_itself_and_the_tags_it_prefixes(language: str, languages: list[str],
                                                                  covered: bool) -> None:
     assert language_covered(language, languages) is covered
 
@@ -107,7 +108,8 @@ def test_enroll_accepts_a_language_the_consent_names(home: Home, languages, voic
     (("en",), "de", r"^language de is outside consent consent-\w+, whose speaker consented to be cloned in en only; "
                     r"enroll with a voice of that language \(--language en\), or have the speaker grant a consent "
                     r"that names de \(`voiceguard consent grant \.\.\. --language de`\)$"),
-    (("de", "fr"), "en-us+f3", r"^language en-us is outside consent .* in de, fr only; .*--language de\).*names en "),
+    (("de", "fr"), "en-us+f3", r"^language en-us is outside consent .* in de, fr only; .*--language de\).*names "
+                               r"en-us "),
 ])
 def test_enroll_refuses_a_language_the_consent_does_not_name(home: Home, tmp_path: Path, languages,  # noqa: ANN001
                                                               voice_spec: str, message: str) -> None:

@@ -92,6 +92,11 @@ def _evidence_lines(evidence: dict, kept_at: str | None) -> list[str]:
     return lines
 
 
+# Shown after a spoken consent's languages: the statement names none (`consent grant --language` sets them).
+LANGUAGES_DECLARED = (" (declared by the operator at grant: the spoken statement names no language, so they were "
+                      "not checked against the recording)")
+
+
 def show_lines(c: Consent, *, home: Home | None = None) -> list[str]:
     """A consent record as lines for people: lists joined, times and evidence in words, no embedding.
 
@@ -102,9 +107,11 @@ def show_lines(c: Consent, *, home: Home | None = None) -> list[str]:
     status = c.status()
     if c.revoked_at is not None:
         status += f" (revoked at {c.revoked_at.isoformat()}: {c.revoke_reason})"
+    declared = LANGUAGES_DECLARED if c.evidence.get("kind") == "statement" else ""
     lines = [f"consent_id: {c.consent_id}", f"voice_id: {c.voice_id}", f"status: {status}",
              f"subject: {c.subject}", f"operator: {c.operator}", f"purposes: {', '.join(c.purposes)}",
-             f"languages: {', '.join(c.languages)}", f"valid_from: {c.valid_from.isoformat()}",
+             f"languages: {', '.join(c.languages)}{declared}",
+             f"valid_from: {c.valid_from.isoformat()}",
              f"expires: {c.last_day.isoformat()} (valid through the end of that day, UTC)",
              f"created_at: {c.created_at.isoformat()}"]
     lines += _evidence_lines(dict(c.evidence), statement_file(c, home))
@@ -160,7 +167,9 @@ def template_command(subject: str, operator: str, purposes: tuple[str, ...], exp
               help="Recording of the speaker reading `voiceguard consent template`.")
 @click.option("--license", "license_text", default=None, type=Text(multiline=True), help="Licence text of a research corpus.")
 @click.option("--language", "languages", multiple=True, default=("en",), show_default=True, type=Text(),
-              help="A language the speaker consents to be cloned in (repeatable).")
+              help="A language tag the speaker consents to be cloned in: en, en-gb, de (repeatable; en covers "
+                   "en-us and en-gb, en-us covers en-us only). Your declaration: the spoken statement names no "
+                   "language, so it is not checked against the recording.")
 @home_option
 @json_option
 def grant_command(voice_id: str, subject: str, operator: str, purposes: tuple[str, ...], expires: date,

@@ -51,43 +51,68 @@ def licence_evidence(text: str) -> dict:
 
 
 def _same_terms(c: Consent, *, voice_id: str, subject: str, operator: str, purposes: Sequence[str], day: date) -> bool:
+    """Whether consent ``c`` has these terms, its languages aside."""
     return (c.voice_id == voice_id and name_key(c.subject) == name_key(subject)
             and name_key(c.operator) == name_key(operator)
             and tuple(c.purposes) == tuple(purposes) and c.last_day == day)
 
 
+def _same_languages(c: Consent, languages: Sequence[str]) -> bool:
+    """Whether consent ``c`` names exactly ``languages`` (in any order)."""
+    return set(c.languages) == set(languages)
+
+
+def _only_languages_differ(wav: Path, c: Consent, languages: Sequence[str]) -> ConsentError:
+    """The refusal of statement ``wav``, already the evidence of consent ``c`` on these terms but other languages."""
+    return ConsentError(f"{wav}: this recording (or a copy of it) is already the evidence of consent {c.consent_id}, "
+                        f"on the same terms except its languages ({', '.join(c.languages)}; this grant names "
+                        f"{', '.join(languages)}); a statement backs one consent: if consent {c.consent_id}'s "
+                        f"languages are wrong, revoke it (`voiceguard consent revoke {c.consent_id} --reason TEXT`), "
+                        f"and have the speaker read a new `voiceguard consent template` (a new code) for a grant "
+                        f"with the languages wanted")
+
+
 def check_not_granted(existing: Sequence[Consent], *, kind: str, digest: str, voice_id: str, subject: str,
-                      operator: str, purposes: Sequence[str], day: date) -> None:
-    """Refuse a grant that an unrevoked consent already records: same terms, same evidence (kind and SHA-256).
+                      operator: str, purposes: Sequence[str], day: date, languages: Sequence[str],
+                      wav: Path | None = None) -> None:
+    """Refuse a grant that an unrevoked consent already records: same terms and languages, same evidence (kind and
+    SHA-256); and a statement already behind an unrevoked consent that differs only in its languages.
 
     A grant retried after its process was killed once it had committed would otherwise log a
-    second consent for one agreement.
+    second consent for one agreement. A licence on other languages is another agreement: granted.
+    ``wav``: the statement recording (``kind`` "statement"), named in the refusal.
 
     Raises
     ------
     ConsentError
-        Naming the consent that already records it.
+        Naming the consent that already records it (or, for a statement, that only the languages
+        differ, and what to do).
     """
     for c in existing:
         if (c.revoked_at is None and c.evidence.get("kind") == kind and c.evidence.get("sha256") == digest
                 and _same_terms(c, voice_id=voice_id, subject=subject, operator=operator, purposes=purposes, day=day)):
-            raise ConsentError(f"consent {c.consent_id} already records this agreement (same voice, subject, operator, "
-                               f"purposes, expiry and evidence); nothing was added")
+            if _same_languages(c, languages):
+                raise ConsentError(f"consent {c.consent_id} already records this agreement (same voice, subject, "
+                                   f"operator, purposes, languages, expiry and evidence); nothing was added")
+            if kind == "statement":
+                raise _only_languages_differ(Path(wav if wav is not None else "statement"), c, languages)
 
 
 def check_reuse(wav: Path, digest: str, existing: Sequence[Consent], *, voice_id: str, subject: str, operator: str,
-                purposes: Sequence[str], day: date, audio: np.ndarray | None = None, home: Home | None = None) -> None:
-    """Refuse a recording that already backs a consent on other terms, or a revoked one.
+                purposes: Sequence[str], day: date, languages: Sequence[str] | None = None,
+                audio: np.ndarray | None = None, home: Home | None = None) -> None:
+    """Refuse a recording that already backs a consent on other terms (languages included), or a revoked one.
 
     The same bytes (SHA-256), or, when ``audio`` (the recording at 16 kHz) is given, a copy
     of a kept statement re-encoded, trimmed or sped up (:func:`guard.consent.fingerprint.similarity`).
     With ``home``, each kept statement is read where that home keeps it (a moved or copied
-    home's own ``consents/``), not at the path stored at its grant.
+    home's own ``consents/``), not at the path stored at its grant. ``languages``: the grant's language
+    tags (None: not compared).
 
     Raises
     ------
     ConsentError
-        Naming the consent the recording already backs.
+        Naming the consent the recording already backs (and, when only its languages differ, saying so).
     """
     for c in existing:
         if c.evidence.get("kind") != "statement":
@@ -102,6 +127,8 @@ def check_reuse(wav: Path, digest: str, existing: Sequence[Consent], *, voice_id
         if c.revoked_at is not None:
             raise ConsentError(f"{wav}: this recording (or a copy of it) is the evidence of consent {c.consent_id}, which was revoked; "
                                f"a new consent needs a new recording of the speaker")
+        if languages is not None and not _same_languages(c, languages):
+            raise _only_languages_differ(wav, c, languages)
 
 
 def check_code_unused(wav: Path, challenge_id: str, existing: Sequence[Consent]) -> None:
@@ -136,7 +163,8 @@ def _copy_of(audio: np.ndarray | None, c: Consent, home: Home | None) -> bool:
 
 
 def statement_evidence(home: Home, consent_id: str, wav: Path, *, voice_id: str, subject: str, operator: str,
-                       purposes: Sequence[str], day: date, existing: Sequence[Consent], at: datetime) -> dict:
+                       purposes: Sequence[str], day: date, languages: Sequence[str], existing: Sequence[Consent],
+                       at: datetime) -> dict:
     """Check a statement recording and describe it as evidence, naming where its copy will be kept.
 
     Nothing is written: :func:`keep_statement` copies the recording to ``evidence["file"]``
@@ -144,6 +172,9 @@ def statement_evidence(home: Home, consent_id: str, wav: Path, *, voice_id: str,
 
     Parameters
     ----------
+    languages : sequence of str
+        The grant's language tags: the statement names none, so they only take part in the reuse rule
+        (:func:`check_reuse`).
     at : datetime
         The time of the grant: the code must not have expired by then.
 
@@ -166,7 +197,7 @@ def statement_evidence(home: Home, consent_id: str, wav: Path, *, voice_id: str,
     y = load(wav, sample_rate=EMBED_RATE)
     digest = sha256_file(wav)
     terms = {"subject": subject, "operator": operator, "purposes": purposes}
-    check_reuse(wav, digest, existing, voice_id=voice_id, day=day, audio=y, home=home, **terms)
+    check_reuse(wav, digest, existing, voice_id=voice_id, day=day, languages=languages, audio=y, home=home, **terms)
     issued = candidates(home, **terms, expires=day, at=at, consents=existing)
     if not issued:
         raise ConsentError(f"{wav}: no open consent code for these terms (subject, operator, purposes and expiry): "

@@ -70,6 +70,40 @@ def one_line(value: object, name: str) -> str:
     return text
 
 
+# A language tag as a consent names it: a primary subtag of 2-3 letters (``en``, ``cmn``), then optional
+# subtags of 2-8 letters or digits (``en-gb``, ``sr-latn``), lowercased.
+LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{2,8})*")
+LANGUAGE_FIX = "give one tag per option, such as --language en or --language en-gb (repeat the option for more)"
+
+
+def check_languages(languages: object) -> tuple[str, ...]:
+    """The language tags of ``languages`` (one tag or a sequence), lowercased, each once, in the order given.
+
+    Parameters
+    ----------
+    languages : str or sequence of str
+        Tags matching :data:`LANGUAGE_TAG` once lowercased (``en``, ``en-GB``); spaces around a tag are dropped.
+
+    Raises
+    ------
+    ConsentError
+        None given, or one that is not a language tag (``english``, ``en,ru``, ``en us``, ``de+f2``): one
+        line naming it and giving an example.
+    """
+    given = [languages] if isinstance(languages, str) else languages
+    if not isinstance(given, (list, tuple)) or not given:
+        raise ConsentError(f"at least one language is needed: {LANGUAGE_FIX}")
+    tags: list[str] = []
+    for value in given:
+        tag = value.strip().lower() if isinstance(value, str) else value
+        if not isinstance(tag, str) or not LANGUAGE_TAG.fullmatch(tag):
+            raise ConsentError(f"language {value!r} is not a language tag (2-3 letters, then optional -subtags of "
+                               f"2-8 letters or digits); {LANGUAGE_FIX}")
+        if tag not in tags:
+            tags.append(tag)
+    return tuple(tags)
+
+
 def name_key(text: str) -> str:
     """A subject's or operator's name as compared: spaces collapsed, case folded."""
     return " ".join(text.split()).casefold()

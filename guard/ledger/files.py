@@ -30,6 +30,8 @@ from guard.ledger.report import AuditReport
 # The folder beside a voice model in a home's voices/<voice_id>/ that keeps the voice's enrollment
 # recordings, one audio file (any extension) per recording the enrollment event names, by stem.
 RECORDINGS_FOLDER = "recordings"
+# The file beside a voice model that says how the cloner speaks the voice (its ``tts.language``: an espeak-ng voice).
+VOICE_META_FILE = "voice.json"
 ERASE_FIX = "if it was erased on purpose, log that with `voiceguard voices delete {vid} --reason TEXT`"
 # `voiceguard voices delete` moves voices/<voice_id>/ to voices/.<voice_id>.deleting-<hex> before it logs voice.deleted.
 DELETING_INFIX = ".deleting-"
@@ -346,6 +348,36 @@ def check_recordings(report: AuditReport, what: str, vid: str, body: dict[str, A
         report.fail("missing-file", what, f"{len(missing)} of the {len(names)} enrollment recordings of voice {vid!r} "
                                           f"kept in {folder / RECORDINGS_FOLDER} are missing ({first_few(missing)}); "
                                           f"restore them from a backup{fix}")
+
+
+def enrolled_folder(home: Home | None, body: dict[str, Any]) -> Path | None:
+    """The folder in ``home``'s voices/ meant to hold the model of a ``voice.enrolled`` event ``body`` (it may be
+    gone); None when the event names no model in a home's voices/ (another generator's, or none)."""
+    path = body.get("model_path")
+    if home is None or not isinstance(path, str) or not path:
+        return None
+    folder = home.stored_file(path).parent
+    return folder if folder.parent == home.voices_dir else None
+
+
+def folder_language(folder: Path) -> str | None:
+    """The language tag a voice folder speaks: its ``voice.json``'s ``tts.language`` (the espeak-ng voice the
+    cloner speaks it with, ``en-gb+f3`` or ``gmw/en-GB``) as enrollment logs it, ``en-gb``; None when there is no
+    ``voice.json``, it cannot be read, or it names no language.
+
+    Only the variant (``+f3``) and the voice's group (``gmw/``) are dropped: a voice given by its name
+    (``English (America)``) is returned lowercased, as it is, and is no language tag.
+    """
+    import json
+
+    try:
+        meta = json.loads((folder / VOICE_META_FILE).read_text(encoding="utf-8"))
+        language = meta["tts"]["language"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(language, str) or not language.strip():
+        return None
+    return language.partition("+")[0].strip().lower().rpartition("/")[2].replace("_", "-")
 
 
 def missing_recordings(folder: Path, names: Iterable[object]) -> list[str]:

@@ -2,7 +2,10 @@
 
 Failures: ``bad-consent-signature``, ``duplicate-consent``, ``unknown-consent``, ``consent-scope``
 (wrong voice or purpose, or an enrollment in a language the consent does not name:
-:func:`language_covered`), ``consent-not-valid`` (expired or not yet valid at the event's time),
+:func:`language_covered`; for an enrollment logged before enrollments named a language, the one its
+voice folder's ``voice.json`` speaks, and when that folder is gone it is noted, ``language-unchecked``),
+``voice-changed`` (a voice folder's ``voice.json`` speaks another language than its enrollment
+logged: clone refuses it), ``consent-not-valid`` (expired or not yet valid at the event's time),
 ``after-revocation``, ``not-enrolled-speaker`` (a clip of an enrolled voice under a consent that is
 neither the one it was enrolled under nor that speaker's renewal, :func:`guard.consent.renews`;
 a clip after the enrollment consent was revoked is ``after-revocation``), ``duplicate-payload``
@@ -53,8 +56,12 @@ from guard.home import Home
 from guard.ledger.canon import load_public_key, parse_time
 from guard.ledger.files import (
     ERASE_FIX,
+    VOICE_META_FILE,
     check_file,
     check_recordings,
+    enrolled_folder,
+    folder_language,
+    interrupted_deletions,
     note_erasure_left,
     note_strays,
     statement_name,
@@ -71,22 +78,29 @@ from guard.ledger.report import AuditReport, Failure
 
 def primary_subtag(language: str) -> str:
     """The primary subtag of a language tag, lowercased: ``en`` of ``en-US``, ``en_GB`` or ``EN``."""
-    return str(language).strip().lower().replace("_", "-").split("-")[0]
+    return _tag(language).split("-")[0]
+
+
+def _tag(language: object) -> str:
+    """``language`` as compared: spaces around it dropped, lowercased, ``_`` read as ``-``."""
+    return str(language).strip().lower().replace("_", "-")
 
 
 def language_covered(language: str, languages: Iterable[str]) -> bool:
     """Whether a consent naming ``languages`` covers a voice speaking ``language``.
 
-    A consent covers the languages whose primary subtag is one of its languages' (case
-    aside): consent ``en`` covers ``en-us`` and ``en-gb``, and not ``de``. Enrollment and
-    clone refuse what the audit fails here (``consent-scope``).
+    A consent's tag covers the language that equals it or that it prefixes at a ``-`` (case
+    aside): consent ``en`` covers ``en``, ``en-us`` and ``en-gb``; consent ``en-us`` covers
+    ``en-us`` only, not ``en-gb`` nor ``en``. Enrollment and clone refuse what the audit fails here
+    (``consent-scope``).
 
     Examples
     --------
-    >>> language_covered("en-US", ["en"]), language_covered("de", ["en", "fr"])
-    (True, False)
+    >>> language_covered("en-US", ["en"]), language_covered("en-gb", ["en-us"]), language_covered("de", ["en", "fr"])
+    (True, False, False)
     """
-    return primary_subtag(language) in {primary_subtag(x) for x in languages}
+    spoken = _tag(language)
+    return any(spoken == tag or spoken.startswith(tag + "-") for tag in map(_tag, languages))
 
 
 @dataclass
@@ -236,6 +250,7 @@ def _check_use(report: AuditReport, kind: str, ident: str, body: dict[str, Any],
             check_file(report, what, body.get("model_path"), body.get("model_sha256"), what="the voice model",
                         home=home, fix=fix)
             check_recordings(report, what, str(vid), body, home, fix=fix)
+            _check_folder_language(report, what, str(vid), body, record, home)
 
 
 def _check_scope(report: AuditReport, what: str, body: dict[str, Any], record: Any) -> None:
@@ -251,6 +266,55 @@ def _check_scope(report: AuditReport, what: str, body: dict[str, Any], record: A
     if language is not None and not language_covered(str(language), record.languages):
         report.fail("consent-scope", what, f"language {language!r} is outside consent {cid}, whose speaker consented "
                                            f"to {', '.join(map(str, record.languages))}")
+
+
+def _check_folder_language(report: AuditReport, what: str, vid: str, body: dict[str, Any], record: Any,
+                           home: Home | None) -> None:
+    """The language voice ``vid``'s folder speaks (its voice.json, :func:`guard.ledger.files.folder_language`), as clone
+    reads it: the one its enrollment ``body`` logged (``voice-changed`` otherwise), or, for an enrollment logged
+    before enrollments named a language, one its consent ``record`` covers (``consent-scope`` otherwise; noted,
+    ``language-unchecked``, when the folder is gone, unless a stopped deletion holds it)."""
+    from guard.consent.record import LANGUAGE_TAG
+
+    if home is None:
+        return
+    folder = enrolled_folder(home, body)
+    if folder is None:  # no model in the home's voices/ (another generator's): no folder to read
+        return
+    spoken = folder_language(folder) if folder.is_dir() else None
+    logged = body.get("language")
+    if spoken is not None and not LANGUAGE_TAG.fullmatch(spoken):  # a voice given by its name: clone looks it up
+        if logged is None:
+            report.note("language-unchecked", what, f"{folder / VOICE_META_FILE} names espeak-ng voice {spoken!r}, not "
+                                                    f"a language tag, and the enrollment logged no language: "
+                                                    f"{_unchecked(record)}")
+        return
+    if logged is not None:
+        if spoken is not None and spoken != _tag(logged):
+            report.fail("voice-changed", what, f"the voice folder of {vid!r} speaks {spoken} ({folder / VOICE_META_FILE}), "
+                                               f"but its enrollment logged {logged}, so clone refuses it; restore "
+                                               f"{VOICE_META_FILE} from a backup, or enroll the voice again to change "
+                                               f"its language")
+        return
+    if spoken is None:
+        # a folder whose voice.json names no language cannot be cloned; one moved aside by a stopped deletion is noted
+        # (deletion-interrupted) and checked once it is back
+        if not folder.is_dir() and not interrupted_deletions(home, vid):
+            report.note("language-unchecked", what, f"the enrollment logged no language (it predates enrollments "
+                                                    f"naming one) and voice {vid!r} has no folder in "
+                                                    f"{home.voices_dir}: {_unchecked(record)}")
+    elif not language_covered(spoken, record.languages):
+        report.fail("consent-scope", what, f"voice {vid!r} speaks {spoken} ({folder / VOICE_META_FILE}; its enrollment "
+                                           f"predates enrollments naming a language), a language consent "
+                                           f"{record.consent_id} does not cover (its speaker consented to "
+                                           f"{', '.join(map(str, record.languages))}), so clone refuses it; enroll "
+                                           f"the voice again under a consent that names {spoken}")
+
+
+def _unchecked(record: Any) -> str:
+    """The end of a ``language-unchecked`` note: what could not be checked against consent ``record``."""
+    return (f"whether the voice speaks a language consent {record.consent_id} covers "
+            f"({', '.join(map(str, record.languages))}) could not be checked")
 
 
 def _check_mark(report: AuditReport, ident: str, body: dict[str, Any], payloads: dict[str, str], files: bool) -> None:
