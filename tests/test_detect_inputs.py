@@ -108,7 +108,7 @@ def test_cli_train_names_skipped_files_even_when_quiet(flag: str, corpus: Path, 
                               "--batch-size", "8", "--channels", "4,8", flag])
     assert res.exit_code == 0, res.output
     assert "tiny.wav" in res.stderr and "empty.wav" in res.stderr
-    assert "epoch 1/1" not in res.stderr  # progress stays silent
+    assert "epoch 1/1" not in res.stderr and "wrote " not in res.stderr  # progress and the summary line stay silent
     if flag == "--json":
         summary = json.loads(res.stdout)
         assert summary["n_skipped"] == 2 and {Path(s["file"]).name for s in summary["skipped"]} == {"tiny.wav", "empty.wav"}

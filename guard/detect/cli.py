@@ -128,7 +128,8 @@ def train_command(data_spec: Path, out_path: Path, seed: int, epochs: int, views
         emit_json(summary)
     else:
         skipped = f"; {summary['n_skipped']} file(s) skipped" if summary["n_skipped"] else ""
-        say(f"wrote {out_path}: dev EER {100 * summary['best_dev_eer']:.2f}% in {summary['train_time_s']:.0f} s{skipped}")
+        say(f"wrote {out_path}: dev EER {100 * summary['best_dev_eer']:.2f}% in {summary['train_time_s']:.0f} s{skipped}",
+            quiet=quiet)
 
 
 def _score_error(path: Path, exc: GuardError, *, as_json: bool) -> None:
