@@ -115,7 +115,8 @@ def enroll_command(voice_id: str | None, recordings_dir: Path | None, consent_id
     """Enroll VOICE_ID from --recordings under --consent, or print the script to read (--print-script)."""
     terms = {"--subject": subject, "--operator": operator, "--purpose": purposes, "--expires": expires}
     if print_script:
-        _refuse_enroll_options_with_print_script({"--recordings": recordings_dir, "--consent": consent_id})
+        _refuse_enroll_options_with_print_script({"VOICE_ID": voice_id, "--recordings": recordings_dir,
+                                                  "--consent": consent_id, "--fast": fast or None, "--steps": steps})
         _print_script(terms, language=language, home_dir=home_dir, as_json=as_json, quiet=quiet)
         return
     given = [name for name, value in terms.items() if value]

@@ -245,6 +245,7 @@ def test_a_transcript_extension_in_another_case_is_named(short_recordings: Path,
 @pytest.mark.parametrize(("args", "named"), [
     (["--recordings", "."], "--recordings goes"), (["--consent", "consent-x"], "--consent goes"),
     (["--recordings", ".", "--consent", "consent-x"], "--recordings, --consent go"),
+    (["amy"], "VOICE_ID goes"), (["--fast"], "--fast goes"), (["--steps", "5"], "--steps goes"),
 ])
 def test_print_script_with_enrollment_options_is_a_usage_error(runner, args: list[str], named: str) -> None:  # noqa: ANN001
     from guard.cli import cli
