@@ -10,9 +10,10 @@ such text safely where it must be shown (a file name in a scan's table, JSON or 
 
 from __future__ import annotations
 
+import os
 import re
 
-__all__ = ["CONTROL", "CONTROL_ONE_LINE", "undecodable", "printable"]
+__all__ = ["CONTROL", "CONTROL_ONE_LINE", "file_bytes_hex", "undecodable", "printable"]
 
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # C0 but tab, newline and CR; DEL; C1
 CONTROL_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # every C0 control too
@@ -77,3 +78,18 @@ def _escaped(match: re.Match[str]) -> str:
     if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8, read with surrogateescape
         return f"\\x{code - 0xDC00:02x}"
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def file_bytes_hex(name: str) -> str | None:
+    """The bytes of file name ``name`` as hex when they are not UTF-8 (:func:`printable` shows them escaped), else None.
+
+    Examples
+    --------
+    >>> file_bytes_hex(os.fsdecode(b"caf\\xe9.wav"))
+    '636166e92e776176'
+    >>> file_bytes_hex("caf\\\\xe9.wav") is None  # the four characters \\xe9, shown the same way
+    True
+    """
+    if printable(name) == name:
+        return None
+    return os.fsencode(name).hex()

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from guard.plaintext import printable
+from guard.plaintext import file_bytes_hex, printable
 from guard.scan_overview import Overview
 
 
@@ -56,21 +56,6 @@ class ScanResult:
                                  "watermark": self.watermark, "provenance": self.provenance, "manifest": self.manifest,
                                  "detector": self.detector, "duration_s": self.duration_s, "error": self.error})
         return {**row, "file_bytes_hex": file_bytes_hex(self.file)}
-
-
-def file_bytes_hex(name: str) -> str | None:
-    """The bytes of file name ``name`` as hex when they are not UTF-8 (:func:`printable` shows them escaped), else None.
-
-    Examples
-    --------
-    >>> file_bytes_hex(os.fsdecode(b"caf\\xe9.wav"))
-    '636166e92e776176'
-    >>> file_bytes_hex("caf\\\\xe9.wav") is None  # the four characters \\xe9, shown the same way
-    True
-    """
-    if printable(name) == name:
-        return None
-    return os.fsencode(name).hex()
 
 
 def _error_row(name: str, message: str) -> ScanResult:

@@ -15,7 +15,7 @@ from guard.detect.cli import score_command
 from guard.detect.model import ModelConfig
 
 SR = 16000
-KEYS = {"file", "score", "p_synthetic", "segments", "warning", "voiced_s", "speech", "error"}
+KEYS = {"file", "score", "p_synthetic", "segments", "warning", "voiced_s", "speech", "error", "file_bytes_hex"}
 TOO_LONG = ("is 3.0 s long, over the maximum of 2 s; cut it into shorter files; or raise the limit with "
             "--max-duration SECONDS (about 0.8 GB of memory per hour of audio)")
 
@@ -94,3 +94,4 @@ def test_a_name_that_is_not_utf8_is_shown_as_its_bytes_in_json_and_on_stderr(mod
     assert res.exit_code == 1 and [r["file"] for r in rows] == [f"{tmp_path}/caf\\xe9.wav", f"{tmp_path}/gone\\xe9.wav"]
     assert "\\udc" not in res.stdout and "\udce9" not in res.stderr and f"{tmp_path}/gone\\xe9.wav" in res.stderr
     assert rows[0]["error"] is None and rows[1]["p_synthetic"] is None and "gone\\xe9.wav" in rows[1]["error"]
+    assert [r["file_bytes_hex"] for r in rows] == [os.fsencode(str(odd)).hex(), os.fsencode(str(gone)).hex()]

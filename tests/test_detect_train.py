@@ -103,7 +103,7 @@ def test_cli_score_json_and_errors(tiny_model: Path, tiny_corpus: Path, runner, 
     res = runner.invoke(cli, ["detect", "score", str(good), str(short), "--model", str(tiny_model), "--json"])
     assert res.exit_code == 1
     rows = [json.loads(line) for line in res.stdout.splitlines()]
-    keys = {"file", "score", "p_synthetic", "segments", "warning", "voiced_s", "speech", "error"}
+    keys = {"file", "score", "p_synthetic", "segments", "warning", "voiced_s", "speech", "error", "file_bytes_hex"}
     assert len(rows) == 2 and set(rows[0]) == keys and rows[0]["error"] is None
     assert rows[1]["file"] == str(short) and "at least 0.25 s" in rows[1]["error"]  # every file gets its line
     assert set(rows[1]) == keys and all(rows[1][k] is None for k in keys - {"file", "error"})

@@ -20,7 +20,7 @@ from guard.cliutil import (
 )
 from guard.detect.features import KINDS
 from guard.errors import GuardError, TooLongError
-from guard.plaintext import printable
+from guard.plaintext import file_bytes_hex, printable
 
 SCORE_RATE = 16000
 # --channels bounds: the shipped model has 4 stages of 16-64; 8 stages of 512 is already a ~50M-parameter net,
@@ -140,7 +140,8 @@ def _score_error(path: Path, exc: GuardError, *, as_json: bool) -> None:
         message += f"; or raise the limit with --max-duration SECONDS (about {MEMORY_PER_HOUR} of memory per hour of audio)"
     click.echo(f"Error: {printable(message, controls=True)}", err=True)
     if as_json:
-        emit_json({"file": str(path), **dict.fromkeys(RESULT_KEYS), "error": message})
+        emit_json({"file": str(path), **dict.fromkeys(RESULT_KEYS), "error": message,
+                   "file_bytes_hex": file_bytes_hex(str(path))})
 
 
 @detect_group.command("score")
@@ -167,7 +168,9 @@ def score_command(files: tuple[Path, ...], model_path: Path | None, max_duration
       segments ([[start_s, end_s, p_synthetic], ...], one per window),
       warning (null, or why the score is less reliable), voiced_s,
       speech (false: too little voiced speech for the score to mean anything),
-      error (null, or the message; the other keys are then null).
+      error (null, or the message; the other keys are then null),
+      file_bytes_hex (a file name that is not UTF-8, shown with \\xNN in file: its
+      exact bytes in hex; null otherwise).
 
     A file that cannot be read is reported and the rest are still scored; the exit status is
     then 1.
@@ -186,7 +189,7 @@ def score_command(files: tuple[Path, ...], model_path: Path | None, max_duration
             _score_error(path, exc, as_json=as_json)
             continue
         if as_json:
-            emit_json({"file": str(path), **result.to_dict(), "error": None})
+            emit_json({"file": str(path), **result.to_dict(), "error": None, "file_bytes_hex": file_bytes_hex(str(path))})
         else:
             note = f" ({result.warning})" if result.warning else ""
             click.echo(f"{printable(str(path), controls=True)}: p_synthetic {result.p_synthetic:.3f}, "
