@@ -121,10 +121,10 @@ def enrollment_consent(home: Home, voice_id: str, *, model_consent_id: str, weig
 
 def uncovered_language(record: Consent, language: str) -> str | None:
     """The language tag of espeak-ng voice ``language`` (``en-us`` for ``en-us+f3``) when consent ``record`` does
-    not name it (:func:`guard.ledger.meaning.language_covered`: consent ``en`` covers ``en-us`` and ``en-gb``);
+    not name it (:func:`guard.consent.record.language_covered`: consent ``en`` covers ``en-us`` and ``en-gb``);
     None when it does."""
     from cloner.tts import voice_language
-    from guard.ledger.meaning import language_covered
+    from guard.consent.record import language_covered
 
     tag = voice_language(language)
     return None if language_covered(tag, record.languages) else tag

@@ -243,7 +243,7 @@ def check_language(record: Consent, language: str) -> str:
     """The language tag of the TTS front end's espeak-ng voice ``language`` (``en-us``), which consent ``record`` names.
 
     A consent's tag covers the language it equals or prefixes at a ``-`` (consent ``en`` covers
-    ``en-us`` and ``en-gb``, consent ``en-us`` only ``en-us``; :func:`guard.ledger.meaning.language_covered`).
+    ``en-us`` and ``en-gb``, consent ``en-us`` only ``en-us``; :func:`guard.consent.record.language_covered`).
 
     Raises
     ------

@@ -21,10 +21,10 @@ from cloner.convert import ConversionNet, ConvertConfig, F0Map, Normaliser
 from guard import consent, ledger
 from guard.audio import save
 from guard.cli import cli
+from guard.consent.record import language_covered
 from guard.errors import CloneError, ConsentError, ParameterError
 from guard.home import Home
 from guard.ledger.audit import audit_home
-from guard.ledger.meaning import language_covered
 
 SOON = date.today() + timedelta(days=30)
 TEXT = "A sentence long enough to carry a watermark, if it were ever spoken."

@@ -141,7 +141,7 @@ def grant(home: Home, *, voice_id: str, subject: str, operator: str, purposes: S
         Language tags (:func:`guard.consent.record.check_languages`: ``en``, ``en-gb``), lowercased. They
         are the operator's declaration: the spoken statement names no language, so they are not
         checked against the recording. A tag covers itself and the tags it prefixes (``en``
-        covers ``en-us``; :func:`guard.ledger.meaning.language_covered`).
+        covers ``en-us``; :func:`guard.consent.record.language_covered`).
     statement_wav : Path, optional
         The subject reading :func:`template`; checked by speech recognition (overall and field
         by field, and its one-time code: that of a challenge of this home issued for exactly

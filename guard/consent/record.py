@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
@@ -102,6 +102,28 @@ def check_languages(languages: object) -> tuple[str, ...]:
         if tag not in tags:
             tags.append(tag)
     return tuple(tags)
+
+
+def language_tag(language: object) -> str:
+    """``language`` as compared: spaces around it dropped, lowercased, ``_`` read as ``-``."""
+    return str(language).strip().lower().replace("_", "-")
+
+
+def language_covered(language: str, languages: Iterable[str]) -> bool:
+    """Whether a consent naming ``languages`` covers a voice speaking ``language``.
+
+    A consent's tag covers the language that equals it or that it prefixes at a ``-`` (case
+    aside): consent ``en`` covers ``en``, ``en-us`` and ``en-gb``; consent ``en-us`` covers
+    ``en-us`` only, not ``en-gb`` nor ``en``. Enrollment and clone refuse what the audit fails here
+    (``consent-scope``).
+
+    Examples
+    --------
+    >>> language_covered("en-US", ["en"]), language_covered("en-gb", ["en-us"]), language_covered("de", ["en", "fr"])
+    (True, False, False)
+    """
+    spoken = language_tag(language)
+    return any(spoken == tag or spoken.startswith(tag + "-") for tag in map(language_tag, languages))
 
 
 def name_key(text: str) -> str:

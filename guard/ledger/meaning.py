@@ -2,7 +2,7 @@
 
 Failures: ``bad-consent-signature``, ``duplicate-consent``, ``unknown-consent``, ``consent-scope``
 (wrong voice or purpose, or an enrollment in a language the consent does not name:
-:func:`language_covered`; for an enrollment logged before enrollments named a language, the one its
+:func:`guard.consent.record.language_covered`; for an enrollment logged before enrollments named a language, the one its
 voice folder's ``voice.json`` speaks, and when that folder is gone it is noted, ``language-unchecked``),
 ``voice-changed`` (a voice folder's ``voice.json`` speaks another language than its enrollment
 logged: clone refuses it), ``consent-not-valid`` (expired or not yet valid at the event's time),
@@ -45,12 +45,13 @@ codes (``consent.challenge``) and the spoken consents citing them by :mod:`guard
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 
+from guard.consent.record import language_covered, language_tag
 from guard.errors import GuardError
 from guard.home import Home
 from guard.ledger.canon import load_public_key, parse_time
@@ -74,33 +75,6 @@ from guard.ledger.keys import (
     note_unlogged_keys,
 )
 from guard.ledger.report import AuditReport, Failure
-
-
-def primary_subtag(language: str) -> str:
-    """The primary subtag of a language tag, lowercased: ``en`` of ``en-US``, ``en_GB`` or ``EN``."""
-    return _tag(language).split("-")[0]
-
-
-def _tag(language: object) -> str:
-    """``language`` as compared: spaces around it dropped, lowercased, ``_`` read as ``-``."""
-    return str(language).strip().lower().replace("_", "-")
-
-
-def language_covered(language: str, languages: Iterable[str]) -> bool:
-    """Whether a consent naming ``languages`` covers a voice speaking ``language``.
-
-    A consent's tag covers the language that equals it or that it prefixes at a ``-`` (case
-    aside): consent ``en`` covers ``en``, ``en-us`` and ``en-gb``; consent ``en-us`` covers
-    ``en-us`` only, not ``en-gb`` nor ``en``. Enrollment and clone refuse what the audit fails here
-    (``consent-scope``).
-
-    Examples
-    --------
-    >>> language_covered("en-US", ["en"]), language_covered("en-gb", ["en-us"]), language_covered("de", ["en", "fr"])
-    (True, False, False)
-    """
-    spoken = _tag(language)
-    return any(spoken == tag or spoken.startswith(tag + "-") for tag in map(_tag, languages))
 
 
 @dataclass
@@ -290,7 +264,7 @@ def _check_folder_language(report: AuditReport, what: str, vid: str, body: dict[
                                                     f"{_unchecked(record)}")
         return
     if logged is not None:
-        if spoken is not None and spoken != _tag(logged):
+        if spoken is not None and spoken != language_tag(logged):
             report.fail("voice-changed", what, f"the voice folder of {vid!r} speaks {spoken} ({folder / VOICE_META_FILE}), "
                                                f"but its enrollment logged {logged}, so clone refuses it; restore "
                                                f"{VOICE_META_FILE} from a backup, or enroll the voice again to change "
